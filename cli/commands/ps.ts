@@ -1,0 +1,45 @@
+import type { Argv } from "yargs";
+import { listContainers, openDb, paths, sweepStale } from "../lib/index";
+
+export const command = "ps";
+export const describe = "List containers";
+
+export function builder(y: Argv) {
+  return y
+    .option("all", { alias: "a", type: "boolean", default: false, describe: "Show all containers (default: running only)" })
+    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only container ids" })
+    .option("format", { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
+    .example("$0 ps -a", "List every container, exited ones too");
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s} seconds ago`;
+  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+export async function handler(a: { all: boolean; quiet: boolean; format: string }): Promise<number> {
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  const rows = listContainers(d).filter((r) => a.all || r.state === "running");
+  if (a.format === "json") {
+    console.log(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.name], Image: r.image_name, ImageID: r.image_id, Command: JSON.parse(r.command || "[]"), State: r.state, ExitCode: r.exit_code, Pid: r.pid, Created: Math.floor(r.created / 1000) })), null, 2));
+    return 0;
+  }
+  if (a.quiet) {
+    for (const r of rows) console.log(r.id.slice(0, 12));
+    return 0;
+  }
+  const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
+  for (const r of rows) {
+    const cmd = (JSON.parse(r.command || "[]") as string[]).join(" ");
+    const status = r.state === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : r.state === "running" ? "Up" : "Created";
+    table.push([r.id.slice(0, 12), r.image_name, cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd, ago(r.created), status, r.name]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 2) : c)).join("").trimEnd());
+  return 0;
+}

@@ -1,0 +1,35 @@
+import type { Argv } from "yargs";
+import { findContainer, openDb, paths, removeContainer, RlError, sweepStale } from "../lib/index";
+
+export const command = "rm CONTAINER..";
+export const describe = "Remove one or more stopped containers";
+
+export function builder(y: Argv) {
+  return y
+    .positional("CONTAINER", { type: "string", array: true, describe: "container names or ids" })
+    .option("force", { alias: "f", type: "boolean", default: false, describe: "Kill a running container first; ignore missing ones" })
+    .example("$0 rm web", "Remove the stopped container named web");
+}
+
+export async function handler(a: { CONTAINER: string[]; force: boolean }): Promise<number> {
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  let code = 0;
+  for (const name of a.CONTAINER) {
+    const c = findContainer(d, name);
+    if (!c) {
+      if (a.force) continue;
+      process.stderr.write(`rl: no such container: ${name}\n`);
+      code = 1;
+      continue;
+    }
+    if (c.state === "running") {
+      if (!a.force) throw new RlError(`cannot remove container ${name}: it is running (stop it first, or use rm -f)`);
+      if (c.pid) process.kill(c.pid, "SIGKILL");
+    }
+    await removeContainer(d, p, c.id);
+    console.log(c.id);
+  }
+  return code;
+}

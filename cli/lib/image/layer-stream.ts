@@ -1,0 +1,70 @@
+import { createGunzip, createZstdDecompress } from "node:zlib";
+import { Readable } from "node:stream";
+import type { LayerSource } from "./types";
+
+const CHUNK = 1 << 18; // node:zlib's 16 KiB default costs 1.6-1.8x on big layers
+
+export class DigestMismatch extends Error {}
+
+type Compression = "gzip" | "zstd" | "none";
+
+function sniff(head: Uint8Array): Compression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
+  return "none";
+}
+
+/**
+ * The layer's uncompressed tar bytes, streamed: the stored bytes are hashed against the descriptor
+ * digest and the uncompressed bytes against the diff_id. `verify()` must be called after the stream
+ * is fully read; it throws DigestMismatch.
+ */
+export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Array>; verify: () => void } {
+  const stored = new Bun.CryptoHasher("sha256");
+  const plain = new Bun.CryptoHasher("sha256");
+  let storedBytes = 0;
+  let finished = false;
+
+  async function* raw(): AsyncGenerator<Uint8Array> {
+    for await (const c of Bun.file(layer.file).slice(layer.offset, layer.offset + layer.size).stream()) {
+      stored.update(c);
+      storedBytes += c.length;
+      yield c;
+    }
+  }
+
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const it = raw()[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) throw new DigestMismatch(`layer ${layer.digest ?? layer.diffId} is empty`);
+    const kind = sniff(first.value);
+    async function* all() {
+      yield first.value!;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    }
+    let source: AsyncIterable<Uint8Array> = all();
+    if (kind !== "none") {
+      const dec = kind === "gzip" ? createGunzip({ chunkSize: CHUNK }) : createZstdDecompress({ chunkSize: CHUNK });
+      source = Readable.from(all()).pipe(dec);
+    }
+    for await (const c of source) {
+      const bytes = c instanceof Uint8Array ? c : new Uint8Array(c);
+      plain.update(bytes);
+      yield bytes;
+    }
+    finished = true;
+  }
+
+  return {
+    chunks: chunks(),
+    verify() {
+      if (!finished) throw new DigestMismatch(`layer ${layer.diffId} was not read to its end`);
+      if (layer.digest && storedBytes === layer.size) {
+        const got = `sha256:${stored.digest("hex")}`;
+        if (got !== layer.digest) throw new DigestMismatch(`layer ${layer.digest} does not match its digest (got ${got})`);
+      }
+      const diff = `sha256:${plain.digest("hex")}`;
+      if (diff !== layer.diffId) throw new DigestMismatch(`layer ${layer.digest ?? ""} does not match its diff_id ${layer.diffId} (got ${diff})`.replace("  ", " "));
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import type { Database } from "bun:sqlite";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { RlError } from "../errors";
+import type { Paths } from "../paths";
+import { transaction } from "../store/db";
+import { removeTree } from "../rootfs/userns-worker";
+import { runInUserNamespace } from "./userns-job";
+
+export interface ContainerRow {
+  id: string;
+  name: string;
+  image_id: string;
+  image_name: string;
+  command: string;
+  driver: string;
+  state: "created" | "running" | "exited";
+  pid: number | null;
+  pid_start: string | null;
+  exit_code: number | null;
+  auto_remove: number;
+  created: number;
+  finished: number | null;
+}
+
+export const containerDir = (p: Paths, id: string) => join(p.containers, id);
+export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
+
+/** Start time of a process (field 22 of /proc/PID/stat), to tell it from a later one with the same pid. */
+export function pidStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "pid" | "pid_start" | "exit_code" | "finished">): void {
+  transaction(d, p.db, () => {
+    const taken = d.query("SELECT id FROM containers WHERE name = ?").get(row.name) as { id: string } | null;
+    if (taken) throw new RlError(`the container name "${row.name}" is already in use by ${taken.id.slice(0, 12)}: remove that container (rl rm ${row.name}) or choose another name`);
+    d.query(
+      "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(row.id, row.name, row.image_id, row.image_name, row.command, row.driver, row.state, row.auto_remove, row.created);
+  });
+}
+
+export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? null, id));
+}
+
+export function markExited(d: Database, p: Paths, id: string, code: number): void {
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id));
+}
+
+export function listContainers(d: Database): ContainerRow[] {
+  return d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
+}
+
+/** Find a container by name, full id or id prefix. */
+export function findContainer(d: Database, text: string): ContainerRow | undefined {
+  const byName = d.query("SELECT * FROM containers WHERE name = ?").get(text) as ContainerRow | null;
+  if (byName) return byName;
+  if (!/^[0-9a-f]{1,64}$/.test(text)) return undefined;
+  const rows = d.query("SELECT * FROM containers WHERE id LIKE ?").all(`${text}%`) as ContainerRow[];
+  if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} containers: use more of the id`);
+  return rows[0];
+}
+
+/**
+ * Remove a container's files and record. Files the workload created as other users belong to
+ * subordinate ids: those are removed from inside a user namespace.
+ */
+export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
+  const dirs = [containerDir(p, id), containerRunDir(p, id)];
+  try {
+    for (const dir of dirs) removeTree(dir);
+  } catch {
+    const jobFile = join(p.tmp, `remove-${process.pid}-${id.slice(0, 12)}.json`);
+    await Bun.write(jobFile, JSON.stringify({ kind: "remove", paths: dirs }));
+    try {
+      await runInUserNamespace([process.execPath, join(import.meta.dir, "../rootfs/userns-worker.ts"), jobFile]);
+    } finally {
+      rmSync(jobFile, { force: true });
+      rmSync(`${jobFile}.result`, { force: true });
+    }
+  }
+  transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id));
+}
+
+/**
+ * Containers recorded as running whose process is gone (rl was killed): mark them exited, and remove
+ * those started with --rm.
+ */
+export async function sweepStale(d: Database, p: Paths): Promise<void> {
+  const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
+  for (const r of rows) {
+    const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+    const fresh = r.state === "created" && Date.now() - r.created < 60_000;
+    if (alive || fresh) continue;
+    if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
+    else markExited(d, p, r.id, 137);
+  }
+}

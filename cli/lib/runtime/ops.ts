@@ -1,0 +1,113 @@
+/**
+ * The setup steps the C executor (helpers/executor.c) applies in the container's first process,
+ * in order, before it execs. Opcodes must match the enum there.
+ */
+export type Op = BaseOp & { optional?: boolean };
+
+type BaseOp =
+  | { op: "mount"; src: string; target: string; fstype: string; flags: number; data: string }
+  | { op: "mountIn"; src: string; target: string; fstype: string; flags: number; data: string }
+  | { op: "bindIn"; src: string; target: string; flags: number; recursive: boolean }
+  | { op: "mkdirIn"; path: string; mode: number }
+  | { op: "mkfileIn"; path: string }
+  | { op: "symlinkIn"; target: string; path: string }
+  | { op: "setRoot"; path: string }
+  | { op: "remountReadOnlyIn"; path: string }
+  | { op: "sysfsIn"; path: string }
+  | { op: "pivot" }
+  | { op: "hostname"; name: string }
+  | { op: "loopbackUp" }
+  | { op: "chdir"; path: string }
+  | { op: "spawnWait"; argv: string[] }
+  | { op: "console" }
+  | { op: "stdinNull" }
+  | { op: "setsid" }
+  | { op: "dropCaps"; keep: bigint; staysRoot: boolean }
+  | { op: "user"; uid: number; gid: number; groups: number[] }
+  | { op: "umask"; mask: number }
+  | { op: "init" }
+  | { op: "exec"; argv: string[]; env: string[] }
+  | { op: "noNewPrivs" };
+
+const CODES: Record<Op["op"], number> = {
+  mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
+  remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
+  spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
+  init: 21, exec: 22, noNewPrivs: 23,
+};
+
+function args(o: Op): string[] {
+  switch (o.op) {
+    case "mount":
+    case "mountIn":
+      return [o.src, o.target, o.fstype, String(o.flags), o.data];
+    case "bindIn": return [o.src, o.target, String(o.flags), o.recursive ? "1" : "0"];
+    case "mkdirIn": return [o.path, String(o.mode)];
+    case "mkfileIn":
+    case "setRoot":
+    case "remountReadOnlyIn":
+    case "sysfsIn":
+    case "chdir":
+      return [o.path];
+    case "symlinkIn": return [o.target, o.path];
+    case "hostname": return [o.name];
+    case "spawnWait": return o.argv;
+    case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0"];
+    case "user": return [String(o.uid), String(o.gid), String(o.groups.length), ...o.groups.map(String)];
+    case "umask": return [String(o.mask)];
+    case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];
+    default: return [];
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** Encode as the executor reads it: u8 opcode, u16 argc (LE), then NUL-terminated strings. */
+export function encodeOps(ops: Op[]): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (const o of ops) {
+    const a = args(o);
+    for (const s of a) if (s.includes("\0")) throw new Error(`a NUL byte is not allowed in ${JSON.stringify(s)}`);
+    const body = encoder.encode(a.map((s) => s + "\0").join(""));
+    const head = new Uint8Array([CODES[o.op] | (o.optional ? 0x80 : 0), a.length & 0xff, a.length >> 8]);
+    parts.push(head, body);
+    total += head.length + body.length;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** What an op was doing, for "cannot <this>: <errno>" messages. */
+export function describeOp(o: Op): string {
+  switch (o.op) {
+    case "mount": return `mount ${o.fstype || "bind"} on ${o.target}`;
+    case "mountIn": return `mount ${o.fstype} on ${o.target} in the container`;
+    case "bindIn": return `bind mount ${o.src} on ${o.target} in the container`;
+    case "mkdirIn": return `create directory ${o.path} in the container`;
+    case "mkfileIn": return `create ${o.path} in the container`;
+    case "symlinkIn": return `create symlink ${o.path} in the container`;
+    case "setRoot": return `open the root filesystem ${o.path}`;
+    case "remountReadOnlyIn": return `make ${o.path} read-only`;
+    case "sysfsIn": return `mount /sys`;
+    case "pivot": return "pivot_root into the container's root filesystem";
+    case "hostname": return `set the hostname to ${o.name}`;
+    case "loopbackUp": return "bring up the loopback interface";
+    case "chdir": return `change to the working directory ${o.path}`;
+    case "spawnWait": return `run ${o.argv[0]}`;
+    case "console": return "allocate a terminal in the container";
+    case "stdinNull": return "open /dev/null as stdin";
+    case "setsid": return "start a session";
+    case "dropCaps": return "drop capabilities";
+    case "user": return `switch to user ${o.uid}:${o.gid}`;
+    case "umask": return "set the umask";
+    case "init": return "start the init process";
+    case "exec": return `run ${o.argv[0]}`;
+    case "noNewPrivs": return "set no_new_privs";
+  }
+}

@@ -1,0 +1,219 @@
+import type { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { RlError, withContext } from "../errors";
+import { debug } from "../log";
+import { paths, type Paths } from "../paths";
+import { openDb } from "../store/db";
+import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
+import { parseImageRef } from "../image/reference";
+import { resolveSource } from "../image/resolve";
+import { hostPlatform, parsePlatform } from "../image/platform";
+import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
+import { adjustCaps } from "../security/capabilities";
+import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
+import { readImageFile } from "../rootfs/image-file";
+import { abortChild, killPid, releaseChild, spawnChild } from "../sys/executor";
+import { strerror } from "../sys/errno";
+import { CLONE } from "./clone-flags";
+import { containerDir, containerRunDir, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
+import { defaultHostname, writeContainerFiles, type NetworkMode } from "./container-files";
+import { describeOp, encodeOps, type Op } from "./ops";
+import { planOps } from "./plan";
+import { DEFAULT_CAPS, processArgs, processEnv, type Spec } from "./spec";
+import { randomId, randomName, VALID_NAME } from "./names";
+import { resolveUser } from "./user";
+import { attachTerminal } from "./tty";
+import { waitForExit } from "./wait";
+import { parseMountSpecs } from "./mounts";
+
+export interface RunOptions {
+  image: string;
+  command: string[];
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  volumes: string[];
+  tmpfs: string[];
+  readOnly: boolean;
+  rm: boolean;
+  name?: string;
+  interactive: boolean;
+  tty: boolean;
+  init: boolean;
+  network: NetworkMode;
+  platform?: string;
+  storageDriver?: StorageDriver;
+  capAdd: string[];
+  capDrop: string[];
+}
+
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+
+/** Get the image named by the user: from the store, or read from a transport and stored. */
+export async function imageFor(d: Database, p: Paths, text: string, platform: string | undefined, mapping: IdMapping): Promise<StoredImage> {
+  const ref = parseImageRef(text);
+  const want = platform ? parsePlatform(platform) : hostPlatform();
+  if (ref.transport === "store") {
+    const img = findImage(d, ref.name);
+    if (!img) throw new RlError(`image ${text} is not in the local store (use oci:DIR, oci-archive:FILE or docker-archive:FILE)`);
+    return img;
+  }
+  const resolved = await resolveSource(ref, want);
+  const stored = findImage(d, resolved.id);
+  if (stored && stored.layers.every((c) => existsSync(layerDir(p, c)))) return stored;
+  return storeImage(d, p, resolved, mapping);
+}
+
+/** Kernel overlay in a user namespace, else fuse-overlayfs, else a copy; or what the user forced. */
+function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
+  if (forced) return [forced];
+  const env = process.env.RL_STORAGE_DRIVER as StorageDriver | undefined;
+  if (env) return [env];
+  return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs"] : ["overlay"];
+}
+
+function buildSpec(o: RunOptions, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[]): Spec {
+  const network = o.network;
+  const hostname = o.hostname ?? defaultHostname(id, network);
+  const userSpec = o.user ?? img.config.config?.User ?? "";
+  const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
+  const caps = adjustCaps(DEFAULT_CAPS, o.capAdd, o.capDrop);
+  const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
+  if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
+  const namespaces: Spec["linux"]["namespaces"] = [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, { type: "cgroup" }];
+  if (network !== "host") namespaces.push({ type: "network" });
+  const mounts: Spec["mounts"] = [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
+    ...parseMountSpecs(o.volumes, o.tmpfs),
+  ];
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: o.tty,
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      args: processArgs(img.config.config, o),
+      env: processEnv(img.config.config, { ...o, tty: o.tty }, hostname, user),
+      cwd,
+      capabilities: { bounding: caps, effective: user.uid === 0 ? caps : [], permitted: user.uid === 0 ? caps : [] },
+    },
+    root: { path: root, readonly: o.readOnly },
+    hostname,
+    mounts,
+    linux: {
+      namespaces,
+      maskedPaths: ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"],
+      readonlyPaths: ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    },
+    annotations: { "io.rl.image": img.id, "io.rl.name": name },
+  };
+}
+
+function cloneFlags(spec: Spec): number {
+  const map = { user: CLONE.NEWUSER, mount: CLONE.NEWNS, pid: CLONE.NEWPID, uts: CLONE.NEWUTS, ipc: CLONE.NEWIPC, network: CLONE.NEWNET, cgroup: CLONE.NEWCGROUP };
+  return spec.linux.namespaces.reduce((f, n) => f | map[n.type], 0);
+}
+
+function atomicJson(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Exec failures as docker reports them: 127 not found, 126 not executable. */
+function startError(op: Op, errno: number): RlError {
+  if (op.op === "exec") {
+    const cmd = op.argv[0]!;
+    if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
+    if (errno === 13 || errno === 8 || errno === 21) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
+  }
+  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
+}
+
+/** Clone, map ids, release, and wait for the exec; on failure the child is gone when this throws. */
+async function start(spec: Spec, ops: Op[], mapping: IdMapping): Promise<{ pid: number; ptyMaster: number; exited: Promise<number> }> {
+  const child = spawnChild(encodeOps(ops), cloneFlags(spec), spec.process.terminal);
+  const exited = waitForExit(child.pid);
+  try {
+    await writeIdMaps(child.pid, mapping);
+  } catch (err) {
+    abortChild(child);
+    await exited;
+    throw err;
+  }
+  const r = releaseChild(child);
+  if (r.failedOp !== -1) {
+    await exited;
+    if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
+    const failed = ops[r.failedOp];
+    throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
+  }
+  return { pid: child.pid, ptyMaster: r.ptyMaster, exited };
+}
+
+/** `rl run`: create the container, run it to its end, and return the exit code to report. */
+export async function runContainer(o: RunOptions): Promise<number> {
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  const mapping = currentMapping();
+  const img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.platform, mapping));
+  if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+  const id = randomId();
+  const name = o.name ?? randomName();
+  const dir = containerDir(p, id);
+  const lowerDirs = img.layers.map((c) => layerDir(p, c));
+  const candidates = driverCandidates(o.storageDriver);
+  if (candidates[0] === "vfs") throw new RlError("the vfs storage driver is not available yet: use overlay or fuse-overlayfs");
+  insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
+  let started: Awaited<ReturnType<typeof start>> | undefined;
+  let driver: StorageDriver = candidates[0]!;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
+    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, o.network), name, network: o.network });
+    for (const [i, candidate] of candidates.entries()) {
+      driver = candidate;
+      const root = rootfsDir(dir, driver);
+      const spec = buildSpec(o, img, root, id, name, files, [...lowerDirs].reverse());
+      atomicJson(join(dir, "config.json"), spec);
+      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), o);
+      try {
+        started = await start(spec, ops, mapping);
+        break;
+      } catch (err) {
+        const overlayFailed = err instanceof RlError && /mount overlay on/.test(err.message);
+        if (!overlayFailed || i === candidates.length - 1) throw err;
+        debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
+      }
+    }
+    d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(processArgs(img.config.config, o)), driver, id);
+  } catch (err) {
+    await removeContainer(d, p, id).catch(() => {});
+    throw err;
+  }
+  const { pid } = started!;
+  markRunning(d, p, id, pid);
+  const forward = (sig: string) => () => killPid(pid, SIGNUM[sig]!);
+  const handlers = FORWARDED_SIGNALS.map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
+  const code = await started!.exited;
+  if (term) {
+    await Promise.race([term.done, Bun.sleep(500)]);
+    term.detach();
+  }
+  for (const [s, h] of handlers) process.off(s, h);
+  if (o.rm) await removeContainer(d, p, id);
+  else markExited(d, p, id, code);
+  return code;
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from "node:fs";
+import { RlError } from "../errors";
+import type { ImageConfig } from "../image/types";
+import type { ResolvedUser } from "./user";
+
+/** The subset of the OCI runtime-spec config.json that rl produces and applies. */
+export interface Spec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; additionalGids: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: { destination: string; type: string; source: string; options: string[] }[];
+  linux: {
+    namespaces: { type: "user" | "mount" | "pid" | "uts" | "ipc" | "network" | "cgroup" }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+  annotations: Record<string, string>;
+}
+
+export interface ProcessOptions {
+  command: string[];
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  tty: boolean;
+}
+
+const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** podman's default capability set. */
+export const DEFAULT_CAPS = [
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+];
+
+/** docker's rules: --entrypoint replaces Entrypoint and drops the image's Cmd; a command replaces Cmd. */
+export function processArgs(image: ImageConfig["config"], o: Pick<ProcessOptions, "command" | "entrypoint">): string[] {
+  let entrypoint = image?.Entrypoint ?? [];
+  let cmd = image?.Cmd ?? [];
+  if (o.entrypoint !== undefined) {
+    entrypoint = o.entrypoint === "" ? [] : [o.entrypoint];
+    cmd = [];
+  }
+  if (o.command.length) cmd = o.command;
+  const args = [...entrypoint, ...cmd];
+  if (!args.length) throw new RlError("no command specified: the image has no Entrypoint or Cmd; give one after the image name");
+  return args;
+}
+
+/** `KEY=VALUE` lines; `KEY` alone takes the value from rl's environment (skipped when unset). */
+export function parseEnvLines(lines: string[], hostEnv: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq === 0) throw new RlError(`invalid environment variable ${JSON.stringify(line)}`);
+    if (eq > 0) out.push(line);
+    else if (hostEnv[line] !== undefined) out.push(`${line}=${hostEnv[line]}`);
+  }
+  return out;
+}
+
+export function readEnvFile(path: string): string[] {
+  try {
+    return readFileSync(path, "utf8").split("\n");
+  } catch (err) {
+    throw new RlError(`cannot read env file ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+}
+
+/** Later entries override earlier ones with the same key, keeping the first position. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) for (const kv of list) map.set(kv.slice(0, kv.indexOf("=") >>> 0), kv);
+  return [...map.values()];
+}
+
+export function processEnv(image: ImageConfig["config"], o: ProcessOptions, hostname: string, user: ResolvedUser): string[] {
+  const fromFiles = o.envFiles.flatMap((f) => parseEnvLines(readEnvFile(f), process.env));
+  const base = [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(o.tty ? ["TERM=xterm"] : []), `HOME=${user.home || "/"}`];
+  return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvLines(o.env, process.env));
+}

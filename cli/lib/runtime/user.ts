@@ -1,0 +1,61 @@
+import { RlError } from "../errors";
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home?: string;
+}
+
+interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+interface GroupEntry { name: string; gid: number; members: string[] }
+
+function parsePasswd(text: string | undefined): PasswdEntry[] {
+  return (text ?? "").split("\n").flatMap((line) => {
+    const f = line.split(":");
+    if (f.length < 7 || !/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) return [];
+    return [{ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }];
+  });
+}
+
+function parseGroup(text: string | undefined): GroupEntry[] {
+  return (text ?? "").split("\n").flatMap((line) => {
+    const f = line.split(":");
+    if (f.length < 4 || !/^\d+$/.test(f[2]!)) return [];
+    return [{ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(",").filter(Boolean) }];
+  });
+}
+
+/**
+ * Resolve docker's `-u uid[:gid]|name[:group]` against the image's /etc/passwd and /etc/group: a
+ * named user gets its primary group and the groups that list it; a numeric uid absent from passwd
+ * runs with gid 0 (as docker does).
+ */
+export function resolveUser(spec: string, passwd: string | undefined, group: string | undefined): ResolvedUser {
+  const [userPart, groupPart] = spec.split(":", 2) as [string, string?];
+  const users = parsePasswd(passwd), groups = parseGroup(group);
+  let entry: PasswdEntry | undefined;
+  let uid: number;
+  if (/^\d+$/.test(userPart)) {
+    uid = Number(userPart);
+    entry = users.find((u) => u.uid === uid);
+  } else {
+    entry = users.find((u) => u.name === (userPart || "root"));
+    if (!entry) throw new RlError(`unable to find user ${userPart}: no matching entries in the image's /etc/passwd`);
+    uid = entry.uid;
+  }
+  let gid = entry?.gid ?? 0;
+  if (groupPart !== undefined && groupPart !== "") {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const g = groups.find((x) => x.name === groupPart);
+      if (!g) throw new RlError(`unable to find group ${groupPart}: no matching entries in the image's /etc/group`);
+      gid = g.gid;
+    }
+  }
+  // As docker shows it: the primary group first, then every group that lists the user.
+  const additionalGids = entry && groupPart === undefined
+    ? [gid, ...groups.filter((g) => g.members.includes(entry!.name) && g.gid !== gid).map((g) => g.gid)]
+    : [];
+  return { uid, gid, additionalGids, home: entry?.home };
+}

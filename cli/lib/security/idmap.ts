@@ -1,0 +1,118 @@
+import { readFileSync, statSync } from "node:fs";
+import { userInfo } from "node:os";
+import { RlError } from "../errors";
+import { warnOnce } from "../log";
+
+export interface IdRange {
+  start: number;
+  count: number;
+}
+
+/** How container ids 0..N map to the host: the user at 0, then its subordinate range from 1. */
+export interface IdMapping {
+  uid: number;
+  gid: number;
+  subuid?: IdRange;
+  subgid?: IdRange;
+}
+
+/** Ranges for `user` (name or uid) in a /etc/subuid-style file; the largest first. */
+export function parseSubIds(text: string, names: string[]): IdRange[] {
+  const out: IdRange[] = [];
+  for (const line of text.split("\n")) {
+    const [who, start, count] = line.trim().split(":");
+    if (!who || start === undefined || count === undefined || !names.includes(who)) continue;
+    const s = Number(start), c = Number(count);
+    if (Number.isInteger(s) && Number.isInteger(c) && c > 0) out.push({ start: s, count: c });
+  }
+  return out.sort((a, b) => b.count - a.count);
+}
+
+function readRanges(file: string, names: string[]): IdRange[] {
+  try {
+    return parseSubIds(readFileSync(file, "utf8"), names);
+  } catch {
+    return [];
+  }
+}
+
+export function currentMapping(): IdMapping {
+  const uid = process.getuid!(), gid = process.getgid!();
+  let name = String(uid);
+  try {
+    name = userInfo().username;
+  } catch {}
+  const names = [name, String(uid)];
+  return {
+    uid,
+    gid,
+    subuid: readRanges(process.env.RL_SUBUID_FILE ?? "/etc/subuid", names)[0],
+    subgid: readRanges(process.env.RL_SUBGID_FILE ?? "/etc/subgid", names)[0],
+  };
+}
+
+/** Highest container uid/gid + 1 that the mapping covers. */
+export function mappedSize(m: IdMapping): { uids: number; gids: number } {
+  return { uids: 1 + (m.subuid?.count ?? 0), gids: 1 + (m.subgid?.count ?? 0) };
+}
+
+export function hasFullMapping(m: IdMapping): boolean {
+  return Boolean(m.subuid && m.subgid);
+}
+
+export interface HelperStatus {
+  path?: string;
+  usable: boolean;
+  reason?: string;
+}
+
+/** newuidmap/newgidmap must exist and be setuid root (or carry file capabilities). */
+export function idMapHelper(name: "newuidmap" | "newgidmap"): HelperStatus {
+  const path = Bun.which(name, { PATH: `${process.env.PATH ?? ""}:/usr/bin:/usr/sbin:/bin:/sbin` }) ?? undefined;
+  if (!path) return { usable: false, reason: `${name} is not installed (Debian/Ubuntu: apt install uidmap)` };
+  const st = statSync(path);
+  const setuidRoot = st.uid === 0 && (st.mode & 0o4000) !== 0;
+  if (!setuidRoot && !hasFileCaps(path)) {
+    return { path, usable: false, reason: `${path} is neither setuid root nor has file capabilities (reinstall uidmap)` };
+  }
+  return { path, usable: true };
+}
+
+function hasFileCaps(path: string): boolean {
+  const r = Bun.spawnSync(["getcap", path], { stdout: "pipe", stderr: "ignore" });
+  return r.exitCode === 0 && r.stdout.toString().includes("cap_set");
+}
+
+/**
+ * Write the maps of a child that waits for them. Without subordinate ranges: only the user, with one
+ * warning (as podman does).
+ */
+export async function writeIdMaps(pid: number, m: IdMapping): Promise<void> {
+  if (!hasFullMapping(m)) {
+    warnOnce(`no subordinate ids for this user in /etc/subuid and /etc/subgid: only the user's own id is mapped (as root); files owned by other ids are given to root`);
+    await writeSingleMapping(pid, m);
+    return;
+  }
+  const uidmap = idMapHelper("newuidmap"), gidmap = idMapHelper("newgidmap");
+  for (const h of [uidmap, gidmap]) if (!h.usable) throw new RlError(h.reason!);
+  const run = async (argv: string[]) => {
+    const p = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+    if (code !== 0) throw new RlError(`${argv[0]} failed: ${err.trim().split("\n").pop() || `exit code ${code}`}`);
+  };
+  await Promise.all([
+    run([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]),
+    run([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]),
+  ]);
+}
+
+async function writeSingleMapping(pid: number, m: IdMapping): Promise<void> {
+  const { writeFileSync } = await import("node:fs");
+  try {
+    writeFileSync(`/proc/${pid}/uid_map`, `0 ${m.uid} 1\n`);
+    writeFileSync(`/proc/${pid}/setgroups`, "deny\n");
+    writeFileSync(`/proc/${pid}/gid_map`, `0 ${m.gid} 1\n`);
+  } catch (err) {
+    throw new RlError(`cannot write the id map of process ${pid}: ${(err as Error).message}`);
+  }
+}

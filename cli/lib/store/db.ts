@@ -1,0 +1,80 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { RlError } from "../errors";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY,            -- config digest
+  manifest_digest TEXT,
+  manifest BLOB,
+  config BLOB NOT NULL,
+  layers TEXT NOT NULL,           -- JSON array of chain ids, bottom first
+  created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_names (
+  name TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS layers (
+  chain_id TEXT PRIMARY KEY,
+  diff_id TEXT NOT NULL,
+  created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  image_id TEXT NOT NULL,
+  image_name TEXT NOT NULL,
+  command TEXT NOT NULL,
+  driver TEXT NOT NULL,
+  state TEXT NOT NULL,            -- created | running | exited
+  pid INTEGER,
+  pid_start TEXT,                 -- /proc/PID/stat start time, against pid reuse
+  exit_code INTEGER,
+  auto_remove INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  finished INTEGER
+);
+`;
+
+let db: Database | undefined;
+
+/** The metadata database (WAL, so several rl processes can read while one writes). */
+export function openDb(path: string): Database {
+  if (db) return db;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    db = new Database(path, { create: true, strict: true });
+    db.exec(`PRAGMA busy_timeout = ${Number(process.env.RL_LOCK_TIMEOUT_MS ?? 20000)}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA foreign_keys = ON");
+    db.exec(SCHEMA);
+  } catch (err) {
+    db = undefined;
+    throw storeError(err, path);
+  }
+  return db;
+}
+
+/** SQLite's errors in words users understand. */
+export function storeError(err: unknown, path: string): RlError {
+  const msg = (err as Error).message ?? String(err);
+  if (/database is locked|SQLITE_BUSY/i.test(msg)) {
+    return new RlError(`the store ${dirname(path)} is locked by another rl process; try again when it is done`);
+  }
+  if (/readonly|permission denied|unable to open|EACCES|EROFS/i.test(msg)) {
+    return new RlError(`the store ${dirname(path)} is not writable: ${msg}`);
+  }
+  return new RlError(`store ${path}: ${msg}`);
+}
+
+/** Run `fn` in an immediate (write-locking) transaction. */
+export function transaction<T>(d: Database, path: string, fn: () => T): T {
+  try {
+    return d.transaction(fn).immediate();
+  } catch (err) {
+    if (err instanceof RlError) throw err;
+    throw storeError(err, path);
+  }
+}

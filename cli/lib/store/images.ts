@@ -1,0 +1,100 @@
+import type { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { RlError } from "../errors";
+import { warnOnce } from "../log";
+import { chainIds } from "../image/digest";
+import { normalizeName } from "../image/reference";
+import type { ImageConfig, LayerSource, ResolvedImage } from "../image/types";
+import type { Paths } from "../paths";
+import { hasFullMapping, mappedSize, type IdMapping } from "../security/idmap";
+import { runInUserNamespace } from "../runtime/userns-job";
+import type { WorkerJob, WorkerResult } from "../rootfs/userns-worker";
+import { transaction } from "./db";
+
+export interface StoredImage {
+  id: string;
+  names: string[];
+  config: ImageConfig;
+  /** Chain ids, bottom layer first. */
+  layers: string[];
+}
+
+const workerPath = join(import.meta.dir, "../rootfs/userns-worker.ts");
+
+export function layerDir(p: Paths, chainId: string): string {
+  return join(p.layers, chainId.replace(/^sha256:/, ""));
+}
+
+interface ImageRow {
+  id: string;
+  config: string;
+  layers: string;
+}
+
+function rowToImage(d: Database, row: ImageRow): StoredImage {
+  const names = d.query("SELECT name FROM image_names WHERE image_id = ? ORDER BY name").all(row.id) as { name: string }[];
+  return { id: row.id, names: names.map((n) => n.name), config: JSON.parse(row.config), layers: JSON.parse(row.layers) };
+}
+
+/** Find an image by name (docker-normalized), full id, or an id prefix of 3+ hex digits. */
+export function findImage(d: Database, text: string): StoredImage | undefined {
+  const byName = d.query("SELECT i.id, i.config, i.layers FROM images i JOIN image_names n ON n.image_id = i.id WHERE n.name = ?").get(normalizeName(text)) as ImageRow | null;
+  if (byName) return rowToImage(d, byName);
+  const hex = text.replace(/^sha256:/, "");
+  if (!/^[0-9a-f]{3,64}$/.test(hex)) return undefined;
+  const rows = d.query("SELECT id, config, layers FROM images WHERE id LIKE ?").all(`sha256:${hex}%`) as ImageRow[];
+  if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} images: use more of the id`);
+  return rows[0] && rowToImage(d, rows[0]);
+}
+
+/**
+ * Put a resolved image in the store: unpack the layers it lacks (inside a user namespace, so files get
+ * their owners), then record the image in one transaction. Layers land by rename, so a killed run
+ * leaves no half layer.
+ */
+export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping): Promise<StoredImage> {
+  const chains = chainIds(img.layers.map((l) => l.diffId));
+  const missing = img.layers.map((l, i) => ({ ...l, chainId: chains[i]! })).filter((l) => !existsSync(layerDir(p, l.chainId)));
+  if (missing.length) await unpackLayers(p, missing, mapping);
+  const now = Date.now();
+  transaction(d, p.db, () => {
+    const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
+    img.layers.forEach((l, i) => layer.run(chains[i]!, l.diffId, now));
+    d.query("INSERT OR IGNORE INTO images (id, manifest_digest, manifest, config, layers, created) VALUES (?, ?, ?, ?, ?, ?)").run(
+      img.id,
+      img.manifestDigest ?? null,
+      img.manifestBytes ?? null,
+      new TextDecoder().decode(img.configBytes),
+      JSON.stringify(chains),
+      now,
+    );
+    for (const name of img.names) d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id);
+  });
+  return findImage(d, img.id)!;
+}
+
+async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
+  mkdirSync(p.layers, { recursive: true, mode: 0o700 });
+  mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
+  const tmpDir = join(p.tmp, `unpack-${process.pid}-${Date.now().toString(36)}`);
+  const jobFile = `${tmpDir}.json`;
+  const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping) };
+  writeFileSync(jobFile, JSON.stringify(job));
+  try {
+    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping);
+    let result: WorkerResult;
+    try {
+      result = JSON.parse(readFileSync(`${jobFile}.result`, "utf8"));
+    } catch {
+      throw new RlError(`the unpacking process ended with exit code ${code} and no result`);
+    }
+    if (!result.ok) throw new RlError(result.error ?? "unknown error");
+    if (result.skippedDevices?.length) {
+      warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
+    }
+  } finally {
+    rmSync(jobFile, { force: true });
+    rmSync(`${jobFile}.result`, { force: true });
+  }
+}

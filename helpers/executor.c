@@ -1,0 +1,658 @@
+/*
+ * rl's container executor: compiled at run time by bun:ffi's `cc` (TinyCC), no system headers.
+ *
+ * Bun is multithreaded, so namespaces cannot be entered from JS; everything between clone() and
+ * execve() happens here. The supervisor (Bun) encodes the container's setup as a flat list of ops
+ * (see cli/lib/runtime/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
+ * its id maps, applies the ops in order and execs. A failing op sends {op index, errno} back on an
+ * O_CLOEXEC pipe; EOF on that pipe means the exec happened.
+ *
+ * The child runs in a copy of a multithreaded process: only async-signal-safe calls (syscalls) here,
+ * no malloc, no stdio.
+ */
+
+typedef unsigned long size_t;
+typedef long ssize_t;
+typedef unsigned int uint32_t;
+typedef unsigned long long uint64_t;
+
+extern int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
+extern void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+extern int munmap(void *addr, size_t len);
+extern int execve(const char *path, char *const argv[], char *const envp[]);
+extern void _exit(int code) __attribute__((noreturn));
+extern int pipe2(int fds[2], int flags);
+extern ssize_t read(int fd, void *buf, size_t n);
+extern ssize_t write(int fd, const void *buf, size_t n);
+extern int close(int fd);
+extern int dup2(int a, int b);
+extern int open(const char *path, int flags, ...);
+extern int openat(int dirfd, const char *path, int flags, ...);
+extern int mkdirat(int dirfd, const char *path, int mode);
+extern int symlinkat(const char *target, int dirfd, const char *linkpath);
+extern int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const void *data);
+extern int umount2(const char *target, int flags);
+extern int chdir(const char *path);
+extern int fchdir(int fd);
+extern int sethostname(const char *name, size_t len);
+extern long syscall(long nr, ...);
+extern int prctl(int option, ...);
+extern int fork(void);
+extern int waitpid(int pid, int *status, int options);
+extern int kill(int pid, int sig);
+extern int setsid(void);
+extern int ioctl(int fd, unsigned long req, ...);
+extern int socket(int domain, int type, int proto);
+extern int socketpair(int domain, int type, int proto, int sv[2]);
+extern ssize_t sendmsg(int fd, const void *msg, int flags);
+extern ssize_t recvmsg(int fd, void *msg, int flags);
+extern int setgroups(size_t n, const uint32_t *groups);
+extern int setresuid(uint32_t r, uint32_t e, uint32_t s);
+extern int setresgid(uint32_t r, uint32_t e, uint32_t s);
+extern int fstatfs(int fd, void *buf);
+extern unsigned int umask(unsigned int mask);
+extern int *__errno_location(void);
+extern void (*signal(int sig, void (*handler)(int)))(int);
+extern int sigprocmask(int how, const void *set, void *old);
+extern int pause(void);
+extern int getpid(void);
+extern int access(const char *path, int mode);
+
+#define errno (*__errno_location())
+
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR 2
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_NOCTTY 0400
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW 0400000
+#define O_CLOEXEC 02000000
+#define O_PATH 010000000
+#define AT_FDCWD -100
+#define EINTR 4
+#define ENOENT 2
+#define EEXIST 17
+#define EPERM 1
+#define EACCES 13
+#define ENOEXEC 8
+
+#define MS_RDONLY 1
+#define MS_NOSUID 2
+#define MS_NODEV 4
+#define MS_NOEXEC 8
+#define MS_REMOUNT 32
+#define MS_NOATIME 1024
+#define MS_NODIRATIME 2048
+#define MS_BIND 4096
+#define MS_REC 16384
+#define MS_PRIVATE (1 << 18)
+#define MS_RELATIME (1 << 21)
+#define MNT_DETACH 2
+
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_IN_ROOT 0x10
+
+#if defined(__aarch64__)
+#define SYS_pivot_root 41
+#define SYS_openat2 437
+#define SYS_close_range 436
+#define SYS_capset 91
+#define SYS_rt_sigaction 134
+#define SYS_rt_sigprocmask 135
+#else
+#define SYS_pivot_root 155
+#define SYS_openat2 437
+#define SYS_close_range 436
+#define SYS_capset 126
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+#endif
+#define CLOSE_RANGE_CLOEXEC 4
+
+#define PR_SET_PDEATHSIG 1
+#define PR_CAPBSET_DROP 24
+#define PR_SET_NO_NEW_PRIVS 38
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#define PR_SET_CHILD_SUBREAPER 36
+
+#define SIGKILL 9
+#define SIGCHLD 17
+#define SIG_SETMASK 2
+
+#define TIOCSCTTY 0x540E
+#define TIOCGPTN 0x80045430
+#define TIOCSPTLCK 0x40045431
+#define TIOCSWINSZ 0x5414
+#define SIOCGIFFLAGS 0x8913
+#define SIOCSIFFLAGS 0x8914
+#define IFF_UP 1
+#define AF_UNIX 1
+#define AF_INET 2
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_CLOEXEC 02000000
+#define SOL_SOCKET 1
+#define SCM_RIGHTS 1
+
+/* Op codes: keep in sync with cli/lib/runtime/ops.ts. */
+enum {
+  OP_MOUNT = 1,       /* src target fstype flags data: target on the current root (host paths) */
+  OP_MOUNT_IN,        /* src target fstype flags data: target resolved inside the container root */
+  OP_BIND_IN,         /* src target flags recursive: bind a host path into the root, then remount flags */
+  OP_MKDIR_IN,        /* path mode */
+  OP_MKFILE_IN,       /* path: an empty file as a bind target */
+  OP_SYMLINK_IN,      /* target linkpath */
+  OP_SET_ROOT,        /* path: the directory later *_IN ops resolve against */
+  OP_REMOUNT_RO_IN,   /* path: make an existing mount read-only, keeping its locked flags */
+  OP_SYSFS_IN,        /* path: sysfs read-only, or a read-only rbind of the host's /sys */
+  OP_PIVOT,           /* pivot_root into the container root */
+  OP_HOSTNAME,        /* name */
+  OP_LOOPBACK_UP,
+  OP_CHDIR,           /* path */
+  OP_SPAWN_WAIT,      /* argc argv...: run a helper to completion (fuse-overlayfs) */
+  OP_CONSOLE,         /* allocate a pty from the container's devpts, send its master to the supervisor */
+  OP_STDIN_NULL,
+  OP_SETSID,
+  OP_DROP_CAPS,       /* keep-mask (decimal) stays-root (0|1) */
+  OP_USER,            /* uid gid ngroups groups... */
+  OP_UMASK,           /* mode */
+  OP_INIT,            /* fork; this process becomes a tiny init: forwards signals, reaps, exits as the child */
+  OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
+  OP_NO_NEW_PRIVS
+};
+
+struct winsize { unsigned short row, col, xpixel, ypixel; };
+struct iovec { void *base; size_t len; };
+struct msghdr {
+  void *name; uint32_t namelen; struct iovec *iov; size_t iovlen;
+  void *control; size_t controllen; int flags;
+};
+struct open_how { uint64_t flags; uint64_t mode; uint64_t resolve; };
+struct ifreq { char name[16]; short flags; char pad[22]; };
+struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
+
+static int sync_fd = -1, err_fd = -1, console_fd = -1, root_fd = -1;
+
+/* ---- small string helpers (no libc string functions needed) ---- */
+static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+static long to_long(const char *s) {
+  long v = 0; int neg = 0;
+  if (*s == '-') { neg = 1; s++; }
+  while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
+  return neg ? -v : v;
+}
+static void fd_path(int fd, char *buf) {
+  const char *p = "/proc/self/fd/"; int i = 0, j;
+  char digits[12]; int n = 0;
+  while (p[i]) { buf[i] = p[i]; i++; }
+  if (fd == 0) digits[n++] = '0';
+  while (fd > 0) { digits[n++] = '0' + fd % 10; fd /= 10; }
+  for (j = n - 1; j >= 0; j--) buf[i++] = digits[j];
+  buf[i] = 0;
+}
+
+static void fail(int op_index, int err) __attribute__((noreturn));
+static void fail(int op_index, int err) {
+  int msg[2]; msg[0] = op_index; msg[1] = err;
+  write(err_fd, msg, sizeof msg);
+  _exit(125);
+}
+
+/* Open `path` inside the container root: symlinks resolve as if the root were "/". */
+static int open_in_root(const char *path, int flags) {
+  struct open_how how;
+  int fd;
+  how.flags = flags | O_CLOEXEC; how.mode = 0; how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  while (*path == '/') path++;
+  if (!*path) path = ".";
+  do fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how); while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+/* mkdir -p inside the root; returns 0 or -1 with errno. */
+static int mkdir_in_root(const char *path, int mode) {
+  char buf[4096]; size_t i, n = slen(path);
+  if (n >= sizeof buf) { errno = 36; return -1; }
+  for (i = 0; i <= n; i++) {
+    buf[i] = path[i];
+    if ((path[i] == '/' || path[i] == 0) && i > 0 && path[i - 1] != '/') {
+      char saved = buf[i]; int fd;
+      buf[i] = 0;
+      fd = open_in_root(buf, O_PATH | O_DIRECTORY);
+      if (fd < 0) {
+        /* Create the last component inside its (already resolved) parent. */
+        size_t k = i; int pfd; const char *base;
+        while (k > 0 && buf[k - 1] != '/') k--;
+        base = buf + k;
+        if (k > 0) { buf[k - 1] = 0; pfd = open_in_root(buf, O_PATH | O_DIRECTORY); buf[k - 1] = '/'; }
+        else pfd = open_in_root(".", O_PATH | O_DIRECTORY);
+        if (pfd < 0) return -1;
+        if (mkdirat(pfd, base, mode) < 0 && errno != EEXIST) { close(pfd); return -1; }
+        close(pfd);
+      } else close(fd);
+      buf[i] = saved;
+    }
+  }
+  return 0;
+}
+
+static int split_parent(const char *path, char *parent, const char **base) {
+  size_t n = slen(path), k;
+  if (n >= 4096) { errno = 36; return -1; }
+  for (k = 0; k <= n; k++) parent[k] = path[k];
+  k = n;
+  while (k > 0 && parent[k - 1] != '/') k--;
+  *base = path + k;
+  if (k > 0) parent[k - 1] = 0; else { parent[0] = '.'; parent[1] = 0; }
+  return 0;
+}
+
+static int mkfile_in_root(const char *path) {
+  char parent[4096]; const char *base; int pfd, fd;
+  fd = open_in_root(path, O_PATH);
+  if (fd >= 0) { close(fd); return 0; }
+  if (split_parent(path, parent, &base) < 0) return -1;
+  if (mkdir_in_root(parent, 0755) < 0) return -1;
+  pfd = open_in_root(parent, O_PATH | O_DIRECTORY);
+  if (pfd < 0) return -1;
+  fd = openat(pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  close(pfd);
+  if (fd < 0) return errno == EEXIST ? 0 : -1;
+  close(fd);
+  return 0;
+}
+
+static int symlink_in_root(const char *target, const char *path) {
+  char parent[4096]; const char *base; int pfd, r;
+  if (split_parent(path, parent, &base) < 0) return -1;
+  if (mkdir_in_root(parent, 0755) < 0) return -1;
+  pfd = open_in_root(parent, O_PATH | O_DIRECTORY);
+  if (pfd < 0) return -1;
+  r = symlinkat(target, pfd, base);
+  close(pfd);
+  return (r < 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Flags a remount must repeat, or the kernel refuses it in a user namespace (locked flags). */
+static unsigned long locked_flags(int fd) {
+  long st[16]; unsigned long f, out = 0;
+  if (fstatfs(fd, st) < 0) return 0;
+  f = (unsigned long)st[10];
+  if (f & 2) out |= MS_NOSUID;
+  if (f & 4) out |= MS_NODEV;
+  if (f & 8) out |= MS_NOEXEC;
+  if (f & 1024) out |= MS_NOATIME;
+  if (f & 2048) out |= MS_NODIRATIME;
+  if (f & 4096) out |= MS_RELATIME;
+  return out;
+}
+
+static int remount_ro_in_root(const char *path, unsigned long extra) {
+  char p[64]; int fd = open_in_root(path, O_PATH), r;
+  if (fd < 0) return -1;
+  fd_path(fd, p);
+  r = mount(0, p, 0, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(fd) | extra, 0);
+  close(fd);
+  return r;
+}
+
+static int mount_in_root(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data) {
+  char p[64]; int fd, r;
+  if (mkdir_in_root(target, 0755) < 0) return -1;
+  fd = open_in_root(target, O_PATH | O_DIRECTORY);
+  if (fd < 0) return -1;
+  fd_path(fd, p);
+  r = mount(src, p, fstype, flags, (data && *data) ? data : 0);
+  close(fd);
+  return r;
+}
+
+static int bind_in_root(const char *src, const char *target, unsigned long flags, int recursive) {
+  char p[64]; int fd, srcfd, r, isdir;
+  srcfd = open(src, O_PATH | O_CLOEXEC);
+  if (srcfd < 0) return -1;
+  isdir = open(src, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (isdir >= 0) { close(isdir); r = mkdir_in_root(target, 0755); }
+  else r = mkfile_in_root(target);
+  close(srcfd);
+  if (r < 0) return -1;
+  fd = open_in_root(target, O_PATH);
+  if (fd < 0) return -1;
+  fd_path(fd, p);
+  r = mount(src, p, 0, MS_BIND | (recursive ? MS_REC : 0), 0);
+  close(fd);
+  if (r < 0) return -1;
+  if (flags) {
+    fd = open_in_root(target, O_PATH);
+    if (fd < 0) return -1;
+    fd_path(fd, p);
+    r = mount(0, p, 0, MS_REMOUNT | MS_BIND | flags | locked_flags(fd), 0);
+    close(fd);
+  }
+  return r;
+}
+
+static int sysfs_in_root(const char *target) {
+  unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (mount_in_root("sysfs", target, "sysfs", ro, 0) == 0) return 0;
+  if (errno != EPERM) return -1;
+  /* Without a network namespace of its own the kernel refuses a new sysfs: show the host's, read-only. */
+  return bind_in_root("/sys", target, MS_RDONLY, 1);
+}
+
+static int loopback_up(void) {
+  struct ifreq ifr; int i, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  for (i = 0; i < (int)sizeof ifr; i++) ((char *)&ifr)[i] = 0;
+  ifr.name[0] = 'l'; ifr.name[1] = 'o';
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) { close(s); return -1; }
+  ifr.flags |= IFF_UP;
+  i = ioctl(s, SIOCSIFFLAGS, &ifr);
+  close(s);
+  return i;
+}
+
+static int send_fd(int sock, int fd) {
+  char data = 'T';
+  struct iovec iov; struct msghdr msg;
+  unsigned long cbuf[4]; /* cmsghdr (len, level, type) + one int, 8-byte aligned */
+  int i;
+  iov.base = &data; iov.len = 1;
+  for (i = 0; i < 4; i++) cbuf[i] = 0;
+  cbuf[0] = 16 + sizeof(int);                 /* cmsg_len */
+  ((int *)cbuf)[2] = SOL_SOCKET;              /* cmsg_level */
+  ((int *)cbuf)[3] = SCM_RIGHTS;              /* cmsg_type */
+  ((int *)cbuf)[4] = fd;
+  msg.name = 0; msg.namelen = 0; msg.iov = &iov; msg.iovlen = 1;
+  msg.control = cbuf; msg.controllen = 24; msg.flags = 0;
+  return sendmsg(sock, &msg, 0) < 0 ? -1 : 0;
+}
+
+static int console_setup(void) {
+  int master, slave, n = 0, unlock = 0;
+  char path[32] = "/dev/pts/"; char digits[12]; int i = 9, j = 0;
+  master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return -1;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0) return -1;
+  if (n == 0) digits[j++] = '0';
+  while (n > 0) { digits[j++] = '0' + n % 10; n /= 10; }
+  while (j > 0) path[i++] = digits[--j];
+  path[i] = 0;
+  slave = open(path, O_RDWR | O_NOCTTY);
+  if (slave < 0) return -1;
+  if (setsid() < 0) return -1;
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) return -1;
+  if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) return -1;
+  if (slave > 2) close(slave);
+  if (send_fd(console_fd, master) < 0) return -1;
+  close(master);
+  close(console_fd);
+  console_fd = -1;
+  return 0;
+}
+
+/* Bounding and ambient sets always; effective/permitted only for a workload that stays root (a switch to
+ * another uid clears them anyway, and capset could not raise them afterwards). */
+static int drop_caps(uint64_t keep, int stays_root) {
+  uint32_t hdr[2]; uint32_t data[6]; int cap;
+  for (cap = 0; cap < 64; cap++)
+    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != 22) return -1;
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (!stays_root) return 0;
+  hdr[0] = 0x20080522; hdr[1] = 0;
+  data[0] = (uint32_t)keep; data[1] = (uint32_t)keep; data[2] = 0;                /* effective, permitted, inheritable */
+  data[3] = (uint32_t)(keep >> 32); data[4] = (uint32_t)(keep >> 32); data[5] = 0;
+  return syscall(SYS_capset, hdr, data) < 0 ? -1 : 0;
+}
+
+static void reset_signals(void) {
+  struct sigact sa; unsigned long empty[16]; int i, sig;
+  for (i = 0; i < 16; i++) empty[i] = 0;
+  sa.handler = 0; sa.flags = 0; sa.restorer = 0;
+  for (i = 0; i < 16; i++) sa.mask[i] = 0;
+  for (sig = 1; sig < 65; sig++) if (sig != 9 && sig != 19) syscall(SYS_rt_sigaction, sig, &sa, 0, 8);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, 0, 8);
+}
+
+/* ---- --init: a tiny PID 1 that forwards signals to the workload and reaps everything ---- */
+static int init_child = -1;
+static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
+
+static void run_init(void) {
+  int pid, status, w, sig;
+  pid = fork();
+  if (pid < 0) fail(0, errno);
+  if (pid == 0) return;                 /* the workload goes on to exec */
+  init_child = pid;
+  close(err_fd);                        /* the workload's exec, not ours, ends the supervisor's wait */
+  for (sig = 1; sig < 32; sig++)
+    if (sig != SIGKILL && sig != 19 && sig != SIGCHLD) signal(sig, init_forward);
+  for (;;) {
+    w = waitpid(-1, &status, 0);
+    if (w == pid) {
+      if ((status & 0x7f) == 0) _exit((status >> 8) & 0xff);
+      _exit(128 + (status & 0x7f));
+    }
+    if (w < 0 && errno != EINTR) _exit(125);
+  }
+}
+
+/* ---- PATH search as execvpe does, but with the container's PATH ---- */
+static int exec_search(char **argv, char **envp) {
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", *file = argv[0];
+  char buf[4096]; int i, saw_eacces = 0, last = ENOENT;
+  for (i = 0; envp[i]; i++)
+    if (envp[i][0] == 'P' && envp[i][1] == 'A' && envp[i][2] == 'T' && envp[i][3] == 'H' && envp[i][4] == '=') path = envp[i] + 5;
+  for (i = 0; file[i]; i++) if (file[i] == '/') { execve(file, argv, envp); return errno; }
+  while (*path) {
+    size_t n = 0, f = slen(file);
+    while (path[n] && path[n] != ':') n++;
+    if (n + f + 2 < sizeof buf) {
+      size_t k;
+      for (k = 0; k < n; k++) buf[k] = path[k];
+      if (n == 0) buf[n++] = '.';
+      buf[n] = '/';
+      for (k = 0; k <= f; k++) buf[n + 1 + k] = file[k];
+      execve(buf, argv, envp);
+      last = errno;
+      if (last == EACCES) saw_eacces = 1;
+      else if (last != ENOENT && last != 20 /* ENOTDIR */) return last;
+    }
+    path += n;
+    if (*path == ':') path++;
+  }
+  return saw_eacces ? EACCES : last;
+}
+
+/* Ops are encoded as: u8 opcode, u16 argc (little-endian), then argc NUL-terminated strings. */
+static const char *next_args(const char *p, const char **args, int argc) {
+  int i;
+  for (i = 0; i < argc; i++) { args[i] = p; p += slen(p) + 1; }
+  return p;
+}
+
+static void run_ops(const char *ops, int len) {
+  const char *p = ops, *end = ops + len;
+  static const char *a[4096];
+  int index = 0;
+  while (p < end) {
+    /* The high bit marks an optional op: its failure is ignored (masking paths that may not exist). */
+    int op = (unsigned char)p[0] & 0x7f, optional = (unsigned char)p[0] & 0x80;
+    int argc = (unsigned char)p[1] | ((unsigned char)p[2] << 8), r = 0;
+    if (argc > 4096) fail(index, 7 /* E2BIG */);
+    p = next_args(p + 3, a, argc);
+    switch (op) {
+    case OP_MOUNT:
+      r = mount(*a[0] ? a[0] : 0, a[1], *a[2] ? a[2] : 0, to_long(a[3]), *a[4] ? a[4] : 0);
+      break;
+    case OP_MOUNT_IN: r = mount_in_root(a[0], a[1], a[2], to_long(a[3]), a[4]); break;
+    case OP_BIND_IN: r = bind_in_root(a[0], a[1], to_long(a[2]), (int)to_long(a[3])); break;
+    case OP_MKDIR_IN: r = mkdir_in_root(a[0], (int)to_long(a[1])); break;
+    case OP_MKFILE_IN: r = mkfile_in_root(a[0]); break;
+    case OP_SYMLINK_IN: r = symlink_in_root(a[0], a[1]); break;
+    case OP_SET_ROOT:
+      if (root_fd >= 0) close(root_fd);
+      root_fd = open(a[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      r = root_fd < 0 ? -1 : 0;
+      break;
+    case OP_REMOUNT_RO_IN: r = remount_ro_in_root(a[0], 0); break;
+    case OP_SYSFS_IN: r = sysfs_in_root(a[0]); break;
+    case OP_PIVOT:
+      if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) r = -1;
+      break;
+    case OP_HOSTNAME: r = sethostname(a[0], slen(a[0])); break;
+    case OP_LOOPBACK_UP: r = loopback_up(); break;
+    case OP_CHDIR: r = chdir(a[0]); break;
+    case OP_SPAWN_WAIT: {
+      int pid = fork(), status = 0;
+      char *argv[64]; int i, n = argc < 63 ? argc : 63;
+      for (i = 0; i < n; i++) argv[i] = (char *)a[i];
+      argv[n] = 0;
+      if (pid == 0) { char *envp[] = {0}; execve(argv[0], argv, envp); _exit(127); }
+      if (pid < 0 || waitpid(pid, &status, 0) < 0) { r = -1; break; }
+      if (status != 0) { errno = status & 0x7f ? 4 : ((status >> 8) & 0xff) == 127 ? ENOENT : 5 /* EIO */; r = -1; }
+      break;
+    }
+    case OP_CONSOLE: r = console_setup(); break;
+    case OP_STDIN_NULL: {
+      int fd = open("/dev/null", O_RDONLY);
+      if (fd < 0 || dup2(fd, 0) < 0) r = -1;
+      if (fd > 0) close(fd);
+      break;
+    }
+    case OP_SETSID: setsid(); break;
+    case OP_DROP_CAPS: {
+      uint64_t keep = 0; const char *s = a[0];
+      while (*s >= '0' && *s <= '9') keep = keep * 10 + (uint64_t)(*s++ - '0');
+      r = drop_caps(keep, a[1][0] == '1');
+      break;
+    }
+    case OP_USER: {
+      uint32_t groups[200]; int i, n = (int)to_long(a[2]);
+      if (n > 200) n = 200;
+      for (i = 0; i < n; i++) groups[i] = (uint32_t)to_long(a[3 + i]);
+      if (setgroups(n, groups) < 0 && errno != EPERM) { r = -1; break; }
+      if (setresgid(to_long(a[1]), to_long(a[1]), to_long(a[1])) < 0) { r = -1; break; }
+      r = setresuid(to_long(a[0]), to_long(a[0]), to_long(a[0]));
+      break;
+    }
+    case OP_UMASK: umask((unsigned int)to_long(a[0])); break;
+    case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
+    case OP_INIT: run_init(); break;
+    case OP_EXEC: {
+      /* args: argc, argv..., envc, env... */
+      static char *argv[2048], *envp[2048];
+      int i, n = (int)to_long(a[0]), m = (int)to_long(a[1 + n]);
+      if (n > 2047 || m > 2047) fail(index, 7 /* E2BIG */);
+      for (i = 0; i < n; i++) argv[i] = (char *)a[1 + i];
+      argv[n] = 0;
+      for (i = 0; i < m; i++) envp[i] = (char *)a[2 + n + i];
+      envp[m] = 0;
+      fail(index, exec_search(argv, envp));
+    }
+    default: errno = 22; r = -1;
+    }
+    if (r < 0 && !optional) fail(index, errno);
+    index++;
+  }
+  fail(index, 0);
+}
+
+struct child_args { const char *ops; int len; };
+
+static int child_main(void *arg) {
+  struct child_args *c = arg;
+  char go;
+  reset_signals();
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  /* Bun's own descriptors must not reach the workload. */
+  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (read(sync_fd, &go, 1) != 1) _exit(125);   /* the supervisor went away, or failed to map ids */
+  close(sync_fd);
+  run_ops(c->ops, c->len);
+  return 125;
+}
+
+/*
+ * Clone the container's first process. out[0]: write end to release it, out[1]: read end of the
+ * error pipe, out[2]: the supervisor's end of the console socket (or -1). Returns the pid, or -errno.
+ */
+int rl_spawn(const char *ops, int len, int flags, int want_console, int *out) {
+  static struct child_args args;
+  int syncp[2], errp[2], cons[2] = {-1, -1}, pid;
+  size_t stack_size = 1 << 20;
+  char *stack;
+  if (pipe2(syncp, O_CLOEXEC) < 0) return -errno;
+  if (pipe2(errp, O_CLOEXEC) < 0) { int e = errno; close(syncp[0]); close(syncp[1]); return -e; }
+  if (want_console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
+    int e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]); return -e;
+  }
+  stack = mmap(0, stack_size, 3 /* RW */, 0x22 | 0x20000 /* PRIVATE|ANON|STACK */, -1, 0);
+  if (stack == (char *)-1) return -errno;
+  args.ops = ops; args.len = len;
+  sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
+  pid = clone(child_main, stack + stack_size, flags | SIGCHLD, &args);
+  {
+    int e = errno;
+    munmap(stack, stack_size);
+    close(syncp[0]); close(errp[1]);
+    if (cons[1] >= 0) close(cons[1]);
+    if (pid < 0) { close(syncp[1]); close(errp[0]); if (cons[0] >= 0) close(cons[0]); return -e; }
+  }
+  out[0] = syncp[1]; out[1] = errp[0]; out[2] = cons[0];
+  return pid;
+}
+
+static int recv_fd(int sock) {
+  char data; struct iovec iov; struct msghdr msg; unsigned long cbuf[4]; int i;
+  iov.base = &data; iov.len = 1;
+  for (i = 0; i < 4; i++) cbuf[i] = 0;
+  msg.name = 0; msg.namelen = 0; msg.iov = &iov; msg.iovlen = 1;
+  msg.control = cbuf; msg.controllen = sizeof cbuf; msg.flags = 0;
+  do i = recvmsg(sock, &msg, 0x40000000 /* MSG_CMSG_CLOEXEC */); while (i < 0 && errno == EINTR);
+  if (i <= 0) return -1;
+  if (((int *)cbuf)[3] != SCM_RIGHTS) return -1;
+  return ((int *)cbuf)[4];
+}
+
+/*
+ * Release the child and wait until it has exec'd or failed. res[0]: -1 on success or the failing op's
+ * index, res[1]: errno, res[2]: the pty master (or -1).
+ */
+int rl_release(int sync_w, int err_r, int console, int *res) {
+  char go = 1; int msg[2]; ssize_t n;
+  res[0] = -1; res[1] = 0; res[2] = -1;
+  if (write(sync_w, &go, 1) != 1) { res[1] = errno; res[0] = -2; }
+  close(sync_w);
+  if (console >= 0) { res[2] = recv_fd(console); close(console); }
+  do n = read(err_r, msg, sizeof msg); while (n < 0 && errno == EINTR);
+  close(err_r);
+  if (n == sizeof msg) { res[0] = msg[0]; res[1] = msg[1]; }
+  return 0;
+}
+
+/* Abort a child that was never released (id mapping failed). */
+int rl_abort(int sync_w, int err_r, int console) {
+  close(sync_w); close(err_r);
+  if (console >= 0) close(console);
+  return 0;
+}
+
+/* waitpid for this pid only (never -1: Bun tracks its own children). Returns pid, 0, or -errno. */
+int rl_wait(int pid, int *status, int nohang) {
+  int r;
+  do r = waitpid(pid, status, nohang ? 1 : 0); while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+int rl_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
+
+int rl_set_winsize(int fd, int rows, int cols) {
+  struct winsize ws; ws.row = rows; ws.col = cols; ws.xpixel = 0; ws.ypixel = 0;
+  return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+int rl_close(int fd) { return close(fd); }
