@@ -13,16 +13,22 @@ const COMMANDS = [run, info, ps, rm];
 
 let exitCode = 0;
 
+
 function fail(message: string, code = EXIT_RL_ERROR): never {
   process.stderr.write(`rl: ${message}\n`);
   process.exit(code);
 }
 
 let argv = hideBin(process.argv);
-if (argv[0] === "run") argv = ["run", ...splitAtImage(argv.slice(1), run.VALUE_OPTIONS)];
+if (argv[0] === "run") {
+  const split = splitAtImage(argv.slice(1), run.OPTIONS);
+  if ("error" in split) fail(`${split.error} (see rl run --help)`);
+  argv = ["run", ...split];
+}
 
 const cli = yargs(argv)
   .scriptName("rl")
+  .parserConfiguration({ "greedy-arrays": false })
   .usage("rl: rootless OCI containers\n\nUsage: $0 <command> [options]")
   .strict()
   .demandCommand(1, "rl needs a command: see rl --help")

@@ -30,6 +30,7 @@ extern int open(const char *path, int flags, ...);
 extern int openat(int dirfd, const char *path, int flags, ...);
 extern int mkdirat(int dirfd, const char *path, int mode);
 extern int symlinkat(const char *target, int dirfd, const char *linkpath);
+extern int unlinkat(int dirfd, const char *path, int flags);
 extern int mount(const char *src, const char *target, const char *fstype, unsigned long flags, const void *data);
 extern int umount2(const char *target, int flags);
 extern int chdir(const char *path);
@@ -175,6 +176,8 @@ struct ifreq { char name[16]; short flags; char pad[22]; };
 struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
 
 static int sync_fd = -1, err_fd = -1, console_fd = -1, root_fd = -1;
+/* The supervisor's ends, which the child's copy of the descriptor table must drop (or EOF never comes). */
+static int parent_fds[3] = {-1, -1, -1};
 
 /* ---- small string helpers (no libc string functions needed) ---- */
 static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
@@ -259,6 +262,9 @@ static int mkfile_in_root(const char *path) {
   pfd = open_in_root(parent, O_PATH | O_DIRECTORY);
   if (pfd < 0) return -1;
   fd = openat(pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == 40 /* ELOOP: a dangling symlink, e.g. /etc/resolv.conf -> /run/... */) {
+    if (unlinkat(pfd, base, 0) == 0) fd = openat(pfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  }
   close(pfd);
   if (fd < 0) return errno == EEXIST ? 0 : -1;
   close(fd);
@@ -566,6 +572,8 @@ struct child_args { const char *ops; int len; };
 static int child_main(void *arg) {
   struct child_args *c = arg;
   char go;
+  int i;
+  for (i = 0; i < 3; i++) if (parent_fds[i] >= 0) close(parent_fds[i]);
   reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Bun's own descriptors must not reach the workload. */
@@ -594,6 +602,7 @@ int rl_spawn(const char *ops, int len, int flags, int want_console, int *out) {
   if (stack == (char *)-1) return -errno;
   args.ops = ops; args.len = len;
   sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
+  parent_fds[0] = syncp[1]; parent_fds[1] = errp[0]; parent_fds[2] = cons[0];
   pid = clone(child_main, stack + stack_size, flags | SIGCHLD, &args);
   {
     int e = errno;

@@ -1,7 +1,7 @@
 import type { Argv } from "yargs";
 import { findContainer, openDb, paths, removeContainer, RlError, sweepStale } from "../lib/index";
 
-export const command = "rm CONTAINER..";
+export const command = "rm <CONTAINER..>";
 export const describe = "Remove one or more stopped containers";
 
 export function builder(y: Argv) {

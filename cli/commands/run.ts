@@ -1,38 +1,37 @@
-import type { Argv } from "yargs";
+import type { Argv, Options } from "yargs";
 import { parseDriver, runContainer, RlError } from "../lib/index";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
 
-/** Options that take a value: needed to find where the image name stands (see splitAtImage). */
-export const VALUE_OPTIONS = new Set([
-  "name", "e", "env", "env-file", "entrypoint", "w", "workdir", "u", "user", "h", "hostname", "v", "volume",
-  "tmpfs", "network", "net", "platform", "storage-driver", "cap-add", "cap-drop",
-]);
+/** The options of `run`, shared by yargs and by splitAtImage (which must know which take a value). */
+export const OPTIONS = {
+  rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
+  name: { type: "string", describe: "Name the container" },
+  interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
+  tty: { alias: "t", type: "boolean", default: false, describe: "Allocate a terminal (from the container's own /dev/pts)" },
+  env: { alias: "e", type: "string", array: true, default: [], describe: "Set an environment variable (KEY=VALUE, or KEY to pass rl's own)" },
+  "env-file": { type: "string", array: true, default: [], describe: "Read environment variables from a file" },
+  entrypoint: { type: "string", describe: "Override the image's entrypoint (\"\" clears it)" },
+  workdir: { alias: "w", type: "string", describe: "Working directory inside the container" },
+  user: { alias: "u", type: "string", describe: "User: uid[:gid] or name[:group], resolved in the image's /etc/passwd" },
+  hostname: { alias: "h", type: "string", describe: "Container host name" },
+  volume: { alias: "v", type: "string", array: true, default: [], describe: "Bind mount HOST-DIR:CONTAINER-DIR[:ro]" },
+  tmpfs: { type: "string", array: true, default: [], describe: "Mount a tmpfs: PATH[:OPTIONS]" },
+  "read-only": { type: "boolean", default: false, describe: "Mount the root filesystem read-only" },
+  init: { type: "boolean", default: false, describe: "Run a tiny init as PID 1 that forwards signals and reaps zombies" },
+  network: { alias: "net", type: "string", default: "none", choices: ["none", "host"], describe: "Network: none (loopback only) or host" },
+  platform: { type: "string", describe: "Platform to choose from a multi-platform image: os/arch[/variant]" },
+  "storage-driver": { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" },
+  "cap-add": { type: "string", array: true, default: [], describe: "Add a capability (or ALL)" },
+  "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
+} as const satisfies Record<string, Options>;
 
 export function builder(y: Argv) {
   return y
     .positional("IMAGE", { type: "string", describe: "image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:@N|:REF], or a stored image's name or id" })
     .positional("COMMAND", { type: "string", describe: "command and arguments (default: the image's Entrypoint and Cmd)" })
-    .option("rm", { type: "boolean", default: false, describe: "Remove the container when it exits" })
-    .option("name", { type: "string", describe: "Name the container" })
-    .option("interactive", { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" })
-    .option("tty", { alias: "t", type: "boolean", default: false, describe: "Allocate a terminal (from the container's own /dev/pts)" })
-    .option("env", { alias: "e", type: "string", array: true, default: [], describe: "Set an environment variable (KEY=VALUE, or KEY to pass rl's own)" })
-    .option("env-file", { type: "string", array: true, default: [], describe: "Read environment variables from a file" })
-    .option("entrypoint", { type: "string", describe: "Override the image's entrypoint (\"\" clears it)" })
-    .option("workdir", { alias: "w", type: "string", describe: "Working directory inside the container" })
-    .option("user", { alias: "u", type: "string", describe: "User: uid[:gid] or name[:group], resolved in the image's /etc/passwd" })
-    .option("hostname", { alias: "h", type: "string", describe: "Container host name" })
-    .option("volume", { alias: "v", type: "string", array: true, default: [], describe: "Bind mount HOST-DIR:CONTAINER-DIR[:ro]" })
-    .option("tmpfs", { type: "string", array: true, default: [], describe: "Mount a tmpfs: PATH[:OPTIONS]" })
-    .option("read-only", { type: "boolean", default: false, describe: "Mount the root filesystem read-only" })
-    .option("init", { type: "boolean", default: false, describe: "Run a tiny init as PID 1 that forwards signals and reaps zombies" })
-    .option("network", { alias: "net", type: "string", default: "none", choices: ["none", "host"], describe: "Network: none (loopback only) or host" })
-    .option("platform", { type: "string", describe: "Platform to choose from a multi-platform image: os/arch[/variant]" })
-    .option("storage-driver", { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" })
-    .option("cap-add", { type: "string", array: true, default: [], describe: "Add a capability (or ALL)" })
-    .option("cap-drop", { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" })
+    .options(OPTIONS)
     .example("$0 run --rm oci:alpine-layout:3.20.3 cat /etc/alpine-release", "Run a command in an image from an OCI layout")
     .example("$0 run -it --rm -v ./src:/src docker-archive:app.tar sh", "Interactive shell with a bind mount")
     .example("$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index");

@@ -175,6 +175,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const candidates = driverCandidates(o.storageDriver);
   if (candidates[0] === "vfs") throw new RlError("the vfs storage driver is not available yet: use overlay or fuse-overlayfs");
   insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
+  // Signals that arrive while the container starts are delivered once it runs.
+  let target = 0;
+  const pending: number[] = [];
+  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (target ? killPid(target, SIGNUM[s]!) : pending.push(SIGNUM[s]!))] as const);
+  for (const [s, h] of handlers) process.on(s, h);
   let started: Awaited<ReturnType<typeof start>> | undefined;
   let driver: StorageDriver = candidates[0]!;
   try {
@@ -198,14 +203,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
     }
     d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(processArgs(img.config.config, o)), driver, id);
   } catch (err) {
+    for (const [s, h] of handlers) process.off(s, h);
     await removeContainer(d, p, id).catch(() => {});
     throw err;
   }
   const { pid } = started!;
+  target = pid;
+  for (const sig of pending) killPid(pid, sig);
   markRunning(d, p, id, pid);
-  const forward = (sig: string) => () => killPid(pid, SIGNUM[sig]!);
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, forward(s)] as const);
-  for (const [s, h] of handlers) process.on(s, h);
   const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
   const code = await started!.exited;
   if (term) {

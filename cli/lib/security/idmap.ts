@@ -68,7 +68,9 @@ export interface HelperStatus {
 
 /** newuidmap/newgidmap must exist and be setuid root (or carry file capabilities). */
 export function idMapHelper(name: "newuidmap" | "newgidmap"): HelperStatus {
-  const path = Bun.which(name, { PATH: `${process.env.PATH ?? ""}:/usr/bin:/usr/sbin:/bin:/sbin` }) ?? undefined;
+  const override = process.env[`RL_${name.toUpperCase()}`];
+  const path = override ?? Bun.which(name, { PATH: `${process.env.PATH ?? ""}:/usr/bin:/usr/sbin:/bin:/sbin` }) ?? undefined;
+  if (override && !Bun.file(override).size) return { usable: false, reason: `${name} is not installed at ${override} (Debian/Ubuntu: apt install uidmap)` };
   if (!path) return { usable: false, reason: `${name} is not installed (Debian/Ubuntu: apt install uidmap)` };
   const st = statSync(path);
   const setuidRoot = st.uid === 0 && (st.mode & 0o4000) !== 0;

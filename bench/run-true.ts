@@ -1,0 +1,384 @@
+#!/usr/bin/env bun
+/**
+ * Start-up latency of `run --rm IMAGE true`: rl against rootless podman (runc) and the floor,
+ * a bare `unshare` into the same kinds of namespaces. Run it as an ordinary user (not root):
+ *
+ *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman]
+ *
+ * Each round times every command once, rotating their order so that none always runs first or
+ * right after the same neighbour. Wall time is measured with performance.now() around
+ * Bun.spawnSync, stdout discarded, stderr kept only to report failures.
+ * See bench/README.md for hygiene notes.
+ */
+import { existsSync } from "node:fs";
+import { loadavg, release } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+
+const REPO = resolve(import.meta.dir, "..");
+const DEFAULT_IMAGE = "oci:../shared/fixtures/oci/busybox-1.38.0-musl-amd64";
+const GOAL_VS_PODMAN = 0.15;
+const GOAL_VS_UNSHARE = 4;
+
+interface Options {
+  rounds: number;
+  image: string;
+  json: boolean;
+  check: boolean;
+  podman: boolean;
+}
+
+function usage(code: number): never {
+  const text = `usage: bun bench/run-true.ts [options]
+  --rounds N      timed rounds (default 20)
+  --image IMAGE   image for rl and podman (default ${DEFAULT_IMAGE});
+                  a relative oci: path is taken from the current directory
+  --json          print the results as JSON instead of a table
+  --check         exit 2 if a goal is missed (rl <= ${GOAL_VS_PODMAN}x podman, <= ${GOAL_VS_UNSHARE}x unshare)
+  --no-podman     leave podman out
+`;
+  (code === 0 ? process.stdout : process.stderr).write(text);
+  process.exit(code);
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { rounds: 20, image: "", json: false, check: false, podman: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) {
+        process.stderr.write(`Cannot parse arguments: ${flag} needs a value\n`);
+        usage(64);
+      }
+      return v;
+    };
+    switch (flag) {
+      case "--rounds": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) {
+          process.stderr.write("Cannot parse arguments: --rounds needs a positive integer\n");
+          usage(64);
+        }
+        opts.rounds = n;
+        break;
+      }
+      case "--image":
+        opts.image = value();
+        break;
+      case "--json":
+        opts.json = true;
+        break;
+      case "--check":
+        opts.check = true;
+        break;
+      case "--no-podman":
+        opts.podman = false;
+        break;
+      case "-h":
+      case "--help":
+        usage(0);
+      default:
+        process.stderr.write(`Cannot parse arguments: unknown option ${a}\n`);
+        usage(64);
+    }
+  }
+  return opts;
+}
+
+/** Make an `oci:PATH[:REF]` image absolute (PATH relative to `base`); other images are left alone. */
+function absoluteOci(image: string, base: string): string {
+  if (!image.startsWith("oci:")) return image;
+  const rest = image.slice(4);
+  // PATH may not contain ':'; the first ':' after it starts the ref (which may itself hold ':').
+  const colon = rest.indexOf(":");
+  const path = colon < 0 ? rest : rest.slice(0, colon);
+  const ref = colon < 0 ? "" : rest.slice(colon);
+  return `oci:${isAbsolute(path) ? path : resolve(base, path)}${ref}`;
+}
+
+interface Cmd {
+  name: string;
+  argv: string[];
+  note?: string;
+}
+
+interface Result {
+  name: string;
+  argv: string[];
+  ok: boolean;
+  error?: string;
+  note?: string;
+  samplesMs: number[];
+  medianMs?: number;
+  p10Ms?: number;
+  p90Ms?: number;
+  minMs?: number;
+  meanMs?: number;
+}
+
+interface Outcome {
+  code: number;
+  ms: number;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(argv: string[], keepStdout = false): Outcome {
+  const t0 = performance.now();
+  const p = Bun.spawnSync(argv, {
+    cwd: REPO,
+    stdin: "ignore",
+    stdout: keepStdout ? "pipe" : "ignore",
+    stderr: "pipe",
+    env: process.env,
+  });
+  const ms = performance.now() - t0;
+  return {
+    code: p.exitCode ?? 128 + 9,
+    ms,
+    stdout: keepStdout && p.stdout ? p.stdout.toString() : "",
+    stderr: p.stderr ? p.stderr.toString() : "",
+  };
+}
+
+function tryExec(argv: string[], keepStdout = false): Outcome {
+  try {
+    return exec(argv, keepStdout);
+  } catch (e) {
+    return { code: 127, ms: 0, stdout: "", stderr: String((e as Error).message ?? e) };
+  }
+}
+
+function lastLines(s: string, n = 4): string {
+  return s.trim().split("\n").slice(-n).join(" | ");
+}
+
+/** Linear-interpolated percentile of sorted data, q in [0,1]. */
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 1) return sorted[0]!;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function summarize(r: Result): void {
+  if (r.samplesMs.length === 0) return;
+  const s = [...r.samplesMs].sort((a, b) => a - b);
+  r.medianMs = percentile(s, 0.5);
+  r.p10Ms = percentile(s, 0.1);
+  r.p90Ms = percentile(s, 0.9);
+  r.minMs = s[0]!;
+  r.meanMs = s.reduce((a, b) => a + b, 0) / s.length;
+}
+
+function version(argv: string[]): string {
+  const o = tryExec(argv, true);
+  return o.code === 0 ? o.stdout.trim().split("\n")[0]! : "unavailable";
+}
+
+const opts = parseArgs(Bun.argv.slice(2));
+const log = (s: string) => {
+  if (!opts.json) process.stdout.write(s + "\n");
+  else process.stderr.write(s + "\n");
+};
+
+if (process.getuid?.() === 0) {
+  process.stderr.write("Cannot benchmark: run this as an ordinary (non-root) user; rootless is the point\n");
+  process.exit(64);
+}
+
+const image = opts.image ? absoluteOci(opts.image, process.cwd()) : absoluteOci(DEFAULT_IMAGE, REPO);
+if (image.startsWith("oci:")) {
+  const dir = image.slice(4).split(":")[0]!;
+  if (!existsSync(dir)) {
+    process.stderr.write(`Cannot find image layout: ${dir}\n`);
+    process.exit(66);
+  }
+}
+
+const bun = process.execPath;
+const loadavgBefore = loadavg().map((x) => Math.round(x * 100) / 100);
+const results: Result[] = [];
+const cmds: Cmd[] = [];
+const newResult = (c: Cmd): Result => ({ name: c.name, argv: c.argv, ok: true, note: c.note, samplesMs: [] });
+
+// (a) rl: warm the store with one untimed run.
+const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", image, "true"] };
+{
+  log(`warming rl store: ${rl.argv.slice(1).join(" ")}`);
+  const r = newResult(rl);
+  const w = tryExec(rl.argv);
+  if (w.code !== 0) {
+    r.ok = false;
+    r.error = `warm-up exited ${w.code}: ${lastLines(w.stderr)}`;
+    log(`rl failed: ${r.error}`);
+  } else cmds.push(rl);
+  results.push(r);
+}
+
+// (b) podman: pull the same image into podman's own store (kept afterwards as a cache), run by id.
+let podmanInfo = "";
+if (opts.podman) {
+  const r: Result = { name: "podman", argv: [], ok: false, samplesMs: [] };
+  results.push(r);
+  const which = Bun.which("podman");
+  if (!which) {
+    r.error = "podman not found on PATH";
+    log(`podman skipped: ${r.error}`);
+  } else {
+    log(`pulling into podman: podman pull -q ${image}`);
+    const pull = tryExec(["podman", "pull", "-q", image], true);
+    const id = pull.stdout.trim().split("\n").pop()?.trim() ?? "";
+    if (pull.code !== 0 || !/^[0-9a-f]{12,64}$/.test(id)) {
+      r.error = `podman pull exited ${pull.code}: ${lastLines(pull.stderr || pull.stdout)}`;
+      log(`podman skipped: ${r.error}`);
+    } else {
+      const argv = ["podman", "--runtime", "runc", "run", "--rm", "--network", "none", id, "true"];
+      r.argv = argv;
+      const w = tryExec(argv);
+      if (w.code !== 0) {
+        r.error = `warm-up exited ${w.code}: ${lastLines(w.stderr)}`;
+        log(`podman skipped: ${r.error}`);
+      } else {
+        r.ok = true;
+        const inf = tryExec(["podman", "info", "--format", "{{.Store.GraphDriverName}}"], true);
+        podmanInfo = inf.code === 0 ? `storage driver ${inf.stdout.trim()}` : "";
+        r.note = `image ${id.slice(0, 12)}${podmanInfo ? ", " + podmanInfo : ""}`;
+        cmds.push({ name: "podman", argv, note: r.note });
+      }
+    }
+  }
+}
+
+// (c) unshare: the floor (same namespaces minus UTS/IPC, same newuidmap-based id maps with --map-auto).
+{
+  const base = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "true"];
+  const auto = ["unshare", "--user", "--map-auto", "--map-root-user", "--mount", "--pid", "--fork", "true"];
+  let argv = auto;
+  let note: string | undefined = "--map-auto (subuid ranges via newuidmap)";
+  const probe = tryExec(auto);
+  if (probe.code !== 0) {
+    argv = base;
+    note = `--map-auto unavailable (${lastLines(probe.stderr, 1)}); fell back to --map-root-user only`;
+    log(`unshare: ${note}`);
+  }
+  const r: Result = { name: "unshare", argv, ok: true, note, samplesMs: [] };
+  const w = tryExec(argv);
+  if (w.code !== 0) {
+    r.ok = false;
+    r.error = `exited ${w.code}: ${lastLines(w.stderr)}`;
+    log(`unshare failed: ${r.error}`);
+  } else cmds.push({ name: "unshare", argv, note });
+  results.push(r);
+}
+
+// Timed rounds, rotating the order.
+const byName = new Map(results.map((r) => [r.name, r]));
+let active = [...cmds];
+log(`timing ${opts.rounds} rounds of: ${active.map((c) => c.name).join(", ")} (order rotates each round)`);
+for (let round = 0; round < opts.rounds && active.length > 0; round++) {
+  const order = active.map((_, i) => active[(i + round) % active.length]!);
+  for (const c of order) {
+    const r = byName.get(c.name)!;
+    if (!r.ok) continue;
+    const o = tryExec(c.argv);
+    if (o.code !== 0) {
+      r.ok = false;
+      r.error = `round ${round + 1} exited ${o.code}: ${lastLines(o.stderr)}`;
+      log(`${c.name} failed: ${r.error}`);
+      continue;
+    }
+    r.samplesMs.push(o.ms);
+  }
+  active = active.filter((c) => byName.get(c.name)!.ok);
+}
+for (const r of results) summarize(r);
+
+// Ratios and goals.
+const med = (n: string) => {
+  const r = byName.get(n);
+  return r && r.ok && r.medianMs !== undefined ? r.medianMs : undefined;
+};
+const rlMs = med("rl");
+const podmanMs = med("podman");
+const unshareMs = med("unshare");
+const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+const rlOverPodman = ratio(rlMs, podmanMs);
+const rlOverUnshare = ratio(rlMs, unshareMs);
+const goals = {
+  rlOverPodman: { goal: GOAL_VS_PODMAN, value: rlOverPodman, met: rlOverPodman === undefined ? null : rlOverPodman <= GOAL_VS_PODMAN },
+  rlOverUnshare: { goal: GOAL_VS_UNSHARE, value: rlOverUnshare, met: rlOverUnshare === undefined ? null : rlOverUnshare <= GOAL_VS_UNSHARE },
+};
+
+const host = {
+  kernel: release(),
+  bun: Bun.version,
+  podman: opts.podman ? version(["podman", "--version"]) : "podman not run",
+  runc: opts.podman ? version(["runc", "--version"]) : "runc not run",
+  unshare: version(["unshare", "--version"]),
+  loadavgBefore,
+  uid: process.getuid?.(),
+};
+
+if (opts.json) {
+  const round2 = (x?: number) => (x === undefined ? undefined : Math.round(x * 100) / 100);
+  process.stdout.write(
+    JSON.stringify(
+      {
+        benchmark: "run-true",
+        rounds: opts.rounds,
+        image,
+        host,
+        results: results.map((r) => ({
+          ...r,
+          samplesMs: r.samplesMs.map((x) => round2(x)),
+          medianMs: round2(r.medianMs),
+          p10Ms: round2(r.p10Ms),
+          p90Ms: round2(r.p90Ms),
+          minMs: round2(r.minMs),
+          meanMs: round2(r.meanMs),
+        })),
+        goals,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+} else {
+  const f = (x?: number) => (x === undefined ? "-" : x.toFixed(1));
+  const fr = (x?: number) => (x === undefined ? "-" : x.toFixed(3) + "x");
+  const rows: string[][] = [["command", "n", "median ms", "p10 ms", "p90 ms", "rl/this"]];
+  for (const r of results) {
+    rows.push([
+      r.name,
+      String(r.samplesMs.length),
+      r.ok ? f(r.medianMs) : "failed",
+      f(r.p10Ms),
+      f(r.p90Ms),
+      r.name === "rl" ? "1.000x" : fr(ratio(rlMs, r.ok ? r.medianMs : undefined)),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  console.log("");
+  console.log(`image ${image}; ${opts.rounds} rounds; kernel ${host.kernel}; bun ${host.bun}; ${host.podman}; load ${host.loadavgBefore.join(" ")}`);
+  console.log(line(rows[0]!));
+  for (const row of rows.slice(1)) console.log(line(row));
+  console.log("");
+  for (const r of results) {
+    if (r.argv.length) console.log(`${r.name}: ${r.argv.map((a) => (a === bun ? "bun" : a)).join(" ")}`);
+    if (r.note) console.log(`  note: ${r.note}`);
+    if (r.error) console.log(`  error: ${r.error}`);
+  }
+  console.log("");
+  const verdict = (g: { goal: number; value?: number; met: boolean | null }) =>
+    g.met === null ? "not measured" : `${fr(g.value)} ${g.met ? "MET" : "MISSED"}`;
+  console.log(`goal rl/podman  <= ${GOAL_VS_PODMAN}x: ${verdict(goals.rlOverPodman)}`);
+  console.log(`goal rl/unshare <= ${GOAL_VS_UNSHARE}x:    ${verdict(goals.rlOverUnshare)}`);
+}
+
+const rlResult = byName.get("rl")!;
+if (!rlResult.ok) process.exit(1);
+if (opts.check && (goals.rlOverPodman.met === false || goals.rlOverUnshare.met === false)) process.exit(2);

@@ -1,0 +1,31 @@
+import { existsSync } from "node:fs";
+import { canReadWrite, failed, outputOf, passed, type Check } from "./check";
+
+export interface FuseOverlayfsInfo {
+  ok: boolean;
+  reason: string | null;
+  path: string | null;
+  version: string | null;
+  devFuse: Check;
+}
+
+export function devFuseCheck(exists: boolean, readWritable: boolean, uid: number): Check {
+  if (!exists) return failed("/dev/fuse does not exist (sudo modprobe fuse)");
+  if (!readWritable) {
+    return failed(`/dev/fuse is not read-writable by uid ${uid} (distributions ship it mode 0666: sudo chmod 666 /dev/fuse)`);
+  }
+  return passed();
+}
+
+/** The binary as `rl run` finds it (PATH), and the device it needs. */
+export async function fuseOverlayfsInfo(): Promise<FuseOverlayfsInfo> {
+  const path = Bun.which("fuse-overlayfs");
+  const devFuse = devFuseCheck(existsSync("/dev/fuse"), canReadWrite("/dev/fuse"), process.getuid!());
+  if (!path) {
+    return { ok: false, reason: "fuse-overlayfs is not installed (Debian/Ubuntu: apt install fuse-overlayfs)", path: null, version: null, devFuse };
+  }
+  // It prints fusermount3's version first, then "fuse-overlayfs: version 1.10".
+  const out = await outputOf([path, "--version"]);
+  const version = /fuse-overlayfs: version (\S+)/.exec(out ?? "")?.[1] ?? null;
+  return { ok: devFuse.ok, reason: devFuse.reason, path, version, devFuse };
+}

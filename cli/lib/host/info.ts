@@ -1,0 +1,46 @@
+import { paths } from "../paths";
+import type { StorageDriver } from "../rootfs/driver";
+import { cgroupInfo, type CgroupInfo } from "./cgroups";
+import { fuseOverlayfsInfo, type FuseOverlayfsInfo } from "./fuse-overlayfs";
+import { idMappingInfo, type IdMappingInfo } from "./id-mapping";
+import { networkInfo, type NetworkInfo } from "./network";
+import { overlayInfo, type OverlayInfo } from "./overlay";
+import { probeKernelOverlay } from "./overlay-probe";
+import { systemInfo, type SystemInfo } from "./system";
+import { readUsernsSysctls, userNamespaceInfo, type UserNamespaceInfo } from "./user-namespaces";
+
+/** What this host offers rl. Every key is always present (null when unknown): `rl info --format json` is an interface. */
+export interface HostInfo {
+  host: SystemInfo;
+  userNamespaces: UserNamespaceInfo;
+  idMapping: IdMappingInfo;
+  storage: {
+    /** What `rl run` picks by default: the first that works of overlay, fuse-overlayfs, vfs. */
+    driver: StorageDriver;
+    overlay: OverlayInfo;
+    fuseOverlayfs: FuseOverlayfsInfo;
+  };
+  network: NetworkInfo;
+  cgroups: CgroupInfo;
+  paths: { data: string; runtime: string };
+}
+
+export function defaultDriver(overlayOk: boolean, fuseOk: boolean): StorageDriver {
+  return overlayOk ? "overlay" : fuseOk ? "fuse-overlayfs" : "vfs";
+}
+
+export async function hostInfo(): Promise<HostInfo> {
+  const host = systemInfo();
+  const [probe, fuseOverlayfs, network] = await Promise.all([probeKernelOverlay(), fuseOverlayfsInfo(), networkInfo()]);
+  const overlay = overlayInfo(probe, host.kernel);
+  const p = paths();
+  return {
+    host,
+    userNamespaces: userNamespaceInfo(readUsernsSysctls(), probe.userns),
+    idMapping: idMappingInfo(),
+    storage: { driver: defaultDriver(overlay.ok, fuseOverlayfs.ok), overlay, fuseOverlayfs },
+    network,
+    cgroups: cgroupInfo(process.getuid!()),
+    paths: { data: p.data, runtime: p.runtime },
+  };
+}

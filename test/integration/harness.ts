@@ -1,0 +1,52 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO = resolve(import.meta.dir, "../..");
+export const FIXTURES = resolve(REPO, "../shared/fixtures");
+export const ALPINE = `oci:${FIXTURES}/oci/alpine-3.20.3:3.20.3`;
+export const BUSYBOX = `oci:${FIXTURES}/oci/busybox-1.38.0-musl-amd64`;
+export const HELLO = `oci:${FIXTURES}/oci/hello-world-multiarch:linux`;
+
+export const isRoot = process.getuid!() === 0;
+/** Rootless behaviour is only real as an ordinary user: say so once and skip as root. */
+export function skipReason(): string | undefined {
+  if (isRoot) return "integration tests must run as an unprivileged user with /etc/subuid ranges (see .ci/run)";
+  return undefined;
+}
+
+export interface RlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A private store and runtime dir for one test file. */
+export function makeEnv(): { env: Record<string, string>; root: string; cleanup: () => Promise<void> } {
+  const root = mkdtempSync(join(tmpdir(), "rl-test-"));
+  const env = { ...process.env, RL_ROOT: join(root, "data"), RL_RUNROOT: join(root, "run") } as Record<string, string>;
+  return {
+    env,
+    root,
+    async cleanup() {
+      // The store holds files owned by subordinate ids: remove it from inside a user namespace.
+      const { runInUserNamespace } = await import("../../cli/lib/runtime/userns-job");
+      const job = `${root}-rm.json`;
+      await Bun.write(job, JSON.stringify({ kind: "remove", paths: [root] }));
+      await runInUserNamespace([process.execPath, join(REPO, "cli/lib/rootfs/userns-worker.ts"), job]);
+      rmSync(job, { force: true });
+      rmSync(`${job}.result`, { force: true });
+    },
+  };
+}
+
+export async function rl(args: string[], o: { env: Record<string, string>; stdin?: string }): Promise<RlResult> {
+  const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), ...args], {
+    env: o.env,
+    stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { release, tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import type { HostInfo } from "../../cli/lib/host/info";
+
+const MAIN = join(import.meta.dir, "../../cli/main.ts");
+const isRoot = process.getuid?.() === 0;
+if (isRoot) console.log("skipping rl info integration tests: they need a non-root user (e.g. runuser -u rltest -- bun test ...)");
+
+let dataHome = "";
+const env: Record<string, string | undefined> = { ...process.env };
+
+beforeAll(() => {
+  if (isRoot) return;
+  dataHome = mkdtempSync(join(tmpdir(), "rl-info-test-"));
+  env.XDG_DATA_HOME = dataHome;
+  delete env.RL_ROOT;
+  delete env.RL_RUNROOT;
+  delete env.RL_SUBUID_FILE;
+  delete env.RL_SUBGID_FILE;
+});
+afterAll(() => {
+  if (dataHome) rmSync(dataHome, { recursive: true, force: true });
+});
+
+function rl(...args: string[]) {
+  const r = Bun.spawnSync(["bun", MAIN, ...args], { env, stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+/** The current user's ranges, read here independently of rl's parser. */
+function rangesIn(file: string): { start: number; count: number }[] {
+  const names = [userInfo().username, String(process.getuid!())];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.trim().split(":"))
+    .filter((f) => f.length === 3 && names.includes(f[0]!))
+    .map((f) => ({ start: Number(f[1]), count: Number(f[2]) }))
+    .sort((a, b) => a.start - b.start);
+}
+
+const byStart = (r: { start: number; count: number }[]) => [...r].sort((a, b) => a.start - b.start);
+
+describe("rl info --format json", () => {
+  let info: HostInfo;
+  let run: ReturnType<typeof rl>;
+  beforeAll(() => {
+    if (isRoot) return;
+    run = rl("info", "--format", "json");
+    info = JSON.parse(run.out);
+  });
+
+  test.skipIf(isRoot)("exits 0 with JSON", () => {
+    expect(run.code).toBe(0);
+    expect(typeof info).toBe("object");
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "network", "cgroups", "paths"]);
+  });
+
+  test.skipIf(isRoot)("kernel is os.release()", () => {
+    expect(info.host.kernel).toBe(release());
+  });
+
+  test.skipIf(isRoot)("subordinate ranges are the user's lines in /etc/subuid and /etc/subgid", () => {
+    expect(info.idMapping.uid).toBe(process.getuid!());
+    expect(byStart(info.idMapping.subuid)).toEqual(rangesIn("/etc/subuid"));
+    expect(byStart(info.idMapping.subgid)).toEqual(rangesIn("/etc/subgid"));
+  });
+
+  test.skipIf(isRoot)("the overlay probe gives a boolean, and a reason when false", () => {
+    const o = info.storage.overlay;
+    expect(typeof o.ok).toBe("boolean");
+    if (o.ok) expect(o.reason).toBeNull();
+    else expect(o.reason).toBeString();
+    expect(["overlay", "fuse-overlayfs", "vfs"]).toContain(info.storage.driver);
+  });
+
+  test.skipIf(isRoot)("every failed check carries a reason", () => {
+    const checks = [
+      info.userNamespaces, info.idMapping, info.idMapping.newuidmap, info.idMapping.newgidmap, info.storage.overlay,
+      info.storage.fuseOverlayfs, info.storage.fuseOverlayfs.devFuse, info.network.slirp4netns, info.network.devNetTun, info.cgroups,
+    ];
+    for (const c of checks) {
+      expect(typeof c.ok).toBe("boolean");
+      if (!c.ok) expect(c.reason).toBeString();
+    }
+  });
+
+  test.skipIf(isRoot)("paths follow XDG_DATA_HOME", () => {
+    expect(info.paths.data).toBe(join(dataHome, "rl"));
+  });
+
+  test.skipIf(isRoot)("the overlay probe leaves nothing behind", () => {
+    expect(readdirSync(join(dataHome, "rl/tmp"))).toEqual([]);
+  });
+});
+
+describe("rl info", () => {
+  test.skipIf(isRoot)("prints grouped key: value lines", () => {
+    const r = rl("info");
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split("\n");
+    expect(lines.filter((l) => !l.startsWith(" "))).toEqual(["host:", "user namespaces:", "storage:", "network:", "cgroups:", "paths:"]);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^  kernel: +${release().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)));
+    expect(lines).toContainEqual(expect.stringMatching(/^  kernel overlayfs: +(ok|unavailable: .+)$/));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^  storage: +${join(dataHome, "rl")}$`)));
+  });
+});
