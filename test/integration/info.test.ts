@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { release, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { HostInfo } from "../../cli/lib/host/info";
@@ -92,6 +92,22 @@ describe("rl info --format json", () => {
 
   test.skipIf(isRoot)("the overlay probe leaves nothing behind", () => {
     expect(readdirSync(join(dataHome, "rl/tmp"))).toEqual([]);
+  });
+});
+
+describe("rl info for a user without subordinate ids", () => {
+  test.skipIf(isRoot)("reports a partial mapping with a reason; the overlay probe does not depend on it", () => {
+    const empty = join(dataHome, "empty-subids");
+    writeFileSync(empty, "");
+    const withRanges = JSON.parse(rl("info", "--format", "json").out) as HostInfo;
+    const r = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], {
+      env: { ...env, RL_SUBUID_FILE: empty, RL_SUBGID_FILE: empty }, stdout: "pipe", stderr: "pipe",
+    });
+    expect(r.exitCode).toBe(0);
+    const info = JSON.parse(r.stdout.toString()) as HostInfo;
+    expect(info.idMapping).toMatchObject({ ok: false, subuid: [], subgid: [] });
+    expect(info.idMapping.reason).toContain("no ranges in");
+    expect(info.storage.overlay.ok).toBe(withRanges.storage.overlay.ok);
   });
 });
 

@@ -265,9 +265,9 @@ describe.skipIf(Boolean(reason))("rl run", () => {
 
     test("SIGKILL of rl takes the container down; the next rl removes its files", async () => {
       const before = containers();
-      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "run", "--rm", ALPINE, "sh", "-c", "echo ready; exec sleep 1000"], { env: t.env, stdout: "pipe" });
+      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "run", "--rm", ALPINE, "sh", "-c", "echo ready; exec sleep 1234"], { env: t.env, stdout: "pipe" });
       await p.stdout.getReader().read();
-      const sleepers = () => Bun.spawnSync(["pgrep", "-u", String(process.getuid!()), "-x", "sleep"]).stdout.toString().trim();
+      const sleepers = () => Bun.spawnSync(["pgrep", "-u", String(process.getuid!()), "-f", "^sleep 1234$"]).stdout.toString().trim();
       expect(sleepers()).not.toBe("");
       p.kill("SIGKILL");
       await p.exited;

@@ -25,7 +25,7 @@ function hint(errno: string, dir: string): string {
 }
 
 export function overlayInfo(p: OverlayProbe, kernel: string): OverlayInfo {
-  const base = { errno: null, testedIn: p.dir };
+  const base = { ok: false, reason: null, errno: null, testedIn: p.dir };
   if (p.mounted) return { ...base, ok: true, reason: null };
   if (p.mounted === null) {
     const why = p.userns.works === false ? "user namespaces are unusable" : p.userns.detail;

@@ -45,7 +45,8 @@ function sysctlProblem(s: UsernsSysctls): string | null {
  * says what works, which matters where AppArmor grants some programs an exception.
  */
 export function userNamespaceInfo(s: UsernsSysctls, probe: UsernsEvidence): UserNamespaceInfo {
-  const base = { ...s, note: null };
+  // ok, reason and note first, so every outcome prints its keys in one order.
+  const base = { ok: false, reason: null as string | null, note: null as string | null, ...s };
   const forbidden = sysctlProblem(s);
   const restricted = s.apparmorRestrictUnprivilegedUserns === 1;
   if (probe.works === false) {

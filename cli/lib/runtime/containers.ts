@@ -26,11 +26,15 @@ export interface ContainerRow {
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
 export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
 
-/** Start time of a process (field 22 of /proc/PID/stat), to tell it from a later one with the same pid. */
+/**
+ * Start time of a live process (field 22 of /proc/PID/stat), to tell it from a later one with the same
+ * pid. Undefined for a zombie: its container is over.
+ */
 export function pidStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
   } catch {
     return undefined;
   }

@@ -1,0 +1,115 @@
+import { describe, expect, test } from "bun:test";
+import { splitAtImage } from "../../cli/argv-split";
+import { OPTIONS } from "../../cli/commands/run";
+import { encodeOps } from "../../cli/lib/runtime/ops";
+import { mergeEnv, parseEnvLines, processArgs } from "../../cli/lib/runtime/spec";
+import { resolveUser } from "../../cli/lib/runtime/user";
+import { parseMountSpecs } from "../../cli/lib/runtime/mounts";
+import { parseSubIds } from "../../cli/lib/security/idmap";
+import { adjustCaps, capMask } from "../../cli/lib/security/capabilities";
+import { parsePlatform, selectManifest } from "../../cli/lib/image/platform";
+import { normalizeName, parseImageRef } from "../../cli/lib/image/reference";
+import { chainIds } from "../../cli/lib/image/digest";
+
+describe("splitAtImage", () => {
+  test.each([
+    [["-it", "--rm", "img", "ls", "-la"], ["-it", "--rm", "img", "--", "ls", "-la"]],
+    [["-e", "A=1", "-v", "/a:/b", "img", "-x"], ["-e", "A=1", "-v", "/a:/b", "img", "--", "-x"]],
+    [["--name=x", "img"], ["--name=x", "img", "--"]],
+    [["--rm", "--", "img", "x"], ["--rm", "--", "img", "x"]],
+  ])("%p", (input, out) => expect(splitAtImage(input, OPTIONS)).toEqual(out));
+  test("unknown flags are reported", () => {
+    expect(splitAtImage(["--bogus", "img"], OPTIONS)).toEqual({ error: "unknown flag: --bogus" });
+    expect(splitAtImage(["-iZ", "img"], OPTIONS)).toEqual({ error: "unknown flag: -Z" });
+  });
+});
+
+describe("processArgs follows docker's precedence", () => {
+  const image = { Entrypoint: ["/ep"], Cmd: ["a", "b"] };
+  test.each([
+    [{ command: [] }, ["/ep", "a", "b"]],
+    [{ command: ["x"] }, ["/ep", "x"]],
+    [{ command: [], entrypoint: "/other" }, ["/other"]],
+    [{ command: ["y"], entrypoint: "/other" }, ["/other", "y"]],
+    [{ command: ["z"], entrypoint: "" }, ["z"]],
+  ])("%p", (o, want) => expect(processArgs(image, o)).toEqual(want));
+  test("no command at all is an error", () => expect(() => processArgs({}, { command: [] })).toThrow("no command specified"));
+});
+
+describe("environment", () => {
+  test("KEY alone takes rl's value; comments and blanks skipped", () => {
+    expect(parseEnvLines(["A=1", "# c", "", "HOMEX", "SET"], { SET: "v" })).toEqual(["A=1", "SET=v"]);
+  });
+  test("later lists override earlier ones", () => {
+    expect(mergeEnv(["PATH=/a", "X=1"], ["PATH=/b"], ["Y=2"])).toEqual(["PATH=/b", "X=1", "Y=2"]);
+  });
+});
+
+describe("resolveUser", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+  const group = "root:x:0:root\nwheel:x:10:root,alice\nalice:x:1000:\nstaff:x:50:alice\n";
+  test.each([
+    ["alice", { uid: 1000, gid: 1000, additionalGids: [1000, 10, 50], home: "/home/alice" }],
+    ["alice:staff", { uid: 1000, gid: 50, additionalGids: [], home: "/home/alice" }],
+    ["1000", { uid: 1000, gid: 1000, additionalGids: [1000, 10, 50], home: "/home/alice" }],
+    ["4242", { uid: 4242, gid: 0, additionalGids: [], home: undefined }],
+    ["4242:7", { uid: 4242, gid: 7, additionalGids: [], home: undefined }],
+  ])("%p", (spec, want) => expect(resolveUser(spec, passwd, group)).toEqual(want));
+  test("unknown names are errors", () => {
+    expect(() => resolveUser("bob", passwd, group)).toThrow("unable to find user bob");
+    expect(() => resolveUser("alice:nogroup", passwd, group)).toThrow("unable to find group nogroup");
+  });
+});
+
+describe("mount specs", () => {
+  test("volumes and tmpfs", () => {
+    expect(parseMountSpecs(["/tmp:/data:ro"], ["/run:size=1m,exec"])).toEqual([
+      { destination: "/data", type: "bind", source: "/tmp", options: ["rbind", "ro"] },
+      { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "size=1m"] },
+    ]);
+  });
+  test.each([["named:/x", "named volumes"], ["/tmp:rel", "must be absolute"], ["/tmp:/x:zz", "invalid volume option"], ["/nonexistent-src:/x", "bind source path does not exist"]])(
+    "%p is refused",
+    (v, msg) => expect(() => parseMountSpecs([v], [])).toThrow(msg),
+  );
+});
+
+describe("ids, capabilities, platforms, references", () => {
+  test("parseSubIds picks the user's largest range", () => {
+    expect(parseSubIds("bob:1:5\nalice:100000:65536\nalice:300000:1000\n", ["alice", "1000"])).toEqual([
+      { start: 100000, count: 65536 },
+      { start: 300000, count: 1000 },
+    ]);
+  });
+  test("capability masks", () => {
+    expect(capMask(["CAP_CHOWN", "CAP_KILL"])).toBe(0b100001n);
+    expect(adjustCaps(["CAP_CHOWN", "CAP_KILL"], ["net_raw"], ["kill"]).sort()).toEqual(["CAP_CHOWN", "CAP_NET_RAW"]);
+    expect(adjustCaps(["CAP_CHOWN"], [], ["ALL"])).toEqual([]);
+    expect(() => adjustCaps([], ["CAP_NOPE"], [])).toThrow("unknown capability");
+  });
+  test("platform selection skips attestations and honours arm64's implied v8", () => {
+    const m = (os: string, architecture: string, variant?: string) => ({ digest: `sha256:${os}${architecture}${variant ?? ""}`, size: 1, platform: { os, architecture, variant } });
+    const list = [m("unknown", "unknown"), m("linux", "arm", "v7"), m("linux", "arm64", "v8"), m("linux", "amd64")];
+    expect(selectManifest(list, parsePlatform("linux/arm64"), "x").digest).toBe("sha256:linuxarm64v8");
+    expect(selectManifest(list, parsePlatform("linux/arm/v7"), "x").digest).toBe("sha256:linuxarmv7");
+    expect(() => selectManifest(list, parsePlatform("linux/arm/v6"), "x")).toThrow("it has: linux/arm/v7, linux/arm64/v8, linux/amd64");
+    expect(() => parsePlatform("linux")).toThrow("invalid platform");
+  });
+  test("references", () => {
+    expect(parseImageRef("oci:/a/b:tag")).toMatchObject({ transport: "oci", path: "/a/b", ref: "tag" });
+    expect(parseImageRef("docker-archive:/x.tar:@1")).toMatchObject({ transport: "docker-archive", path: "/x.tar", ref: "@1" });
+    expect(parseImageRef("oci-archive:/x.tar")).toMatchObject({ transport: "oci-archive", path: "/x.tar", ref: undefined });
+    expect(normalizeName("alpine")).toBe("docker.io/library/alpine:latest");
+    expect(normalizeName("localhost:5000/a/b")).toBe("localhost:5000/a/b:latest");
+  });
+  test("chain ids follow the image spec", () => {
+    const [a, b] = ["sha256:" + "a".repeat(64), "sha256:" + "b".repeat(64)];
+    const chain = chainIds([a, b]);
+    expect(chain[0]).toBe(a);
+    expect(chain[1]).toBe(`sha256:${new Bun.CryptoHasher("sha256").update(`${a} ${b}`).digest("hex")}`);
+  });
+});
+
+test("ops encode as opcode, u16 argc, NUL-terminated strings", () => {
+  expect([...encodeOps([{ op: "hostname", name: "h" }, { op: "pivot", optional: true }])]).toEqual([11, 1, 0, 104, 0, 10 | 0x80, 0, 0]);
+});
