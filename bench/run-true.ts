@@ -258,14 +258,19 @@ if (opts.podman) {
   const auto = ["unshare", "--user", "--map-auto", "--map-root-user", "--mount", "--pid", "--fork", "true"];
   let argv = auto;
   let note: string | undefined = "--map-auto (subuid ranges via newuidmap)";
+  // The probe doubles as the warm-up run; fall back only if the plain form works where --map-auto did not.
   const probe = tryExec(auto);
+  let w = probe;
   if (probe.code !== 0) {
-    argv = base;
-    note = `--map-auto unavailable (${lastLines(probe.stderr, 1)}); fell back to --map-root-user only`;
-    log(`unshare: ${note}`);
+    const plain = tryExec(base);
+    if (plain.code === 0) {
+      argv = base;
+      w = plain;
+      note = `--map-auto failed (${lastLines(probe.stderr, 1)}); fell back to --map-root-user only`;
+      log(`unshare: ${note}`);
+    }
   }
   const r: Result = { name: "unshare", argv, ok: true, note, samplesMs: [] };
-  const w = tryExec(argv);
   if (w.code !== 0) {
     r.ok = false;
     r.error = `exited ${w.code}: ${lastLines(w.stderr)}`;
