@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,12 +30,8 @@ export function makeEnv(): { env: Record<string, string>; root: string; cleanup:
     root,
     async cleanup() {
       // The store holds files owned by subordinate ids: remove it from inside a user namespace.
-      const { runInUserNamespace } = await import("../../cli/lib/runtime/userns-job");
-      const job = `${root}-rm.json`;
-      await Bun.write(job, JSON.stringify({ kind: "remove", paths: [root] }));
-      await runInUserNamespace([process.execPath, join(REPO, "cli/lib/rootfs/userns-worker.ts"), job]);
-      rmSync(job, { force: true });
-      rmSync(`${job}.result`, { force: true });
+      const { runWorkerJob } = await import("../../cli/lib/rootfs/worker-job");
+      await runWorkerJob(`${root}-rm.json`, { kind: "remove", paths: [root] });
     },
   };
 }

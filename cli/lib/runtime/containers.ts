@@ -1,11 +1,11 @@
 import type { Database } from "bun:sqlite";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
 import { removeTree } from "../rootfs/userns-worker";
-import { runInUserNamespace } from "./userns-job";
+import { runWorkerJob } from "../rootfs/worker-job";
 
 export interface ContainerRow {
   id: string;
@@ -81,14 +81,7 @@ export async function removeContainer(d: Database, p: Paths, id: string): Promis
   try {
     for (const dir of dirs) removeTree(dir);
   } catch {
-    const jobFile = join(p.tmp, `remove-${process.pid}-${id.slice(0, 12)}.json`);
-    await Bun.write(jobFile, JSON.stringify({ kind: "remove", paths: dirs }));
-    try {
-      await runInUserNamespace([process.execPath, join(import.meta.dir, "../rootfs/userns-worker.ts"), jobFile]);
-    } finally {
-      rmSync(jobFile, { force: true });
-      rmSync(`${jobFile}.result`, { force: true });
-    }
+    await runWorkerJob(join(p.tmp, `remove-${process.pid}-${id.slice(0, 12)}.json`), { kind: "remove", paths: dirs });
   }
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id));
 }

@@ -140,7 +140,7 @@ function startError(op: Op, errno: number): RlError {
 }
 
 /** Clone, map ids, release, and wait for the exec; on failure the child is gone when this throws. */
-async function start(spec: Spec, ops: Op[], mapping: IdMapping): Promise<{ pid: number; ptyMaster: number; exited: Promise<number> }> {
+async function start(spec: Spec, ops: Op[], mapping: IdMapping): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
   const child = spawnChild(encodeOps(ops), cloneFlags(spec), spec.process.terminal);
   const exited = waitForExit(child.pid);
   try {
@@ -157,7 +157,7 @@ async function start(spec: Spec, ops: Op[], mapping: IdMapping): Promise<{ pid: 
     const failed = ops[r.failedOp];
     throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
   }
-  return { pid: child.pid, ptyMaster: r.ptyMaster, exited };
+  return { pid: child.pid, ptyMaster: r.ptyMaster, exited, args: spec.process.args };
 }
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
@@ -201,7 +201,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
       }
     }
-    d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(processArgs(img.config.config, o)), driver, id);
+    d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(started!.args), driver, id);
   } catch (err) {
     for (const [s, h] of handlers) process.off(s, h);
     await removeContainer(d, p, id).catch(() => {});

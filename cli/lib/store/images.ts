@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
@@ -8,8 +8,8 @@ import { normalizeName } from "../image/reference";
 import type { ImageConfig, LayerSource, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import { hasFullMapping, mappedSize, type IdMapping } from "../security/idmap";
-import { runInUserNamespace } from "../runtime/userns-job";
-import type { WorkerJob, WorkerResult } from "../rootfs/userns-worker";
+import type { WorkerJob } from "../rootfs/userns-worker";
+import { runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
 
 export interface StoredImage {
@@ -19,8 +19,6 @@ export interface StoredImage {
   /** Chain ids, bottom layer first. */
   layers: string[];
 }
-
-const workerPath = join(import.meta.dir, "../rootfs/userns-worker.ts");
 
 export function layerDir(p: Paths, chainId: string): string {
   return join(p.layers, chainId.replace(/^sha256:/, ""));
@@ -78,23 +76,9 @@ async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string }
   mkdirSync(p.layers, { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const tmpDir = join(p.tmp, `unpack-${process.pid}-${Date.now().toString(36)}`);
-  const jobFile = `${tmpDir}.json`;
   const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping) };
-  writeFileSync(jobFile, JSON.stringify(job));
-  try {
-    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping);
-    let result: WorkerResult;
-    try {
-      result = JSON.parse(readFileSync(`${jobFile}.result`, "utf8"));
-    } catch {
-      throw new RlError(`the unpacking process ended with exit code ${code} and no result`);
-    }
-    if (!result.ok) throw new RlError(result.error ?? "unknown error");
-    if (result.skippedDevices?.length) {
-      warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
-    }
-  } finally {
-    rmSync(jobFile, { force: true });
-    rmSync(`${jobFile}.result`, { force: true });
+  const result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+  if (result.skippedDevices?.length) {
+    warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
   }
 }

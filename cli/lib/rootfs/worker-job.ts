@@ -1,0 +1,31 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { RlError } from "../errors";
+import { currentMapping, type IdMapping } from "../security/idmap";
+import { runInUserNamespace } from "../runtime/userns-job";
+import type { WorkerJob, WorkerResult } from "./userns-worker";
+
+const workerPath = join(import.meta.dir, "userns-worker.ts");
+
+/**
+ * Run a job of userns-worker.ts as root of a user namespace with the user's mapping: the job goes in
+ * `jobFile`, the result comes back beside it; both are removed afterwards. Throws when the job failed.
+ */
+export async function runWorkerJob(jobFile: string, job: WorkerJob, mapping: IdMapping = currentMapping()): Promise<WorkerResult> {
+  mkdirSync(dirname(jobFile), { recursive: true, mode: 0o700 });
+  writeFileSync(jobFile, JSON.stringify(job));
+  try {
+    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping);
+    let result: WorkerResult;
+    try {
+      result = JSON.parse(readFileSync(`${jobFile}.result`, "utf8"));
+    } catch {
+      throw new RlError(`the ${job.kind} process ended with exit code ${code} and no result`);
+    }
+    if (!result.ok) throw new RlError(result.error ?? "unknown error");
+    return result;
+  } finally {
+    rmSync(jobFile, { force: true });
+    rmSync(`${jobFile}.result`, { force: true });
+  }
+}
