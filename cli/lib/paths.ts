@@ -5,6 +5,8 @@ import { homedir } from "node:os";
 export interface Paths {
   data: string;
   runtime: string;
+  /** Compressed blobs (manifests, configs, layers) by digest: blobs/sha256/<hex>. */
+  blobs: string;
   layers: string;
   containers: string;
   db: string;
@@ -19,6 +21,7 @@ export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
   return {
     data,
     runtime,
+    blobs: join(data, "blobs"),
     layers: join(data, "layers"),
     containers: join(data, "containers"),
     db: join(data, "rl.db"),

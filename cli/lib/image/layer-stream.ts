@@ -1,6 +1,7 @@
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { Readable } from "node:stream";
 import type { LayerSource } from "./types";
+import { newDigester } from "./digest";
 
 const CHUNK = 1 << 18; // node:zlib's 16 KiB default costs 1.6-1.8x on big layers
 
@@ -20,8 +21,8 @@ function sniff(head: Uint8Array): Compression {
  * is fully read; it throws DigestMismatch.
  */
 export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Array>; verify: () => void } {
-  const stored = new Bun.CryptoHasher("sha256");
-  const plain = new Bun.CryptoHasher("sha256");
+  const stored = newDigester();
+  const plain = newDigester();
   let storedBytes = 0;
   let finished = false;
 
@@ -60,10 +61,10 @@ export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Arra
     verify() {
       if (!finished) throw new DigestMismatch(`layer ${layer.diffId} was not read to its end`);
       if (layer.digest && storedBytes === layer.size) {
-        const got = `sha256:${stored.digest("hex")}`;
+        const got = stored.digest();
         if (got !== layer.digest) throw new DigestMismatch(`layer ${layer.digest} does not match its digest (got ${got})`);
       }
-      const diff = `sha256:${plain.digest("hex")}`;
+      const diff = plain.digest();
       if (diff !== layer.diffId) throw new DigestMismatch(`layer ${layer.digest ?? ""} does not match its diff_id ${layer.diffId} (got ${diff})`.replace("  ", " "));
     },
   };

@@ -1,0 +1,63 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { RlError } from "../errors";
+import { newDigester } from "../image/digest";
+import type { Paths } from "../paths";
+
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+/** Where the blob with this digest lives in the store. */
+export function blobPath(p: Paths, digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new RlError(`unsupported digest ${JSON.stringify(digest)}: rl stores sha256 digests only`);
+  return join(p.blobs, "sha256", m[1]!);
+}
+
+export function hasBlob(p: Paths, digest: string): boolean {
+  return existsSync(blobPath(p, digest));
+}
+
+/**
+ * Stream bytes into the store as the blob `digest`. The bytes are hashed as they are written to a temp
+ * file, which is renamed into place only when digest (and size, if given) match: a reader never sees a
+ * partial or wrong blob. Returns the blob's path.
+ */
+export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Uint8Array>, size?: number): Promise<string> {
+  const dest = blobPath(p, digest);
+  if (existsSync(dest)) {
+    for await (const _ of chunks); // drain the source so callers that tee it still finish
+    return dest;
+  }
+  mkdirSync(join(p.blobs, "sha256"), { recursive: true, mode: 0o700 });
+  mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
+  const tmp = join(p.tmp, `blob-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = openSync(tmp, "wx", 0o600);
+  const hash = newDigester();
+  let written = 0;
+  try {
+    for await (const c of chunks) {
+      hash.update(c);
+      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      written += c.length;
+      if (size !== undefined && written > size) throw new RlError(`blob ${digest} is larger than its declared size ${size}`);
+    }
+    if (size !== undefined && written !== size) throw new RlError(`blob ${digest} has ${written} bytes, its descriptor says ${size}`);
+    const got = hash.digest();
+    if (got !== digest) throw new RlError(`blob ${digest} does not match its digest (got ${got})`);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, dest);
+    return dest;
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {}
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** putBlob for bytes already in memory (manifests, configs). */
+export function putBlobBytes(p: Paths, digest: string, bytes: Uint8Array): Promise<string> {
+  return putBlob(p, digest, (async function* () { yield bytes; })(), bytes.length);
+}
