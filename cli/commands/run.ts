@@ -1,10 +1,11 @@
 import type { Argv, Options } from "yargs";
-import { parseDriver, runContainer, RlError } from "../lib/index";
+import { runContainer } from "../lib/runtime/run";
+import { parseDriver } from "../lib/rootfs/driver";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
 
-/** The options of `run`, shared by yargs and by splitAtImage (which must know which take a value). */
+/** The options of `run`: parsed by cli/parse-options.ts, shown in help by yargs. */
 export const OPTIONS = {
   rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
   name: { type: "string", describe: "Name the container" },
@@ -37,10 +38,10 @@ export function builder(y: Argv) {
     .example("$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index");
 }
 
-type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[]; _: (string | number)[] };
+type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
 
 export async function handler(a: Args): Promise<number> {
-  const command = [...((a.COMMAND as unknown as string[] | undefined) ?? []), ...a._.slice(1)].map(String);
+  const command = (a.COMMAND ?? []).map(String);
   return runContainer({
     image: String(a.IMAGE),
     command,
@@ -66,4 +67,3 @@ export async function handler(a: Args): Promise<number> {
   });
 }
 
-export { RlError };

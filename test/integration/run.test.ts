@@ -24,6 +24,11 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
     });
 
+    test("the executor also works compiled by TinyCC at run time (no C compiler at install)", async () => {
+      const r = await rl(["run", "--rm", ALPINE, "cat", "/etc/alpine-release"], { env: { ...t.env, RL_EXECUTOR_TINYCC: "1" } });
+      expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n", stderr: "" });
+    });
+
     test("the image's Cmd runs when no command is given", async () => {
       const r = await run(["--rm", "-i", ALPINE], "echo from-default-sh\n");
       expect(r).toMatchObject({ code: 0, stdout: "from-default-sh\n" });
@@ -290,6 +295,8 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       ["bind source missing", ["-v", "/nonexistent:/x", ALPINE, "true"], /bind source path does not exist: \/nonexistent/],
       ["newuidmap missing", [ALPINE, "true"], /newuidmap is not installed/, { RL_NEWUIDMAP: "/nonexistent/newuidmap" }],
       ["unknown flag", ["--bogus", ALPINE, "true"], /^rl: unknown flag: --bogus/],
+      ["flag without its value", ["--name"], /^rl: flag needs an argument: --name/],
+      ["no image", [], /^rl: rl run needs an IMAGE/],
     ];
     for (const [what, args, pattern, extra] of cases) {
       test(what, async () => {

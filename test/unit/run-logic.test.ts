@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { splitAtImage } from "../../cli/argv-split";
+import { parseOptions, type Parsed } from "../../cli/parse-options";
 import { OPTIONS } from "../../cli/commands/run";
 import { encodeOps } from "../../cli/lib/runtime/ops";
 import { mergeEnv, parseEnvLines, processArgs } from "../../cli/lib/runtime/spec";
@@ -11,16 +11,29 @@ import { parsePlatform, selectManifest } from "../../cli/lib/image/platform";
 import { normalizeName, parseImageRef } from "../../cli/lib/image/reference";
 import { chainIds } from "../../cli/lib/image/digest";
 
-describe("splitAtImage", () => {
+describe("parseOptions (docker's flag rules)", () => {
+  const parse = (args: string[]) => parseOptions(args, OPTIONS);
   test.each([
-    [["-it", "--rm", "img", "ls", "-la"], ["-it", "--rm", "img", "--", "ls", "-la"]],
-    [["-e", "A=1", "-v", "/a:/b", "img", "-x"], ["-e", "A=1", "-v", "/a:/b", "img", "--", "-x"]],
-    [["--name=x", "img"], ["--name=x", "img", "--"]],
-    [["--rm", "--", "img", "x"], ["--rm", "--", "img", "x"]],
-  ])("%p", (input, out) => expect(splitAtImage(input, OPTIONS)).toEqual(out));
-  test("unknown flags are reported", () => {
-    expect(splitAtImage(["--bogus", "img"], OPTIONS)).toEqual({ error: "unknown flag: --bogus" });
-    expect(splitAtImage(["-iZ", "img"], OPTIONS)).toEqual({ error: "unknown flag: -Z" });
+    [["-it", "--rm", "img", "ls", "-la"], ["img", "ls", "-la"]],
+    [["-e", "A=1", "-v", "/a:/b", "img", "-x"], ["img", "-x"]],
+    [["--name=x", "img"], ["img"]],
+    [["--rm", "--", "img", "x"], ["img", "x"]],
+    [["--rm"], []],
+  ])("%p stops at the image", (input, rest) => expect((parse(input) as Parsed).rest).toEqual(rest));
+  test("values, aliases, arrays, defaults", () => {
+    const { values } = parse(["-it", "-eA=1", "--env", "B=2", "-e", "C", "--name", "n", "--rm=false", "-w/x", "img"]) as Parsed;
+    expect(values).toMatchObject({ interactive: true, tty: true, env: ["A=1", "B=2", "C"], name: "n", rm: false, workdir: "/x", volume: [], init: false });
+    expect((parse(["--no-rm", "img"]) as Parsed).values.rm).toBe(false);
+    // defaults are copies: one parse must not leak into the next
+    expect((parse(["img"]) as Parsed).values.env).toEqual([]);
+  });
+  test("errors name the flag", () => {
+    expect(parse(["--bogus", "img"])).toEqual({ error: "unknown flag: --bogus" });
+    expect(parse(["-iZ", "img"])).toEqual({ error: "unknown flag: -Z" });
+    expect(parse(["--name"])).toEqual({ error: "flag needs an argument: --name" });
+    expect(parse(["--rm=yes", "img"])).toEqual({ error: 'invalid value "yes" for --rm: use true or false' });
+    expect(parseOptions(["--n", "x"], { n: { type: "number" } })).toEqual({ error: 'invalid value "x" for --n: a number is needed' });
+    expect(parseOptions(["--c", "x"], { c: { type: "string", choices: ["a", "b"] } })).toEqual({ error: 'invalid value "x" for --c: choose from a, b' });
   });
 });
 

@@ -2,12 +2,13 @@
  * Entry point run by Bun inside a user namespace (see runInUserNamespace): jobs that must act as the
  * mapped ids. Usage: bun userns-worker.ts JOB.json; writes JOB.json.result atomically.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync, mkdirSync, chmodSync, readdirSync, lstatSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { tarEntries } from "../image/tar-entries";
 import { openLayer } from "../image/layer-stream";
 import type { LayerSource } from "../image/types";
 import { applyLayer } from "./apply-layer";
+import { removeTree } from "./remove-tree";
 
 export type WorkerJob =
   | {
@@ -24,27 +25,6 @@ export interface WorkerResult {
   ok: boolean;
   error?: string;
   skippedDevices?: string[];
-}
-
-/** rm -rf that also gets through directories left mode 000 (overlay's work/work). */
-export function removeTree(path: string): void {
-  try {
-    rmSync(path, { recursive: true, force: true });
-    return;
-  } catch {}
-  const fix = (p: string) => {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
-    }
-    if (!st.isDirectory()) return;
-    chmodSync(p, 0o700);
-    for (const n of readdirSync(p)) fix(join(p, n));
-  };
-  fix(path);
-  rmSync(path, { recursive: true, force: true });
 }
 
 async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<WorkerResult> {

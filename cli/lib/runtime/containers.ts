@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
-import { removeTree } from "../rootfs/userns-worker";
+import { removeTree } from "../rootfs/remove-tree";
 import { runWorkerJob } from "../rootfs/worker-job";
 
 export interface ContainerRow {

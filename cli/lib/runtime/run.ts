@@ -7,7 +7,6 @@ import { paths, type Paths } from "../paths";
 import { openDb } from "../store/db";
 import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
 import { parseImageRef } from "../image/reference";
-import { resolveSource } from "../image/resolve";
 import { hostPlatform, parsePlatform } from "../image/platform";
 import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
@@ -63,6 +62,8 @@ export async function imageFor(d: Database, p: Paths, text: string, platform: st
     if (!img) throw new RlError(`image ${text} is not in the local store (use oci:DIR, oci-archive:FILE or docker-archive:FILE)`);
     return img;
   }
+  // Reading transports pulls in zlib, tar and WASM: load them only when an image must be read.
+  const { resolveSource } = await import("../image/resolve");
   const resolved = await resolveSource(ref, want);
   const stored = findImage(d, resolved.id);
   if (stored && stored.layers.every((c) => existsSync(layerDir(p, c)))) return stored;

@@ -1,30 +1,30 @@
-import { cc, ptr } from "bun:ffi";
-import { join } from "node:path";
+import { cc, dlopen, ptr } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { EXECUTOR_SOURCE, prebuiltExecutorPath } from "../../../helpers/executor-build";
 
-const source = join(import.meta.dir, "../../../helpers/executor.c");
+const SYMBOLS = {
+  rl_spawn: { args: ["ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
+  rl_release: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
+  rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
+  rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  rl_kill: { args: ["i32", "i32"], returns: "i32" },
+  rl_set_winsize: { args: ["i32", "i32", "i32"], returns: "i32" },
+  rl_close: { args: ["i32"], returns: "i32" },
+} as const;
 
-type Executor = ReturnType<typeof compile>;
-let compiled: Executor | undefined;
+type Executor = ReturnType<typeof cc<typeof SYMBOLS>>["symbols"];
+let loaded: Executor | undefined;
 
-function compile() {
-  return cc({
-    source,
-    symbols: {
-      rl_spawn: { args: ["ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
-      rl_release: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
-      rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
-      rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
-      rl_kill: { args: ["i32", "i32"], returns: "i32" },
-      rl_set_winsize: { args: ["i32", "i32", "i32"], returns: "i32" },
-      rl_close: { args: ["i32"], returns: "i32" },
-    },
-  }).symbols;
+/** The C executor: the shared object `bun install` built for this source, else compiled now by TinyCC. */
+function load(): Executor {
+  const prebuilt = process.env.RL_EXECUTOR_TINYCC ? undefined : prebuiltExecutorPath();
+  if (prebuilt && existsSync(prebuilt)) return dlopen(prebuilt, SYMBOLS).symbols;
+  return cc({ source: EXECUTOR_SOURCE, symbols: SYMBOLS }).symbols;
 }
 
-/** The C executor, compiled once per process with bun:ffi's TinyCC (about 5 ms). */
 export function executor(): Executor {
-  compiled ??= compile();
-  return compiled;
+  loaded ??= load();
+  return loaded;
 }
 
 export interface Spawned {
