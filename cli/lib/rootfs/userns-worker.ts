@@ -9,6 +9,7 @@ import { openLayer } from "../image/layer-stream";
 import type { LayerSource } from "../image/types";
 import { applyLayer } from "./apply-layer";
 import { removeTree } from "./remove-tree";
+import { flattenLayers } from "./flatten";
 
 export type WorkerJob =
   | {
@@ -19,7 +20,8 @@ export type WorkerJob =
       chown: boolean;
       idLimit: { uids: number; gids: number };
     }
-  | { kind: "remove"; paths: string[] };
+  | { kind: "remove"; paths: string[] }
+  | { kind: "flatten"; layerDirs: string[]; dest: string };
 
 export interface WorkerResult {
   ok: boolean;
@@ -61,12 +63,16 @@ async function main(): Promise<void> {
   let result: WorkerResult;
   try {
     if (job.kind === "unpack") result = await unpack(job);
-    else {
+    else if (job.kind === "flatten") {
+      flattenLayers(job.layerDirs, job.dest);
+      result = { ok: true };
+    } else {
       for (const p of job.paths) removeTree(p);
       result = { ok: true };
     }
   } catch (err) {
     if (job.kind === "unpack") removeTree(job.tmpDir);
+    if (job.kind === "flatten") removeTree(job.dest);
     const e = err as NodeJS.ErrnoException;
     result = { ok: false, error: e.message ?? String(err) };
   }

@@ -12,6 +12,7 @@ import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
+import { runWorkerJob } from "../rootfs/worker-job";
 import { abortChild, killPid, releaseChild, spawnChild } from "../sys/executor";
 import { strerror } from "../sys/errno";
 import { CLONE } from "./clone-flags";
@@ -75,7 +76,7 @@ function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
   if (forced) return [forced];
   const env = process.env.RL_STORAGE_DRIVER as StorageDriver | undefined;
   if (env) return [env];
-  return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs"] : ["overlay"];
+  return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs", "vfs"] : ["overlay", "vfs"];
 }
 
 function buildSpec(o: RunOptions, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[]): Spec {
@@ -174,7 +175,6 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const dir = containerDir(p, id);
   const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const candidates = driverCandidates(o.storageDriver);
-  if (candidates[0] === "vfs") throw new RlError("the vfs storage driver is not available yet: use overlay or fuse-overlayfs");
   insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
   // Signals that arrive while the container starts are delivered once it runs.
   let target = 0;
@@ -192,12 +192,13 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, img, root, id, name, files, [...lowerDirs].reverse());
       atomicJson(join(dir, "config.json"), spec);
+      if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), o);
       try {
         started = await start(spec, ops, mapping);
         break;
       } catch (err) {
-        const overlayFailed = err instanceof RlError && /mount overlay on/.test(err.message);
+        const overlayFailed = err instanceof RlError && /mount overlay on|fuse-overlayfs/.test(err.message);
         if (!overlayFailed || i === candidates.length - 1) throw err;
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
       }

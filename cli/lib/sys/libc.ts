@@ -7,6 +7,8 @@ function open() {
   return dlopen("libc.so.6", {
     mknodat: { args: ["i32", "ptr", "u32", "u64"], returns: "i32" },
     lsetxattr: { args: ["ptr", "ptr", "ptr", "u64", "i32"], returns: "i32" },
+    lgetxattr: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i64" },
+    llistxattr: { args: ["ptr", "ptr", "u64"], returns: "i64" },
     __errno_location: { args: [], returns: "ptr" },
   });
 }
@@ -40,4 +42,19 @@ export function mknod(path: string, kind: "whiteout" | "fifo"): void {
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
   const v = value.length ? value : new Uint8Array(1);
   if (libc().lsetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(v), value.length, 0) < 0) throw errnoError("setxattr", path);
+}
+
+/** The extended attributes of a path (not following symlinks), name → value. */
+export function lgetxattrs(path: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  const p = cstr(path);
+  const names = new Uint8Array(65536);
+  const n = Number(libc().llistxattr(ptr(p), ptr(names), names.length));
+  if (n < 0) throw errnoError("listxattr", path);
+  const value = new Uint8Array(65536);
+  for (const name of new TextDecoder().decode(names.subarray(0, n)).split("\0").filter(Boolean)) {
+    const len = Number(libc().lgetxattr(ptr(p), ptr(cstr(name)), ptr(value), value.length));
+    if (len >= 0) out.set(name, value.slice(0, len));
+  }
+  return out;
 }
