@@ -243,8 +243,14 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(s.exitCode).toBe(4);
     });
 
-    test("--init runs the workload under a tiny init", async () => {
-      const r = await run(["--rm", "--init", ALPINE, "sh", "-c", "echo $$; kill -9 $$"]);
+    test("--init runs the workload under the host's catatonit, as podman does", async () => {
+      const r = await run(["--rm", "--init", ALPINE, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; kill -9 $$"]);
+      expect(r.stdout).toBe("/dev/init -- sh -c cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; kill -9 $$ \n2\n");
+      expect(r.code).toBe(137);
+    });
+
+    test("--init without catatonit on the host: rl's own init forwards, reaps and reports the exit", async () => {
+      const r = await rl(["run", "--rm", "--init", ALPINE, "sh", "-c", "sleep 0 & wait; echo $$; kill -9 $$"], { env: { ...t.env, RL_INIT_BINARY: "/nonexistent" } });
       expect(r.stdout).toBe("2\n");
       expect(r.code).toBe(137);
     });

@@ -10,6 +10,7 @@ import { adjustCaps, capMask } from "../../cli/lib/security/capabilities";
 import { parsePlatform, selectManifest } from "../../cli/lib/image/platform";
 import { normalizeName, parseImageRef } from "../../cli/lib/image/reference";
 import { chainIds } from "../../cli/lib/image/digest";
+import { isStaticElf } from "../../cli/lib/runtime/init-binary";
 
 describe("parseOptions (docker's flag rules)", () => {
   const parse = (args: string[]) => parseOptions(args, OPTIONS);
@@ -125,4 +126,14 @@ describe("ids, capabilities, platforms, references", () => {
 
 test("ops encode as opcode, u16 argc, NUL-terminated strings", () => {
   expect([...encodeOps([{ op: "hostname", name: "h" }, { op: "pivot", optional: true }])]).toEqual([11, 1, 0, 104, 0, 10 | 0x80, 0, 0]);
+});
+
+describe("--init binary", () => {
+  test("only a static ELF qualifies (a dynamic one needs the host's libc inside the image)", () => {
+    expect(isStaticElf("/bin/ls")).toBe(false);
+    expect(isStaticElf("/etc/passwd")).toBe(false);
+    expect(isStaticElf("/nonexistent")).toBe(false);
+    // busybox-static is one of rl's test dependencies (.ci/setup-host)
+    expect(isStaticElf("/bin/busybox")).toBe(true);
+  });
 });

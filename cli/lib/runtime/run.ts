@@ -26,6 +26,7 @@ import { resolveUser } from "./user";
 import { attachTerminal } from "./tty";
 import { waitForExit } from "./wait";
 import { parseMountSpecs } from "./mounts";
+import { hostInitBinary, INIT_PATH } from "./init-binary";
 
 export interface RunOptions {
   image: string;
@@ -79,7 +80,7 @@ function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
   return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs", "vfs"] : ["overlay", "vfs"];
 }
 
-function buildSpec(o: RunOptions, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[]): Spec {
+function buildSpec(o: RunOptions, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
   const network = o.network;
   const hostname = o.hostname ?? defaultHostname(id, network);
   const userSpec = o.user ?? img.config.config?.User ?? "";
@@ -98,13 +99,15 @@ function buildSpec(o: RunOptions, img: StoredImage, root: string, id: string, na
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
     ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
     ...parseMountSpecs(o.volumes, o.tmpfs),
+    ...(init ? [{ destination: INIT_PATH, type: "bind", source: init, options: ["bind", "ro"] }] : []),
   ];
+  const args = processArgs(img.config.config, o);
   return {
     ociVersion: "1.0.2",
     process: {
       terminal: o.tty,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
-      args: processArgs(img.config.config, o),
+      args: init ? [INIT_PATH, "--", ...args] : args,
       env: processEnv(img.config.config, { ...o, tty: o.tty }, hostname, user),
       cwd,
       capabilities: { bounding: caps, effective: user.uid === 0 ? caps : [], permitted: user.uid === 0 ? caps : [] },
@@ -182,6 +185,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (target ? killPid(target, SIGNUM[s]!) : pending.push(SIGNUM[s]!))] as const);
   for (const [s, h] of handlers) process.on(s, h);
   let started: Awaited<ReturnType<typeof start>> | undefined;
+  const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -190,10 +194,10 @@ export async function runContainer(o: RunOptions): Promise<number> {
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, img, root, id, name, files, [...lowerDirs].reverse());
+      const spec = buildSpec(o, img, root, id, name, files, [...lowerDirs].reverse(), init);
       atomicJson(join(dir, "config.json"), spec);
       if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), o);
+      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       try {
         started = await start(spec, ops, mapping);
         break;
@@ -203,7 +207,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
       }
     }
-    d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(started!.args), driver, id);
+    d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(init ? started!.args.slice(2) : started!.args), driver, id);
   } catch (err) {
     for (const [s, h] of handlers) process.off(s, h);
     await removeContainer(d, p, id).catch(() => {});
