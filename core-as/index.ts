@@ -30,6 +30,15 @@ interface CoreExports {
   blockPtr(): number;
   outPtr(): number;
   parseTarHeader(): number;
+  shaCtxPtr(): number;
+  shaInputPtr(): number;
+  shaInputSize(): number;
+  shaDigestPtr(): number;
+  sha256Init(): void;
+  sha256Update(len: number): void;
+  sha256Final(): void;
+  digestCompare(len: number): number;
+  chainIds(count: number): number;
 }
 
 // Must match core-as/assembly/tar-header.ts.
@@ -55,11 +64,16 @@ const FORMATS: readonly TarFormat[] = ["v7", "ustar", "gnu", "star"];
 const FIELDS = ["", "checksum", "size", "mtime", "uid", "gid", "mode", "devmajor", "devminor"];
 
 interface Core {
+  exp: CoreExports;
   parse: () => number;
   bytes: Uint8Array;
   view: DataView;
   block: number;
   out: number;
+  shaCtx: number;
+  shaInput: number;
+  shaInputSize: number;
+  shaDigest: number;
 }
 
 let core: Core | undefined;
@@ -84,11 +98,16 @@ function loadCore(): Core {
   // The stub runtime never allocates, so memory never grows and these views stay valid.
   const buffer = exp.memory.buffer;
   return {
+    exp,
     parse: exp.parseTarHeader,
     bytes: new Uint8Array(buffer),
     view: new DataView(buffer),
     block: exp.blockPtr(),
     out: exp.outPtr(),
+    shaCtx: exp.shaCtxPtr(),
+    shaInput: exp.shaInputPtr(),
+    shaInputSize: exp.shaInputSize(),
+    shaDigest: exp.shaDigestPtr(),
   };
 }
 
@@ -129,4 +148,101 @@ export function parseTarHeader(block: Uint8Array): TarHeader | "end" {
     devminor: v.getFloat64(out + OUT_DEVMINOR, true),
     format: FORMATS[v.getUint32(out + OUT_FORMAT, true)] ?? "v7",
   };
+}
+
+// ---- SHA-256 ----
+
+const CTX_SIZE = 112; // must match core-as/assembly/sha256.ts
+const DIGEST_TEXT_LEN = 71; // "sha256:" + 64 hex
+const latin1 = new TextDecoder("latin1");
+const ascii = new TextEncoder();
+
+/** The WASM core has one context area; this digester's context is in it (the others are saved). */
+let active: WasmSha256 | undefined;
+
+/** Saves whichever context is in the core's area, so the area can be reused. */
+function releaseContext(c: Core): void {
+  if (active) active.saved.set(c.bytes.subarray(c.shaCtx, c.shaCtx + CTX_SIZE));
+  active = undefined;
+}
+
+/**
+ * A streaming SHA-256 in the WASM core. Any number may be in use at once: each keeps its 112-byte
+ * context and swaps it into the core when it is fed after another one.
+ */
+export class WasmSha256 {
+  readonly saved = new Uint8Array(CTX_SIZE);
+  private done: Uint8Array | undefined;
+
+  constructor() {
+    const c = getCore();
+    releaseContext(c);
+    c.exp.sha256Init();
+    active = this;
+  }
+
+  private claim(c: Core): void {
+    if (active === this) return;
+    releaseContext(c);
+    c.bytes.set(this.saved, c.shaCtx);
+    active = this;
+  }
+
+  update(data: Uint8Array): void {
+    if (this.done) throw new Error("Cannot update a finished SHA-256");
+    const c = getCore();
+    this.claim(c);
+    const max = c.shaInputSize;
+    for (let off = 0; off < data.length; off += max) {
+      const n = Math.min(max, data.length - off);
+      c.bytes.set(off === 0 && n === data.length ? data : data.subarray(off, off + n), c.shaInput);
+      c.exp.sha256Update(n);
+    }
+  }
+
+  /** The 32-byte digest (the same array on every call). */
+  sum(): Uint8Array {
+    if (this.done) return this.done;
+    const c = getCore();
+    this.claim(c);
+    c.exp.sha256Final();
+    active = undefined;
+    this.done = c.bytes.slice(c.shaDigest, c.shaDigest + 32);
+    return this.done;
+  }
+}
+
+export type DigestCheck = "match" | "mismatch" | "malformed";
+
+/**
+ * Compares a raw 32-byte SHA-256 with an expected "sha256:<64 lowercase hex>" digest in the core;
+ * "malformed" when `expected` is not such a digest.
+ */
+export function compareDigest(raw: Uint8Array, expected: string): DigestCheck {
+  if (raw.length !== 32) throw new Error(`Cannot compare digests: ${raw.length} bytes is not a SHA-256`);
+  const c = getCore();
+  const text = ascii.encode(expected);
+  if (text.length !== DIGEST_TEXT_LEN) return "malformed";
+  c.bytes.set(raw, c.shaDigest);
+  c.bytes.set(text, c.shaInput);
+  const r = c.exp.digestCompare(text.length);
+  return r === 0 ? "match" : r === 1 ? "mismatch" : "malformed";
+}
+
+/**
+ * Chain ids of a layer stack (OCI image spec), computed in the core: chain[0] = diff[0],
+ * chain[n] = sha256(chain[n-1] + " " + diff[n]). Throws on a diff id that is not "sha256:<hex>".
+ */
+export function chainIdsOf(diffIds: readonly string[]): string[] {
+  const c = getCore();
+  if (diffIds.length * DIGEST_TEXT_LEN > c.shaInputSize) throw new Error(`Cannot compute chain ids: ${diffIds.length} layers is too many`);
+  releaseContext(c); // the computation uses the context area
+  diffIds.forEach((d, i) => {
+    const text = ascii.encode(d);
+    if (text.length !== DIGEST_TEXT_LEN) throw new Error(`Cannot compute chain ids: invalid diff_id ${JSON.stringify(d)}`);
+    c.bytes.set(text, c.shaInput + i * DIGEST_TEXT_LEN);
+  });
+  const bad = c.exp.chainIds(diffIds.length);
+  if (bad >= 0) throw new Error(`Cannot compute chain ids: invalid diff_id ${JSON.stringify(diffIds[bad])}`);
+  return diffIds.map((_, i) => latin1.decode(c.bytes.subarray(c.shaInput + i * DIGEST_TEXT_LEN, c.shaInput + (i + 1) * DIGEST_TEXT_LEN)));
 }

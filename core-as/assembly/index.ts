@@ -1,6 +1,8 @@
 // Entry point of the WASM core: re-exports what core-as/index.ts calls.
 export { parseTarHeader } from "./tar-header";
+export { sha256Init, sha256Update, sha256Final, digestCompare, chainIds } from "./sha256";
 import { BLOCK, OUT } from "./tar-header";
+import { CTX, INPUT, INPUT_SIZE, DIGEST } from "./sha256";
 
 /** Address of the 512-byte input block. */
 export function blockPtr(): usize {
@@ -10,4 +12,18 @@ export function blockPtr(): usize {
 /** Address of the results area. */
 export function outPtr(): usize {
   return OUT;
+}
+
+/** Addresses and size of the SHA-256 areas: context, input, digest. */
+export function shaCtxPtr(): usize {
+  return CTX;
+}
+export function shaInputPtr(): usize {
+  return INPUT;
+}
+export function shaInputSize(): u32 {
+  return INPUT_SIZE;
+}
+export function shaDigestPtr(): usize {
+  return DIGEST;
 }

@@ -1,7 +1,7 @@
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { Readable } from "node:stream";
 import type { LayerSource } from "./types";
-import { newDigester } from "./digest";
+import { digestMatches, newDigester } from "./digest";
 
 const CHUNK = 1 << 18; // node:zlib's 16 KiB default costs 1.6-1.8x on big layers
 
@@ -60,12 +60,14 @@ export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Arra
     chunks: chunks(),
     verify() {
       if (!finished) throw new DigestMismatch(`layer ${layer.diffId} was not read to its end`);
-      if (layer.digest && storedBytes === layer.size) {
-        const got = stored.digest();
-        if (got !== layer.digest) throw new DigestMismatch(`layer ${layer.digest} does not match its digest (got ${got})`);
+      if (layer.digest) {
+        if (storedBytes !== layer.size) throw new DigestMismatch(`layer ${layer.digest} has ${storedBytes} bytes, its descriptor says ${layer.size}`);
+        if (!digestMatches(stored, layer.digest)) throw new DigestMismatch(`layer ${layer.digest} does not match its digest (got ${stored.digest()})`);
       }
-      const diff = plain.digest();
-      if (diff !== layer.diffId) throw new DigestMismatch(`layer ${layer.digest ?? ""} does not match its diff_id ${layer.diffId} (got ${diff})`.replace("  ", " "));
+      if (!digestMatches(plain, layer.diffId)) {
+        const of = layer.digest ? `layer ${layer.digest}` : "layer";
+        throw new DigestMismatch(`${of} does not match its diff_id ${layer.diffId} (got ${plain.digest()})`);
+      }
     },
   };
 }

@@ -2,7 +2,7 @@ import { RlError } from "../errors";
 import { MEDIA, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform, type ResolvedImage } from "./types";
 import { readRange, type FileSet } from "./files";
 import { selectManifest } from "./platform";
-import { sha256Hex } from "./digest";
+import { bytesMatch } from "./digest";
 import { layerSourcesFor } from "./layers";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
@@ -13,7 +13,7 @@ async function readJsonBlob<T>(files: FileSet, d: Descriptor, what: string): Pro
   const range = locateBlob(files, d.digest);
   if (range.size > MAX_JSON) throw new RlError(`${what} ${d.digest} is too large (${range.size} bytes)`);
   const bytes = await readRange(range);
-  if (`sha256:${sha256Hex(bytes)}` !== d.digest) throw new RlError(`${what} ${d.digest} does not match its digest`);
+  if (!bytesMatch(bytes, d.digest)) throw new RlError(`${what} ${d.digest} does not match its digest`);
   return { value: parseJson<T>(bytes, `${what} ${d.digest}`), bytes };
 }
 

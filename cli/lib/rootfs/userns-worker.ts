@@ -8,6 +8,7 @@ import { tarEntries } from "../image/tar-entries";
 import { openLayer } from "../image/layer-stream";
 import type { LayerSource } from "../image/types";
 import { applyLayer } from "./apply-layer";
+import type { DigestEngine } from "../image/digest-engine";
 
 export type WorkerJob =
   | {
@@ -17,6 +18,8 @@ export type WorkerJob =
       tmpDir: string;
       chown: boolean;
       idLimit: { uids: number; gids: number };
+      /** The SHA-256 engine the calling rl chose, so the worker need not measure again. */
+      digestEngine?: DigestEngine;
     }
   | { kind: "remove"; paths: string[] };
 
@@ -49,6 +52,7 @@ export function removeTree(path: string): void {
 
 async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<WorkerResult> {
   const skipped: string[] = [];
+  if (job.digestEngine) process.env.RL_DIGEST_ENGINE = job.digestEngine;
   mkdirSync(job.tmpDir, { recursive: true });
   for (const layer of job.layers) {
     const hex = layer.chainId.replace(/^sha256:/, "");
