@@ -39,6 +39,12 @@ interface CoreExports {
   sha256Final(): void;
   digestCompare(len: number): number;
   chainIds(count: number): number;
+  pathInPtr(): number;
+  pathOutPtr(): number;
+  planPtr(): number;
+  pathMax(): number;
+  planPath(len: number): number;
+  decideEntry(type: number, cls: number, existing: number, linkCls: number, linkExisting: number): number;
 }
 
 // Must match core-as/assembly/tar-header.ts.
@@ -74,6 +80,10 @@ interface Core {
   shaInput: number;
   shaInputSize: number;
   shaDigest: number;
+  pathIn: number;
+  pathOut: number;
+  plan: number;
+  pathMax: number;
 }
 
 let core: Core | undefined;
@@ -108,6 +118,10 @@ function loadCore(): Core {
     shaInput: exp.shaInputPtr(),
     shaInputSize: exp.shaInputSize(),
     shaDigest: exp.shaDigestPtr(),
+    pathIn: exp.pathInPtr(),
+    pathOut: exp.pathOutPtr(),
+    plan: exp.planPtr(),
+    pathMax: exp.pathMax(),
   };
 }
 
@@ -245,4 +259,82 @@ export function chainIdsOf(diffIds: readonly string[]): string[] {
   const bad = c.exp.chainIds(diffIds.length);
   if (bad >= 0) throw new Error(`Cannot compute chain ids: invalid diff_id ${JSON.stringify(diffIds[bad])}`);
   return diffIds.map((_, i) => latin1.decode(c.bytes.subarray(c.shaInput + i * DIGEST_TEXT_LEN, c.shaInput + (i + 1) * DIGEST_TEXT_LEN)));
+}
+
+// ---- Layer entries ----
+
+/** How planEntryPath classifies the last component of an entry name. */
+export type NameClass = "root" | "plain" | "whiteout" | "opaque" | "aufs-meta";
+const NAME_CLASSES: readonly NameClass[] = ["root", "plain", "whiteout", "opaque", "aufs-meta"];
+
+export type EntryKind = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
+const ENTRY_KINDS: readonly EntryKind[] = ["file", "dir", "symlink", "hardlink", "char", "block", "fifo", "other"];
+
+/** What exists at a path in the layer directory (a whiteout is a char 0/0 device). */
+export type Existing = "none" | "dir" | "whiteout" | "other";
+const EXISTING: readonly Existing[] = ["none", "dir", "whiteout", "other"];
+
+export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root";
+const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root"];
+
+/** Why an entry is refused (core-as/assembly/layer-entry.ts REJECT_*). */
+export type RejectReason =
+  | "absolute"
+  | "escape"
+  | "too-long"
+  | "nul"
+  | "bad-whiteout"
+  | "duplicate"
+  | "replaces-dir"
+  | "whiteout-same-layer"
+  | "link-target"
+  | "root-not-dir"
+  | "empty";
+const REASONS: readonly (RejectReason | "")[] = ["", "absolute", "escape", "too-long", "nul", "bad-whiteout", "duplicate", "replaces-dir", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
+
+export interface EntryPath {
+  /** Normalized, relative to the layer directory: "a/b"; "" for the root. */
+  path: string;
+  /** "a" for "a/b"; "" at the top level. */
+  parent: string;
+  /** Last component. */
+  name: string;
+  cls: NameClass;
+  /** For a whiteout: the name it hides (in the same parent). */
+  hides: string;
+}
+
+/** Normalizes and classifies a tar entry name in the core; a refusal comes back as its reason. */
+export function planEntryPath(name: string): EntryPath | { reject: RejectReason } {
+  const c = getCore();
+  const bytes = ascii.encode(name);
+  if (bytes.length > c.pathMax) return { reject: "too-long" };
+  c.bytes.set(bytes, c.pathIn);
+  const r = c.exp.planPath(bytes.length);
+  if (r !== 0) return { reject: REASONS[r] as RejectReason };
+  const v = c.view;
+  const u32 = (off: number) => v.getUint32(c.plan + off, true);
+  const text = (off: number, len: number) => utf8.decode(c.bytes.subarray(c.pathOut + off, c.pathOut + off + len));
+  const len = u32(0);
+  return {
+    path: text(0, len),
+    parent: text(0, u32(4)),
+    name: text(u32(8), u32(12)),
+    cls: NAME_CLASSES[u32(16)]!,
+    hides: text(u32(20), u32(24)),
+  };
+}
+
+/**
+ * The core's decision for an entry: what to do given its kind, its name's class and what exists at
+ * its path (for a whiteout: at the name it hides); for a hardlink also its target's class and state.
+ */
+export function decideEntry(
+  kind: EntryKind,
+  cls: NameClass,
+  existing: Existing,
+  link: { cls: NameClass; existing: Existing } = { cls: "root", existing: "none" },
+): EntryAction | { reject: RejectReason } {
+  const r = getCore().exp.decideEntry(ENTRY_KINDS.indexOf(kind), NAME_CLASSES.indexOf(cls), EXISTING.indexOf(existing), NAME_CLASSES.indexOf(link.cls), EXISTING.indexOf(link.existing));
+  return r >= 0 ? ACTIONS[r]! : { reject: REASONS[-r] as RejectReason };
 }

@@ -1,7 +1,9 @@
 // Entry point of the WASM core: re-exports what core-as/index.ts calls.
 export { parseTarHeader } from "./tar-header";
 export { sha256Init, sha256Update, sha256Final, digestCompare, chainIds } from "./sha256";
+export { planPath, decideEntry } from "./layer-entry";
 import { BLOCK, OUT } from "./tar-header";
+import { PATH_IN, PATH_OUT, PLAN, PATH_MAX } from "./layer-entry";
 import { CTX, INPUT, INPUT_SIZE, DIGEST } from "./sha256";
 
 /** Address of the 512-byte input block. */
@@ -26,4 +28,18 @@ export function shaInputSize(): u32 {
 }
 export function shaDigestPtr(): usize {
   return DIGEST;
+}
+
+/** Addresses of the layer-entry areas: name in, normalized path out, plan results; and the name limit. */
+export function pathInPtr(): usize {
+  return PATH_IN;
+}
+export function pathOutPtr(): usize {
+  return PATH_OUT;
+}
+export function planPtr(): usize {
+  return PLAN;
+}
+export function pathMax(): u32 {
+  return PATH_MAX;
 }
