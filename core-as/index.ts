@@ -45,6 +45,10 @@ interface CoreExports {
   pathMax(): number;
   planPath(len: number): number;
   decideEntry(type: number, cls: number, existing: number, linkCls: number, linkExisting: number): number;
+  zstdStatePtr(): number;
+  zstdScanInit(): void;
+  zstdScanUpdate(len: number): void;
+  zstdScanFinish(): number;
 }
 
 // Must match core-as/assembly/tar-header.ts.
@@ -337,4 +341,43 @@ export function decideEntry(
 ): EntryAction | { reject: RejectReason } {
   const r = getCore().exp.decideEntry(ENTRY_KINDS.indexOf(kind), NAME_CLASSES.indexOf(cls), EXISTING.indexOf(existing), NAME_CLASSES.indexOf(link.cls), EXISTING.indexOf(link.existing));
   return r >= 0 ? ACTIONS[r]! : { reject: REASONS[-r] as RejectReason };
+}
+
+// ---- zstd frame structure ----
+
+const ZSTATE_BYTES = 32; // must match core-as/assembly/zstd-frames.ts
+
+/**
+ * Follows a zstd stream's frames and blocks (without decompressing) to tell whether it ends at a
+ * frame boundary: Bun's zstd decompressor ends quietly when its input is cut short.
+ */
+export class ZstdFrameScanner {
+  private readonly state = new Uint8Array(ZSTATE_BYTES);
+
+  constructor() {
+    const c = getCore();
+    const at = c.exp.zstdStatePtr();
+    c.exp.zstdScanInit();
+    this.state.set(c.bytes.subarray(at, at + ZSTATE_BYTES));
+  }
+
+  update(data: Uint8Array): void {
+    const c = getCore();
+    const at = c.exp.zstdStatePtr();
+    c.bytes.set(this.state, at);
+    for (let off = 0; off < data.length; off += c.shaInputSize) {
+      const n = Math.min(c.shaInputSize, data.length - off);
+      c.bytes.set(data.subarray(off, off + n), c.shaInput);
+      c.exp.zstdScanUpdate(n);
+    }
+    this.state.set(c.bytes.subarray(at, at + ZSTATE_BYTES));
+  }
+
+  /** "ok" when the stream ended right after a complete frame. */
+  finish(): "ok" | "bad" | "truncated" {
+    const c = getCore();
+    c.bytes.set(this.state, c.exp.zstdStatePtr());
+    const r = c.exp.zstdScanFinish();
+    return r === 0 ? "ok" : r === 1 ? "bad" : "truncated";
+  }
 }

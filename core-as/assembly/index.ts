@@ -2,6 +2,8 @@
 export { parseTarHeader } from "./tar-header";
 export { sha256Init, sha256Update, sha256Final, digestCompare, chainIds } from "./sha256";
 export { planPath, decideEntry } from "./layer-entry";
+export { zstdScanInit, zstdScanUpdate, zstdScanFinish } from "./zstd-frames";
+import { ZSTATE } from "./zstd-frames";
 import { BLOCK, OUT } from "./tar-header";
 import { PATH_IN, PATH_OUT, PLAN, PATH_MAX } from "./layer-entry";
 import { CTX, INPUT, INPUT_SIZE, DIGEST } from "./sha256";
@@ -42,4 +44,9 @@ export function planPtr(): usize {
 }
 export function pathMax(): u32 {
   return PATH_MAX;
+}
+
+/** Address of the zstd scanner's state. */
+export function zstdStatePtr(): usize {
+  return ZSTATE;
 }

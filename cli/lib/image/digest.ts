@@ -4,6 +4,7 @@
  * config names, and computing chain ids, are done by the WASM core (core-as/index.ts).
  */
 import { chainIdsOf, compareDigest, WasmSha256 } from "../../../core-as/index";
+import { RlError } from "../errors";
 import { digestEngine, type DigestEngine } from "./digest-engine";
 
 export interface Digester {
@@ -63,5 +64,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 /** Chain ids of a layer stack, as the OCI image spec defines them (computed in the WASM core). */
 export function chainIds(diffIds: string[]): string[] {
+  const bad = diffIds.find((d) => !/^sha256:[0-9a-f]{64}$/.test(d));
+  if (bad !== undefined) throw new RlError(`the config lists an invalid diff_id ${JSON.stringify(bad)}`);
   return chainIdsOf(diffIds);
 }

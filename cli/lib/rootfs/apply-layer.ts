@@ -41,9 +41,10 @@ function refuse(e: TarEntry, why: string): LayerError {
   return new LayerError(`refusing ${e.type} ${JSON.stringify(e.path)}${link}: ${why}`);
 }
 
-function plan(e: TarEntry, name: string): EntryPath {
+/** The core's plan for `name` (the entry's own, or its hardlink target's when `of` says so). */
+function plan(e: TarEntry, name: string, of = ""): EntryPath {
   const p = planEntryPath(name);
-  if ("reject" in p) throw refuse(e, WHY[p.reject]);
+  if ("reject" in p) throw refuse(e, `${of}${WHY[p.reject]}`);
   return p;
 }
 
@@ -86,7 +87,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
   const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name);
   let link: { cls: EntryPath["cls"]; existing: Existing; at?: EntryPath } | undefined;
   if (e.type === "hardlink") {
-    const t = plan(e, e.linkpath);
+    const t = plan(e, e.linkpath, "its target: ");
     link = { cls: t.cls, existing: t.cls === "plain" ? layer.existingAt(t.parent, t.name) : "none", at: t };
   }
   const action: EntryAction | { reject: RejectReason } = decideEntry(e.type, p.cls, existing, link);
