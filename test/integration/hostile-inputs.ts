@@ -3,7 +3,7 @@
  * feed rl malformed and hostile inputs. Everything is generated at test time; nothing binary is
  * committed.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 
@@ -122,7 +122,9 @@ const LAYER_MEDIA: Record<Compression, string> = {
 
 export interface LayerSpec {
   /** The uncompressed tar. */
-  tar: Uint8Array;
+  tar?: Uint8Array;
+  /** A ready blob (compressed or not) instead of `tar`; then `diffId` must be given. */
+  blob?: Uint8Array;
   compression?: Compression;
   /** Changes the stored blob after compression (e.g. truncates it); the digest is of the result unless `digest` is set. */
   mangle?: (blob: Uint8Array) => Uint8Array;
@@ -134,6 +136,18 @@ export interface LayerSpec {
   diffId?: string;
   /** Leave the blob out of the layout. */
   omit?: boolean;
+}
+
+function diffIdOf(l: LayerSpec): string {
+  return l.diffId ?? sha256(l.tar!);
+}
+
+/** The busybox fixture's layer, as a base that has /bin/true and friends. */
+export function busyboxLayer(fixtures: string): LayerSpec {
+  const dir = join(fixtures, "oci/busybox-1.38.0-musl-amd64/blobs/sha256");
+  const manifest = JSON.parse(readFileSync(join(dir, "a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998"), "utf8"));
+  const config = JSON.parse(readFileSync(join(dir, manifest.config.digest.slice(7)), "utf8"));
+  return { blob: readFileSync(join(dir, manifest.layers[0].digest.slice(7))), diffId: config.rootfs.diff_ids[0], mediaType: manifest.layers[0].mediaType };
 }
 
 /** An image, with hooks to break any part of it. */
@@ -162,7 +176,7 @@ function build(spec: ImageSpec): Built {
   const layerBlobs: Uint8Array[] = [];
   const descs = spec.layers.map((l) => {
     const c = l.compression ?? "gzip";
-    const blob = (l.mangle ?? ((b) => b))(compress(l.tar, c));
+    const blob = (l.mangle ?? ((b) => b))(l.blob ?? compress(l.tar!, c));
     layerBlobs.push(blob);
     const digest = l.digest ?? sha256(blob);
     if (!l.omit) blobs.set(digest, blob);
@@ -174,7 +188,7 @@ function build(spec: ImageSpec): Built {
         architecture: "amd64",
         os: "linux",
         config: { Cmd: ["/bin/true"] },
-        rootfs: { type: "layers", diff_ids: spec.layers.map((l) => l.diffId ?? sha256(l.tar)) },
+        rootfs: { type: "layers", diff_ids: spec.layers.map(diffIdOf) },
       }),
   );
   const configDigest = sha256(config);
@@ -240,7 +254,7 @@ export function dockerArchive(file: string, spec: DockerSpec): string {
   const configName = `${sha256(b.config).slice(7)}.json`;
   const files: [string, Uint8Array][] = [];
   const layerNames = b.layerBlobs.map((blob, i) => {
-    const name = `${sha256(spec.layers[i]!.tar).slice(7, 71)}/layer.tar`;
+    const name = `${diffIdOf(spec.layers[i]!).slice(7)}/layer.tar`;
     if (!spec.layers[i]!.omit) files.push([name, blob]);
     return name;
   });
