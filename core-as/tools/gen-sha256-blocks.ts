@@ -1,7 +1,10 @@
 /**
  * Writes core-as/assembly/sha256-blocks.ts: the SHA-256 compression function with the message
- * schedule and all 64 rounds unrolled. Unrolling by renaming (no moves between the eight working
- * variables) and K as immediates is what makes it fast; nobody should write that by hand.
+ * schedule and all 64 rounds unrolled. What made it fast here (measured with Bun 1.4.5): unrolling
+ * by renaming (no moves between the eight working variables), the schedule computed up front with
+ * W+K stored to memory (rounds then read one word each), Ch as g ^ (e & (f ^ g)), and Maj as
+ * b ^ ((a ^ b) & (b ^ c)) with a ^ b kept for the next round, where it is b ^ c (about +20%).
+ * Nobody should write that by hand.
  * Run: bun core-as/tools/gen-sha256-blocks.ts
  */
 import { writeFileSync } from "node:fs";
@@ -49,6 +52,7 @@ for (let t = 16; t < 64; t++) {
   out(`    store<u32>(WK, ${w(t)} + ${hex(K[t]!)}, ${t * 4});`);
 }
 out("    let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7;");
+out("    let bc = b ^ c, ab: u32 = 0;");
 const v = ["a", "b", "c", "d", "e", "f", "g", "h"];
 for (let t = 0; t < 64; t++) {
   // Rename instead of shifting: round t's "a" is v[(8 - t%8) % 8], and so on.
@@ -56,7 +60,9 @@ for (let t = 0; t < 64; t++) {
   const [A, B, C, D, E, F, G, H] = [r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7)];
   out(`    ${H} += (rotr<u32>(${E}, 6) ^ rotr<u32>(${E}, 11) ^ rotr<u32>(${E}, 25)) + (${G} ^ (${E} & (${F} ^ ${G}))) + load<u32>(WK, ${t * 4});`);
   out(`    ${D} += ${H};`);
-  out(`    ${H} += (rotr<u32>(${A}, 2) ^ rotr<u32>(${A}, 13) ^ rotr<u32>(${A}, 22)) + ((${A} & ${B}) | (${C} & (${A} | ${B})));`);
+  const [X, Y] = t % 2 === 0 ? ["ab", "bc"] : ["bc", "ab"];
+  out(`    ${X} = ${A} ^ ${B};`);
+  out(`    ${H} += (rotr<u32>(${A}, 2) ^ rotr<u32>(${A}, 13) ^ rotr<u32>(${A}, 22)) + (${B} ^ (${X} & ${Y}));`);
 }
 out("    h0 += a; h1 += b; h2 += c; h3 += d; h4 += e; h5 += f; h6 += g; h7 += h;");
 out("    p += 64;");
