@@ -92,6 +92,17 @@ describe.skipIf(skip !== undefined)("unpacking", () => {
     expect(r.stdout.trim().split("\n")).toEqual(["/t/owned 42 43 640 regular file", "/t/suid 0 0 4755 regular file", "/t/fifo 5 6 620 fifo", "/t/maxid 65536 65536 644 regular file"]);
   });
 
+  test("a symlink in a lower layer is never followed: the upper layer's directory hides it", async () => {
+    const victim = join(E!.root, "victim");
+    mkdirSync(victim);
+    const two = ociLayout(join(E!.root, "in/lower-symlink"), {
+      layers: [busyboxLayer(FIXTURES), { tar: tar([{ name: "esc", type: "symlink", link: victim }]) }, { tar: tar([{ name: "esc/pwned", body: "p" }]) }],
+    });
+    const r = await rl(["run", "--rm", two, "sh", "-c", "cat /esc/pwned; test -d /esc && ! test -L /esc && echo dir"], { env: E!.env });
+    expect(r).toMatchObject({ code: 0, stdout: "pdir\n" });
+    expect(readdirSync(victim)).toEqual([]);
+  });
+
   test("device nodes are skipped with one warning and the image still runs", async () => {
     const devs = ociLayout(join(E!.root, "in/devs"), {
       layers: [busyboxLayer(FIXTURES), { tar: tar([{ name: "dev", type: "dir" }, { name: "dev/null", type: "char", devmajor: 1, devminor: 3 }, { name: "dev/sda", type: "block", devmajor: 8 }, { name: "kept", body: "k" }]) }],
