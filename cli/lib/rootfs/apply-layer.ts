@@ -116,7 +116,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
   switch (e.type) {
     case "dir": {
       if (action !== "update-dir") mkdirat(parent, p.name, 0o700); // 0700 until its metadata is set
-      const fd = layer.open(parent, p.name, O.RDONLY | O.DIRECTORY);
+      const fd = layer.openAt(parent, p.name, O.RDONLY | O.DIRECTORY);
       try {
         setMetadata(fd, e, opts, p.path);
       } finally {
@@ -126,7 +126,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       return;
     }
     case "file": {
-      const fd = layer.open(parent, p.name, O.WRONLY | O.CREAT | O.EXCL, 0o600);
+      const fd = layer.openAt(parent, p.name, O.WRONLY | O.CREAT | O.EXCL, 0o600);
       try {
         for await (const chunk of e.body) {
           for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);

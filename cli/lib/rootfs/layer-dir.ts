@@ -6,6 +6,7 @@ export class UnsafePathError extends Error {}
 /** Never follow a symlink, never leave the layer directory, whatever the path says. */
 const STRICT = RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS;
 const DIR_FLAGS = O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC;
+const OPEN_DIRS = 8;
 
 /**
  * A layer directory being unpacked, reached only through file descriptors: every directory is opened
@@ -16,8 +17,12 @@ const DIR_FLAGS = O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC;
  */
 export class LayerDir {
   readonly rootFd: number;
-  /** The last directory opened, kept: consecutive entries usually share a parent. */
-  private last: { rel: string; fd: number } | undefined;
+  /**
+   * The directories opened last, most recent last: consecutive entries usually share a parent. A
+   * descriptor from dir() stays valid until OPEN_DIRS other directories have been asked for, so a
+   * caller may hold two at once (an entry's parent and its hardlink target's).
+   */
+  private readonly open = new Map<string, number>();
 
   constructor(readonly root: string) {
     this.rootFd = openat2(AT_FDCWD, root, DIR_FLAGS, 0, 0);
@@ -30,15 +35,24 @@ export class LayerDir {
    */
   dir(rel: string, create: boolean): number {
     if (rel === "") return this.rootFd;
-    if (this.last?.rel === rel) return this.last.fd;
+    const cached = this.open.get(rel);
+    if (cached !== undefined) {
+      this.open.delete(rel);
+      this.open.set(rel, cached);
+      return cached;
+    }
     let fd: number;
     try {
       fd = openat2(this.rootFd, rel, DIR_FLAGS, 0, STRICT);
     } catch {
       fd = this.walk(rel, create);
     }
-    if (this.last) closeFd(this.last.fd);
-    this.last = { rel, fd };
+    this.open.set(rel, fd);
+    if (this.open.size > OPEN_DIRS) {
+      const [oldest, oldFd] = this.open.entries().next().value!;
+      this.open.delete(oldest);
+      closeFd(oldFd);
+    }
     return fd;
   }
 
@@ -90,13 +104,13 @@ export class LayerDir {
   }
 
   /** Opens `name` in `dirfd` (no symlinks followed); the caller closes it. */
-  open(dirfd: number, name: string, flags: number, mode = 0): number {
+  openAt(dirfd: number, name: string, flags: number, mode = 0): number {
     return openat2(dirfd, name, flags | O.NOFOLLOW | O.CLOEXEC, mode, STRICT);
   }
 
   close(): void {
-    if (this.last) closeFd(this.last.fd);
-    this.last = undefined;
+    for (const fd of this.open.values()) closeFd(fd);
+    this.open.clear();
     closeFd(this.rootFd);
   }
 }
