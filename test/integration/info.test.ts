@@ -54,7 +54,7 @@ describe("rl info --format json", () => {
   test.skipIf(isRoot)("exits 0 with JSON", () => {
     expect(run.code).toBe(0);
     expect(typeof info).toBe("object");
-    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "network", "cgroups", "paths"]);
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths"]);
   });
 
   test.skipIf(isRoot)("kernel is os.release()", () => {
