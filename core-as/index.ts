@@ -173,7 +173,7 @@ export function parseTarHeader(block: Uint8Array): TarHeader | "end" {
 const CTX_SIZE = 112; // must match core-as/assembly/sha256.ts
 const DIGEST_TEXT_LEN = 71; // "sha256:" + 64 hex
 const latin1 = new TextDecoder("latin1");
-const ascii = new TextEncoder();
+const utf8Encoder = new TextEncoder();
 
 /** The WASM core has one context area; this digester's context is in it (the others are saved). */
 let active: WasmSha256 | undefined;
@@ -239,7 +239,7 @@ export type DigestCheck = "match" | "mismatch" | "malformed";
 export function compareDigest(raw: Uint8Array, expected: string): DigestCheck {
   if (raw.length !== 32) throw new Error(`Cannot compare digests: ${raw.length} bytes is not a SHA-256`);
   const c = getCore();
-  const text = ascii.encode(expected);
+  const text = utf8Encoder.encode(expected);
   if (text.length !== DIGEST_TEXT_LEN) return "malformed";
   c.bytes.set(raw, c.shaDigest);
   c.bytes.set(text, c.shaInput);
@@ -256,7 +256,7 @@ export function chainIdsOf(diffIds: readonly string[]): string[] {
   if (diffIds.length * DIGEST_TEXT_LEN > c.shaInputSize) throw new Error(`Cannot compute chain ids: ${diffIds.length} layers is too many`);
   releaseContext(c); // the computation uses the context area
   diffIds.forEach((d, i) => {
-    const text = ascii.encode(d);
+    const text = utf8Encoder.encode(d);
     if (text.length !== DIGEST_TEXT_LEN) throw new Error(`Cannot compute chain ids: invalid diff_id ${JSON.stringify(d)}`);
     c.bytes.set(text, c.shaInput + i * DIGEST_TEXT_LEN);
   });
@@ -311,7 +311,7 @@ export interface EntryPath {
 /** Normalizes and classifies a tar entry name in the core; a refusal comes back as its reason. */
 export function planEntryPath(name: string): EntryPath | { reject: RejectReason } {
   const c = getCore();
-  const bytes = ascii.encode(name);
+  const bytes = utf8Encoder.encode(name);
   if (bytes.length > c.pathMax) return { reject: "too-long" };
   c.bytes.set(bytes, c.pathIn);
   const r = c.exp.planPath(bytes.length);
