@@ -9,14 +9,15 @@ const S_PHASE: usize = 0;
 const S_SKIP: usize = 4; // bytes still to skip
 const S_ACC: usize = 8; // little-endian field being collected
 const S_ACC_N: usize = 12; // bytes collected / bytes wanted (low/high 16 bits)
-const S_FLAGS: usize = 16; // bit 0: frame has a checksum; bit 1: current block is the last
+const S_FLAGS: usize = 16; // bit 0: the frame ends with a content checksum
 const S_FRAMES: usize = 20;
+const S_NEXT: usize = 24; // after a skip: 0 → block header, 1 → magic, 2 → checksum then magic
 
 const P_MAGIC: u32 = 0; // collecting a 4-byte magic number (a frame boundary when nothing is collected)
 const P_SKIPPABLE_SIZE: u32 = 1;
 const P_FHD: u32 = 2; // frame header descriptor byte
 const P_BLOCK_HEADER: u32 = 3;
-const P_SKIP: u32 = 4; // skipping S_SKIP bytes, then to P_AFTER_SKIP's target
+const P_SKIP: u32 = 4; // skipping S_SKIP bytes, then on to S_NEXT
 const P_ERROR: u32 = 5;
 
 export const ZSTD_OK: i32 = 0;
@@ -24,9 +25,6 @@ export const ZSTD_BAD: i32 = 1; // not a zstd stream, or a reserved block type
 export const ZSTD_TRUNCATED: i32 = 2;
 
 const ZSTD_MAGIC: u32 = 0xfd2fb528;
-
-// After a skip: 0 → block header, 1 → magic, 2 → checksum then magic
-const S_NEXT: usize = 24;
 
 export function zstdScanInit(): void {
   memory.fill(ZSTATE, 0, 32);
