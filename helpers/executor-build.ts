@@ -9,9 +9,14 @@ import { join } from "node:path";
 
 export const EXECUTOR_SOURCE = join(import.meta.dir, "executor.c");
 
+// -z now: every libc symbol is bound at load time. With lazy binding the cloned child's first call of
+// a function goes through the dynamic linker, whose lock another Bun thread may hold at the moment of
+// clone: the child then waits on that lock for ever (seen as rare hangs of `rl run`).
+const FLAGS = ["-O2", "-shared", "-fPIC", "-Wl,-z,now"];
+
 /** Where the shared object for the current source lives (whether or not it was built). */
 export function prebuiltExecutorPath(): string {
-  const key = Bun.hash(readFileSync(EXECUTOR_SOURCE)).toString(16);
+  const key = Bun.hash(`${FLAGS.join(" ")}\n${readFileSync(EXECUTOR_SOURCE, "utf8")}`).toString(16);
   return join(import.meta.dir, "build", `executor-${key}.so`);
 }
 
@@ -25,7 +30,7 @@ function build(): void {
   }
   mkdirSync(join(import.meta.dir, "build"), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  const r = Bun.spawnSync([compiler, "-O2", "-shared", "-fPIC", "-o", tmp, EXECUTOR_SOURCE], { stdout: "inherit", stderr: "inherit" });
+  const r = Bun.spawnSync([compiler, ...FLAGS, "-o", tmp, EXECUTOR_SOURCE], { stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) {
     rmSync(tmp, { force: true });
     console.log(`rl: ${compiler} could not build the executor: TinyCC will be used at run time`);

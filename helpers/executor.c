@@ -38,7 +38,6 @@ extern int fchdir(int fd);
 extern int sethostname(const char *name, size_t len);
 extern long syscall(long nr, ...);
 extern int prctl(int option, ...);
-extern int fork(void);
 extern int waitpid(int pid, int *status, int options);
 extern int kill(int pid, int sig);
 extern int setsid(void);
@@ -47,9 +46,6 @@ extern int socket(int domain, int type, int proto);
 extern int socketpair(int domain, int type, int proto, int sv[2]);
 extern ssize_t sendmsg(int fd, const void *msg, int flags);
 extern ssize_t recvmsg(int fd, void *msg, int flags);
-extern int setgroups(size_t n, const uint32_t *groups);
-extern int setresuid(uint32_t r, uint32_t e, uint32_t s);
-extern int setresgid(uint32_t r, uint32_t e, uint32_t s);
 extern int fstatfs(int fd, void *buf);
 extern unsigned int umask(unsigned int mask);
 extern int *__errno_location(void);
@@ -102,6 +98,10 @@ extern int access(const char *path, int mode);
 #define SYS_capset 91
 #define SYS_rt_sigaction 134
 #define SYS_rt_sigprocmask 135
+#define SYS_setgroups 159
+#define SYS_setresgid 149
+#define SYS_setresuid 147
+#define SYS_clone 220
 #else
 #define SYS_pivot_root 155
 #define SYS_openat2 437
@@ -109,7 +109,12 @@ extern int access(const char *path, int mode);
 #define SYS_capset 126
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
+#define SYS_setgroups 116
+#define SYS_setresgid 119
+#define SYS_setresuid 117
+#define SYS_clone 56
 #endif
+
 #define CLOSE_RANGE_CLOEXEC 4
 
 #define PR_SET_PDEATHSIG 1
@@ -121,6 +126,11 @@ extern int access(const char *path, int mode);
 
 #define SIGKILL 9
 #define SIGCHLD 17
+
+/* fork() for the cloned child: glibc's fork takes malloc's and other locks that a thread of Bun may
+ * have held when the child was cloned (it would wait for ever); the raw syscall takes none. */
+static int raw_fork(void) { return (int)syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L); }
+
 #define SIG_SETMASK 2
 
 #define TIOCSCTTY 0x540E
@@ -429,7 +439,7 @@ static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
 
 static void run_init(void) {
   int pid, status, w, sig;
-  pid = fork();
+  pid = raw_fork();
   if (pid < 0) fail(0, errno);
   if (pid == 0) return;                 /* the workload goes on to exec */
   init_child = pid;
@@ -513,7 +523,7 @@ static void run_ops(const char *ops, int len) {
     case OP_LOOPBACK_UP: r = loopback_up(); break;
     case OP_CHDIR: r = chdir(a[0]); break;
     case OP_SPAWN_WAIT: {
-      int pid = fork(), status = 0;
+      int pid = raw_fork(), status = 0;
       char *argv[64]; int i, n = argc < 63 ? argc : 63;
       for (i = 0; i < n; i++) argv[i] = (char *)a[i];
       argv[n] = 0;
@@ -537,12 +547,16 @@ static void run_ops(const char *ops, int len) {
       break;
     }
     case OP_USER: {
-      uint32_t groups[200]; int i, n = (int)to_long(a[2]);
+      /* Raw syscalls: glibc's wrappers broadcast the change to every thread it believes the process
+       * has (Bun's, copied by clone) under a lock that one of them may have held at clone time. */
+      uint32_t groups[200]; long id; int i, n = (int)to_long(a[2]);
       if (n > 200) n = 200;
       for (i = 0; i < n; i++) groups[i] = (uint32_t)to_long(a[3 + i]);
-      if (setgroups(n, groups) < 0 && errno != EPERM) { r = -1; break; }
-      if (setresgid(to_long(a[1]), to_long(a[1]), to_long(a[1])) < 0) { r = -1; break; }
-      r = setresuid(to_long(a[0]), to_long(a[0]), to_long(a[0]));
+      if (syscall(SYS_setgroups, (long)n, groups) < 0 && errno != EPERM) { r = -1; break; }
+      id = to_long(a[1]);
+      if (syscall(SYS_setresgid, id, id, id) < 0) { r = -1; break; }
+      id = to_long(a[0]);
+      r = (int)syscall(SYS_setresuid, id, id, id);
       break;
     }
     case OP_UMASK: umask((unsigned int)to_long(a[0])); break;

@@ -54,7 +54,7 @@ describe("rl info --format json", () => {
   test.skipIf(isRoot)("exits 0 with JSON", () => {
     expect(run.code).toBe(0);
     expect(typeof info).toBe("object");
-    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "network", "cgroups", "paths"]);
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths"]);
   });
 
   test.skipIf(isRoot)("kernel is os.release()", () => {
@@ -116,9 +116,19 @@ describe("rl info", () => {
     const r = rl("info");
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split("\n");
-    expect(lines.filter((l) => !l.startsWith(" "))).toEqual(["host:", "user namespaces:", "storage:", "network:", "cgroups:", "paths:"]);
+    expect(lines.filter((l) => !l.startsWith(" "))).toEqual(["host:", "user namespaces:", "storage:", "digest:", "network:", "cgroups:", "paths:"]);
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^  kernel: +${release().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`)));
     expect(lines).toContainEqual(expect.stringMatching(/^  kernel overlayfs: +(ok|unavailable: .+)$/));
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^  storage: +${join(dataHome, "rl")}$`)));
+    expect(lines).toContainEqual(expect.stringMatching(/^  sha256 native: +[1-9]\d* MB\/s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^  sha256 wasm: +[1-9]\d* MB\/s$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^  sha256 engine: +(native|wasm) \(the faster here\)$/));
+  });
+  test.skipIf(isRoot)("RL_DIGEST_ENGINE picks the engine", () => {
+    const r = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], { env: { ...env, RL_DIGEST_ENGINE: "wasm" }, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(0);
+    const info = JSON.parse(r.stdout.toString()) as HostInfo;
+    expect(info.digest).toMatchObject({ engine: "wasm", forced: true });
+    expect(info.digest.speeds.wasm).toBeGreaterThan(0);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyLayer } from "../../cli/lib/rootfs/apply-layer";
 import { tarEntries } from "../../cli/lib/image/tar-entries";
+import { tar, type TarSpec } from "../integration/hostile-inputs";
 
 const work = mkdtempSync(join(tmpdir(), "rl-apply-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -102,5 +103,39 @@ describe("applyLayer", () => {
     const { r, dir } = await apply("dev", dev);
     expect(r.skippedDevices).toEqual(["dev/null"]);
     expect(existsSync(join(dir, "dev/null"))).toBe(false);
+  });
+
+  test("hardlinks across directories, also to a directory opened long before", async () => {
+    const specs: TarSpec[] = [];
+    for (let i = 0; i < 12; i++) specs.push({ name: `a${i}`, type: "dir" }, { name: `a${i}/f`, body: `file ${i}` });
+    specs.push({ name: "a11/h0", type: "hardlink", link: "a0/f" }, { name: "b/c/h5", type: "hardlink", link: "./a5/f" });
+    const { dir } = await apply("xlinks", tar(specs));
+    expect(lstatSync(join(dir, "a11/h0")).ino).toBe(lstatSync(join(dir, "a0/f")).ino);
+    expect(readFileSync(join(dir, "b/c/h5"), "utf8")).toBe("file 5");
+    expect(lstatSync(join(dir, "b/c/h5")).nlink).toBe(2);
+  });
+
+  test("times: files, directories (after their children) and symlinks (without following them)", async () => {
+    const { dir } = await apply("times", tar([
+      { name: "d", type: "dir", mtime: 1_000_000_000 },
+      { name: "d/f", body: "x", mtime: 1_100_000_000 },
+      { name: "d/l", type: "symlink", link: "/nonexistent", mtime: 1_200_000_000 },
+      { name: "d/p", type: "fifo", mtime: 1_300_000_000, mode: 0o640 },
+    ]));
+    expect(lstatSync(join(dir, "d")).mtimeMs).toBe(1_000_000_000_000);
+    expect(lstatSync(join(dir, "d/f")).mtimeMs).toBe(1_100_000_000_000);
+    expect(lstatSync(join(dir, "d/l")).mtimeMs).toBe(1_200_000_000_000);
+    expect(lstatSync(join(dir, "d/p")).isFIFO()).toBe(true);
+    expect(lstatSync(join(dir, "d/p")).mode & 0o7777).toBe(0o640);
+  });
+
+  test("a file replaces a whiteout made earlier in the layer; xattrs from overlay's namespace are not taken", async () => {
+    const { dir } = await apply("rewhite", tar([
+      { name: ".wh.x", body: "" },
+      { name: "x", body: "back", pax: { "SCHILY.xattr.user.overlay.redirect": "/etc", "SCHILY.xattr.user.kept": "k" } },
+    ]));
+    expect(readFileSync(join(dir, "x"), "utf8")).toBe("back");
+    const xattrs = Bun.spawnSync(["python3", "-c", `import os;print(sorted(os.listxattr(${JSON.stringify(join(dir, "x"))})))`]).stdout.toString().trim();
+    expect(xattrs).toBe("['user.kept']");
   });
 });

@@ -275,6 +275,7 @@ describe("formatHostInfo", () => {
       overlay: { ok: false, reason: "mounting overlayfs in a user namespace failed: x", errno: "EPERM", testedIn: "/d" },
       fuseOverlayfs: { ...check, path: "/usr/bin/fuse-overlayfs", version: "1.10", devFuse: check },
     },
+    digest: { engine: "native", forced: false, speeds: { native: 1750, wasm: 250 } },
     network: { slirp4netns: { ok: false, reason: "slirp4netns is not installed (apt install slirp4netns)", path: null, version: null }, devNetTun: check },
     cgroups: {
       ok: false, reason: "this host has hybrid cgroups", note: null, version: "hybrid", ownPath: "/", delegatedPath: null, insideDelegated: false,
@@ -286,7 +287,7 @@ describe("formatHostInfo", () => {
   const lines = text.split("\n");
 
   test("groups in order", () => {
-    expect(lines.filter((l) => !l.startsWith(" "))).toEqual(["host:", "user namespaces:", "storage:", "network:", "cgroups:", "paths:"]);
+    expect(lines.filter((l) => !l.startsWith(" "))).toEqual(["host:", "user namespaces:", "storage:", "digest:", "network:", "cgroups:", "paths:"]);
   });
   test("values start in one column", () => {
     const cols = new Set(lines.filter((l) => l.startsWith("  ")).map((l) => l.search(/:\s+\S/) + l.slice(l.search(/:\s+\S/) + 1).search(/\S/) + 1));
@@ -298,5 +299,8 @@ describe("formatHostInfo", () => {
     expect(text).toContain("fuse-overlayfs:   ok (/usr/bin/fuse-overlayfs, 1.10)");
     expect(text).toContain("cgroup limits:    unavailable: this host has hybrid cgroups");
     expect(text).toContain("driver:           fuse-overlayfs");
+    expect(text).toContain("sha256 native:    1750 MB/s");
+    expect(text).toContain("sha256 wasm:      250 MB/s");
+    expect(text).toContain("sha256 engine:    native (the faster here)");
   });
 });

@@ -1,4 +1,5 @@
 import { paths } from "../paths";
+import { engineChoice, type EngineChoice } from "../image/digest-engine";
 import type { StorageDriver } from "../rootfs/driver";
 import { cgroupInfo, type CgroupInfo } from "./cgroups";
 import { fuseOverlayfsInfo, type FuseOverlayfsInfo } from "./fuse-overlayfs";
@@ -20,6 +21,8 @@ export interface HostInfo {
     overlay: OverlayInfo;
     fuseOverlayfs: FuseOverlayfsInfo;
   };
+  /** SHA-256 engines: measured speed of each and the one in use. */
+  digest: EngineChoice;
   network: NetworkInfo;
   cgroups: CgroupInfo;
   paths: { data: string; runtime: string };
@@ -39,6 +42,7 @@ export async function hostInfo(): Promise<HostInfo> {
     userNamespaces: userNamespaceInfo(readUsernsSysctls(), probe.userns),
     idMapping: idMappingInfo(),
     storage: { driver: defaultDriver(overlay.ok, fuseOverlayfs.ok), overlay, fuseOverlayfs },
+    digest: engineChoice(),
     network,
     cgroups: cgroupInfo(process.getuid!()),
     paths: { data: p.data, runtime: p.runtime },

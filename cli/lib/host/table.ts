@@ -37,6 +37,11 @@ export function formatHostInfo(i: HostInfo): string {
       ["/dev/fuse", state(s.fuseOverlayfs.devFuse, "", "unusable")],
       ["driver", s.driver === "vfs" ? "vfs (plain copies: slow and large)" : s.driver],
     ]],
+    ["digest", [
+      ["sha256 native", `${i.digest.speeds.native} MB/s`],
+      ["sha256 wasm", `${i.digest.speeds.wasm} MB/s`],
+      ["sha256 engine", `${i.digest.engine} (${i.digest.forced ? "set by RL_DIGEST_ENGINE" : "the faster here"})`],
+    ]],
     ["network", [
       ["slirp4netns", state(n.slirp4netns, n.slirp4netns.version ?? "")],
       ["/dev/net/tun", state(n.devNetTun, "", "unusable")],

@@ -2,7 +2,7 @@ import { RlError } from "../errors";
 import { MEDIA, type Descriptor, type ImageConfig, type Index, type Manifest, type Platform, type ResolvedImage } from "./types";
 import { readRange, type FileSet } from "./files";
 import { selectManifest } from "./platform";
-import { sha256Hex } from "./digest";
+import { bytesMatch } from "./digest";
 import { layerSourcesFor } from "./layers";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
@@ -12,8 +12,9 @@ const MAX_JSON = 4 << 20;
 async function readJsonBlob<T>(files: FileSet, d: Descriptor, what: string): Promise<{ value: T; bytes: Uint8Array }> {
   const range = locateBlob(files, d.digest);
   if (range.size > MAX_JSON) throw new RlError(`${what} ${d.digest} is too large (${range.size} bytes)`);
+  if (range.size !== d.size) throw new RlError(`${what} ${d.digest} is ${range.size} bytes, its descriptor says ${d.size}`);
   const bytes = await readRange(range);
-  if (`sha256:${sha256Hex(bytes)}` !== d.digest) throw new RlError(`${what} ${d.digest} does not match its digest`);
+  if (!bytesMatch(bytes, d.digest)) throw new RlError(`${what} ${d.digest} does not match its digest`);
   return { value: parseJson<T>(bytes, `${what} ${d.digest}`), bytes };
 }
 
@@ -69,7 +70,15 @@ export async function resolveDescriptor(files: FileSet, start: Descriptor, platf
       d = selectManifest(value.manifests ?? [], platform, source);
       continue;
     }
+    const manifestType = value.mediaType ?? d.mediaType;
+    if (manifestType !== undefined && manifestType !== MEDIA.ociManifest && manifestType !== MEDIA.dockerManifest) {
+      throw new RlError(`manifest ${d.digest} has media type ${JSON.stringify(manifestType)}, not an image manifest`);
+    }
     if (!value.config || !Array.isArray(value.layers)) throw new RlError(`manifest ${d.digest} has no config or layers`);
+    const configType = value.config.mediaType;
+    if (configType !== undefined && configType !== MEDIA.ociConfig && configType !== MEDIA.dockerConfig) {
+      throw new RlError(`config ${value.config.digest} has media type ${JSON.stringify(configType)}, not an image config`);
+    }
     const cfg = await readJsonBlob<ImageConfig>(files, value.config, "config");
     return {
       source,

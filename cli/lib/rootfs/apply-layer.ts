@@ -1,11 +1,8 @@
-import { closeSync, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync, chmodSync, chownSync, utimesSync, constants } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from "node:fs";
+import { decideEntry, planEntryPath, type EntryAction, type EntryPath, type Existing, type RejectReason } from "../../../core-as/index";
 import type { TarEntry } from "../image/tar-entries";
-import { lsetxattr, mknod } from "../sys/libc";
-import { normalizeEntryPath, preparePath, UnsafePathError } from "./safe-path";
-
-const WHITEOUT_PREFIX = ".wh.";
-const OPAQUE = ".wh..wh..opq";
+import { fchmodat, fsetxattr, lchownat, linkat, lsetxattr, lutimesat, mkdirat, mknod, O, symlinkat, unlinkat } from "../sys/libc";
+import { LayerDir, UnsafePathError } from "./layer-dir";
 
 export interface ApplyOptions {
   /** Give files their tar owners (inside a user namespace with the full mapping). */
@@ -22,148 +19,172 @@ export interface ApplyResult {
 
 export class LayerError extends Error {}
 
-function removeExisting(path: string): void {
-  try {
-    const st = lstatSync(path);
-    if (st.isDirectory()) rmSync(path, { recursive: true, force: true });
-    else rmSync(path, { force: true });
-  } catch {}
+const WHY: Record<RejectReason, string> = {
+  absolute: "it is an absolute path",
+  escape: 'its ".." climbs out of the layer',
+  "too-long": "the name is longer than 4096 bytes",
+  nul: "the name contains a NUL byte",
+  "bad-whiteout": "it is a whiteout of no valid name",
+  duplicate: "an entry of the same name came earlier in the layer",
+  "replaces-dir": "it would replace a directory of the same layer",
+  "whiteout-same-layer": "it is a whiteout of an entry of the same layer (whiteouts hide lower layers only)",
+  "link-target": "its target is not a file earlier in this layer",
+  "root-not-dir": "the layer's root can only be a directory",
+  empty: "the name is empty",
+};
+
+/** Overlayfs reads these from the upper layers: a layer must not set them by xattr records. */
+const RESERVED_XATTR = /^(user|trusted)\.overlay\./;
+
+function refuse(e: TarEntry, why: string): LayerError {
+  const link = e.type === "hardlink" || e.type === "symlink" ? ` → ${JSON.stringify(e.linkpath)}` : "";
+  return new LayerError(`refusing ${e.type} ${JSON.stringify(e.path)}${link}: ${why}`);
+}
+
+/** The core's plan for `name` (the entry's own, or its hardlink target's when `of` says so). */
+function plan(e: TarEntry, name: string, of = ""): EntryPath {
+  const p = planEntryPath(name);
+  if ("reject" in p) throw refuse(e, `${of}${WHY[p.reject]}`);
+  return p;
 }
 
 /**
  * Write one layer's entries into `dir` in the overlay format: OCI whiteouts become char 0/0 devices,
- * opaque markers the `user.overlay.opaque` xattr. Nothing is written outside `dir`.
+ * opaque markers the `user.overlay.opaque` xattr. What to do with each entry is decided by the WASM
+ * core (core-as/assembly/layer-entry.ts); this file only does the I/O, through LayerDir, so nothing
+ * is written outside `dir`.
  */
 export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
   const result: ApplyResult = { entries: 0, bytes: 0, skippedDevices: [] };
-  const dirTimes: [string, number][] = [];
-  for await (const e of entries) {
-    result.entries++;
-    let rel: string;
-    try {
-      rel = normalizeEntryPath(e.path);
-    } catch (err) {
-      throw new LayerError(`refusing entry ${(err as Error).message}`);
-    }
-    if (rel === "") {
-      applyOwnerAndMode(dir, e, opts, false);
-      dirTimes.push([dir, e.mtime]);
-      continue;
-    }
-    const name = basename(rel);
-    let path: string;
-    try {
-      path = preparePath(dir, rel);
-    } catch (err) {
-      if (err instanceof UnsafePathError) throw new LayerError(`refusing entry: ${err.message}`);
-      throw err;
-    }
-    if (name === OPAQUE) {
-      lsetxattr(dirname(path), "user.overlay.opaque", new TextEncoder().encode("y"));
-      continue;
-    }
-    if (name.startsWith(WHITEOUT_PREFIX)) {
-      const target = join(dirname(path), name.slice(WHITEOUT_PREFIX.length));
-      removeExisting(target);
-      mknod(target, "whiteout");
-      continue;
-    }
-    switch (e.type) {
-      case "dir": {
-        let st;
-        try {
-          st = lstatSync(path);
-        } catch {}
-        if (st && !st.isDirectory()) removeExisting(path);
-        if (!st || !st.isDirectory()) mkdirSync(path, { mode: 0o700 });
-        applyOwnerAndMode(path, e, opts, false);
-        dirTimes.push([path, e.mtime]);
-        break;
+  const layer = new LayerDir(dir);
+  const dirTimes: DirTime[] = [];
+  try {
+    for await (const e of entries) {
+      result.entries++;
+      try {
+        await applyEntry(layer, e, opts, result, dirTimes);
+      } catch (err) {
+        if (err instanceof UnsafePathError) throw refuse(e, err.message);
+        throw err;
       }
-      case "file": {
-        removeExisting(path);
-        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        try {
-          for await (const chunk of e.body) {
-            let off = 0;
-            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-            result.bytes += chunk.length;
-          }
-          if (opts.chown) chownChecked(() => fchownSync(fd, e.uid, e.gid), rel, e, opts);
-          fchmodSync(fd, e.mode & 0o7777); // after chown, which clears setuid/setgid
-          futimesSync(fd, e.mtime, e.mtime);
-        } finally {
-          closeSync(fd);
-        }
-        setXattrs(path, e);
-        break;
-      }
-      case "symlink":
-        removeExisting(path);
-        symlinkSync(e.linkpath, path);
-        if (opts.chown) chownChecked(() => lchownSync(path, e.uid, e.gid), rel, e, opts);
-        lutimesSync(path, e.mtime, e.mtime);
-        break;
-      case "hardlink": {
-        let targetRel: string;
-        try {
-          targetRel = normalizeEntryPath(e.linkpath);
-          if (targetRel === "") throw new UnsafePathError("it points at the root");
-          const target = preparePath(dir, targetRel);
-          lstatSync(target);
-          removeExisting(path);
-          linkSync(target, path);
-        } catch (err) {
-          const why = err instanceof UnsafePathError ? err.message : `its target is not in this layer`;
-          throw new LayerError(`refusing hardlink ${JSON.stringify(e.path)} → ${JSON.stringify(e.linkpath)}: ${why}`);
-        }
-        break;
-      }
-      case "fifo":
-        removeExisting(path);
-        mknod(path, "fifo");
-        applyOwnerAndMode(path, e, opts, true);
-        break;
-      case "char":
-      case "block":
-        // mknod of real devices is refused without privileges; containers get /dev from the runtime.
-        result.skippedDevices.push(rel);
-        break;
-      default:
-        break;
     }
+    // Directory times last: creating their entries changed them. Children before parents.
+    for (const t of dirTimes.reverse()) lutimesat(t.path.cls === "root" ? layer.rootFd : layer.dir(t.path.parent, false), t.path.cls === "root" ? "." : t.path.name, t.mtime);
+  } finally {
+    layer.close();
   }
-  // Directory times last: creating their entries changed them.
-  for (const [path, mtime] of dirTimes.reverse()) utimesSync(path, mtime, mtime);
   return result;
 }
 
-function applyOwnerAndMode(path: string, e: TarEntry, opts: ApplyOptions, setTimes: boolean): void {
-  if (opts.chown) chownChecked(() => chownSync(path, e.uid, e.gid), path, e, opts);
-  chmodSync(path, e.mode & 0o7777);
-  setXattrs(path, e);
-  if (setTimes) utimesSync(path, e.mtime, e.mtime);
+interface DirTime {
+  path: EntryPath;
+  mtime: number;
 }
 
-function setXattrs(path: string, e: TarEntry): void {
+async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, result: ApplyResult, dirTimes: DirTime[]): Promise<void> {
+  const p = plan(e, e.path);
+  const parent = p.cls === "root" ? layer.rootFd : layer.dir(p.parent, true);
+  const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name);
+  let link: { cls: EntryPath["cls"]; existing: Existing; at?: EntryPath } | undefined;
+  if (e.type === "hardlink") {
+    const t = plan(e, e.linkpath, "its target: ");
+    link = { cls: t.cls, existing: t.cls === "plain" ? layer.existingAt(t.parent, t.name) : "none", at: t };
+  }
+  const action: EntryAction | { reject: RejectReason } = decideEntry(e.type, p.cls, existing, link);
+  if (typeof action === "object") throw refuse(e, WHY[action.reject]);
+  switch (action) {
+    case "skip":
+      return;
+    case "skip-device":
+      // mknod of real devices is refused without privileges; containers get /dev from the runtime.
+      result.skippedDevices.push(p.path);
+      return;
+    case "opaque":
+      fsetxattr(parent, "user.overlay.opaque", new TextEncoder().encode("y"), p.parent || ".");
+      return;
+    case "whiteout":
+      mknod(p.hides, "whiteout", parent);
+      return;
+    case "root":
+      setMetadata(layer.rootFd, e, opts, ".");
+      dirTimes.push({ path: p, mtime: e.mtime });
+      return;
+    case "replace":
+      unlinkat(parent, p.name);
+      break;
+  }
+  switch (e.type) {
+    case "dir": {
+      if (action !== "update-dir") mkdirat(parent, p.name, 0o700); // 0700 until its metadata is set
+      const fd = layer.openAt(parent, p.name, O.RDONLY | O.DIRECTORY);
+      try {
+        setMetadata(fd, e, opts, p.path);
+      } finally {
+        closeSync(fd);
+      }
+      dirTimes.push({ path: p, mtime: e.mtime });
+      return;
+    }
+    case "file": {
+      const fd = layer.openAt(parent, p.name, O.WRONLY | O.CREAT | O.EXCL, 0o600);
+      try {
+        for await (const chunk of e.body) {
+          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+          result.bytes += chunk.length;
+        }
+        setMetadata(fd, e, opts, p.path);
+        futimesSync(fd, e.mtime, e.mtime);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
+    case "hardlink": {
+      const t = link!.at!;
+      linkat(layer.dir(t.parent, false), t.name, parent, p.name);
+      return;
+    }
+    case "symlink":
+      symlinkat(e.linkpath, parent, p.name);
+      if (opts.chown) lchownat(parent, p.name, checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid"));
+      setXattrs(e, (k, v) => lsetxattr(`/proc/self/fd/${parent}/${p.name}`, k, v));
+      lutimesat(parent, p.name, e.mtime);
+      return;
+    case "fifo":
+      mknod(p.name, "fifo", parent);
+      if (opts.chown) lchownat(parent, p.name, checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid"));
+      fchmodat(parent, p.name, e.mode & 0o7777);
+      setXattrs(e, (k, v) => lsetxattr(`/proc/self/fd/${parent}/${p.name}`, k, v));
+      lutimesat(parent, p.name, e.mtime);
+      return;
+  }
+}
+
+/** Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability). */
+function setMetadata(fd: number, e: TarEntry, opts: ApplyOptions, rel: string): void {
+  if (opts.chown) fchownSync(fd, checkedId(e, opts, rel, "uid"), checkedId(e, opts, rel, "gid"));
+  fchmodSync(fd, e.mode & 0o7777);
+  setXattrs(e, (k, v) => fsetxattr(fd, k, v, rel));
+}
+
+function setXattrs(e: TarEntry, set: (key: string, value: Uint8Array) => void): void {
   for (const [key, value] of Object.entries(e.xattrs)) {
+    if (RESERVED_XATTR.test(key)) continue;
     try {
-      lsetxattr(path, key, value);
+      set(key, value);
     } catch {
       // security.* and trusted.* need privileges the user namespace may not have; user.* always works.
     }
   }
 }
 
-function chownChecked(fn: () => void, rel: string, e: TarEntry, opts: ApplyOptions): void {
-  try {
-    fn();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EINVAL" && (e.uid >= opts.idLimit.uids || e.gid >= opts.idLimit.gids)) {
-      throw new LayerError(
-        `${rel} is owned by ${e.uid}:${e.gid}, outside the ids this user can map (uids 0-${opts.idLimit.uids - 1}, gids 0-${opts.idLimit.gids - 1}): add larger ranges to /etc/subuid and /etc/subgid`,
-      );
-    }
-    throw err;
-  }
+/** The entry's uid or gid, refused with the user's range when the user namespace cannot map it. */
+function checkedId(e: TarEntry, opts: ApplyOptions, rel: string, which: "uid" | "gid"): number {
+  const id = e[which];
+  const limit = which === "uid" ? opts.idLimit.uids : opts.idLimit.gids;
+  if (id < limit) return id;
+  const file = which === "uid" ? "/etc/subuid" : "/etc/subgid";
+  throw new LayerError(
+    `${rel} is owned by ${which} ${id}, outside the ${which}s this user can map (0-${limit - 1}): potentially insufficient UIDs or GIDs in the user namespace; give the user a larger range in ${file}`,
+  );
 }

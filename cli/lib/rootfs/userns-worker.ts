@@ -10,6 +10,7 @@ import type { LayerSource } from "../image/types";
 import { applyLayer } from "./apply-layer";
 import { removeTree } from "./remove-tree";
 import { flattenLayers } from "./flatten";
+import type { DigestEngine } from "../image/digest-engine";
 
 export type WorkerJob =
   | {
@@ -19,6 +20,8 @@ export type WorkerJob =
       tmpDir: string;
       chown: boolean;
       idLimit: { uids: number; gids: number };
+      /** The SHA-256 engine the calling rl chose, so the worker need not measure again. */
+      digestEngine?: DigestEngine;
     }
   | { kind: "remove"; paths: string[] }
   | { kind: "flatten"; layerDirs: string[]; dest: string };
@@ -31,6 +34,7 @@ export interface WorkerResult {
 
 async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<WorkerResult> {
   const skipped: string[] = [];
+  if (job.digestEngine) process.env.RL_DIGEST_ENGINE = job.digestEngine;
   mkdirSync(job.tmpDir, { recursive: true });
   for (const layer of job.layers) {
     const hex = layer.chainId.replace(/^sha256:/, "");

@@ -4,6 +4,7 @@ import { RlError } from "../errors";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { runInUserNamespace } from "../runtime/userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
+import { removeTree } from "./remove-tree";
 
 const workerPath = join(import.meta.dir, "userns-worker.ts");
 
@@ -27,5 +28,14 @@ export async function runWorkerJob(jobFile: string, job: WorkerJob, mapping: IdM
   } finally {
     rmSync(jobFile, { force: true });
     rmSync(`${jobFile}.result`, { force: true });
+  }
+}
+
+/** rm -rf of `paths`; when some belong to subordinate ids, they are removed from inside a user namespace. */
+export async function removePaths(tmpDir: string, paths: string[], tag: string): Promise<void> {
+  try {
+    for (const path of paths) removeTree(path);
+  } catch {
+    await runWorkerJob(join(tmpDir, `remove-${process.pid}-${tag}.json`), { kind: "remove", paths });
   }
 }

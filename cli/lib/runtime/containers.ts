@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
-import { removeTree } from "../rootfs/remove-tree";
-import { runWorkerJob } from "../rootfs/worker-job";
+import { sweepTmp } from "../store/tmp-sweep";
+import { removePaths } from "../rootfs/worker-job";
 
 export interface ContainerRow {
   id: string;
@@ -77,20 +77,16 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  * subordinate ids: those are removed from inside a user namespace.
  */
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
-  const dirs = [containerDir(p, id), containerRunDir(p, id)];
-  try {
-    for (const dir of dirs) removeTree(dir);
-  } catch {
-    await runWorkerJob(join(p.tmp, `remove-${process.pid}-${id.slice(0, 12)}.json`), { kind: "remove", paths: dirs });
-  }
+  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)], id.slice(0, 12));
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id));
 }
 
 /**
  * Containers recorded as running whose process is gone (rl was killed): mark them exited, and remove
- * those started with --rm.
+ * those started with --rm. Also clears the store's tmp dir of what killed rl processes left there.
  */
 export async function sweepStale(d: Database, p: Paths): Promise<void> {
+  await sweepTmp(p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
     const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;

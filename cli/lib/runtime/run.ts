@@ -196,7 +196,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, img, root, id, name, files, [...lowerDirs].reverse(), init);
       atomicJson(join(dir, "config.json"), spec);
-      if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
+      if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${process.pid}-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       try {
         started = await start(spec, ops, mapping);

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
-import { newDigester } from "../image/digest";
+import { digestMatches, newDigester } from "../image/digest";
 import type { Paths } from "../paths";
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
@@ -42,8 +42,7 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
       if (size !== undefined && written > size) throw new RlError(`blob ${digest} is larger than its declared size ${size}`);
     }
     if (size !== undefined && written !== size) throw new RlError(`blob ${digest} has ${written} bytes, its descriptor says ${size}`);
-    const got = hash.digest();
-    if (got !== digest) throw new RlError(`blob ${digest} does not match its digest (got ${got})`);
+    if (!digestMatches(hash, digest)) throw new RlError(`blob ${digest} does not match its digest (got ${hash.digest()})`);
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, dest);

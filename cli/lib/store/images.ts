@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
 import { chainIds } from "../image/digest";
+import { digestEngine } from "../image/digest-engine";
 import { normalizeName } from "../image/reference";
 import type { ImageConfig, LayerSource, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
@@ -76,7 +77,7 @@ async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string }
   mkdirSync(p.layers, { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const tmpDir = join(p.tmp, `unpack-${process.pid}-${Date.now().toString(36)}`);
-  const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping) };
+  const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
   const result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
   if (result.skippedDevices?.length) {
     warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);

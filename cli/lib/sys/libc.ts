@@ -9,6 +9,17 @@ function open() {
     lsetxattr: { args: ["ptr", "ptr", "ptr", "u64", "i32"], returns: "i32" },
     lgetxattr: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i64" },
     llistxattr: { args: ["ptr", "ptr", "u64"], returns: "i64" },
+    fsetxattr: { args: ["i32", "ptr", "ptr", "u64", "i32"], returns: "i32" },
+    syscall: { args: ["i64", "i32", "ptr", "ptr", "u64"], returns: "i32" },
+    mkdirat: { args: ["i32", "ptr", "u32"], returns: "i32" },
+    symlinkat: { args: ["ptr", "i32", "ptr"], returns: "i32" },
+    linkat: { args: ["i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
+    unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
+    fchownat: { args: ["i32", "ptr", "u32", "u32", "i32"], returns: "i32" },
+    fchmodat: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
+    utimensat: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
+    statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
+    close: { args: ["i32"], returns: "i32" },
     __errno_location: { args: [], returns: "ptr" },
   });
 }
@@ -27,21 +38,108 @@ function errnoError(call: string, path: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${call} ${path}: ${strerror(errno)}`), { code, errno });
 }
 
+function check(r: number, call: string, path: string): number {
+  if (r < 0) throw errnoError(call, path);
+  return r;
+}
+
 const S_IFCHR = 0o020000;
 const S_IFIFO = 0o010000;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
 
 /**
  * A fifo, or the overlay whiteout: a character device 0/0 (allowed unprivileged since Linux 5.8).
- * Node has neither mknod nor mkfifo.
+ * Node has neither mknod nor mkfifo. `path` is relative to `dirfd`.
  */
-export function mknod(path: string, kind: "whiteout" | "fifo"): void {
+export function mknod(path: string, kind: "whiteout" | "fifo", dirfd = AT_FDCWD): void {
   const mode = kind === "fifo" ? S_IFIFO | 0o600 : S_IFCHR;
-  if (libc().mknodat(-100, ptr(cstr(path)), mode, 0) < 0) throw errnoError("mknod", path);
+  check(libc().mknodat(dirfd, ptr(cstr(path)), mode, 0), "mknod", path);
 }
 
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
   const v = value.length ? value : new Uint8Array(1);
-  if (libc().lsetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(v), value.length, 0) < 0) throw errnoError("setxattr", path);
+  check(libc().lsetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(v), value.length, 0), "setxattr", path);
+}
+
+export function fsetxattr(fd: number, name: string, value: Uint8Array, what: string): void {
+  const v = value.length ? value : new Uint8Array(1);
+  check(libc().fsetxattr(fd, ptr(cstr(name)), ptr(v), value.length, 0), "setxattr", what);
+}
+
+// openat2(2): flags and resolve bits (linux/openat2.h, asm-generic/fcntl.h).
+const SYS_openat2 = 437;
+export const O = { RDONLY: 0, WRONLY: 1, CREAT: 0o100, EXCL: 0o200, NOFOLLOW: 0o400000, DIRECTORY: 0o200000, CLOEXEC: 0o2000000, PATH: 0o10000000 } as const;
+export const RESOLVE = { NO_XDEV: 0x01, NO_MAGICLINKS: 0x02, NO_SYMLINKS: 0x04, BENEATH: 0x08, IN_ROOT: 0x10 } as const;
+
+/** openat2(dirfd, path, {flags, mode, resolve}); returns the fd. */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  const how = new BigUint64Array([BigInt(flags), BigInt(mode), BigInt(resolve)]);
+  return check(libc().syscall(SYS_openat2, dirfd, ptr(cstr(path)), ptr(how), 24), "open", path);
+}
+
+export function mkdirat(dirfd: number, path: string, mode: number): void {
+  check(libc().mkdirat(dirfd, ptr(cstr(path)), mode), "mkdir", path);
+}
+
+export function symlinkat(target: string, dirfd: number, path: string): void {
+  check(libc().symlinkat(ptr(cstr(target)), dirfd, ptr(cstr(path))), "symlink", path);
+}
+
+/** A hard link; flags 0: a symlink at `oldpath` is linked, not followed. */
+export function linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string): void {
+  check(libc().linkat(olddirfd, ptr(cstr(oldpath)), newdirfd, ptr(cstr(newpath)), 0), "link", newpath);
+}
+
+export function unlinkat(dirfd: number, path: string, flags = 0): void {
+  check(libc().unlinkat(dirfd, ptr(cstr(path)), flags), "unlink", path);
+}
+
+/** chown that never follows a symlink at `path`. */
+export function lchownat(dirfd: number, path: string, uid: number, gid: number): void {
+  check(libc().fchownat(dirfd, ptr(cstr(path)), uid, gid, AT_SYMLINK_NOFOLLOW), "chown", path);
+}
+
+/** chmod of a name that is known not to be a symlink (Linux has no lchmod). */
+export function fchmodat(dirfd: number, path: string, mode: number): void {
+  check(libc().fchmodat(dirfd, ptr(cstr(path)), mode, 0), "chmod", path);
+}
+
+/** Sets atime and mtime (seconds, may be fractional) of `path` without following a symlink there. */
+export function lutimesat(dirfd: number, path: string, seconds: number): void {
+  const s = Math.floor(seconds);
+  const ns = Math.round((seconds - s) * 1e9);
+  const ts = new BigInt64Array([BigInt(s), BigInt(ns), BigInt(s), BigInt(ns)]);
+  check(libc().utimensat(dirfd, ptr(cstr(path)), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimes", path);
+}
+
+export interface StatxType {
+  /** S_IFMT bits of st_mode. */
+  type: number;
+  rdevMajor: number;
+  rdevMinor: number;
+}
+export const S_IFMT = 0o170000;
+export const S_IFDIR = 0o040000;
+export { S_IFCHR };
+const STATX_TYPE = 0x1;
+const statxBuf = new Uint8Array(256);
+const statxView = new DataView(statxBuf.buffer);
+
+/** The type (and device numbers) of `path` under `dirfd`, not following a symlink; undefined if absent. */
+export function lstatType(dirfd: number, path: string): StatxType | undefined {
+  const r = libc().statx(dirfd, ptr(cstr(path)), AT_SYMLINK_NOFOLLOW, STATX_TYPE, ptr(statxBuf));
+  if (r < 0) {
+    const e = errnoError("stat", path);
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  }
+  return { type: statxView.getUint16(28, true) & S_IFMT, rdevMajor: statxView.getUint32(128, true), rdevMinor: statxView.getUint32(132, true) };
+}
+
+export function closeFd(fd: number): void {
+  libc().close(fd);
 }
 
 /** The extended attributes of a path (not following symlinks), name → value. */
