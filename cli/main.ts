@@ -6,10 +6,14 @@ import * as run from "./commands/run";
 import * as info from "./commands/info";
 import * as ps from "./commands/ps";
 import * as rm from "./commands/rm";
+import * as pull from "./commands/pull";
+import * as push from "./commands/push";
+import * as login from "./commands/login";
+import * as logout from "./commands/logout";
 import { splitAtImage } from "./argv-split";
 
 /** The command table: each verb is a small module with command/describe/builder/handler. */
-const COMMANDS = [run, info, ps, rm];
+const COMMANDS = [run, info, ps, rm, pull, push, login, logout];
 
 let exitCode = 0;
 

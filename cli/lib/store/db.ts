@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS containers (
   created INTEGER NOT NULL,
   finished INTEGER
 );
+-- registry (pull/push): the registry digests of an image, as podman's RepoDigests (registry/repo@sha256:…
+-- of the manifest or index that was pulled or pushed).
+CREATE TABLE IF NOT EXISTS image_repo_digests (
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  repo_digest TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY (image_id, repo_digest)
+);
+-- end registry
 `;
 
 let db: Database | undefined;
