@@ -112,3 +112,107 @@ export async function selfSigned(dir: string, name: string): Promise<{ cert: str
   if ((await p.exited) !== 0) throw new Error(`openssl failed: ${await new Response(p.stderr).text()}`);
   return { cert, key };
 }
+
+export interface TokenServer {
+  realm: string;
+  /** Scopes asked for, in order, as "user scope" ("-" when anonymous). */
+  requests: string[];
+  stop(): void;
+}
+
+function b64url(data: string | Uint8Array): string {
+  return Buffer.from(data).toString("base64url");
+}
+
+/**
+ * A bearer-token server as docker-registry's `auth: token:` expects: RS256 JWTs whose x5c header carries
+ * the signing certificate. `user`/`password` get the actions they ask for; anyone else gets no access.
+ */
+export function startTokenServer(o: { cert: string; key: string; service: string; issuer: string; user: string; password: string }): TokenServer {
+  const { createPrivateKey, createSign, X509Certificate } = require("node:crypto") as typeof import("node:crypto");
+  const fs = require("node:fs") as typeof import("node:fs");
+  const der = new X509Certificate(fs.readFileSync(o.cert)).raw;
+  const key = createPrivateKey(fs.readFileSync(o.key));
+  const requests: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      const auth = req.headers.get("authorization");
+      let user = "-";
+      if (auth?.startsWith("Basic ")) {
+        const [u, ...rest] = Buffer.from(auth.slice(6), "base64").toString().split(":");
+        if (u !== o.user || rest.join(":") !== o.password) return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad username or password" }] }, { status: 401 });
+        user = u!;
+      }
+      const access = [];
+      for (const scope of url.searchParams.getAll("scope")) {
+        requests.push(`${user} ${scope}`);
+        const m = /^repository:([^:]+):(.+)$/.exec(scope);
+        if (m && user !== "-") access.push({ type: "repository", name: m[1], actions: m[2]!.split(",") });
+      }
+      const now = Math.floor(Date.now() / 1000);
+      const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c: [Buffer.from(der).toString("base64")] }));
+      const claims = b64url(JSON.stringify({ iss: o.issuer, sub: user, aud: url.searchParams.get("service") ?? o.service, exp: now + 300, nbf: now - 60, iat: now, jti: crypto.randomUUID(), access }));
+      const sig = createSign("RSA-SHA256").update(`${header}.${claims}`).sign(key);
+      return Response.json({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 });
+    },
+  });
+  return { realm: `http://127.0.0.1:${server.port}/token`, requests, stop: () => server.stop(true) };
+}
+
+export type Fault = (req: Request, url: URL) => "pass" | "cut" | "corrupt" | "stall" | Response;
+
+export interface FaultProxy {
+  host: string;
+  /** Every request seen: "METHOD path [range]". */
+  seen: string[];
+  fault: Fault;
+  stop(): void;
+}
+
+/** A proxy in front of a real registry that can fail requests, cut a blob midway, corrupt it or stall it. */
+export function startFaultProxy(upstream: string): FaultProxy {
+  const proxy: FaultProxy = { host: "", seen: [], fault: () => "pass", stop: () => {} };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const range = req.headers.get("range");
+      proxy.seen.push(`${req.method} ${url.pathname}${range ? ` ${range}` : ""}`);
+      const what = proxy.fault(req, url);
+      if (what instanceof Response) return what;
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      const res = await fetch(`http://${upstream}${url.pathname}${url.search}`, { method: req.method, headers, body: req.body, redirect: "manual", decompress: false } as RequestInit);
+      // Upload locations name the upstream: point them back at the proxy so every request passes here.
+      const out = new Headers(res.headers);
+      const location = out.get("location");
+      if (location) out.set("location", location.replace(`//${upstream}/`, `//${proxy.host}/`));
+      if (what === "pass") return new Response(res.body, { status: res.status, headers: out });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (what === "corrupt") {
+        bytes[bytes.length >> 1]! ^= 0xff;
+        return new Response(bytes, { status: res.status, headers: out });
+      }
+      // cut: send half the bytes under the full Content-Length, then drop the connection; stall: send half and wait.
+      const half = bytes.subarray(0, bytes.length >> 1);
+      const body = new ReadableStream({
+        async start(ctl) {
+          ctl.enqueue(half);
+          if (what === "cut") {
+            await Bun.sleep(20);
+            ctl.error(new Error("cut by the test proxy"));
+          }
+        },
+      });
+      return new Response(body, { status: res.status, headers: out });
+    },
+  });
+  proxy.host = `127.0.0.1:${server.port}`;
+  proxy.stop = () => server.stop(true);
+  return proxy;
+}

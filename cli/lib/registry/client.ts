@@ -56,9 +56,10 @@ function basic(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`;
 }
 
+/** A dropped or refused connection, worth another try (unlike a name that does not resolve, or bad TLS). */
 export function isNetworkError(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return err instanceof TypeError || (code !== undefined && CONNECT_ERRORS.has(code));
+  return code !== undefined && CONNECT_ERRORS.has(code);
 }
 
 /**
@@ -93,7 +94,7 @@ export class RegistryClient {
         res = await this.send(method, path, init);
       } catch (err) {
         if (this.o.signal?.aborted) throw err;
-        if (!isNetworkError(err) || (err as { code?: string }).code === "ENOTFOUND" || attempt >= RETRIES) throw this.networkError(err);
+        if (!isNetworkError(err) || attempt >= RETRIES) throw this.networkError(err);
         debug(`${method} ${path}: ${(err as Error).message}; retrying`);
         await this.backoff(attempt);
         continue;
@@ -128,7 +129,8 @@ export class RegistryClient {
       this.schemeKnown = true;
     } catch (err) {
       // Insecure registries may speak plain HTTP: fall back once, as podman does.
-      if (!this.o.insecure || this.schemeKnown || this.o.signal?.aborted || !target.startsWith("https://")) throw err;
+      // Parallel requests may all fail over https before one of them finds that http works.
+      if (!this.o.insecure || (this.schemeKnown && this.scheme === "https") || this.o.signal?.aborted || !target.startsWith("https://")) throw err;
       debug(`https to ${this.o.host} failed (${(err as Error).message}); trying http`);
       this.scheme = "http";
       this.schemeKnown = true;
@@ -154,7 +156,9 @@ export class RegistryClient {
     if (c.scheme !== "bearer" || !c.params.realm) throw new RlError(`${this.o.host}: unauthorized (unsupported challenge ${JSON.stringify(header ?? "")})`);
     const url = new URL(c.params.realm);
     if (c.params.service) url.searchParams.set("service", c.params.service);
-    if (this.o.repository) url.searchParams.set("scope", `repository:${this.o.repository}:${this.o.actions}`);
+    // Our repository's scope, plus what the challenge asks (a cross-repository mount needs pull on the source).
+    const scopes = new Set([...(this.o.repository ? [`repository:${this.o.repository}:${this.o.actions}`] : []), ...(c.params.scope?.split(" ").filter(Boolean) ?? [])]);
+    for (const s of scopes) url.searchParams.append("scope", s);
     const headers: Record<string, string> = { "user-agent": "rl" };
     if (this.o.credentials) headers.authorization = basic(this.o.credentials);
     let res: Response;

@@ -5,7 +5,7 @@ interface Item {
   label: string;
   total: number;
   done: number;
-  state: "waiting" | "copying" | "done" | "exists" | "failed";
+  state: "waiting" | "copying" | "done" | "exists" | "mounted" | "failed";
   started: number;
 }
 
@@ -35,7 +35,7 @@ export class Progress {
     this.draw();
   }
 
-  add(label: string, total: number): { bytes(n: number): void; finish(state: "done" | "exists" | "failed"): void } {
+  add(label: string, total: number): { bytes(n: number): void; finish(state: "done" | "exists" | "mounted" | "failed"): void } {
     const item: Item = { label, total, done: 0, state: "waiting", started: Date.now() };
     this.items.push(item);
     if (this.mode === "tty" && !this.timer) this.timer = setInterval(() => this.redraw(), 200);
@@ -46,7 +46,8 @@ export class Progress {
       },
       finish: (state) => {
         item.state = state;
-        if (this.mode === "plain") this.out.write(`${state === "exists" ? "Blob exists" : state === "failed" ? "Failed blob" : "Copied blob"} ${label} (${mib(item.total)})\n`);
+        const word = { exists: "Blob exists", mounted: "Mounted blob", failed: "Failed blob", done: "Copied blob" }[state];
+        if (this.mode === "plain") this.out.write(`${word} ${label} (${mib(item.total)})\n`);
         this.redraw();
       },
     };
@@ -61,7 +62,8 @@ export class Progress {
 
   private text(i: Item): string {
     const secs = Math.max((Date.now() - i.started) / 1000, 0.001);
-    if (i.state === "exists") return `Blob ${i.label} already in the store`;
+    if (i.state === "exists") return `Blob ${i.label} already there`;
+    if (i.state === "mounted") return `Mounted ${i.label} from another repository`;
     if (i.state === "done") return `Copied ${i.label} ${mib(i.total)} done`;
     if (i.state === "failed") return `Failed ${i.label} at ${mib(i.done)}`;
     const pct = i.total ? Math.floor((100 * i.done) / i.total) : 0;

@@ -124,7 +124,7 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
   const stored = await storeImage(d, p, resolved, mapping);
   const repoDigest = `${e.ref.registry}/${e.ref.repository}@${found.top.digest}`;
   transaction(d, p.db, () => {
-    d.query("INSERT OR IGNORE INTO image_repo_digests (image_id, repo_digest, created) VALUES (?, ?, ?)").run(stored.id, repoDigest, Date.now());
+    d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(stored.id, repoDigest, found.image.digest, Date.now());
   });
   progress.line(`Stored ${name} as ${stored.id.slice(7, 19)} (digest ${found.top.digest})`);
   return stored;

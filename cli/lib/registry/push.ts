@@ -1,11 +1,12 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { RlError } from "../errors";
 import { digestOf } from "../image/digest";
 import { parseJson } from "../image/oci-layout";
 import { MEDIA, type Descriptor, type Manifest } from "../image/types";
 import type { Paths } from "../paths";
-import { blobPath } from "../store/blobs";
+import { blobPath, hasBlob } from "../store/blobs";
+import { normalizeName } from "../image/reference";
 import { transaction } from "../store/db";
 import { parallel } from "./blob-download";
 import type { RegistryClient } from "./client";
@@ -66,15 +67,30 @@ async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: st
   return "uploaded";
 }
 
+/** The manifest that came with `name` (an image id can stand for several manifests), else the image's own. */
+function manifestToPush(d: Database, p: Paths, id: string, name: string | undefined): Uint8Array | undefined {
+  if (name) {
+    const repo = name.replace(/(@sha256:[0-9a-f]{64}|:[^:/]+)$/, "");
+    const prefix = `${repo}@`;
+    const row = d.query("SELECT manifest_digest FROM image_repo_digests WHERE image_id = ? AND substr(repo_digest, 1, ?) = ? ORDER BY created DESC").get(id, prefix.length, prefix) as { manifest_digest: string } | null;
+    if (row && hasBlob(p, row.manifest_digest)) {
+      const bytes = new Uint8Array(readFileSync(blobPath(p, row.manifest_digest)));
+      if (digestOf(bytes) === row.manifest_digest) return bytes;
+    }
+  }
+  const row = d.query("SELECT manifest FROM images WHERE id = ?").get(id) as { manifest: Uint8Array | null };
+  return row.manifest ? new Uint8Array(row.manifest) : undefined;
+}
+
 /** Push a stored image to `dest` (default: its own name); returns the pushed manifest's digest. */
 export async function pushImage(d: Database, p: Paths, source: string, dest: string | undefined, o: PushOptions): Promise<string> {
   const img = findPulled(d, source);
   if (!img) throw new RlError(`image ${source} is not in the local store`);
-  const row = d.query("SELECT manifest, config FROM images WHERE id = ?").get(img.id) as { manifest: Uint8Array | null; config: string };
-  if (!row.manifest) throw new RlError(`image ${source} has no manifest in the store (it was stored by an older rl): pull or load it again`);
-  const manifestBytes = new Uint8Array(row.manifest);
+  const sourceName = img.names.find((n) => n === normalizeName(source));
+  const manifestBytes = manifestToPush(d, p, img.id, sourceName);
+  if (!manifestBytes) throw new RlError(`image ${source} has no manifest in the store (it was stored by an older rl): pull or load it again`);
   const manifest = parseJson<Manifest>(manifestBytes, `manifest of ${source}`);
-  const ref = parseRegistryRef(dest ?? (img.names.includes(source) ? source : img.names.find((n) => n.startsWith(source)) ?? source));
+  const ref = parseRegistryRef(dest ?? sourceName ?? source);
   if (!ref.registry) throw new RlError(`cannot push to ${JSON.stringify(dest ?? source)}: name a registry (e.g. localhost:5000/${ref.repository})`);
   if (ref.digest) throw new RlError(`cannot push to a digest reference: name a tag`);
   const [e] = endpointsFor(ref, loadRegistriesConf(), { tlsVerify: o.tlsVerify, forPush: true });
@@ -95,16 +111,16 @@ export async function pushImage(d: Database, p: Paths, source: string, dest: str
       const bar = progress.add(b.digest.slice(7, 19), b.size);
       const how = await pushBlob(c, b, file, from);
       bar.bytes(b.size);
-      bar.finish(how === "uploaded" ? "done" : "exists");
+      bar.finish(how === "uploaded" ? "done" : how);
     });
     const mediaType = (manifest as { mediaType?: string }).mediaType ?? MEDIA.ociManifest;
-    await c.request("PUT", `${c.o.repository}/manifests/${manifestReference(ref)}`, { headers: { "content-type": mediaType }, body: () => manifestBytes, accept: [201] });
+    await c.request("PUT", `${c.o.repository}/manifests/${manifestReference(ref)}`, { headers: { "content-type": mediaType }, body: () => new Blob([manifestBytes as Uint8Array<ArrayBuffer>]), accept: [201] });
   } finally {
     progress.stop();
   }
   const digest = digestOf(manifestBytes);
   transaction(d, p.db, () => {
-    d.query("INSERT OR IGNORE INTO image_repo_digests (image_id, repo_digest, created) VALUES (?, ?, ?)").run(img.id, `${ref.registry}/${ref.repository}@${digest}`, Date.now());
+    d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(img.id, `${ref.registry}/${ref.repository}@${digest}`, digest, Date.now());
   });
   progress.line(`Pushed ${formatRef(ref)} (digest ${digest})`);
   return digest;
