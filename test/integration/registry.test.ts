@@ -281,6 +281,16 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     expect(existsSync(join(blobs, layer.slice(7)))).toBe(false);
   });
 
+  test("a Docker schema 1 manifest is refused with one line", async () => {
+    const schema1 = readFileSync(`${FIXTURES}/manifests/containers-image/v2s1.manifest.json`);
+    proxy.fault = (_req, url) => (url.pathname.endsWith("/manifests/old") ? new Response(schema1, { headers: { "content-type": "application/vnd.docker.distribution.manifest.v1+prettyjws" } }) : "pass");
+    try {
+      expectOneLineError(await run(["pull", "--tls-verify=false", `${proxy.host}/busybox:old`]), /Docker schema 1 image, which rl does not support/);
+    } finally {
+      proxy.fault = () => "pass";
+    }
+  });
+
   test("SIGINT during a download leaves no image and no temp files", async () => {
     const before = store();
     let stalled!: () => void;
