@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
 import { RlError, messageOf } from "../errors";
-import { digestOf } from "../image/digest";
+import { chainIds, digestOf } from "../image/digest";
 import { layerSourcesFor } from "../image/layers";
 import { parseJson } from "../image/oci-layout";
 import { formatPlatform, selectManifest } from "../image/platform";
@@ -10,7 +10,7 @@ import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
 import { blobPath, hasBlob, putBlobBytes } from "../store/blobs";
 import { transaction } from "../store/db";
-import { findImage, storeImage, type StoredImage } from "../store/images";
+import { findImage, storeImage, unpackMissing, type StoredImage } from "../store/images";
 import { downloadBlob, parallel } from "./blob-download";
 import type { RegistryClient } from "./client";
 import { endpointsFor, type Endpoint } from "./endpoints";
@@ -96,18 +96,34 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
   if (!m.config?.digest || !Array.isArray(m.layers)) throw new RlError(`${name}: manifest ${found.image.digest} has no config or layers`);
   progress.line(`Pulling ${name} (${formatPlatform(o.platform)}) from ${e.host}`);
   const config = await fetchConfig(p, c, m.config);
-  await parallel(m.layers, PARALLEL, async (l) => {
-    const label = l.digest.slice(7, 19);
-    const bar = progress.add(label, l.size);
-    if (hasBlob(p, l.digest)) return bar.finish("exists");
-    try {
-      await downloadBlob(p, c, l, bar.bytes, o.signal);
-      bar.finish("done");
-    } catch (err) {
-      bar.finish("failed");
-      throw err;
-    }
-  });
+  const sources = layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value);
+  const chains = chainIds(sources.map((l) => l.diffId));
+  // Each layer is unpacked (one at a time, in a worker process) as soon as its blob is in: unpacking overlaps the downloads.
+  let unpacking: Promise<void> = Promise.resolve();
+  const unpack = (i: number) => {
+    unpacking = unpacking.then(() => (o.signal?.aborted ? undefined : unpackMissing(p, [{ ...sources[i]!, chainId: chains[i]! }], mapping)));
+    unpacking.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
+  };
+  try {
+    await parallel(m.layers.map((l, i) => ({ l, i })), PARALLEL, async ({ l, i }) => {
+      const bar = progress.add(l.digest.slice(7, 19), l.size);
+      if (hasBlob(p, l.digest)) {
+        bar.finish("exists");
+        return unpack(i);
+      }
+      try {
+        await downloadBlob(p, c, l, bar.bytes, o.signal);
+        bar.finish("done");
+      } catch (err) {
+        bar.finish("failed");
+        throw err;
+      }
+      unpack(i);
+    });
+  } finally {
+    await unpacking.catch(() => {});
+  }
+  await unpacking;
   if (o.signal?.aborted) throw new RlError("interrupted");
   await putBlobBytes(p, found.image.digest, found.image.bytes);
   if (found.top !== found.image) await putBlobBytes(p, found.top.digest, found.top.bytes);
@@ -118,7 +134,7 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
     manifestBytes: found.image.bytes,
     configBytes: config.bytes,
     config: config.value,
-    layers: layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value),
+    layers: sources,
     names: [name],
   };
   const stored = await storeImage(d, p, resolved, mapping);

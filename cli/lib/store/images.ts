@@ -53,8 +53,7 @@ export function findImage(d: Database, text: string): StoredImage | undefined {
  */
 export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping): Promise<StoredImage> {
   const chains = chainIds(img.layers.map((l) => l.diffId));
-  const missing = img.layers.map((l, i) => ({ ...l, chainId: chains[i]! })).filter((l) => !existsSync(layerDir(p, l.chainId)));
-  if (missing.length) await unpackLayers(p, missing, mapping);
+  await unpackMissing(p, img.layers.map((l, i) => ({ ...l, chainId: chains[i]! })), mapping);
   const now = Date.now();
   transaction(d, p.db, () => {
     const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
@@ -70,6 +69,12 @@ export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapp
     for (const name of img.names) d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id);
   });
   return findImage(d, img.id)!;
+}
+
+/** Unpack those layers the store lacks (a pull calls it per layer as downloads finish). */
+export async function unpackMissing(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
+  const missing = layers.filter((l) => !existsSync(layerDir(p, l.chainId)));
+  if (missing.length) await unpackLayers(p, missing, mapping);
 }
 
 async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
