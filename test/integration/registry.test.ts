@@ -106,6 +106,18 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     expect(r.stdout).toBe("v2s2-ok\n");
   });
 
+  test("on a terminal, one progress line per layer is redrawn in place; without one, plain lines", async () => {
+    const cmd = [process.execPath, join(import.meta.dir, "../../cli/main.ts"), "pull", "--tls-verify=false", `${H}/alpine:3.20`].join(" ");
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: t.env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain("\x1b[1A\x1b[J"); // cursor up, clear: the block is redrawn
+    expect(out).toMatch(/Blob d4e6fd67dcf7 already there\x1b\[K/);
+    const plain = await run(["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
+    expect(plain.stderr).not.toContain("\x1b[");
+    expect(plain.stderr).toContain("Blob exists d4e6fd67dcf7 (3.3MiB)");
+  });
+
   test("--pull=never fails for an image that is not stored", async () => {
     expectOneLineError(await run(["run", "--rm", "--pull", "never", `${H}/hello`]), /not in the local store \(--pull=never\)/);
   });

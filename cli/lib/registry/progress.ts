@@ -21,6 +21,7 @@ export class Progress {
   private items: Item[] = [];
   private drawn = 0;
   private timer?: ReturnType<typeof setInterval>;
+  private stopped = false;
 
   constructor(
     private readonly mode: ProgressMode,
@@ -53,10 +54,13 @@ export class Progress {
     };
   }
 
+  /** Draw the final state once; later lines go below it. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.stopped) return;
     this.redraw();
+    this.stopped = true;
     this.drawn = 0;
   }
 
@@ -77,7 +81,7 @@ export class Progress {
   }
 
   private draw(): void {
-    if (this.mode !== "tty") return;
+    if (this.mode !== "tty" || this.stopped) return;
     for (const i of this.items) this.out.write(`${this.text(i)}\x1b[K\n`);
     this.drawn = this.items.length;
   }

@@ -142,6 +142,7 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
   transaction(d, p.db, () => {
     d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(stored.id, repoDigest, found.image.digest, Date.now());
   });
+  progress.stop();
   progress.line(`Stored ${name} as ${stored.id.slice(7, 19)} (digest ${found.top.digest})`);
   return stored;
 }

@@ -122,6 +122,7 @@ export async function pushImage(d: Database, p: Paths, source: string, dest: str
   transaction(d, p.db, () => {
     d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(img.id, `${ref.registry}/${ref.repository}@${digest}`, digest, Date.now());
   });
+  progress.stop();
   progress.line(`Pushed ${formatRef(ref)} (digest ${digest})`);
   return digest;
 }
