@@ -255,6 +255,7 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     await fill(`oci:${OCI}/alpine-3.20.3:3.20.3`, `${reg.host}/alpine:3.20`, ["--all"]);
     await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, `${reg.host}/busybox:1`);
     await fill(`oci:${OCI}/cirros-0.4.0-amd64:0.4.0`, `${reg.host}/cirros:1`);
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, `${reg.host}/hello:1`);
   });
   afterAll(async () => {
     proxy?.stop();
@@ -291,6 +292,29 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     const blobs = join(t.env.RL_ROOT!, "blobs/sha256");
     const layer = blobJson("cirros-0.4.0-amd64", "sha256:9010f5035811ffdd4a7e31e4f09ec43d7a7d37df4e687e1128e7a6b92d42268f").layers[0].digest as string;
     expect(existsSync(join(blobs, layer.slice(7)))).toBe(false);
+  });
+
+  test("a 401 in the middle of a pull (an expired token) gets a new token and the request again", async () => {
+    const signer = await selfSigned(join(t.root, "pki"), "signer");
+    const tokens = startTokenServer({ ...signer, service: "svc", issuer: "iss", user: "u", password: "p" });
+    let challenged = 0;
+    proxy.fault = (req, url) => {
+      if (!isBlobGet(req, url) || req.headers.get("authorization")?.startsWith("Bearer ")) return "pass";
+      challenged++;
+      return new Response(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "token expired" }] }), {
+        status: 401,
+        headers: { "www-authenticate": `Bearer realm="${tokens.realm}",service="svc",scope="repository:hello:pull"` },
+      });
+    };
+    try {
+      const r = await run(["pull", "-q", "--tls-verify=false", "--creds", "u:p", `${proxy.host}/hello:1`]);
+      expect(r).toMatchObject({ code: 0 });
+      expect(challenged).toBeGreaterThanOrEqual(1);
+      expect(tokens.requests).toContain("u repository:hello:pull");
+    } finally {
+      proxy.fault = () => "pass";
+      tokens.stop();
+    }
   });
 
   test("a Docker schema 1 manifest is refused with one line", async () => {
