@@ -67,7 +67,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     await fill(`oci:${OCI}/alpine-3.20.3:3.20.3`, `${H}/alpine:3.20`, ["--all"]);
     await fill(`oci:${OCI}/hello-world-multiarch:linux`, `${H}/hello:latest`, ["--all"]);
     await fill(`oci:${OCI}/hello-world-multiarch:linux`, `${H}/searched:latest`, ["--all"]);
-    await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64-zstd:1.38.0-musl-zstd`, `${H}/busybox:zstd`);
+    await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, `${H}/busybox:zstd`, ["--dest-compress-format", "zstd"]);
     await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, `${H}/library/busybox:v2s2`, ["--format", "v2s2"]);
   });
   afterAll(async () => {
@@ -94,6 +94,8 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("run pulls a missing image, quietly with -q: a zstd layer", async () => {
+    const manifest = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/busybox:zstd`]));
+    expect(manifest.layers[0].mediaType).toBe("application/vnd.oci.image.layer.v1.tar+zstd");
     const r = await run(["run", "--rm", "-q", "--tls-verify=false", `${H}/busybox:zstd`, "busybox", "echo", "zstd-ok"]);
     expect(r).toMatchObject({ code: 0, stdout: "zstd-ok\n", stderr: "" });
   });
