@@ -82,7 +82,14 @@ async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string }
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const tmpDir = join(p.tmp, `unpack-${process.pid}-${Date.now().toString(36)}`);
   const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping) };
-  const result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+  let result: Awaited<ReturnType<typeof runWorkerJob>>;
+  try {
+    result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+  } catch (err) {
+    // A worker killed midway (Ctrl-C reaches the whole process group) cannot clean up after itself.
+    await runWorkerJob(`${tmpDir}-rm.json`, { kind: "remove", paths: [tmpDir] }, mapping).catch(() => {});
+    throw err;
+  }
   if (result.skippedDevices?.length) {
     warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
   }
