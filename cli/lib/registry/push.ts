@@ -5,7 +5,7 @@ import { digestOf } from "../image/digest";
 import { parseJson } from "../image/oci-layout";
 import { MEDIA, type Descriptor, type Manifest } from "../image/types";
 import type { Paths } from "../paths";
-import { blobPath, hasBlob } from "../store/blobs";
+import { blobPath, hasBlob, putBlobBytes } from "../store/blobs";
 import { normalizeName } from "../image/reference";
 import { transaction } from "../store/db";
 import { parallel } from "./blob-download";
@@ -103,8 +103,13 @@ export async function pushImage(d: Database, p: Paths, source: string, dest: str
   const progress = new Progress(o.progress);
   progress.line(`Pushing ${formatRef(ref)}`);
   try {
-    const configFile = blobPath(p, manifest.config.digest);
-    if (!existsSync(configFile)) throw new RlError(`the config blob ${manifest.config.digest} of ${source} is missing from the store`);
+    if (!hasBlob(p, manifest.config.digest)) {
+      // Images stored from other sources keep their config in the database: put it in the blob store.
+      const row = d.query("SELECT config FROM images WHERE id = ?").get(img.id) as { config: string | Uint8Array };
+      const bytes = typeof row.config === "string" ? new TextEncoder().encode(row.config) : new Uint8Array(row.config);
+      if (digestOf(bytes) !== manifest.config.digest) throw new RlError(`the config blob ${manifest.config.digest} of ${source} is missing from the store`);
+      await putBlobBytes(p, manifest.config.digest, bytes);
+    }
     await parallel([manifest.config, ...manifest.layers], 3, async (b) => {
       const file = blobPath(p, b.digest);
       if (!existsSync(file) || statSync(file).size !== b.size) throw new RlError(`blob ${b.digest} of ${source} is missing from the store: pull or load the image again`);
