@@ -4,7 +4,17 @@ import * as run from "./commands/run";
 import { parseOptions } from "./parse-options";
 
 /** The command table: each verb is a small module with command/describe/builder/handler. */
-const COMMANDS = () => Promise.all([run, import("./commands/info"), import("./commands/ps"), import("./commands/rm")]);
+const COMMANDS = () =>
+  Promise.all([
+    run,
+    import("./commands/pull"),
+    import("./commands/push"),
+    import("./commands/login"),
+    import("./commands/logout"),
+    import("./commands/ps"),
+    import("./commands/rm"),
+    import("./commands/info"),
+  ]);
 
 function fail(message: string, code = EXIT_RL_ERROR): never {
   process.stderr.write(`rl: ${message}\n`);

@@ -1,6 +1,7 @@
 import type { Argv, Options } from "yargs";
 import { runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
+import { imageOptions, PULL_FLAGS } from "./registry-flags";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
@@ -22,7 +23,8 @@ export const OPTIONS = {
   "read-only": { type: "boolean", default: false, describe: "Mount the root filesystem read-only" },
   init: { type: "boolean", default: false, describe: "Run a tiny init as PID 1 that forwards signals and reaps zombies" },
   network: { alias: "net", type: "string", default: "none", choices: ["none", "host"], describe: "Network: none (loopback only) or host" },
-  platform: { type: "string", describe: "Platform to choose from a multi-platform image: os/arch[/variant]" },
+  ...PULL_FLAGS,
+  pull: { type: "string", default: "missing", choices: ["always", "missing", "never", "newer"], describe: "Pull the image: always, missing (not in the store) or never" },
   "storage-driver": { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" },
   "cap-add": { type: "string", array: true, default: [], describe: "Add a capability (or ALL)" },
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
@@ -30,9 +32,10 @@ export const OPTIONS = {
 
 export function builder(y: Argv) {
   return y
-    .positional("IMAGE", { type: "string", describe: "image: oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:@N|:REF], or a stored image's name or id" })
+    .positional("IMAGE", { type: "string", describe: "image: a registry name (alpine, localhost:5000/app:1, name@sha256:…, docker://…), oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:@N|:REF], or a stored image's id" })
     .positional("COMMAND", { type: "string", describe: "command and arguments (default: the image's Entrypoint and Cmd)" })
     .options(OPTIONS)
+    .example("$0 run --rm localhost:5000/alpine:3.20 cat /etc/alpine-release", "Pull an image if it is not stored yet, and run it")
     .example("$0 run --rm oci:alpine-layout:3.20.3 cat /etc/alpine-release", "Run a command in an image from an OCI layout")
     .example("$0 run -it --rm -v ./src:/src docker-archive:app.tar sh", "Interactive shell with a bind mount")
     .example("$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index");
@@ -60,7 +63,7 @@ export async function handler(a: Args): Promise<number> {
     tty: Boolean(a.tty),
     init: Boolean(a.init),
     network: a.network as "none" | "host",
-    platform: a.platform as string | undefined,
+    imageOptions: imageOptions(a),
     storageDriver: a["storage-driver"] ? parseDriver(String(a["storage-driver"])) : undefined,
     capAdd: a["cap-add"] as string[],
     capDrop: a["cap-drop"] as string[],

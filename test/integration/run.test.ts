@@ -323,7 +323,8 @@ describe.skipIf(Boolean(reason))("rl run", () => {
 
   describe("errors: one line, exit 125", () => {
     const cases: [string, string[], RegExp, Record<string, string>?][] = [
-      ["image not found in the store", ["nosuchimage", "true"], /^rl: cannot use image nosuchimage: image nosuchimage is not in the local store/],
+      // --pull=never: a missing image would otherwise be pulled from docker.io (no traffic off this machine in tests).
+      ["image not found in the store", ["--pull=never", "nosuchimage", "true"], /^rl: cannot use image nosuchimage: image nosuchimage is not in the local store \(--pull=never\)/],
       ["missing layout", ["oci:/nonexistent/layout", "true"], /no such file or directory/],
       ["unknown ref in a layout", [`oci:${FIXTURES}/oci/alpine-3.20.3:9.9`, "true"], /no image named "9.9"/],
       ["ambiguous layout", [`oci:${FIXTURES}/oci/alpine-3.20.3`, "true"], /holds 3 images: name one/],

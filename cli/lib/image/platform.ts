@@ -18,6 +18,15 @@ export function parsePlatform(text: string): Platform {
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
+/** The platform to pull or run: --platform, else the host's, with --os/--arch/--variant replacing parts. */
+export function wantedPlatform(o: { platform?: string; os?: string; arch?: string; variant?: string }): Platform {
+  const base = o.platform ? parsePlatform(o.platform) : hostPlatform();
+  if (!o.os && !o.arch && !o.variant) return base;
+  const p: Platform = { os: o.os || base.os, architecture: o.arch || base.architecture };
+  const variant = o.variant || (o.arch ? undefined : base.variant);
+  return variant ? { ...p, variant } : p;
+}
+
 export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }

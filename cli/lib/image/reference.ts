@@ -1,9 +1,12 @@
 import { RlError } from "../errors";
+import { DOCKER_HUB, formatRef, onRegistry, parseRegistryRef } from "../registry/ref";
 
 export type ImageRef =
   | { transport: "oci" | "oci-archive"; path: string; ref?: string; text: string }
   | { transport: "docker-archive"; path: string; ref?: string; text: string }
-  | { transport: "store"; name: string; text: string };
+  | { transport: "store"; name: string; text: string }
+  /** A registry image (docker://NAME); a bare NAME is looked up in the store first, then pulled. */
+  | { transport: "docker"; name: string; text: string };
 
 /** Parse what the user wrote: a transport reference (as podman and skopeo spell them) or a stored image. */
 export function parseImageRef(text: string): ImageRef {
@@ -19,21 +22,18 @@ export function parseImageRef(text: string): ImageRef {
     if (!path) throw new RlError(`invalid reference ${JSON.stringify(text)}: a path is required after ${transport}:`);
     return { transport, path, ref, text };
   }
-  if (/^[a-z0-9-]+:\/\//.test(text) || text.startsWith("docker:")) {
-    throw new RlError(`cannot use ${JSON.stringify(text)}: pulling from registries is not available yet; use oci:, oci-archive: or docker-archive:`);
-  }
+  if (text.startsWith("docker://")) return { transport: "docker", name: text.slice("docker://".length), text };
+  const scheme = /^([a-z0-9-]+):\/\//.exec(text);
+  if (scheme) throw new RlError(`unknown transport ${JSON.stringify(scheme[1])} in ${JSON.stringify(text)}: use docker://, oci:, oci-archive: or docker-archive:`);
   return { transport: "store", name: text, text };
 }
 
-/** docker's normalization: `alpine` → `docker.io/library/alpine:latest`. */
+/** docker's normalization: `alpine` → `docker.io/library/alpine:latest`; text that is no image name stays as it is. */
 export function normalizeName(name: string): string {
-  let n = name;
-  if (/@sha256:[0-9a-f]{64}$/.test(n)) return n.includes("/") ? n : `docker.io/library/${n}`;
-  const slash = n.indexOf("/");
-  const first = slash < 0 ? "" : n.slice(0, slash);
-  const hasRegistry = slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost");
-  if (!hasRegistry) n = `docker.io/${slash < 0 ? "library/" : ""}${n}`;
-  const lastPart = n.slice(n.lastIndexOf("/") + 1);
-  if (!lastPart.includes(":")) n += ":latest";
-  return n;
+  try {
+    const ref = parseRegistryRef(name);
+    return formatRef(ref.registry ? ref : onRegistry(ref, DOCKER_HUB));
+  } catch {
+    return name;
+  }
 }

@@ -7,7 +7,7 @@ import type { ImageRef } from "./reference";
 import type { Platform, ResolvedImage } from "./types";
 
 /** Read an image from a transport source (oci:, oci-archive:, docker-archive:) for `platform`. */
-export async function resolveSource(ref: Exclude<ImageRef, { transport: "store" }>, platform: Platform): Promise<ResolvedImage> {
+export async function resolveSource(ref: Exclude<ImageRef, { transport: "store" | "docker" }>, platform: Platform): Promise<ResolvedImage> {
   if (!existsSync(ref.path)) throw new RlError(`${ref.path}: no such file or directory`);
   const isDir = statSync(ref.path).isDirectory();
   switch (ref.transport) {

@@ -7,7 +7,9 @@ import { paths, type Paths } from "../paths";
 import { openDb } from "../store/db";
 import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
 import { parseImageRef } from "../image/reference";
-import { hostPlatform, parsePlatform } from "../image/platform";
+import { wantedPlatform } from "../image/platform";
+import { findPulled, type PullPolicy } from "../registry/pull-policy";
+import type { RegistryOptions } from "../registry/options";
 import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
@@ -46,7 +48,8 @@ export interface RunOptions {
   tty: boolean;
   init: boolean;
   network: NetworkMode;
-  platform?: string;
+  /** Where the image comes from when it must be pulled. */
+  imageOptions: ImageOptions;
   storageDriver?: StorageDriver;
   capAdd: string[];
   capDrop: string[];
@@ -55,14 +58,26 @@ export interface RunOptions {
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
 const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
-/** Get the image named by the user: from the store, or read from a transport and stored. */
-export async function imageFor(d: Database, p: Paths, text: string, platform: string | undefined, mapping: IdMapping): Promise<StoredImage> {
+/** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
+export interface ImageOptions extends RegistryOptions {
+  platform?: string;
+  arch?: string;
+  variant?: string;
+  pull?: PullPolicy;
+  quiet?: boolean;
+}
+
+/** Get the image named by the user: from the store, read from a transport, or pulled from a registry. */
+export async function imageFor(d: Database, p: Paths, text: string, o: ImageOptions, mapping: IdMapping): Promise<StoredImage> {
   const ref = parseImageRef(text);
-  const want = platform ? parsePlatform(platform) : hostPlatform();
-  if (ref.transport === "store") {
-    const img = findImage(d, ref.name);
-    if (!img) throw new RlError(`image ${text} is not in the local store (use oci:DIR, oci-archive:FILE or docker-archive:FILE)`);
-    return img;
+  const want = wantedPlatform(o);
+  if (ref.transport === "store" || ref.transport === "docker") {
+    const policy = o.pull ?? "missing";
+    const img = policy === "always" ? undefined : findPulled(d, ref.name);
+    if (img) return img;
+    if (policy === "never") throw new RlError(`image ${text} is not in the local store (--pull=never)`);
+    const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("../registry/pull"), import("../registry/options"), import("../registry/progress")]);
+    return interruptible((signal) => pullImage(d, p, ref.name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)) }));
   }
   // Reading transports pulls in zlib, tar and WASM: load them only when an image must be read.
   const { resolveSource } = await import("../image/resolve");
@@ -171,7 +186,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const d = openDb(p.db);
   await sweepStale(d, p);
   const mapping = currentMapping();
-  const img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.platform, mapping));
+  const img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   const id = randomId();
   const name = o.name ?? randomName();

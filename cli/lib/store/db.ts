@@ -36,6 +36,17 @@ CREATE TABLE IF NOT EXISTS containers (
   created INTEGER NOT NULL,
   finished INTEGER
 );
+-- registry (pull/push): the registry digests of an image, as podman's RepoDigests. Images that share a
+-- config (same id) can come from different manifests (gzip and zstd copies): manifest_digest is the one
+-- pulled from or pushed to that repository (its bytes are in the blob store), so push sends it back.
+CREATE TABLE IF NOT EXISTS image_repo_digests (
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  repo_digest TEXT NOT NULL,      -- registry/repo@sha256:… of the manifest or index
+  manifest_digest TEXT NOT NULL,  -- the image manifest (differs from repo_digest's for an index)
+  created INTEGER NOT NULL,
+  PRIMARY KEY (image_id, repo_digest)
+);
+-- end registry
 `;
 
 let db: Database | undefined;

@@ -54,8 +54,7 @@ export function findImage(d: Database, text: string): StoredImage | undefined {
  */
 export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping): Promise<StoredImage> {
   const chains = chainIds(img.layers.map((l) => l.diffId));
-  const missing = img.layers.map((l, i) => ({ ...l, chainId: chains[i]! })).filter((l) => !existsSync(layerDir(p, l.chainId)));
-  if (missing.length) await unpackLayers(p, missing, mapping);
+  await unpackMissing(p, img.layers.map((l, i) => ({ ...l, chainId: chains[i]! })), mapping);
   const now = Date.now();
   transaction(d, p.db, () => {
     const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
@@ -73,12 +72,25 @@ export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapp
   return findImage(d, img.id)!;
 }
 
+/** Unpack those layers the store lacks (a pull calls it per layer as downloads finish). */
+export async function unpackMissing(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
+  const missing = layers.filter((l) => !existsSync(layerDir(p, l.chainId)));
+  if (missing.length) await unpackLayers(p, missing, mapping);
+}
+
 async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
   mkdirSync(p.layers, { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const tmpDir = join(p.tmp, `unpack-${process.pid}-${Date.now().toString(36)}`);
   const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
-  const result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+  let result: Awaited<ReturnType<typeof runWorkerJob>>;
+  try {
+    result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+  } catch (err) {
+    // A worker killed midway (Ctrl-C reaches the whole process group) cannot clean up after itself.
+    await runWorkerJob(`${tmpDir}-rm.json`, { kind: "remove", paths: [tmpDir] }, mapping).catch(() => {});
+    throw err;
+  }
   if (result.skippedDevices?.length) {
     warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
   }

@@ -1,0 +1,32 @@
+import type { Argv } from "yargs";
+import { openDb } from "../lib/store/db";
+import { paths } from "../lib/paths";
+import { withContext } from "../lib/errors";
+import { interruptible } from "../lib/registry/options";
+import { pushImage } from "../lib/registry/push";
+import { progressMode } from "../lib/registry/progress";
+import { REGISTRY_FLAGS } from "./registry-flags";
+
+export const command = "push <IMAGE> [DESTINATION]";
+export const describe = "Push a stored image to a registry";
+
+export function builder(y: Argv) {
+  return y
+    .positional("IMAGE", { type: "string", describe: "a stored image's name or id" })
+    .positional("DESTINATION", { type: "string", describe: "REGISTRY/REPO[:TAG] or docker://… (default: IMAGE's own name)" })
+    .options({ ...REGISTRY_FLAGS, quiet: { alias: "q", type: "boolean", default: false, describe: "Print no progress" } })
+    .example("$0 push localhost:5000/app:1", "Push an image under its own name")
+    .example("$0 push alpine 127.0.0.1:5000/mine/alpine:3.20 --tls-verify=false", "Push under another name, over plain HTTP");
+}
+
+export async function handler(a: Record<string, unknown> & { IMAGE: string; DESTINATION?: string }): Promise<number> {
+  const p = paths();
+  const d = openDb(p.db);
+  const dest = a.DESTINATION?.replace(/^docker:\/\//, "");
+  await withContext(`push ${a.IMAGE}`, () =>
+    interruptible((signal) =>
+      pushImage(d, p, String(a.IMAGE), dest, { tlsVerify: a["tls-verify"] as boolean | undefined, creds: a.creds as string | undefined, authfile: a.authfile as string | undefined, signal, progress: progressMode(Boolean(a.quiet)) }),
+    ),
+  );
+  return 0;
+}

@@ -1,0 +1,131 @@
+import type { Database } from "bun:sqlite";
+import { readFileSync } from "node:fs";
+import { RlError, messageOf } from "../errors";
+import { chainIds, digestOf } from "../image/digest";
+import { layerSourcesFor } from "../image/layers";
+import { parseJson } from "../image/oci-layout";
+import { formatPlatform, selectManifest } from "../image/platform";
+import type { ImageConfig, Platform, ResolvedImage } from "../image/types";
+import type { Paths } from "../paths";
+import type { IdMapping } from "../security/idmap";
+import { blobPath, hasBlob, putBlobBytes } from "../store/blobs";
+import { transaction } from "../store/db";
+import { storeImage, unpackMissing, type StoredImage } from "../store/images";
+import { downloadBlob, parallel } from "./blob-download";
+import type { RegistryClient } from "./client";
+import { endpointsFor, type Endpoint } from "./endpoints";
+import { fetchManifest, isIndexType, type FetchedManifest } from "./manifest";
+import { clientFor, type RegistryOptions } from "./options";
+import { Progress, type ProgressMode } from "./progress";
+import { formatRef, manifestReference, parseRegistryRef } from "./ref";
+import { loadRegistriesConf } from "./registries-conf";
+
+export interface PullOptions extends RegistryOptions {
+  platform: Platform;
+  progress: ProgressMode;
+}
+
+const PARALLEL = 3;
+const MAX_CONFIG = 4 << 20;
+
+/** The manifest for `platform`: the tagged one, or the one an index lists for it. */
+async function platformManifest(c: RegistryClient, reference: string, platform: Platform): Promise<{ top: FetchedManifest; image: FetchedManifest }> {
+  const top = await fetchManifest(c, reference);
+  if (!isIndexType(top.mediaType)) return { top, image: top };
+  const chosen = selectManifest(top.value.manifests ?? [], platform, `${c.host}/${c.o.repository}:${reference}`);
+  const image = await fetchManifest(c, chosen.digest);
+  if (isIndexType(image.mediaType)) throw new RlError(`${c.host}/${c.o.repository}: nested indexes are not supported`);
+  return { top, image };
+}
+
+/** Pull `text` from a registry into the store and return the stored image. */
+export async function pullImage(d: Database, p: Paths, text: string, mapping: IdMapping, o: PullOptions): Promise<StoredImage> {
+  const ref = parseRegistryRef(text);
+  const endpoints = endpointsFor(ref, loadRegistriesConf(), { tlsVerify: o.tlsVerify });
+  const progress = new Progress(o.progress);
+  let firstError: unknown;
+  for (const e of endpoints) {
+    const c = clientFor(e, "pull", o);
+    let found: Awaited<ReturnType<typeof platformManifest>>;
+    try {
+      found = await platformManifest(c, manifestReference(ref), o.platform);
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      firstError ??= err;
+      if (endpoints.length > 1) progress.line(`Trying ${e.host}/${e.repository}: ${messageOf(err)}`);
+      continue;
+    }
+    try {
+      return await fetchAndStore(d, p, c, e, found, mapping, o, progress);
+    } finally {
+      progress.stop();
+    }
+  }
+  throw firstError;
+}
+
+async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }, mapping: IdMapping, o: PullOptions, progress: Progress): Promise<StoredImage> {
+  const name = formatRef(e.ref);
+  const m = found.image.value;
+  if (!m.config?.digest || !Array.isArray(m.layers)) throw new RlError(`${name}: manifest ${found.image.digest} has no config or layers`);
+  progress.line(`Pulling ${name} (${formatPlatform(o.platform)}) from ${e.host}`);
+  const config = await fetchConfig(p, c, m.config);
+  const sources = layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value);
+  const chains = chainIds(sources.map((l) => l.diffId));
+  // Each layer is unpacked (one at a time, in a worker process) as soon as its blob is in: unpacking overlaps the downloads.
+  let unpacking: Promise<void> = Promise.resolve();
+  const unpack = (i: number) => {
+    unpacking = unpacking.then(() => (o.signal?.aborted ? undefined : unpackMissing(p, [{ ...sources[i]!, chainId: chains[i]! }], mapping)));
+    unpacking.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
+  };
+  try {
+    await parallel(m.layers.map((l, i) => ({ l, i })), PARALLEL, async ({ l, i }) => {
+      const bar = progress.add(l.digest.slice(7, 19), l.size);
+      if (hasBlob(p, l.digest)) {
+        bar.finish("exists");
+        return unpack(i);
+      }
+      try {
+        await downloadBlob(p, c, l, bar.bytes, o.signal);
+        bar.finish("done");
+      } catch (err) {
+        bar.finish("failed");
+        throw err;
+      }
+      unpack(i);
+    });
+  } finally {
+    await unpacking.catch(() => {});
+  }
+  await unpacking;
+  if (o.signal?.aborted) throw new RlError("interrupted");
+  await putBlobBytes(p, found.image.digest, found.image.bytes);
+  if (found.top !== found.image) await putBlobBytes(p, found.top.digest, found.top.bytes);
+  const resolved: ResolvedImage = {
+    source: name,
+    id: m.config.digest,
+    manifestDigest: found.image.digest,
+    manifestBytes: found.image.bytes,
+    configBytes: config.bytes,
+    config: config.value,
+    layers: sources,
+    names: [name],
+  };
+  const stored = await storeImage(d, p, resolved, mapping);
+  const repoDigest = `${e.ref.registry}/${e.ref.repository}@${found.top.digest}`;
+  transaction(d, p.db, () => {
+    d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(stored.id, repoDigest, found.image.digest, Date.now());
+  });
+  progress.stop();
+  progress.line(`Stored ${name} as ${stored.id.slice(7, 19)} (digest ${found.top.digest})`);
+  return stored;
+}
+
+async function fetchConfig(p: Paths, c: RegistryClient, desc: { digest: string; size: number }): Promise<{ bytes: Uint8Array; value: ImageConfig }> {
+  if (desc.size > MAX_CONFIG) throw new RlError(`config ${desc.digest} is too large (${desc.size} bytes)`);
+  if (!hasBlob(p, desc.digest)) await downloadBlob(p, c, { ...desc }, () => {}, c.o.signal);
+  const bytes = new Uint8Array(readFileSync(blobPath(p, desc.digest)));
+  if (digestOf(bytes) !== desc.digest) throw new RlError(`config ${desc.digest} in the store does not match its digest`);
+  return { bytes, value: parseJson<ImageConfig>(bytes, `config ${desc.digest}`) };
+}
+

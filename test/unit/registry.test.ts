@@ -1,0 +1,158 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatRef, parseRegistryRef } from "../../cli/lib/registry/ref";
+import { normalizeName, parseImageRef } from "../../cli/lib/image/reference";
+import { findRegistry, parseRegistriesConf } from "../../cli/lib/registry/registries-conf";
+import { endpointsFor } from "../../cli/lib/registry/endpoints";
+import { findCredentials, readableAuthFiles, removeCredentials, storeCredentials, writableAuthFile } from "../../cli/lib/registry/auth-file";
+import { parseChallenge } from "../../cli/lib/registry/client";
+import { hostTls } from "../../cli/lib/registry/certs";
+import { wantedPlatform } from "../../cli/lib/image/platform";
+
+const D = `sha256:${"ab".repeat(32)}`;
+const tmp = mkdtempSync(join(tmpdir(), "rl-registry-unit-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("registry references (docker's rules)", () => {
+  test("short names, tags, digests, ports and IPv6 literals", () => {
+    expect(parseRegistryRef("alpine")).toEqual({ registry: "", repository: "alpine", tag: undefined, digest: undefined });
+    expect(parseRegistryRef("docker.io/alpine:3.20")).toMatchObject({ registry: "docker.io", repository: "library/alpine", tag: "3.20" });
+    expect(parseRegistryRef("localhost:5000/a/b:1")).toMatchObject({ registry: "localhost:5000", repository: "a/b", tag: "1" });
+    expect(parseRegistryRef(`x/y@${D}`)).toMatchObject({ registry: "", repository: "x/y", tag: undefined, digest: D });
+    expect(parseRegistryRef(`h.io/y:t@${D}`)).toMatchObject({ registry: "h.io", repository: "y", tag: "t", digest: D });
+    expect(parseRegistryRef("[::1]:5000/x")).toMatchObject({ registry: "[::1]:5000", repository: "x" });
+    expect(parseRegistryRef("docker://localhost/x")).toMatchObject({ registry: "localhost", repository: "x" });
+    expect(parseRegistryRef("index.docker.io/busybox")).toMatchObject({ registry: "docker.io", repository: "library/busybox" });
+  });
+
+  test("bad references are refused with the reason", () => {
+    expect(() => parseRegistryRef("Alpine")).toThrow(/lowercase/);
+    expect(() => parseRegistryRef("x@sha256:12")).toThrow(/digest/);
+    expect(() => parseRegistryRef("h.io/")).toThrow(/repository name is missing|lowercase/);
+    expect(() => parseRegistryRef("x:bad tag")).toThrow();
+    expect(() => parseRegistryRef("[zz]:1/x")).toThrow(/IPv6/);
+  });
+
+  test("stored names are podman's; normalizeName agrees with them", () => {
+    expect(formatRef(parseRegistryRef("localhost:5000/alpine:3.20"))).toBe("localhost:5000/alpine:3.20");
+    expect(formatRef(parseRegistryRef(`h.io/y:t@${D}`))).toBe(`h.io/y@${D}`);
+    expect(normalizeName("alpine")).toBe("docker.io/library/alpine:latest");
+    expect(normalizeName("user/app")).toBe("docker.io/user/app:latest");
+    expect(normalizeName(`alpine@${D}`)).toBe(`docker.io/library/alpine@${D}`);
+    expect(normalizeName("[::1]:5000/x")).toBe("[::1]:5000/x:latest");
+    expect(normalizeName("NotAName!")).toBe("NotAName!");
+  });
+
+  test("parseImageRef: docker:// is a registry, other schemes are refused", () => {
+    expect(parseImageRef("docker://alpine")).toMatchObject({ transport: "docker", name: "alpine" });
+    expect(parseImageRef("alpine")).toMatchObject({ transport: "store", name: "alpine" });
+    expect(() => parseImageRef("ftp://x")).toThrow(/unknown transport/);
+  });
+});
+
+describe("registries.conf v2", () => {
+  const conf = parseRegistriesConf(
+    Bun.TOML.parse(`
+unqualified-search-registries = ["one.test", "two.test:5000"]
+[[registry]]
+location = "two.test:5000"
+insecure = true
+[[registry]]
+location = "bad.test"
+blocked = true
+[[registry]]
+prefix = "docker.io/library"
+location = "hub.test/lib"
+[[registry.mirror]]
+location = "mirror.test:1/lib"
+insecure = true
+`) as Record<string, unknown>,
+  );
+
+  test("longest prefix wins; wildcards match subdomains", () => {
+    expect(findRegistry(conf, "docker.io/library/alpine")?.location).toBe("hub.test/lib");
+    expect(findRegistry(conf, "docker.io/other/x")).toBeUndefined();
+    const wild = parseRegistriesConf({ registry: [{ prefix: "*.corp.test", insecure: true }] });
+    expect(findRegistry(wild, "a.corp.test/x")?.insecure).toBe(true);
+  });
+
+  test("short names try each search registry; blocked ones are skipped or refused", () => {
+    const e = endpointsFor(parseRegistryRef("app:1"), conf, {});
+    expect(e.map((x) => `${x.host}/${x.repository} ${x.insecure}`)).toEqual(["one.test/app false", "two.test:5000/app true"]);
+    expect(() => endpointsFor(parseRegistryRef("bad.test/x"), conf, {})).toThrow(/blocked/);
+  });
+
+  test("mirrors come first for pulls, never for pushes; the recorded name stays the user's", () => {
+    const pull = endpointsFor(parseRegistryRef("docker.io/alpine:3"), conf, {});
+    expect(pull.map((x) => `${x.host}/${x.repository}`)).toEqual(["mirror.test:1/lib/alpine", "hub.test/lib/alpine"]);
+    expect(formatRef(pull[0]!.ref)).toBe("docker.io/library/alpine:3");
+    expect(endpointsFor(parseRegistryRef("docker.io/alpine:3"), conf, { forPush: true })).toHaveLength(1);
+    expect(endpointsFor(parseRegistryRef("one.test/x"), conf, { tlsVerify: false })[0]!.insecure).toBe(true);
+  });
+
+  test("an empty conf means docker.io for short names", () => {
+    expect(endpointsFor(parseRegistryRef("alpine"), { unqualifiedSearch: [], registries: [] }, {})[0]).toMatchObject({ host: "docker.io", repository: "library/alpine" });
+  });
+});
+
+describe("auth.json and docker config.json", () => {
+  const env = { HOME: join(tmp, "home"), XDG_RUNTIME_DIR: join(tmp, "run") } as NodeJS.ProcessEnv;
+
+  test("files in podman's order; --authfile alone when given", () => {
+    expect(writableAuthFile(undefined, env)).toBe(join(tmp, "run/containers/auth.json"));
+    expect(readableAuthFiles(undefined, env)).toEqual([join(tmp, "run/containers/auth.json"), join(tmp, "home/.config/containers/auth.json"), join(tmp, "home/.docker/config.json")]);
+    expect(readableAuthFiles("/x.json", env)).toEqual(["/x.json"]);
+    expect(writableAuthFile(undefined, { ...env, REGISTRY_AUTH_FILE: "/r.json" })).toBe("/r.json");
+  });
+
+  test("store, find (most specific key first, docker's URL keys), remove", () => {
+    const file = writableAuthFile(undefined, env);
+    storeCredentials(file, "reg.test:5000", { username: "u", password: "p:w" });
+    storeCredentials(file, "reg.test:5000/team", { username: "team", password: "t" });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(findCredentials("reg.test:5000", "team/app", undefined, env)).toEqual({ username: "team", password: "t" });
+    expect(findCredentials("reg.test:5000", "other/app", undefined, env)).toEqual({ username: "u", password: "p:w" });
+    mkdirSync(join(tmp, "home/.docker"), { recursive: true });
+    writeFileSync(join(tmp, "home/.docker/config.json"), JSON.stringify({ auths: { "https://index.docker.io/v1/": { auth: btoa("hub:pw") } } }));
+    expect(findCredentials("docker.io", "library/alpine", undefined, env)).toEqual({ username: "hub", password: "pw" });
+    expect(removeCredentials(file, "reg.test:5000")).toBe(true);
+    expect(removeCredentials(file, "reg.test:5000")).toBe(false);
+    expect(Object.keys(JSON.parse(readFileSync(file, "utf8")).auths)).toEqual(["reg.test:5000/team"]);
+    expect(removeCredentials(file, "all")).toBe(true);
+    expect(JSON.parse(readFileSync(file, "utf8")).auths).toEqual({});
+  });
+
+  test("a broken file is named in the error", () => {
+    const bad = join(tmp, "bad.json");
+    writeFileSync(bad, "{nope");
+    expect(() => findCredentials("x", "y", bad)).toThrow(/cannot read credentials from .*bad\.json/);
+  });
+});
+
+describe("challenges, certs.d, platforms", () => {
+  test("WWW-Authenticate parameters, quoted or not", () => {
+    expect(parseChallenge('Bearer realm="https://auth.test/token",service="reg",scope="repository:a/b:pull,push"')).toEqual({
+      scheme: "bearer",
+      params: { realm: "https://auth.test/token", service: "reg", scope: "repository:a/b:pull,push" },
+    });
+    expect(parseChallenge('Basic realm="x"')).toEqual({ scheme: "basic", params: { realm: "x" } });
+  });
+
+  test("certs.d: *.crt are CAs, *.cert with *.key a client certificate", () => {
+    const dir = join(tmp, "certs.d", "reg.test:5000");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "ca.crt"), "CA");
+    writeFileSync(join(dir, "client.cert"), "CERT");
+    writeFileSync(join(dir, "client.key"), "KEY");
+    expect(hostTls("reg.test:5000", { RL_CERTS_DIR: join(tmp, "certs.d") })).toEqual({ ca: ["CA"], cert: "CERT", key: "KEY" });
+    expect(hostTls("other:1", { RL_CERTS_DIR: join(tmp, "certs.d") })).toEqual({ ca: [] });
+  });
+
+  test("--arch/--variant/--os replace parts of the platform", () => {
+    expect(wantedPlatform({ platform: "linux/arm/v7" })).toEqual({ os: "linux", architecture: "arm", variant: "v7" });
+    expect(wantedPlatform({ platform: "linux/amd64", arch: "arm64" })).toEqual({ os: "linux", architecture: "arm64" });
+    expect(wantedPlatform({ platform: "linux/arm64/v8", variant: "v9" })).toEqual({ os: "linux", architecture: "arm64", variant: "v9" });
+  });
+});
