@@ -6,10 +6,28 @@ import * as run from "./commands/run";
 import * as info from "./commands/info";
 import * as ps from "./commands/ps";
 import * as rm from "./commands/rm";
+import * as images from "./commands/images";
+import * as image from "./commands/image";
+import * as tag from "./commands/tag";
+import * as rmi from "./commands/rmi";
+import * as load from "./commands/load";
+import * as save from "./commands/save";
+import * as importCmd from "./commands/import";
+import * as exportCmd from "./commands/export";
+import * as system from "./commands/system";
 import { splitAtImage } from "./argv-split";
 
+interface Command {
+  command: string;
+  describe: string;
+  builder: unknown;
+  handler?: unknown;
+  /** Groups (`image`, `system`) have verbs of their own instead of a handler. */
+  SUBCOMMANDS?: Command[];
+}
+
 /** The command table: each verb is a small module with command/describe/builder/handler. */
-const COMMANDS = [run, info, ps, rm];
+const COMMANDS: Command[] = [run, info, ps, rm, images, image, tag, rmi, load, save, importCmd, exportCmd, system];
 
 let exitCode = 0;
 
@@ -42,11 +60,20 @@ const cli = yargs(argv)
     fail(`${msg} (see rl --help)`);
   });
 
-for (const c of COMMANDS) {
-  cli.command(c.command, c.describe, c.builder as never, async (a: never) => {
-    exitCode = await (c.handler as (a: unknown) => Promise<number>)(a);
+function register(y: typeof cli, c: Command): void {
+  const build = c.builder as (y: typeof cli) => typeof cli;
+  const builder = c.SUBCOMMANDS
+    ? (sub: typeof cli) => {
+        for (const s of c.SUBCOMMANDS!) register(sub, s);
+        return build(sub).demandCommand(1, `rl ${c.command.split(" ")[0]} needs a command: see its --help`);
+      }
+    : build;
+  y.command(c.command, c.describe, builder as never, async (a: never) => {
+    if (c.handler) exitCode = await (c.handler as (a: unknown) => Promise<number>)(a);
   });
 }
+
+for (const c of COMMANDS) register(cli, c);
 
 try {
   await cli.parseAsync();

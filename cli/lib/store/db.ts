@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS containers (
   created INTEGER NOT NULL,
   finished INTEGER
 );
+
+-- Image store (store branch): what listing, saving and garbage collection need beyond the tables above.
+-- An image's blobs are its manifest (images.manifest, always set since), its config and the manifest's layers.
+CREATE TABLE IF NOT EXISTS layer_sizes (
+  chain_id TEXT PRIMARY KEY,
+  diff_size INTEGER NOT NULL      -- bytes of the layer's uncompressed tar
+);
 `;
 
 let db: Database | undefined;
@@ -55,6 +62,12 @@ export function openDb(path: string): Database {
     throw storeError(err, path);
   }
   return db;
+}
+
+/** Close the database (system reset removes its files). */
+export function closeDb(): void {
+  db?.close();
+  db = undefined;
 }
 
 /** SQLite's errors in words users understand. */

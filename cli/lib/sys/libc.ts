@@ -7,6 +7,8 @@ function open() {
   return dlopen("libc.so.6", {
     mknodat: { args: ["i32", "ptr", "u32", "u64"], returns: "i32" },
     lsetxattr: { args: ["ptr", "ptr", "ptr", "u64", "i32"], returns: "i32" },
+    flock: { args: ["i32", "i32"], returns: "i32" },
+    lgetxattr: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i64" },
     __errno_location: { args: [], returns: "ptr" },
   });
 }
@@ -40,4 +42,21 @@ export function mknod(path: string, kind: "whiteout" | "fifo"): void {
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
   const v = value.length ? value : new Uint8Array(1);
   if (libc().lsetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(v), value.length, 0) < 0) throw errnoError("setxattr", path);
+}
+
+const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
+
+/** flock(2) without blocking: true when taken, false when another process holds it. */
+export function tryFlock(fd: number, exclusive: boolean): boolean {
+  if (libc().flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0) return true;
+  const errno = read.i32(libc().__errno_location()!, 0);
+  if (errnoName(errno) === "EWOULDBLOCK" || errnoName(errno) === "EAGAIN") return false;
+  throw errnoError("flock", String(fd));
+}
+
+/** The value of an extended attribute, or undefined when the file has none by that name. */
+export function lgetxattr(path: string, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(256);
+  const n = Number(libc().lgetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(buf), buf.length));
+  return n < 0 ? undefined : buf.slice(0, n);
 }
