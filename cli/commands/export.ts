@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { currentMapping, exportContainer, openDb, paths, RlError, withContext } from "../lib/index";
+import { currentMapping, exportContainer, openStore, paths, RlError, withContext } from "../lib/index";
 
 export const command = "export <CONTAINER>";
 export const describe = "Write a container's filesystem as a tar archive";
@@ -15,7 +15,7 @@ export function builder(y: Argv) {
 export async function handler(a: { CONTAINER: string; output?: string }): Promise<number> {
   if (!a.output && process.stdout.isTTY) throw new RlError("refusing to write an archive to a terminal: use -o FILE or redirect stdout");
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   await withContext(`export ${a.CONTAINER}`, () => exportContainer(d, p, a.CONTAINER, a.output, currentMapping()));
   return 0;
 }

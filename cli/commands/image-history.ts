@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { ago, formatTable, humanSize, imageHistory, openDb, paths, requireImage } from "../lib/index";
+import { ago, formatTable, humanSize, imageHistory, openStore, paths, requireImage } from "../lib/index";
 
 export const command = "history <IMAGE>";
 export const describe = "Show how an image was built, newest step first";
@@ -13,7 +13,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: { IMAGE: string; "no-trunc": boolean; format: string }): Promise<number> {
-  const d = openDb(paths().db);
+  const d = await openStore(paths());
   const rows = imageHistory(d, requireImage(d, a.IMAGE));
   if (a.format === "json") {
     console.log(JSON.stringify(rows.map((r) => ({ id: r.id, created: r.created, createdBy: r.createdBy, size: r.size, comment: r.comment })), null, 2));

@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { inspectImage, openDb, paths, requireImage } from "../lib/index";
+import { inspectImage, openStore, paths, requireImage } from "../lib/index";
 
 export const command = "inspect <IMAGE..>";
 export const describe = "Show an image's details as JSON";
@@ -12,7 +12,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: { IMAGE: string[] }): Promise<number> {
-  const d = openDb(paths().db);
+  const d = await openStore(paths());
   console.log(JSON.stringify(a.IMAGE.map((t) => inspectImage(d, requireImage(d, t))), null, 4));
   return 0;
 }

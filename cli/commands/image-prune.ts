@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { collectGarbage, openDb, paths, pruneImages } from "../lib/index";
+import { collectGarbage, openStore, paths, pruneImages } from "../lib/index";
 
 export const command = "prune";
 export const describe = "Remove images without names (with -a: every image no container uses)";
@@ -14,7 +14,7 @@ export function builder(y: Argv) {
 
 export async function handler(a: { all: boolean }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   for (const e of pruneImages(d, p, a.all)) if ("deleted" in e) console.log(e.deleted.slice(7));
   await collectGarbage(d, p);
   return 0;

@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { ago, formatTable, humanSize, imageSize, listImages, openDb, paths, shortId } from "../lib/index";
+import { ago, formatTable, humanSize, imageSize, listImages, openStore, paths, shortId } from "../lib/index";
 
 export const command = "images";
 export const describe = "List stored images";
@@ -20,7 +20,7 @@ function splitName(name: string): [string, string] {
 }
 
 export async function handler(a: { quiet: boolean; format: string }): Promise<number> {
-  const d = openDb(paths().db);
+  const d = await openStore(paths());
   const images = listImages(d);
   const created = (i: (typeof images)[number]) => (i.config.created ? Date.parse(i.config.created) : i.stored);
   if (a.format === "json") {

@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { currentMapping, importTarball, openDb, paths, withContext } from "../lib/index";
+import { currentMapping, importTarball, openStore, paths, withContext } from "../lib/index";
 
 export const command = "import <TARBALL> [REFERENCE]";
 export const describe = "Make a one-layer image from a root filesystem tarball (- for stdin)";
@@ -15,7 +15,7 @@ export function builder(y: Argv) {
 
 export async function handler(a: { TARBALL: string; REFERENCE?: string; change: string[] }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   const file = a.TARBALL === "-" ? undefined : a.TARBALL;
   const img = await withContext(`import ${a.TARBALL}`, () => importTarball(d, p, file, a.REFERENCE, a.change, currentMapping()));
   console.log(img.id.slice(7));

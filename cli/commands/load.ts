@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { currentMapping, loadArchive, openDb, paths, withContext } from "../lib/index";
+import { currentMapping, loadArchive, openStore, paths, withContext } from "../lib/index";
 
 export const command = "load";
 export const describe = "Load images from a docker-archive or oci-archive (plain, gzip or zstd)";
@@ -15,7 +15,7 @@ export function builder(y: Argv) {
 
 export async function handler(a: { input?: string }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   const names = await withContext(`load ${a.input ?? "stdin"}`, () => loadArchive(d, p, a.input, currentMapping()));
   for (const n of names) console.log(`Loaded image: ${n}`);
   return 0;

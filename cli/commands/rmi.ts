@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { collectGarbage, openDb, paths, removeImage, RlError } from "../lib/index";
+import { collectGarbage, openStore, paths, removeImage, RlError } from "../lib/index";
 
 export const command = "rmi <IMAGE..>";
 export const describe = "Remove images (a name untags; the image goes when no name is left)";
@@ -14,7 +14,7 @@ export function builder(y: Argv) {
 
 export async function handler(a: { IMAGE: string[]; force: boolean }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   let code = 0;
   try {
     for (const t of a.IMAGE) {

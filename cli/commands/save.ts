@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { openDb, paths, RlError, saveImages, withContext, type ArchiveFormat } from "../lib/index";
+import { openStore, paths, RlError, saveImages, withContext, type ArchiveFormat } from "../lib/index";
 
 export const command = "save <IMAGE..>";
 export const describe = "Write images to an archive (docker-archive or oci-archive)";
@@ -16,7 +16,7 @@ export function builder(y: Argv) {
 export async function handler(a: { IMAGE: string[]; output?: string; format: ArchiveFormat }): Promise<number> {
   if (!a.output && process.stdout.isTTY) throw new RlError("refusing to write an archive to a terminal: use -o FILE or redirect stdout");
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   await withContext(`save ${a.IMAGE.join(" ")}`, () => saveImages(d, p, a.IMAGE, a.format, a.output));
   return 0;
 }

@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { diskUsage, formatTable, humanSize, openDb, paths } from "../lib/index";
+import { diskUsage, formatTable, humanSize, openStore, paths } from "../lib/index";
 
 export const command = "df";
 export const describe = "Show how much disk images and containers use";
@@ -12,7 +12,7 @@ export function builder(y: Argv) {
 
 export async function handler(a: { format: string }): Promise<number> {
   const p = paths();
-  const rows = diskUsage(openDb(p.db), p);
+  const rows = diskUsage(await openStore(p), p);
   if (a.format === "json") {
     console.log(JSON.stringify(rows.map((r) => ({ Type: r.type, Total: r.total, Active: r.active, Size: r.size, Reclaimable: r.reclaimable })), null, 2));
     return 0;

@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { openDb, paths, tagImage } from "../lib/index";
+import { openStore, paths, tagImage } from "../lib/index";
 
 export const command = "tag <IMAGE> <NAME..>";
 export const describe = "Give a stored image more names";
@@ -14,7 +14,7 @@ export function builder(y: Argv) {
 
 export async function handler(a: { IMAGE: string; NAME: string[] }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
+  const d = await openStore(p);
   for (const n of a.NAME) tagImage(d, p, a.IMAGE, n);
   return 0;
 }

@@ -17,3 +17,4 @@ export { exportContainer } from "./store/export";
 export { resetStore } from "./store/reset";
 export { tagImage } from "./store/tag";
 export { withContext } from "./errors";
+export { openStore } from "./store/open-store";

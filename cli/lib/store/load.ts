@@ -56,16 +56,16 @@ export async function imagesInArchive(files: FileSet, source: string): Promise<R
   const index = files.locate("index.json");
   if (!index) throw new RlError(`${files.describe} is not an image archive: it has neither manifest.json (docker-archive) nor index.json (oci-archive)`);
   const top = parseJson<Index>(await readRange(index), `${files.describe}/index.json`);
-  const out = [];
+  const out = new Map<string, ResolvedImage>();
   for (const desc of top.manifests ?? []) {
-    const img = await resolveDescriptor(files, desc, hostPlatform(), source);
+    const img = out.get(desc.digest) ?? (await resolveDescriptor(files, desc, hostPlatform(), source));
     const ref = desc.annotations?.[REF_NAME];
     // A ref that is a full name ("alpine:3.20", "quay.io/x/y") names the image; a bare tag does not.
-    if (ref && /[:/]/.test(ref)) img.names = [normalizeName(ref)];
-    out.push(img);
+    if (ref && /[:/]/.test(ref) && !img.names.includes(normalizeName(ref))) img.names.push(normalizeName(ref));
+    out.set(desc.digest, img);
   }
-  if (!out.length) throw new RlError(`${files.describe} holds no images`);
-  return out;
+  if (!out.size) throw new RlError(`${files.describe} holds no images`);
+  return [...out.values()];
 }
 
 /**
