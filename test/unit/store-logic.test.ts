@@ -6,7 +6,7 @@ import { tarEntries } from "../../cli/lib/image/tar-entries";
 import { concat, TAR_END, tarHeader, tarPadding, type TarWriteEntry } from "../../cli/lib/image/tar-writer";
 import { applyChanges } from "../../cli/lib/store/import";
 import { closeDb, openDb } from "../../cli/lib/store/db";
-import { findImage } from "../../cli/lib/store/images";
+import { findImage, spreadLayers } from "../../cli/lib/store/images";
 import { cleanDebris } from "../../cli/lib/store/debris";
 import { withLocks } from "../../cli/lib/store/locks";
 import { formatTable, humanSize } from "../../cli/lib/format";
@@ -154,5 +154,16 @@ describe("output formats", () => {
   });
   test("tables align columns two spaces apart", () => {
     expect(formatTable([["A", "BB", "C"], ["xxx", "y", "z"]])).toBe("A    BB  C\nxxx  y   z");
+  });
+});
+
+describe("spreading layers over unpack workers", () => {
+  test.each([
+    [[10, 1, 1, 1], 2, [[0], [1, 2, 3]]],
+    [[5, 5, 5, 5], 2, [[0, 2], [1, 3]]],
+    [[7], 4, [[0]]],
+    [[3, 9, 4], 1, [[0, 1, 2]]],
+  ])("%p over %p workers", (sizes, workers, want) => {
+    expect(spreadLayers(sizes as number[], workers as number)).toEqual(want as number[][]);
   });
 });

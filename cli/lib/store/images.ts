@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
@@ -181,19 +182,46 @@ function synthesizeManifest(img: ResolvedImage, layers: { digest: string; size: 
   return new TextEncoder().encode(JSON.stringify(m, null, 2));
 }
 
+/**
+ * Split layers over up to one worker per core, biggest first onto the least loaded worker: layers are
+ * independent, so two cores unpack two layers at once (decompression, hashing and file creation all
+ * scale). Returns groups of indexes into `sizes`.
+ */
+export function spreadLayers(sizes: number[], workers: number): number[][] {
+  const n = Math.max(1, Math.min(workers, sizes.length));
+  const groups: { load: number; items: number[] }[] = Array.from({ length: n }, () => ({ load: 0, items: [] }));
+  const order = sizes.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [size, i] of order) {
+    const g = groups.reduce((a, b) => (b.load < a.load ? b : a));
+    g.load += size;
+    g.items.push(i);
+  }
+  return groups.map((g) => g.items.sort((a, b) => a - b)).filter((g) => g.length);
+}
+
 async function unpackLayers(p: Paths, layers: PendingLayer[], mapping: IdMapping): Promise<LayerDigests[]> {
   mkdirSync(p.layers, { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   mkdirSync(join(p.blobs, "sha256"), { recursive: true, mode: 0o700 });
-  const tmpDir = tmpName(p, "unpack");
-  const withBlobs = layers.map((l, i) => ({
-    ...l,
-    blob: l.digest && hasBlob(p, l.digest) ? undefined : { tmp: `${tmpDir}-blob${i}`, dir: join(p.blobs, "sha256") },
-  }));
-  const job: WorkerJob = { kind: "unpack", layers: withBlobs, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping) };
-  const result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
-  if (result.skippedDevices?.length) {
-    warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
-  }
-  return result.layers!;
+  const out: LayerDigests[] = [];
+  const groups = spreadLayers(layers.map((l) => l.size), Number(process.env.RL_UNPACK_WORKERS) || availableParallelism());
+  const settled = await Promise.allSettled(
+    groups.map(async (group) => {
+      const tmpDir = tmpName(p, "unpack");
+      const withBlobs = group.map((i) => ({
+        ...layers[i]!,
+        blob: layers[i]!.digest && hasBlob(p, layers[i]!.digest!) ? undefined : { tmp: `${tmpDir}-blob${i}`, dir: join(p.blobs, "sha256") },
+      }));
+      const job: WorkerJob = { kind: "unpack", layers: withBlobs, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping) };
+      const result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+      if (result.skippedDevices?.length) {
+        warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
+      }
+      group.forEach((i, k) => (out[i] = result.layers![k]!));
+    }),
+  );
+  // Wait for every worker before failing, so none is left writing into the store.
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return out;
 }
