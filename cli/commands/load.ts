@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { currentMapping, loadArchive, openStore, paths, withContext } from "../lib/index";
+import { currentMapping, loadArchive, openStore, paths, RlError, withContext } from "../lib/index";
 
 export const command = "load";
 export const describe = "Load images from a docker-archive or oci-archive (plain, gzip or zstd)";
@@ -14,6 +14,7 @@ export function builder(y: Argv) {
 }
 
 export async function handler(a: { input?: string }): Promise<number> {
+  if (!a.input && process.stdin.isTTY) throw new RlError("no archive to load: use -i FILE, or pipe one to stdin");
   const p = paths();
   const d = await openStore(p);
   const names = await withContext(`load ${a.input ?? "stdin"}`, () => loadArchive(d, p, a.input, currentMapping()));

@@ -138,6 +138,11 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(lines[2]).toMatch(/^<missing>\s.*ADD alpine-minirootfs.*8\.09 MB$/);
     });
 
+    test("image tag and image rm work as tag and rmi", async () => {
+      expect((await r(["image", "tag", ALPINE, "localhost/alias:1"])).code).toBe(0);
+      expect(await r(["image", "rm", "localhost/alias:1"])).toMatchObject({ code: 0, stdout: "Untagged: localhost/alias:1\n" });
+    });
+
     test("unknown images and invalid names are clear errors", async () => {
       expect(await r(["image", "inspect", "nosuch:image"])).toMatchObject({ code: 125, stderr: "rl: nosuch:image: image not known (see rl images)\n" });
       expect(await r(["tag", "nosuch", "x:y"])).toMatchObject({ code: 125 });
