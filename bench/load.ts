@@ -109,6 +109,13 @@ mkdirSync(quarterDir, { recursive: true });
 const quarter = timed([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", smallArchive], { ...process.env, RL_ROOT: join(quarterDir, "data"), RL_RUNROOT: join(quarterDir, "run") } as Record<string, string>);
 await clean();
 rmSync(join(WORK, "rss"), { force: true });
+// podman left its rootless pause process for this private runtime dir: end it (we started it).
+const pause = join(podmanXdg, "libpod/tmp/pause.pid");
+if (existsSync(pause)) {
+  try {
+    process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
+  } catch {}
+}
 
 const med = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.ms))]));
 const rss = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.rssKiB))]));
