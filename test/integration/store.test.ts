@@ -162,10 +162,14 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(existsSync(`${copy}/blobs/sha256/${ALPINE_MANIFEST.slice(7)}`)).toBe(true);
     });
 
-    test("save docker-archive → podman load; podman save → rl load keeps ids and digests", async () => {
+    test("rl save (oci-archive, docker-archive) → podman load; podman save → rl load keeps ids and digests", async () => {
       const out = join(work, "saved-docker.tar");
       expect((await r(["save", "-o", out, ALPINE])).code).toBe(0);
       expect(JSON.parse(ok(["tar", "-xOf", out, "manifest.json"]))).toEqual([{ Config: `${ALPINE_ID}.json`, RepoTags: [ALPINE], Layers: [`${ALPINE_DIFF}.tar`] }]);
+      // rl's oci-archive first: podman keeps the manifest digest it finds there.
+      const ociLoaded = podman(["load", "-i", join(work, "saved-oci.tar")]);
+      expect(ociLoaded.stdout).toContain(`Loaded image: ${ALPINE}`);
+      expect(podman(["image", "inspect", "--format", "{{.Digest}}", ALPINE]).stdout.trim()).toBe(ALPINE_MANIFEST);
       const loaded = podman(["load", "-i", out]);
       expect(loaded.stdout).toContain(`Loaded image: ${ALPINE}`);
       expect(podman(["images", "-q", "--no-trunc"]).stdout.trim()).toBe(`sha256:${ALPINE_ID}`);
