@@ -230,6 +230,15 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(info.Id).toBe(i.stdout.trim());
     });
 
+    test("import of something that is not a tar: one line, exit 125, nothing stored", async () => {
+      const before = (await r(["images", "-q"])).stdout;
+      const bad = join(work, "bad.txt");
+      await Bun.write(bad, "not a tar file, just some text\n");
+      expect(await r(["import", bad, "bad:1"])).toMatchObject({ code: 125, stderr: `rl: cannot import ${bad}: unexpected end of tar stream\n` });
+      expect((await r(["images", "-q"])).stdout).toBe(before);
+      expect(readdirSync(join(data, "tmp"))).toEqual([]);
+    });
+
     test("export writes the container's merged filesystem with the container's owners", async () => {
       const run = await r(["run", "--name", "exp", ALPINE, "sh", "-c", "echo changed > /etc/newfile; rm /etc/motd; mkdir /data; chown 1000:1000 /data"]);
       expect(run.code).toBe(0);

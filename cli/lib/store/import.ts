@@ -129,11 +129,6 @@ export async function importTarball(d: Database, p: Paths, file: string | undefi
       names: ref ? [normalizeName(ref)] : [],
     };
     return await storeImage(d, p, img, mapping);
-  } catch (err) {
-    if ((err as Error).constructor.name === "DigestMismatch" || /tar|header/i.test((err as Error).message)) {
-      throw new RlError(`${file ?? "stdin"} is not a tar archive: ${(err as Error).message}`);
-    }
-    throw err;
   } finally {
     if (spooled) rmSync(spooled, { force: true });
   }
