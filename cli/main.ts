@@ -3,16 +3,34 @@ import { EXIT_RL_ERROR, messageOf, RlError } from "./lib/errors";
 import * as run from "./commands/run";
 import { parseOptions } from "./parse-options";
 
+interface Command {
+  command: string;
+  describe: string;
+  builder: unknown;
+  handler?: unknown;
+  /** Groups (`image`, `system`) have verbs of their own instead of a handler. */
+  SUBCOMMANDS?: Command[];
+}
+
 /** The command table: each verb is a small module with command/describe/builder/handler. */
-const COMMANDS = () =>
+const COMMANDS = (): Promise<Command[]> =>
   Promise.all([
     run,
+    import("./commands/ps"),
+    import("./commands/rm"),
+    import("./commands/images"),
+    import("./commands/image"),
     import("./commands/pull"),
     import("./commands/push"),
     import("./commands/login"),
     import("./commands/logout"),
-    import("./commands/ps"),
-    import("./commands/rm"),
+    import("./commands/tag"),
+    import("./commands/rmi"),
+    import("./commands/load"),
+    import("./commands/save"),
+    import("./commands/import"),
+    import("./commands/export"),
+    import("./commands/system"),
     import("./commands/info"),
   ]);
 
@@ -49,11 +67,19 @@ async function viaYargs(argv: string[]): Promise<number> {
       if (err) throw err;
       fail(`${msg} (see rl --help)`);
     });
-  for (const c of await COMMANDS()) {
-    cli.command(c.command, c.describe, c.builder as never, async (a: never) => {
-      exitCode = await (c.handler as (a: unknown) => Promise<number>)(a);
+  const register = (y: typeof cli, c: Command): void => {
+    const build = c.builder as (y: typeof cli) => typeof cli;
+    const builder = c.SUBCOMMANDS
+      ? (sub: typeof cli) => {
+          for (const s of c.SUBCOMMANDS!) register(sub, s);
+          return build(sub).demandCommand(1, `rl ${c.command.split(" ")[0]} needs a command: see its --help`);
+        }
+      : build;
+    y.command(c.command, c.describe, builder as never, async (a: never) => {
+      if (c.handler) exitCode = await (c.handler as (a: unknown) => Promise<number>)(a);
     });
-  }
+  };
+  for (const c of await COMMANDS()) register(cli, c);
   await cli.parseAsync();
   return exitCode;
 }

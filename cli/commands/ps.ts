@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { listContainers, openDb, paths, sweepStale } from "../lib/index";
+import { ago, formatTable, listContainers, openDb, paths, sweepStale } from "../lib/index";
 
 export const command = "ps";
 export const describe = "List containers";
@@ -10,14 +10,6 @@ export function builder(y: Argv) {
     .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only container ids" })
     .option("format", { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
     .example("$0 ps -a", "List every container, exited ones too");
-}
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return `${s} seconds ago`;
-  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
-  return `${Math.round(s / 86400)} days ago`;
 }
 
 export async function handler(a: { all: boolean; quiet: boolean; format: string }): Promise<number> {
@@ -39,7 +31,6 @@ export async function handler(a: { all: boolean; quiet: boolean; format: string 
     const status = r.state === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : r.state === "running" ? "Up" : "Created";
     table.push([r.id.slice(0, 12), r.image_name, cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd, ago(r.created), status, r.name]);
   }
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 2) : c)).join("").trimEnd());
+  console.log(formatTable(table));
   return 0;
 }

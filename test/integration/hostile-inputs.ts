@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync, zstdCompressSync } from "node:zlib";
+import { concat } from "../../cli/lib/image/tar-writer";
 
 const enc = new TextEncoder();
 const bytesOf = (b: string | Uint8Array) => (typeof b === "string" ? enc.encode(b) : b);
@@ -95,15 +96,7 @@ export function tar(entries: TarSpec[], o: { end?: boolean } = {}): Uint8Array {
   return concat(parts);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { concat };
 
 export function sha256(b: string | Uint8Array): string {
   return `sha256:${new Bun.CryptoHasher("sha256").update(bytesOf(b)).digest("hex")}`;

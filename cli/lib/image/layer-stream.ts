@@ -1,6 +1,7 @@
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { Readable } from "node:stream";
 import type { LayerSource } from "./types";
+import { sniff, type Compression } from "./compression";
 import { ZstdFrameScanner } from "../../../core-as/index";
 import { digestMatches, newDigester } from "./digest";
 
@@ -8,28 +9,41 @@ const CHUNK = 1 << 18; // node:zlib's 16 KiB default costs 1.6-1.8x on big layer
 
 export class DigestMismatch extends Error {}
 
-type Compression = "gzip" | "zstd" | "none";
 
-function sniff(head: Uint8Array): Compression {
-  if (head[0] === 0x1f && head[1] === 0x8b) return "gzip";
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return "zstd";
-  return "none";
+/** What a fully read layer turned out to be. */
+export interface LayerDigests {
+  /** Digest and size of the bytes as stored (compressed). */
+  digest: string;
+  size: number;
+  /** Digest and size of the uncompressed tar. */
+  diffId: string;
+  diffSize: number;
+  compression: Compression;
 }
+
 
 /**
  * The layer's uncompressed tar bytes, streamed: the stored bytes are hashed against the descriptor
  * digest and the uncompressed bytes against the diff_id. `verify()` must be called after the stream
- * is fully read; it throws DigestMismatch.
+ * is fully read; it throws DigestMismatch. A layer whose diff_id is not known yet (import) has diffId "":
+ * verify() then only reports it.
  */
-export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Array>; verify: () => void } {
+export function openLayer(
+  layer: LayerSource,
+  /** Also gets every stored (compressed) chunk: how the store keeps the blob in the same pass. */
+  tee?: (stored: Uint8Array) => void,
+): { chunks: AsyncIterable<Uint8Array>; verify: () => LayerDigests } {
   const stored = newDigester();
   const plain = newDigester();
   let storedBytes = 0;
   let finished = false;
+  let plainBytes = 0;
+  let kind: Compression = "none";
 
   async function* raw(): AsyncGenerator<Uint8Array> {
     for await (const c of Bun.file(layer.file).slice(layer.offset, layer.offset + layer.size).stream()) {
       stored.update(c);
+      tee?.(c);
       storedBytes += c.length;
       yield c;
     }
@@ -39,7 +53,7 @@ export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Arra
     const it = raw()[Symbol.asyncIterator]();
     const first = await it.next();
     if (first.done) throw new DigestMismatch(`layer ${layer.digest ?? layer.diffId} is empty`);
-    const kind = sniff(first.value);
+    kind = sniff(first.value);
     async function* all() {
       yield first.value!;
       for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
@@ -62,6 +76,7 @@ export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Arra
     for await (const c of source) {
       const bytes = c instanceof Uint8Array ? c : new Uint8Array(c);
       plain.update(bytes);
+      plainBytes += bytes.length;
       yield bytes;
     }
     const framing = frames?.finish();
@@ -78,10 +93,11 @@ export function openLayer(layer: LayerSource): { chunks: AsyncIterable<Uint8Arra
         if (storedBytes !== layer.size) throw new DigestMismatch(`layer ${layer.digest} has ${storedBytes} bytes, its descriptor says ${layer.size}`);
         if (!digestMatches(stored, layer.digest)) throw new DigestMismatch(`layer ${layer.digest} does not match its digest (got ${stored.digest()})`);
       }
-      if (!digestMatches(plain, layer.diffId)) {
+      if (layer.diffId !== "" && !digestMatches(plain, layer.diffId)) {
         const of = layer.digest ? `layer ${layer.digest}` : "layer";
         throw new DigestMismatch(`${of} does not match its diff_id ${layer.diffId} (got ${plain.digest()})`);
       }
+      return { digest: stored.digest(), size: storedBytes, diffId: plain.digest(), diffSize: plainBytes, compression: kind };
     },
   };
 }

@@ -11,6 +11,7 @@ import type { IdMapping } from "../security/idmap";
 import { blobPath, hasBlob, putBlobBytes } from "../store/blobs";
 import { transaction } from "../store/db";
 import { storeImage, unpackMissing, type StoredImage } from "../store/images";
+import type { LayerDigests } from "../image/layer-stream";
 import { downloadBlob, parallel } from "./blob-download";
 import type { RegistryClient } from "./client";
 import { endpointsFor, type Endpoint } from "./endpoints";
@@ -74,8 +75,12 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
   const chains = chainIds(sources.map((l) => l.diffId));
   // Each layer is unpacked (one at a time, in a worker process) as soon as its blob is in: unpacking overlaps the downloads.
   let unpacking: Promise<void> = Promise.resolve();
+  const unpacked = new Map<string, LayerDigests>();
   const unpack = (i: number) => {
-    unpacking = unpacking.then(() => (o.signal?.aborted ? undefined : unpackMissing(p, [{ ...sources[i]!, chainId: chains[i]! }], mapping)));
+    unpacking = unpacking.then(async () => {
+      if (o.signal?.aborted) return;
+      for (const [k, v] of await unpackMissing(p, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
+    });
     unpacking.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
   };
   try {
@@ -111,7 +116,7 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
     layers: sources,
     names: [name],
   };
-  const stored = await storeImage(d, p, resolved, mapping);
+  const stored = await storeImage(d, p, resolved, mapping, unpacked);
   const repoDigest = `${e.ref.registry}/${e.ref.repository}@${found.top.digest}`;
   transaction(d, p.db, () => {
     d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(stored.id, repoDigest, found.image.digest, Date.now());

@@ -2,20 +2,23 @@
  * Entry point run by Bun inside a user namespace (see runInUserNamespace): jobs that must act as the
  * mapped ids. Usage: bun userns-worker.ts JOB.json; writes JOB.json.result atomically.
  */
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync, mkdirSync, openSync, closeSync, fsyncSync } from "node:fs";
+import { writeAll } from "../write-all";
 import { join } from "node:path";
 import { tarEntries } from "../image/tar-entries";
-import { openLayer } from "../image/layer-stream";
+import { openLayer, type LayerDigests } from "../image/layer-stream";
 import type { LayerSource } from "../image/types";
 import { applyLayer } from "./apply-layer";
 import { removeTree } from "./remove-tree";
 import { flattenLayers } from "./flatten";
 import type { DigestEngine } from "../image/digest-engine";
+import { exportTree } from "./export-tree";
 
 export type WorkerJob =
   | {
       kind: "unpack";
-      layers: (LayerSource & { chainId: string })[];
+      /** `blob`: also keep the stored bytes, written to `tmp`, renamed to `dir`/<digest hex> once verified. */
+      layers: (LayerSource & { chainId: string; blob?: { tmp: string; dir: string } })[];
       layersDir: string;
       tmpDir: string;
       chown: boolean;
@@ -24,29 +27,42 @@ export type WorkerJob =
       digestEngine?: DigestEngine;
     }
   | { kind: "remove"; paths: string[] }
-  | { kind: "flatten"; layerDirs: string[]; dest: string };
+  | { kind: "flatten"; layerDirs: string[]; dest: string }
+  /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output`. */
+  | { kind: "export"; dirs: string[]; output: string };
 
 export interface WorkerResult {
   ok: boolean;
   error?: string;
   skippedDevices?: string[];
+  /** unpack: what each layer turned out to be, in job order. */
+  layers?: LayerDigests[];
 }
 
 async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<WorkerResult> {
   const skipped: string[] = [];
   if (job.digestEngine) process.env.RL_DIGEST_ENGINE = job.digestEngine;
+  const digests: LayerDigests[] = [];
   mkdirSync(job.tmpDir, { recursive: true });
   for (const layer of job.layers) {
     const hex = layer.chainId.replace(/^sha256:/, "");
     const tmp = join(job.tmpDir, hex);
     mkdirSync(tmp, { mode: 0o755 });
-    const { chunks, verify } = openLayer(layer);
+    const blobFd = layer.blob ? openSync(layer.blob.tmp, "w", 0o600) : undefined;
+    const tee = blobFd === undefined ? undefined : (c: Uint8Array) => writeAll(blobFd, c);
+    const { chunks, verify } = openLayer(layer, tee);
     const it = chunks[Symbol.asyncIterator]();
     // The tar reader stops at the end marker; the padding after it still counts for the diff_id.
     const unclosable = { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) };
     const r = await applyLayer(tarEntries(unclosable), tmp, { chown: job.chown, idLimit: job.idLimit });
     while (!(await it.next()).done) {}
-    verify();
+    const d = verify();
+    digests.push(d);
+    if (blobFd !== undefined) {
+      fsyncSync(blobFd);
+      closeSync(blobFd);
+      renameSync(layer.blob!.tmp, join(layer.blob!.dir, d.digest.slice("sha256:".length)));
+    }
     skipped.push(...r.skippedDevices);
     try {
       renameSync(tmp, join(job.layersDir, hex));
@@ -58,7 +74,7 @@ async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<Work
     }
   }
   removeTree(job.tmpDir);
-  return { ok: true, skippedDevices: skipped };
+  return { ok: true, skippedDevices: skipped, layers: digests };
 }
 
 async function main(): Promise<void> {
@@ -70,12 +86,16 @@ async function main(): Promise<void> {
     else if (job.kind === "flatten") {
       flattenLayers(job.layerDirs, job.dest);
       result = { ok: true };
-    } else {
+    } else if (job.kind === "export") result = await exportTree(job.dirs, job.output);
+    else {
       for (const p of job.paths) removeTree(p);
       result = { ok: true };
     }
   } catch (err) {
-    if (job.kind === "unpack") removeTree(job.tmpDir);
+    if (job.kind === "unpack") {
+      removeTree(job.tmpDir);
+      for (const l of job.layers) if (l.blob) rmSync(l.blob.tmp, { force: true });
+    }
     if (job.kind === "flatten") removeTree(job.dest);
     const e = err as NodeJS.ErrnoException;
     result = { ok: false, error: e.message ?? String(err) };

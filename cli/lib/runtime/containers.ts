@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
-import { sweepTmp } from "../store/tmp-sweep";
+import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
 
 export interface ContainerRow {
@@ -86,7 +86,7 @@ export async function removeContainer(d: Database, p: Paths, id: string): Promis
  * those started with --rm. Also clears the store's tmp dir of what killed rl processes left there.
  */
 export async function sweepStale(d: Database, p: Paths): Promise<void> {
-  await sweepTmp(p);
+  await cleanDebris(p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
     const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;

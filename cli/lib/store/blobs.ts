@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { writeAll } from "../write-all";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { digestMatches, newDigester } from "../image/digest";
@@ -37,7 +38,7 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
   try {
     for await (const c of chunks) {
       hash.update(c);
-      for (let off = 0; off < c.length; ) off += writeSync(fd, c, off);
+      writeAll(fd, c);
       written += c.length;
       if (size !== undefined && written > size) throw new RlError(`blob ${digest} is larger than its declared size ${size}`);
     }

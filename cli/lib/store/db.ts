@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS image_repo_digests (
   PRIMARY KEY (image_id, repo_digest)
 );
 -- end registry
+
+-- Image store (store branch): what listing, saving and garbage collection need beyond the tables above.
+-- An image's blobs are its manifest (images.manifest, always set since), its config and the manifest's layers.
+CREATE TABLE IF NOT EXISTS layer_sizes (
+  chain_id TEXT PRIMARY KEY,
+  diff_size INTEGER NOT NULL      -- bytes of the layer's uncompressed tar
+);
 `;
 
 let db: Database | undefined;
@@ -68,6 +75,12 @@ export function openDb(path: string): Database {
     throw storeError(err, path);
   }
   return db;
+}
+
+/** Close the database (system reset removes its files). */
+export function closeDb(): void {
+  db?.close();
+  db = undefined;
 }
 
 /** SQLite's errors in words users understand. */

@@ -1,17 +1,23 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
-import { chainIds } from "../image/digest";
+import { chainIds, digestOf, newDigester } from "../image/digest";
 import { digestEngine } from "../image/digest-engine";
+import { sniff, type Compression } from "../image/compression";
+import type { LayerDigests } from "../image/layer-stream";
 import { normalizeName } from "../image/reference";
-import type { ImageConfig, LayerSource, ResolvedImage } from "../image/types";
+import { MEDIA, type ImageConfig, type LayerSource, type Manifest, type ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import { hasFullMapping, mappedSize, type IdMapping } from "../security/idmap";
 import type { WorkerJob } from "../rootfs/userns-worker";
-import { runWorkerJob } from "../rootfs/worker-job";
+import { removePaths, runWorkerJob } from "../rootfs/worker-job";
+import { hasBlob, putBlob, putBlobBytes } from "./blobs";
 import { transaction } from "./db";
+import { cleanDebris, tmpName } from "./debris";
+import { STORE_SHARED, withLocks } from "./locks";
 
 export interface StoredImage {
   id: string;
@@ -19,6 +25,9 @@ export interface StoredImage {
   config: ImageConfig;
   /** Chain ids, bottom layer first. */
   layers: string[];
+  manifestDigest: string | null;
+  /** When it was stored (ms since the epoch). */
+  stored: number;
 }
 
 export function layerDir(p: Paths, chainId: string): string {
@@ -29,69 +38,207 @@ interface ImageRow {
   id: string;
   config: string;
   layers: string;
+  manifest_digest: string | null;
+  created: number;
 }
+
+const COLUMNS = "i.id, i.config, i.layers, i.manifest_digest, i.created";
 
 function rowToImage(d: Database, row: ImageRow): StoredImage {
   const names = d.query("SELECT name FROM image_names WHERE image_id = ? ORDER BY name").all(row.id) as { name: string }[];
-  return { id: row.id, names: names.map((n) => n.name), config: JSON.parse(row.config), layers: JSON.parse(row.layers) };
+  return {
+    id: row.id,
+    names: names.map((n) => n.name),
+    config: JSON.parse(row.config),
+    layers: JSON.parse(row.layers),
+    manifestDigest: row.manifest_digest,
+    stored: row.created,
+  };
 }
 
 /** Find an image by name (docker-normalized), full id, or an id prefix of 3+ hex digits. */
 export function findImage(d: Database, text: string): StoredImage | undefined {
-  const byName = d.query("SELECT i.id, i.config, i.layers FROM images i JOIN image_names n ON n.image_id = i.id WHERE n.name = ?").get(normalizeName(text)) as ImageRow | null;
+  const byName = d.query(`SELECT ${COLUMNS} FROM images i JOIN image_names n ON n.image_id = i.id WHERE n.name = ?`).get(normalizeName(text)) as ImageRow | null;
   if (byName) return rowToImage(d, byName);
   const hex = text.replace(/^sha256:/, "");
   if (!/^[0-9a-f]{3,64}$/.test(hex)) return undefined;
-  const rows = d.query("SELECT id, config, layers FROM images WHERE id LIKE ?").all(`sha256:${hex}%`) as ImageRow[];
+  const rows = d.query(`SELECT ${COLUMNS} FROM images i WHERE id LIKE ?`).all(`sha256:${hex}%`) as ImageRow[];
   if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} images: use more of the id`);
   return rows[0] && rowToImage(d, rows[0]);
 }
 
+/** findImage, or the error every image command gives for a name that is not stored. */
+export function requireImage(d: Database, text: string): StoredImage {
+  const img = findImage(d, text);
+  if (!img) throw new RlError(`${text}: image not known (see rl images)`);
+  return img;
+}
+
+/** Every stored image, newest first. */
+export function listImages(d: Database): StoredImage[] {
+  const rows = d.query(`SELECT ${COLUMNS} FROM images i ORDER BY created DESC, id`).all() as ImageRow[];
+  return rows.map((r) => rowToImage(d, r));
+}
+
+/** The image's manifest as stored (the original bytes, or the one rl wrote for a docker-archive). */
+export function imageManifest(d: Database, id: string): { bytes: Uint8Array; value: Manifest; digest: string } {
+  const row = d.query("SELECT manifest, manifest_digest FROM images WHERE id = ?").get(id) as { manifest: Uint8Array | null; manifest_digest: string | null } | null;
+  if (!row?.manifest || !row.manifest_digest) throw new RlError(`image ${id.slice(7, 19)} was stored without its manifest: load it again`);
+  const bytes = new Uint8Array(row.manifest);
+  return { bytes, value: JSON.parse(new TextDecoder().decode(bytes)), digest: row.manifest_digest };
+}
+
+/** Uncompressed size of the image: the sum of its layers' tars, as podman reports it. */
+export function imageSize(d: Database, img: StoredImage): number {
+  const q = d.query("SELECT diff_size FROM layer_sizes WHERE chain_id = ?");
+  return img.layers.reduce((n, c) => n + ((q.get(c) as { diff_size: number } | null)?.diff_size ?? 0), 0);
+}
+
+type PendingLayer = LayerSource & { chainId: string };
+
 /**
  * Put a resolved image in the store: unpack the layers it lacks (inside a user namespace, so files get
- * their owners), then record the image in one transaction. Layers land by rename, so a killed run
- * leaves no half layer.
+ * their owners) while keeping their compressed blobs in the same pass, store manifest and config
+ * blobs, then record the image in one transaction. Layers and blobs land by rename, so a killed run
+ * leaves no half layer; readers see the image only once the transaction commits.
  */
-export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping): Promise<StoredImage> {
-  const chains = chainIds(img.layers.map((l) => l.diffId));
-  await unpackMissing(p, img.layers.map((l, i) => ({ ...l, chainId: chains[i]! })), mapping);
-  const now = Date.now();
-  transaction(d, p.db, () => {
-    const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
-    img.layers.forEach((l, i) => layer.run(chains[i]!, l.diffId, now));
-    d.query("INSERT OR IGNORE INTO images (id, manifest_digest, manifest, config, layers, created) VALUES (?, ?, ?, ?, ?, ?)").run(
-      img.id,
-      img.manifestDigest ?? null,
-      img.manifestBytes ?? null,
-      new TextDecoder().decode(img.configBytes),
-      JSON.stringify(chains),
-      now,
-    );
-    for (const name of img.names) d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id);
+export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping, unpacked = new Map<string, LayerDigests>()): Promise<StoredImage> {
+  await cleanDebris(p);
+  return withLocks(p, [STORE_SHARED], async () => {
+    const chains = chainIds(img.layers.map((l) => l.diffId));
+    const layers: PendingLayer[] = img.layers.map((l, i) => ({ ...l, chainId: chains[i]! }));
+    const known = new Map([...unpacked, ...(await unpackMissing(p, layers, mapping))]);
+    const described: BlobDescription[] = [];
+    for (const l of layers) described.push(await keepLayerBlob(p, l, known.get(l.chainId)));
+    const manifestBytes = img.manifestBytes ?? synthesizeManifest(img, described);
+    const manifestDigest = img.manifestDigest ?? digestOf(manifestBytes);
+    await putBlobBytes(p, manifestDigest, manifestBytes);
+    await putBlobBytes(p, img.id, img.configBytes);
+    const now = Date.now();
+    transaction(d, p.db, () => {
+      const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
+      const size = d.query("INSERT OR IGNORE INTO layer_sizes (chain_id, diff_size) VALUES (?, ?)");
+      layers.forEach((l, i) => {
+        layer.run(l.chainId, l.diffId, now);
+        if (described[i]!.diffSize !== undefined) size.run(l.chainId, described[i]!.diffSize!);
+      });
+      d.query("INSERT OR IGNORE INTO images (id, manifest_digest, manifest, config, layers, created) VALUES (?, ?, ?, ?, ?, ?)").run(
+        img.id,
+        manifestDigest,
+        manifestBytes,
+        new TextDecoder().decode(img.configBytes),
+        JSON.stringify(chains),
+        now,
+      );
+      // Images stored before blobs were kept have no manifest: give them this one.
+      d.query("UPDATE images SET manifest = ?, manifest_digest = ? WHERE id = ? AND manifest IS NULL").run(manifestBytes, manifestDigest, img.id);
+      for (const name of img.names) d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id);
+    });
+    return findImage(d, img.id)!;
   });
-  return findImage(d, img.id)!;
 }
 
-/** Unpack those layers the store lacks (a pull calls it per layer as downloads finish). */
-export async function unpackMissing(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
+/**
+ * Unpack the layers the store lacks (a pull calls it per layer as downloads finish), each under its own
+ * lock so two rl processes never unpack one layer twice. Returns what the unpacked layers turned out to be.
+ */
+export async function unpackMissing(p: Paths, layers: PendingLayer[], mapping: IdMapping): Promise<Map<string, LayerDigests>> {
+  const known = new Map<string, LayerDigests>();
   const missing = layers.filter((l) => !existsSync(layerDir(p, l.chainId)));
-  if (missing.length) await unpackLayers(p, missing, mapping);
+  if (!missing.length) return known;
+  const locks = missing.map((l) => ({ name: `layer-${l.chainId.slice(7)}`, exclusive: true }));
+  await withLocks(p, [STORE_SHARED, ...locks], async () => {
+    const still = missing.filter((l) => !existsSync(layerDir(p, l.chainId)));
+    const got = still.length ? await unpackLayers(p, still, mapping) : [];
+    still.forEach((l, i) => known.set(l.chainId, got[i]!));
+  });
+  return known;
 }
 
-async function unpackLayers(p: Paths, layers: (LayerSource & { chainId: string })[], mapping: IdMapping): Promise<void> {
+/** Make sure the layer's compressed blob is in the store; returns how to describe it in a manifest. */
+type BlobDescription = { digest: string; size: number; compression: Compression; diffSize?: number };
+
+async function keepLayerBlob(p: Paths, l: PendingLayer, unpacked: LayerDigests | undefined): Promise<BlobDescription> {
+  if (unpacked) return unpacked;
+  const compression = sniff(new Uint8Array(await Bun.file(l.file).slice(l.offset, l.offset + 4).arrayBuffer()));
+  let digest = l.digest ?? (compression === "none" ? l.diffId : undefined);
+  if (!digest) {
+    const h = newDigester();
+    for await (const c of rangeChunks(l)) h.update(c);
+    digest = h.digest();
+  }
+  if (!hasBlob(p, digest)) await putBlob(p, digest, rangeChunks(l), l.size);
+  return { digest, size: l.size, compression };
+}
+
+function rangeChunks(l: LayerSource): AsyncIterable<Uint8Array> {
+  return Bun.file(l.file).slice(l.offset, l.offset + l.size).stream() as unknown as AsyncIterable<Uint8Array>;
+}
+
+const DOCKER_LAYER: Record<Compression, string> = {
+  none: "application/vnd.docker.image.rootfs.diff.tar",
+  gzip: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  zstd: "application/vnd.oci.image.layer.v1.tar+zstd",
+};
+
+/** A docker schema2 manifest for an image that came without one (docker-archive), as podman writes. */
+function synthesizeManifest(img: ResolvedImage, layers: { digest: string; size: number; compression: Compression }[]): Uint8Array {
+  const m = {
+    schemaVersion: 2,
+    mediaType: MEDIA.dockerManifest,
+    config: { mediaType: MEDIA.dockerConfig, size: img.configBytes.length, digest: img.id },
+    layers: layers.map((l) => ({ mediaType: DOCKER_LAYER[l.compression], size: l.size, digest: l.digest })),
+  };
+  return new TextEncoder().encode(JSON.stringify(m, null, 2));
+}
+
+/**
+ * Split layers over up to one worker per core, biggest first onto the least loaded worker: layers are
+ * independent, so two cores unpack two layers at once (decompression, hashing and file creation all
+ * scale). Returns groups of indexes into `sizes`.
+ */
+export function spreadLayers(sizes: number[], workers: number): number[][] {
+  const n = Math.max(1, Math.min(workers, sizes.length));
+  const groups: { load: number; items: number[] }[] = Array.from({ length: n }, () => ({ load: 0, items: [] }));
+  const order = sizes.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  for (const [size, i] of order) {
+    const g = groups.reduce((a, b) => (b.load < a.load ? b : a));
+    g.load += size;
+    g.items.push(i);
+  }
+  return groups.map((g) => g.items.sort((a, b) => a - b)).filter((g) => g.length);
+}
+
+async function unpackLayers(p: Paths, layers: PendingLayer[], mapping: IdMapping): Promise<LayerDigests[]> {
   mkdirSync(p.layers, { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
-  const tmpDir = join(p.tmp, `unpack-${process.pid}-${Date.now().toString(36)}`);
-  const job: WorkerJob = { kind: "unpack", layers, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
-  let result: Awaited<ReturnType<typeof runWorkerJob>>;
-  try {
-    result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
-  } catch (err) {
-    // A worker killed midway (Ctrl-C reaches the whole process group) cannot clean up after itself.
-    await runWorkerJob(`${tmpDir}-rm.json`, { kind: "remove", paths: [tmpDir] }, mapping).catch(() => {});
-    throw err;
-  }
-  if (result.skippedDevices?.length) {
-    warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
-  }
+  mkdirSync(join(p.blobs, "sha256"), { recursive: true, mode: 0o700 });
+  const out: LayerDigests[] = [];
+  const groups = spreadLayers(layers.map((l) => l.size), Number(process.env.RL_UNPACK_WORKERS) || availableParallelism());
+  const settled = await Promise.allSettled(
+    groups.map(async (group) => {
+      const tmpDir = tmpName(p, "unpack");
+      const withBlobs = group.map((i) => ({
+        ...layers[i]!,
+        blob: layers[i]!.digest && hasBlob(p, layers[i]!.digest!) ? undefined : { tmp: `${tmpDir}-blob${i}`, dir: join(p.blobs, "sha256") },
+      }));
+      const job: WorkerJob = { kind: "unpack", layers: withBlobs, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
+      let result: Awaited<ReturnType<typeof runWorkerJob>>;
+      try {
+        result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+      } catch (err) {
+        // A worker killed midway (Ctrl-C reaches the whole process group) cannot clean up after itself.
+        await removePaths(p.tmp, [tmpDir, ...withBlobs.flatMap((l) => (l.blob ? [l.blob.tmp] : []))], "unpack").catch(() => {});
+        throw err;
+      }
+      if (result.skippedDevices?.length) {
+        warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);
+      }
+      group.forEach((i, k) => (out[i] = result.layers![k]!));
+    }),
+  );
+  // Wait for every worker before failing, so none is left writing into the store.
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return out;
 }

@@ -20,6 +20,7 @@ function open() {
     utimensat: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
     statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
     close: { args: ["i32"], returns: "i32" },
+    flock: { args: ["i32", "i32"], returns: "i32" },
     __errno_location: { args: [], returns: "ptr" },
   });
 }
@@ -155,4 +156,21 @@ export function lgetxattrs(path: string): Map<string, Uint8Array> {
     if (len >= 0) out.set(name, value.slice(0, len));
   }
   return out;
+}
+
+const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4;
+
+/** flock(2) without blocking: true when taken, false when another process holds it. */
+export function tryFlock(fd: number, exclusive: boolean): boolean {
+  if (libc().flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) === 0) return true;
+  const errno = read.i32(libc().__errno_location()!, 0);
+  if (errnoName(errno) === "EWOULDBLOCK" || errnoName(errno) === "EAGAIN") return false;
+  throw errnoError("flock", String(fd));
+}
+
+/** The value of an extended attribute, or undefined when the file has none by that name. */
+export function lgetxattr(path: string, name: string): Uint8Array | undefined {
+  const buf = new Uint8Array(256);
+  const n = Number(libc().lgetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(buf), buf.length));
+  return n < 0 ? undefined : buf.slice(0, n);
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env bun
+/**
+ * Loading a large image: `rl load` of an oci-archive against `podman load` of the same archive
+ * (runc, overlay, a private --root) and `umoci unpack --rootless` of the same OCI layout. Run it as
+ * an ordinary user (not root):
+ *
+ *   bun bench/load.ts [--rounds N] [--work DIR] [--no-wait]
+ *
+ * The image comes from bench/large-image.ts (4 gzip layers, 300+ MiB, 20k+ files, whiteouts, opaque
+ * directories). Every round runs each tool once on an empty store, in a rotated order; between
+ * rounds all stores are deleted, `sync` runs and the script waits 65 s, because ext4 here creates
+ * files 1.7-3x slower soon after many were deleted (see DESIGN.md). Peak RSS is GNU time's %M (the
+ * largest process of the tool's tree, rl's user-namespace worker included). A last run loads a
+ * quarter-size image to show rl's memory does not grow with layer size.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { makeLargeImage, writeOciArchive } from "./large-image";
+import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
+
+const REPO = resolve(import.meta.dir, "..");
+const args = process.argv.slice(2);
+const opt = (name: string, def: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1]! : def;
+};
+const ROUNDS = Number(opt("--rounds", "3"));
+const WORK = resolve(opt("--work", join(process.env.HOME ?? "/tmp", "rl-bench-load")));
+const WAIT = !args.includes("--no-wait");
+
+if (process.getuid!() === 0) {
+  process.stderr.write("run bench/load.ts as an ordinary user with subordinate id ranges, not as root\n");
+  process.exit(64);
+}
+
+interface Sample {
+  ms: number;
+  rssKiB: number;
+}
+
+function timed(argv: string[], env: Record<string, string> = process.env as Record<string, string>): Sample {
+  const rssFile = join(WORK, "rss");
+  const t0 = performance.now();
+  const r = Bun.spawnSync(["/usr/bin/time", "-o", rssFile, "-f", "%M", ...argv], { env, stdout: "ignore", stderr: "pipe" });
+  const ms = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+  return { ms, rssKiB: Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const image = join(WORK, "image");
+const archive = join(WORK, "image.tar");
+const small = join(WORK, "image-quarter");
+const smallArchive = join(WORK, "image-quarter.tar");
+mkdirSync(WORK, { recursive: true });
+if (!existsSync(archive)) {
+  process.stderr.write("generating the large image...\n");
+  const info = await makeLargeImage(image);
+  await writeOciArchive(image, archive);
+  process.stderr.write(`${info.files} files, ${(info.bytes / 2 ** 20).toFixed(0)} MiB uncompressed\n`);
+}
+if (!existsSync(smallArchive)) {
+  await makeLargeImage(small, 0.25);
+  await writeOciArchive(small, smallArchive);
+}
+
+const stores = join(WORK, "stores");
+const podmanXdg = join(WORK, "podman-xdg");
+mkdirSync(podmanXdg, { recursive: true, mode: 0o700 });
+const podmanEnv = { ...process.env, XDG_RUNTIME_DIR: podmanXdg } as Record<string, string>;
+
+const TOOLS: Record<string, (dir: string) => Sample> = {
+  rl: (dir) => timed([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", archive], { ...process.env, RL_ROOT: join(dir, "data"), RL_RUNROOT: join(dir, "run") } as Record<string, string>),
+  podman: (dir) => timed(["podman", "--root", join(dir, "root"), "--runroot", join(dir, "run"), "--runtime", "runc", "--storage-driver", "overlay", "load", "-q", "-i", archive], podmanEnv),
+  umoci: (dir) => timed(["umoci", "unpack", "--rootless", "--image", `${image}:large:1`, join(dir, "bundle")]),
+};
+
+/** Stores hold files owned by subordinate ids: remove them from inside a user namespace. */
+async function clean(): Promise<void> {
+  if (existsSync(stores)) await runWorkerJob(join(WORK, "clean.json"), { kind: "remove", paths: [stores] });
+  Bun.spawnSync(["sync"]);
+}
+
+const samples: Record<string, Sample[]> = { rl: [], podman: [], umoci: [] };
+const names = Object.keys(TOOLS);
+for (let round = 0; round < ROUNDS; round++) {
+  await clean();
+  if (WAIT) {
+    process.stderr.write(`round ${round + 1}/${ROUNDS}: waiting 65 s after deleting the stores (ext4 inode reuse)\n`);
+    await Bun.sleep(65_000);
+  }
+  const order = names.map((_, i) => names[(i + round) % names.length]!);
+  for (const name of order) {
+    const dir = join(stores, `${name}-${round}`);
+    mkdirSync(dir, { recursive: true });
+    const s = TOOLS[name]!(dir);
+    samples[name]!.push(s);
+    process.stderr.write(`  ${name}: ${(s.ms / 1000).toFixed(2)} s, peak RSS ${(s.rssKiB / 1024).toFixed(0)} MiB\n`);
+  }
+}
+await clean();
+const quarterDir = join(stores, "rl-quarter");
+mkdirSync(quarterDir, { recursive: true });
+const quarter = timed([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", smallArchive], { ...process.env, RL_ROOT: join(quarterDir, "data"), RL_RUNROOT: join(quarterDir, "run") } as Record<string, string>);
+await clean();
+rmSync(join(WORK, "rss"), { force: true });
+// podman left its rootless pause process for this private runtime dir: end it (we started it).
+const pause = join(podmanXdg, "libpod/tmp/pause.pid");
+if (existsSync(pause)) {
+  try {
+    process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
+  } catch {}
+}
+
+const med = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.ms))]));
+const rss = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.rssKiB))]));
+console.log(`load of a ${(Bun.file(archive).size / 2 ** 20).toFixed(0)} MiB oci-archive, ${ROUNDS} rounds, medians:`);
+console.log("| tool | wall time | peak RSS | rl / tool |");
+console.log("|---|---|---|---|");
+for (const n of names) console.log(`| ${n} | ${(med[n]! / 1000).toFixed(2)} s | ${(rss[n]! / 1024).toFixed(0)} MiB | ${(med.rl! / med[n]!).toFixed(2)}x |`);
+console.log(`rl on the quarter-size image: ${(quarter.ms / 1000).toFixed(2)} s, peak RSS ${(quarter.rssKiB / 1024).toFixed(0)} MiB`);

@@ -1,0 +1,21 @@
+import type { Argv } from "yargs";
+import { collectGarbage, openStore, paths, pruneImages } from "../lib/index";
+
+export const command = "prune";
+export const describe = "Remove images without names (with -a: every image no container uses)";
+
+export function builder(y: Argv) {
+  return y
+    .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove every image no container uses, not only <none> ones" })
+    .option("force", { alias: "f", type: "boolean", default: false, describe: "Accepted for podman compatibility (rl does not prompt)" })
+    .example("$0 image prune", "Remove dangling (<none>) images and the layers only they used")
+    .example("$0 image prune -a", "Remove every image no container uses");
+}
+
+export async function handler(a: { all: boolean }): Promise<number> {
+  const p = paths();
+  const d = await openStore(p);
+  for (const e of pruneImages(d, p, a.all)) if ("deleted" in e) console.log(e.deleted.slice(7));
+  await collectGarbage(d, p);
+  return 0;
+}

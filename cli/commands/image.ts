@@ -1,0 +1,15 @@
+import type { Argv } from "yargs";
+import * as ls from "./image-ls";
+import * as inspect from "./image-inspect";
+import * as history from "./image-history";
+import * as prune from "./image-prune";
+import * as rm from "./image-rm";
+import * as tag from "./image-tag";
+
+export const command = "image <command>";
+export const describe = "Manage images (ls, inspect, history, prune, rm, tag)";
+export const SUBCOMMANDS = [ls, inspect, history, prune, rm, tag];
+
+export function builder(y: Argv) {
+  return y.example("$0 image ls", "List images").example("$0 image inspect alpine", "An image's details as JSON");
+}

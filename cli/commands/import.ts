@@ -1,0 +1,23 @@
+import type { Argv } from "yargs";
+import { currentMapping, importTarball, openStore, paths, withContext } from "../lib/index";
+
+export const command = "import <TARBALL> [REFERENCE]";
+export const describe = "Make a one-layer image from a root filesystem tarball (- for stdin)";
+
+export function builder(y: Argv) {
+  return y
+    .positional("TARBALL", { type: "string", describe: "tar file (plain, gzip or zstd), or - for stdin" })
+    .positional("REFERENCE", { type: "string", describe: "name for the new image" })
+    .option("change", { alias: "c", type: "string", array: true, default: [], describe: "Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE" })
+    .example("$0 import alpine-minirootfs.tar.gz myalpine", "A new image named docker.io/library/myalpine:latest")
+    .example("$0 export web | $0 import --change 'CMD [\"/bin/sh\"]' - snapshot", "Snapshot a container's filesystem");
+}
+
+export async function handler(a: { TARBALL: string; REFERENCE?: string; change: string[] }): Promise<number> {
+  const p = paths();
+  const d = await openStore(p);
+  const file = a.TARBALL === "-" ? undefined : a.TARBALL;
+  const img = await withContext(`import ${a.TARBALL}`, () => importTarball(d, p, file, a.REFERENCE, a.change, currentMapping()));
+  console.log(img.id.slice(7));
+  return 0;
+}

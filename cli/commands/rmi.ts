@@ -1,0 +1,33 @@
+import type { Argv } from "yargs";
+import { collectGarbage, openStore, paths, removeImage, RlError } from "../lib/index";
+
+export const command = "rmi <IMAGE..>";
+export const describe = "Remove images (a name untags; the image goes when no name is left)";
+
+export function builder(y: Argv) {
+  return y
+    .positional("IMAGE", { type: "string", array: true, describe: "image names or ids" })
+    .option("force", { alias: "f", type: "boolean", default: false, describe: "Also remove containers using the image, and images with several names given by id" })
+    .example("$0 rmi alpine", "Untag alpine; delete the image if that was its last name")
+    .example("$0 rmi -f 3f1a", "Delete the image with id 3f1a…, its names and the containers using it");
+}
+
+export async function handler(a: { IMAGE: string[]; force: boolean }): Promise<number> {
+  const p = paths();
+  const d = await openStore(p);
+  let code = 0;
+  try {
+    for (const t of a.IMAGE) {
+      try {
+        for (const e of await removeImage(d, p, t, a.force)) console.log("untagged" in e ? `Untagged: ${e.untagged}` : `Deleted: ${e.deleted.slice(7)}`);
+      } catch (err) {
+        if (!(err instanceof RlError) || err.exitCode !== 1) throw err;
+        process.stderr.write(`rl: ${err.message}\n`);
+        code = 1;
+      }
+    }
+  } finally {
+    await collectGarbage(d, p);
+  }
+  return code;
+}

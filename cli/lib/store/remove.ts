@@ -1,0 +1,116 @@
+import type { Database } from "bun:sqlite";
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { RlError } from "../errors";
+import { normalizeName } from "../image/reference";
+import type { Paths } from "../paths";
+import { removeContainer, type ContainerRow } from "../runtime/containers";
+import { runWorkerJob } from "../rootfs/worker-job";
+import { transaction } from "./db";
+import { tmpName } from "./debris";
+import { findImage, imageManifest, layerDir, listImages, type StoredImage } from "./images";
+import { STORE_EXCLUSIVE, withLocks } from "./locks";
+
+/** What rmi and prune did, in podman's words: "Untagged: NAME", "Deleted: ID". */
+export type RemoveEvent = { untagged: string } | { deleted: string };
+
+function containersOf(d: Database, imageId: string): ContainerRow[] {
+  return d.query("SELECT * FROM containers WHERE image_id = ?").all(imageId) as ContainerRow[];
+}
+
+async function removeContainersOf(d: Database, p: Paths, imageId: string): Promise<void> {
+  for (const c of containersOf(d, imageId)) {
+    if (c.state === "running" && c.pid) {
+      try {
+        process.kill(c.pid, "SIGKILL");
+      } catch {}
+    }
+    await removeContainer(d, p, c.id);
+  }
+}
+
+function deleteImageRow(d: Database, p: Paths, img: StoredImage): RemoveEvent[] {
+  transaction(d, p.db, () => {
+    d.query("DELETE FROM image_names WHERE image_id = ?").run(img.id);
+    d.query("DELETE FROM images WHERE id = ?").run(img.id);
+  });
+  return [...img.names.map((n) => ({ untagged: n })), { deleted: img.id }];
+}
+
+/**
+ * `rmi`: a name untags (and deletes the image once no name is left); an id deletes the image and all
+ * its names (with several names only when forced, as docker does). An image a container uses is
+ * refused unless forced, which removes those containers first. Unused layers and blobs go afterwards
+ * (collectGarbage).
+ */
+export async function removeImage(d: Database, p: Paths, text: string, force: boolean): Promise<RemoveEvent[]> {
+  const img = findImage(d, text);
+  if (!img) throw new RlError(`${text}: image not known`, 1);
+  const name = normalizeName(text);
+  const byName = img.names.includes(name) && !/^(sha256:)?[0-9a-f]{3,64}$/.test(text);
+  if (byName && img.names.length > 1) {
+    transaction(d, p.db, () => d.query("DELETE FROM image_names WHERE name = ?").run(name));
+    return [{ untagged: name }];
+  }
+  if (!byName && img.names.length > 1 && !force) {
+    throw new RlError(`cannot remove image ${text}: it has ${img.names.length} names (${img.names.join(", ")}); remove them by name, or use rmi -f`);
+  }
+  const users = containersOf(d, img.id);
+  if (users.length && !force) {
+    throw new RlError(`cannot remove image ${text}: container ${users.map((c) => c.name).join(", ")} uses it; remove the container first (rl rm), or use rmi -f`);
+  }
+  await removeContainersOf(d, p, img.id);
+  return deleteImageRow(d, p, img);
+}
+
+/** `image prune`: images without names (with `all`, every image) that no container uses. */
+export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] {
+  const events: RemoveEvent[] = [];
+  for (const img of listImages(d)) {
+    if (!all && img.names.length) continue;
+    if (containersOf(d, img.id).length) continue;
+    events.push(...deleteImageRow(d, p, img));
+  }
+  return events;
+}
+
+/**
+ * Delete layers and blobs no image refers to (a container keeps its image, and so its layers). Holds
+ * the store lock exclusively: a process storing an image holds it shared until its row is written,
+ * so nothing it is about to record can be collected.
+ */
+export async function collectGarbage(d: Database, p: Paths): Promise<{ layers: number; blobs: number }> {
+  return withLocks(p, [STORE_EXCLUSIVE], async () => {
+    const layers = new Set<string>();
+    const blobs = new Set<string>();
+    for (const img of listImages(d)) {
+      for (const c of img.layers) layers.add(c.slice(7));
+      blobs.add(img.id.slice(7));
+      try {
+        const m = imageManifest(d, img.id);
+        blobs.add(m.digest.slice(7));
+        for (const l of m.value.layers) blobs.add(l.digest.slice(7));
+      } catch {}
+    }
+    const list = (dir: string) => {
+      try {
+        return readdirSync(dir);
+      } catch {
+        return [];
+      }
+    };
+    const deadLayers = list(p.layers).filter((h) => !layers.has(h));
+    const deadBlobs = list(join(p.blobs, "sha256")).filter((h) => !blobs.has(h));
+    for (const h of deadBlobs) rmSync(join(p.blobs, "sha256", h), { force: true });
+    if (deadLayers.length) {
+      await runWorkerJob(`${tmpName(p, "gc")}.json`, { kind: "remove", paths: deadLayers.map((h) => layerDir(p, h)) });
+    }
+    transaction(d, p.db, () => {
+      for (const h of deadLayers) {
+        d.query("DELETE FROM layers WHERE chain_id = ?").run(`sha256:${h}`);
+        d.query("DELETE FROM layer_sizes WHERE chain_id = ?").run(`sha256:${h}`);
+      }
+    });
+    return { layers: deadLayers.length, blobs: deadBlobs.length };
+  });
+}

@@ -1,0 +1,362 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { makeLargeImage, writeOciArchive } from "../../bench/large-image";
+import { BUSYBOX, FIXTURES, makeEnv, REPO, rl, skipReason } from "./harness";
+
+const reason = skipReason();
+if (reason) console.log(`skipping image store integration tests: ${reason}`);
+
+const ALPINE_LAYOUT = `${FIXTURES}/oci/alpine-3.20.3`;
+const ALPINE_MANIFEST = "sha256:198c5de3ec865533261cfaf079cc21a9edf39833bc2319438d8d710807cb2846";
+const ALPINE_ID = "a9e81ecc4c3b07bb1950de30296b22e8d3800035ec8a73309a22533fdf10f12a";
+const ALPINE_DIFF = "1bccf10afce5c1ffe31381419930ad565c1436eaeb1ca680494b0663e0028419";
+const ALPINE = "docker.io/library/alpine:3.20.3";
+
+function sh(argv: string[], env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync(argv, { env: env ?? (process.env as Record<string, string>), stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function ok(argv: string[], env?: Record<string, string>): string {
+  const r = sh(argv, env);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Members of a tar file with owners, as GNU tar lists them (`tar tv --numeric-owner`). */
+function tarListing(file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of ok(["tar", "-tvf", file, "--numeric-owner"]).split("\n")) {
+    const m = /^(\S+)\s+(\d+)\/(\d+)\s+\d+\s+\S+\s+\S+\s+(.*?)(?: -> .*| link to .*)?$/.exec(line);
+    if (m) out.set(m[4]!.replace(/\/$/, ""), `${m[1]} ${m[2]}/${m[3]}`);
+  }
+  return out;
+}
+
+describe.skipIf(Boolean(reason))("image store commands", () => {
+  const t = makeEnv();
+  const r = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
+  const data = t.env.RL_ROOT!;
+  const work = join(t.root, "work");
+  const alpineArchive = join(work, "alpine-oci.tar");
+  // podman as this user with its own store, runtime dir and pause process, so nothing real is touched.
+  const podmanRoot = join(t.root, "podman");
+  const podmanEnv = { ...t.env, XDG_RUNTIME_DIR: join(podmanRoot, "xdg") };
+  const podman = (args: string[]) => sh(["podman", "--root", join(podmanRoot, "root"), "--runroot", join(podmanRoot, "run"), "--runtime", "runc", "--storage-driver", "vfs", ...args], podmanEnv);
+
+  beforeAll(() => {
+    mkdirSync(work, { recursive: true });
+    mkdirSync(podmanEnv.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+    ok(["skopeo", "copy", "-q", `oci:${ALPINE_LAYOUT}:3.20.3`, `oci-archive:${alpineArchive}:${ALPINE}`]);
+  });
+  afterAll(async () => {
+    const pause = join(podmanEnv.XDG_RUNTIME_DIR, "libpod/tmp/pause.pid");
+    if (existsSync(pause)) {
+      try {
+        process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
+      } catch {}
+    }
+    await t.cleanup();
+  });
+
+  describe("load", () => {
+    test("an oci-archive: Loaded image line, images table, digests kept", async () => {
+      const l = await r(["load", "-i", alpineArchive]);
+      expect(l).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n`, stderr: "" });
+      const table = (await r(["images"])).stdout.split("\n");
+      expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+      expect(table[1]).toMatch(new RegExp(`^docker.io/library/alpine\\s+3\\.20\\.3\\s+${ALPINE_ID.slice(0, 12)}\\s+\\S.* ago\\s+8\\.09 MB$`));
+      const [img] = JSON.parse((await r(["images", "--format", "json"])).stdout);
+      expect(img).toMatchObject({ Id: ALPINE_ID, Digest: ALPINE_MANIFEST, RepoTags: [ALPINE], Dangling: false, Size: 8089600 });
+      expect((await r(["images", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+      expect((await r(["image", "ls", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+    });
+
+    test("the store keeps manifest, config and layer blobs", () => {
+      const blobs = readdirSync(join(data, "blobs/sha256"));
+      const manifest = JSON.parse(readFileSync(`${ALPINE_LAYOUT}/blobs/sha256/${ALPINE_MANIFEST.slice(7)}`, "utf8"));
+      for (const d of [ALPINE_MANIFEST, manifest.config.digest, manifest.layers[0].digest]) expect(blobs).toContain(d.slice(7));
+      expect(readdirSync(join(data, "tmp"))).toEqual([]);
+    });
+
+    test("every fixture archive loads, gzip-compressed and from stdin too", async () => {
+      const expected: Record<string, string> = {
+        "containers-image-almostempty.tar": "Loaded image: docker.io/library/emptyimage:latest\n",
+        "dive-test-oci-gzip-image.tar": "Loaded image: sha256:3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959\n",
+        "dive-test-oci-zstd-image.tar": "Loaded image: sha256:3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959\n",
+        "dive-test-oci-uncompressed-image.tar": "Loaded image: sha256:3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959\n",
+        "ggcr-hello-world-v25.tar": "Loaded image: sha256:ee301c921b8aadc002973b2e0c3da17d701dcd994b606769a7e6eaa100b81d44\n",
+      };
+      for (const [file, out] of Object.entries(expected)) {
+        expect(await r(["load", "-i", `${FIXTURES}/archives/${file}`])).toMatchObject({ code: 0, stdout: out });
+      }
+      const gz = join(work, "almostempty.tar.gz");
+      await Bun.write(gz, gzipSync(readFileSync(`${FIXTURES}/archives/containers-image-almostempty.tar`)));
+      expect(await r(["load", "-i", gz])).toMatchObject({ code: 0, stdout: expected["containers-image-almostempty.tar"] });
+      const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), "load"], { env: t.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
+      expect(await new Response(p.stdout).text()).toBe(expected["containers-image-almostempty.tar"]!);
+      expect(await p.exited).toBe(0);
+    });
+
+    test("bad input: one clear line, exit 125, nothing left behind", async () => {
+      const notTar = join(work, "not.tar");
+      await Bun.write(notTar, "hello, this is not a tar archive at all".repeat(40));
+      const a = await r(["load", "-i", notTar]);
+      expect(a.code).toBe(125);
+      expect(a.stderr).toMatch(/^rl: cannot load .*not\.tar: .+\n$/);
+      const b = await r(["load", "-i", join(work, "missing.tar")]);
+      expect(b).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot load .*missing\.tar: .*no such file\n$/) });
+      expect(readdirSync(join(data, "tmp"))).toEqual([]);
+    });
+  });
+
+  describe("tag, inspect, history", () => {
+    test("tag adds a name; inspect shows podman's fields", async () => {
+      expect((await r(["tag", ALPINE, "myalpine:v1"])).code).toBe(0);
+      const names = JSON.parse((await r(["images", "--format", "json"])).stdout).find((i: { Id: string }) => i.Id === ALPINE_ID).RepoTags;
+      expect(names.sort()).toEqual([ALPINE, "docker.io/library/myalpine:v1"]);
+      const [info] = JSON.parse((await r(["image", "inspect", "myalpine:v1"])).stdout);
+      expect(info).toMatchObject({
+        Id: ALPINE_ID,
+        Digest: ALPINE_MANIFEST,
+        RepoDigests: expect.arrayContaining([`docker.io/library/alpine@${ALPINE_MANIFEST}`]),
+        Architecture: "amd64",
+        Os: "linux",
+        Config: { Cmd: ["/bin/sh"] },
+        RootFS: { Type: "layers", Layers: [`sha256:${ALPINE_DIFF}`] },
+        Size: 8089600,
+      });
+      expect(info.History.length).toBe(2);
+    });
+
+    test("history lists the steps newest first", async () => {
+      const lines = (await r(["image", "history", ALPINE])).stdout.trim().split("\n");
+      expect(lines[0]).toMatch(/^ID\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+      expect(lines[1]).toMatch(new RegExp(`^${ALPINE_ID.slice(0, 12)}\\s.*CMD \\["/bin/sh"\\]\\s+0 B$`));
+      expect(lines[2]).toMatch(/^<missing>\s.*ADD alpine-minirootfs.*8\.09 MB$/);
+    });
+
+    test("image tag and image rm work as tag and rmi", async () => {
+      expect((await r(["image", "tag", ALPINE, "localhost/alias:1"])).code).toBe(0);
+      expect(await r(["image", "rm", "localhost/alias:1"])).toMatchObject({ code: 0, stdout: "Untagged: localhost/alias:1\n" });
+    });
+
+    test("unknown images and invalid names are clear errors", async () => {
+      expect(await r(["image", "inspect", "nosuch:image"])).toMatchObject({ code: 125, stderr: "rl: nosuch:image: image not known (see rl images)\n" });
+      expect(await r(["tag", "nosuch", "x:y"])).toMatchObject({ code: 125 });
+      expect(await r(["tag", ALPINE, "Bad Name"])).toMatchObject({ code: 125, stderr: expect.stringContaining("invalid image name") });
+      expect(await r(["rmi", "nosuch"])).toMatchObject({ code: 1, stderr: "rl: nosuch: image not known\n" });
+    });
+  });
+
+  describe("save and round trips", () => {
+    test("save oci-archive keeps the original manifest: skopeo reads the same digest", async () => {
+      const out = join(work, "saved-oci.tar");
+      expect(await r(["save", "--format", "oci-archive", "-o", out, ALPINE])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      const raw = ok(["skopeo", "inspect", "--raw", `oci-archive:${out}:${ALPINE}`]);
+      expect(`sha256:${new Bun.CryptoHasher("sha256").update(raw).digest("hex")}`).toBe(ALPINE_MANIFEST);
+      const copy = join(work, "copied-layout");
+      ok(["skopeo", "copy", "-q", `oci-archive:${out}:${ALPINE}`, `oci:${copy}:x`]);
+      expect(existsSync(`${copy}/blobs/sha256/${ALPINE_MANIFEST.slice(7)}`)).toBe(true);
+    });
+
+    test("rl save (oci-archive, docker-archive) → podman load; podman save → rl load keeps ids and digests", async () => {
+      const out = join(work, "saved-docker.tar");
+      expect((await r(["save", "-o", out, ALPINE])).code).toBe(0);
+      expect(JSON.parse(ok(["tar", "-xOf", out, "manifest.json"]))).toEqual([{ Config: `${ALPINE_ID}.json`, RepoTags: [ALPINE], Layers: [`${ALPINE_DIFF}.tar`] }]);
+      // rl's oci-archive first: podman keeps the manifest digest it finds there.
+      const ociLoaded = podman(["load", "-i", join(work, "saved-oci.tar")]);
+      expect(ociLoaded.stdout).toContain(`Loaded image: ${ALPINE}`);
+      expect(podman(["image", "inspect", "--format", "{{.Digest}}", ALPINE]).stdout.trim()).toBe(ALPINE_MANIFEST);
+      const loaded = podman(["load", "-i", out]);
+      expect(loaded.stdout).toContain(`Loaded image: ${ALPINE}`);
+      expect(podman(["images", "-q", "--no-trunc"]).stdout.trim()).toBe(`sha256:${ALPINE_ID}`);
+      const pOci = join(work, "podman-oci.tar"), pDocker = join(work, "podman-docker.tar");
+      expect(podman(["save", "--format", "oci-archive", "-o", pOci, ALPINE]).code).toBe(0);
+      expect(podman(["save", "--format", "docker-archive", "-o", pDocker, ALPINE]).code).toBe(0);
+      const fresh = makeEnv();
+      try {
+        const f = (args: string[]) => rl(args, { env: fresh.env });
+        expect(await f(["load", "-i", pOci])).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n` });
+        // podman converts the docker-format image it loaded to OCI on save: rl keeps podman's digests.
+        const podmanDigest = JSON.parse(ok(["tar", "-xOf", pOci, "index.json"])).manifests[0].digest;
+        const podmanConfig = JSON.parse(ok(["tar", "-xOf", pOci, `blobs/sha256/${podmanDigest.slice(7)}`])).config.digest;
+        expect(JSON.parse((await f(["images", "--format", "json"])).stdout)[0]).toMatchObject({ Id: podmanConfig.slice(7), Digest: podmanDigest });
+        expect(await f(["load", "-i", pDocker])).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n` });
+        const [info] = JSON.parse((await f(["image", "inspect", ALPINE])).stdout);
+        expect(info.Id).toBe(ALPINE_ID);
+        expect(await f(["run", "--rm", ALPINE, "cat", "/etc/alpine-release"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+
+    test("save of several images writes one multi-image docker-archive that loads back", async () => {
+      await r(["run", "--rm", BUSYBOX, "true"]);
+      const manifest = JSON.parse(readFileSync(`${FIXTURES}/oci/busybox-1.38.0-musl-amd64/blobs/sha256/a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998`, "utf8"));
+      const busyboxId = (manifest.config.digest as string).slice(7);
+      expect((await r(["tag", busyboxId, "localhost/bb:1"])).code).toBe(0);
+      const out = join(work, "two.tar");
+      expect((await r(["save", "-o", out, ALPINE, "localhost/bb:1"])).code).toBe(0);
+      const fresh = makeEnv();
+      try {
+        const l = await rl(["load", "-i", out], { env: fresh.env });
+        expect(l).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\nLoaded image: localhost/bb:1\n` });
+        expect(await rl(["run", "--rm", "localhost/bb:1", "echo", "ok"], { env: fresh.env })).toMatchObject({ code: 0, stdout: "ok\n" });
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+
+    test("save to a terminal-less stdout streams the archive", async () => {
+      const out = join(work, "stdout.tar");
+      const s = sh(["bash", "-c", `'${process.execPath}' '${REPO}/cli/main.ts' save --format oci-archive ${ALPINE} > '${out}'`], t.env);
+      expect(s).toMatchObject({ code: 0, stderr: "" });
+      expect([...tarListing(out).keys()]).toContain(`blobs/sha256/${ALPINE_MANIFEST.slice(7)}`);
+    });
+  });
+
+  describe("import and export", () => {
+    test("import a rootfs tarball with --change, then run it", async () => {
+      const i = await r(["import", "--change", 'CMD ["/bin/cat", "/etc/alpine-release"]', "--change", "ENV GREETING=hi", `${FIXTURES}/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz`, "imported:1"]);
+      expect(i.code).toBe(0);
+      expect(i.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+      expect(await r(["run", "--rm", "imported:1"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+      expect(await r(["run", "--rm", "imported:1", "sh", "-c", "echo $GREETING"])).toMatchObject({ code: 0, stdout: "hi\n" });
+      const [info] = JSON.parse((await r(["image", "inspect", "imported:1"])).stdout);
+      expect(info.RootFS.Layers).toEqual([`sha256:${ALPINE_DIFF}`]);
+      expect(info.Id).toBe(i.stdout.trim());
+    });
+
+    test("import of something that is not a tar: one line, exit 125, nothing stored", async () => {
+      const before = (await r(["images", "-q"])).stdout;
+      const bad = join(work, "bad.txt");
+      await Bun.write(bad, "not a tar file, just some text\n");
+      expect(await r(["import", bad, "bad:1"])).toMatchObject({ code: 125, stderr: `rl: cannot import ${bad}: unexpected end of tar stream\n` });
+      expect((await r(["images", "-q"])).stdout).toBe(before);
+      expect(readdirSync(join(data, "tmp"))).toEqual([]);
+    });
+
+    test("export writes the container's merged filesystem with the container's owners", async () => {
+      const run = await r(["run", "--name", "exp", ALPINE, "sh", "-c", "echo changed > /etc/newfile; rm /etc/motd; mkdir /data; chown 1000:1000 /data"]);
+      expect(run.code).toBe(0);
+      const out = join(work, "exp.tar");
+      expect(await r(["export", "-o", out, "exp"])).toMatchObject({ code: 0, stderr: "" });
+      const list = tarListing(out);
+      expect(list.get("etc/alpine-release")).toBe("-rw-r--r-- 0/0");
+      expect(list.get("etc/shadow")).toBe("-rw-r----- 0/42");
+      expect(list.get("data")).toBe("drwxr-xr-x 1000/1000");
+      expect(list.has("etc/newfile")).toBe(true);
+      expect(list.has("etc/motd")).toBe(false);
+      expect(ok(["tar", "-xOf", out, "etc/alpine-release"])).toBe("3.20.3\n");
+      // stdout by default, and an export imports back as an image
+      const piped = sh(["bash", "-c", `'${process.execPath}' '${REPO}/cli/main.ts' export exp | '${process.execPath}' '${REPO}/cli/main.ts' import - fromexport`], t.env);
+      expect(piped.code).toBe(0);
+      expect(await r(["run", "--rm", "fromexport", "cat", "/etc/newfile"])).toMatchObject({ code: 0, stdout: "changed\n" });
+      expect(await r(["export", "nosuch"])).toMatchObject({ code: 125, stderr: "rl: cannot export nosuch: no such container: nosuch\n" });
+    });
+  });
+
+  describe("rmi, prune, df", () => {
+    test("an image a container uses is refused, -f removes the container too", async () => {
+      expect(await r(["rmi", "myalpine:v1"])).toMatchObject({ code: 0, stdout: "Untagged: docker.io/library/myalpine:v1\n" });
+      const refused = await r(["rmi", ALPINE]);
+      expect(refused).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot remove image .*: container exp uses it; .*rmi -f\n$/) });
+      const forced = await r(["rmi", "-f", ALPINE]);
+      expect(forced).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
+      expect((await r(["ps", "-a", "-q"])).stdout).not.toContain("exp");
+      expect(JSON.parse((await r(["ps", "-a", "--format", "json"])).stdout).map((c: { Names: string[] }) => c.Names[0])).not.toContain("exp");
+    });
+
+    test("layers and blobs no image uses are gone; shared ones stay", async () => {
+      // imported:1 has the same layer as alpine: it must still be there and run.
+      expect(await r(["run", "--rm", "imported:1"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+      const blobs = readdirSync(join(data, "blobs/sha256"));
+      expect(blobs).not.toContain(ALPINE_MANIFEST.slice(7));
+      expect(blobs).not.toContain(ALPINE_ID);
+    });
+
+    test("system df counts images and containers", async () => {
+      const lines = (await r(["system", "df"])).stdout.trim().split("\n");
+      expect(lines[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+      expect(lines[1]).toMatch(/^Images\s+\d+\s+\d+\s+\S+ \S+\s+\S+ \S+ \(\d+%\)$/);
+      expect(lines[2]).toMatch(/^Containers\s+\d+/);
+      const json = JSON.parse((await r(["system", "df", "--format", "json"])).stdout);
+      const images = JSON.parse((await r(["images", "--format", "json"])).stdout);
+      expect(json[0]).toMatchObject({ Type: "Images", Total: images.length });
+    });
+
+    test("prune removes dangling images; -a every unused one", async () => {
+      const before = JSON.parse((await r(["images", "--format", "json"])).stdout) as { Id: string; Dangling: boolean }[];
+      const dangling = before.filter((i) => i.Dangling).map((i) => i.Id);
+      expect(dangling.length).toBeGreaterThan(0);
+      const p = await r(["image", "prune"]);
+      expect(p.code).toBe(0);
+      expect(p.stdout.trim().split("\n").sort()).toEqual(dangling.sort());
+      const after = JSON.parse((await r(["images", "--format", "json"])).stdout) as { Dangling: boolean }[];
+      expect(after.length).toBe(before.length - dangling.length);
+      expect(after.every((i) => !i.Dangling)).toBe(true);
+      expect((await r(["image", "prune", "-a"])).code).toBe(0);
+      expect((await r(["images", "-q"])).stdout).toBe("");
+      expect(readdirSync(join(data, "layers"))).toEqual([]);
+      expect(readdirSync(join(data, "blobs/sha256"))).toEqual([]);
+    });
+  });
+
+  describe("concurrency and crashes", () => {
+    test("two rl load of the same archive at once: both succeed, one image", async () => {
+      const e = makeEnv();
+      try {
+        const [a, b] = await Promise.all([rl(["load", "-i", alpineArchive], { env: e.env }), rl(["load", "-i", alpineArchive], { env: e.env })]);
+        expect(a).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n` });
+        expect(b).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n` });
+        expect((await rl(["images", "-q"], { env: e.env })).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+        expect(readdirSync(join(e.env.RL_ROOT!, "layers")).length).toBe(1);
+        expect(readdirSync(join(e.env.RL_ROOT!, "tmp"))).toEqual([]);
+      } finally {
+        await e.cleanup();
+      }
+    });
+
+    test("SIGKILL during rl load: no half image, the next command cleans tmp/", async () => {
+      const e = makeEnv();
+      try {
+        const layout = join(e.root, "big");
+        await makeLargeImage(layout, 0.15);
+        const archive = join(e.root, "big.tar");
+        await writeOciArchive(layout, archive);
+        const tmp = join(e.env.RL_ROOT!, "tmp");
+        const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", archive], { env: e.env, stdout: "ignore", stderr: "ignore" });
+        // Wait until the unpack has started, then kill rl (its user-namespace worker dies with it).
+        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) await Bun.sleep(2);
+        p.kill("SIGKILL");
+        await p.exited;
+        expect(readdirSync(tmp).length).toBeGreaterThan(0);
+        expect(await rl(["images", "-q"], { env: e.env })).toMatchObject({ code: 0, stdout: "" });
+        expect(readdirSync(tmp)).toEqual([]);
+        expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0, stdout: "Loaded image: docker.io/library/large:1\n" });
+      } finally {
+        await e.cleanup();
+      }
+    });
+  });
+
+  describe("system reset", () => {
+    test("refuses without -f and a terminal; -f leaves the data dir empty", async () => {
+      const e = makeEnv();
+      try {
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "c", ALPINE, "sh", "-c", "mkdir /x && chown 123 /x"], { env: e.env })).code).toBe(0);
+        const no = await rl(["system", "reset"], { env: e.env });
+        expect(no).toMatchObject({ code: 125, stderr: expect.stringContaining("-f") });
+        expect(await rl(["system", "reset", "-f"], { env: e.env })).toMatchObject({ code: 0, stderr: "" });
+        expect(readdirSync(e.env.RL_ROOT!)).toEqual([]);
+        expect((await rl(["images", "-q"], { env: e.env })).stdout).toBe("");
+      } finally {
+        await e.cleanup();
+      }
+    });
+  });
+});
