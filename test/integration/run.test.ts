@@ -97,7 +97,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
     });
 
     test("--network none has only loopback, up", async () => {
-      const r = await run(["--rm", ALPINE, "sh", "-c", "ls /sys/class/net; ip -o link show lo"]);
+      const r = await run(["--rm", "--network", "none", ALPINE, "sh", "-c", "ls /sys/class/net; ip -o link show lo"]);
       expect(r.stdout.split("\n")[0]).toBe("lo");
       expect(r.stdout).toContain("UP");
     });
@@ -109,7 +109,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
     });
 
     test("uts: --hostname, and /etc/hostname and /etc/hosts agree", async () => {
-      const r = await run(["--rm", "--hostname", "box1", "--name", "named1", ALPINE, "sh", "-c", "hostname; cat /etc/hostname; grep box1 /etc/hosts"]);
+      const r = await run(["--rm", "--network", "none", "--hostname", "box1", "--name", "named1", ALPINE, "sh", "-c", "hostname; cat /etc/hostname; grep box1 /etc/hosts"]);
       expect(r.stdout).toBe("box1\nbox1\n127.0.1.1\tbox1 named1\n");
     });
 
