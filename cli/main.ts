@@ -6,10 +6,11 @@ import * as run from "./commands/run";
 import * as info from "./commands/info";
 import * as ps from "./commands/ps";
 import * as rm from "./commands/rm";
+import * as port from "./commands/port";
 import { splitAtImage } from "./argv-split";
 
 /** The command table: each verb is a small module with command/describe/builder/handler. */
-const COMMANDS = [run, info, ps, rm];
+const COMMANDS = [run, info, ps, rm, port];
 
 let exitCode = 0;
 

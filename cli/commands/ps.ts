@@ -1,5 +1,5 @@
 import type { Argv } from "yargs";
-import { listContainers, openDb, paths, sweepStale } from "../lib/index";
+import { formatPortsColumn, listContainers, loadNetwork, openDb, paths, sweepStale } from "../lib/index";
 
 export const command = "ps";
 export const describe = "List containers";
@@ -33,11 +33,11 @@ export async function handler(a: { all: boolean; quiet: boolean; format: string 
     for (const r of rows) console.log(r.id.slice(0, 12));
     return 0;
   }
-  const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]];
+  const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]];
   for (const r of rows) {
     const cmd = (JSON.parse(r.command || "[]") as string[]).join(" ");
     const status = r.state === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : r.state === "running" ? "Up" : "Created";
-    table.push([r.id.slice(0, 12), r.image_name, cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd, ago(r.created), status, r.name]);
+    table.push([r.id.slice(0, 12), r.image_name, cmd.length > 20 ? `${cmd.slice(0, 19)}…` : cmd, ago(r.created), status, formatPortsColumn(loadNetwork(d, r.id)?.ports ?? []), r.name]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) console.log(row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 2) : c)).join("").trimEnd());
