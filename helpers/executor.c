@@ -574,6 +574,18 @@ static void run_ops(const char *ops, int len) {
 
 struct child_args { const char *ops; int len; };
 
+static void close_all_but(int a, int b, int c, int d, int e) {
+  int keep[5], i, j, lo = 3;
+  keep[0] = a; keep[1] = b; keep[2] = c; keep[3] = d; keep[4] = e;
+  for (i = 1; i < 5; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+  for (i = 0; i < 5; i++) {
+    if (keep[i] < lo) continue;
+    if (keep[i] > lo) syscall(SYS_close_range, lo, keep[i] - 1, 0);
+    lo = keep[i] + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 /*
  * Join another container's user namespace, then its network namespace (the order matters: rights over
  * the network namespace come from its user namespace), then create the rest. A new pid namespace only
@@ -595,8 +607,9 @@ static int child_main(void *arg) {
   for (i = 0; i < 3; i++) if (parent_fds[i] >= 0) close(parent_fds[i]);
   reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  /* Bun's own descriptors must not reach the workload. */
-  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
+   * host port, the exit fd of slirp4netns): close all but ours. */
+  close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
   if (read(sync_fd, &go, 1) != 1) _exit(125);   /* the supervisor went away, or failed to map ids */
   close(sync_fd);
   if (join_user_fd >= 0) join_namespaces();

@@ -327,6 +327,7 @@ int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, in
   if (pid != 0) return pid < 0 ? -errno : pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != parent) _exit(0);
+  prctl(15 /* PR_SET_NAME */, "rl-portfwd", 0, 0, 0);   /* so ps shows what it is */
   reset_signals();
   /* Keep only our descriptors: Bun's (and the exit fd of slirp4netns) must not live on here. */
   for (i = 0; i < n; i++) keep[nkeep++] = fds[i];

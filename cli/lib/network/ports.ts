@@ -12,12 +12,13 @@ export interface PortMapping {
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
-function portRange(text: string, spec: string, what: string): [number, number] {
+function portRange(text: string, spec: string, what: string, min = 1): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
   if (!m) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${what} ${JSON.stringify(text)} is not a port or a range`);
   const lo = Number(m[1]);
   const hi = m[2] === undefined ? lo : Number(m[2]);
-  for (const p of [lo, hi]) if (p < 1 || p > 65535) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${p} is not between 1 and 65535`);
+  for (const p of [lo, hi]) if (p < min || p > 65535) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${p} is not between ${min} and 65535`);
+  if (lo === 0 && hi !== 0) throw new RlError(`invalid port ${JSON.stringify(spec)}: a range cannot start at 0`);
   if (hi < lo) throw new RlError(`invalid port ${JSON.stringify(spec)}: the range ${text} ends before it starts`);
   return [lo, hi];
 }
@@ -46,9 +47,10 @@ export function parsePublish(spec: string): PortMapping[] {
   let hostPorts: number[];
   if (!hostPart) hostPorts = new Array(count).fill(0);
   else {
-    const [hlo, hhi] = portRange(hostPart, spec, "the host port");
-    if (hhi - hlo + 1 !== count) throw new RlError(`invalid port ${JSON.stringify(spec)}: the host range has ${hhi - hlo + 1} ports, the container range ${count}`);
-    hostPorts = Array.from({ length: count }, (_, i) => hlo + i);
+    // Host port 0 asks for a free port, as an empty one does.
+    const [hlo, hhi] = portRange(hostPart, spec, "the host port", 0);
+    if (hlo !== 0 && hhi - hlo + 1 !== count) throw new RlError(`invalid port ${JSON.stringify(spec)}: the host range has ${hhi - hlo + 1} ports, the container range ${count}`);
+    hostPorts = hlo === 0 ? new Array(count).fill(0) : Array.from({ length: count }, (_, i) => hlo + i);
   }
   return hostPorts.map((hostPort, i) => ({ hostIp: ip, hostPort, containerPort: clo + i, proto }));
 }
