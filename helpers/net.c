@@ -46,6 +46,9 @@ extern long syscall(long nr, ...);
 extern void _exit(int code) __attribute__((noreturn));
 extern int *__errno_location(void);
 extern int inet_pton(int af, const char *src, void *dst);
+extern int open(const char *path, int flags, ...);
+extern ssize_t read(int fd, void *buf, size_t n);
+extern int munmap(void *addr, size_t len);
 
 #define errno (*__errno_location())
 #define EINTR 4
@@ -307,6 +310,46 @@ static void forwarder_loop(void) {
   }
 }
 
+/*
+ * The fork is a copy of Bun: tens of MiB of heap it will never touch, which turn private as Bun goes on
+ * writing its own copy. Unmap every mapping but the ones this loop needs: its code and static data,
+ * the stack, the thread's TLS (errno), libc, the dynamic loader and the vdso. Stays a few MiB.
+ */
+static char maps[1 << 19];
+static int holds(unsigned long lo, unsigned long hi, unsigned long addr) { return addr >= lo && addr < hi; }
+
+static void shed_memory(void) {
+  unsigned long keep[8]; char *p, *end; int fd, i; ssize_t n, total = 0; char here;
+  keep[0] = (unsigned long)&shed_memory; keep[1] = (unsigned long)&ports; keep[2] = (unsigned long)&conns;
+  keep[3] = (unsigned long)&udps; keep[4] = (unsigned long)dgram; keep[5] = (unsigned long)&here;
+  keep[6] = (unsigned long)__errno_location(); keep[7] = (unsigned long)maps;
+  fd = open("/proc/self/maps", O_CLOEXEC);
+  if (fd < 0) return;
+  while (total < (ssize_t)sizeof maps - 1 && (n = read(fd, maps + total, sizeof maps - 1 - total)) > 0) total += n;
+  close(fd);
+  if (total >= (ssize_t)sizeof maps - 1) return;   /* did not fit: keep everything rather than guess */
+  maps[total] = 0;
+  unsigned long lib_end = 0;   /* a library's .bss is the anonymous mapping right after it */
+  for (p = maps; *p; p = end + 1) {
+    unsigned long lo = 0, hi = 0; int k, fields = 0, needed = 0, lib = 0; char *path;
+    for (end = p; *end && *end != '\n'; end++) {}
+    while (*p != '-') { lo = lo * 16 + (unsigned long)(*p <= '9' ? *p - '0' : *p - 'a' + 10); p++; }
+    p++;
+    while (*p != ' ') { hi = hi * 16 + (unsigned long)(*p <= '9' ? *p - '0' : *p - 'a' + 10); p++; }
+    for (path = p; path < end && fields < 5; path++) if (*path == ' ') { fields++; while (path[1] == ' ') path++; }
+    for (k = 0; k < 8; k++) if (holds(lo, hi, keep[k])) needed = 1;
+    for (i = 0; path + i < end; i++) {
+      const char *q = path + i;
+      if ((q[0] == 'l' && q[1] == 'i' && q[2] == 'b' && q[3] == 'c' && q[4] == '.') ||
+          (q[0] == 'l' && q[1] == 'd' && q[2] == '-') || q[0] == '[') { needed = 1; lib = q[0] != '['; break; }
+    }
+    if (lo == lib_end && path >= end) needed = 1;
+    lib_end = lib ? hi : 0;
+    if (!needed) munmap((void *)lo, hi - lo);
+    if (!*end) break;
+  }
+}
+
 static void reset_signals(void) {
   struct sigact sa; unsigned long empty[16]; int i, sig;
   for (i = 0; i < 16; i++) { empty[i] = 0; sa.mask[i] = 0; }
@@ -347,6 +390,7 @@ int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, in
     fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
   }
   nports = n;
+  shed_memory();   /* after the last use of the arguments: they live in Bun's heap */
   forwarder_loop();
   _exit(0);
 }

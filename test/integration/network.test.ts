@@ -205,9 +205,11 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
   });
 
   test("--network container: shares one network both ways", async () => {
-    const a = start(["--rm", "--name", "share-a", BUSYBOX, "sh", "-c", "echo from-a > /tmp/a; httpd -p 127.0.0.1:81 -h /tmp; until wget -qO- http://127.0.0.1:82/b; do sleep 0.1; done"]);
+    // a serves on 127.0.0.1:81 and then waits for b's one-shot server on :82; b reads a's page first,
+    // then serves, so each side reaches the other over the shared loopback.
+    const a = start(["--rm", "--name", "share-a", BUSYBOX, "sh", "-c", "echo from-a > /tmp/a; httpd -p 127.0.0.1:81 -h /tmp; until nc 127.0.0.1 82 </dev/null; do sleep 0.1; done"]);
     await until("share-a running", async () => (await rl(["ps"], { env: t.env })).stdout.includes("share-a"));
-    const b = await run(["--rm", "--network", "container:share-a", BUSYBOX, "sh", "-c", "echo from-b > /tmp/b; httpd -p 127.0.0.1:82 -h /tmp; until wget -qO- http://127.0.0.1:81/a; do sleep 0.1; done; ip -o -4 addr show tap0; sleep 1"]);
+    const b = await run(["--rm", "--network", "container:share-a", BUSYBOX, "sh", "-c", "until wget -qO- http://127.0.0.1:81/a; do sleep 0.1; done; ip -o -4 addr show tap0; echo from-b | nc -l -p 82"]);
     expect(b.code).toBe(0);
     expect(b.stdout).toContain("from-a\n");
     expect(b.stdout).toContain("inet 10.0.2.100/24");

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { closeFd } from "../sys/executor";
@@ -60,12 +60,17 @@ export async function startSlirp(pid: number, o: SlirpOptions, runtimeDir: strin
   if (f.seccomp) args.push("--enable-seccomp");
   if (apiSocket) args.push(`--api-socket=${apiSocket}`);
   args.push(String(pid), "tap0");
+  // Its messages go to a log file: a pipe nobody reads could fill up and stall it.
+  const log = join(runtimeDir, "slirp4netns.log");
+  mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
+  const logFd = openSync(log, "w", 0o600);
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn(args, { stdio: ["ignore", "ignore", "pipe", ready.write, exit.read] });
+    proc = Bun.spawn(args, { stdio: ["ignore", logFd, logFd, ready.write, exit.read] });
   } finally {
     closeFd(ready.write);
     closeFd(exit.read);
+    closeSync(logFd);
   }
   const up = waitReadable(ready.read, 10_000) && readByte(ready.read) === "1".charCodeAt(0);
   closeFd(ready.read);
@@ -73,7 +78,7 @@ export async function startSlirp(pid: number, o: SlirpOptions, runtimeDir: strin
     closeFd(exit.write);
     proc.kill(9);
     await proc.exited;
-    const err = (await new Response(proc.stderr as ReadableStream).text()).trim().split("\n").filter(Boolean).pop();
+    const err = readFileSync(log, "utf8").trim().split("\n").filter(Boolean).pop();
     throw new RlError(`cannot start slirp4netns: ${err ?? "it did not report ready"}`);
   }
   return { proc, exitWrite: exit.write, apiSocket };
