@@ -26,7 +26,7 @@ export async function handler(a: { all: boolean; quiet: boolean; format: string 
   await sweepStale(d, p);
   const rows = listContainers(d).filter((r) => a.all || r.state === "running");
   if (a.format === "json") {
-    console.log(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.name], Image: r.image_name, ImageID: r.image_id, Command: JSON.parse(r.command || "[]"), State: r.state, ExitCode: r.exit_code, Pid: r.pid, Created: Math.floor(r.created / 1000) })), null, 2));
+    console.log(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.name], Image: r.image_name, ImageID: r.image_id, Command: JSON.parse(r.command || "[]"), State: r.state, ExitCode: r.exit_code, Pid: r.pid, Created: Math.floor(r.created / 1000), Ports: loadNetwork(d, r.id)?.ports ?? [] })), null, 2));
     return 0;
   }
   if (a.quiet) {
