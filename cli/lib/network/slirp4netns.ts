@@ -84,7 +84,10 @@ export async function startSlirp(pid: number, o: SlirpOptions, runtimeDir: strin
   return { proc, exitWrite: exit.write, apiSocket };
 }
 
-/** Stop slirp4netns and wait until it is gone. */
+/**
+ * Stop slirp4netns and wait until it is gone. Its exit takes ~20 ms here (the kernel tears tap0 and the
+ * network namespace down), so callers start this first and do other cleanup meanwhile.
+ */
 export async function stopSlirp(s: Slirp): Promise<void> {
   closeFd(s.exitWrite);
   const t = setTimeout(() => s.proc.kill(9), 2000);

@@ -295,11 +295,10 @@ export async function runContainer(o: RunOptions): Promise<number> {
     term.detach();
   }
   for (const [s, h] of handlers) process.off(s, h);
-  await network.detach();
+  const networkDown = network.detach();
   if (o.rm) await removeContainer(d, p, id);
-  else {
-    clearHelpers(d, p, id);
-    markExited(d, p, id, code);
-  }
+  else markExited(d, p, id, code);
+  await networkDown;
+  if (!o.rm) clearHelpers(d, p, id);
   return code;
 }
