@@ -145,6 +145,44 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     for (const h of helpers) expect({ ...h, gone: gone(h.pid) }).toEqual({ ...h, gone: true });
   });
 
+  test("the forwarder moves 16 MiB each way intact and passes the end of the stream on", async () => {
+    const { connect } = await import("node:net");
+    const { createHash, randomBytes } = await import("node:crypto");
+    const data = randomBytes(16 << 20);
+    // host → container: the container hashes what it reads until the host half-closes.
+    const up = start(["--rm", "--name", "bulk-up", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "nc -l -p 80 | sha256sum"]);
+    const upPort = Number((await until("rl port", async () => {
+      const r = await rl(["port", "bulk-up", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    })).split(":")[1]);
+    // Until nc listens, the forwarder closes each connection at once: retry until one stays open.
+    await until("the upload", () => new Promise<boolean>((resolve) => {
+      const c = connect(upPort, "127.0.0.1", () => c.end(data));
+      c.on("close", () => resolve(true));
+      c.on("error", () => resolve(false));
+      c.on("data", () => {});
+    }));
+    const r1 = await finish(up);
+    expect(r1.stdout.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+
+    // container → host: the container serves a file and closes; the host reads to the end.
+    const down = start(["--rm", "--name", "bulk-down", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
+    const downPort = Number((await until("rl port", async () => {
+      const r = await rl(["port", "bulk-down", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    })).split(":")[1]);
+    const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
+      const chunks: Buffer[] = [];
+      const c = connect(downPort, "127.0.0.1", () => c.end());
+      c.on("data", (b) => chunks.push(b));
+      c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
+      c.on("error", () => resolve(false));
+    }));
+    const r2 = await finish(down);
+    expect(received.length).toBe(16 << 20);
+    expect(createHash("sha256").update(received).digest("hex")).toBe(r2.stdout.split(" ")[0]!);
+  });
+
   test("a published udp port relays datagrams both ways", async () => {
     const p = start(["--rm", "--init", "--name", "udp", "-p", "127.0.0.1:0:70/udp", BUSYBOX, "sh", "-c", "(sleep 1; echo reply) | nc -u -l -p 70"]);
     const line = await until("rl port", async () => {
