@@ -174,7 +174,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
       const chunks: Buffer[] = [];
       const c = connect(downPort, "127.0.0.1", () => c.end());
-      c.on("data", (b) => chunks.push(b));
+      c.on("data", (b: Buffer) => chunks.push(b));
       c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
       c.on("error", () => resolve(false));
     }));
