@@ -187,9 +187,14 @@ static int ctr_socket(int udp, int port) {
   return fd;
 }
 
+/*
+ * Close both sockets. Unread input is drained first: a close() with unread data sends a reset, and a
+ * reset throws away what is still queued for the peer.
+ */
 static void conn_close(int ci) {
-  struct conn *c = &conns[ci]; int i;
+  struct conn *c = &conns[ci]; int i, n;
   for (i = 0; i < 2; i++) {
+    for (n = 0; n < 64 && recvfrom(c->fd[i], dgram, sizeof dgram, 0x40 /* MSG_DONTWAIT */, 0, 0) > 0; n++) {}
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd[i], 0);
     close(c->fd[i]); close(c->h[i].pr); close(c->h[i].pw);
   }
@@ -204,8 +209,9 @@ static int pump(struct conn *c, int dir) {
     if (h->pending == 0 && !h->eof) {
       ssize_t n = splice(src, 0, h->pw, 0, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n > 0) h->pending += n;
-      else if (n == 0 || (errno != EAGAIN && errno != EINTR)) h->eof = 1;   /* a reset ends it too, after what came before it is delivered */
+      else if (n == 0) h->eof = 1;
       else if (errno == EAGAIN) break;
+      else if (errno != EINTR) return -1;
     }
     if (h->pending > 0) {
       ssize_t m = splice(h->pr, 0, dst, 0, (size_t)h->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -300,9 +306,9 @@ static void forwarder_loop(void) {
         int ci = (int)(idx >> 1), side = (int)(idx & 1); struct conn *c = &conns[ci];
         if (!c->used) continue;
         /* Readable: pump out of this side; writable: drain what waits for this side. */
-        /* A side that hung up or failed is closed once all it sent has been passed on. */
         if (pump(c, side) < 0 || pump(c, 1 - side) < 0 || (c->h[0].done && c->h[1].done) ||
-            ((evs[i].events & (EPOLLERR | EPOLLHUP)) && c->h[side].done)) { conn_close(ci); continue; }
+            (evs[i].events & EPOLLERR) ||
+            ((evs[i].events & EPOLLHUP) && c->h[side].eof && c->h[1 - side].pending == 0)) { conn_close(ci); continue; }
         conn_rearm(ci);
       }
     }
