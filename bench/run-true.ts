@@ -205,7 +205,7 @@ const cmds: Cmd[] = [];
 const newResult = (c: Cmd): Result => ({ name: c.name, argv: c.argv, ok: true, note: c.note, samplesMs: [] });
 
 // (a) rl: warm the store with one untimed run.
-const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", image, "true"] };
+const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", "--network", "none", image, "true"] };
 {
   log(`warming rl store: ${rl.argv.slice(1).join(" ")}`);
   const r = newResult(rl);

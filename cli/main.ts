@@ -18,6 +18,7 @@ const COMMANDS = (): Promise<Command[]> =>
     run,
     import("./commands/ps"),
     import("./commands/rm"),
+    import("./commands/port"),
     import("./commands/images"),
     import("./commands/image"),
     import("./commands/pull"),

@@ -54,6 +54,8 @@ extern int sigprocmask(int how, const void *set, void *old);
 extern int pause(void);
 extern int getpid(void);
 extern int access(const char *path, int mode);
+extern int setns(int fd, int type);
+extern int unshare(int flags);
 
 #define errno (*__errno_location())
 
@@ -186,6 +188,8 @@ struct ifreq { char name[16]; short flags; char pad[22]; };
 struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
 
 static int sync_fd = -1, err_fd = -1, console_fd = -1, root_fd = -1;
+/* --network container:X: the user and network namespaces to join (-1: create new ones with clone). */
+static int join_user_fd = -1, join_net_fd = -1, join_unshare = 0;
 /* The supervisor's ends, which the child's copy of the descriptor table must drop (or EOF never comes). */
 static int parent_fds[3] = {-1, -1, -1};
 
@@ -441,9 +445,10 @@ static void run_init(void) {
   int pid, status, w, sig;
   pid = raw_fork();
   if (pid < 0) fail(0, errno);
-  if (pid == 0) return;                 /* the workload goes on to exec */
+  if (pid == 0) { prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); return; }  /* the workload goes on to exec */
   init_child = pid;
   close(err_fd);                        /* the workload's exec, not ours, ends the supervisor's wait */
+  if (console_fd >= 0) close(console_fd); /* and its console, if it asks for one */
   for (sig = 1; sig < 32; sig++)
     if (sig != SIGKILL && sig != 19 && sig != SIGCHLD) signal(sig, init_forward);
   for (;;) {
@@ -583,6 +588,32 @@ static void run_ops(const char *ops, int len) {
 
 struct child_args { const char *ops; int len; };
 
+static void close_all_but(int a, int b, int c, int d, int e) {
+  int keep[5], i, j, lo = 3;
+  keep[0] = a; keep[1] = b; keep[2] = c; keep[3] = d; keep[4] = e;
+  for (i = 1; i < 5; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+  for (i = 0; i < 5; i++) {
+    if (keep[i] < lo) continue;
+    if (keep[i] > lo) syscall(SYS_close_range, lo, keep[i] - 1, 0);
+    lo = keep[i] + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/*
+ * Join another container's user namespace, then its network namespace (the order matters: rights over
+ * the network namespace come from its user namespace), then create the rest. A new pid namespace only
+ * takes children: fork, and this process stays outside as a proxy that forwards signals and exits as
+ * the container's PID 1 does (run_init does exactly that).
+ */
+static void join_namespaces(void) {
+  if (setns(join_user_fd, 0x10000000 /* CLONE_NEWUSER */) < 0) fail(-3, errno);
+  if (setns(join_net_fd, 0x40000000 /* CLONE_NEWNET */) < 0) fail(-3, errno);
+  close(join_user_fd); close(join_net_fd);
+  if (unshare(join_unshare) < 0) fail(-3, errno);
+  if (join_unshare & 0x20000000 /* CLONE_NEWPID */) run_init();
+}
+
 static int child_main(void *arg) {
   struct child_args *c = arg;
   char go;
@@ -590,19 +621,23 @@ static int child_main(void *arg) {
   for (i = 0; i < 3; i++) if (parent_fds[i] >= 0) close(parent_fds[i]);
   reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  /* Bun's own descriptors must not reach the workload. */
-  syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
+   * host port, the exit fd of slirp4netns): close all but ours. */
+  close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
   if (read(sync_fd, &go, 1) != 1) _exit(125);   /* the supervisor went away, or failed to map ids */
   close(sync_fd);
+  if (join_user_fd >= 0) join_namespaces();
   run_ops(c->ops, c->len);
   return 125;
 }
 
 /*
  * Clone the container's first process. out[0]: write end to release it, out[1]: read end of the
- * error pipe, out[2]: the supervisor's end of the console socket (or -1). Returns the pid, or -errno.
+ * error pipe, out[2]: the supervisor's end of the console socket (or -1). join_user/join_net: fds of
+ * another container's user and network namespaces to join instead of creating them (or -1).
+ * Returns the pid, or -errno.
  */
-int rl_spawn(const char *ops, int len, int flags, int want_console, int *out) {
+int rl_spawn(const char *ops, int len, int flags, int want_console, int *out, int join_user, int join_net) {
   static struct child_args args;
   int syncp[2], errp[2], cons[2] = {-1, -1}, pid;
   size_t stack_size = 1 << 20;
@@ -615,6 +650,12 @@ int rl_spawn(const char *ops, int len, int flags, int want_console, int *out) {
   stack = mmap(0, stack_size, 3 /* RW */, 0x22 | 0x20000 /* PRIVATE|ANON|STACK */, -1, 0);
   if (stack == (char *)-1) return -errno;
   args.ops = ops; args.len = len;
+  join_user_fd = join_user; join_net_fd = join_net; join_unshare = 0;
+  if (join_user >= 0) {
+    /* The namespaces are joined (and the others created) by the child itself: see join_namespaces. */
+    join_unshare = flags & ~(0x10000000 | 0x40000000);
+    flags = 0;
+  }
   sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
   parent_fds[0] = syncp[1]; parent_fds[1] = errp[0]; parent_fds[2] = cons[0];
   pid = clone(child_main, stack + stack_size, flags | SIGCHLD, &args);

@@ -22,7 +22,13 @@ export const OPTIONS = {
   tmpfs: { type: "string", array: true, default: [], describe: "Mount a tmpfs: PATH[:OPTIONS]" },
   "read-only": { type: "boolean", default: false, describe: "Mount the root filesystem read-only" },
   init: { type: "boolean", default: false, describe: "Run a tiny init as PID 1 that forwards signals and reaps zombies" },
-  network: { alias: "net", type: "string", default: "none", choices: ["none", "host"], describe: "Network: none (loopback only) or host" },
+  network: { alias: "net", type: "string", default: "slirp4netns", describe: "Network: slirp4netns[:allow_host_loopback=true,mtu=N,cidr=CIDR,enable_ipv6=true,port_handler=rl|slirp4netns] (its own, the default), none (loopback only), host, or container:NAME (share another container's)" },
+  publish: { alias: "p", type: "string", array: true, default: [], describe: "Publish a container port on the host: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges as 8000-8002:80-82" },
+  "publish-all": { alias: "P", type: "boolean", default: false, describe: "Publish every port the image exposes on a free host port" },
+  dns: { type: "string", array: true, default: [], describe: "Set a DNS server for /etc/resolv.conf" },
+  "dns-search": { type: "string", array: true, default: [], describe: "Set a DNS search domain (\".\" for none)" },
+  "dns-option": { type: "string", array: true, default: [], describe: "Set a resolv.conf option (e.g. ndots:2)" },
+  "add-host": { type: "string", array: true, default: [], describe: "Add NAME:IP to /etc/hosts" },
   ...PULL_FLAGS,
   pull: { type: "string", default: "missing", choices: ["always", "missing", "never", "newer"], describe: "Pull the image: always, missing (not in the store) or never" },
   "storage-driver": { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" },
@@ -38,7 +44,10 @@ export function builder(y: Argv) {
     .example("$0 run --rm localhost:5000/alpine:3.20 cat /etc/alpine-release", "Pull an image if it is not stored yet, and run it")
     .example("$0 run --rm oci:alpine-layout:3.20.3 cat /etc/alpine-release", "Run a command in an image from an OCI layout")
     .example("$0 run -it --rm -v ./src:/src docker-archive:app.tar sh", "Interactive shell with a bind mount")
-    .example("$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index");
+    .example("$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index")
+    .example("$0 run --rm -p 8080:80 --name web IMAGE httpd -f -p 80", "Publish container port 80 on host port 8080 (see rl port web)")
+    .example("$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback")
+    .example("$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network");
 }
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
@@ -62,7 +71,10 @@ export async function handler(a: Args): Promise<number> {
     interactive: Boolean(a.interactive),
     tty: Boolean(a.tty),
     init: Boolean(a.init),
-    network: a.network as "none" | "host",
+    network: String(a.network),
+    publish: a.publish as string[],
+    publishAll: Boolean(a["publish-all"]),
+    dns: { dns: a.dns as string[], dnsSearch: a["dns-search"] as string[], dnsOption: a["dns-option"] as string[], addHost: a["add-host"] as string[] },
     imageOptions: imageOptions(a),
     storageDriver: a["storage-driver"] ? parseDriver(String(a["storage-driver"])) : undefined,
     capAdd: a["cap-add"] as string[],

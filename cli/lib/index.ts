@@ -18,3 +18,6 @@ export { resetStore } from "./store/reset";
 export { tagImage } from "./store/tag";
 export { withContext } from "./errors";
 export { openStore } from "./store/open-store";
+export { portLines } from "./network/port-lines";
+export { loadNetwork } from "./network/store";
+export { formatPortsColumn } from "./network/ports";

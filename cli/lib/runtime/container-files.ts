@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
-
-export type NetworkMode = "none" | "host";
+import { hostsFile, resolvConf, type DnsOptions } from "../network/etc-files";
+import type { NetworkConfig } from "../network/options";
 
 function atomicWrite(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text, { mode: 0o644 });
@@ -18,7 +18,7 @@ function hostFile(path: string): string {
 }
 
 /** /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written to its runtime dir. */
-export function writeContainerFiles(dir: string, o: { hostname: string; name: string; network: NetworkMode }): Record<string, string> {
+export function writeContainerFiles(dir: string, o: { hostname: string; name: string; network: NetworkConfig; dns: DnsOptions }): Record<string, string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = {
     "/etc/hostname": join(dir, "hostname"),
@@ -27,15 +27,11 @@ export function writeContainerFiles(dir: string, o: { hostname: string; name: st
   };
   atomicWrite(files["/etc/hostname"], `${o.hostname}\n`);
   const names = o.name === o.hostname ? o.hostname : `${o.hostname} ${o.name}`;
-  const hosts =
-    o.network === "host"
-      ? `${hostFile("/etc/hosts").trimEnd()}\n127.0.1.1\t${names}\n`
-      : `127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${names}\n`;
-  atomicWrite(files["/etc/hosts"], hosts);
-  atomicWrite(files["/etc/resolv.conf"], hostFile("/etc/resolv.conf"));
+  atomicWrite(files["/etc/hosts"], hostsFile(hostFile("/etc/hosts"), o.network, names, o.dns.addHost));
+  atomicWrite(files["/etc/resolv.conf"], resolvConf(hostFile("/etc/resolv.conf"), o.network, o.dns));
   return files;
 }
 
-export function defaultHostname(id: string, network: NetworkMode): string {
-  return network === "host" ? hostHostname() : id.slice(0, 12);
+export function defaultHostname(id: string, network: NetworkConfig): string {
+  return network.mode === "host" ? hostHostname() : id.slice(0, 12);
 }

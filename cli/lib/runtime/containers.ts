@@ -6,6 +6,7 @@ import type { Paths } from "../paths";
 import { transaction } from "../store/db";
 import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
+import { endStaleHelpers } from "../network/store";
 
 export interface ContainerRow {
   id: string;
@@ -92,6 +93,7 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
     const fresh = r.state === "created" && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
+    endStaleHelpers(d, p, r.id, pidStartTime);
     if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
     else markExited(d, p, r.id, 137);
   }

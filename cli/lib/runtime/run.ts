@@ -19,7 +19,14 @@ import { abortChild, killPid, releaseChild, spawnChild } from "../sys/executor";
 import { strerror } from "../sys/errno";
 import { CLONE } from "./clone-flags";
 import { containerDir, containerRunDir, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
-import { defaultHostname, writeContainerFiles, type NetworkMode } from "./container-files";
+import { defaultHostname, writeContainerFiles } from "./container-files";
+import { ContainerNetwork } from "../network/attach";
+import { parseNetwork, type NetworkConfig } from "../network/options";
+import { publishedPorts } from "../network/ports";
+import { clearHelpers, loadNetwork, saveNetwork } from "../network/store";
+import type { DnsOptions } from "../network/etc-files";
+import { findContainer } from "./containers";
+import { closeSync, openSync } from "node:fs";
 import { describeOp, encodeOps, type Op } from "./ops";
 import { planOps } from "./plan";
 import { DEFAULT_CAPS, processArgs, processEnv, type Spec } from "./spec";
@@ -47,7 +54,11 @@ export interface RunOptions {
   interactive: boolean;
   tty: boolean;
   init: boolean;
-  network: NetworkMode;
+  /** `--network`: slirp4netns[:options] (the default), none, host or container:NAME. */
+  network: string;
+  publish: string[];
+  publishAll: boolean;
+  dns: DnsOptions;
   /** Where the image comes from when it must be pulled. */
   imageOptions: ImageOptions;
   storageDriver?: StorageDriver;
@@ -95,16 +106,19 @@ function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
   return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs", "vfs"] : ["overlay", "vfs"];
 }
 
-function buildSpec(o: RunOptions, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
-  const network = o.network;
-  const hostname = o.hostname ?? defaultHostname(id, network);
+function buildSpec(o: RunOptions, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
+  const hostname = o.hostname ?? defaultHostname(id, net.config);
   const userSpec = o.user ?? img.config.config?.User ?? "";
   const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
   const caps = adjustCaps(DEFAULT_CAPS, o.capAdd, o.capDrop);
   const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
   if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
   const namespaces: Spec["linux"]["namespaces"] = [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, { type: "cgroup" }];
-  if (network !== "host") namespaces.push({ type: "network" });
+  if (net.config.mode !== "host") namespaces.push({ type: "network" });
+  if (net.joinPid !== undefined) {
+    namespaces[0] = { type: "user", path: `/proc/${net.joinPid}/ns/user` };
+    namespaces[namespaces.length - 1] = { type: "network", path: `/proc/${net.joinPid}/ns/net` };
+  }
   const mounts: Spec["mounts"] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -159,12 +173,36 @@ function startError(op: Op, errno: number): RlError {
   return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
 }
 
-/** Clone, map ids, release, and wait for the exec; on failure the child is gone when this throws. */
-async function start(spec: Spec, ops: Op[], mapping: IdMapping): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
-  const child = spawnChild(encodeOps(ops), cloneFlags(spec), spec.process.terminal);
+/** Open the namespaces a spec joins (another container's user and network namespaces). */
+function joinFds(spec: Spec): { userns: number; netns: number } | undefined {
+  const user = spec.linux.namespaces.find((n) => n.type === "user")?.path;
+  const net = spec.linux.namespaces.find((n) => n.type === "network")?.path;
+  if (!user || !net) return undefined;
+  try {
+    const userns = openSync(user, "r");
+    return { userns, netns: openSync(net, "r") };
+  } catch (err) {
+    throw new RlError(`cannot join the network of the other container: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Clone, map ids, attach the network, release, and wait for the exec; on failure the child is gone
+ * when this throws (the caller detaches the network).
+ */
+async function start(spec: Spec, ops: Op[], mapping: IdMapping, network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
+  const join = joinFds(spec);
+  let child: ReturnType<typeof spawnChild>;
+  try {
+    child = spawnChild(encodeOps(ops), cloneFlags(spec), spec.process.terminal, join);
+  } finally {
+    if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
+  }
   const exited = waitForExit(child.pid);
   try {
-    await writeIdMaps(child.pid, mapping);
+    // A joined user namespace has its id maps already.
+    if (!join) await writeIdMaps(child.pid, mapping);
+    await network.attach(child.pid);
   } catch (err) {
     abortChild(child);
     await exited;
@@ -174,10 +212,33 @@ async function start(spec: Spec, ops: Op[], mapping: IdMapping): Promise<{ pid: 
   if (r.failedOp !== -1) {
     await exited;
     if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
+    if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
     const failed = ops[r.failedOp];
     throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
   }
   return { pid: child.pid, ptyMaster: r.ptyMaster, exited, args: spec.process.args };
+}
+
+interface ResolvedNetwork {
+  /** What this container was asked for (container:ID with the full id). */
+  config: NetworkConfig;
+  /** The network its files (/etc/hosts, resolv.conf) describe: for container:, the other one's. */
+  effective: NetworkConfig;
+  /** container:: the pid whose namespaces are joined. */
+  joinPid?: number;
+}
+
+/** Parse --network and, for container:NAME, find that running container and its network. */
+function resolveNetwork(d: Database, text: string): ResolvedNetwork {
+  const config = parseNetwork(text);
+  if (config.mode !== "container") return { config, effective: config };
+  const other = findContainer(d, config.container);
+  if (!other) throw new RlError(`cannot join the network of container ${config.container}: no such container`);
+  if (other.state !== "running" || other.pid === null) throw new RlError(`cannot join the network of container ${config.container}: it is not running`);
+  const rec = loadNetwork(d, other.id);
+  const effective = rec?.config.mode === "container" ? resolveNetwork(d, `container:${rec.config.container}`).effective : (rec?.config ?? { mode: "none" as const });
+  if (effective.mode === "host") return { config: { mode: "host" }, effective };
+  return { config: { mode: "container", container: other.id }, effective, joinPid: other.pid };
 }
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
@@ -188,12 +249,23 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const mapping = currentMapping();
   const img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+  const net = resolveNetwork(d, o.network);
+  const ports = publishedPorts(o.publish, o.publishAll, img.config.config?.ExposedPorts);
+  if (ports.length && net.config.mode !== "slirp4netns") throw new RlError(`cannot publish ports with --network ${o.network}: only a network of its own (slirp4netns) has ports to publish`);
   const id = randomId();
   const name = o.name ?? randomName();
   const dir = containerDir(p, id);
   const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const candidates = driverCandidates(o.storageDriver);
-  insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
+  const network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
+  network.bindPorts();
+  try {
+    insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
+    saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
+  } catch (err) {
+    network.closeListeners();
+    throw err;
+  }
   // Signals that arrive while the container starts are delivered once it runs.
   let target = 0;
   const pending: number[] = [];
@@ -205,26 +277,31 @@ export async function runContainer(o: RunOptions): Promise<number> {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
-    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, o.network), name, network: o.network });
+    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns });
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const spec = buildSpec(o, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
       atomicJson(join(dir, "config.json"), spec);
       if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${process.pid}-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       try {
-        started = await start(spec, ops, mapping);
+        started = await start(spec, ops, mapping, network);
         break;
       } catch (err) {
+        await network.detach();
         const overlayFailed = err instanceof RlError && /mount overlay on|fuse-overlayfs/.test(err.message);
         if (!overlayFailed || i === candidates.length - 1) throw err;
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
       }
     }
     d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(init ? started!.args.slice(2) : started!.args), driver, id);
+    network.closeListeners();
+    saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
   } catch (err) {
     for (const [s, h] of handlers) process.off(s, h);
+    network.closeListeners();
+    await network.detach();
     await removeContainer(d, p, id).catch(() => {});
     throw err;
   }
@@ -239,7 +316,10 @@ export async function runContainer(o: RunOptions): Promise<number> {
     term.detach();
   }
   for (const [s, h] of handlers) process.off(s, h);
+  const networkDown = network.detach();
   if (o.rm) await removeContainer(d, p, id);
   else markExited(d, p, id, code);
+  await networkDown;
+  if (!o.rm) clearHelpers(d, p, id);
   return code;
 }

@@ -18,7 +18,8 @@ export interface Spec {
   hostname: string;
   mounts: { destination: string; type: string; source: string; options: string[] }[];
   linux: {
-    namespaces: { type: "user" | "mount" | "pid" | "uts" | "ipc" | "network" | "cgroup" }[];
+    /** `path`: join that namespace (another container's) instead of creating one. */
+    namespaces: { type: "user" | "mount" | "pid" | "uts" | "ipc" | "network" | "cgroup"; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
   };

@@ -54,6 +54,17 @@ CREATE TABLE IF NOT EXISTS layer_sizes (
   chain_id TEXT PRIMARY KEY,
   diff_size INTEGER NOT NULL      -- bytes of the layer's uncompressed tar
 );
+
+-- networking (net branch): the network of each container, so rl port, container: and the stale sweep
+-- find them.
+CREATE TABLE IF NOT EXISTS container_networks (
+  container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
+  mode TEXT NOT NULL,             -- slirp4netns | none | host | container:<id>
+  config TEXT NOT NULL,           -- JSON: the parsed --network (NetworkConfig)
+  ports TEXT NOT NULL,            -- JSON: published ports with the host ports bound
+  helpers TEXT NOT NULL           -- JSON: [{role, pid, start}] of slirp4netns and the port forwarder
+);
+-- end of networking
 `;
 
 let db: Database | undefined;

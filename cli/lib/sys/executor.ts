@@ -1,31 +1,16 @@
-import { cc, dlopen, ptr } from "bun:ffi";
-import { existsSync } from "node:fs";
-import { EXECUTOR_SOURCE, prebuiltExecutorPath } from "../../../helpers/executor-build";
+import { ptr } from "bun:ffi";
+import { lazyC } from "./compile-c";
 
-const SYMBOLS = {
-  rl_spawn: { args: ["ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
+/** The C executor (helpers/executor.c): see lazyC for how it is built and loaded. */
+export const executor = lazyC("executor.c", {
+  rl_spawn: { args: ["ptr", "i32", "i32", "i32", "ptr", "i32", "i32"], returns: "i32" },
   rl_release: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
   rl_kill: { args: ["i32", "i32"], returns: "i32" },
   rl_set_winsize: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_close: { args: ["i32"], returns: "i32" },
-} as const;
-
-type Executor = ReturnType<typeof cc<typeof SYMBOLS>>["symbols"];
-let loaded: Executor | undefined;
-
-/** The C executor: the shared object `bun install` built for this source, else compiled now by TinyCC. */
-function load(): Executor {
-  const prebuilt = process.env.RL_EXECUTOR_TINYCC ? undefined : prebuiltExecutorPath();
-  if (prebuilt && existsSync(prebuilt)) return dlopen(prebuilt, SYMBOLS).symbols;
-  return cc({ source: EXECUTOR_SOURCE, symbols: SYMBOLS }).symbols;
-}
-
-export function executor(): Executor {
-  loaded ??= load();
-  return loaded;
-}
+});
 
 export interface Spawned {
   pid: number;
@@ -34,16 +19,22 @@ export interface Spawned {
   consoleFd: number;
 }
 
-/** Clone a child that waits for `release`; returns its pid or throws an errno number. */
-export function spawnChild(ops: Uint8Array, cloneFlags: number, wantConsole: boolean): Spawned {
+/**
+ * Clone a child that waits for `release`; returns its pid or throws an errno number. With `join`, the
+ * child joins those user and network namespaces (fds) instead of creating them.
+ */
+export function spawnChild(ops: Uint8Array, cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }): Spawned {
   const out = new Int32Array(3);
-  const pid = executor().rl_spawn(ptr(ops), ops.length, cloneFlags, wantConsole ? 1 : 0, ptr(out));
+  const pid = executor().rl_spawn(ptr(ops), ops.length, cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1);
   if (pid < 0) throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
   return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]! };
 }
 
 export interface Released {
-  /** Index of the op that failed, or -1 when the child exec'd. -2: the child could not be released. */
+  /**
+   * Index of the op that failed, or -1 when the child exec'd. -2: the child could not be released;
+   * -3: it could not join the namespaces of another container.
+   */
   failedOp: number;
   errno: number;
   ptyMaster: number;

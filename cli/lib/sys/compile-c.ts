@@ -1,0 +1,19 @@
+import { cc, dlopen, type FFIFunction } from "bun:ffi";
+import { existsSync } from "node:fs";
+import { prebuiltPath, sourcePath } from "../../../helpers/c-build";
+
+/**
+ * A C file from helpers/, loaded on first use and kept for the process: the shared object `bun install`
+ * built for its current source, else compiled now by bun:ffi's TinyCC (RL_TINYCC=1 forces that).
+ * Returns a getter for its symbols.
+ */
+export function lazyC<S extends Record<string, FFIFunction>>(file: string, symbols: S) {
+  type Symbols = ReturnType<typeof cc<S>>["symbols"];
+  let loaded: Symbols | undefined;
+  const load = (): Symbols => {
+    const so = process.env.RL_TINYCC ? undefined : prebuiltPath(file);
+    if (so && existsSync(so)) return dlopen(so, symbols).symbols as Symbols;
+    return cc({ source: sourcePath(file), symbols }).symbols;
+  };
+  return () => (loaded ??= load());
+}

@@ -1,0 +1,425 @@
+/*
+ * rl's networking helpers: compiled at run time by bun:ffi's `cc` (TinyCC), no system headers.
+ *
+ * - rl_pipe: a pipe whose ends sit at fd >= 64 with O_CLOEXEC (the ready/exit fds of slirp4netns).
+ * - rl_wait_readable: poll one fd with a timeout (slirp4netns's ready fd).
+ * - rl_listen: bind a host port (tcp or udp) so rl can report "in use" / "privileged" before anything runs.
+ * - rl_forwarder: fork the port forwarder. It keeps the host listeners it was given, joins the
+ *   container's user and network namespaces (setns: this fork is single-threaded, Bun is not), and then
+ *   every socket it creates lives inside the container's network namespace: accepted host connections are
+ *   spliced to 127.0.0.1:PORT inside it, UDP datagrams are relayed per client address.
+ *
+ * The forked forwarder is a copy of a multithreaded process: only syscalls and static memory there.
+ */
+
+typedef unsigned long size_t;
+typedef long ssize_t;
+typedef unsigned int uint32_t;
+typedef unsigned short uint16_t;
+typedef long long int64_t;
+
+extern int pipe2(int fds[2], int flags);
+extern int fcntl(int fd, int cmd, ...);
+extern int close(int fd);
+extern int poll(void *fds, unsigned long n, int timeout);
+extern int socket(int domain, int type, int proto);
+extern int bind(int fd, const void *addr, uint32_t len);
+extern int listen(int fd, int backlog);
+extern int accept4(int fd, void *addr, uint32_t *len, int flags);
+extern int connect(int fd, const void *addr, uint32_t len);
+extern int getsockname(int fd, void *addr, uint32_t *len);
+extern int setsockopt(int fd, int level, int name, const void *val, uint32_t len);
+extern int getsockopt(int fd, int level, int name, void *val, uint32_t *len);
+extern int shutdown(int fd, int how);
+extern ssize_t recvfrom(int fd, void *buf, size_t n, int flags, void *addr, uint32_t *len);
+extern ssize_t sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len);
+extern ssize_t splice(int in, void *off_in, int out, void *off_out, size_t len, unsigned int flags);
+extern int epoll_create1(int flags);
+extern int epoll_ctl(int epfd, int op, int fd, void *ev);
+extern int epoll_wait(int epfd, void *evs, int max, int timeout);
+extern int fork(void);
+extern int getppid(void);
+extern int getpid(void);
+extern int setns(int fd, int type);
+extern int prctl(int option, ...);
+extern long syscall(long nr, ...);
+extern void _exit(int code) __attribute__((noreturn));
+extern int *__errno_location(void);
+extern int inet_pton(int af, const char *src, void *dst);
+extern int open(const char *path, int flags, ...);
+extern ssize_t read(int fd, void *buf, size_t n);
+extern int munmap(void *addr, size_t len);
+
+#define errno (*__errno_location())
+#define EINTR 4
+#define EAGAIN 11
+#define EINPROGRESS 115
+
+#define O_CLOEXEC 02000000
+#define O_NONBLOCK 04000
+#define F_DUPFD_CLOEXEC 1030
+#define F_GETFL 3
+#define F_SETFL 4
+#define F_SETPIPE_SZ 1031
+
+#define AF_INET 2
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_NONBLOCK 04000
+#define SOCK_CLOEXEC 02000000
+#define SOL_SOCKET 1
+#define SO_REUSEADDR 2
+#define SO_ERROR 4
+#define SO_SNDBUF 7
+#define SO_RCVBUF 8
+#define SHUT_WR 1
+
+#define EPOLLIN 0x001
+#define EPOLLOUT 0x004
+#define EPOLLERR 0x008
+#define EPOLLHUP 0x010
+#define EPOLL_CTL_ADD 1
+#define EPOLL_CTL_DEL 2
+#define EPOLL_CTL_MOD 3
+
+#define SPLICE_F_MOVE 1
+#define SPLICE_F_NONBLOCK 2
+
+#define CLONE_NEWUSER 0x10000000
+#define CLONE_NEWNET 0x40000000
+#define PR_SET_PDEATHSIG 1
+#define SIGKILL 9
+#define SYS_close_range 436
+#define SYS_rt_sigaction 13
+#define SYS_rt_sigprocmask 14
+
+struct pollfd { int fd; short events; short revents; };
+struct sockaddr_in { uint16_t family; uint16_t port; uint32_t addr; char zero[8]; };
+/* epoll_event is packed on x86_64: u32 events, u64 data. */
+struct epoll_event { uint32_t events; uint32_t data_lo; uint32_t data_hi; } __attribute__((packed));
+struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
+
+static uint16_t be16(uint16_t v) { return (uint16_t)((v >> 8) | (v << 8)); }
+
+/* A pipe with both ends at fd >= 64 and close-on-exec. out[0] read end, out[1] write end. */
+int rl_pipe(int *out) {
+  int p[2], i;
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  for (i = 0; i < 2; i++) {
+    int fd = fcntl(p[i], F_DUPFD_CLOEXEC, 64);
+    if (fd < 0) { int e = errno; close(p[0]); close(p[1]); return -e; }
+    close(p[i]);
+    out[i] = fd;
+  }
+  return 0;
+}
+
+/* 1 when readable (or hung up), 0 on timeout, -errno on error. */
+int rl_wait_readable(int fd, int timeout_ms) {
+  struct pollfd p; int r;
+  p.fd = fd; p.events = EPOLLIN; p.revents = 0;
+  do r = poll(&p, 1, timeout_ms); while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+int rl_read_byte(int fd) {
+  char c; ssize_t n;
+  extern ssize_t read(int, void *, size_t);
+  do n = read(fd, &c, 1); while (n < 0 && errno == EINTR);
+  return n == 1 ? (unsigned char)c : n == 0 ? -1 : -errno;
+}
+
+/*
+ * Bind ip:port (port 0: a free one) for tcp (udp = 0) or udp (udp = 1). Returns the fd (close-on-exec)
+ * and the bound port in *bound, or -errno.
+ */
+int rl_listen(const char *ip, int port, int udp, int *bound) {
+  struct sockaddr_in a; uint32_t len = sizeof a; int fd, one = 1, i;
+  for (i = 0; i < 8; i++) a.zero[i] = 0;
+  a.family = AF_INET; a.port = be16((uint16_t)port);
+  if (inet_pton(AF_INET, ip, &a.addr) != 1) return -22;
+  fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  if (!udp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, &a, sizeof a) < 0 || (!udp && listen(fd, 512) < 0)) { int e = errno; close(fd); return -e; }
+  if (getsockname(fd, &a, &len) < 0) { int e = errno; close(fd); return -e; }
+  *bound = be16(a.port);
+  return fd;
+}
+
+/* ---------------- the forwarder (runs in the forked child only) ---------------- */
+
+#define MAX_PORTS 256
+#define MAX_CONNS 1024
+#define MAX_UDP 512
+#define CHUNK (1 << 20)
+
+struct port { int fd; int udp; int ctr_port; };
+/* One direction of a TCP connection: bytes from src wait in a pipe until dst takes them. */
+struct half { int pr, pw; long pending; int eof, done; };
+struct conn { int used; int fd[2]; struct half h[2]; /* h[0]: fd[0] -> fd[1], h[1]: fd[1] -> fd[0] */ uint32_t want[2]; };
+struct udp_client { int used; int port; int fd; struct sockaddr_in peer; int64_t last; };
+
+static struct port ports[MAX_PORTS];
+static int nports;
+static struct conn conns[MAX_CONNS];
+static struct udp_client udps[MAX_UDP];
+static int64_t clock_ticks;
+static int epfd;
+static char dgram[65536];
+
+/* epoll data: kind in the top byte: 1 listener/udp port, 2 tcp conn side, 3 udp client */
+static void ep_set(int op, int fd, uint32_t events, uint32_t data) {
+  struct epoll_event e; e.events = events; e.data_lo = data; e.data_hi = 0;
+  epoll_ctl(epfd, op, fd, &e);
+}
+
+static int ctr_socket(int udp, int port) {
+  struct sockaddr_in a; int fd, i, r;
+  for (i = 0; i < 8; i++) a.zero[i] = 0;
+  a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = 0x0100007f; /* 127.0.0.1 */
+  fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  /* A connect to loopback completes (or is refused) at once, so it may block. */
+  do r = connect(fd, &a, sizeof a); while (r < 0 && errno == EINTR);
+  if (r < 0) { close(fd); return -1; }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+/*
+ * Close both sockets. Unread input is drained first: a close() with unread data sends a reset, and a
+ * reset throws away what is still queued for the peer.
+ */
+static void conn_close(int ci) {
+  struct conn *c = &conns[ci]; int i, n;
+  for (i = 0; i < 2; i++) {
+    for (n = 0; n < 64 && recvfrom(c->fd[i], dgram, sizeof dgram, 0x40 /* MSG_DONTWAIT */, 0, 0) > 0; n++) {}
+    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd[i], 0);
+    close(c->fd[i]); close(c->h[i].pr); close(c->h[i].pw);
+  }
+  c->used = 0;
+}
+
+/* Move what can move in one direction. Returns -1 when the connection must be closed. */
+static int pump(struct conn *c, int dir) {
+  struct half *h = &c->h[dir]; int src = c->fd[dir], dst = c->fd[1 - dir], rounds;
+  if (h->done) return 0;
+  for (rounds = 0; rounds < 16; rounds++) {
+    if (h->pending == 0 && !h->eof) {
+      ssize_t n = splice(src, 0, h->pw, 0, CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) h->pending += n;
+      else if (n == 0) h->eof = 1;
+      else if (errno == EAGAIN) break;
+      else if (errno != EINTR) return -1;
+    }
+    if (h->pending > 0) {
+      ssize_t m = splice(h->pr, 0, dst, 0, (size_t)h->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (m > 0) h->pending -= m;
+      else if (m < 0 && errno == EAGAIN) break;
+      else if (m < 0 && errno != EINTR) return -1;
+    }
+    if (h->eof && h->pending == 0) { shutdown(dst, SHUT_WR); h->done = 1; break; }
+  }
+  return 0;
+}
+
+/* Interest of each side: read while its outgoing pipe is empty, write while the incoming one is not. */
+static void conn_rearm(int ci) {
+  struct conn *c = &conns[ci]; int s;
+  for (s = 0; s < 2; s++) {
+    uint32_t w = 0;
+    if (!c->h[s].done && !c->h[s].eof && c->h[s].pending == 0) w |= EPOLLIN;
+    if (c->h[1 - s].pending > 0) w |= EPOLLOUT;
+    if (w != c->want[s]) { ep_set(EPOLL_CTL_MOD, c->fd[s], w, (2u << 24) | ((uint32_t)ci << 1) | (uint32_t)s); c->want[s] = w; }
+  }
+}
+
+static int make_pipe(struct half *h) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) return -1;
+  fcntl(p[1], F_SETPIPE_SZ, CHUNK);
+  h->pr = p[0]; h->pw = p[1]; h->pending = 0; h->eof = 0; h->done = 0;
+  return 0;
+}
+
+static void tcp_accept(int pi) {
+  int ci, hfd, cfd, s;
+  hfd = accept4(ports[pi].fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (hfd < 0) return;
+  for (ci = 0; ci < MAX_CONNS && conns[ci].used; ci++) {}
+  if (ci == MAX_CONNS) { close(hfd); return; }
+  cfd = ctr_socket(0, ports[pi].ctr_port);
+  if (cfd < 0) { close(hfd); return; }   /* nothing listens in the container: the client sees the close */
+  if (make_pipe(&conns[ci].h[0]) < 0) { close(hfd); close(cfd); return; }
+  if (make_pipe(&conns[ci].h[1]) < 0) { close(conns[ci].h[0].pr); close(conns[ci].h[0].pw); close(hfd); close(cfd); return; }
+  conns[ci].used = 1; conns[ci].fd[0] = hfd; conns[ci].fd[1] = cfd;
+  for (s = 0; s < 2; s++) {
+    conns[ci].want[s] = EPOLLIN;
+    ep_set(EPOLL_CTL_ADD, conns[ci].fd[s], EPOLLIN, (2u << 24) | ((uint32_t)ci << 1) | (uint32_t)s);
+  }
+}
+
+static void udp_from_host(int pi) {
+  struct sockaddr_in from; uint32_t len = sizeof from; ssize_t n; int i, free_i = -1, oldest = 0;
+  n = recvfrom(ports[pi].fd, dgram, sizeof dgram, 0x40 /* MSG_DONTWAIT */, &from, &len);
+  if (n < 0) return;
+  clock_ticks++;
+  for (i = 0; i < MAX_UDP; i++) {
+    if (!udps[i].used) { if (free_i < 0) free_i = i; continue; }
+    if (udps[i].port == pi && udps[i].peer.addr == from.addr && udps[i].peer.port == from.port) break;
+    if (udps[i].last < udps[oldest].last) oldest = i;
+  }
+  if (i == MAX_UDP) {
+    int fd = ctr_socket(1, ports[pi].ctr_port);
+    if (fd < 0) return;
+    if (free_i < 0) { free_i = oldest; epoll_ctl(epfd, EPOLL_CTL_DEL, udps[oldest].fd, 0); close(udps[oldest].fd); }
+    i = free_i;
+    udps[i].used = 1; udps[i].port = pi; udps[i].fd = fd; udps[i].peer = from;
+    ep_set(EPOLL_CTL_ADD, fd, EPOLLIN, (3u << 24) | (uint32_t)i);
+  }
+  udps[i].last = clock_ticks;
+  sendto(udps[i].fd, dgram, (size_t)n, 0x40, 0, 0);
+}
+
+static void udp_from_ctr(int ui) {
+  ssize_t n = recvfrom(udps[ui].fd, dgram, sizeof dgram, 0x40, 0, 0);
+  if (n < 0) return;
+  udps[ui].last = ++clock_ticks;
+  sendto(ports[udps[ui].port].fd, dgram, (size_t)n, 0x40, &udps[ui].peer, sizeof udps[ui].peer);
+}
+
+static void forwarder_loop(void) {
+  static struct epoll_event evs[128];
+  int i, n;
+  epfd = epoll_create1(O_CLOEXEC);
+  if (epfd < 0) _exit(1);
+  for (i = 0; i < nports; i++) ep_set(EPOLL_CTL_ADD, ports[i].fd, EPOLLIN, (1u << 24) | (uint32_t)i);
+  for (;;) {
+    n = epoll_wait(epfd, evs, 128, -1);
+    if (n < 0) { if (errno == EINTR) continue; _exit(1); }
+    for (i = 0; i < n; i++) {
+      uint32_t d = evs[i].data_lo, kind = d >> 24, idx = d & 0xffffff;
+      if (kind == 1) { if (ports[idx].udp) udp_from_host((int)idx); else tcp_accept((int)idx); }
+      else if (kind == 3) { if (udps[idx].used) udp_from_ctr((int)idx); }
+      else if (kind == 2) {
+        int ci = (int)(idx >> 1), side = (int)(idx & 1); struct conn *c = &conns[ci];
+        if (!c->used) continue;
+        /* Readable: pump out of this side; writable: drain what waits for this side. */
+        if (pump(c, side) < 0 || pump(c, 1 - side) < 0 || (c->h[0].done && c->h[1].done) ||
+            (evs[i].events & EPOLLERR) ||
+            ((evs[i].events & EPOLLHUP) && c->h[side].eof && c->h[1 - side].pending == 0)) { conn_close(ci); continue; }
+        conn_rearm(ci);
+      }
+    }
+  }
+}
+
+/*
+ * The fork is a copy of Bun: tens of MiB of heap it will never touch, which turn private as Bun goes on
+ * writing its own copy. Unmap every mapping but the ones this loop needs: its code and static data,
+ * the stack, the thread's TLS (errno), libc, the dynamic loader and the vdso. Stays a few MiB.
+ */
+static char maps[1 << 19];
+static int holds(unsigned long lo, unsigned long hi, unsigned long addr) { return addr >= lo && addr < hi; }
+
+/* One line of /proc/self/maps: its range and its path (len 0 for an anonymous mapping). */
+static char *map_line(char *p, unsigned long *lo, unsigned long *hi, char **path, int *len) {
+  char *end; int fields = 0;
+  for (end = p; *end && *end != '\n'; end++) {}
+  *lo = *hi = 0;
+  while (*p != '-') { *lo = *lo * 16 + (unsigned long)(*p <= '9' ? *p - '0' : *p - 'a' + 10); p++; }
+  p++;
+  while (*p != ' ') { *hi = *hi * 16 + (unsigned long)(*p <= '9' ? *p - '0' : *p - 'a' + 10); p++; }
+  for (*path = p; *path < end && fields < 5; (*path)++) if (**path == ' ') { fields++; while ((*path)[1] == ' ') (*path)++; }
+  *len = (int)(end - *path);
+  return end;
+}
+
+static int same_path(const char *a, int alen, const char *b, int blen) {
+  int i;
+  if (alen != blen || alen == 0) return 0;
+  for (i = 0; i < alen; i++) if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+static void shed_memory(void) {
+  unsigned long keep[8], lo, hi, lib_end = 0; char *p, *end, *path, *self = 0; int fd, i, k, len, self_len = 0;
+  ssize_t n, total = 0; char here;
+  keep[0] = (unsigned long)&shed_memory; keep[1] = (unsigned long)&ports; keep[2] = (unsigned long)&conns;
+  keep[3] = (unsigned long)&udps; keep[4] = (unsigned long)dgram; keep[5] = (unsigned long)&here;
+  keep[6] = (unsigned long)__errno_location(); keep[7] = (unsigned long)maps;
+  fd = open("/proc/self/maps", O_CLOEXEC);
+  if (fd < 0) return;
+  while (total < (ssize_t)sizeof maps - 1 && (n = read(fd, maps + total, sizeof maps - 1 - total)) > 0) total += n;
+  close(fd);
+  if (total >= (ssize_t)sizeof maps - 1) return;   /* did not fit: keep everything rather than guess */
+  maps[total] = 0;
+  /* When this code was loaded from a shared object (not TinyCC's memory), every mapping of that file is
+   * needed: its GOT and relocated data sit in mappings of their own. */
+  for (p = maps; *p; p = end + 1) {
+    end = map_line(p, &lo, &hi, &path, &len);
+    if (holds(lo, hi, keep[0])) { self = path; self_len = len; }
+    if (!*end) break;
+  }
+  for (p = maps; *p; p = end + 1) {
+    int needed = 0, lib = 0;
+    end = map_line(p, &lo, &hi, &path, &len);
+    for (k = 0; k < 8; k++) if (holds(lo, hi, keep[k])) needed = 1;
+    if (self && same_path(path, len, self, self_len)) { needed = 1; lib = 1; }
+    for (i = 0; i < len; i++) {
+      const char *q = path + i;
+      if ((q[0] == 'l' && q[1] == 'i' && q[2] == 'b' && q[3] == 'c' && q[4] == '.') ||
+          (q[0] == 'l' && q[1] == 'd' && q[2] == '-') || q[0] == '[') { needed = 1; lib = q[0] != '['; break; }
+    }
+    if (lo == lib_end && len == 0) needed = 1;   /* a library's .bss is the anonymous mapping right after it */
+    lib_end = lib ? hi : 0;
+    if (!needed) munmap((void *)lo, hi - lo);
+    if (!*end) break;
+  }
+}
+
+static void reset_signals(void) {
+  struct sigact sa; unsigned long empty[16]; int i, sig;
+  for (i = 0; i < 16; i++) { empty[i] = 0; sa.mask[i] = 0; }
+  sa.handler = 0; sa.flags = 0; sa.restorer = 0;
+  for (sig = 1; sig < 65; sig++) if (sig != 9 && sig != 19) syscall(SYS_rt_sigaction, sig, &sa, 0, 8);
+  syscall(SYS_rt_sigprocmask, 2, empty, 0, 8);
+}
+
+/*
+ * Fork the forwarder. fds[i]/udp[i]/ctr_ports[i]: the host sockets from rl_listen and the container
+ * port each goes to. userns_fd/netns_fd: /proc/PID/ns/{user,net} of the container. Returns the pid or
+ * -errno; the child writes one byte to ready_fd once it is inside the namespaces (EOF: it failed).
+ */
+int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, int userns_fd, int netns_fd, int ready_fd) {
+  int parent = getpid(), pid, i, j, keep[MAX_PORTS + 3], nkeep = 0, lo = 3;
+  if (n > MAX_PORTS) return -7;
+  pid = fork();
+  if (pid != 0) return pid < 0 ? -errno : pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid() != parent) _exit(0);
+  prctl(15 /* PR_SET_NAME */, "rl-portfwd", 0, 0, 0);   /* so ps shows what it is */
+  reset_signals();
+  /* Keep only our descriptors: Bun's (and the exit fd of slirp4netns) must not live on here. */
+  for (i = 0; i < n; i++) keep[nkeep++] = fds[i];
+  keep[nkeep++] = userns_fd; keep[nkeep++] = netns_fd; keep[nkeep++] = ready_fd;
+  for (i = 1; i < nkeep; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+  for (i = 0; i < nkeep; i++) {
+    if (keep[i] > lo) syscall(SYS_close_range, lo, keep[i] - 1, 0);
+    lo = keep[i] + 1;
+  }
+  syscall(SYS_close_range, lo, ~0U, 0);
+  if (setns(userns_fd, CLONE_NEWUSER) < 0) _exit(2);
+  if (setns(netns_fd, CLONE_NEWNET) < 0) _exit(3);
+  close(userns_fd); close(netns_fd);
+  { char one = '1'; extern ssize_t write(int, const void *, size_t); write(ready_fd, &one, 1); close(ready_fd); }
+  for (i = 0; i < n; i++) {
+    ports[i].fd = fds[i]; ports[i].udp = udp[i]; ports[i].ctr_port = ctr_ports[i];
+    fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+  }
+  nports = n;
+  shed_memory();   /* after the last use of the arguments: they live in Bun's heap */
+  forwarder_loop();
+  _exit(0);
+}

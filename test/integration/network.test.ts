@@ -1,0 +1,339 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createSocket } from "node:dgram";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { BUSYBOX, makeEnv, REPO, rl, skipReason } from "./harness";
+
+const reason = skipReason();
+if (reason) console.log(`skipping network integration tests: ${reason}`);
+
+/** Pids whose parent is `ppid` (from /proc), with their command names. */
+function childrenOf(ppid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === ppid) out.push({ pid: Number(e), comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) });
+    } catch {}
+  }
+  return out;
+}
+
+/** A process is gone when /proc has no entry for it, or only a zombie's. */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, tries = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (v) return v;
+    await Bun.sleep(100);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+async function httpGet(url: string): Promise<string | undefined> {
+  try {
+    const r = await fetch(url);
+    return r.ok ? await r.text() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function slirpPids(): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/comm`, "utf8").trim() === "slirp4netns" && !gone(Number(e))) out.push(Number(e));
+    } catch {}
+  }
+  return out.sort();
+}
+
+describe.skipIf(Boolean(reason))("rl run networking", () => {
+  const t = makeEnv();
+  const run = (args: string[], env: Record<string, string> = {}) => rl(["run", ...args], { env: { ...t.env, ...env } });
+  const running: ReturnType<typeof Bun.spawn>[] = [];
+
+  /** Start `rl run ARGS` in the background (it stays the container's supervisor). */
+  function start(args: string[]) {
+    const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), "run", ...args], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    running.push(p);
+    return p;
+  }
+
+  async function finish(p: ReturnType<typeof Bun.spawn>) {
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout as ReadableStream).text(), new Response(p.stderr as ReadableStream).text(), p.exited]);
+    return { stdout, stderr, code };
+  }
+
+  async function containerPid(name: string): Promise<number> {
+    const r = await rl(["ps", "--format", "json"], { env: t.env });
+    const c = (JSON.parse(r.stdout) as { Names: string[]; Pid: number }[]).find((c) => c.Names.includes(name));
+    if (!c) throw new Error(`${name} is not running`);
+    return c.Pid;
+  }
+
+  beforeAll(async () => {
+    const r = await run(["--rm", "--network", "none", BUSYBOX, "true"]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+  });
+  afterAll(async () => {
+    for (const p of running) p.kill(9);
+    await Promise.all(running.map((p) => p.exited));
+    await t.cleanup();
+  });
+
+  test("the default network: tap0 at 10.0.2.100, a default route, slirp4netns's DNS, the name in /etc/hosts", async () => {
+    const r = await run(["--rm", "--name", "net-default", "--hostname", "h1", BUSYBOX, "sh", "-c", "ip -o -4 addr show tap0; ip route; cat /etc/resolv.conf; cat /etc/hosts"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("inet 10.0.2.100/24");
+    expect(r.stdout).toMatch(/^default via 10\.0\.2\.2 dev tap0/m);
+    expect(r.stdout).toMatch(/^nameserver 10\.0\.2\.3$/m);
+    expect(r.stdout).toContain("10.0.2.100\th1 net-default\n");
+    expect(r.stdout).not.toContain("host.containers.internal");
+  });
+
+  test("mtu and cidr options reach the interface", async () => {
+    const r = await run(["--rm", "--network", "slirp4netns:mtu=1500,cidr=10.9.0.0/24", BUSYBOX, "sh", "-c", "ip -o link show tap0; ip -o -4 addr show tap0; cat /etc/resolv.conf"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("mtu 1500");
+    expect(r.stdout).toContain("inet 10.9.0.100/24");
+    expect(r.stdout).toContain("nameserver 10.9.0.3");
+  });
+
+  test("--network none: only lo, up", async () => {
+    const r = await run(["--rm", "--network", "none", BUSYBOX, "sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1; ip -o link show lo"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]!.trim()).toBe("lo");
+    expect(lines[1]).toContain("UP");
+    expect(lines).toHaveLength(2);
+  });
+
+  test("a published tcp port reaches a server in the container; rl port reports it; helpers end with the container", async () => {
+    const p = start(["--rm", "--init", "--name", "web", "-p", "127.0.0.1:0:80", "-p", "8123", BUSYBOX, "sh", "-c", "echo hello-tcp > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]);
+    const ports = await until("rl port", async () => {
+      const r = await rl(["port", "web"], { env: t.env });
+      return r.code === 0 && r.stdout.includes("80/tcp") ? r.stdout : undefined;
+    });
+    const m = /^80\/tcp -> 127\.0\.0\.1:(\d+)$/m.exec(ports);
+    expect(m).not.toBeNull();
+    expect(ports).toMatch(/^8123\/tcp -> 0\.0\.0\.0:\d+$/m);
+    const one = await rl(["port", "web", "80/tcp"], { env: t.env });
+    expect(one.stdout).toBe(`127.0.0.1:${m![1]}\n`);
+    const body = await until("the server", () => httpGet(`http://127.0.0.1:${m![1]}/index.html`));
+    expect(body).toBe("hello-tcp\n");
+    const ps = await rl(["ps"], { env: t.env });
+    expect(ps.stdout).toContain(`127.0.0.1:${m![1]}->80/tcp`);
+    const pid = await containerPid("web");
+    const helpers = childrenOf(p.pid).filter((c) => c.pid !== pid);
+    expect(helpers.map((h) => h.comm).sort()).toEqual(["rl-portfwd", "slirp4netns"]);
+    p.kill("SIGTERM");
+    await finish(p);
+    for (const h of helpers) expect({ ...h, gone: gone(h.pid) }).toEqual({ ...h, gone: true });
+  });
+
+  test("the forwarder moves 16 MiB each way intact and passes the end of the stream on", async () => {
+    const { connect } = await import("node:net");
+    const { createHash, randomBytes } = await import("node:crypto");
+    const data = randomBytes(16 << 20);
+    // host → container: the container hashes what it reads until the host half-closes.
+    const up = start(["--rm", "--name", "bulk-up", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "nc -l -p 80 | sha256sum"]);
+    const upPort = Number((await until("rl port", async () => {
+      const r = await rl(["port", "bulk-up", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    })).split(":")[1]);
+    // Until nc listens, the forwarder closes each connection at once: retry until one stays open.
+    await until("the upload", () => new Promise<boolean>((resolve) => {
+      const c = connect(upPort, "127.0.0.1", () => c.end(data));
+      c.on("close", () => resolve(true));
+      c.on("error", () => resolve(false));
+      c.on("data", () => {});
+    }));
+    const r1 = await finish(up);
+    expect(r1.stdout.split(" ")[0]).toBe(createHash("sha256").update(data).digest("hex"));
+
+    // container → host: the container serves a file and closes; the host reads to the end.
+    const down = start(["--rm", "--name", "bulk-down", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
+    const downPort = Number((await until("rl port", async () => {
+      const r = await rl(["port", "bulk-down", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    })).split(":")[1]);
+    const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
+      const chunks: Buffer[] = [];
+      const c = connect(downPort, "127.0.0.1", () => c.end());
+      c.on("data", (b: Buffer) => chunks.push(b));
+      c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
+      c.on("error", () => resolve(false));
+    }));
+    const r2 = await finish(down);
+    expect(received.length).toBe(16 << 20);
+    expect(createHash("sha256").update(received).digest("hex")).toBe(r2.stdout.split(" ")[0]!);
+  });
+
+  test("a published udp port relays datagrams both ways", async () => {
+    const p = start(["--rm", "--init", "--name", "udp", "-p", "127.0.0.1:0:70/udp", BUSYBOX, "sh", "-c", "(sleep 1; echo reply) | nc -u -l -p 70"]);
+    const line = await until("rl port", async () => {
+      const r = await rl(["port", "udp", "70/udp"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    });
+    const port = Number(line.split(":")[1]);
+    const sock = createSocket("udp4");
+    const reply = new Promise<string>((resolve) => sock.on("message", (m) => resolve(m.toString())));
+    // nc answers the first peer it hears from; resend until the server is up.
+    let answered = false;
+    reply.then(() => (answered = true));
+    await until("udp reply", async () => {
+      sock.send("ping\n", port, "127.0.0.1");
+      await Bun.sleep(200);
+      return answered;
+    });
+    expect(await reply).toBe("reply\n");
+    sock.close();
+    p.kill("SIGTERM");
+    const r = await finish(p);
+    expect(r.stdout).toStartWith("ping\n");
+  });
+
+  test("-P publishes the image's ExposedPorts on free host ports", async () => {
+    const dir = join(t.root, "exposed");
+    for (const cmd of [
+      ["skopeo", "copy", "-q", BUSYBOX, `oci:${dir}:bb`],
+      ["umoci", "config", "--image", `${dir}:bb`, "--tag", "exposed", "--config.exposedports", "80/tcp", "--config.exposedports", "53/udp"],
+    ]) {
+      const s = Bun.spawnSync(cmd, { stderr: "pipe" });
+      expect({ cmd, err: s.stderr.toString(), code: s.exitCode }).toEqual({ cmd, err: "", code: 0 });
+    }
+    const p = start(["--rm", "--init", "--name", "exposed", "-P", `oci:${dir}:exposed`, "sh", "-c", "echo exposed > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]);
+    const out = await until("rl port", async () => {
+      const r = await rl(["port", "exposed"], { env: t.env });
+      return r.code === 0 && r.stdout.includes("80/tcp") ? r.stdout : undefined;
+    });
+    expect(out).toMatch(/^53\/udp -> 0\.0\.0\.0:\d+$/m);
+    const port = /^80\/tcp -> 0\.0\.0\.0:(\d+)$/m.exec(out)![1];
+    expect(await until("the server", () => httpGet(`http://127.0.0.1:${port}/index.html`))).toBe("exposed\n");
+    p.kill("SIGTERM");
+    await finish(p);
+  });
+
+  test("the host's loopback is reachable at 10.0.2.2 only with allow_host_loopback", async () => {
+    const server: Server = createServer((c) => c.end("from-host\n"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const denied = await run(["--rm", BUSYBOX, "sh", "-c", `nc -w 3 10.0.2.2 ${port} </dev/null; echo rc=$?`]);
+      expect(denied.stdout).not.toContain("from-host");
+      const allowed = await run(["--rm", "--network", "slirp4netns:allow_host_loopback=true", BUSYBOX, "sh", "-c", `nc -w 3 10.0.2.2 ${port} </dev/null; grep host.containers.internal /etc/hosts`]);
+      expect(allowed.stdout).toBe("from-host\n10.0.2.2\thost.containers.internal\n");
+    } finally {
+      server.close();
+    }
+  });
+
+  test("--network container: shares one network both ways", async () => {
+    // a serves on 127.0.0.1:81 and then waits for b's one-shot server on :82; b reads a's page first,
+    // then serves, so each side reaches the other over the shared loopback.
+    const a = start(["--rm", "--name", "share-a", BUSYBOX, "sh", "-c", "echo from-a > /tmp/a; httpd -p 127.0.0.1:81 -h /tmp; until nc 127.0.0.1 82 </dev/null; do sleep 0.1; done"]);
+    await until("share-a running", async () => (await rl(["ps"], { env: t.env })).stdout.includes("share-a"));
+    const b = await run(["--rm", "--network", "container:share-a", BUSYBOX, "sh", "-c", "until wget -qO- http://127.0.0.1:81/a; do sleep 0.1; done; ip -o -4 addr show tap0; echo from-b | nc -l -p 82"]);
+    expect(b.code).toBe(0);
+    expect(b.stdout).toContain("from-a\n");
+    expect(b.stdout).toContain("inet 10.0.2.100/24");
+    const ra = await finish(a);
+    expect(ra).toMatchObject({ code: 0, stdout: "from-b\n" });
+  });
+
+  test("container: of a container that does not run is an error", async () => {
+    const r = await run(["--rm", "--network", "container:nosuch", BUSYBOX, "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe("rl: cannot join the network of container nosuch: no such container\n");
+  });
+
+  test("a host port in use: one line, exit 125, nothing left running", async () => {
+    const server: Server = createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const before = slirpPids();
+    try {
+      const r = await run(["--name", "inuse1", "-p", `127.0.0.1:${port}:80`, BUSYBOX, "true"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe(`rl: cannot publish port 127.0.0.1:${port}/tcp: the address is already in use\n`);
+    } finally {
+      server.close();
+    }
+    expect(slirpPids()).toEqual(before);
+    const ps = await rl(["ps", "-a"], { env: t.env });
+    expect(ps.stdout).not.toContain("inuse1");
+  });
+
+  test("a privileged host port: one line, exit 125", async () => {
+    const r = await run(["--rm", "-p", "80:80", BUSYBOX, "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^rl: cannot publish port 0\.0\.0\.0:80\/tcp: ports below \d+ are privileged \(net\.ipv4\.ip_unprivileged_port_start\)\n$/);
+  });
+
+  test("kill -9 of rl ends slirp4netns, the forwarder and the container", async () => {
+    const p = start(["--rm", "--name", "killed", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "httpd -f -p 80"]);
+    const kids = await until("helpers", () => {
+      const k = childrenOf(p.pid);
+      return k.length === 3 ? k : undefined;
+    });
+    const pid = await containerPid("killed");
+    expect(kids.filter((k) => k.pid !== pid).map((k) => k.comm).sort()).toEqual(["rl-portfwd", "slirp4netns"]);
+    p.kill(9);
+    await p.exited;
+    for (const k of kids) await until(`${k.comm} ${k.pid} to end`, () => gone(k.pid));
+  });
+
+  test("--dns, --dns-search, --dns-option and --add-host", async () => {
+    const r = await run(["--rm", "--dns", "192.0.2.53", "--dns-search", "example.test", "--dns-option", "ndots:2", "--add-host", "db:192.0.2.7", "--add-host", "cache:192.0.2.8", BUSYBOX, "cat", "/etc/resolv.conf", "/etc/hosts"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toStartWith("search example.test\nnameserver 192.0.2.53\noptions ndots:2\n");
+    expect(r.stdout).toContain("192.0.2.7\tdb\n192.0.2.8\tcache\n");
+  });
+
+  test("--network host keeps the host's resolv.conf", async () => {
+    const r = await run(["--rm", "--network", "host", BUSYBOX, "cat", "/etc/resolv.conf"]);
+    expect(r.stdout).toBe(existsSync("/etc/resolv.conf") ? readFileSync("/etc/resolv.conf", "utf8") : "");
+  });
+
+  test("port_handler=slirp4netns publishes through slirp4netns's API", async () => {
+    const p = start(["--rm", "--init", "--name", "viaslirp", "--network", "slirp4netns:port_handler=slirp4netns", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "echo via-slirp > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]);
+    const line = await until("rl port", async () => {
+      const r = await rl(["port", "viaslirp", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    });
+    expect(await until("the server", () => httpGet(`http://${line}/index.html`))).toBe("via-slirp\n");
+    const pid = await containerPid("viaslirp");
+    expect(childrenOf(p.pid).filter((c) => c.pid !== pid).map((c) => c.comm)).toEqual(["slirp4netns"]);
+    p.kill("SIGTERM");
+    await finish(p);
+  });
+
+  test("bad --network and -p values, and a missing slirp4netns, are one-line errors", async () => {
+    const cases: [string[], RegExp, Record<string, string>?][] = [
+      [["--network", "bridge", BUSYBOX, "true"], /^rl: invalid --network "bridge": use slirp4netns, none, host or container:NAME\n$/],
+      [["--network", "slirp4netns:mtu=10", BUSYBOX, "true"], /mtu must be a number from 68 to 65520/],
+      [["-p", "8000-8001:80", BUSYBOX, "true"], /the host range has 2 ports, the container range 1/],
+      [["--network", "none", "-p", "8080:80", BUSYBOX, "true"], /cannot publish ports with --network none/],
+      [[BUSYBOX, "true"], /^rl: slirp4netns is not installed.*apt install slirp4netns/, { RL_SLIRP4NETNS: "/nonexistent/slirp4netns" }],
+    ];
+    for (const [args, want, env] of cases) {
+      const r = await run(["--rm", ...args], env);
+      expect({ args, code: r.code, lines: r.stderr.trim().split("\n").length }).toEqual({ args, code: 125, lines: 1 });
+      expect(r.stderr).toMatch(want);
+    }
+  });
+});
