@@ -17,7 +17,7 @@ export async function freePort(): Promise<number> {
 
 export interface Registry {
   port: number;
-  /** 127.0.0.1:PORT */
+  /** 127.0.0.1:PORT, or [::1]:PORT */
   host: string;
   dir: string;
   stop(): Promise<void>;
@@ -30,13 +30,15 @@ export interface RegistryConfig {
   tls?: { cert: string; key: string };
   /** Bearer-token auth: the token server's realm, and the PEM of the certificate that signs its tokens. */
   token?: { realm: string; service: string; issuer: string; rootCert: string };
+  /** Listen on the IPv6 loopback [::1] instead of 127.0.0.1. */
+  ipv6?: boolean;
 }
 
-async function waitForPort(port: number, proc: { exitCode: number | null }, log: string): Promise<void> {
+async function waitForPort(ip: string, port: number, proc: { exitCode: number | null }, log: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (proc.exitCode !== null) throw new Error(`the registry exited: ${await Bun.file(log).text()}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const sock = require("node:net").connect(port, "127.0.0.1");
+      const sock = require("node:net").connect(port, ip);
       sock.once("connect", () => (sock.destroy(), resolve(true)));
       sock.once("error", () => resolve(false));
     });
@@ -46,16 +48,18 @@ async function waitForPort(port: number, proc: { exitCode: number | null }, log:
   throw new Error(`the registry did not listen on ${port}: ${await Bun.file(log).text()}`);
 }
 
-/** Debian's docker-registry on 127.0.0.1, with its storage in a temp dir; stop() ends it by PID and removes it. */
+/** Debian's docker-registry on 127.0.0.1 (or [::1]), with its storage in a temp dir; stop() ends it by PID and removes it. */
 export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), "rl-registry-"));
   const port = await freePort();
+  const ip = c.ipv6 ? "::1" : "127.0.0.1";
+  const host = c.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`;
   const lines = [
     "version: 0.1",
     "log: { level: error, accesslog: { disabled: true } }",
     `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
     "http:",
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: "${host}"`,
     `  secret: rl-test-secret`,
   ];
   if (c.tls) lines.push(`  tls: { certificate: ${c.tls.cert}, key: ${c.tls.key} }`);
@@ -79,12 +83,12 @@ export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, proc, log);
+    await waitForPort(ip, port, proc, log);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { port, host: `127.0.0.1:${port}`, dir, stop };
+  return { port, host, dir, stop };
 }
 
 /** skopeo copy, failing loudly. */
