@@ -108,6 +108,8 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(a.stderr).toMatch(/^rl: cannot load .*not\.tar: .+\n$/);
       const b = await r(["load", "-i", join(work, "missing.tar")]);
       expect(b).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot load .*missing\.tar: .*no such file\n$/) });
+      const c = await r(["load", "-i", work]);
+      expect(c).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot load .*: it is a directory: .*rl run oci:DIR\)\n$/) });
       expect(readdirSync(join(data, "tmp"))).toEqual([]);
     });
   });

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { writeAll } from "../write-all";
-import { closeSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { Readable } from "node:stream";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { RlError } from "../errors";
@@ -79,6 +79,7 @@ export async function loadArchive(d: Database, p: Paths, file: string | undefine
   let spooled: string | undefined;
   try {
     const input = file ? Bun.file(file) : Bun.stdin;
+    if (file && statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new RlError(`it is a directory: rl load reads a docker-archive or oci-archive file (for an OCI layout use rl run oci:DIR)`);
     if (file && !(await input.exists())) throw new RlError(`${file}: no such file`);
     if (!file || sniff(new Uint8Array(await input.slice(0, 4).arrayBuffer())) !== "none") {
       spooled = `${tmpName(p, "load")}.tar`;
