@@ -206,6 +206,52 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     expect(pushed).toBe(orig);
   });
 
+  /** Load an archive into the shared store, push it, and compare with what skopeo reads back. */
+  async function loadAndPush(archive: string, dest: string) {
+    const loaded = await run(["load", "-i", `${FIXTURES}/archives/${archive}`]);
+    expect(loaded).toMatchObject({ code: 0 });
+    const name = loaded.stdout.trim().split("\n").pop()!.replace(/^Loaded image: /, "");
+    const [inspect] = JSON.parse((await run(["image", "inspect", name])).stdout);
+    const pushed = await run(["push", "--tls-verify=false", name, `${H}/${dest}`]);
+    expect(pushed).toMatchObject({ code: 0 });
+    const seen = JSON.parse(await skopeo(["inspect", "--tls-verify=false", `docker://${H}/${dest}`]));
+    return { inspect, pushed, seen };
+  }
+
+  test("push of a loaded oci-archive: the registry has the manifest digest rl reports", async () => {
+    const { inspect, pushed, seen } = await loadAndPush("dive-test-oci-gzip-image.tar", "loaded/dive:oci");
+    expect(inspect.Digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(pushed.stderr).toContain(`digest ${inspect.Digest}`);
+    expect(seen.Digest).toBe(inspect.Digest);
+  });
+
+  test("push of a loaded docker-archive: rl's schema2 manifest is what the registry holds, and pulls back to the same id", async () => {
+    const { inspect, pushed, seen } = await loadAndPush("containers-image-almostempty.tar", "loaded/almostempty:1");
+    expect(pushed.stderr).toContain(`digest ${inspect.Digest}`);
+    expect(seen.Digest).toBe(inspect.Digest);
+    const raw = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/loaded/almostempty:1`]));
+    expect(raw.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    const fresh = makeRegistryEnv();
+    try {
+      const back = await fresh.run(["pull", "-q", "--tls-verify=false", `${H}/loaded/almostempty:1`]);
+      expect(back).toMatchObject({ code: 0 });
+      expect(back.stdout.trim()).toBe(inspect.Id.replace(/^sha256:/, ""));
+    } finally {
+      await fresh.t.cleanup();
+    }
+  });
+
+  test("push of an image stored by rl run oci:...", async () => {
+    const ran = await run(["run", "--rm", `oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, "true"]);
+    expect(ran).toMatchObject({ code: 0 });
+    const id = blobJson("busybox-1.38.0-musl-amd64", "sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998").config.digest as string;
+    expect((await run(["image", "inspect", id])).code).toBe(0);
+    const pushed = await run(["push", "--tls-verify=false", id, `${H}/fromrun/busybox:1`]);
+    expect(pushed).toMatchObject({ code: 0 });
+    const seen = JSON.parse(await skopeo(["inspect", "--tls-verify=false", `docker://${H}/fromrun/busybox:1`]));
+    expect(seen.Digest).toBe("sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998");
+  });
+
   test("a blob above 32 MiB is pushed in chunks (PATCH) to another registry and reads back identical", async () => {
     const dir = join(t.root, "big");
     mkdirSync(join(dir, "rootfs"), { recursive: true });
