@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, makeEnv, rl, skipReason } from "./harness";
+import { makeLayeredImage } from "./layered-image";
 import { fill, freePort, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
 
 const reason = skipReason();
@@ -242,14 +243,19 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("push of an image stored by rl run oci:...", async () => {
-    const ran = await run(["run", "--rm", `oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, "true"]);
-    expect(ran).toMatchObject({ code: 0 });
-    const id = blobJson("busybox-1.38.0-musl-amd64", "sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998").config.digest as string;
-    expect((await run(["image", "inspect", id])).code).toBe(0);
-    const pushed = await run(["push", "--tls-verify=false", id, `${H}/fromrun/busybox:1`]);
-    expect(pushed).toMatchObject({ code: 0 });
-    const seen = JSON.parse(await skopeo(["inspect", "--tls-verify=false", `docker://${H}/fromrun/busybox:1`]));
-    expect(seen.Digest).toBe("sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998");
+    // A store of its own: the shared one already holds this image id under the zstd manifest pulled above.
+    const own = makeRegistryEnv();
+    try {
+      const ran = await own.run(["run", "--rm", `oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, "true"]);
+      expect(ran).toMatchObject({ code: 0 });
+      const id = blobJson("busybox-1.38.0-musl-amd64", "sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998").config.digest as string;
+      const pushed = await own.run(["push", "--tls-verify=false", id, `${H}/fromrun/busybox:1`]);
+      expect(pushed).toMatchObject({ code: 0 });
+      const seen = JSON.parse(await skopeo(["inspect", "--tls-verify=false", `docker://${H}/fromrun/busybox:1`]));
+      expect(seen.Digest).toBe("sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998");
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("a blob above 32 MiB is pushed in chunks (PATCH) to another registry and reads back identical", async () => {
@@ -393,6 +399,56 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     expect(stderr).toMatch(/interrupted by SIGINT/);
     expect(store()).toEqual(before);
     proxy.fault = () => "pass";
+  });
+});
+
+describe.skipIf(Boolean(reason))("layers and blobs left by an interrupted pull", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.host);
+    await fill(makeLayeredImage(join(t.root, "layered")), `${reg.host}/layered:1`);
+  });
+  afterAll(async () => {
+    proxy?.stop();
+    await reg?.stop();
+    await t.cleanup();
+  });
+
+  test("are counted reclaimable by system df and removed by image prune", async () => {
+    const manifest = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/layered:1`]));
+    expect(manifest.layers.length).toBe(3);
+    const last = manifest.layers[2].digest as string;
+    proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "stall" : "pass");
+    const layersDir = join(t.env.RL_ROOT!, "layers");
+    const blobsDir = join(t.env.RL_ROOT!, "blobs", "sha256");
+    const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+    const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    try {
+      // The two other layers are downloaded and unpacked while the last one stalls.
+      while (ls(layersDir).length < 2) await Bun.sleep(50);
+    } finally {
+      process.kill(p.pid, "SIGINT");
+      await p.exited;
+      proxy.fault = () => "pass";
+    }
+    expect((await run(["images", "-q"])).stdout).toBe("");
+    expect(ls(layersDir).length).toBe(2);
+    expect(ls(blobsDir)).toEqual(expect.arrayContaining([manifest.layers[0].digest.slice(7), manifest.layers[1].digest.slice(7)]));
+    const [images] = JSON.parse((await run(["system", "df", "--format", "json"])).stdout);
+    expect(images).toMatchObject({ Type: "Images", Total: 0 });
+    expect(images.Reclaimable).toBeGreaterThan(0);
+    expect(images.Size).toBe(images.Reclaimable);
+    expect(await run(["image", "prune"])).toMatchObject({ code: 0, stdout: "" });
+    expect(ls(layersDir)).toEqual([]);
+    expect(ls(blobsDir)).toEqual([]);
+    const after = JSON.parse((await run(["system", "df", "--format", "json"])).stdout)[0];
+    expect(after).toMatchObject({ Size: 0, Reclaimable: 0 });
+    // The cache is only a cache: the pull now completes.
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
   });
 });
 
