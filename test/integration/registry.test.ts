@@ -258,6 +258,14 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     }
   });
 
+  test("rmi's garbage collection keeps every manifest an image was pulled under, with its layer blobs", async () => {
+    // busybox v2s2 (gzip layers) and busybox:zstd are one image id; the store's own manifest is the zstd one.
+    const orig = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/library/busybox:v2s2`]);
+    expect(await run(["rmi", "emptyimage:latest"])).toMatchObject({ code: 0 });
+    expect(await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/aftergc/busybox:1`])).toMatchObject({ code: 0 });
+    expect(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/aftergc/busybox:1`])).toBe(orig);
+  });
+
   test("a blob above 32 MiB is pushed in chunks (PATCH) to another registry and reads back identical", async () => {
     const dir = join(t.root, "big");
     mkdirSync(join(dir, "rootfs"), { recursive: true });
