@@ -1,8 +1,8 @@
 /**
  * Malformed and hostile images: each must give one clear line on stderr and exit 125, leave the store
  * exactly as it was, and leave the host file system alone. Inputs are built at test time by
- * hostile-inputs.ts. Each case lists the sources to feed (one per transport that can carry it); a
- * second command per input (e.g. `rl load -i`) is one more entry in COMMANDS.
+ * hostile-inputs.ts. Each case lists the sources to feed (one per transport that can carry it); each
+ * source is fed to every entry of COMMANDS that takes it (`rl load -i` takes the archives).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
@@ -17,8 +17,11 @@ const work = E ? join(E.root, "inputs") : "";
 /** A directory outside the store that hostile layers aim at; it must never change. */
 const victim = E ? join(E.root, "victim") : "";
 
-/** The commands every source is fed to; each gets the source as its last word. */
-const COMMANDS: { name: string; args: (src: string) => string[] }[] = [{ name: "run", args: (src) => ["run", "--rm", src, "true"] }];
+/** The commands sources are fed to (those whose `takes` accepts the source; every source when absent). */
+const COMMANDS: { name: string; args: (src: string) => string[]; takes?: (src: string) => boolean }[] = [
+  { name: "run", args: (src) => ["run", "--rm", src, "true"] },
+  { name: "load", args: (src) => ["load", "-i", src.slice(src.indexOf(":") + 1)], takes: (src) => /^(oci|docker)-archive:/.test(src) },
+];
 
 interface Case {
   name: string;
@@ -184,7 +187,7 @@ describe.skipIf(skip !== undefined)("hostile and malformed images", () => {
     const sources = c.sources(dir);
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) {
-      for (const cmd of COMMANDS) {
+      for (const cmd of COMMANDS.filter((c) => c.takes?.(src) ?? true)) {
         const before = storeState(E!.env.RL_ROOT!);
         const r = await rl(cmd.args(src), { env: E!.env });
         const what = `${cmd.name} ${src.split(":")[0]}`;

@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, makeEnv, rl, skipReason } from "./harness";
+import { makeLayeredImage } from "./layered-image";
 import { fill, freePort, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
 
 const reason = skipReason();
@@ -206,6 +207,65 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     expect(pushed).toBe(orig);
   });
 
+  /** Load an archive into the shared store, push it, and compare with what skopeo reads back. */
+  async function loadAndPush(archive: string, dest: string) {
+    const loaded = await run(["load", "-i", `${FIXTURES}/archives/${archive}`]);
+    expect(loaded).toMatchObject({ code: 0 });
+    const name = loaded.stdout.trim().split("\n").pop()!.replace(/^Loaded image: /, "");
+    const [inspect] = JSON.parse((await run(["image", "inspect", name])).stdout);
+    const pushed = await run(["push", "--tls-verify=false", name, `${H}/${dest}`]);
+    expect(pushed).toMatchObject({ code: 0 });
+    const seen = JSON.parse(await skopeo(["inspect", "--tls-verify=false", `docker://${H}/${dest}`]));
+    return { inspect, pushed, seen };
+  }
+
+  test("push of a loaded oci-archive: the registry has the manifest digest rl reports", async () => {
+    const { inspect, pushed, seen } = await loadAndPush("dive-test-oci-gzip-image.tar", "loaded/dive:oci");
+    expect(inspect.Digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(pushed.stderr).toContain(`digest ${inspect.Digest}`);
+    expect(seen.Digest).toBe(inspect.Digest);
+  });
+
+  test("push of a loaded docker-archive: rl's schema2 manifest is what the registry holds, and pulls back to the same id", async () => {
+    const { inspect, pushed, seen } = await loadAndPush("containers-image-almostempty.tar", "loaded/almostempty:1");
+    expect(pushed.stderr).toContain(`digest ${inspect.Digest}`);
+    expect(seen.Digest).toBe(inspect.Digest);
+    const raw = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/loaded/almostempty:1`]));
+    expect(raw.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    const fresh = makeRegistryEnv();
+    try {
+      const back = await fresh.run(["pull", "-q", "--tls-verify=false", `${H}/loaded/almostempty:1`]);
+      expect(back).toMatchObject({ code: 0 });
+      expect(back.stdout.trim()).toBe(inspect.Id.replace(/^sha256:/, ""));
+    } finally {
+      await fresh.t.cleanup();
+    }
+  });
+
+  test("push of an image stored by rl run oci:...", async () => {
+    // A store of its own: the shared one already holds this image id under the zstd manifest pulled above.
+    const own = makeRegistryEnv();
+    try {
+      const ran = await own.run(["run", "--rm", `oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, "true"]);
+      expect(ran).toMatchObject({ code: 0 });
+      const id = blobJson("busybox-1.38.0-musl-amd64", "sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998").config.digest as string;
+      const pushed = await own.run(["push", "--tls-verify=false", id, `${H}/fromrun/busybox:1`]);
+      expect(pushed).toMatchObject({ code: 0 });
+      const seen = JSON.parse(await skopeo(["inspect", "--tls-verify=false", `docker://${H}/fromrun/busybox:1`]));
+      expect(seen.Digest).toBe("sha256:a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998");
+    } finally {
+      await own.t.cleanup();
+    }
+  });
+
+  test("rmi's garbage collection keeps every manifest an image was pulled under, with its layer blobs", async () => {
+    // busybox v2s2 (gzip layers) and busybox:zstd are one image id; the store's own manifest is the zstd one.
+    const orig = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/library/busybox:v2s2`]);
+    expect(await run(["rmi", "emptyimage:latest"])).toMatchObject({ code: 0 });
+    expect(await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/aftergc/busybox:1`])).toMatchObject({ code: 0 });
+    expect(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/aftergc/busybox:1`])).toBe(orig);
+  });
+
   test("a blob above 32 MiB is pushed in chunks (PATCH) to another registry and reads back identical", async () => {
     const dir = join(t.root, "big");
     mkdirSync(join(dir, "rootfs"), { recursive: true });
@@ -347,6 +407,56 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     expect(stderr).toMatch(/interrupted by SIGINT/);
     expect(store()).toEqual(before);
     proxy.fault = () => "pass";
+  });
+});
+
+describe.skipIf(Boolean(reason))("layers and blobs left by an interrupted pull", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    reg = await startRegistry();
+    proxy = startFaultProxy(reg.host);
+    await fill(makeLayeredImage(join(t.root, "layered")), `${reg.host}/layered:1`);
+  });
+  afterAll(async () => {
+    proxy?.stop();
+    await reg?.stop();
+    await t.cleanup();
+  });
+
+  test("are counted reclaimable by system df and removed by image prune", async () => {
+    const manifest = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/layered:1`]));
+    expect(manifest.layers.length).toBe(3);
+    const last = manifest.layers[2].digest as string;
+    proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "stall" : "pass");
+    const layersDir = join(t.env.RL_ROOT!, "layers");
+    const blobsDir = join(t.env.RL_ROOT!, "blobs", "sha256");
+    const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+    const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    try {
+      // The two other layers are downloaded and unpacked while the last one stalls.
+      while (ls(layersDir).length < 2) await Bun.sleep(50);
+    } finally {
+      process.kill(p.pid, "SIGINT");
+      await p.exited;
+      proxy.fault = () => "pass";
+    }
+    expect((await run(["images", "-q"])).stdout).toBe("");
+    expect(ls(layersDir).length).toBe(2);
+    expect(ls(blobsDir)).toEqual(expect.arrayContaining([manifest.layers[0].digest.slice(7), manifest.layers[1].digest.slice(7)]));
+    const [images] = JSON.parse((await run(["system", "df", "--format", "json"])).stdout);
+    expect(images).toMatchObject({ Type: "Images", Total: 0 });
+    expect(images.Reclaimable).toBeGreaterThan(0);
+    expect(images.Size).toBe(images.Reclaimable);
+    expect(await run(["image", "prune"])).toMatchObject({ code: 0, stdout: "" });
+    expect(ls(layersDir)).toEqual([]);
+    expect(ls(blobsDir)).toEqual([]);
+    const after = JSON.parse((await run(["system", "df", "--format", "json"])).stdout)[0];
+    expect(after).toMatchObject({ Size: 0, Reclaimable: 0 });
+    // The cache is only a cache: the pull now completes.
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
   });
 });
 

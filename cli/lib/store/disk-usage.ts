@@ -3,7 +3,9 @@ import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
 import { containerDir, listContainers } from "../runtime/containers";
-import { listImages } from "./images";
+import { blobPath } from "./blobs";
+import { layerDir, listImages } from "./images";
+import { unreferenced } from "./unreferenced";
 
 export interface UsageRow {
   type: string;
@@ -35,7 +37,19 @@ function duBytes(dir: string): number {
   return n;
 }
 
-/** `system df`: images (unique layers counted once), containers (their writable layers). */
+/** Bytes of the layers and blobs no image refers to (left by an interrupted pull or load): all reclaimable. */
+function unreferencedBytes(d: Database, p: Paths): number {
+  const { layers, blobs } = unreferenced(d, p);
+  let n = layers.reduce((sum, h) => sum + duBytes(layerDir(p, h)), 0);
+  for (const h of blobs) {
+    try {
+      n += lstatSync(blobPath(p, `sha256:${h}`)).size;
+    } catch {}
+  }
+  return n;
+}
+
+/** `system df`: images (unique layers counted once, plus unreferenced layers and blobs), containers (their writable layers). */
 export function diskUsage(d: Database, p: Paths): UsageRow[] {
   const images = listImages(d);
   const containers = listContainers(d);
@@ -46,8 +60,9 @@ export function diskUsage(d: Database, p: Paths): UsageRow[] {
   const active = layerBytes(images.filter((i) => used.has(i.id)).flatMap((i) => i.layers));
   const perContainer = containers.map((c) => ({ running: c.state === "running", bytes: duBytes(containerDir(p, c.id)) }));
   const cBytes = perContainer.reduce((n, c) => n + c.bytes, 0);
+  const loose = unreferencedBytes(d, p);
   return [
-    { type: "Images", total: images.length, active: used.size, size: all, reclaimable: all - active },
+    { type: "Images", total: images.length, active: used.size, size: all + loose, reclaimable: all - active + loose },
     {
       type: "Containers",
       total: containers.length,

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { readdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { normalizeName } from "../image/reference";
@@ -8,8 +8,9 @@ import { removeContainer, type ContainerRow } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
 import { tmpName } from "./debris";
-import { findImage, imageManifest, layerDir, listImages, type StoredImage } from "./images";
+import { findImage, layerDir, listImages, type StoredImage } from "./images";
 import { STORE_EXCLUSIVE, withLocks } from "./locks";
+import { unreferenced } from "./unreferenced";
 
 /** What rmi and prune did, in podman's words: "Untagged: NAME", "Deleted: ID". */
 export type RemoveEvent = { untagged: string } | { deleted: string };
@@ -32,6 +33,7 @@ async function removeContainersOf(d: Database, p: Paths, imageId: string): Promi
 function deleteImageRow(d: Database, p: Paths, img: StoredImage): RemoveEvent[] {
   transaction(d, p.db, () => {
     d.query("DELETE FROM image_names WHERE image_id = ?").run(img.id);
+    d.query("DELETE FROM image_repo_digests WHERE image_id = ?").run(img.id);
     d.query("DELETE FROM images WHERE id = ?").run(img.id);
   });
   return [...img.names.map((n) => ({ untagged: n })), { deleted: img.id }];
@@ -81,26 +83,7 @@ export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] 
  */
 export async function collectGarbage(d: Database, p: Paths): Promise<{ layers: number; blobs: number }> {
   return withLocks(p, [STORE_EXCLUSIVE], async () => {
-    const layers = new Set<string>();
-    const blobs = new Set<string>();
-    for (const img of listImages(d)) {
-      for (const c of img.layers) layers.add(c.slice(7));
-      blobs.add(img.id.slice(7));
-      try {
-        const m = imageManifest(d, img.id);
-        blobs.add(m.digest.slice(7));
-        for (const l of m.value.layers) blobs.add(l.digest.slice(7));
-      } catch {}
-    }
-    const list = (dir: string) => {
-      try {
-        return readdirSync(dir);
-      } catch {
-        return [];
-      }
-    };
-    const deadLayers = list(p.layers).filter((h) => !layers.has(h));
-    const deadBlobs = list(join(p.blobs, "sha256")).filter((h) => !blobs.has(h));
+    const { layers: deadLayers, blobs: deadBlobs } = unreferenced(d, p);
     for (const h of deadBlobs) rmSync(join(p.blobs, "sha256", h), { force: true });
     if (deadLayers.length) {
       await runWorkerJob(`${tmpName(p, "gc")}.json`, { kind: "remove", paths: deadLayers.map((h) => layerDir(p, h)) });

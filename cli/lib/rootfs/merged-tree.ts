@@ -1,0 +1,64 @@
+import { lstatSync, readdirSync, type Stats } from "node:fs";
+import { join } from "node:path";
+import { lgetxattr } from "../sys/libc";
+
+/** One entry of the merged view: where it is in the tree, the layer file it comes from, and its lstat. */
+export interface MergedEntry {
+  rel: string;
+  source: string;
+  st: Stats;
+}
+
+/** Xattrs that carry overlay's own bookkeeping (opaque markers), not the image's content. */
+export const isOverlayXattr = (name: string) => /^(user|trusted)\.(overlay|fuseoverlayfs)\./.test(name);
+
+const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+function isOpaque(dir: string): boolean {
+  const v = lgetxattr(dir, "user.overlay.opaque") ?? lgetxattr(dir, "user.fuseoverlayfs.opaque") ?? lgetxattr(dir, "trusted.overlay.opaque");
+  return v !== undefined && v[0] === 0x79; // "y"
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The file system an overlay of `dirsTopFirst` shows: every visible entry below the root, names sorted,
+ * each directory before its children. Whiteouts (char 0/0 devices, or fuse-overlayfs's `.wh.NAME` files
+ * where mknod fails) hide what is below them; an opaque directory (overlay.opaque=y xattr or a
+ * `.wh..wh..opq` file) hides the directories of the same path below it.
+ */
+export function* mergedTree(dirsTopFirst: string[], rel = ""): Generator<MergedEntry> {
+  const seen = new Map<string, number>(); // name → index of the topmost layer that has it (-1: whited out)
+  for (let i = 0; i < dirsTopFirst.length; i++) {
+    const names = readdirSync(dirsTopFirst[i]!);
+    for (const n of names) if (n.startsWith(".wh.") && n !== ".wh..wh..opq" && !seen.has(n.slice(4))) seen.set(n.slice(4), -1);
+    for (const n of names) if (!n.startsWith(".wh.") && !seen.has(n)) seen.set(n, i);
+    if (isOpaque(dirsTopFirst[i]!) || names.includes(".wh..wh..opq")) break;
+  }
+  for (const name of [...seen.keys()].sort()) {
+    const i = seen.get(name)!;
+    if (i < 0) continue;
+    const source = join(dirsTopFirst[i]!, name);
+    const st = lstatSync(source);
+    if (isWhiteout(st)) continue;
+    const relPath = rel ? `${rel}/${name}` : name;
+    yield { rel: relPath, source, st };
+    if (!st.isDirectory()) continue;
+    // A directory merges with the directories of the same path below it, down to an opaque one or a non-directory.
+    const below = [source];
+    for (let j = i + 1; j < dirsTopFirst.length && !isOpaque(source); j++) {
+      const lower = lstatOrNull(join(dirsTopFirst[j]!, name));
+      if (!lower) continue;
+      if (!lower.isDirectory()) break;
+      below.push(join(dirsTopFirst[j]!, name));
+      if (isOpaque(join(dirsTopFirst[j]!, name))) break;
+    }
+    yield* mergedTree(below, relPath);
+  }
+}

@@ -1,0 +1,47 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mergedTree } from "../../cli/lib/rootfs/merged-tree";
+import { lsetxattr } from "../../cli/lib/sys/libc";
+
+const work = mkdtempSync(join(tmpdir(), "rl-merged-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function layer(name: string, files: Record<string, string | null>): string {
+  const root = join(work, name);
+  mkdirSync(root);
+  for (const [rel, body] of Object.entries(files)) {
+    const path = join(root, rel);
+    if (body === null) mkdirSync(path, { recursive: true });
+    else {
+      mkdirSync(join(path, ".."), { recursive: true });
+      writeFileSync(path, body);
+    }
+  }
+  return root;
+}
+
+const view = (dirs: string[]) => [...mergedTree(dirs)].map((e) => `${e.rel}<${e.source.slice(work.length + 1).split("/")[0]}`);
+
+test("upper entries hide lower ones; directories merge and come before their children, names sorted", () => {
+  const lower = layer("l1", { "a/x": "1", "a/y": "1", b: "1", "c/z": "1" });
+  const upper = layer("l2", { "a/x": "2", b: "2", d: "2" });
+  expect(view([upper, lower])).toEqual(["a<l2", "a/x<l2", "a/y<l1", "b<l2", "c<l1", "c/z<l1", "d<l2"]);
+});
+
+test("fuse-overlayfs .wh. files hide names below; .wh..wh..opq and the opaque xattr hide lower directories", () => {
+  const lower = layer("m1", { "gone/f": "1", kept: "1", "opq/old": "1", "xopq/old": "1" });
+  const upper = layer("m2", { ".wh.gone": "", "opq/.wh..wh..opq": "", "opq/new": "2", "xopq/new": "2" });
+  lsetxattr(join(upper, "xopq"), "user.overlay.opaque", new TextEncoder().encode("y"));
+  expect(view([upper, lower])).toEqual(["kept<m1", "opq<m2", "opq/new<m2", "xopq<m2", "xopq/new<m2"]);
+});
+
+test("a file or symlink above a directory replaces it and its contents", () => {
+  const lower = layer("n1", { "d/inner": "1", "e/inner": "1" });
+  const upper = layer("n2", { d: "file" });
+  symlinkSync("/elsewhere", join(upper, "e"));
+  const entries = [...mergedTree([upper, lower])];
+  expect(entries.map((e) => e.rel)).toEqual(["d", "e"]);
+  expect(entries[1]!.st.isSymbolicLink()).toBe(true);
+});
