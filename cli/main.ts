@@ -50,6 +50,18 @@ async function runFast(args: string[]): Promise<number | undefined> {
   return run.handler({ ...parsed.values, IMAGE: image, COMMAND: command });
 }
 
+/** yargs' usage messages in rl's words, with the help to read. */
+function usageError(msg: string, argv: string[]): string {
+  const verb = argv[0] && !argv[0].startsWith("-") ? argv[0] : undefined;
+  const help = verb ? `rl ${verb} --help` : "rl --help";
+  const guess = /^Did you mean (.+)\?$/.exec(msg);
+  if (guess) return `unknown command "${verb}": did you mean ${guess[1]}? (see rl --help)`;
+  if (/^Not enough non-option arguments/.test(msg)) return `${verb} needs more arguments (see ${help})`;
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown) return `unknown flag or argument: ${unknown[1]} (see ${help})`;
+  return `${msg} (see ${help})`;
+}
+
 /** Every other verb, and help, through yargs. */
 async function viaYargs(argv: string[]): Promise<number> {
   const { default: yargs } = await import("yargs");
@@ -59,21 +71,21 @@ async function viaYargs(argv: string[]): Promise<number> {
     .parserConfiguration({ "greedy-arrays": false })
     .usage("rl: rootless OCI containers\n\nUsage: $0 <command> [options]")
     .strict()
-    .demandCommand(1, "rl needs a command: see rl --help")
+    .demandCommand(1, "rl needs a command")
     .recommendCommands()
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      fail(`${msg} (see rl --help)`);
+      fail(usageError(msg ?? "", argv));
     });
   const register = (y: typeof cli, c: Command): void => {
     const build = c.builder as (y: typeof cli) => typeof cli;
     const builder = c.SUBCOMMANDS
       ? (sub: typeof cli) => {
           for (const s of c.SUBCOMMANDS!) register(sub, s);
-          return build(sub).demandCommand(1, `rl ${c.command.split(" ")[0]} needs a command: see its --help`);
+          return build(sub).demandCommand(1, `rl ${c.command.split(" ")[0]} needs a command`);
         }
       : build;
     y.command(c.command, c.describe, builder as never, async (a: never) => {
