@@ -163,6 +163,7 @@ struct udp_client { int used; int port; int fd; struct sockaddr_in peer; int64_t
 static struct port ports[MAX_PORTS];
 static int nports;
 static struct conn conns[MAX_CONNS];
+static int closed[128], nclosed;   /* slots closed during the current epoll_wait batch */
 static struct udp_client udps[MAX_UDP];
 static int64_t clock_ticks;
 static int epfd;
@@ -198,7 +199,10 @@ static void conn_close(int ci) {
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd[i], 0);
     close(c->fd[i]); close(c->h[i].pr); close(c->h[i].pw);
   }
-  c->used = 0;
+  /* Not free until the epoll_wait batch is done: later events of this batch still name this slot, and a
+   * connection accepted meanwhile must not receive them (a stale HUP/ERR would close it). */
+  c->used = -1;
+  closed[nclosed++] = ci;
 }
 
 /* Move what can move in one direction. Returns -1 when the connection must be closed. */
@@ -304,7 +308,7 @@ static void forwarder_loop(void) {
       else if (kind == 3) { if (udps[idx].used) udp_from_ctr((int)idx); }
       else if (kind == 2) {
         int ci = (int)(idx >> 1), side = (int)(idx & 1); struct conn *c = &conns[ci];
-        if (!c->used) continue;
+        if (c->used != 1) continue;
         /* Readable: pump out of this side; writable: drain what waits for this side. */
         if (pump(c, side) < 0 || pump(c, 1 - side) < 0 || (c->h[0].done && c->h[1].done) ||
             (evs[i].events & EPOLLERR) ||
@@ -312,6 +316,7 @@ static void forwarder_loop(void) {
         conn_rearm(ci);
       }
     }
+    while (nclosed > 0) conns[closed[--nclosed]].used = 0;
   }
 }
 
