@@ -72,20 +72,32 @@ let db: Database | undefined;
 /** The metadata database (WAL, so several rl processes can read while one writes). */
 export function openDb(path: string): Database {
   if (db) return db;
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    db = new Database(path, { create: true, strict: true });
-    db.exec(`PRAGMA busy_timeout = ${Number(process.env.RL_LOCK_TIMEOUT_MS ?? 20000)}`);
-    db.exec("PRAGMA journal_mode = WAL");
-    // In WAL mode NORMAL keeps the database consistent on a crash and saves an fsync per commit.
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA foreign_keys = ON");
-    db.exec(SCHEMA);
-  } catch (err) {
-    db = undefined;
-    throw storeError(err, path);
+  const timeoutMs = Number(process.env.RL_LOCK_TIMEOUT_MS ?? 20000);
+  // Switching a new database to WAL answers SQLITE_BUSY at once, without waiting for busy_timeout, when
+  // another process does the same: every step is idempotent, so the whole set-up is retried.
+  for (let wait = 2, deadline = Date.now() + timeoutMs; ; wait = Math.min(wait * 2, 100)) {
+    let d: Database | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      d = new Database(path, { create: true, strict: true });
+      d.exec(`PRAGMA busy_timeout = ${timeoutMs}`);
+      d.exec("PRAGMA journal_mode = WAL");
+      // In WAL mode NORMAL keeps the database consistent on a crash and saves an fsync per commit.
+      d.exec("PRAGMA synchronous = NORMAL");
+      d.exec("PRAGMA foreign_keys = ON");
+      d.exec(SCHEMA);
+      db = d;
+      return d;
+    } catch (err) {
+      d?.close();
+      if (!isBusy(err) || Date.now() >= deadline) throw storeError(err, path);
+    }
+    Bun.sleepSync(wait);
   }
-  return db;
+}
+
+function isBusy(err: unknown): boolean {
+  return /database is locked|SQLITE_BUSY/i.test((err as Error).message ?? String(err));
 }
 
 /** Close the database (system reset removes its files). */
@@ -97,7 +109,7 @@ export function closeDb(): void {
 /** SQLite's errors in words users understand. */
 export function storeError(err: unknown, path: string): RlError {
   const msg = (err as Error).message ?? String(err);
-  if (/database is locked|SQLITE_BUSY/i.test(msg)) {
+  if (isBusy(err)) {
     return new RlError(`the store ${dirname(path)} is locked by another rl process; try again when it is done`);
   }
   if (/readonly|permission denied|unable to open|EACCES|EROFS/i.test(msg)) {
