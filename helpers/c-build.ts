@@ -4,8 +4,9 @@
  * its source and flags; rl loads that, and falls back to TinyCC when it is missing or stale.
  * Run as a script: builds the shared objects (never fails the install).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
+import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
 export const C_SOURCES = ["executor.c", "net.c"];
 
@@ -14,18 +15,24 @@ export const C_SOURCES = ["executor.c", "net.c"];
 // moment: the child then waits on it for ever (seen as rare hangs of `rl run`).
 const FLAGS = ["-O2", "-shared", "-fPIC", "-Wl,-z,now"];
 
-export const sourcePath = (file: string) => join(import.meta.dir, file);
+const HELPERS = join(PACKAGE_ROOT, "helpers");
+export const BUILD_DIR = join(HELPERS, "build");
+
+export const sourcePath = (file: string) => join(HELPERS, file);
 
 /** Where the shared object for the current source of `file` lives (whether or not it was built). */
 export function prebuiltPath(file: string): string {
   const key = Bun.hash(`${FLAGS.join(" ")}\n${readFileSync(sourcePath(file), "utf8")}`).toString(16);
-  return join(import.meta.dir, "build", `${basename(file, ".c")}-${key}.so`);
+  return join(BUILD_DIR, `${basename(file, ".c")}-${key}.so`);
 }
 
 function build(file: string, compiler: string): void {
   const out = prebuiltPath(file);
+  // Objects built from earlier sources are never loaded again.
+  const prefix = `${basename(file, ".c")}-`;
+  if (existsSync(BUILD_DIR)) for (const f of readdirSync(BUILD_DIR)) if (f.startsWith(prefix) && f.endsWith(".so") && join(BUILD_DIR, f) !== out) rmSync(join(BUILD_DIR, f), { force: true });
   if (existsSync(out)) return;
-  mkdirSync(join(import.meta.dir, "build"), { recursive: true });
+  mkdirSync(BUILD_DIR, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   const r = Bun.spawnSync([compiler, ...FLAGS, "-o", tmp, sourcePath(file)], { stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) {

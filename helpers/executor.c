@@ -4,7 +4,8 @@
  * Bun is multithreaded, so namespaces cannot be entered from JS; everything between clone() and
  * execve() happens here. The supervisor (Bun) encodes the container's setup as a flat list of ops
  * (see cli/lib/runtime/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
- * its id maps, applies the ops in order and execs. A failing op sends {op index, errno} back on an
+ * its id maps and released it with the op list (rl_release), applies the ops in order and execs. The
+ * clone comes early, so the id maps are written while the supervisor still builds the op list. A failing op sends {op index, errno} back on an
  * O_CLOEXEC pipe; EOF on that pipe means the exec happened.
  *
  * The child runs in a copy of a multithreaded process: only async-signal-safe calls (syscalls) here,
@@ -56,6 +57,12 @@ extern int getpid(void);
 extern int access(const char *path, int mode);
 extern int setns(int fd, int type);
 extern int unshare(int flags);
+extern int posix_spawn(int *pid, const char *path, const void *file_actions, const void *attr, char *const argv[], char *const envp[]);
+extern int posix_spawn_file_actions_init(void *fa);
+extern int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, int mode);
+extern int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd);
+extern int posix_spawn_file_actions_destroy(void *fa);
+extern char **environ;
 
 #define errno (*__errno_location())
 
@@ -586,8 +593,6 @@ static void run_ops(const char *ops, int len) {
   fail(index, 0);
 }
 
-struct child_args { const char *ops; int len; };
-
 static void close_all_but(int a, int b, int c, int d, int e) {
   int keep[5], i, j, lo = 3;
   keep[0] = a; keep[1] = b; keep[2] = c; keep[3] = d; keep[4] = e;
@@ -614,31 +619,46 @@ static void join_namespaces(void) {
   if (join_unshare & 0x20000000 /* CLONE_NEWPID */) run_init();
 }
 
+/* read() or write() exactly n bytes; 0 on success. */
+static int transfer_full(int fd, char *buf, long n, int writing) {
+  while (n > 0) {
+    ssize_t k = writing ? write(fd, buf, (size_t)n) : read(fd, buf, (size_t)n);
+    if (k < 0 && errno == 4 /* EINTR */) continue;
+    if (k <= 0) return -1;
+    buf += k; n -= k;
+  }
+  return 0;
+}
+
 static int child_main(void *arg) {
-  struct child_args *c = arg;
-  char go;
-  int i;
+  int len, i;
+  char *ops;
+  (void)arg;
   for (i = 0; i < 3; i++) if (parent_fds[i] >= 0) close(parent_fds[i]);
   reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
    * host port, the exit fd of slirp4netns): close all but ours. */
   close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
-  if (read(sync_fd, &go, 1) != 1) _exit(125);   /* the supervisor went away, or failed to map ids */
+  /* The release: the length of the op list, then the list. EOF: the supervisor went away, or failed
+   * to map ids. */
+  if (transfer_full(sync_fd, (char *)&len, sizeof len, 0) < 0 || len <= 0) _exit(125);
+  ops = mmap(0, (size_t)len, 3 /* RW */, 0x22 /* PRIVATE|ANON */, -1, 0);
+  if (ops == (char *)-1) fail(-2, errno);
+  if (transfer_full(sync_fd, ops, len, 0) < 0) _exit(125);
   close(sync_fd);
   if (join_user_fd >= 0) join_namespaces();
-  run_ops(c->ops, c->len);
+  run_ops(ops, len);
   return 125;
 }
 
 /*
- * Clone the container's first process. out[0]: write end to release it, out[1]: read end of the
- * error pipe, out[2]: the supervisor's end of the console socket (or -1). join_user/join_net: fds of
- * another container's user and network namespaces to join instead of creating them (or -1).
- * Returns the pid, or -errno.
+ * Clone the container's first process, which waits for rl_release. out[0]: write end to release it,
+ * out[1]: read end of the error pipe, out[2]: the supervisor's end of the console socket (or -1).
+ * join_user/join_net: fds of another container's user and network namespaces to join instead of
+ * creating them (or -1). Returns the pid, or -errno.
  */
-int rl_spawn(const char *ops, int len, int flags, int want_console, int *out, int join_user, int join_net) {
-  static struct child_args args;
+int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net) {
   int syncp[2], errp[2], cons[2] = {-1, -1}, pid;
   size_t stack_size = 1 << 20;
   char *stack;
@@ -649,7 +669,6 @@ int rl_spawn(const char *ops, int len, int flags, int want_console, int *out, in
   }
   stack = mmap(0, stack_size, 3 /* RW */, 0x22 | 0x20000 /* PRIVATE|ANON|STACK */, -1, 0);
   if (stack == (char *)-1) return -errno;
-  args.ops = ops; args.len = len;
   join_user_fd = join_user; join_net_fd = join_net; join_unshare = 0;
   if (join_user >= 0) {
     /* The namespaces are joined (and the others created) by the child itself: see join_namespaces. */
@@ -658,7 +677,7 @@ int rl_spawn(const char *ops, int len, int flags, int want_console, int *out, in
   }
   sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
   parent_fds[0] = syncp[1]; parent_fds[1] = errp[0]; parent_fds[2] = cons[0];
-  pid = clone(child_main, stack + stack_size, flags | SIGCHLD, &args);
+  pid = clone(child_main, stack + stack_size, flags | SIGCHLD, 0);
   {
     int e = errno;
     munmap(stack, stack_size);
@@ -683,13 +702,13 @@ static int recv_fd(int sock) {
 }
 
 /*
- * Release the child and wait until it has exec'd or failed. res[0]: -1 on success or the failing op's
- * index, res[1]: errno, res[2]: the pty master (or -1).
+ * Release the child with its op list and wait until it has exec'd or failed. res[0]: -1 on success or
+ * the failing op's index, res[1]: errno, res[2]: the pty master (or -1).
  */
-int rl_release(int sync_w, int err_r, int console, int *res) {
-  char go = 1; int msg[2]; ssize_t n;
+int rl_release(int sync_w, int err_r, int console, const char *ops, int len, int *res) {
+  int msg[2]; ssize_t n;
   res[0] = -1; res[1] = 0; res[2] = -1;
-  if (write(sync_w, &go, 1) != 1) { res[1] = errno; res[0] = -2; }
+  if (transfer_full(sync_w, (char *)&len, sizeof len, 1) < 0 || transfer_full(sync_w, (char *)ops, len, 1) < 0) { res[1] = errno; res[0] = -2; }
   close(sync_w);
   if (console >= 0) { res[2] = recv_fd(console); close(console); }
   do n = read(err_r, msg, sizeof msg); while (n < 0 && errno == EINTR);
@@ -710,6 +729,52 @@ int rl_wait(int pid, int *status, int nohang) {
   int r;
   do r = waitpid(pid, status, nohang ? 1 : 0); while (r < 0 && errno == EINTR);
   return r < 0 ? -errno : r;
+}
+
+#define HELPER_MAX_ARGS 15
+
+/* posix_spawn argv[0] (an absolute path) with stdin and stdout on /dev/null and stderr on err_w. */
+static int spawn_helper(char **argv, int err_w, int *pid) {
+  long fa[32]; /* a posix_spawn_file_actions_t (80 bytes in glibc), with room to spare */
+  int r;
+  if ((r = posix_spawn_file_actions_init(fa)) != 0) return r;
+  r = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!r) r = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
+  if (!r) r = posix_spawn_file_actions_adddup2(fa, err_w, 2);
+  if (!r) r = posix_spawn(pid, argv[0], fa, 0, argv, environ);
+  posix_spawn_file_actions_destroy(fa);
+  return r;
+}
+
+/*
+ * Start a helper (newuidmap, newgidmap) without waiting for it: posix_spawn (vfork) copies none of
+ * Bun's memory and needs no trip through Bun's event loop. `words`: its argv joined by NULs, `n` of
+ * them. out[0]: its pid, out[1]: the read end of its stderr. Returns 0 or -errno.
+ */
+int rl_spawn_helper(const char *words, int n, int *out) {
+  char *argv[HELPER_MAX_ARGS + 1];
+  int p[2], j, r;
+  if (n < 1 || n > HELPER_MAX_ARGS) return -7; /* E2BIG */
+  for (j = 0; j < n; j++) { argv[j] = (char *)words; words += slen(words) + 1; }
+  argv[n] = 0;
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  r = spawn_helper(argv, p[1], &out[0]);
+  close(p[1]);
+  if (r != 0) { close(p[0]); return -r; }
+  out[1] = p[0];
+  return 0;
+}
+
+/* Wait for a helper from rl_spawn_helper. Returns its wait status (or -errno), with the end of its
+ * stderr in err (NUL-terminated). */
+int rl_wait_helper(int pid, int err_fd, char *err, int errlen) {
+  int got, st = 0; ssize_t n = 0, k;
+  do got = waitpid(pid, &st, 0); while (got < 0 && errno == EINTR);
+  if (got < 0) st = -errno;
+  while (n < errlen - 1 && (k = read(err_fd, err + n, errlen - 1 - n)) > 0) n += k;
+  err[n] = 0;
+  close(err_fd);
+  return st;
 }
 
 int rl_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }

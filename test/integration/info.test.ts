@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { release, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { HostInfo } from "../../cli/lib/host/info";
+import { BUNDLE, bundleStaleReason } from "../../helpers/bundle";
 
 const MAIN = join(import.meta.dir, "../../cli/main.ts");
 const isRoot = process.getuid?.() === 0;
@@ -54,7 +55,7 @@ describe("rl info --format json", () => {
   test.skipIf(isRoot)("exits 0 with JSON", () => {
     expect(run.code).toBe(0);
     expect(typeof info).toBe("object");
-    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths"]);
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start"]);
   });
 
   test.skipIf(isRoot)("kernel is os.release()", () => {
@@ -123,6 +124,14 @@ describe("rl info", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 native: +[1-9]\d* MB\/s$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 wasm: +[1-9]\d* MB\/s$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 engine: +(native|wasm) \(the faster here\)$/));
+  });
+  test.skipIf(isRoot)("says whether rl runs from its bytecode bundle or its sources, and why", () => {
+    const stale = bundleStaleReason();
+    const line = rl("info").out.split("\n").find((l) => l.startsWith("  rl runs from:"));
+    expect(line?.replace(/^  rl runs from: +/, "")).toBe(stale ? `sources (the bundle is not used: ${stale})` : `bytecode bundle ${BUNDLE}`);
+    const r = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], { env: { ...env, RL_NO_BUNDLE: "1" }, stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode).toBe(0);
+    expect((JSON.parse(r.stdout.toString()) as HostInfo).start).toBe("sources (the bundle is not used: RL_NO_BUNDLE is set)");
   });
   test.skipIf(isRoot)("RL_DIGEST_ENGINE picks the engine", () => {
     const r = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], { env: { ...env, RL_DIGEST_ENGINE: "wasm" }, stdout: "pipe", stderr: "pipe" });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { userInfo } from "node:os";
 import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason } from "./harness";
 import { makeLayeredImage } from "./layered-image";
 
@@ -332,6 +333,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       ["platform not offered", ["--platform", "linux/s390x", ALPINE, "true"], /no image for platform linux\/s390x .*it has: linux\/amd64, linux\/arm64\/v8/],
       ["bind source missing", ["-v", "/nonexistent:/x", ALPINE, "true"], /bind source path does not exist: \/nonexistent/],
       ["newuidmap missing", [ALPINE, "true"], /newuidmap is not installed/, { RL_NEWUIDMAP: "/nonexistent/newuidmap" }],
+      ["newuidmap not setuid", [ALPINE, "true"], /\/bin\/false is neither setuid root nor has file capabilities/, { RL_NEWUIDMAP: "/bin/false" }],
       ["unknown flag", ["--bogus", ALPINE, "true"], /^rl: unknown flag: --bogus/],
       ["flag without its value", ["--name"], /^rl: flag needs an argument: --name/],
       ["no image", [], /^rl: rl run needs an IMAGE/],
@@ -372,6 +374,20 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(r.stdout.trim().split(/\s+/)).toEqual(["0", String(process.getuid!()), "1"]);
       expect(r.stderr).toMatch(/^rl: warning: no subordinate ids/);
     });
+  });
+
+  test("newuidmap refusing the range rl asks for: its own reason, nothing left behind", async () => {
+    // A range this user does not own in /etc/subuid: the setuid helper itself refuses it.
+    const ranges = join(t.root, "other-subuid");
+    writeFileSync(ranges, `${userInfo().username}:${4_000_000_000}:65536\n`);
+    const store = join(t.root, "single-id");
+    const containers = () => (existsSync(join(store, "containers")) ? readdirSync(join(store, "containers")) : []);
+    const before = containers();
+    const r = await rl(["run", "--rm", BUSYBOX, "true"], { env: { ...makeEnvLike(t.env), RL_SUBUID_FILE: ranges } });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^rl: \S*newuidmap failed: .*not allowed/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(containers()).toEqual(before);
   });
 
   function makeEnvLike(env: Record<string, string>): Record<string, string> {

@@ -26,6 +26,8 @@ export interface HostInfo {
   network: NetworkInfo;
   cgroups: CgroupInfo;
   paths: { data: string; runtime: string };
+  /** How this rl started: "bytecode bundle PATH", or "sources (why the bundle is not used)". */
+  start: string;
 }
 
 export function defaultDriver(overlayOk: boolean, fuseOk: boolean): StorageDriver {
@@ -46,5 +48,6 @@ export async function hostInfo(): Promise<HostInfo> {
     network,
     cgroups: cgroupInfo(process.getuid!()),
     paths: { data: p.data, runtime: p.runtime },
+    start: String((globalThis as Record<symbol, unknown>)[Symbol.for("rl.start")] ?? "sources (cli/rl.ts was run directly)"),
   };
 }

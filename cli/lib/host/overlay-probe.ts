@@ -92,7 +92,7 @@ export async function probeKernelOverlay(): Promise<OverlayProbe> {
 async function runProbe(dir: string): Promise<Omit<OverlayProbe, "dir">> {
   let child;
   try {
-    child = spawnChild(encodeOps(probeOps(dir)), CLONE.NEWUSER | CLONE.NEWNS, false);
+    child = spawnChild(CLONE.NEWUSER | CLONE.NEWNS, false);
   } catch (err) {
     const errno = (err as { errno?: number }).errno;
     const detail = errno ? `clone(CLONE_NEWUSER) failed: ${strerror(errno)}` : messageOf(err);
@@ -106,7 +106,7 @@ async function runProbe(dir: string): Promise<Omit<OverlayProbe, "dir">> {
     return { userns: { works: false, detail: `Cannot write the id map: ${messageOf(err)}` }, mounted: null, errno: null };
   }
   const exited = waitForExit(child.pid);
-  const r = releaseChild(child);
+  const r = releaseChild(child, encodeOps(probeOps(dir)));
   await exited;
   if (r.failedOp === -1 || r.failedOp === STEP.exec) return { userns: { works: true, detail: "" }, mounted: true, errno: null };
   if (r.failedOp === STEP.overlay) return { userns: { works: true, detail: "" }, mounted: false, errno: r.errno };

@@ -21,6 +21,7 @@ export function formatHostInfo(i: HostInfo): string {
       ["os", i.host.os ?? "unknown"],
       ["platform", i.host.platform],
       ["bun", i.host.bun],
+      ["rl runs from", i.start],
     ]],
     ["user namespaces", [
       ["user namespaces", state(i.userNamespaces, "", "unavailable")],

@@ -4,18 +4,18 @@ import { isAbsolute, join } from "node:path";
 import { RlError, withContext } from "../errors";
 import { debug } from "../log";
 import { paths, type Paths } from "../paths";
-import { openDb } from "../store/db";
+import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
 import { parseImageRef } from "../image/reference";
 import { wantedPlatform } from "../image/platform";
 import { findPulled, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
-import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
+import { currentMapping, startIdMaps, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
-import { abortChild, killPid, releaseChild, spawnChild } from "../sys/executor";
+import { abortChild, killPid, releaseChild, spawnChild, type Spawned } from "../sys/executor";
 import { strerror } from "../sys/errno";
 import { CLONE } from "./clone-flags";
 import { containerDir, containerRunDir, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
@@ -106,19 +106,26 @@ function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
   return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs", "vfs"] : ["overlay", "vfs"];
 }
 
-function buildSpec(o: RunOptions, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
+type Namespaces = Spec["linux"]["namespaces"];
+
+/** The namespaces of a container: new ones, but for host networking, or another container's network. */
+function namespacesFor(net: ResolvedNetwork): Namespaces {
+  const namespaces: Namespaces = [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, { type: "cgroup" }];
+  if (net.config.mode !== "host") namespaces.push({ type: "network" });
+  if (net.joinPid !== undefined) {
+    namespaces[0] = { type: "user", path: `/proc/${net.joinPid}/ns/user` };
+    namespaces[namespaces.length - 1] = { type: "network", path: `/proc/${net.joinPid}/ns/net` };
+  }
+  return namespaces;
+}
+
+function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
   const hostname = o.hostname ?? defaultHostname(id, net.config);
   const userSpec = o.user ?? img.config.config?.User ?? "";
   const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
   const caps = adjustCaps(DEFAULT_CAPS, o.capAdd, o.capDrop);
   const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
   if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
-  const namespaces: Spec["linux"]["namespaces"] = [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, { type: "cgroup" }];
-  if (net.config.mode !== "host") namespaces.push({ type: "network" });
-  if (net.joinPid !== undefined) {
-    namespaces[0] = { type: "user", path: `/proc/${net.joinPid}/ns/user` };
-    namespaces[namespaces.length - 1] = { type: "network", path: `/proc/${net.joinPid}/ns/net` };
-  }
   const mounts: Spec["mounts"] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -153,9 +160,9 @@ function buildSpec(o: RunOptions, net: ResolvedNetwork, img: StoredImage, root: 
   };
 }
 
-function cloneFlags(spec: Spec): number {
+function cloneFlags(namespaces: Namespaces): number {
   const map = { user: CLONE.NEWUSER, mount: CLONE.NEWNS, pid: CLONE.NEWPID, uts: CLONE.NEWUTS, ipc: CLONE.NEWIPC, network: CLONE.NEWNET, cgroup: CLONE.NEWCGROUP };
-  return spec.linux.namespaces.reduce((f, n) => f | map[n.type], 0);
+  return namespaces.reduce((f, n) => f | map[n.type], 0);
 }
 
 function atomicJson(path: string, value: unknown): void {
@@ -173,10 +180,10 @@ function startError(op: Op, errno: number): RlError {
   return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
 }
 
-/** Open the namespaces a spec joins (another container's user and network namespaces). */
-function joinFds(spec: Spec): { userns: number; netns: number } | undefined {
-  const user = spec.linux.namespaces.find((n) => n.type === "user")?.path;
-  const net = spec.linux.namespaces.find((n) => n.type === "network")?.path;
+/** Open the namespaces to join (another container's user and network namespaces). */
+function joinFds(namespaces: Namespaces): { userns: number; netns: number } | undefined {
+  const user = namespaces.find((n) => n.type === "user")?.path;
+  const net = namespaces.find((n) => n.type === "network")?.path;
   if (!user || !net) return undefined;
   try {
     const userns = openSync(user, "r");
@@ -186,37 +193,63 @@ function joinFds(spec: Spec): { userns: number; netns: number } | undefined {
   }
 }
 
-/**
- * Clone, map ids, attach the network, release, and wait for the exec; on failure the child is gone
- * when this throws (the caller detaches the network).
- */
-async function start(spec: Spec, ops: Op[], mapping: IdMapping, network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
-  const join = joinFds(spec);
-  let child: ReturnType<typeof spawnChild>;
+/** A container's first process, cloned before its op list is ready: its id maps are written meanwhile. */
+interface Child {
+  spawned: Spawned;
+  exited: Promise<number>;
+  /** Waits until the id maps are written; throws when they could not be. */
+  idMaps: () => void;
+}
+
+async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: IdMapping): Promise<Child> {
+  const join = joinFds(namespaces);
+  let spawned: Spawned;
   try {
-    child = spawnChild(encodeOps(ops), cloneFlags(spec), spec.process.terminal, join);
+    spawned = spawnChild(cloneFlags(namespaces), tty, join);
   } finally {
     if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
   }
-  const exited = waitForExit(child.pid);
+  const exited = waitForExit(spawned.pid);
   try {
     // A joined user namespace has its id maps already.
-    if (!join) await writeIdMaps(child.pid, mapping);
-    await network.attach(child.pid);
+    return { spawned, exited, idMaps: join ? () => {} : startIdMaps(spawned.pid, mapping) };
   } catch (err) {
-    abortChild(child);
+    abortChild(spawned);
     await exited;
     throw err;
   }
-  const r = releaseChild(child);
+}
+
+/** End a child that was never released. */
+async function discardChild(c: Child): Promise<void> {
+  abortChild(c.spawned);
+  try {
+    c.idMaps();
+  } catch {}
+  await c.exited;
+}
+
+/**
+ * Finish the id maps, attach the network, release the child with its op list and wait for the exec;
+ * on failure the child is gone when this throws (the caller detaches the network).
+ */
+async function start(c: Child, ops: Op[], args: string[], network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
+  try {
+    c.idMaps();
+    await network.attach(c.spawned.pid);
+  } catch (err) {
+    await discardChild(c);
+    throw err;
+  }
+  const r = releaseChild(c.spawned, encodeOps(ops));
   if (r.failedOp !== -1) {
-    await exited;
+    await c.exited;
     if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
     if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
     const failed = ops[r.failedOp];
     throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
   }
-  return { pid: child.pid, ptyMaster: r.ptyMaster, exited, args: spec.process.args };
+  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, exited: c.exited, args };
 }
 
 interface ResolvedNetwork {
@@ -257,13 +290,20 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const dir = containerDir(p, id);
   const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const candidates = driverCandidates(o.storageDriver);
+  const namespaces = namespacesFor(net);
   const network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
   network.bindPorts();
+  // Cloned now, so that newuidmap and newgidmap run while the container is recorded and planned.
+  let child: Child | undefined;
   try {
-    insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
-    saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
+    child = await cloneChild(namespaces, o.tty, mapping);
+    transaction(d, p.db, () => {
+      insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
+      saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
+    });
   } catch (err) {
     network.closeListeners();
+    if (child) await discardChild(child);
     throw err;
   }
   // Signals that arrive while the container starts are delivered once it runs.
@@ -281,12 +321,15 @@ export async function runContainer(o: RunOptions): Promise<number> {
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
       atomicJson(join(dir, "config.json"), spec);
       if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${process.pid}-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
+      // start() takes the child: on failure it is gone, and a next candidate clones another.
+      const c = child ?? (await cloneChild(namespaces, o.tty, mapping));
+      child = undefined;
       try {
-        started = await start(spec, ops, mapping, network);
+        started = await start(c, ops, spec.process.args, network);
         break;
       } catch (err) {
         await network.detach();
@@ -295,11 +338,20 @@ export async function runContainer(o: RunOptions): Promise<number> {
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
       }
     }
-    d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(JSON.stringify(init ? started!.args.slice(2) : started!.args), driver, id);
     network.closeListeners();
-    saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
+    const command = JSON.stringify(init ? started!.args.slice(2) : started!.args);
+    transaction(d, p.db, () => {
+      d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
+      saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
+      markRunning(d, p, id, started!.pid);
+    });
   } catch (err) {
     for (const [s, h] of handlers) process.off(s, h);
+    if (child) await discardChild(child);
+    if (started) {
+      killPid(started.pid, 9);
+      await started.exited;
+    }
     network.closeListeners();
     await network.detach();
     await removeContainer(d, p, id).catch(() => {});
@@ -308,7 +360,6 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const { pid } = started!;
   target = pid;
   for (const sig of pending) killPid(pid, sig);
-  markRunning(d, p, id, pid);
   const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
   const code = await started!.exited;
   if (term) {

@@ -12,16 +12,16 @@ import { waitForExit } from "./wait";
  */
 export async function runInUserNamespace(argv: string[], mapping: IdMapping = currentMapping()): Promise<number> {
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
-  const child = spawnChild(encodeOps([{ op: "exec", argv, env }]), CLONE.NEWUSER, false);
+  const child = spawnChild(CLONE.NEWUSER, false);
   try {
-    await writeIdMaps(child.pid, mapping);
+    writeIdMaps(child.pid, mapping);
   } catch (err) {
     abortChild(child);
     await waitForExit(child.pid);
     throw err;
   }
   const exited = waitForExit(child.pid);
-  const r = releaseChild(child);
+  const r = releaseChild(child, encodeOps([{ op: "exec", argv, env }]));
   const code = await exited;
   if (r.failedOp >= 0 && r.errno) throw new RlError(`cannot run ${argv[0]} in a user namespace: ${strerror(r.errno)}`);
   return code;

@@ -1,7 +1,9 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
+import { exitCodeOf, spawnHelper, type Helper } from "../sys/executor";
+import { strerror } from "../sys/errno";
 
 export interface IdRange {
   start: number;
@@ -69,7 +71,7 @@ export interface HelperStatus {
 /** newuidmap/newgidmap must exist and be setuid root (or carry file capabilities). */
 export function idMapHelper(name: "newuidmap" | "newgidmap"): HelperStatus {
   const override = process.env[`RL_${name.toUpperCase()}`];
-  const path = override ?? Bun.which(name, { PATH: `${process.env.PATH ?? ""}:/usr/bin:/usr/sbin:/bin:/sbin` }) ?? undefined;
+  const path = override ?? whichSbin(name);
   if (override && !Bun.file(override).size) return { usable: false, reason: `${name} is not installed at ${override} (Debian/Ubuntu: apt install uidmap)` };
   if (!path) return { usable: false, reason: `${name} is not installed (Debian/Ubuntu: apt install uidmap)` };
   const st = statSync(path);
@@ -80,36 +82,54 @@ export function idMapHelper(name: "newuidmap" | "newgidmap"): HelperStatus {
   return { path, usable: true };
 }
 
+/** `which`, also looking in the sbin directories an ordinary user's PATH often lacks. */
+function whichSbin(name: string): string | undefined {
+  return Bun.which(name, { PATH: `${process.env.PATH ?? ""}:/usr/bin:/usr/sbin:/bin:/sbin` }) ?? undefined;
+}
+
 function hasFileCaps(path: string): boolean {
-  const r = Bun.spawnSync(["getcap", path], { stdout: "pipe", stderr: "ignore" });
+  const getcap = whichSbin("getcap");
+  if (!getcap) return false;
+  const r = Bun.spawnSync([getcap, path], { stdout: "pipe", stderr: "ignore" });
   return r.exitCode === 0 && r.stdout.toString().includes("cap_set");
 }
 
 /**
- * Write the maps of a child that waits for them. Without subordinate ranges: only the user, with one
- * warning (as podman does).
+ * Start writing the id maps of a child that waits for them, and return the function that waits until
+ * they are written (it throws when a helper failed; call it on every path, it reaps the helpers).
+ * Without subordinate ranges: only the user, at once, with one warning (as podman does).
  */
-export async function writeIdMaps(pid: number, m: IdMapping): Promise<void> {
+export function startIdMaps(pid: number, m: IdMapping): () => void {
   if (!hasFullMapping(m)) {
     warnOnce(`no subordinate ids for this user in /etc/subuid and /etc/subgid: only the user's own id is mapped (as root); files owned by other ids are given to root`);
-    await writeSingleMapping(pid, m);
-    return;
+    writeSingleMapping(pid, m);
+    return () => {};
   }
   const uidmap = idMapHelper("newuidmap"), gidmap = idMapHelper("newgidmap");
   for (const h of [uidmap, gidmap]) if (!h.usable) throw new RlError(h.reason!);
-  const run = async (argv: string[]) => {
-    const p = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
-    const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-    if (code !== 0) throw new RlError(`${argv[0]} failed: ${err.trim().split("\n").pop() || `exit code ${code}`}`);
+  const helpers: Helper[] = [];
+  try {
+    helpers.push(spawnHelper([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]));
+    helpers.push(spawnHelper([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]));
+  } catch (err) {
+    for (const h of helpers) h.wait();
+    throw new RlError(`cannot write the id maps of the container: ${strerror((err as { errno: number }).errno)}`);
+  }
+  return () => {
+    const ended = helpers.map((h) => ({ argv: h.argv, ...h.wait() }));
+    const failed = ended.find((e) => e.status !== 0);
+    if (!failed) return;
+    const why = failed.stderr.trim().split("\n").pop() || `exit code ${failed.status < 0 ? "unknown" : exitCodeOf(failed.status)}`;
+    throw new RlError(`${failed.argv[0]} failed: ${why}`);
   };
-  await Promise.all([
-    run([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]),
-    run([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]),
-  ]);
 }
 
-async function writeSingleMapping(pid: number, m: IdMapping): Promise<void> {
-  const { writeFileSync } = await import("node:fs");
+/** Write the id maps of a child that waits for them. */
+export function writeIdMaps(pid: number, m: IdMapping): void {
+  startIdMaps(pid, m)();
+}
+
+function writeSingleMapping(pid: number, m: IdMapping): void {
   try {
     writeFileSync(`/proc/${pid}/uid_map`, `0 ${m.uid} 1\n`);
     writeFileSync(`/proc/${pid}/setgroups`, "deny\n");

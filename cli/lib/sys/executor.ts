@@ -3,13 +3,15 @@ import { lazyC } from "./compile-c";
 
 /** The C executor (helpers/executor.c): see lazyC for how it is built and loaded. */
 export const executor = lazyC("executor.c", {
-  rl_spawn: { args: ["ptr", "i32", "i32", "i32", "ptr", "i32", "i32"], returns: "i32" },
-  rl_release: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
+  rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32"], returns: "i32" },
+  rl_release: { args: ["i32", "i32", "i32", "ptr", "i32", "ptr"], returns: "i32" },
   rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
   rl_kill: { args: ["i32", "i32"], returns: "i32" },
   rl_set_winsize: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_close: { args: ["i32"], returns: "i32" },
+  rl_spawn_helper: { args: ["ptr", "i32", "ptr"], returns: "i32" },
+  rl_wait_helper: { args: ["i32", "i32", "ptr", "i32"], returns: "i32" },
 });
 
 export interface Spawned {
@@ -20,12 +22,12 @@ export interface Spawned {
 }
 
 /**
- * Clone a child that waits for `release`; returns its pid or throws an errno number. With `join`, the
- * child joins those user and network namespaces (fds) instead of creating them.
+ * Clone a child that waits for `releaseChild` and its op list; returns its pid or throws an errno
+ * number. With `join`, the child joins those user and network namespaces (fds) instead of creating them.
  */
-export function spawnChild(ops: Uint8Array, cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }): Spawned {
+export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }): Spawned {
   const out = new Int32Array(3);
-  const pid = executor().rl_spawn(ptr(ops), ops.length, cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1);
+  const pid = executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1);
   if (pid < 0) throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
   return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]! };
 }
@@ -40,9 +42,10 @@ export interface Released {
   ptyMaster: number;
 }
 
-export function releaseChild(s: Spawned): Released {
+/** Send the child its op list (ops.ts) and wait until it has exec'd or failed. */
+export function releaseChild(s: Spawned, ops: Uint8Array): Released {
   const res = new Int32Array(3);
-  executor().rl_release(s.syncFd, s.errFd, s.consoleFd, ptr(res));
+  executor().rl_release(s.syncFd, s.errFd, s.consoleFd, ptr(ops), ops.length, ptr(res));
   return { failedOp: res[0]!, errno: res[1]!, ptyMaster: res[2]! };
 }
 
@@ -75,4 +78,34 @@ export function setWinsize(fd: number, rows: number, cols: number): void {
 
 export function closeFd(fd: number): void {
   executor().rl_close(fd);
+}
+
+/** A helper started by spawnHelper; `wait` blocks until it ends. */
+export interface Helper {
+  argv: string[];
+  /** Its wait status (or -errno) and the end of what it wrote to stderr. */
+  wait(): { status: number; stderr: string };
+}
+
+/**
+ * Start a command (an absolute path) with stdin and stdout on /dev/null, without Bun's spawn machinery:
+ * for newuidmap and newgidmap, which run between a container's clone and its release. Throws an errno
+ * number when it cannot be started.
+ */
+export function spawnHelper(argv: string[]): Helper {
+  const words = Buffer.from(argv.map((w) => `${w}\0`).join(""));
+  const out = new Int32Array(2);
+  const r = executor().rl_spawn_helper(ptr(words), argv.length, ptr(out));
+  if (r < 0) throw Object.assign(new Error(`cannot run ${argv[0]}: errno ${-r}`), { errno: -r });
+  const [pid, errFd] = [out[0]!, out[1]!];
+  let ended: ReturnType<Helper["wait"]> | undefined;
+  return {
+    argv,
+    wait() {
+      if (ended) return ended;
+      const err = new Uint8Array(4096);
+      const status = executor().rl_wait_helper(pid, errFd, ptr(err), err.length);
+      return (ended = { status, stderr: Buffer.from(err.subarray(0, err.indexOf(0))).toString() });
+    },
+  };
 }
