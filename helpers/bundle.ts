@@ -15,9 +15,13 @@ export const BUNDLE = join(BUILD_DIR, "rl.cjs");
 const INPUTS = join(BUILD_DIR, "rl.cjs.inputs.json");
 const ENTRY = join(ROOT, "cli/rl.ts");
 
-/** What the bundle was built from: Bun's revision, and [path from ROOT, size, mtimeMs] of each source. */
+/**
+ * What the bundle was built from: Bun's revision, the package directory (Bun writes each module's
+ * import.meta.dir into the bundle as a string), and [path from there, size, mtimeMs] of each source.
+ */
 interface Inputs {
   bun: string;
+  root: string;
   files: [string, number, number][];
 }
 
@@ -31,6 +35,7 @@ export function bundleStaleReason(root = ROOT): string | undefined {
     return "it is not built (bun install builds it)";
   }
   if (inputs.bun !== Bun.revision) return `it was built by another Bun (${inputs.bun})`;
+  if (inputs.root !== root) return `it was built in ${inputs.root}`;
   for (const [path, size, mtimeMs] of inputs.files) {
     try {
       const st = statSync(join(root, path));
@@ -62,7 +67,7 @@ async function build(): Promise<boolean> {
     renameSync(join(tmp, "rl.cjs.jsc"), `${BUNDLE}.jsc`);
     renameSync(join(tmp, "rl.cjs"), BUNDLE);
     // Written last: until it exists the bundle is not used.
-    writeFileSync(join(tmp, "inputs.json"), JSON.stringify({ bun: Bun.revision, files } satisfies Inputs));
+    writeFileSync(join(tmp, "inputs.json"), JSON.stringify({ bun: Bun.revision, root: ROOT, files } satisfies Inputs));
     renameSync(join(tmp, "inputs.json"), INPUTS);
     return true;
   } finally {

@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
-import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
 export const C_SOURCES = ["executor.c", "net.c"];
 
@@ -15,10 +14,9 @@ export const C_SOURCES = ["executor.c", "net.c"];
 // moment: the child then waits on it for ever (seen as rare hangs of `rl run`).
 const FLAGS = ["-O2", "-shared", "-fPIC", "-Wl,-z,now"];
 
-const HELPERS = join(PACKAGE_ROOT, "helpers");
-export const BUILD_DIR = join(HELPERS, "build");
+const BUILD_DIR = join(import.meta.dir, "build");
 
-export const sourcePath = (file: string) => join(HELPERS, file);
+export const sourcePath = (file: string) => join(import.meta.dir, file);
 
 /** Where the shared object for the current source of `file` lives (whether or not it was built). */
 export function prebuiltPath(file: string): string {

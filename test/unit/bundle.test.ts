@@ -10,9 +10,9 @@ describe("the start-up bundle runs only while it is fresh", () => {
   mkdirSync(join(root, "helpers/build"), { recursive: true });
   mkdirSync(join(root, "cli"));
   const source = join(root, "cli/a.ts");
-  const record = (bun: string) => {
+  const record = (bun: string, builtIn = root) => {
     const st = statSync(source);
-    writeFileSync(join(root, "helpers/build/rl.cjs.inputs.json"), JSON.stringify({ bun, files: [["cli/a.ts", st.size, st.mtimeMs]] }));
+    writeFileSync(join(root, "helpers/build/rl.cjs.inputs.json"), JSON.stringify({ bun, root: builtIn, files: [["cli/a.ts", st.size, st.mtimeMs]] }));
   };
 
   test("not built yet", () => {
@@ -37,6 +37,10 @@ describe("the start-up bundle runs only while it is fresh", () => {
     writeFileSync(source, "export const a = 1;\n");
     record("0000");
     expect(bundleStaleReason(root)).toBe("it was built by another Bun (0000)");
+  });
+  test("built in another directory (the bundle holds its absolute paths)", () => {
+    record(Bun.revision, "/elsewhere/rl");
+    expect(bundleStaleReason(root)).toBe("it was built in /elsewhere/rl");
   });
   test("RL_NO_BUNDLE turns it off", () => {
     record(Bun.revision);

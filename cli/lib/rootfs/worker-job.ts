@@ -5,9 +5,8 @@ import { currentMapping, type IdMapping } from "../security/idmap";
 import { runInUserNamespace } from "../runtime/userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
 import { removeTree } from "./remove-tree";
-import { PACKAGE_ROOT } from "../package-root";
 
-const workerPath = join(PACKAGE_ROOT, "cli/lib/rootfs/userns-worker.ts");
+const workerPath = join(import.meta.dir, "userns-worker.ts");
 
 /**
  * Run a job of userns-worker.ts as root of a user namespace with the user's mapping: the job goes in

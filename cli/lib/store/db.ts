@@ -1,4 +1,4 @@
-import { Database } from "bun:sqlite";
+import { constants, Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { RlError } from "../errors";
@@ -82,6 +82,10 @@ export function openDb(path: string): Database {
       d = new Database(path, { create: true, strict: true });
       d.exec(`PRAGMA busy_timeout = ${timeoutMs}`);
       d.exec("PRAGMA journal_mode = WAL");
+      // Keep the WAL and its index when the last connection closes: not deleting and re-creating them
+      // saves about a millisecond of every command. A checkpoint leaves the WAL at most 4 MiB.
+      d.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
+      d.exec("PRAGMA journal_size_limit = 4194304");
       // In WAL mode NORMAL keeps the database consistent on a crash and saves an fsync per commit.
       d.exec("PRAGMA synchronous = NORMAL");
       d.exec("PRAGMA foreign_keys = ON");
