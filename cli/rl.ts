@@ -1,6 +1,7 @@
 import { EXIT_RL_ERROR, messageOf, RlError } from "./lib/errors";
 import * as run from "./commands/run";
 import { parseOptions } from "./parse-options";
+import { writeSync } from "node:fs";
 
 interface Command {
   command: string;
@@ -35,7 +36,7 @@ const COMMANDS = (): Promise<Command[]> =>
   ]);
 
 function fail(message: string, code = EXIT_RL_ERROR): never {
-  process.stderr.write(`rl: ${message}\n`);
+  writeSync(2, `rl: ${message}\n`);
   process.exit(code);
 }
 

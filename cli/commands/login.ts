@@ -29,6 +29,6 @@ export async function handler(a: Record<string, unknown> & { REGISTRY: string })
   }
   if (!password) throw new RlError("a password is required: use -p PASSWORD or --password-stdin");
   await withContext(`log in to ${a.REGISTRY}`, () => login(String(a.REGISTRY), { username, password: password! }, { tlsVerify: a["tls-verify"] as boolean | undefined, authfile: a.authfile as string | undefined }));
-  process.stdout.write("Login Succeeded!\n");
+  console.log("Login Succeeded!");
   return 0;
 }

@@ -24,6 +24,6 @@ export async function handler(a: { REGISTRY?: string; all: boolean; authfile?: s
   } catch (err) {
     throw wrap(`log out of ${a.all ? "all registries" : a.REGISTRY}`, err);
   }
-  process.stdout.write(a.all ? "Removed login credentials for all registries\n" : `Removed login credentials for ${a.REGISTRY}\n`);
+  console.log(a.all ? "Removed login credentials for all registries" : `Removed login credentials for ${a.REGISTRY}`);
   return 0;
 }

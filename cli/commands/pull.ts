@@ -28,6 +28,6 @@ export async function handler(a: Record<string, unknown> & { IMAGE: string }): P
   const img = await withContext(`pull ${a.IMAGE}`, () =>
     interruptible((signal) => pullImage(d, p, String(a.IMAGE), currentMapping(), { ...o, signal, platform: wantedPlatform(o), progress: progressMode(Boolean(o.quiet)) })),
   );
-  process.stdout.write(`${img.id.slice("sha256:".length)}\n`);
+  console.log(img.id.slice("sha256:".length));
   return 0;
 }

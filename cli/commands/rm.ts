@@ -20,7 +20,7 @@ export async function handler(a: { CONTAINER: string[]; force: boolean }): Promi
     const c = findContainer(d, name);
     if (!c) {
       if (a.force) continue;
-      process.stderr.write(`rl: no such container: ${name}\n`);
+      console.error(`rl: no such container: ${name}`);
       code = 1;
       continue;
     }

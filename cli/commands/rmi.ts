@@ -22,7 +22,7 @@ export async function handler(a: { IMAGE: string[]; force: boolean }): Promise<n
         for (const e of await removeImage(d, p, t, a.force)) console.log("untagged" in e ? `Untagged: ${e.untagged}` : `Deleted: ${e.deleted.slice(7)}`);
       } catch (err) {
         if (!(err instanceof RlError) || err.exitCode !== 1) throw err;
-        process.stderr.write(`rl: ${err.message}\n`);
+        console.error(`rl: ${err.message}`);
         code = 1;
       }
     }
