@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * Start-up latency of `run --rm IMAGE true`: rl against rootless podman (runc) and the floor,
- * a bare `unshare` into the same kinds of namespaces. Run it as an ordinary user (not root):
+ * a bare `unshare` into the same kinds of namespaces, and (for reference) Bun's own share: a Bun program
+ * that loads what rl loads and exits (bench/bun-floor.ts). Run it as an ordinary user (not root):
  *
  *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman]
  *
@@ -10,9 +11,9 @@
  * Bun.spawnSync, stdout discarded, stderr kept only to report failures.
  * See bench/README.md for hygiene notes.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { loadavg, release } from "node:os";
-import { isAbsolute, resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, release, tmpdir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 
 const REPO = resolve(import.meta.dir, "..");
 const DEFAULT_IMAGE = "oci:../shared/fixtures/oci/busybox-1.38.0-musl-amd64";
@@ -296,6 +297,21 @@ if (opts.podman) {
     r.error = `exited ${w.code}: ${lastLines(w.stderr)}`;
     log(`unshare failed: ${r.error}`);
   } else cmds.push({ name: "unshare", argv, note });
+  results.push(r);
+}
+
+// (d) bun: Bun's share of rl's start-up (start, node:fs, SQLite with one write, bun:ffi loading the
+// executor, exit), for reference: no goal is set against it.
+{
+  const dir = mkdtempSync(join(tmpdir(), "rl-bench-floor-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const argv = [bun, join(REPO, "bench/bun-floor.ts"), join(dir, "floor.db")];
+  const w = tryExec(argv);
+  const r: Result = { name: "bun", argv, ok: w.code === 0, note: "reference: Bun start + node:fs + SQLite write + bun:ffi load + exit", samplesMs: [] };
+  if (w.code !== 0) {
+    r.error = `exited ${w.code}: ${lastLines(w.stderr)}`;
+    log(`bun floor failed: ${r.error}`);
+  } else cmds.push({ name: "bun", argv, note: r.note });
   results.push(r);
 }
 

@@ -1,3 +1,4 @@
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Op } from "../runtime/ops";
@@ -37,4 +38,14 @@ export function rootfsOps(driver: StorageDriver, l: RootfsLayout, fuseOverlayfs?
   }
   if (!fuseOverlayfs) throw new RlError("fuse-overlayfs is not installed (Debian/Ubuntu: apt install fuse-overlayfs)");
   return [{ op: "spawnWait", argv: [fuseOverlayfs, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
+}
+
+/**
+ * Make a container's directory removable in one pass: kernel overlay leaves workdir/work with mode 000,
+ * which would make the first rm -r fail halfway and walk the tree again.
+ */
+export function unlockForRemoval(containerDir: string): void {
+  try {
+    chmodSync(join(containerDir, "work/work"), 0o700);
+  } catch {}
 }

@@ -6,6 +6,7 @@ import type { Paths } from "../paths";
 import { transaction } from "../store/db";
 import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
+import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 
 export interface ContainerRow {
@@ -78,6 +79,7 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  * subordinate ids: those are removed from inside a user namespace.
  */
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
+  unlockForRemoval(containerDir(p, id));
   await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)], id.slice(0, 12));
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id));
 }
