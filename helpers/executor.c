@@ -370,6 +370,46 @@ static int sysfs_in_root(const char *target) {
   return bind_in_root("/sys", target, MS_RDONLY, 1);
 }
 
+#define TUNSETIFF 0x400454ca
+#define TUNSETPERSIST 0x400454cb
+#define IFF_TAP 0x0002
+#define IFF_NO_PI 0x1000
+
+/*
+ * Create tap0 in the new network namespace, persistent, for slirp4netns to attach to. A tap that
+ * slirp4netns creates itself is unregistered when slirp4netns closes it, which holds its exit for
+ * ~20 ms of RCU grace periods; a persistent one goes with the namespace, asynchronously. Returns 0 or
+ * an errno (then slirp4netns makes its own).
+ */
+static int make_persistent_tap(void) {
+  struct ifreq ifr; int i, fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), e = 0;
+  if (fd < 0) return errno;
+  for (i = 0; i < (int)sizeof ifr; i++) ((char *)&ifr)[i] = 0;
+  ifr.name[0] = 't'; ifr.name[1] = 'a'; ifr.name[2] = 'p'; ifr.name[3] = '0';
+  ifr.flags = IFF_TAP | IFF_NO_PI;
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) e = errno;
+  close(fd);
+  return e;
+}
+
+/*
+ * Ask for tap0's link state (ethtool GLINK), which makes the kernel apply the carrier change of
+ * slirp4netns attaching at once: otherwise it is applied by linkwatch up to a second later, and until
+ * then the device has no carrier and its routes are unusable ("Network unreachable").
+ */
+static void sync_tap_link(void) {
+  struct { char name[16]; void *data; char pad[16]; } ifr;
+  struct { uint32_t cmd, data; } ev;
+  int i, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  for (i = 0; i < (int)sizeof ifr; i++) ((char *)&ifr)[i] = 0;
+  ifr.name[0] = 't'; ifr.name[1] = 'a'; ifr.name[2] = 'p'; ifr.name[3] = '0';
+  ev.cmd = 0x0000000a; /* ETHTOOL_GLINK */ ev.data = 0;
+  ifr.data = &ev;
+  ioctl(s, 0x8946 /* SIOCETHTOOL */, &ifr);
+  close(s);
+}
+
 static int loopback_up(void) {
   struct ifreq ifr; int i, s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return -1;
@@ -631,15 +671,20 @@ static int transfer_full(int fd, char *buf, long n, int writing) {
 }
 
 static int child_main(void *arg) {
-  int len, i;
+  int len, i, make_tap = arg != 0;
   char *ops;
-  (void)arg;
   for (i = 0; i < 3; i++) if (parent_fds[i] >= 0) close(parent_fds[i]);
   reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
    * host port, the exit fd of slirp4netns): close all but ours. */
   close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
+  if (make_tap) {
+    /* Done before the release and reported at once: slirp4netns starts only after this message. */
+    int msg[2];
+    msg[0] = -4; msg[1] = make_persistent_tap();
+    if (transfer_full(err_fd, (char *)msg, sizeof msg, 1) < 0) _exit(125);
+  }
   /* The release: the length of the op list, then the list. EOF: the supervisor went away, or failed
    * to map ids. */
   if (transfer_full(sync_fd, (char *)&len, sizeof len, 0) < 0 || len <= 0) _exit(125);
@@ -647,6 +692,7 @@ static int child_main(void *arg) {
   if (ops == (char *)-1) fail(-2, errno);
   if (transfer_full(sync_fd, ops, len, 0) < 0) _exit(125);
   close(sync_fd);
+  if (make_tap) sync_tap_link();
   if (join_user_fd >= 0) join_namespaces();
   run_ops(ops, len);
   return 125;
@@ -656,9 +702,10 @@ static int child_main(void *arg) {
  * Clone the container's first process, which waits for rl_release. out[0]: write end to release it,
  * out[1]: read end of the error pipe, out[2]: the supervisor's end of the console socket (or -1).
  * join_user/join_net: fds of another container's user and network namespaces to join instead of
- * creating them (or -1). Returns the pid, or -errno.
+ * creating them (or -1). make_tap: create a persistent tap0 first and report it (rl_tap_result).
+ * Returns the pid, or -errno.
  */
-int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net) {
+int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net, int make_tap) {
   int syncp[2], errp[2], cons[2] = {-1, -1}, pid;
   size_t stack_size = 1 << 20;
   char *stack;
@@ -677,7 +724,7 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net)
   }
   sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
   parent_fds[0] = syncp[1]; parent_fds[1] = errp[0]; parent_fds[2] = cons[0];
-  pid = clone(child_main, stack + stack_size, flags | SIGCHLD, 0);
+  pid = clone(child_main, stack + stack_size, flags | SIGCHLD, make_tap ? (void *)1 : 0);
   {
     int e = errno;
     munmap(stack, stack_size);
@@ -715,6 +762,13 @@ int rl_release(int sync_w, int err_r, int console, const char *ops, int len, int
   close(err_r);
   if (n == sizeof msg) { res[0] = msg[0]; res[1] = msg[1]; }
   return 0;
+}
+
+/* The child's report on tap0 (rl_spawn with make_tap): 0, an errno, or -1 when the child is gone. */
+int rl_tap_result(int err_r) {
+  int msg[2];
+  if (transfer_full(err_r, (char *)msg, sizeof msg, 0) < 0 || msg[0] != -4) return -1;
+  return msg[1];
 }
 
 /* Abort a child that was never released (id mapping failed). */

@@ -228,6 +228,21 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     await finish(p);
   });
 
+  test("the network is up when the workload starts: tap0 has its carrier, the gateway is routable", async () => {
+    // rl gives slirp4netns a persistent tap0 (it then exits without the kernel's slow unregistering);
+    // the carrier it gains when slirp4netns attaches must be in effect before the exec, every time.
+    for (let i = 0; i < 10; i++) {
+      const r = await run(["--rm", BUSYBOX, "sh", "-c", "ip -o link show tap0; cat /sys/class/net/tap0/operstate; ip route get 10.0.2.2"]);
+      expect(r.code).toBe(0);
+      const [link, operstate, route] = r.stdout.split("\n");
+      expect(link).toContain("LOWER_UP");
+      expect(link).not.toContain("NO-CARRIER");
+      expect(["up", "unknown"]).toContain(operstate ?? "");
+      expect(route).toMatch(/^10\.0\.2\.2 dev tap0 +src 10\.0\.2\.100/);
+      expect(route).not.toContain("linkdown");
+    }
+  });
+
   test("the host's loopback is reachable at 10.0.2.2 only with allow_host_loopback", async () => {
     const server: Server = createServer((c) => c.end("from-host\n"));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -15,7 +15,7 @@ import { adjustCaps } from "../security/capabilities";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
-import { abortChild, killPid, releaseChild, spawnChild, type Spawned } from "../sys/executor";
+import { abortChild, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
 import { strerror } from "../sys/errno";
 import { CLONE } from "./clone-flags";
 import { containerDir, containerRunDir, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
@@ -199,20 +199,23 @@ interface Child {
   exited: Promise<number>;
   /** Waits until the id maps are written; throws when they could not be. */
   idMaps: () => void;
+  /** It creates a persistent tap0 for slirp4netns (its report must be read before the release). */
+  tap: boolean;
 }
 
-async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: IdMapping): Promise<Child> {
+async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: IdMapping, slirp: boolean): Promise<Child> {
   const join = joinFds(namespaces);
+  const tap = slirp && !join;
   let spawned: Spawned;
   try {
-    spawned = spawnChild(cloneFlags(namespaces), tty, join);
+    spawned = spawnChild(cloneFlags(namespaces), tty, join, tap);
   } finally {
     if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
   }
   const exited = waitForExit(spawned.pid);
   try {
     // A joined user namespace has its id maps already.
-    return { spawned, exited, idMaps: join ? () => {} : startIdMaps(spawned.pid, mapping) };
+    return { spawned, exited, idMaps: join ? () => {} : startIdMaps(spawned.pid, mapping), tap };
   } catch (err) {
     abortChild(spawned);
     await exited;
@@ -236,6 +239,11 @@ async function discardChild(c: Child): Promise<void> {
 async function start(c: Child, ops: Op[], args: string[], network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
   try {
     c.idMaps();
+    // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
+    if (c.tap) {
+      const e = tapResult(c.spawned);
+      if (e !== 0) debug(`no persistent tap0 (${e < 0 ? "the container process is gone" : strerror(e)}): slirp4netns creates its own`);
+    }
     await network.attach(c.spawned.pid);
   } catch (err) {
     await discardChild(c);
@@ -296,7 +304,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // Cloned now, so that newuidmap and newgidmap run while the container is recorded and planned.
   let child: Child | undefined;
   try {
-    child = await cloneChild(namespaces, o.tty, mapping);
+    child = await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns");
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
@@ -326,7 +334,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${process.pid}-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(namespaces, o.tty, mapping));
+      const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
       try {
         started = await start(c, ops, spec.process.args, network);

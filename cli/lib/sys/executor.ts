@@ -3,7 +3,8 @@ import { lazyC } from "./compile-c";
 
 /** The C executor (helpers/executor.c): see lazyC for how it is built and loaded. */
 export const executor = lazyC("executor.c", {
-  rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32"], returns: "i32" },
+  rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  rl_tap_result: { args: ["i32"], returns: "i32" },
   rl_release: { args: ["i32", "i32", "i32", "ptr", "i32", "ptr"], returns: "i32" },
   rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
@@ -24,12 +25,18 @@ export interface Spawned {
 /**
  * Clone a child that waits for `releaseChild` and its op list; returns its pid or throws an errno
  * number. With `join`, the child joins those user and network namespaces (fds) instead of creating them.
+ * With `makeTap`, it first creates a persistent tap0 for slirp4netns: read the result with tapResult.
  */
-export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }): Spawned {
+export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false): Spawned {
   const out = new Int32Array(3);
-  const pid = executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1);
+  const pid = executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0);
   if (pid < 0) throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
   return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]! };
+}
+
+/** Wait for the tap0 report of a child spawned with makeTap: 0, an errno, or -1 when the child is gone. */
+export function tapResult(s: Spawned): number {
+  return executor().rl_tap_result(s.errFd);
 }
 
 export interface Released {
