@@ -4,7 +4,7 @@
  * a bare `unshare` into the same kinds of namespaces, and (for reference) Bun's own share: a Bun program
  * that loads what rl loads and exits (bench/bun-floor.ts). Run it as an ordinary user (not root):
  *
- *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman]
+ *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman] [--network none|slirp4netns]
  *
  * Each round times every command once, rotating their order so that none always runs first or
  * right after the same neighbour. Wall time is measured with performance.now() around
@@ -26,6 +26,8 @@ interface Options {
   json: boolean;
   check: boolean;
   podman: boolean;
+  /** --network for rl and podman: none (the goal's setting) or slirp4netns (both tools' default). */
+  network: string;
 }
 
 function usage(code: number): never {
@@ -36,13 +38,14 @@ function usage(code: number): never {
   --json          print the results as JSON instead of a table
   --check         exit 2 if a goal is missed (rl <= ${GOAL_VS_PODMAN}x podman, <= ${GOAL_VS_UNSHARE}x unshare)
   --no-podman     leave podman out
+  --network MODE  none (default: the goals are set for it) or slirp4netns (both tools' default network)
 `;
   (code === 0 ? process.stdout : process.stderr).write(text);
   process.exit(code);
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { rounds: 20, image: "", json: false, check: false, podman: true };
+  const opts: Options = { rounds: 20, image: "", json: false, check: false, podman: true, network: "none" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -76,6 +79,15 @@ function parseArgs(argv: string[]): Options {
       case "--no-podman":
         opts.podman = false;
         break;
+      case "--network": {
+        const n = value();
+        if (n !== "none" && n !== "slirp4netns") {
+          process.stderr.write("Cannot parse arguments: --network is none or slirp4netns\n");
+          usage(64);
+        }
+        opts.network = n;
+        break;
+      }
       case "-h":
       case "--help":
         usage(0);
@@ -219,7 +231,7 @@ const cmds: Cmd[] = [];
 const newResult = (c: Cmd): Result => ({ name: c.name, argv: c.argv, ok: true, note: c.note, samplesMs: [] });
 
 // (a) rl: warm the store with one untimed run.
-const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", "--network", "none", image, "true"] };
+const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", "--network", opts.network, image, "true"] };
 {
   log(`warming rl store: ${rl.argv.slice(1).join(" ")}`);
   const r = newResult(rl);
@@ -232,7 +244,7 @@ const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", "--netwo
     // Run by the stored image's id, as podman does below: the timed runs do not read the layout again.
     const ids = tryExec([bun, "cli/main.ts", "images", "-q"]).stdout.trim().split("\n");
     const id = storedIdOf(image);
-    if (id && ids.some((i) => id.startsWith(i))) rl.argv = [bun, "cli/main.ts", "run", "--rm", "--network", "none", id.slice(0, 12), "true"];
+    if (id && ids.some((i) => id.startsWith(i))) rl.argv = [bun, "cli/main.ts", "run", "--rm", "--network", opts.network, id.slice(0, 12), "true"];
     r.argv = rl.argv;
     cmds.push(rl);
   }
@@ -256,7 +268,7 @@ if (opts.podman) {
       r.error = `podman pull exited ${pull.code}: ${lastLines(pull.stderr || pull.stdout)}`;
       log(`podman skipped: ${r.error}`);
     } else {
-      const argv = ["podman", "--runtime", "runc", "run", "--rm", "--network", "none", id, "true"];
+      const argv = ["podman", "--runtime", "runc", "run", "--rm", "--network", opts.network, id, "true"];
       r.argv = argv;
       const w = tryExec(argv);
       if (w.code !== 0) {
@@ -369,6 +381,7 @@ if (opts.json) {
     JSON.stringify(
       {
         benchmark: "run-true",
+        network: opts.network,
         rounds: opts.rounds,
         image,
         host,
@@ -404,7 +417,7 @@ if (opts.json) {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log("");
-  console.log(`image ${image}; ${opts.rounds} rounds; kernel ${host.kernel}; bun ${host.bun}; ${host.podman}; load ${host.loadavgBefore.join(" ")}`);
+  console.log(`image ${image}; --network ${opts.network}; ${opts.rounds} rounds; kernel ${host.kernel}; bun ${host.bun}; ${host.podman}; load ${host.loadavgBefore.join(" ")}`);
   console.log(line(rows[0]!));
   for (const row of rows.slice(1)) console.log(line(row));
   console.log("");
