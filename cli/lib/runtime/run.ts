@@ -10,14 +10,13 @@ import { parseImageRef } from "../image/reference";
 import { wantedPlatform } from "../image/platform";
 import { findPulled, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
-import { currentMapping, startIdMaps, type IdMapping } from "../security/idmap";
+import { currentMapping, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
-import { abortChild, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
-import { strerror } from "../sys/errno";
-import { CLONE } from "./clone-flags";
+import { killPid } from "../sys/executor";
+import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
 import { containerDir, containerRunDir, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
@@ -26,14 +25,11 @@ import { publishedPorts } from "../network/ports";
 import { clearHelpers, loadNetwork, saveNetwork } from "../network/store";
 import type { DnsOptions } from "../network/etc-files";
 import { findContainer } from "./containers";
-import { closeSync, openSync } from "node:fs";
-import { describeOp, encodeOps, type Op } from "./ops";
 import { planOps } from "./plan";
 import { DEFAULT_CAPS, processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
 import { resolveUser } from "./user";
 import { attachTerminal } from "./tty";
-import { waitForExit } from "./wait";
 import { parseMountSpecs } from "./mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 
@@ -106,8 +102,6 @@ function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
   return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs", "vfs"] : ["overlay", "vfs"];
 }
 
-type Namespaces = Spec["linux"]["namespaces"];
-
 /** The namespaces of a container: new ones, but for host networking, or another container's network. */
 function namespacesFor(net: ResolvedNetwork): Namespaces {
   const namespaces: Namespaces = [{ type: "user" }, { type: "mount" }, { type: "pid" }, { type: "uts" }, { type: "ipc" }, { type: "cgroup" }];
@@ -160,104 +154,9 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
   };
 }
 
-function cloneFlags(namespaces: Namespaces): number {
-  const map = { user: CLONE.NEWUSER, mount: CLONE.NEWNS, pid: CLONE.NEWPID, uts: CLONE.NEWUTS, ipc: CLONE.NEWIPC, network: CLONE.NEWNET, cgroup: CLONE.NEWCGROUP };
-  return namespaces.reduce((f, n) => f | map[n.type], 0);
-}
-
 function atomicJson(path: string, value: unknown): void {
   writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2));
   renameSync(`${path}.tmp`, path);
-}
-
-/** Exec failures as docker reports them: 127 not found, 126 not executable. */
-function startError(op: Op, errno: number): RlError {
-  if (op.op === "exec") {
-    const cmd = op.argv[0]!;
-    if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
-    if (errno === 13 || errno === 8 || errno === 21) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
-  }
-  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
-}
-
-/** Open the namespaces to join (another container's user and network namespaces). */
-function joinFds(namespaces: Namespaces): { userns: number; netns: number } | undefined {
-  const user = namespaces.find((n) => n.type === "user")?.path;
-  const net = namespaces.find((n) => n.type === "network")?.path;
-  if (!user || !net) return undefined;
-  try {
-    const userns = openSync(user, "r");
-    return { userns, netns: openSync(net, "r") };
-  } catch (err) {
-    throw new RlError(`cannot join the network of the other container: ${(err as Error).message}`);
-  }
-}
-
-/** A container's first process, cloned before its op list is ready: its id maps are written meanwhile. */
-interface Child {
-  spawned: Spawned;
-  exited: Promise<number>;
-  /** Waits until the id maps are written; throws when they could not be. */
-  idMaps: () => void;
-  /** It creates a persistent tap0 for slirp4netns (its report must be read before the release). */
-  tap: boolean;
-}
-
-async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: IdMapping, slirp: boolean): Promise<Child> {
-  const join = joinFds(namespaces);
-  const tap = slirp && !join;
-  let spawned: Spawned;
-  try {
-    spawned = spawnChild(cloneFlags(namespaces), tty, join, tap);
-  } finally {
-    if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
-  }
-  const exited = waitForExit(spawned.pid);
-  try {
-    // A joined user namespace has its id maps already.
-    return { spawned, exited, idMaps: join ? () => {} : startIdMaps(spawned.pid, mapping), tap };
-  } catch (err) {
-    abortChild(spawned);
-    await exited;
-    throw err;
-  }
-}
-
-/** End a child that was never released. */
-async function discardChild(c: Child): Promise<void> {
-  abortChild(c.spawned);
-  try {
-    c.idMaps();
-  } catch {}
-  await c.exited;
-}
-
-/**
- * Finish the id maps, attach the network, release the child with its op list and wait for the exec;
- * on failure the child is gone when this throws (the caller detaches the network).
- */
-async function start(c: Child, ops: Op[], args: string[], network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
-  try {
-    c.idMaps();
-    // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
-    if (c.tap) {
-      const e = tapResult(c.spawned);
-      if (e !== 0) debug(`no persistent tap0 (${e < 0 ? "the container process is gone" : strerror(e)}): slirp4netns creates its own`);
-    }
-    await network.attach(c.spawned.pid);
-  } catch (err) {
-    await discardChild(c);
-    throw err;
-  }
-  const r = releaseChild(c.spawned, encodeOps(ops));
-  if (r.failedOp !== -1) {
-    await c.exited;
-    if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
-    if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
-    const failed = ops[r.failedOp];
-    throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
-  }
-  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, exited: c.exited, args };
 }
 
 interface ResolvedNetwork {
@@ -319,7 +218,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const pending: number[] = [];
   const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (target ? killPid(target, SIGNUM[s]!) : pending.push(SIGNUM[s]!))] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  let started: Awaited<ReturnType<typeof start>> | undefined;
+  let started: Awaited<ReturnType<typeof startChild>> | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
   try {
@@ -337,7 +236,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
       try {
-        started = await start(c, ops, spec.process.args, network);
+        started = await startChild(c, ops, spec.process.args, network);
         break;
       } catch (err) {
         await network.detach();

@@ -1,0 +1,111 @@
+import { closeSync, openSync } from "node:fs";
+import { debug } from "../log";
+import { RlError } from "../errors";
+import type { ContainerNetwork } from "../network/attach";
+import { startIdMaps, type IdMapping } from "../security/idmap";
+import { strerror } from "../sys/errno";
+import { abortChild, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
+import { CLONE } from "./clone-flags";
+import { describeOp, encodeOps, type Op } from "./ops";
+import type { Spec } from "./spec";
+import { waitForExit } from "./wait";
+
+// The container's first process: cloned as soon as its namespaces are known, mapped (newuidmap and
+// newgidmap run while rl plans the container), connected, then released with its op list.
+
+export type Namespaces = Spec["linux"]["namespaces"];
+
+function cloneFlags(namespaces: Namespaces): number {
+  const map = { user: CLONE.NEWUSER, mount: CLONE.NEWNS, pid: CLONE.NEWPID, uts: CLONE.NEWUTS, ipc: CLONE.NEWIPC, network: CLONE.NEWNET, cgroup: CLONE.NEWCGROUP };
+  return namespaces.reduce((f, n) => f | map[n.type], 0);
+}
+
+/** Exec failures as docker reports them: 127 not found, 126 not executable. */
+function startError(op: Op, errno: number): RlError {
+  if (op.op === "exec") {
+    const cmd = op.argv[0]!;
+    if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
+    if (errno === 13 || errno === 8 || errno === 21) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
+  }
+  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
+}
+
+/** Open the namespaces to join (another container's user and network namespaces). */
+function joinFds(namespaces: Namespaces): { userns: number; netns: number } | undefined {
+  const user = namespaces.find((n) => n.type === "user")?.path;
+  const net = namespaces.find((n) => n.type === "network")?.path;
+  if (!user || !net) return undefined;
+  try {
+    const userns = openSync(user, "r");
+    return { userns, netns: openSync(net, "r") };
+  } catch (err) {
+    throw new RlError(`cannot join the network of the other container: ${(err as Error).message}`);
+  }
+}
+
+/** A container's first process, cloned before its op list is ready: its id maps are written meanwhile. */
+export interface Child {
+  spawned: Spawned;
+  exited: Promise<number>;
+  /** Waits until the id maps are written; throws when they could not be. */
+  idMaps: () => void;
+  /** It creates a persistent tap0 for slirp4netns (its report must be read before the release). */
+  tap: boolean;
+}
+
+export async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: IdMapping, slirp: boolean): Promise<Child> {
+  const join = joinFds(namespaces);
+  const tap = slirp && !join;
+  let spawned: Spawned;
+  try {
+    spawned = spawnChild(cloneFlags(namespaces), tty, join, tap);
+  } finally {
+    if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
+  }
+  const exited = waitForExit(spawned.pid);
+  try {
+    // A joined user namespace has its id maps already.
+    return { spawned, exited, idMaps: join ? () => {} : startIdMaps(spawned.pid, mapping), tap };
+  } catch (err) {
+    abortChild(spawned);
+    await exited;
+    throw err;
+  }
+}
+
+/** End a child that was never released. */
+export async function discardChild(c: Child): Promise<void> {
+  abortChild(c.spawned);
+  try {
+    c.idMaps();
+  } catch {}
+  await c.exited;
+}
+
+/**
+ * Finish the id maps, attach the network, release the child with its op list and wait for the exec;
+ * on failure the child is gone when this throws (the caller detaches the network).
+ */
+export async function startChild(c: Child, ops: Op[], args: string[], network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
+  try {
+    c.idMaps();
+    // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
+    if (c.tap) {
+      const e = tapResult(c.spawned);
+      if (e !== 0) debug(`no persistent tap0 (${e < 0 ? "the container process is gone" : strerror(e)}): slirp4netns creates its own`);
+    }
+    await network.attach(c.spawned.pid);
+  } catch (err) {
+    await discardChild(c);
+    throw err;
+  }
+  const r = releaseChild(c.spawned, encodeOps(ops));
+  if (r.failedOp !== -1) {
+    await c.exited;
+    if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
+    if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
+    const failed = ops[r.failedOp];
+    throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
+  }
+  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, exited: c.exited, args };
+}
