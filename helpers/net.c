@@ -3,7 +3,8 @@
  *
  * - rl_pipe: a pipe whose ends sit at fd >= 64 with O_CLOEXEC (the ready/exit fds of slirp4netns).
  * - rl_wait_readable: poll one fd with a timeout (slirp4netns's ready fd).
- * - rl_listen: bind a host port (tcp or udp) so rl can report "in use" / "privileged" before anything runs.
+ * - rl_listen: bind a host port (tcp or udp, IPv4 or IPv6) so rl can report "in use" / "privileged" before
+ *   anything runs.
  * - rl_forwarder: fork the port forwarder. It keeps the host listeners it was given, joins the
  *   container's user and network namespaces (setns: this fork is single-threaded, Bun is not), and then
  *   every socket it creates lives inside the container's network namespace: accepted host connections are
@@ -63,6 +64,10 @@ extern int munmap(void *addr, size_t len);
 #define F_SETPIPE_SZ 1031
 
 #define AF_INET 2
+#define AF_INET6 10
+#define EAFNOSUPPORT 97
+#define IPPROTO_IPV6 41
+#define IPV6_V6ONLY 26
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_NONBLOCK 04000
@@ -95,6 +100,8 @@ extern int munmap(void *addr, size_t len);
 
 struct pollfd { int fd; short events; short revents; };
 struct sockaddr_in { uint16_t family; uint16_t port; uint32_t addr; char zero[8]; };
+/* Room for sockaddr_in and sockaddr_in6 (family, port, flowinfo, 16-byte address, scope id). */
+struct sockaddr_any { uint16_t family; uint16_t port; unsigned char rest[24]; };
 /* epoll_event is packed on x86_64: u32 events, u64 data. */
 struct epoll_event { uint32_t events; uint32_t data_lo; uint32_t data_hi; } __attribute__((packed));
 struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
@@ -130,18 +137,25 @@ int rl_read_byte(int fd) {
 }
 
 /*
- * Bind ip:port (port 0: a free one) for tcp (udp = 0) or udp (udp = 1). Returns the fd (close-on-exec)
- * and the bound port in *bound, or -errno.
+ * Bind ip:port (port 0: a free one) for tcp (udp = 0) or udp (udp = 1). ip is an IPv4 or IPv6 address,
+ * or "" for every address of both families (as podman and docker publish by default; IPv4 alone where
+ * the host has no IPv6). Returns the fd (close-on-exec) and the bound port in *bound, or -errno.
  */
 int rl_listen(const char *ip, int port, int udp, int *bound) {
-  struct sockaddr_in a; uint32_t len = sizeof a; int fd, one = 1, i;
-  for (i = 0; i < 8; i++) a.zero[i] = 0;
-  a.family = AF_INET; a.port = be16((uint16_t)port);
-  if (inet_pton(AF_INET, ip, &a.addr) != 1) return -22;
-  fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  struct sockaddr_any a; uint32_t len, i; int fd, one = 1, zero = 0, family;
+  for (i = 0; i < sizeof a; i++) ((unsigned char *)&a)[i] = 0;
+  if (ip[0] == 0) family = AF_INET6;   /* "::" */
+  else if (inet_pton(AF_INET, ip, a.rest) == 1) family = AF_INET;
+  else if (inet_pton(AF_INET6, ip, a.rest + 4) == 1) family = AF_INET6;
+  else return -22;
+  a.family = (uint16_t)family; a.port = be16((uint16_t)port);
+  len = family == AF_INET ? 16 : 28;
+  fd = socket(family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0 && ip[0] == 0 && errno == EAFNOSUPPORT) return rl_listen("0.0.0.0", port, udp, bound);
   if (fd < 0) return -errno;
+  if (ip[0] == 0) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
   if (!udp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, &a, sizeof a) < 0 || (!udp && listen(fd, 512) < 0)) { int e = errno; close(fd); return -e; }
+  if (bind(fd, &a, len) < 0 || (!udp && listen(fd, 512) < 0)) { int e = errno; close(fd); return -e; }
   if (getsockname(fd, &a, &len) < 0) { int e = errno; close(fd); return -e; }
   *bound = be16(a.port);
   return fd;
@@ -157,8 +171,11 @@ int rl_listen(const char *ip, int port, int udp, int *bound) {
 struct port { int fd; int udp; int ctr_port; };
 /* One direction of a TCP connection: bytes from src wait in a pipe until dst takes them. */
 struct half { int pr, pw; long pending; int eof, done; };
-struct conn { int used; int fd[2]; struct half h[2]; /* h[0]: fd[0] -> fd[1], h[1]: fd[1] -> fd[0] */ uint32_t want[2]; };
-struct udp_client { int used; int port; int fd; struct sockaddr_in peer; int64_t last; };
+struct conn {
+  int used, connecting;   /* connecting: the container side's connect has not completed yet */
+  int fd[2]; struct half h[2]; /* h[0]: fd[0] -> fd[1], h[1]: fd[1] -> fd[0] */ uint32_t want[2];
+};
+struct udp_client { int used; int port; int fd; struct sockaddr_any peer; uint32_t peer_len; int64_t last; };
 
 static struct port ports[MAX_PORTS];
 static int nports;
@@ -175,16 +192,20 @@ static void ep_set(int op, int fd, uint32_t events, uint32_t data) {
   epoll_ctl(epfd, op, fd, &e);
 }
 
-static int ctr_socket(int udp, int port) {
+/*
+ * A socket to 127.0.0.1:port inside the container, connected (udp) or connecting (tcp: *pending is set
+ * while the connect is in progress). Never blocks: a server whose accept queue is full drops the SYN,
+ * and a blocking connect would then stall every other connection for the retransmit (1 s and more).
+ */
+static int ctr_socket(int udp, int port, int *pending) {
   struct sockaddr_in a; int fd, i, r;
   for (i = 0; i < 8; i++) a.zero[i] = 0;
   a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = 0x0100007f; /* 127.0.0.1 */
-  fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  /* A connect to loopback completes (or is refused) at once, so it may block. */
   do r = connect(fd, &a, sizeof a); while (r < 0 && errno == EINTR);
-  if (r < 0) { close(fd); return -1; }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  *pending = r < 0 && errno == EINPROGRESS;
+  if (r < 0 && !*pending) { close(fd); return -1; }
   return fd;
 }
 
@@ -248,38 +269,56 @@ static int make_pipe(struct half *h) {
 }
 
 static void tcp_accept(int pi) {
-  int ci, hfd, cfd, s;
+  int ci, hfd, cfd, s, pending;
   hfd = accept4(ports[pi].fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (hfd < 0) return;
   for (ci = 0; ci < MAX_CONNS && conns[ci].used; ci++) {}
   if (ci == MAX_CONNS) { close(hfd); return; }
-  cfd = ctr_socket(0, ports[pi].ctr_port);
+  cfd = ctr_socket(0, ports[pi].ctr_port, &pending);
   if (cfd < 0) { close(hfd); return; }   /* nothing listens in the container: the client sees the close */
   if (make_pipe(&conns[ci].h[0]) < 0) { close(hfd); close(cfd); return; }
   if (make_pipe(&conns[ci].h[1]) < 0) { close(conns[ci].h[0].pr); close(conns[ci].h[0].pw); close(hfd); close(cfd); return; }
-  conns[ci].used = 1; conns[ci].fd[0] = hfd; conns[ci].fd[1] = cfd;
+  conns[ci].used = 1; conns[ci].connecting = pending; conns[ci].fd[0] = hfd; conns[ci].fd[1] = cfd;
+  /* While connecting, the host side waits (errors and hang-ups are reported anyway) and the container
+   * side waits to become writable: the end of its connect. */
   for (s = 0; s < 2; s++) {
-    conns[ci].want[s] = EPOLLIN;
-    ep_set(EPOLL_CTL_ADD, conns[ci].fd[s], EPOLLIN, (2u << 24) | ((uint32_t)ci << 1) | (uint32_t)s);
+    conns[ci].want[s] = !pending ? EPOLLIN : s == 1 ? EPOLLOUT : 0;
+    ep_set(EPOLL_CTL_ADD, conns[ci].fd[s], conns[ci].want[s], (2u << 24) | ((uint32_t)ci << 1) | (uint32_t)s);
   }
 }
 
+/* An event on a connection whose container side is still connecting: done, failed, or not yet. */
+static void connect_event(int ci, int side, uint32_t events) {
+  struct conn *c = &conns[ci]; int err = 0; uint32_t len = sizeof err;
+  if (side == 0) { if (events & (EPOLLERR | EPOLLHUP)) conn_close(ci); return; }
+  if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) { conn_close(ci); return; }
+  c->connecting = 0;
+  conn_rearm(ci);
+}
+
+static int same_peer(const struct udp_client *u, const struct sockaddr_any *a, uint32_t len) {
+  uint32_t i;
+  if (u->peer_len != len) return 0;
+  for (i = 0; i < len; i++) if (((const unsigned char *)&u->peer)[i] != ((const unsigned char *)a)[i]) return 0;
+  return 1;
+}
+
 static void udp_from_host(int pi) {
-  struct sockaddr_in from; uint32_t len = sizeof from; ssize_t n; int i, free_i = -1, oldest = 0;
+  struct sockaddr_any from; uint32_t len = sizeof from; ssize_t n; int i, free_i = -1, oldest = 0;
   n = recvfrom(ports[pi].fd, dgram, sizeof dgram, 0x40 /* MSG_DONTWAIT */, &from, &len);
   if (n < 0) return;
   clock_ticks++;
   for (i = 0; i < MAX_UDP; i++) {
     if (!udps[i].used) { if (free_i < 0) free_i = i; continue; }
-    if (udps[i].port == pi && udps[i].peer.addr == from.addr && udps[i].peer.port == from.port) break;
+    if (udps[i].port == pi && same_peer(&udps[i], &from, len)) break;
     if (udps[i].last < udps[oldest].last) oldest = i;
   }
   if (i == MAX_UDP) {
-    int fd = ctr_socket(1, ports[pi].ctr_port);
+    int pending, fd = ctr_socket(1, ports[pi].ctr_port, &pending);
     if (fd < 0) return;
     if (free_i < 0) { free_i = oldest; epoll_ctl(epfd, EPOLL_CTL_DEL, udps[oldest].fd, 0); close(udps[oldest].fd); }
     i = free_i;
-    udps[i].used = 1; udps[i].port = pi; udps[i].fd = fd; udps[i].peer = from;
+    udps[i].used = 1; udps[i].port = pi; udps[i].fd = fd; udps[i].peer = from; udps[i].peer_len = len;
     ep_set(EPOLL_CTL_ADD, fd, EPOLLIN, (3u << 24) | (uint32_t)i);
   }
   udps[i].last = clock_ticks;
@@ -290,7 +329,7 @@ static void udp_from_ctr(int ui) {
   ssize_t n = recvfrom(udps[ui].fd, dgram, sizeof dgram, 0x40, 0, 0);
   if (n < 0) return;
   udps[ui].last = ++clock_ticks;
-  sendto(ports[udps[ui].port].fd, dgram, (size_t)n, 0x40, &udps[ui].peer, sizeof udps[ui].peer);
+  sendto(ports[udps[ui].port].fd, dgram, (size_t)n, 0x40, &udps[ui].peer, udps[ui].peer_len);
 }
 
 static void forwarder_loop(void) {
@@ -309,6 +348,7 @@ static void forwarder_loop(void) {
       else if (kind == 2) {
         int ci = (int)(idx >> 1), side = (int)(idx & 1); struct conn *c = &conns[ci];
         if (c->used != 1) continue;
+        if (c->connecting) { connect_event(ci, side, evs[i].events); continue; }
         /* Readable: pump out of this side; writable: drain what waits for this side. */
         if (pump(c, side) < 0 || pump(c, 1 - side) < 0 || (c->h[0].done && c->h[1].done) ||
             (evs[i].events & EPOLLERR) ||

@@ -23,7 +23,7 @@ export const OPTIONS = {
   "read-only": { type: "boolean", default: false, describe: "Mount the root filesystem read-only" },
   init: { type: "boolean", default: false, describe: "Run a tiny init as PID 1 that forwards signals and reaps zombies" },
   network: { alias: "net", type: "string", default: "slirp4netns", describe: "Network: slirp4netns[:allow_host_loopback=true,mtu=N,cidr=CIDR,enable_ipv6=true,port_handler=rl|slirp4netns] (its own, the default), none (loopback only), host, or container:NAME (share another container's)" },
-  publish: { alias: "p", type: "string", array: true, default: [], describe: "Publish a container port on the host: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges as 8000-8002:80-82" },
+  publish: { alias: "p", type: "string", array: true, default: [], describe: "Publish a container port on the host: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], ranges as 8000-8002:80-82, IPv6 as [::1]:8080:80" },
   "publish-all": { alias: "P", type: "boolean", default: false, describe: "Publish every port the image exposes on a free host port" },
   dns: { type: "string", array: true, default: [], describe: "Set a DNS server for /etc/resolv.conf" },
   "dns-search": { type: "string", array: true, default: [], describe: "Set a DNS search domain (\".\" for none)" },

@@ -7,6 +7,8 @@ import { BUSYBOX, makeEnv, REPO, rl, skipReason } from "./harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping network integration tests: ${reason}`);
+const hasIpv6Loopback = existsSync("/proc/net/if_inet6") && readFileSync("/proc/net/if_inet6", "utf8").includes("00000000000000000000000000000001");
+if (!reason && !hasIpv6Loopback) console.log("skipping the IPv6 network tests: this host has no IPv6 loopback (::1)");
 
 /** Pids whose parent is `ppid` (from /proc), with their command names. */
 function childrenOf(ppid: number): { pid: number; comm: string }[] {
@@ -183,6 +185,54 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     expect(createHash("sha256").update(received).digest("hex")).toBe(r2.stdout.split(" ")[0]!);
   });
 
+  test("many short connections at once, each half-closed by the client: every one gets its whole answer", async () => {
+    const { connect } = await import("node:net");
+    const server = "head -c 20000 /dev/zero | tr '\\0' x > /tmp/f; exec tcpsvd -b 1000 -c 1000 0 80 httpd -i -h /tmp";
+    const p = start(["--rm", "--init", "--name", "churn", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", server]);
+    const port = Number((await until("rl port", async () => {
+      const r = await rl(["port", "churn", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    })).split(":")[1]);
+    await until("the server", () => httpGet(`http://127.0.0.1:${port}/f`));
+    const fetchOnce = () => new Promise<number>((resolve) => {
+      let got = 0;
+      const c = connect(port, "127.0.0.1", () => c.end("GET /f HTTP/1.0\r\n\r\n"));
+      c.on("data", (b: Buffer) => (got += b.length));
+      c.on("close", () => resolve(got));
+      c.on("error", () => {});
+    });
+    const sizes: number[] = [];
+    for (let round = 0; round < 5; round++) sizes.push(...(await Promise.all(Array.from({ length: 200 }, fetchOnce))));
+    expect({ connections: sizes.length, short: sizes.filter((n) => n < 20000).length }).toEqual({ connections: 1000, short: 0 });
+    p.kill("SIGTERM");
+    await finish(p);
+  });
+
+  test("a container server that stops accepting does not hold up the other published ports", async () => {
+    // tcpsvd -c 1 accepts one connection and no other until it ends: later ones fill its accept queue, then the
+    // kernel drops their SYNs. The forwarder's connects to it must not block the connections to httpd.
+    const { connect } = await import("node:net");
+    const p = start(["--rm", "--init", "--name", "stuck", "-p", "127.0.0.1:0:80", "-p", "127.0.0.1:0:81", BUSYBOX, "sh", "-c", "echo fine > /tmp/index.html; httpd -p 80 -h /tmp; exec tcpsvd -c 1 -b 1 0 81 sleep 60"]);
+    const ports = await until("rl port", async () => {
+      const r = await rl(["port", "stuck"], { env: t.env });
+      return r.code === 0 && r.stdout.includes("81/tcp") ? r.stdout : undefined;
+    });
+    const web = /^80\/tcp -> 127\.0\.0\.1:(\d+)$/m.exec(ports)![1];
+    const stuck = Number(/^81\/tcp -> 127\.0\.0\.1:(\d+)$/m.exec(ports)![1]);
+    await until("the server", () => httpGet(`http://127.0.0.1:${web}/index.html`));
+    const held = Array.from({ length: 20 }, () => connect(stuck, "127.0.0.1").on("error", () => {}));
+    try {
+      await Bun.sleep(300);
+      // Without a timeout a blocked forwarder would only show as the test's own timeout.
+      const r = await fetch(`http://127.0.0.1:${web}/index.html`, { signal: AbortSignal.timeout(20_000) });
+      expect(await r.text()).toBe("fine\n");
+    } finally {
+      for (const c of held) c.destroy();
+    }
+    p.kill("SIGTERM");
+    await finish(p);
+  });
+
   test("a published udp port relays datagrams both ways", async () => {
     const p = start(["--rm", "--init", "--name", "udp", "-p", "127.0.0.1:0:70/udp", BUSYBOX, "sh", "-c", "(sleep 1; echo reply) | nc -u -l -p 70"]);
     const line = await until("rl port", async () => {
@@ -205,6 +255,65 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     p.kill("SIGTERM");
     const r = await finish(p);
     expect(r.stdout).toStartWith("ping\n");
+  });
+
+  test.skipIf(!hasIpv6Loopback)("IPv6: -p [::1]:PORT publishes on ::1 only; without an address both ::1 and 127.0.0.1 answer", async () => {
+    const p = start(["--rm", "--init", "--name", "web6", "-p", "[::1]:0:80", "-p", "0:80", BUSYBOX, "sh", "-c", "echo hello-v6 > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]);
+    const out = await until("rl port", async () => {
+      const r = await rl(["port", "web6"], { env: t.env });
+      return r.code === 0 && r.stdout.includes("80/tcp") ? r.stdout : undefined;
+    });
+    const v6 = /^80\/tcp -> \[::1\]:(\d+)$/m.exec(out)?.[1];
+    const any = /^80\/tcp -> 0\.0\.0\.0:(\d+)$/m.exec(out)?.[1];
+    expect({ out, v6: Boolean(v6), any: Boolean(any) }).toEqual({ out, v6: true, any: true });
+    expect(await until("the server on ::1", () => httpGet(`http://[::1]:${v6}/index.html`))).toBe("hello-v6\n");
+    expect(await httpGet(`http://127.0.0.1:${v6}/index.html`)).toBeUndefined();
+    expect(await httpGet(`http://127.0.0.1:${any}/index.html`)).toBe("hello-v6\n");
+    expect(await httpGet(`http://[::1]:${any}/index.html`)).toBe("hello-v6\n");
+    expect((await rl(["ps"], { env: t.env })).stdout).toContain(`[::1]:${v6}->80/tcp, 0.0.0.0:${any}->80/tcp`);
+    expect((await rl(["port", "web6", "80"], { env: t.env })).stdout).toBe(`[::1]:${v6}\n0.0.0.0:${any}\n`);
+    p.kill("SIGTERM");
+    await finish(p);
+  });
+
+  test.skipIf(!hasIpv6Loopback)("IPv6: a udp port published on [::1] relays datagrams both ways", async () => {
+    const p = start(["--rm", "--init", "--name", "udp6", "-p", "[::1]:0:70/udp", BUSYBOX, "sh", "-c", "(sleep 1; echo reply6) | nc -u -l -p 70"]);
+    const line = await until("rl port", async () => {
+      const r = await rl(["port", "udp6", "70/udp"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    });
+    const port = Number(/^\[::1\]:(\d+)$/.exec(line)![1]);
+    const sock = createSocket("udp6");
+    let answer: string | undefined;
+    sock.on("message", (m) => (answer = m.toString()));
+    await until("udp reply", async () => {
+      sock.send("ping6\n", port, "::1");
+      await Bun.sleep(200);
+      return answer;
+    });
+    expect(answer).toBe("reply6\n");
+    sock.close();
+    p.kill("SIGTERM");
+    expect((await finish(p)).stdout).toStartWith("ping6\n");
+  });
+
+  test.skipIf(!hasIpv6Loopback)("enable_ipv6: tap0 gets an fd00::/64 address and the host's ::1 is reached at fd00::2 (with allow_host_loopback)", async () => {
+    const server: Server = createServer((c) => c.end("from-host-v6\n"));
+    await new Promise<void>((r) => server.listen(0, "::1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      // The address comes from slirp4netns's router advertisement (SLAAC), a moment after the start.
+      const wait = "for i in $(seq 100); do ip -6 addr show tap0 scope global | grep -q 'inet6 fd00::' && ! ip -6 addr show tap0 | grep -q tentative && break; sleep 0.1; done";
+      const r = await run(["--rm", "--network", "slirp4netns:enable_ipv6=true,allow_host_loopback=true", BUSYBOX, "sh", "-c", `${wait}; ip -6 -o addr show tap0 scope global; ip -6 route show default; nc -w 3 fd00::2 ${port} </dev/null`]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^\d+: tap0 +inet6 fd00::[0-9a-f:]+\/64 scope global/);
+      expect(r.stdout).toMatch(/^default via fe80::2 dev tap0/m);
+      expect(r.stdout).toEndWith("from-host-v6\n");
+      const off = await run(["--rm", "--network", "slirp4netns:allow_host_loopback=true", BUSYBOX, "sh", "-c", `sleep 1; ip -6 -o addr show tap0 scope global; nc -w 2 fd00::2 ${port} </dev/null; true`]);
+      expect(off.stdout).toBe("");
+    } finally {
+      server.close();
+    }
   });
 
   test("-P publishes the image's ExposedPorts on free host ports", async () => {
@@ -268,6 +377,39 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     expect(b.stdout).toContain("inet 10.0.2.100/24");
     const ra = await finish(a);
     expect(ra).toMatchObject({ code: 0, stdout: "from-b\n" });
+  });
+
+  test("container: shares the other container's resolv.conf and its hosts entries; --dns and --add-host are refused", async () => {
+    const a = start(["--rm", "--name", "files-a", "--hostname", "ha", "--dns", "192.0.2.53", "--add-host", "db:192.0.2.7", BUSYBOX, "sleep", "30"]);
+    await until("files-a running", async () => (await rl(["ps"], { env: t.env })).stdout.includes("files-a"));
+    const b = await run(["--rm", "--name", "files-b", "--hostname", "hb", "--network", "container:files-a", BUSYBOX, "sh", "-c", "cat /etc/resolv.conf; echo --; cat /etc/hosts; echo --; hostname"]);
+    expect(b.code).toBe(0);
+    const [resolv, hosts, hostname] = b.stdout.split("--\n");
+    expect(resolv).toBe("nameserver 192.0.2.53\n");
+    expect(hosts).toContain("192.0.2.7\tdb\n");
+    expect(hosts).toContain("10.0.2.100\tha files-a\n");
+    expect(hosts).toEndWith("127.0.0.1\thb files-b\n");
+    expect(hostname).toBe("hb\n");
+    for (const flag of [["--dns", "192.0.2.1"], ["--dns-search", "x.test"], ["--add-host", "x:192.0.2.1"]]) {
+      const r = await run(["--rm", "--network", "container:files-a", ...flag, BUSYBOX, "true"]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 125, stderr: `rl: cannot use ${flag[0]} with --network container:files-a: that container's /etc/hosts and /etc/resolv.conf are shared\n` });
+    }
+    a.kill("SIGKILL");
+    await finish(a);
+  });
+
+  test("-p with --network none or host: one warning, the container runs, no port is published", async () => {
+    for (const mode of ["none", "host"]) {
+      const r = await run(["--rm", "--network", mode, "-p", "127.0.0.1:0:80", BUSYBOX, "echo", "ran"]);
+      expect({ mode, ...r }).toMatchObject({ mode, code: 0, stdout: "ran\n", stderr: `rl: warning: port mappings are discarded: --network ${mode} has no ports of its own to publish\n` });
+    }
+    const kept = start(["--name", "noports", "--network", "none", "-p", "8080:80", BUSYBOX, "sleep", "30"]);
+    await until("noports running", async () => (await rl(["ps"], { env: t.env })).stdout.includes("noports"));
+    expect(await rl(["port", "noports"], { env: t.env })).toMatchObject({ code: 0, stdout: "" });
+    expect(childrenOf(kept.pid).map((c) => c.comm)).not.toContain("rl-portfwd");
+    kept.kill("SIGKILL");
+    await finish(kept);
+    await rl(["rm", "noports"], { env: t.env });
   });
 
   test("container: of a container that does not run is an error", async () => {
@@ -342,7 +484,8 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
       [["--network", "bridge", BUSYBOX, "true"], /^rl: invalid --network "bridge": use slirp4netns, none, host or container:NAME\n$/],
       [["--network", "slirp4netns:mtu=10", BUSYBOX, "true"], /mtu must be a number from 68 to 65520/],
       [["-p", "8000-8001:80", BUSYBOX, "true"], /the host range has 2 ports, the container range 1/],
-      [["--network", "none", "-p", "8080:80", BUSYBOX, "true"], /cannot publish ports with --network none/],
+      [["-p", "[::1]:8080:80", "--network", "slirp4netns:port_handler=slirp4netns", BUSYBOX, "true"], /^rl: cannot publish port \[::1\]:8080\/tcp with port_handler=slirp4netns: its API forwards IPv4 host addresses only/],
+      [["-p", "[::1:8080:80", BUSYBOX, "true"], /^rl: invalid port "\[::1:8080:80": an IPv6 host address is written \[ADDRESS\]:HOSTPORT:CONTAINERPORT\n$/],
       [[BUSYBOX, "true"], /^rl: slirp4netns is not installed.*apt install slirp4netns/, { RL_SLIRP4NETNS: "/nonexistent/slirp4netns" }],
     ];
     for (const [args, want, env] of cases) {

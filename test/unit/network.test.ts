@@ -35,13 +35,19 @@ describe("parseNetwork", () => {
 describe("parsePublish", () => {
   const m = (hostIp: string, hostPort: number, containerPort: number, proto = "tcp") => ({ hostIp, hostPort, containerPort, proto });
   test.each([
-    ["8080:80", [m("0.0.0.0", 8080, 80)]],
-    ["80", [m("0.0.0.0", 0, 80)]],
+    ["8080:80", [m("", 8080, 80)]],
+    ["80", [m("", 0, 80)]],
+    ["0.0.0.0:8080:80", [m("0.0.0.0", 8080, 80)]],
     ["127.0.0.1:8080:80/udp", [m("127.0.0.1", 8080, 80, "udp")]],
     ["127.0.0.1::80", [m("127.0.0.1", 0, 80)]],
     ["127.0.0.1:0:80", [m("127.0.0.1", 0, 80)]],
-    ["8000-8002:80-82", [m("0.0.0.0", 8000, 80), m("0.0.0.0", 8001, 81), m("0.0.0.0", 8002, 82)]],
-    ["90-91/udp", [m("0.0.0.0", 0, 90, "udp"), m("0.0.0.0", 0, 91, "udp")]],
+    [":8080:80", [m("", 8080, 80)]],
+    ["[::1]:8080:80", [m("::1", 8080, 80)]],
+    ["[::]::53/udp", [m("::", 0, 53, "udp")]],
+    ["[fd00::1:2]:9000-9001:90-91", [m("fd00::1:2", 9000, 90), m("fd00::1:2", 9001, 91)]],
+    ["[::ffff:127.0.0.1]:8080:80", [m("::ffff:127.0.0.1", 8080, 80)]],
+    ["8000-8002:80-82", [m("", 8000, 80), m("", 8001, 81), m("", 8002, 82)]],
+    ["90-91/udp", [m("", 0, 90, "udp"), m("", 0, 91, "udp")]],
   ])("%s", (spec, want) => expect(parsePublish(spec)).toEqual(want as never));
 
   test.each([
@@ -50,16 +56,24 @@ describe("parsePublish", () => {
     ["70000:80", "70000 is not between 0 and 65535"],
     ["8080:0", "0 is not between 1 and 65535"],
     ["82-80", "the range 82-80 ends before it starts"],
-    ["x:8080:80", '"x" is not an IPv4 address'],
-    ["a:b:c:d", "IPv6 host addresses are not supported"],
+    ["x:8080:80", '"x" is not an IPv4 address (an IPv6 one goes in brackets)'],
+    ["256.1.1.1:8080:80", '"256.1.1.1" is not an IPv4 address'],
+    ["a:b:c:d", "use [HOSTIP:][HOSTPORT:]CONTAINERPORT (an IPv6 host address in brackets: [::1]:8080:80)"],
+    ["::1:8080:80", "use [HOSTIP:][HOSTPORT:]CONTAINERPORT"],
+    ["[::1]:80", "use [HOSTIP:][HOSTPORT:]CONTAINERPORT"],
+    ["[::1]8080:80", "an IPv6 host address is written [ADDRESS]:HOSTPORT:CONTAINERPORT"],
+    ["[::1:8080:80", "an IPv6 host address is written [ADDRESS]:HOSTPORT:CONTAINERPORT"],
+    ["[127.0.0.1]:8080:80", '"127.0.0.1" is not an IPv6 address'],
+    ["[fe80::1%eth0]:8080:80", '"fe80::1%eth0" is not an IPv6 address'],
+    ["[1:2:3:4:5:6:7:8:9]:8080:80", '"1:2:3:4:5:6:7:8:9" is not an IPv6 address'],
     ["8080:http", 'the container port "http" is not a port or a range'],
   ])("%s is refused", (spec, msg) => expect(() => parsePublish(spec)).toThrow(msg));
 
   test("-P adds exposed ports that -p did not publish; a host port twice is an error", () => {
     expect(exposedPorts({ "80/tcp": {}, "53/udp": {}, "8080": {} }).sort((a, b) => a.containerPort - b.containerPort)).toEqual([
-      { hostIp: "0.0.0.0", hostPort: 0, containerPort: 53, proto: "udp" },
-      { hostIp: "0.0.0.0", hostPort: 0, containerPort: 80, proto: "tcp" },
-      { hostIp: "0.0.0.0", hostPort: 0, containerPort: 8080, proto: "tcp" },
+      { hostIp: "", hostPort: 0, containerPort: 53, proto: "udp" },
+      { hostIp: "", hostPort: 0, containerPort: 80, proto: "tcp" },
+      { hostIp: "", hostPort: 0, containerPort: 8080, proto: "tcp" },
     ]);
     expect(publishedPorts(["9000:80"], true, { "80/tcp": {}, "443/tcp": {} }).map(formatPort)).toEqual(["80/tcp -> 0.0.0.0:9000", "443/tcp -> 0.0.0.0:0"]);
     expect(publishedPorts(["9000:80"], false, { "443/tcp": {} })).toHaveLength(1);
@@ -67,10 +81,14 @@ describe("parsePublish", () => {
     expect(publishedPorts(["9000:80", "9000:80/udp"], false, undefined)).toHaveLength(2);
   });
 
-  test("docker's output formats", () => {
-    const p = [{ hostIp: "0.0.0.0", hostPort: 8080, containerPort: 80, proto: "tcp" as const }, { hostIp: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp" as const }];
-    expect(p.map(formatPort)).toEqual(["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353"]);
-    expect(formatPortsColumn(p)).toBe("0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp");
+  test("docker's output formats (every address shown as 0.0.0.0, IPv6 in brackets)", () => {
+    const p = [
+      { hostIp: "", hostPort: 8080, containerPort: 80, proto: "tcp" as const },
+      { hostIp: "127.0.0.1", hostPort: 5353, containerPort: 53, proto: "udp" as const },
+      { hostIp: "::1", hostPort: 8443, containerPort: 443, proto: "tcp" as const },
+    ];
+    expect(p.map(formatPort)).toEqual(["80/tcp -> 0.0.0.0:8080", "53/udp -> 127.0.0.1:5353", "443/tcp -> [::1]:8443"]);
+    expect(formatPortsColumn(p)).toBe("0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp, [::1]:8443->443/tcp");
   });
 });
 

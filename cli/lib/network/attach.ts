@@ -6,7 +6,7 @@ import { closeFd, killPid } from "../sys/executor";
 import { pidStartTime } from "../runtime/containers";
 import { waitForExit } from "../runtime/wait";
 import type { NetworkConfig } from "./options";
-import type { PortMapping } from "./ports";
+import { formatHostAddress, type PortMapping } from "./ports";
 import { slirpAddHostfwd, startSlirp, stopSlirp, type Slirp } from "./slirp4netns";
 
 /** A helper process that must end with its container (recorded so a stale sweep can end it too). */
@@ -30,10 +30,11 @@ function bindPort(p: PortMapping): { fd: number; port: number } {
     return listenOn(p.hostIp, p.hostPort, p.proto);
   } catch (err) {
     const errno = (err as { errno?: number }).errno;
-    const where = `${p.hostIp}:${p.hostPort}/${p.proto}`;
+    const where = `${formatHostAddress(p)}/${p.proto}`;
     if (errno === 98) throw new RlError(`cannot publish port ${where}: the address is already in use`);
     if (errno === 13) throw new RlError(`cannot publish port ${where}: ports below ${unprivilegedPortStart()} are privileged (net.ipv4.ip_unprivileged_port_start)`);
     if (errno === 99) throw new RlError(`cannot publish port ${where}: ${p.hostIp} is not an address of this host`);
+    if (errno === 97) throw new RlError(`cannot publish port ${where}: this host has no IPv6`);
     throw new RlError(`cannot publish port ${where}: errno ${errno}`);
   }
 }

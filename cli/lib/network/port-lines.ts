@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import { findContainer } from "../runtime/containers";
 import { loadNetwork } from "./store";
-import { formatPort, type PortMapping } from "./ports";
+import { formatHostAddress, formatPort, type PortMapping } from "./ports";
 
 /**
  * `rl port CONTAINER [PORT[/PROTO]]`: docker's lines, `80/tcp -> 0.0.0.0:8080`, or only
@@ -18,5 +18,5 @@ export function portLines(d: Database, container: string, filter?: string): stri
   const proto = m[2] ?? "tcp";
   const found = ports.filter((p) => p.containerPort === Number(m[1]) && p.proto === proto);
   if (!found.length) throw new RlError(`no public port ${m[1]}/${proto} published for ${container}`);
-  return found.map((p) => `${p.hostIp}:${p.hostPort}`);
+  return found.map(formatHostAddress);
 }

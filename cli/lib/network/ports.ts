@@ -4,6 +4,7 @@ export type Proto = "tcp" | "udp";
 
 /** One published port. hostPort 0 means "any free port" until rl has bound it. */
 export interface PortMapping {
+  /** An IPv4 or IPv6 address, or "" for every address of the host (shown as 0.0.0.0, as podman does). */
   hostIp: string;
   hostPort: number;
   containerPort: number;
@@ -11,6 +12,22 @@ export interface PortMapping {
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** An IPv6 literal (no zone): the URL parser checks it without loading node:net. */
+function isIpv6(text: string): boolean {
+  if (!text.includes(":") || !/^[0-9a-fA-F:.]+$/.test(text)) return false;
+  return URL.canParse(`http://[${text}]/`);
+}
+
+/** `[::1]:8080:80`: the bracketed IPv6 host address, and what follows it. */
+function splitHostIp(spec: string, body: string): { ip: string | undefined; rest: string } {
+  if (!body.startsWith("[")) return { ip: undefined, rest: body };
+  const close = body.indexOf("]");
+  if (close < 0 || body[close + 1] !== ":") throw new RlError(`invalid port ${JSON.stringify(spec)}: an IPv6 host address is written [ADDRESS]:HOSTPORT:CONTAINERPORT`);
+  const ip = body.slice(1, close);
+  if (!isIpv6(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv6 address`);
+  return { ip, rest: body.slice(close + 2) };
+}
 
 function portRange(text: string, spec: string, what: string, min = 1): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
@@ -25,7 +42,8 @@ function portRange(text: string, spec: string, what: string, min = 1): [number, 
 
 /**
  * docker's `-p`: `[HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp]`, where ports may be ranges of equal length
- * (`8000-8002:80-82`); no host port (or `HOSTIP::CTRPORT`) picks free ones.
+ * (`8000-8002:80-82`); no host port (or `HOSTIP::CTRPORT`) picks free ones. HOSTIP is IPv4 or a
+ * bracketed IPv6 (`[::1]:8080:80`); without one, every address of both families.
  */
 export function parsePublish(spec: string): PortMapping[] {
   let body = spec;
@@ -37,11 +55,14 @@ export function parsePublish(spec: string): PortMapping[] {
     proto = p;
     body = spec.slice(0, slash);
   }
-  const parts = body.split(":");
-  if (parts.length > 3) throw new RlError(`invalid port ${JSON.stringify(spec)}: use [HOSTIP:][HOSTPORT:]CONTAINERPORT (IPv6 host addresses are not supported)`);
-  const [hostIp, hostPart, ctrPart] = parts.length === 3 ? parts : parts.length === 2 ? ["0.0.0.0", parts[0]!, parts[1]!] : ["0.0.0.0", "", parts[0]!];
-  const ip = hostIp || "0.0.0.0";
-  if (!IPV4.test(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv4 address`);
+  const v6 = splitHostIp(spec, body);
+  const parts = v6.rest.split(":");
+  if (v6.ip !== undefined ? parts.length !== 2 : parts.length > 3) {
+    throw new RlError(`invalid port ${JSON.stringify(spec)}: use [HOSTIP:][HOSTPORT:]CONTAINERPORT (an IPv6 host address in brackets: [::1]:8080:80)`);
+  }
+  const ip = v6.ip ?? (parts.length === 3 ? parts[0]! : "");
+  const [hostPart, ctrPart] = parts.length === 1 ? ["", parts[0]!] : parts.slice(-2);
+  if (ip !== "" && v6.ip === undefined && !IPV4.test(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv4 address (an IPv6 one goes in brackets)`);
   const [clo, chi] = portRange(ctrPart!, spec, "the container port");
   const count = chi - clo + 1;
   let hostPorts: number[];
@@ -76,12 +97,18 @@ export function publishedPorts(specs: string[], publishAll: boolean, exposed: Re
   return out;
 }
 
+/** The host side of a published port: `0.0.0.0:8080`, `127.0.0.1:8080`, `[::1]:8080`. */
+export function formatHostAddress(p: Pick<PortMapping, "hostIp" | "hostPort">): string {
+  const ip = p.hostIp === "" ? "0.0.0.0" : p.hostIp.includes(":") ? `[${p.hostIp}]` : p.hostIp;
+  return `${ip}:${p.hostPort}`;
+}
+
 /** docker's `port` lines: `80/tcp -> 0.0.0.0:8080`. */
 export function formatPort(p: PortMapping): string {
-  return `${p.containerPort}/${p.proto} -> ${p.hostIp}:${p.hostPort}`;
+  return `${p.containerPort}/${p.proto} -> ${formatHostAddress(p)}`;
 }
 
 /** The PORTS column of `ps`: `0.0.0.0:8080->80/tcp, ...`. */
 export function formatPortsColumn(ports: PortMapping[]): string {
-  return ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(", ");
+  return ports.map((p) => `${formatHostAddress(p)}->${p.containerPort}/${p.proto}`).join(", ");
 }

@@ -99,7 +99,7 @@ export async function stopSlirp(s: Slirp): Promise<void> {
 export async function slirpAddHostfwd(socketPath: string, ports: PortMapping[]): Promise<void> {
   const { connect } = await import("node:net");
   for (const p of ports) {
-    const request = { execute: "add_hostfwd", arguments: { proto: p.proto, host_addr: p.hostIp, host_port: p.hostPort, guest_port: p.containerPort } };
+    const request = { execute: "add_hostfwd", arguments: { proto: p.proto, host_addr: p.hostIp || "0.0.0.0", host_port: p.hostPort, guest_port: p.containerPort } };
     const reply = await new Promise<string>((resolve, reject) => {
       let data = "";
       const s = connect(socketPath, () => s.end(JSON.stringify(request)));

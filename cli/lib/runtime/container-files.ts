@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
 import { hostsFile, resolvConf, type DnsOptions } from "../network/etc-files";
@@ -17,8 +17,22 @@ function hostFile(path: string): string {
   }
 }
 
-/** /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written to its runtime dir. */
-export function writeContainerFiles(dir: string, o: { hostname: string; name: string; network: NetworkConfig; dns: DnsOptions }): Record<string, string> {
+interface FilesOptions {
+  hostname: string;
+  name: string;
+  network: NetworkConfig;
+  dns: DnsOptions;
+  /** container:: the runtime dir of the container whose network is joined. */
+  sharedFrom?: string;
+}
+
+/**
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written to its runtime dir. A joined
+ * network (container:) shares its owner's resolv.conf; its hosts file is the owner's entries plus this
+ * container's names on 127.0.0.1 (podman appends those to the owner's own file: a copy leaves the other
+ * container's file as it was).
+ */
+export function writeContainerFiles(dir: string, o: FilesOptions): Record<string, string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = {
     "/etc/hostname": join(dir, "hostname"),
@@ -27,8 +41,11 @@ export function writeContainerFiles(dir: string, o: { hostname: string; name: st
   };
   atomicWrite(files["/etc/hostname"], `${o.hostname}\n`);
   const names = o.name === o.hostname ? o.hostname : `${o.hostname} ${o.name}`;
-  atomicWrite(files["/etc/hosts"], hostsFile(hostFile("/etc/hosts"), o.network, names, o.dns.addHost));
-  atomicWrite(files["/etc/resolv.conf"], resolvConf(hostFile("/etc/resolv.conf"), o.network, o.dns));
+  const ownerHosts = o.sharedFrom === undefined ? undefined : hostFile(join(o.sharedFrom, "hosts"));
+  const ownerResolv = o.sharedFrom === undefined ? undefined : join(o.sharedFrom, "resolv.conf");
+  atomicWrite(files["/etc/hosts"], ownerHosts ? `${ownerHosts.trimEnd()}\n127.0.0.1\t${names}\n` : hostsFile(hostFile("/etc/hosts"), o.network, names, o.dns.addHost));
+  if (ownerResolv && existsSync(ownerResolv)) files["/etc/resolv.conf"] = ownerResolv;
+  else atomicWrite(files["/etc/resolv.conf"], resolvConf(hostFile("/etc/resolv.conf"), o.network, o.dns));
   return files;
 }
 

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { RlError, withContext } from "../errors";
-import { debug } from "../log";
+import { debug, warnOnce } from "../log";
 import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
@@ -21,7 +21,7 @@ import { containerDir, containerRunDir, insertContainer, markExited, markRunning
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
 import { parseNetwork, type NetworkConfig } from "../network/options";
-import { publishedPorts } from "../network/ports";
+import { formatHostAddress, publishedPorts, type PortMapping } from "../network/ports";
 import { clearHelpers, loadNetwork, saveNetwork } from "../network/store";
 import type { DnsOptions } from "../network/etc-files";
 import { findContainer } from "./containers";
@@ -166,6 +166,8 @@ interface ResolvedNetwork {
   effective: NetworkConfig;
   /** container:: the pid whose namespaces are joined. */
   joinPid?: number;
+  /** container:: the container that made the network; its /etc/hosts and resolv.conf are shared. */
+  owner?: string;
 }
 
 /** Parse --network and, for container:NAME, find that running container and its network. */
@@ -176,9 +178,29 @@ function resolveNetwork(d: Database, text: string): ResolvedNetwork {
   if (!other) throw new RlError(`cannot join the network of container ${config.container}: no such container`);
   if (other.state !== "running" || other.pid === null) throw new RlError(`cannot join the network of container ${config.container}: it is not running`);
   const rec = loadNetwork(d, other.id);
-  const effective = rec?.config.mode === "container" ? resolveNetwork(d, `container:${rec.config.container}`).effective : (rec?.config ?? { mode: "none" as const });
+  const chain = rec?.config.mode === "container" ? resolveNetwork(d, `container:${rec.config.container}`) : undefined;
+  const effective = chain ? chain.effective : (rec?.config ?? { mode: "none" as const });
   if (effective.mode === "host") return { config: { mode: "host" }, effective };
-  return { config: { mode: "container", container: other.id }, effective, joinPid: other.pid };
+  return { config: { mode: "container", container: other.id }, effective, joinPid: other.pid, owner: chain?.owner ?? other.id };
+}
+
+/** The ports to publish: none, with one warning, where the network is not one of the container's own (as podman). */
+function portsFor(o: RunOptions, net: ResolvedNetwork, exposed: Record<string, unknown> | undefined): PortMapping[] {
+  const ports = publishedPorts(o.publish, o.publishAll, exposed);
+  if (net.config.mode === "slirp4netns") {
+    const v6 = net.config.slirp.portHandler === "slirp4netns" && ports.find((p) => p.hostIp.includes(":"));
+    if (v6) throw new RlError(`cannot publish port ${formatHostAddress(v6)}/${v6.proto} with port_handler=slirp4netns: its API forwards IPv4 host addresses only (the default port_handler=rl forwards both)`);
+    return ports;
+  }
+  if (o.publish.length) warnOnce(`port mappings are discarded: --network ${o.network} has no ports of its own to publish`);
+  return [];
+}
+
+/** --dns* and --add-host describe a network's files; a joined network's files belong to its owner. */
+function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
+  if (net.owner === undefined) return;
+  const used = [["--dns", o.dns.dns], ["--dns-search", o.dns.dnsSearch], ["--dns-option", o.dns.dnsOption], ["--add-host", o.dns.addHost]].find(([, v]) => v!.length);
+  if (used) throw new RlError(`cannot use ${used[0]} with --network ${o.network}: that container's /etc/hosts and /etc/resolv.conf are shared`);
 }
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
@@ -190,8 +212,8 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   const net = resolveNetwork(d, o.network);
-  const ports = publishedPorts(o.publish, o.publishAll, img.config.config?.ExposedPorts);
-  if (ports.length && net.config.mode !== "slirp4netns") throw new RlError(`cannot publish ports with --network ${o.network}: only a network of its own (slirp4netns) has ports to publish`);
+  checkDnsOptions(o, net);
+  const ports = portsFor(o, net, img.config.config?.ExposedPorts);
   const id = randomId();
   const name = o.name ?? randomName();
   const dir = containerDir(p, id);
@@ -224,7 +246,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
-    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns });
+    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
