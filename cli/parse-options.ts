@@ -5,18 +5,22 @@ export type OptionValues = Record<string, string | number | boolean | string[] |
 
 export interface Parsed {
   values: OptionValues;
-  /** The first argument that is not an option, and everything after it untouched (docker's rule). */
+  /**
+   * The arguments that are not options. By default the first of them and everything after it, untouched
+   * (docker's rule for `run IMAGE COMMAND...`); with `interspersed`, each of them, options taken from between.
+   */
   rest: string[];
 }
 
 /**
  * Parse options the way docker's flag library does, from the same table yargs uses for help: options
- * stop at the first positional argument, so `run IMAGE ls -la` leaves `-la` to the container.
+ * stop at the first positional argument, so `run IMAGE ls -la` leaves `-la` to the container; with
+ * `interspersed` they may also come after positionals (`rmi alpine -f`). `--` ends the options.
  * Supports --name=value, --name value, --flag[=true|false], --no-flag, combined short booleans (-it),
  * short options with an attached value (-eA=1), repeatable array options, choices and defaults.
- * This is rl's hot path: yargs costs ~30 ms to load, so `rl run` never loads it unless asked for help.
+ * This is rl's hot path: yargs costs ~30 ms to load, so rl never loads it unless asked for help.
  */
-export function parseOptions(args: string[], table: OptionTable): Parsed | { error: string } {
+export function parseOptions(args: string[], table: OptionTable, { interspersed = false } = {}): Parsed | { error: string } {
   const byName = new Map<string, [string, Options]>();
   for (const [name, o] of Object.entries(table)) {
     for (const n of [name, ...([o.alias ?? []].flat() as string[])]) byName.set(n, [name, o]);
@@ -42,10 +46,15 @@ export function parseOptions(args: string[], table: OptionTable): Parsed | { err
     return undefined;
   };
 
+  const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "--") return { values, rest: args.slice(i + 1) };
-    if (!a.startsWith("-") || a === "-") return { values, rest: args.slice(i) };
+    if (a === "--") return { values, rest: [...rest, ...args.slice(i + 1)] };
+    if (!a.startsWith("-") || a === "-") {
+      if (!interspersed) return { values, rest: args.slice(i) };
+      rest.push(a);
+      continue;
+    }
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       let key = a.slice(2, eq < 0 ? undefined : eq);
@@ -78,5 +87,5 @@ export function parseOptions(args: string[], table: OptionTable): Parsed | { err
       break;
     }
   }
-  return { values, rest: [] };
+  return { values, rest };
 }

@@ -52,7 +52,7 @@ async function build(): Promise<boolean> {
   const tmp = join(BUILD_DIR, `bundle-${process.pid}.tmp`);
   mkdirSync(tmp, { recursive: true });
   try {
-    // yargs (help and the verbs other than run) stays in node_modules: its ES module build uses
+    // yargs (loaded only to print help) stays in node_modules: its ES module build uses
     // import.meta, which a CommonJS bundle cannot hold.
     const r = await Bun.build({ entrypoints: [ENTRY], target: "bun", format: "cjs", bytecode: true, external: ["yargs"], outdir: tmp, naming: "rl.cjs", metafile: true });
     if (!r.success || !r.metafile) {

@@ -1,16 +1,17 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { FORMAT_FLAG } from "./output-flags";
 import { ago, formatTable, humanSize, imageHistory, openStore, paths, requireImage } from "../lib/index";
 
 export const command = "history <IMAGE>";
 export const describe = "Show how an image was built, newest step first";
 
-export function builder(y: Argv) {
-  return y
-    .positional("IMAGE", { type: "string", describe: "image name or id" })
-    .option("no-trunc", { type: "boolean", default: false, describe: "Do not shorten CREATED BY" })
-    .option("format", { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
-    .example("$0 image history alpine", "ID, CREATED, CREATED BY, SIZE, COMMENT");
-}
+export const POSITIONALS = { IMAGE: "image name or id" };
+export const OPTIONS = {
+  "no-trunc": { type: "boolean", default: false, describe: "Do not shorten CREATED BY" },
+  format: FORMAT_FLAG,
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [["$0 image history alpine", "ID, CREATED, CREATED BY, SIZE, COMMENT"]];
 
 export async function handler(a: { IMAGE: string; "no-trunc": boolean; format: string }): Promise<number> {
   const d = await openStore(paths());

@@ -1,15 +1,14 @@
-import type { Argv } from "yargs";
+import type { Example } from "../verb";
 import { inspectImage, openStore, paths, requireImage } from "../lib/index";
 
 export const command = "inspect <IMAGE..>";
 export const describe = "Show an image's details as JSON";
 
-export function builder(y: Argv) {
-  return y
-    .positional("IMAGE", { type: "string", array: true, describe: "image names or ids" })
-    .example("$0 image inspect alpine", "Id, Digest, RepoTags, Config, RootFS, Size, History… as JSON")
-    .example("$0 image inspect alpine | jq -r '.[0].Config.Cmd'", "One field");
-}
+export const POSITIONALS = { IMAGE: "image names or ids" };
+export const EXAMPLES: Example[] = [
+  ["$0 image inspect alpine", "Id, Digest, RepoTags, Config, RootFS, Size, History… as JSON"],
+  ["$0 image inspect alpine | jq -r '.[0].Config.Cmd'", "One field"],
+];
 
 export async function handler(a: { IMAGE: string[] }): Promise<number> {
   const d = await openStore(paths());

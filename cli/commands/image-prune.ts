@@ -1,16 +1,18 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { collectGarbage, openStore, paths, pruneImages } from "../lib/index";
 
 export const command = "prune";
 export const describe = "Remove images without names (with -a: every image no container uses)";
 
-export function builder(y: Argv) {
-  return y
-    .option("all", { alias: "a", type: "boolean", default: false, describe: "Remove every image no container uses, not only <none> ones" })
-    .option("force", { alias: "f", type: "boolean", default: false, describe: "Accepted for podman compatibility (rl does not prompt)" })
-    .example("$0 image prune", "Remove dangling (<none>) images and the layers only they used")
-    .example("$0 image prune -a", "Remove every image no container uses");
-}
+export const OPTIONS = {
+  all: { alias: "a", type: "boolean", default: false, describe: "Remove every image no container uses, not only <none> ones" },
+  force: { alias: "f", type: "boolean", default: false, describe: "Accepted for podman compatibility (rl does not prompt)" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 image prune", "Remove dangling (<none>) images and the layers only they used"],
+  ["$0 image prune -a", "Remove every image no container uses"],
+];
 
 export async function handler(a: { all: boolean }): Promise<number> {
   const p = paths();

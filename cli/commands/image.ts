@@ -1,4 +1,4 @@
-import type { Argv } from "yargs";
+import type { Example } from "../verb";
 import * as ls from "./image-ls";
 import * as inspect from "./image-inspect";
 import * as history from "./image-history";
@@ -10,6 +10,7 @@ export const command = "image <command>";
 export const describe = "Manage images (ls, inspect, history, prune, rm, tag)";
 export const SUBCOMMANDS = [ls, inspect, history, prune, rm, tag];
 
-export function builder(y: Argv) {
-  return y.example("$0 image ls", "List images").example("$0 image inspect alpine", "An image's details as JSON");
-}
+export const EXAMPLES: Example[] = [
+  ["$0 image ls", "List images"],
+  ["$0 image inspect alpine", "An image's details as JSON"],
+];

@@ -1,17 +1,20 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { FORMAT_FLAG } from "./output-flags";
 import { ago, formatTable, humanSize, imageSize, listImages, openStore, paths, shortId } from "../lib/index";
 
 export const command = "images";
 export const describe = "List stored images";
 
-export function builder(y: Argv) {
-  return y
-    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only image ids" })
-    .option("format", { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
-    .example("$0 images", "REPOSITORY, TAG, IMAGE ID, CREATED and SIZE of every image")
-    .example("$0 images -q", "Only the ids (one per image)")
-    .example("$0 images --format json", "For programs");
-}
+export const OPTIONS = {
+  quiet: { alias: "q", type: "boolean", default: false, describe: "Print only image ids" },
+  format: FORMAT_FLAG,
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 images", "REPOSITORY, TAG, IMAGE ID, CREATED and SIZE of every image"],
+  ["$0 images -q", "Only the ids (one per image)"],
+  ["$0 images --format json", "For programs"],
+];
 
 /** "docker.io/library/alpine:3.20" → ["docker.io/library/alpine", "3.20"]. */
 function splitName(name: string): [string, string] {

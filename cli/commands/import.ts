@@ -1,17 +1,18 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { currentMapping, importTarball, openStore, paths, withContext } from "../lib/index";
 
 export const command = "import <TARBALL> [REFERENCE]";
 export const describe = "Make a one-layer image from a root filesystem tarball (- for stdin)";
 
-export function builder(y: Argv) {
-  return y
-    .positional("TARBALL", { type: "string", describe: "tar file (plain, gzip or zstd), or - for stdin" })
-    .positional("REFERENCE", { type: "string", describe: "name for the new image" })
-    .option("change", { alias: "c", type: "string", array: true, default: [], describe: "Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE" })
-    .example("$0 import alpine-minirootfs.tar.gz myalpine", "A new image named docker.io/library/myalpine:latest")
-    .example("$0 export web | $0 import --change 'CMD [\"/bin/sh\"]' - snapshot", "Snapshot a container's filesystem");
-}
+export const POSITIONALS = { TARBALL: "tar file (plain, gzip or zstd), or - for stdin", REFERENCE: "name for the new image" };
+export const OPTIONS = {
+  change: { alias: "c", type: "string", array: true, default: [], describe: "Dockerfile instruction for the config: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 import alpine-minirootfs.tar.gz myalpine", "A new image named docker.io/library/myalpine:latest"],
+  ["$0 export web | $0 import --change 'CMD [\"/bin/sh\"]' - snapshot", "Snapshot a container's filesystem"],
+];
 
 export async function handler(a: { TARBALL: string; REFERENCE?: string; change: string[] }): Promise<number> {
   const p = paths();

@@ -1,16 +1,17 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { FORMAT_FLAG } from "./output-flags";
 import { formatHostInfo } from "../lib/host/table";
 import { hostInfo } from "../lib/host/info";
 
 export const command = "info";
 export const describe = "Show what this host offers rl: user namespaces, storage, network, cgroups, paths";
 
-export function builder(y: Argv) {
-  return y
-    .option("format", { alias: "f", type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
-    .example("$0 info", "Check whether this host can run rootless containers, and what to install if not")
-    .example("$0 info --format json", "The same, for programs");
-}
+export const OPTIONS = { format: { ...FORMAT_FLAG, alias: "f" } } as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 info", "Check whether this host can run rootless containers, and what to install if not"],
+  ["$0 info --format json", "The same, for programs"],
+];
 
 export async function handler(a: { format: string }): Promise<number> {
   const info = await hostInfo();

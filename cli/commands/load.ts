@@ -1,17 +1,19 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { currentMapping, loadArchive, openStore, paths, RlError, withContext } from "../lib/index";
 
 export const command = "load";
 export const describe = "Load images from a docker-archive or oci-archive (plain, gzip or zstd)";
 
-export function builder(y: Argv) {
-  return y
-    .option("input", { alias: "i", type: "string", describe: "Archive to read (default: stdin)" })
-    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Accepted for podman compatibility" })
-    .example("$0 load -i alpine.tar", "Load the images of a `podman save` or `docker save` archive")
-    .example("gzip -dc app.tar.gz | $0 load", "Read the archive from stdin")
-    .example("skopeo copy oci:layout:tag oci-archive:x.tar && $0 load -i x.tar", "Load an oci-archive; digests are kept");
-}
+export const OPTIONS = {
+  input: { alias: "i", type: "string", describe: "Archive to read (default: stdin)" },
+  quiet: { alias: "q", type: "boolean", default: false, describe: "Accepted for podman compatibility" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 load -i alpine.tar", "Load the images of a `podman save` or `docker save` archive"],
+  ["gzip -dc app.tar.gz | $0 load", "Read the archive from stdin"],
+  ["skopeo copy oci:layout:tag oci-archive:x.tar && $0 load -i x.tar", "Load an oci-archive; digests are kept"],
+];
 
 export async function handler(a: { input?: string }): Promise<number> {
   if (!a.input && process.stdin.isTTY) throw new RlError("no archive to load: use -i FILE, or pipe one to stdin");

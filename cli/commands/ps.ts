@@ -1,16 +1,21 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { FORMAT_FLAG } from "./output-flags";
 import { ago, formatPortsColumn, formatTable, listContainers, loadNetwork, openDb, paths, sweepStale } from "../lib/index";
 
 export const command = "ps";
 export const describe = "List containers";
 
-export function builder(y: Argv) {
-  return y
-    .option("all", { alias: "a", type: "boolean", default: false, describe: "Show all containers (default: running only)" })
-    .option("quiet", { alias: "q", type: "boolean", default: false, describe: "Print only container ids" })
-    .option("format", { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
-    .example("$0 ps -a", "List every container, exited ones too");
-}
+export const OPTIONS = {
+  all: { alias: "a", type: "boolean", default: false, describe: "Show all containers (default: running only)" },
+  quiet: { alias: "q", type: "boolean", default: false, describe: "Print only container ids" },
+  format: FORMAT_FLAG,
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 ps", "The running containers: CONTAINER ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES"],
+  ["$0 ps -a", "List every container, exited ones too"],
+  ["$0 ps -aq", "Only the ids of every container"],
+];
 
 export async function handler(a: { all: boolean; quiet: boolean; format: string }): Promise<number> {
   const p = paths();

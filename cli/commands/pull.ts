@@ -1,4 +1,4 @@
-import type { Argv } from "yargs";
+import type { Example } from "../verb";
 import { currentMapping } from "../lib/security/idmap";
 import { openDb } from "../lib/store/db";
 import { paths } from "../lib/paths";
@@ -12,14 +12,13 @@ import { imageOptions, PULL_FLAGS } from "./registry-flags";
 export const command = "pull <IMAGE>";
 export const describe = "Pull an image from a registry into the store";
 
-export function builder(y: Argv) {
-  return y
-    .positional("IMAGE", { type: "string", describe: "[REGISTRY/]REPO[:TAG][@DIGEST], or docker://…; short names use unqualified-search-registries (else docker.io)" })
-    .options(PULL_FLAGS)
-    .example("$0 pull localhost:5000/alpine:3.20", "Pull a tag")
-    .example("$0 pull --arch arm64 localhost:5000/alpine@sha256:…", "Pull one platform of a pinned multi-platform image")
-    .example("$0 pull --tls-verify=false --creds me:secret 127.0.0.1:5000/app", "Pull over plain HTTP with credentials");
-}
+export const POSITIONALS = { IMAGE: "[REGISTRY/]REPO[:TAG][@DIGEST], or docker://…; short names use unqualified-search-registries (else docker.io)" };
+export const OPTIONS = PULL_FLAGS;
+export const EXAMPLES: Example[] = [
+  ["$0 pull localhost:5000/alpine:3.20", "Pull a tag"],
+  ["$0 pull --arch arm64 localhost:5000/alpine@sha256:…", "Pull one platform of a pinned multi-platform image"],
+  ["$0 pull --tls-verify=false --creds me:secret 127.0.0.1:5000/app", "Pull over plain HTTP with credentials"],
+];
 
 export async function handler(a: Record<string, unknown> & { IMAGE: string }): Promise<number> {
   const o = imageOptions(a);

@@ -1,4 +1,5 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { openDb } from "../lib/store/db";
 import { paths } from "../lib/paths";
 import { withContext } from "../lib/errors";
@@ -10,14 +11,12 @@ import { REGISTRY_FLAGS } from "./registry-flags";
 export const command = "push <IMAGE> [DESTINATION]";
 export const describe = "Push a stored image to a registry";
 
-export function builder(y: Argv) {
-  return y
-    .positional("IMAGE", { type: "string", describe: "a stored image's name or id" })
-    .positional("DESTINATION", { type: "string", describe: "REGISTRY/REPO[:TAG] or docker://… (default: IMAGE's own name)" })
-    .options({ ...REGISTRY_FLAGS, quiet: { alias: "q", type: "boolean", default: false, describe: "Print no progress" } })
-    .example("$0 push localhost:5000/app:1", "Push an image under its own name")
-    .example("$0 push alpine 127.0.0.1:5000/mine/alpine:3.20 --tls-verify=false", "Push under another name, over plain HTTP");
-}
+export const POSITIONALS = { IMAGE: "a stored image's name or id", DESTINATION: "REGISTRY/REPO[:TAG] or docker://… (default: IMAGE's own name)" };
+export const OPTIONS = { ...REGISTRY_FLAGS, quiet: { alias: "q", type: "boolean", default: false, describe: "Print no progress" } } as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 push localhost:5000/app:1", "Push an image under its own name"],
+  ["$0 push alpine 127.0.0.1:5000/mine/alpine:3.20 --tls-verify=false", "Push under another name, over plain HTTP"],
+];
 
 export async function handler(a: Record<string, unknown> & { IMAGE: string; DESTINATION?: string }): Promise<number> {
   const p = paths();

@@ -1,15 +1,18 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { findContainer, openDb, paths, removeContainer, RlError, sweepStale } from "../lib/index";
 
 export const command = "rm <CONTAINER..>";
 export const describe = "Remove one or more stopped containers";
 
-export function builder(y: Argv) {
-  return y
-    .positional("CONTAINER", { type: "string", array: true, describe: "container names or ids" })
-    .option("force", { alias: "f", type: "boolean", default: false, describe: "Kill a running container first; ignore missing ones" })
-    .example("$0 rm web", "Remove the stopped container named web");
-}
+export const POSITIONALS = { CONTAINER: "container names or ids" };
+export const OPTIONS = {
+  force: { alias: "f", type: "boolean", default: false, describe: "Kill a running container first; ignore missing ones" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 rm web", "Remove the stopped container named web"],
+  ["$0 rm -f web db", "Remove web and db, killing them first if they run"],
+];
 
 export async function handler(a: { CONTAINER: string[]; force: boolean }): Promise<number> {
   const p = paths();

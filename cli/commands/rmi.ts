@@ -1,16 +1,18 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { collectGarbage, openStore, paths, removeImage, RlError } from "../lib/index";
 
 export const command = "rmi <IMAGE..>";
 export const describe = "Remove images (a name untags; the image goes when no name is left)";
 
-export function builder(y: Argv) {
-  return y
-    .positional("IMAGE", { type: "string", array: true, describe: "image names or ids" })
-    .option("force", { alias: "f", type: "boolean", default: false, describe: "Also remove containers using the image, and images with several names given by id" })
-    .example("$0 rmi alpine", "Untag alpine; delete the image if that was its last name")
-    .example("$0 rmi -f 3f1a", "Delete the image with id 3f1a…, its names and the containers using it");
-}
+export const POSITIONALS = { IMAGE: "image names or ids" };
+export const OPTIONS = {
+  force: { alias: "f", type: "boolean", default: false, describe: "Also remove containers using the image, and images with several names given by id" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 rmi alpine", "Untag alpine; delete the image if that was its last name"],
+  ["$0 rmi -f 3f1a", "Delete the image with id 3f1a…, its names and the containers using it"],
+];
 
 export async function handler(a: { IMAGE: string[]; force: boolean }): Promise<number> {
   const p = paths();

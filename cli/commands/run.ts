@@ -1,4 +1,5 @@
-import type { Argv, Options } from "yargs";
+import type { Options } from "yargs";
+import type { Example } from "../verb";
 import { runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
@@ -6,7 +7,6 @@ import { imageOptions, PULL_FLAGS } from "./registry-flags";
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
 
-/** The options of `run`: parsed by cli/parse-options.ts, shown in help by yargs. */
 export const OPTIONS = {
   rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
   name: { type: "string", describe: "Name the container" },
@@ -36,19 +36,21 @@ export const OPTIONS = {
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
 } as const satisfies Record<string, Options>;
 
-export function builder(y: Argv) {
-  return y
-    .positional("IMAGE", { type: "string", describe: "image: a registry name (alpine, localhost:5000/app:1, name@sha256:…, docker://…), oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:@N|:REF], or a stored image's id" })
-    .positional("COMMAND", { type: "string", describe: "command and arguments (default: the image's Entrypoint and Cmd)" })
-    .options(OPTIONS)
-    .example("$0 run --rm localhost:5000/alpine:3.20 cat /etc/alpine-release", "Pull an image if it is not stored yet, and run it")
-    .example("$0 run --rm oci:alpine-layout:3.20.3 cat /etc/alpine-release", "Run a command in an image from an OCI layout")
-    .example("$0 run -it --rm -v ./src:/src docker-archive:app.tar sh", "Interactive shell with a bind mount")
-    .example("$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index")
-    .example("$0 run --rm -p 8080:80 --name web IMAGE httpd -f -p 80", "Publish container port 80 on host port 8080 (see rl port web)")
-    .example("$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback")
-    .example("$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network");
-}
+export const POSITIONALS = {
+  IMAGE: "image: a registry name (alpine, localhost:5000/app:1, name@sha256:…, docker://…), oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:@N|:REF], or a stored image's id",
+  COMMAND: "command and arguments (default: the image's Entrypoint and Cmd)",
+};
+/** `run IMAGE ls -la`: what follows IMAGE is the container's command, options included. */
+export const OPTIONS_END_AT_FIRST_ARGUMENT = true;
+export const EXAMPLES: Example[] = [
+  ["$0 run --rm localhost:5000/alpine:3.20 cat /etc/alpine-release", "Pull an image if it is not stored yet, and run it"],
+  ["$0 run --rm oci:alpine-layout:3.20.3 cat /etc/alpine-release", "Run a command in an image from an OCI layout"],
+  ["$0 run -it --rm -v ./src:/src docker-archive:app.tar sh", "Interactive shell with a bind mount"],
+  ["$0 run --rm --platform linux/arm64 oci:layout:tag uname -m", "Choose a platform from an index"],
+  ["$0 run --rm -p 8080:80 --name web IMAGE httpd -f -p 80", "Publish container port 80 on host port 8080 (see rl port web)"],
+  ["$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback"],
+  ["$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network"],
+];
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
 

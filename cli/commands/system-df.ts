@@ -1,14 +1,13 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { FORMAT_FLAG } from "./output-flags";
 import { diskUsage, formatTable, humanSize, openStore, paths } from "../lib/index";
 
 export const command = "df";
 export const describe = "Show how much disk images and containers use";
 
-export function builder(y: Argv) {
-  return y
-    .option("format", { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" })
-    .example("$0 system df", "TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE");
-}
+export const OPTIONS = { format: FORMAT_FLAG } as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [["$0 system df", "TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE"]];
 
 export async function handler(a: { format: string }): Promise<number> {
   const p = paths();

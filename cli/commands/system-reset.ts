@@ -1,14 +1,14 @@
-import type { Argv } from "yargs";
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
 import { paths, resetStore, RlError } from "../lib/index";
 
 export const command = "reset";
 export const describe = "Remove all images, containers and other state rl keeps";
 
-export function builder(y: Argv) {
-  return y
-    .option("force", { alias: "f", type: "boolean", default: false, describe: "Do not ask for confirmation (required without a terminal)" })
-    .example("$0 system reset -f", "Start over: empty the data and runtime dirs");
-}
+export const OPTIONS = {
+  force: { alias: "f", type: "boolean", default: false, describe: "Do not ask for confirmation (required without a terminal)" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [["$0 system reset -f", "Start over: empty the data and runtime dirs"]];
 
 async function confirm(question: string): Promise<boolean> {
   process.stdout.write(question);

@@ -1,4 +1,4 @@
-import type { Argv } from "yargs";
+import type { Example } from "../verb";
 import * as df from "./system-df";
 import * as reset from "./system-reset";
 
@@ -6,6 +6,7 @@ export const command = "system <command>";
 export const describe = "Manage rl's storage (df, reset)";
 export const SUBCOMMANDS = [df, reset];
 
-export function builder(y: Argv) {
-  return y.example("$0 system df", "Disk usage").example("$0 system reset -f", "Remove everything");
-}
+export const EXAMPLES: Example[] = [
+  ["$0 system df", "Disk usage"],
+  ["$0 system reset -f", "Remove everything"],
+];

@@ -336,7 +336,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       ["newuidmap not setuid", [ALPINE, "true"], /\/bin\/false is neither setuid root nor has file capabilities/, { RL_NEWUIDMAP: "/bin/false" }],
       ["unknown flag", ["--bogus", ALPINE, "true"], /^rl: unknown flag: --bogus/],
       ["flag without its value", ["--name"], /^rl: flag needs an argument: --name/],
-      ["no image", [], /^rl: rl run needs an IMAGE/],
+      ["no image", [], /^rl: run needs more arguments \(see rl run --help\)$/m],
     ];
     for (const [what, args, pattern, extra] of cases) {
       test(what, async () => {

@@ -28,6 +28,12 @@ describe("parseOptions (docker's flag rules)", () => {
     // defaults are copies: one parse must not leak into the next
     expect((parse(["img"]) as Parsed).values.env).toEqual([]);
   });
+  test("interspersed: options between positionals too, -- ends them", () => {
+    const table = { force: { alias: "f", type: "boolean" }, format: { type: "string" } } as const;
+    expect(parseOptions(["a", "-f", "b", "--format", "json", "--", "-x"], table, { interspersed: true })).toEqual({ values: { force: true, format: "json" }, rest: ["a", "b", "-x"] });
+    expect(parseOptions(["a", "-f"], table)).toEqual({ values: { force: undefined, format: undefined }, rest: ["a", "-f"] });
+    expect(parseOptions(["a", "--bogus"], table, { interspersed: true })).toEqual({ error: "unknown flag: --bogus" });
+  });
   test("errors name the flag", () => {
     expect(parse(["--bogus", "img"])).toEqual({ error: "unknown flag: --bogus" });
     expect(parse(["-iZ", "img"])).toEqual({ error: "unknown flag: -Z" });

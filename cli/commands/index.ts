@@ -1,0 +1,27 @@
+import type { Verb } from "../verb";
+import * as run from "./run";
+
+/**
+ * The command table, in the order help lists it: each verb is a small module in cli/commands/ (see
+ * cli/verb.ts), imported only when it is the one to run. `run`, the hot path, is imported up front.
+ */
+export const COMMANDS: Record<string, () => Promise<Verb>> = {
+  run: async () => run,
+  ps: () => import("./ps"),
+  rm: () => import("./rm"),
+  port: () => import("./port"),
+  images: () => import("./images"),
+  image: () => import("./image"),
+  pull: () => import("./pull"),
+  push: () => import("./push"),
+  login: () => import("./login"),
+  logout: () => import("./logout"),
+  tag: () => import("./tag"),
+  rmi: () => import("./rmi"),
+  load: () => import("./load"),
+  save: () => import("./save"),
+  import: () => import("./import"),
+  export: () => import("./export"),
+  system: () => import("./system"),
+  info: () => import("./info"),
+};
