@@ -24,6 +24,7 @@ export async function showHelp(path: string[], verbs: readonly Verb[]): Promise<
     .usage("rl: rootless OCI containers\n\nUsage: $0 <command> [options]")
     .help()
     .version(false)
+    .option("version", { alias: "v", type: "boolean", describe: "Show rl's version", global: false })
     .exitProcess(false)
     .wrap(Math.min(110, process.stdout.columns || 100));
   for (const v of verbs) register(cli, v);

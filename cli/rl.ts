@@ -2,6 +2,7 @@ import { EXIT_RL_ERROR, messageOf, RlError } from "./lib/errors";
 import { COMMANDS } from "./commands/index";
 import { closest, parseVerbArgs, verbName, type Verb } from "./verb";
 import { writeSync } from "node:fs";
+import { version as VERSION } from "../package.json";
 
 function fail(message: string, code = EXIT_RL_ERROR): never {
   writeSync(2, `rl: ${message}\n`);
@@ -24,6 +25,10 @@ async function help(path: string[]): Promise<number> {
 async function dispatch(argv: string[]): Promise<number> {
   // `rl help [VERB...]` is `rl [VERB...] --help`.
   if (argv[0] === "help") argv = [...argv.slice(1), "--help"];
+  if (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version") {
+    writeSync(1, `rl version ${VERSION}\n`);
+    return 0;
+  }
   const path: string[] = [];
   let names = Object.keys(COMMANDS);
   let find = async (name: string): Promise<Verb | undefined> => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name]!() : undefined);

@@ -42,6 +42,12 @@ describe("usage errors: one line, exit 125, the help to read", () => {
 });
 
 describe("help (the only path that loads yargs)", () => {
+  test("--version, -v and version print rl's version from package.json", async () => {
+    const { version } = await Bun.file(join(import.meta.dir, "../../package.json")).json();
+    for (const args of [["--version"], ["-v"], ["version"]]) expect(rl(args)).toEqual({ code: 0, stdout: `rl version ${version}\n`, stderr: "" });
+    expect(rl(["--help"]).stdout).toContain("--version");
+  });
+
   test("help of a verb shows its usage, options and examples", () => {
     const r = rl(["run", "--help"]);
     expect(r.code).toBe(0);
