@@ -103,6 +103,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     expect(r.stdout).toContain("inet 10.0.2.100/24");
     expect(r.stdout).toMatch(/^default via 10\.0\.2\.2 dev tap0/m);
     expect(r.stdout).toMatch(/^nameserver 10\.0\.2\.3$/m);
+    expect(r.stdout.indexOf("nameserver 10.0.2.3\n")).toBe(r.stdout.indexOf("nameserver "));
     expect(r.stdout).toContain("10.0.2.100\th1 net-default\n");
     expect(r.stdout).not.toContain("host.containers.internal");
   });

@@ -97,8 +97,11 @@ describe("resolv.conf and hosts", () => {
   const none = { dns: [], dnsSearch: [], dnsOption: [], addHost: [] };
   const slirp = parseNetwork("slirp4netns");
 
-  test("slirp4netns: its DNS (loopback resolvers are unreachable), the host's search and options", () => {
-    expect(resolvConf(host, slirp, none)).toBe("search corp.example lab.example\nnameserver 10.0.2.3\noptions edns0 trust-ad\n");
+  test("slirp4netns: its DNS, then the host's reachable resolvers (not loopback; IPv6 with enable_ipv6), the host's search and options", () => {
+    expect(resolvConf(host, slirp, none)).toBe("search corp.example lab.example\nnameserver 10.0.2.3\nnameserver 192.0.2.1\noptions edns0 trust-ad\n");
+    const v6 = "nameserver ::1\nnameserver 2001:db8::53\nnameserver 127.0.0.1\n";
+    expect(resolvConf(v6, slirp, none)).toBe("nameserver 10.0.2.3\n");
+    expect(resolvConf(v6, parseNetwork("slirp4netns:enable_ipv6=true"), none)).toBe("nameserver 10.0.2.3\nnameserver 2001:db8::53\n");
     expect(resolvConf(host, parseNetwork("slirp4netns:cidr=10.7.0.0/24"), none)).toContain("nameserver 10.7.0.3\n");
   });
   test("host: the host's file as it is", () => expect(resolvConf(host, { mode: "host" }, none)).toBe(host));

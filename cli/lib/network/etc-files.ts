@@ -24,16 +24,17 @@ export function parseAddHost(text: string): { name: string; ip: string } {
 const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1";
 
 /**
- * The container's resolv.conf. host: the host's own file. slirp4netns: its DNS forwarder (the host's
- * resolvers may be on the host's loopback, which the namespace cannot reach), keeping the host's search
- * domains and options. --dns, --dns-search and --dns-option replace their part.
+ * The container's resolv.conf. host: the host's own file. slirp4netns: its DNS forwarder first (it
+ * reaches the host's resolvers even when they are on the host's loopback), then the host's resolvers the
+ * namespace can reach itself (not loopback; IPv6 only with enable_ipv6), as podman does; the host's
+ * search domains and options are kept. --dns, --dns-search and --dns-option replace their part.
  */
 export function resolvConf(hostText: string, net: NetworkConfig, o: DnsOptions): string {
   const lines = hostText.split("\n").map((l) => l.trim());
   const field = (key: string) => lines.filter((l) => l.startsWith(`${key} `) || l.startsWith(`${key}\t`)).map((l) => l.slice(key.length).trim());
   if (net.mode === "host" && !o.dns.length && !o.dnsSearch.length && !o.dnsOption.length) return hostText;
   let servers = field("nameserver");
-  if (net.mode === "slirp4netns") servers = [slirpAddresses(net.slirp.cidr).dns];
+  if (net.mode === "slirp4netns") servers = [slirpAddresses(net.slirp.cidr).dns, ...servers.filter((s) => !isLoopback(s) && (net.slirp.enableIpv6 || !s.includes(":")))];
   else if (net.mode === "none") servers = servers.filter((s) => !isLoopback(s));
   if (o.dns.length) {
     for (const s of o.dns) if (!IP.test(s)) throw new RlError(`invalid --dns ${JSON.stringify(s)}: not an IP address`);
