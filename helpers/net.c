@@ -77,6 +77,7 @@ extern int munmap(void *addr, size_t len);
 #define SO_ERROR 4
 #define SO_SNDBUF 7
 #define SO_RCVBUF 8
+#define SO_LINGER 13
 #define SHUT_WR 1
 
 #define EPOLLIN 0x001
@@ -268,6 +269,15 @@ static int make_pipe(struct half *h) {
   return 0;
 }
 
+/*
+ * Make close() of a host connection send a reset: when nothing answers in the container, the client
+ * must see a failed connection, not a clean end it could take for success.
+ */
+static void reset_on_close(int fd) {
+  struct { int onoff, secs; } l; l.onoff = 1; l.secs = 0;
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
 static void tcp_accept(int pi) {
   int ci, hfd, cfd, s, pending;
   hfd = accept4(ports[pi].fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -275,7 +285,7 @@ static void tcp_accept(int pi) {
   for (ci = 0; ci < MAX_CONNS && conns[ci].used; ci++) {}
   if (ci == MAX_CONNS) { close(hfd); return; }
   cfd = ctr_socket(0, ports[pi].ctr_port, &pending);
-  if (cfd < 0) { close(hfd); return; }   /* nothing listens in the container: the client sees the close */
+  if (cfd < 0) { reset_on_close(hfd); close(hfd); return; }   /* nothing listens in the container */
   if (make_pipe(&conns[ci].h[0]) < 0) { close(hfd); close(cfd); return; }
   if (make_pipe(&conns[ci].h[1]) < 0) { close(conns[ci].h[0].pr); close(conns[ci].h[0].pw); close(hfd); close(cfd); return; }
   conns[ci].used = 1; conns[ci].connecting = pending; conns[ci].fd[0] = hfd; conns[ci].fd[1] = cfd;
@@ -291,7 +301,7 @@ static void tcp_accept(int pi) {
 static void connect_event(int ci, int side, uint32_t events) {
   struct conn *c = &conns[ci]; int err = 0; uint32_t len = sizeof err;
   if (side == 0) { if (events & (EPOLLERR | EPOLLHUP)) conn_close(ci); return; }
-  if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) { conn_close(ci); return; }
+  if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) { reset_on_close(c->fd[0]); conn_close(ci); return; }
   c->connecting = 0;
   conn_rearm(ci);
 }
