@@ -1,7 +1,8 @@
 /**
  * What any Bun program that does rl's kind of work pays before doing it: Bun's start, node:fs, SQLite
  * (open the WAL database given as the argument, one write transaction) and bun:ffi (load rl's C executor),
- * then exit. bench/run-true.ts times it as the "bun" row: the part of rl's start-up that is Bun's.
+ * then exit. bench/run-true.ts compiles it into an executable, as `bun install` compiles rl, and times it
+ * as the "bun" row: the part of rl's start-up that is Bun's.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";

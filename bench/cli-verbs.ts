@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { bundleStaleReason } from "../helpers/bundle";
+import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 const IMAGE = `oci:${resolve(REPO, "../shared/fixtures/oci/busybox-1.38.0-musl-amd64")}`;
@@ -46,7 +46,7 @@ const podmanContainers: string[] = [];
 process.on("exit", () => {
   if (podmanContainers.length) Bun.spawnSync(["podman", "rm", "-f", ...podmanContainers], { stdout: "ignore", stderr: "ignore" });
   // The store holds files owned by subordinate ids: rl removes them from inside its user namespace.
-  Bun.spawnSync([process.execPath, "cli/main.ts", "system", "reset", "-f"], { cwd: REPO, env: rlEnv, stdout: "ignore", stderr: "ignore" });
+  Bun.spawnSync([RL, "system", "reset", "-f"], { cwd: REPO, env: rlEnv, stdout: "ignore", stderr: "ignore" });
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -62,7 +62,7 @@ function exec(argv: string[], env: Record<string, string | undefined> = process.
 const bun = process.execPath;
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
 log(`set-up: rl store in ${dir} with ${IMAGE} and ${CONTAINERS} exited containers`);
-for (let i = 0; i < CONTAINERS; i++) exec([bun, "cli/main.ts", "run", "--network", "none", IMAGE, "true"], rlEnv);
+for (let i = 0; i < CONTAINERS; i++) exec([RL, "run", "--network", "none", IMAGE, "true"], rlEnv);
 
 interface Cmd {
   name: string;
@@ -70,7 +70,7 @@ interface Cmd {
   env?: Record<string, string | undefined>;
   samples: number[];
 }
-const cmds: Cmd[] = VERBS.map((v) => ({ name: `rl ${v.join(" ")}`, argv: [bun, "cli/main.ts", ...v], env: rlEnv, samples: [] }));
+const cmds: Cmd[] = VERBS.map((v) => ({ name: `rl ${v.join(" ")}`, argv: [RL, ...v], env: rlEnv, samples: [] }));
 let podmanNote = "podman not run";
 if (podman) {
   log(`set-up: podman pull ${IMAGE} and ${CONTAINERS} exited containers in the user's podman store`);
@@ -110,8 +110,7 @@ const rows = VERBS.map((v) => {
   const rlMs = percentile(rl.samples, 0.5);
   return { verb: v.join(" "), rlMs, rlP10: percentile(rl.samples, 0.1), rlP90: percentile(rl.samples, 0.9), podmanMs: peer, ratio: peer ? rlMs / peer : undefined };
 });
-const start = bundleStaleReason();
-const mode = start ? `sources (${start})` : "bytecode bundle";
+const mode = rlStartMode();
 
 if (json) {
   console.log(JSON.stringify({ rounds, load: loadBefore, bun: Bun.version, rlStart: mode, podman: podmanNote, rows, samples: Object.fromEntries(cmds.map((c) => [c.name, c.samples])) }, null, 2));

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { makeLargeImage, writeOciArchive } from "./large-image";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
+import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -75,7 +76,7 @@ mkdirSync(podmanXdg, { recursive: true, mode: 0o700 });
 const podmanEnv = { ...process.env, XDG_RUNTIME_DIR: podmanXdg } as Record<string, string>;
 
 const TOOLS: Record<string, (dir: string) => Sample> = {
-  rl: (dir) => timed([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", archive], { ...process.env, RL_ROOT: join(dir, "data"), RL_RUNROOT: join(dir, "run") } as Record<string, string>),
+  rl: (dir) => timed([RL, "load", "-i", archive], { ...process.env, RL_ROOT: join(dir, "data"), RL_RUNROOT: join(dir, "run") } as Record<string, string>),
   podman: (dir) => timed(["podman", "--root", join(dir, "root"), "--runroot", join(dir, "run"), "--runtime", "runc", "--storage-driver", "overlay", "load", "-q", "-i", archive], podmanEnv),
   umoci: (dir) => timed(["umoci", "unpack", "--rootless", "--image", `${image}:large:1`, join(dir, "bundle")]),
 };
@@ -106,7 +107,7 @@ for (let round = 0; round < ROUNDS; round++) {
 await clean();
 const quarterDir = join(stores, "rl-quarter");
 mkdirSync(quarterDir, { recursive: true });
-const quarter = timed([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", smallArchive], { ...process.env, RL_ROOT: join(quarterDir, "data"), RL_RUNROOT: join(quarterDir, "run") } as Record<string, string>);
+const quarter = timed([RL, "load", "-i", smallArchive], { ...process.env, RL_ROOT: join(quarterDir, "data"), RL_RUNROOT: join(quarterDir, "run") } as Record<string, string>);
 await clean();
 rmSync(join(WORK, "rss"), { force: true });
 // podman left its rootless pause process for this private runtime dir: end it (we started it).
@@ -119,7 +120,7 @@ if (existsSync(pause)) {
 
 const med = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.ms))]));
 const rss = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.rssKiB))]));
-console.log(`load of a ${(Bun.file(archive).size / 2 ** 20).toFixed(0)} MiB oci-archive, ${ROUNDS} rounds, medians:`);
+console.log(`load of a ${(Bun.file(archive).size / 2 ** 20).toFixed(0)} MiB oci-archive, ${ROUNDS} rounds, rl runs its ${rlStartMode()}, medians:`);
 console.log("| tool | wall time | peak RSS | rl / tool |");
 console.log("|---|---|---|---|");
 for (const n of names) console.log(`| ${n} | ${(med[n]! / 1000).toFixed(2)} s | ${(rss[n]! / 1024).toFixed(0)} MiB | ${(med.rl! / med[n]!).toFixed(2)}x |`);

@@ -20,6 +20,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { loadavg, release } from "node:os";
 import { resolve } from "node:path";
+import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 const IMAGE_DIR = resolve(REPO, "../shared/fixtures/oci/busybox-1.38.0-musl-amd64");
@@ -91,7 +92,7 @@ type Tool = "rl" | "podman";
 const memSamples: Record<string, { rss: number; private: number }[]> = {};
 
 function runCommand(tool: Tool, opts: string[], image: string, cmd: string[]): string[] {
-  if (tool === "rl") return [process.execPath, `${REPO}/cli/main.ts`, "run", "--rm", ...opts, ...mounts, image, ...cmd];
+  if (tool === "rl") return [RL, "run", "--rm", ...opts, ...mounts, image, ...cmd];
   return ["podman", "--runtime", "runc", "run", "--rm", ...opts, ...mounts, image, ...cmd];
 }
 
@@ -169,7 +170,7 @@ async function main() {
     );
   }
   const results: Record<string, number[]> = {};
-  process.stderr.write(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, kernel ${release()}, ${ROUNDS} rounds of ${SECONDS} s\n`);
+  process.stderr.write(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, kernel ${release()}, ${ROUNDS} rounds of ${SECONDS} s, rl runs its ${rlStartMode()}\n`);
   for (let round = 0; round < ROUNDS; round++) {
     const order = cases.map((_, i) => cases[(i + round) % cases.length]!);
     for (const c of order) {

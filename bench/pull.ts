@@ -15,6 +15,7 @@ import { tmpdir, loadavg, release } from "node:os";
 import { join, resolve } from "node:path";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { fill, startRegistry } from "../test/integration/registry-harness";
+import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 
@@ -98,7 +99,7 @@ interface Tool {
 const TOOLS: Tool[] = [
   {
     name: "rl",
-    steps: (_s, image) => [[process.execPath, join(REPO, "cli/main.ts"), "pull", "-q", "--tls-verify=false", image]],
+    steps: (_s, image) => [[RL, "pull", "-q", "--tls-verify=false", image]],
     env: (s) => ({ RL_ROOT: join(s, "data"), RL_RUNROOT: join(s, "run") }),
   },
   {
@@ -158,7 +159,7 @@ try {
   await fill(`oci:${layout}`, image);
   const tools = TOOLS.filter((t) => o.podman || !t.name.startsWith("podman"));
   const samples = new Map<string, { ms: number[]; rss: number[]; error?: string }>(tools.map((t) => [t.name, { ms: [], rss: [] }]));
-  log(`load average ${loadavg()[0]!.toFixed(2)}; ${o.rounds} rounds`);
+  log(`load average ${loadavg()[0]!.toFixed(2)}; ${o.rounds} rounds; rl runs its ${rlStartMode()}`);
   for (let r = 0; r < o.rounds; r++) {
     const order = tools.map((_, i) => tools[(i + r) % tools.length]!);
     for (const t of order) {

@@ -14,6 +14,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, release, tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 const DEFAULT_IMAGE = "oci:../shared/fixtures/oci/busybox-1.38.0-musl-amd64";
@@ -231,7 +232,7 @@ const cmds: Cmd[] = [];
 const newResult = (c: Cmd): Result => ({ name: c.name, argv: c.argv, ok: true, note: c.note, samplesMs: [] });
 
 // (a) rl: warm the store with one untimed run.
-const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", "--network", opts.network, image, "true"] };
+const rl: Cmd = { name: "rl", argv: [RL, "run", "--rm", "--network", opts.network, image, "true"] };
 {
   log(`warming rl store: ${rl.argv.slice(1).join(" ")}`);
   const r = newResult(rl);
@@ -242,9 +243,9 @@ const rl: Cmd = { name: "rl", argv: [bun, "cli/main.ts", "run", "--rm", "--netwo
     log(`rl failed: ${r.error}`);
   } else {
     // Run by the stored image's id, as podman does below: the timed runs do not read the layout again.
-    const ids = tryExec([bun, "cli/main.ts", "images", "-q"]).stdout.trim().split("\n");
+    const ids = tryExec([RL, "images", "-q"]).stdout.trim().split("\n");
     const id = storedIdOf(image);
-    if (id && ids.some((i) => id.startsWith(i))) rl.argv = [bun, "cli/main.ts", "run", "--rm", "--network", opts.network, id.slice(0, 12), "true"];
+    if (id && ids.some((i) => id.startsWith(i))) rl.argv = [RL, "run", "--rm", "--network", opts.network, id.slice(0, 12), "true"];
     r.argv = rl.argv;
     cmds.push(rl);
   }
@@ -313,13 +314,15 @@ if (opts.podman) {
 }
 
 // (d) bun: Bun's share of rl's start-up (start, node:fs, SQLite with one write, bun:ffi loading the
-// executor, exit), for reference: no goal is set against it.
+// executor, exit), compiled into an executable as rl is; for reference: no goal is set against it.
 {
   const dir = mkdtempSync(join(tmpdir(), "rl-bench-floor-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const argv = [bun, join(REPO, "bench/bun-floor.ts"), join(dir, "floor.db")];
-  const w = tryExec(argv);
-  const r: Result = { name: "bun", argv, ok: w.code === 0, note: "reference: Bun start + node:fs + SQLite write + bun:ffi load + exit", samplesMs: [] };
+  const exe = join(dir, "bun-floor");
+  const built = tryExec([bun, "build", "--compile", "--bytecode", "--format=esm", "--define", `RL_PACKAGE_ROOT=${JSON.stringify(REPO)}`, join(REPO, "bench/bun-floor.ts"), "--outfile", exe]);
+  const argv = [exe, join(dir, "floor.db")];
+  const w = built.code === 0 ? tryExec(argv) : built;
+  const r: Result = { name: "bun", argv, ok: w.code === 0, note: "reference: a Bun executable (compiled as rl's) that starts, loads node:fs, writes to SQLite, loads the executor through bun:ffi and exits", samplesMs: [] };
   if (w.code !== 0) {
     r.error = `exited ${w.code}: ${lastLines(w.stderr)}`;
     log(`bun floor failed: ${r.error}`);
@@ -368,6 +371,7 @@ const goals = {
 const host = {
   kernel: release(),
   bun: Bun.version,
+  rl: rlStartMode(),
   podman: opts.podman ? version(["podman", "--version"]) : "podman not run",
   runc: opts.podman ? version(["runc", "--version"]) : "runc not run",
   unshare: version(["unshare", "--version"]),
@@ -417,7 +421,7 @@ if (opts.json) {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log("");
-  console.log(`image ${image}; --network ${opts.network}; ${opts.rounds} rounds; kernel ${host.kernel}; bun ${host.bun}; ${host.podman}; load ${host.loadavgBefore.join(" ")}`);
+  console.log(`image ${image}; --network ${opts.network}; ${opts.rounds} rounds; kernel ${host.kernel}; bun ${host.bun}; rl runs its ${host.rl}; ${host.podman}; load ${host.loadavgBefore.join(" ")}`);
   console.log(line(rows[0]!));
   for (const row of rows.slice(1)) console.log(line(row));
   console.log("");

@@ -1,11 +1,16 @@
 #!/usr/bin/env bun
 /**
- * The `rl` command. It runs the bytecode bundle of cli/rl.ts when that is fresh (helpers/bundle.ts
- * explains when), else cli/rl.ts itself; `rl info` says which and why.
+ * `bun cli/main.ts ARGS` is `rl ARGS`: it runs the rl executable (helpers/build/rl) while that is fresh
+ * (helpers/executable.ts explains when), else the sources; `rl info` says which and why.
  */
-import { BUNDLE, bundleStaleReason } from "../helpers/bundle";
+import { EXECUTABLE, staleReason } from "../helpers/executable";
+import { execve } from "./lib/sys/libc";
+import { setStartedFrom } from "./lib/started-from";
 
-const stale = bundleStaleReason();
-(globalThis as Record<symbol, unknown>)[Symbol.for("rl.start")] = stale ? `sources (the bundle is not used: ${stale})` : `bytecode bundle ${BUNDLE}`;
-if (stale) await import("./rl");
-else require(BUNDLE);
+// The executable hands over to this file, with its reason, when it is not fresh.
+const stale = process.env.RL_STALE_REASON ?? staleReason();
+delete process.env.RL_STALE_REASON;
+delete process.env.BUN_BE_BUN;
+if (!stale) execve(EXECUTABLE, [EXECUTABLE, ...process.argv.slice(2)], process.env);
+setStartedFrom(`sources (the executable is not used: ${stale})`);
+await import("./rl");

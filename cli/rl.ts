@@ -66,5 +66,5 @@ async function main(): Promise<never> {
   }
 }
 
-// No top-level await here: helpers/bundle.ts compiles this file into a CommonJS bytecode bundle.
+// Started by cli/executable.ts (the rl executable) or cli/main.ts (the sources).
 void main();

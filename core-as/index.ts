@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
 export type TarFormat = "v7" | "ustar" | "gnu" | "star";
 
@@ -94,7 +95,7 @@ let core: Core | undefined;
 const utf8 = new TextDecoder();
 
 function loadCore(): Core {
-  const path = join(import.meta.dir, "build", "core.wasm");
+  const path = join(PACKAGE_ROOT, "core-as", "build", "core.wasm");
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
+import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
 export const C_SOURCES = ["executor.c", "net.c"];
 
@@ -14,9 +15,9 @@ export const C_SOURCES = ["executor.c", "net.c"];
 // moment: the child then waits on it for ever (seen as rare hangs of `rl run`).
 const FLAGS = ["-O2", "-shared", "-fPIC", "-Wl,-z,now"];
 
-const BUILD_DIR = join(import.meta.dir, "build");
+const BUILD_DIR = join(PACKAGE_ROOT, "helpers", "build");
 
-export const sourcePath = (file: string) => join(import.meta.dir, file);
+export const sourcePath = (file: string) => join(PACKAGE_ROOT, "helpers", file);
 
 /** Where the shared object for the current source of `file` lives (whether or not it was built). */
 export function prebuiltPath(file: string): string {

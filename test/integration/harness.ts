@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const REPO = resolve(import.meta.dir, "../..");
+/** The `rl` command as package.json's "bin" gives it: the executable `bun install` builds (it runs the sources when they changed). */
+export const RL_BIN = join(REPO, "helpers/build/rl");
 export const FIXTURES = resolve(REPO, "../shared/fixtures");
 export const ALPINE = `oci:${FIXTURES}/oci/alpine-3.20.3:3.20.3`;
 export const BUSYBOX = `oci:${FIXTURES}/oci/busybox-1.38.0-musl-amd64`;
@@ -37,7 +39,7 @@ export function makeEnv(): { env: Record<string, string>; root: string; cleanup:
 }
 
 export async function rl(args: string[], o: { env: Record<string, string>; stdin?: string }): Promise<RlResult> {
-  const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), ...args], {
+  const p = Bun.spawn([RL_BIN, ...args], {
     env: o.env,
     stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),
     stdout: "pipe",

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { release, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { HostInfo } from "../../cli/lib/host/info";
-import { BUNDLE, bundleStaleReason } from "../../helpers/bundle";
+import { EXECUTABLE, staleReason } from "../../helpers/executable";
+import { RL_BIN } from "./harness";
 
 const MAIN = join(import.meta.dir, "../../cli/main.ts");
 const isRoot = process.getuid?.() === 0;
@@ -26,7 +27,7 @@ afterAll(() => {
 });
 
 function rl(...args: string[]) {
-  const r = Bun.spawnSync(["bun", MAIN, ...args], { env, stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync([RL_BIN, ...args], { env, stdout: "pipe", stderr: "pipe" });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
@@ -125,16 +126,21 @@ describe("rl info", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 wasm: +[1-9]\d* MB\/s$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 engine: +(native|wasm) \(the faster here\)$/));
   });
-  test.skipIf(isRoot)("says whether rl runs from its bytecode bundle or its sources, and why", () => {
-    const stale = bundleStaleReason();
+  test.skipIf(isRoot)("says whether rl runs from its executable or its sources, and why", () => {
+    const stale = staleReason();
+    const expected = stale ? `sources (the executable is not used: ${stale})` : `executable ${EXECUTABLE}`;
     const line = rl("info").out.split("\n").find((l) => l.startsWith("  rl runs from:"));
-    expect(line?.replace(/^  rl runs from: +/, "")).toBe(stale ? `sources (the bundle is not used: ${stale})` : `bytecode bundle ${BUNDLE}`);
-    const r = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], { env: { ...env, RL_NO_BUNDLE: "1" }, stdout: "pipe", stderr: "pipe" });
+    expect(line?.replace(/^  rl runs from: +/, "")).toBe(expected);
+    // `bun cli/main.ts` runs the same executable while it is fresh.
+    const viaMain = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], { env, stdout: "pipe", stderr: "pipe" });
+    expect((JSON.parse(viaMain.stdout.toString()) as HostInfo).start).toBe(expected);
+    // The executable hands over to the sources, which say why.
+    const r = Bun.spawnSync([RL_BIN, "info", "--format", "json"], { env: { ...env, RL_FROM_SOURCES: "1" }, stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode).toBe(0);
-    expect((JSON.parse(r.stdout.toString()) as HostInfo).start).toBe("sources (the bundle is not used: RL_NO_BUNDLE is set)");
+    expect((JSON.parse(r.stdout.toString()) as HostInfo).start).toBe("sources (the executable is not used: RL_FROM_SOURCES is set)");
   });
   test.skipIf(isRoot)("RL_DIGEST_ENGINE picks the engine", () => {
-    const r = Bun.spawnSync(["bun", MAIN, "info", "--format", "json"], { env: { ...env, RL_DIGEST_ENGINE: "wasm" }, stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync([RL_BIN, "info", "--format", "json"], { env: { ...env, RL_DIGEST_ENGINE: "wasm" }, stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode).toBe(0);
     const info = JSON.parse(r.stdout.toString()) as HostInfo;
     expect(info.digest).toMatchObject({ engine: "wasm", forced: true });

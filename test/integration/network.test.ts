@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { BUSYBOX, makeEnv, REPO, rl, skipReason } from "./harness";
+import { BUSYBOX, makeEnv, REPO, rl, skipReason, RL_BIN } from "./harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping network integration tests: ${reason}`);
@@ -70,7 +70,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
 
   /** Start `rl run ARGS` in the background (it stays the container's supervisor). */
   function start(args: string[]) {
-    const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), "run", ...args], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([RL_BIN, "run", ...args], { env: t.env, stdout: "pipe", stderr: "pipe" });
     running.push(p);
     return p;
   }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, makeEnv, rl, skipReason } from "./harness";
+import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
 import { makeLayeredImage } from "./layered-image";
 import { fill, freePort, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
 
@@ -110,7 +110,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("on a terminal, one progress line per layer is redrawn in place; without one, plain lines", async () => {
-    const cmd = [process.execPath, join(import.meta.dir, "../../cli/main.ts"), "pull", "--tls-verify=false", `${H}/alpine:3.20`].join(" ");
+    const cmd = [RL_BIN, "pull", "--tls-verify=false", `${H}/alpine:3.20`].join(" ");
     const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: t.env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);
@@ -398,7 +398,7 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
       stalled();
       return "stall";
     };
-    const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "pull", "--tls-verify=false", `${proxy.host}/cirros:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/cirros:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
     await sawBlob;
     process.kill(p.pid, "SIGINT");
     const code = await p.exited;
@@ -434,7 +434,7 @@ describe.skipIf(Boolean(reason))("layers and blobs left by an interrupted pull",
     const layersDir = join(t.env.RL_ROOT!, "layers");
     const blobsDir = join(t.env.RL_ROOT!, "blobs", "sha256");
     const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
-    const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
     try {
       // The two other layers are downloaded and unpacked while the last one stalls.
       while (ls(layersDir).length < 2) await Bun.sleep(50);

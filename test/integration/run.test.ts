@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
-import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason } from "./harness";
+import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason, RL_BIN } from "./harness";
 import { makeLayeredImage } from "./layered-image";
 
 const reason = skipReason();
@@ -239,7 +239,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
     });
 
     test("-t gives a terminal from the container's own devpts", async () => {
-      const s = Bun.spawnSync(["script", "-qec", `${process.execPath} ${join(import.meta.dir, "../../cli/main.ts")} run -t --rm ${ALPINE} sh -c 'tty; exit 4'`, "/dev/null"], { env: t.env, stdout: "pipe" });
+      const s = Bun.spawnSync(["script", "-qec", `${RL_BIN} run -t --rm ${ALPINE} sh -c 'tty; exit 4'`, "/dev/null"], { env: t.env, stdout: "pipe" });
       expect(s.stdout.toString()).toContain("/dev/pts/0");
       expect(s.exitCode).toBe(4);
     });
@@ -287,7 +287,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
 
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
       test(`${sig} sent to rl reaches the container`, async () => {
-        const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "run", "--rm", ALPINE, "sh", "-c", `trap 'echo got; exit 42' ${sig.slice(3)}; echo ready; while :; do sleep 0.1; done`], { env: t.env, stdout: "pipe", stderr: "pipe" });
+        const p = Bun.spawn([RL_BIN, "run", "--rm", ALPINE, "sh", "-c", `trap 'echo got; exit 42' ${sig.slice(3)}; echo ready; while :; do sleep 0.1; done`], { env: t.env, stdout: "pipe", stderr: "pipe" });
         const reader = p.stdout.getReader();
         const first = await reader.read();
         expect(new TextDecoder().decode(first.value)).toBe("ready\n");
@@ -309,7 +309,7 @@ describe.skipIf(Boolean(reason))("rl run", () => {
 
     test("SIGKILL of rl takes the container down; the next rl removes its files", async () => {
       const before = containers();
-      const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "run", "--rm", ALPINE, "sh", "-c", "echo ready; exec sleep 1234"], { env: t.env, stdout: "pipe" });
+      const p = Bun.spawn([RL_BIN, "run", "--rm", ALPINE, "sh", "-c", "echo ready; exec sleep 1234"], { env: t.env, stdout: "pipe" });
       await p.stdout.getReader().read();
       const sleepers = () => Bun.spawnSync(["pgrep", "-u", String(process.getuid!()), "-f", "^sleep 1234$"]).stdout.toString().trim();
       expect(sleepers()).not.toBe("");

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeLargeImage, writeOciArchive } from "../../bench/large-image";
-import { BUSYBOX, FIXTURES, makeEnv, REPO, rl, skipReason } from "./harness";
+import { BUSYBOX, FIXTURES, makeEnv, REPO, rl, skipReason, RL_BIN } from "./harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping image store integration tests: ${reason}`);
@@ -95,7 +95,7 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       const gz = join(work, "almostempty.tar.gz");
       await Bun.write(gz, gzipSync(readFileSync(`${FIXTURES}/archives/containers-image-almostempty.tar`)));
       expect(await r(["load", "-i", gz])).toMatchObject({ code: 0, stdout: expected["containers-image-almostempty.tar"] });
-      const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), "load"], { env: t.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawn([RL_BIN, "load"], { env: t.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
       expect(await new Response(p.stdout).text()).toBe(expected["containers-image-almostempty.tar"]!);
       expect(await p.exited).toBe(0);
     });
@@ -214,7 +214,7 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
 
     test("save to a terminal-less stdout streams the archive", async () => {
       const out = join(work, "stdout.tar");
-      const s = sh(["bash", "-c", `'${process.execPath}' '${REPO}/cli/main.ts' save --format oci-archive ${ALPINE} > '${out}'`], t.env);
+      const s = sh(["bash", "-c", `'${RL_BIN}' save --format oci-archive ${ALPINE} > '${out}'`], t.env);
       expect(s).toMatchObject({ code: 0, stderr: "" });
       expect([...tarListing(out).keys()]).toContain(`blobs/sha256/${ALPINE_MANIFEST.slice(7)}`);
     });
@@ -254,7 +254,7 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(list.has("etc/motd")).toBe(false);
       expect(ok(["tar", "-xOf", out, "etc/alpine-release"])).toBe("3.20.3\n");
       // stdout by default, and an export imports back as an image
-      const piped = sh(["bash", "-c", `'${process.execPath}' '${REPO}/cli/main.ts' export exp | '${process.execPath}' '${REPO}/cli/main.ts' import - fromexport`], t.env);
+      const piped = sh(["bash", "-c", `'${RL_BIN}' export exp | '${RL_BIN}' import - fromexport`], t.env);
       expect(piped.code).toBe(0);
       expect(await r(["run", "--rm", "fromexport", "cat", "/etc/newfile"])).toMatchObject({ code: 0, stdout: "changed\n" });
       expect(await r(["export", "nosuch"])).toMatchObject({ code: 125, stderr: "rl: cannot export nosuch: no such container: nosuch\n" });
@@ -330,7 +330,7 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         const archive = join(e.root, "big.tar");
         await writeOciArchive(layout, archive);
         const tmp = join(e.env.RL_ROOT!, "tmp");
-        const p = Bun.spawn([process.execPath, join(REPO, "cli/main.ts"), "load", "-i", archive], { env: e.env, stdout: "ignore", stderr: "ignore" });
+        const p = Bun.spawn([RL_BIN, "load", "-i", archive], { env: e.env, stdout: "ignore", stderr: "ignore" });
         // Wait until the unpack has started, then kill rl (its user-namespace worker dies with it).
         while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) await Bun.sleep(2);
         p.kill("SIGKILL");

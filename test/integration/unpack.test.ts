@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chainIds } from "../../cli/lib/image/digest";
-import { FIXTURES, makeEnv, rl, skipReason } from "./harness";
+import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
 import { busyboxLayer, ociLayout, sha256, tar, type TarSpec } from "./hostile-inputs";
 
 const skip = skipReason();
@@ -128,7 +128,7 @@ describe.skipIf(skip !== undefined)("unpacking", () => {
     }
     const big = ociLayout(join(E!.root, "in/big"), { layers: [busyboxLayer(FIXTURES), { tar: tar(files), compression: "none" }] });
     const tmp = join(E!.env.RL_ROOT!, "tmp");
-    const p = Bun.spawn([process.execPath, join(import.meta.dir, "../../cli/main.ts"), "run", "--rm", big.replace(/^oci:/, "oci:"), "true"], { env: E!.env, stdout: "ignore", stderr: "pipe" });
+    const p = Bun.spawn([RL_BIN, "run", "--rm", big.replace(/^oci:/, "oci:"), "true"], { env: E!.env, stdout: "ignore", stderr: "pipe" });
     // Wait until the unpack has written files into its temp layer, then kill rl.
     const unpacking = () => {
       for (const n of existsSync(tmp) ? readdirSync(tmp) : []) {

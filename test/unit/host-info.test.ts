@@ -282,7 +282,7 @@ describe("formatHostInfo", () => {
       writable: false, controllers: [], subtreeControl: [], missingControllers: ["cpu", "memory", "pids"],
     },
     paths: { data: "/h/.local/share/rl", runtime: "/run/user/1000/rl" },
-    start: "bytecode bundle /r/helpers/build/rl.cjs",
+    start: "executable /r/helpers/build/rl",
   };
   const text = formatHostInfo(info);
   const lines = text.split("\n");
@@ -296,7 +296,7 @@ describe("formatHostInfo", () => {
   });
   test("states", () => {
     expect(text).toContain("kernel overlayfs: unavailable: mounting overlayfs");
-    expect(text).toContain("rl runs from:     bytecode bundle /r/helpers/build/rl.cjs");
+    expect(text).toContain("rl runs from:     executable /r/helpers/build/rl");
     expect(text).toContain("slirp4netns:      missing: slirp4netns is not installed");
     expect(text).toContain("fuse-overlayfs:   ok (/usr/bin/fuse-overlayfs, 1.10)");
     expect(text).toContain("cgroup limits:    unavailable: this host has hybrid cgroups");

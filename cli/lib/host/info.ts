@@ -1,4 +1,5 @@
 import { paths } from "../paths";
+import { getStartedFrom } from "../started-from";
 import { engineChoice, type EngineChoice } from "../image/digest-engine";
 import type { StorageDriver } from "../rootfs/driver";
 import { cgroupInfo, type CgroupInfo } from "./cgroups";
@@ -26,7 +27,7 @@ export interface HostInfo {
   network: NetworkInfo;
   cgroups: CgroupInfo;
   paths: { data: string; runtime: string };
-  /** How this rl started: "bytecode bundle PATH", or "sources (why the bundle is not used)". */
+  /** How this rl started: "executable PATH", or "sources (why the executable is not used)". */
   start: string;
 }
 
@@ -48,6 +49,6 @@ export async function hostInfo(): Promise<HostInfo> {
     network,
     cgroups: cgroupInfo(process.getuid!()),
     paths: { data: p.data, runtime: p.runtime },
-    start: String((globalThis as Record<symbol, unknown>)[Symbol.for("rl.start")] ?? "sources (cli/rl.ts was run directly)"),
+    start: getStartedFrom(),
   };
 }

@@ -5,8 +5,9 @@ import { currentMapping, type IdMapping } from "../security/idmap";
 import { runInUserNamespace } from "../runtime/userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
 import { removeTree } from "./remove-tree";
+import { PACKAGE_ROOT } from "../package-root";
 
-const workerPath = join(import.meta.dir, "userns-worker.ts");
+const workerPath = join(PACKAGE_ROOT, "cli/lib/rootfs/userns-worker.ts");
 
 /**
  * Run a job of userns-worker.ts as root of a user namespace with the user's mapping: the job goes in
@@ -16,7 +17,8 @@ export async function runWorkerJob(jobFile: string, job: WorkerJob, mapping: IdM
   mkdirSync(dirname(jobFile), { recursive: true, mode: 0o700 });
   writeFileSync(jobFile, JSON.stringify(job));
   try {
-    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping);
+    // In the rl executable, process.execPath is rl itself: BUN_BE_BUN makes it run the worker as bun would.
+    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping, { BUN_BE_BUN: "1" });
     let result: WorkerResult;
     try {
       result = JSON.parse(readFileSync(`${jobFile}.result`, "utf8"));

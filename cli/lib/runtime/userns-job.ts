@@ -8,10 +8,10 @@ import { waitForExit } from "./wait";
 
 /**
  * Run a program as root of a fresh user namespace with the user's full id mapping: the way to chown
- * files to subordinate ids and to remove them. Returns its exit code.
+ * files to subordinate ids and to remove them, with rl's environment and `extraEnv`. Returns its exit code.
  */
-export async function runInUserNamespace(argv: string[], mapping: IdMapping = currentMapping()): Promise<number> {
-  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+export async function runInUserNamespace(argv: string[], mapping: IdMapping = currentMapping(), extraEnv: Record<string, string> = {}): Promise<number> {
+  const env = Object.entries({ ...process.env, ...extraEnv }).map(([k, v]) => `${k}=${v}`);
   const child = spawnChild(CLONE.NEWUSER, false);
   try {
     writeIdMaps(child.pid, mapping);

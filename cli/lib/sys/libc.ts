@@ -21,6 +21,7 @@ function open() {
     statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
     close: { args: ["i32"], returns: "i32" },
     flock: { args: ["i32", "i32"], returns: "i32" },
+    execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
     __errno_location: { args: [], returns: "ptr" },
   });
 }
@@ -173,4 +174,24 @@ export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   const buf = new Uint8Array(256);
   const n = Number(libc().lgetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(buf), buf.length));
   return n < 0 ? undefined : buf.slice(0, n);
+}
+
+/** NULL-terminated array of C strings; `keep` holds the strings' memory until the call. */
+function cstrArray(words: string[], keep: Uint8Array[]): BigUint64Array {
+  const out = new BigUint64Array(words.length + 1);
+  words.forEach((w, i) => {
+    const s = cstr(w);
+    keep.push(s);
+    out[i] = BigInt(ptr(s));
+  });
+  return out;
+}
+
+/** Replace this process with `path` (Node has no exec). Returns only by throwing. */
+export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
+  const keep: Uint8Array[] = [];
+  const envWords = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  const file = cstr(path);
+  libc().execve(ptr(file), ptr(cstrArray(argv, keep)), ptr(cstrArray(envWords, keep)));
+  throw errnoError("execve", path);
 }
