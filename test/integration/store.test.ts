@@ -195,6 +195,26 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       }
     });
 
+    test("skopeo reads rl's docker-archive; rl loads skopeo's docker-archive with the same image id", async () => {
+      const out = join(work, "saved-for-skopeo.tar");
+      expect(await r(["save", "--format", "docker-archive", "-o", out, ALPINE])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      // skopeo builds a manifest for a docker-archive: its config digest is the image id.
+      expect(JSON.parse(ok(["skopeo", "inspect", "--raw", `docker-archive:${out}`])).config.digest).toBe(`sha256:${ALPINE_ID}`);
+      expect(JSON.parse(ok(["skopeo", "inspect", `docker-archive:${out}`]))).toMatchObject({ Architecture: "amd64", Os: "linux", Layers: [`sha256:${ALPINE_DIFF}`] });
+      const fromSkopeo = join(work, "skopeo-docker.tar");
+      ok(["skopeo", "copy", "-q", `oci:${ALPINE_LAYOUT}:3.20.3`, `docker-archive:${fromSkopeo}:localhost/from-skopeo:1`]);
+      const fresh = makeEnv();
+      try {
+        const f = (args: string[]) => rl(args, { env: fresh.env });
+        expect(await f(["load", "-i", fromSkopeo])).toMatchObject({ code: 0, stdout: "Loaded image: localhost/from-skopeo:1\n" });
+        expect((await f(["images"])).stdout.split("\n")[1]).toMatch(new RegExp(`^localhost/from-skopeo\\s+1\\s+${ALPINE_ID.slice(0, 12)}\\s`));
+        expect(JSON.parse((await f(["images", "--format", "json"])).stdout)).toEqual([expect.objectContaining({ Id: ALPINE_ID, RepoTags: ["localhost/from-skopeo:1"] })]);
+        expect(await f(["run", "--rm", "localhost/from-skopeo:1", "cat", "/etc/alpine-release"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+
     test("save of several images writes one multi-image docker-archive that loads back", async () => {
       await r(["run", "--rm", BUSYBOX, "true"]);
       const manifest = JSON.parse(readFileSync(`${FIXTURES}/oci/busybox-1.38.0-musl-amd64/blobs/sha256/a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998`, "utf8"));
