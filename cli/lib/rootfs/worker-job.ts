@@ -5,6 +5,7 @@ import { currentMapping, type IdMapping } from "../security/idmap";
 import { runInUserNamespace } from "../runtime/userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
 import { removeTree } from "./remove-tree";
+import { ownerTag } from "../store/tmp-name";
 
 const workerPath = join(import.meta.dir, "userns-worker.ts");
 
@@ -36,6 +37,6 @@ export async function removePaths(tmpDir: string, paths: string[], tag: string):
   try {
     for (const path of paths) removeTree(path);
   } catch {
-    await runWorkerJob(join(tmpDir, `remove-${process.pid}-${tag}.json`), { kind: "remove", paths });
+    await runWorkerJob(join(tmpDir, `remove-${ownerTag()}-${tag}.json`), { kind: "remove", paths });
   }
 }
