@@ -11,11 +11,14 @@
  * rounds all stores are deleted, `sync` runs and the script waits 65 s, because ext4 here creates
  * files 1.7-3x slower soon after many were deleted (see DESIGN.md). Peak RSS is GNU time's %M (the
  * largest process of the tool's tree, rl's user-namespace worker included). A last run loads a
- * quarter-size image to show rl's memory does not grow with layer size.
+ * quarter-size image to show rl's memory does not grow with layer size. Last, the same run times
+ * SHA-256 over the image's layer blobs (the bytes rl verifies on load) with both of rl's digest
+ * engines and with `sha256sum` (bench/measure-digests.ts, as bench/digest.ts does).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { makeLargeImage, writeOciArchive } from "./large-image";
+import { digestTable, measureDigests } from "./measure-digests";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
 
@@ -118,6 +121,16 @@ if (existsSync(pause)) {
   } catch {}
 }
 
+/** The large image's layer blobs, in its OCI layout. */
+function layerBlobs(layout: string): string[] {
+  const blob = (digest: string) => join(layout, "blobs", digest.replace(":", "/"));
+  const index = JSON.parse(readFileSync(join(layout, "index.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0].digest), "utf8"));
+  return manifest.layers.map((l: { digest: string }) => blob(l.digest));
+}
+const blobs = layerBlobs(image);
+const digests = await measureDigests(blobs, ROUNDS);
+
 const med = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.ms))]));
 const rss = Object.fromEntries(names.map((n) => [n, median(samples[n]!.map((s) => s.rssKiB))]));
 console.log(`load of a ${(Bun.file(archive).size / 2 ** 20).toFixed(0)} MiB oci-archive, ${ROUNDS} rounds, rl runs its ${rlStartMode()}, medians:`);
@@ -125,3 +138,6 @@ console.log("| tool | wall time | peak RSS | rl / tool |");
 console.log("|---|---|---|---|");
 for (const n of names) console.log(`| ${n} | ${(med[n]! / 1000).toFixed(2)} s | ${(rss[n]! / 1024).toFixed(0)} MiB | ${(med.rl! / med[n]!).toFixed(2)}x |`);
 console.log(`rl on the quarter-size image: ${(quarter.ms / 1000).toFixed(2)} s, peak RSS ${(quarter.rssKiB / 1024).toFixed(0)} MiB`);
+const blobMiB = blobs.reduce((n, f) => n + Bun.file(f).size, 0) / 2 ** 20;
+console.log(`SHA-256 of the image's ${blobs.length} layer blobs (${blobMiB.toFixed(0)} MiB, page cache), ${ROUNDS} rounds, medians:`);
+for (const line of digestTable(digests)) console.log(line);

@@ -215,6 +215,14 @@ function layoutFiles(b: Built): [string, Uint8Array][] {
   ];
 }
 
+/** One layout for several images: their blobs together (shared ones once), one index listing every manifest. */
+function merged(specs: ImageSpec[]): Built {
+  const built = specs.map(build);
+  const manifests = built.flatMap((b) => JSON.parse(new TextDecoder().decode(b.index)).manifests);
+  const index = enc.encode(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests }));
+  return { blobs: new Map(built.flatMap((b) => [...b.blobs])), index, config: built[0]!.config, layerBlobs: built[0]!.layerBlobs };
+}
+
 /** Writes an OCI image layout directory; returns "oci:DIR". */
 export function ociLayout(dir: string, spec: ImageSpec): string {
   for (const [name, bytes] of layoutFiles(build(spec))) {
@@ -235,6 +243,12 @@ export function ociArchive(file: string, spec: ImageSpec): string {
   return `oci-archive:${file}`;
 }
 
+/** Writes an oci-archive of several images (`rl load` stores them all or none); returns "oci-archive:FILE". */
+export function ociArchiveOf(file: string, specs: ImageSpec[]): string {
+  writeFileSync(file, archiveOf(layoutFiles(merged(specs))));
+  return `oci-archive:${file}`;
+}
+
 export interface DockerSpec extends ImageSpec {
   /** Replaces manifest.json's single entry fields. */
   entry?: { Config?: string; Layers?: string[]; RepoTags?: string[] };
@@ -243,18 +257,28 @@ export interface DockerSpec extends ImageSpec {
 
 /** Writes a docker-archive (docker save format) with the layers as stored blobs; returns "docker-archive:FILE". */
 export function dockerArchive(file: string, spec: DockerSpec): string {
-  const b = build(spec);
-  const configName = `${sha256(b.config).slice(7)}.json`;
-  const files: [string, Uint8Array][] = [];
-  const layerNames = b.layerBlobs.map((blob, i) => {
-    const name = `${diffIdOf(spec.layers[i]!).slice(7)}/layer.tar`;
-    if (!spec.layers[i]!.omit) files.push([name, blob]);
-    return name;
+  return dockerArchiveOf(file, [spec]);
+}
+
+/**
+ * Writes a docker-archive of several images (one manifest.json entry each, tagged hostile:latest,
+ * hostile:2, ...; members shared by several images written once); returns "docker-archive:FILE".
+ */
+export function dockerArchiveOf(file: string, specs: DockerSpec[]): string {
+  const files = new Map<string, Uint8Array>();
+  const entries = specs.map((spec, n) => {
+    const b = build(spec);
+    const configName = `${sha256(b.config).slice(7)}.json`;
+    const layerNames = b.layerBlobs.map((blob, i) => {
+      const name = `${diffIdOf(spec.layers[i]!).slice(7)}/layer.tar`;
+      if (!spec.layers[i]!.omit) files.set(name, blob);
+      return name;
+    });
+    if (!spec.omitConfig) files.set(configName, b.config);
+    return { Config: configName, RepoTags: [n ? `hostile:${n + 1}` : "hostile:latest"], Layers: layerNames, ...spec.entry };
   });
-  if (!spec.omitConfig) files.push([configName, b.config]);
-  const entry = { Config: configName, RepoTags: ["hostile:latest"], Layers: layerNames, ...spec.entry };
-  files.push(["manifest.json", enc.encode(spec.manifestJsonText ?? JSON.stringify([entry]))]);
-  writeFileSync(file, archiveOf(files));
+  files.set("manifest.json", enc.encode(specs[0]!.manifestJsonText ?? JSON.stringify(entries)));
+  writeFileSync(file, archiveOf([...files]));
   return `docker-archive:${file}`;
 }
 

@@ -9,7 +9,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUSYBOX, makeEnv, rl, skipReason } from "./harness";
-import { dockerArchive, everyTransport, ociArchive, ociLayout, sha256, tar, type ImageSpec, type TarSpec } from "./hostile-inputs";
+import { dockerArchive, dockerArchiveOf, everyTransport, ociArchive, ociArchiveOf, ociLayout, sha256, tar, type ImageSpec, type TarSpec } from "./hostile-inputs";
 
 const skip = skipReason();
 const E = skip ? undefined : makeEnv();
@@ -31,6 +31,8 @@ interface Case {
   error: RegExp;
   /** Paths (under the victim dir) that an escape would have created. */
   escapes?: string[];
+  /** Archives of several images: fed to `rl load` only (`run` takes one image). */
+  loadOnly?: boolean;
 }
 
 const layerOf = (entries: TarSpec[], more: Partial<ImageSpec["layers"][0]> = {}): ImageSpec => ({ layers: [{ tar: tar(entries), ...more }] });
@@ -44,6 +46,11 @@ const dockerOnly = (spec: () => Parameters<typeof dockerArchive>[1]) => (dir: st
   return [dockerArchive(join(dir, "docker.tar"), spec())];
 };
 const FILE = (name: string, body = "x"): TarSpec => ({ name, body });
+/** Archives of several images, in both formats that carry them. */
+const severalImages = (specs: () => ImageSpec[]) => (dir: string) => {
+  mkdirSync(dir, { recursive: true });
+  return [ociArchiveOf(join(dir, "oci.tar"), specs()), dockerArchiveOf(join(dir, "docker.tar"), specs())];
+};
 
 const CASES: Case[] = [
   // --- compression and digests ---
@@ -136,6 +143,41 @@ const CASES: Case[] = [
   { name: "whiteout of an entry of the same layer", sources: anyTransport(() => layerOf([FILE("mine"), FILE(".wh.mine", "")])), error: /whiteout of an entry of the same layer/ },
   { name: "whiteout of no name", sources: anyTransport(() => layerOf([{ name: "d", type: "dir" }, FILE("d/.wh.", "")])), error: /whiteout of no valid name/ },
   { name: "the layer root as a file", sources: anyTransport(() => layerOf([FILE("./", "")])), error: /the layer's root can only be a directory/ },
+  // --- several layers or images: what the good ones created goes too ---
+  {
+    name: "a later layer does not match its diff_id (the first one is good)",
+    sources: anyTransport(() => ({ layers: [{ tar: tar([FILE("first/ok", "layer one")]) }, { tar: tar([FILE("second")]), diffId: sha256("another tar") }] })),
+    error: /does not match its diff_id/,
+  },
+  {
+    name: "the last of three layers is a truncated gzip",
+    sources: anyTransport(() => ({
+      layers: [{ tar: tar([FILE("one", "1")]) }, { tar: tar([FILE("two", "2")]), compression: "zstd" }, { tar: tar([FILE("three", "z".repeat(100_000))]), mangle: (b) => b.subarray(0, b.length - 30) }],
+    })),
+    error: /unexpected end of file/,
+  },
+  {
+    name: "a later layer writes through a symlink to outside",
+    sources: anyTransport(() => ({ layers: [{ tar: tar([FILE("base", "fine")]) }, { tar: tar([{ name: "esc", type: "symlink", link: `${victim}` }, FILE("esc/later-layer")]) }] })),
+    error: /goes through the symlink esc/,
+    escapes: ["later-layer"],
+  },
+  {
+    name: "the second image of an archive has a bad layer over the first image's layer",
+    loadOnly: true,
+    sources: severalImages(() => {
+      const shared = { tar: tar([FILE("shared", "both images")]) };
+      return [{ layers: [shared] }, { layers: [shared, { tar: tar([FILE("own")]), diffId: sha256("another tar") }] }];
+    }),
+    error: /does not match its diff_id/,
+  },
+  {
+    name: "the second image of an archive escapes; the first one is fine",
+    loadOnly: true,
+    sources: severalImages(() => [{ layers: [{ tar: tar([FILE("good-image", "fine")]) }] }, layerOf([FILE(`${victim}/second-image`)])]),
+    error: /it is an absolute path/,
+    escapes: ["second-image"],
+  },
 ];
 
 /** The store as files (layer contents not entered) and rows: what a failed command must not change. */
@@ -153,7 +195,7 @@ function storeState(root: string): string {
   walk(root, "");
   const db = new Database(join(root, "rl.db"), { readonly: true });
   try {
-    for (const t of ["images", "image_names", "layers"]) out.push(JSON.stringify(db.query(`SELECT * FROM ${t} ORDER BY 1`).all()));
+    for (const t of ["images", "image_names", "layers", "layer_sizes", "pending_writes"]) out.push(JSON.stringify(db.query(`SELECT * FROM ${t} ORDER BY 1`).all()));
   } finally {
     db.close();
   }
@@ -187,7 +229,7 @@ describe.skipIf(skip !== undefined)("hostile and malformed images", () => {
     const sources = c.sources(dir);
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) {
-      for (const cmd of COMMANDS.filter((c) => c.takes?.(src) ?? true)) {
+      for (const cmd of COMMANDS.filter((k) => (k.takes?.(src) ?? true) && (!c.loadOnly || k.name === "load"))) {
         const before = storeState(E!.env.RL_ROOT!);
         const r = await rl(cmd.args(src), { env: E!.env });
         const what = `${cmd.name} ${src.split(":")[0]}`;

@@ -410,15 +410,17 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
   });
 });
 
-describe.skipIf(Boolean(reason))("layers and blobs left by an interrupted pull", () => {
-  const { t, run } = makeRegistryEnv();
+describe.skipIf(Boolean(reason))("a pull that fails after some layers landed leaves none of them", () => {
+  const { t, run, store } = makeRegistryEnv();
   let reg: Registry;
   let proxy: FaultProxy;
+  let manifest: { layers: { digest: string }[] };
 
   beforeAll(async () => {
     reg = await startRegistry();
     proxy = startFaultProxy(reg.host);
     await fill(makeLayeredImage(join(t.root, "layered")), `${reg.host}/layered:1`);
+    manifest = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/layered:1`]));
   });
   afterAll(async () => {
     proxy?.stop();
@@ -426,37 +428,44 @@ describe.skipIf(Boolean(reason))("layers and blobs left by an interrupted pull",
     await t.cleanup();
   });
 
-  test("are counted reclaimable by system df and removed by image prune", async () => {
-    const manifest = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/layered:1`]));
+  const layersDir = () => join(t.env.RL_ROOT!, "layers");
+  const blobsDir = () => join(t.env.RL_ROOT!, "blobs", "sha256");
+  const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+  const nothingLeft = async () => {
+    expect(store()).toEqual({ images: 0, names: [], tmp: [] });
+    expect(ls(layersDir())).toEqual([]);
+    expect(ls(blobsDir())).toEqual([]);
+    const [images] = JSON.parse((await run(["system", "df", "--format", "json"])).stdout);
+    expect(images).toMatchObject({ Type: "Images", Total: 0, Size: 0, Reclaimable: 0 });
+  };
+
+  test("SIGINT while the last layer downloads: the layers already unpacked and their blobs are removed", async () => {
     expect(manifest.layers.length).toBe(3);
-    const last = manifest.layers[2].digest as string;
+    const last = manifest.layers[2]!.digest;
     proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "stall" : "pass");
-    const layersDir = join(t.env.RL_ROOT!, "layers");
-    const blobsDir = join(t.env.RL_ROOT!, "blobs", "sha256");
-    const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
     const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
     try {
       // The two other layers are downloaded and unpacked while the last one stalls.
-      while (ls(layersDir).length < 2) await Bun.sleep(50);
+      while (ls(layersDir()).length < 2) await Bun.sleep(50);
     } finally {
       process.kill(p.pid, "SIGINT");
-      await p.exited;
+      expect(await p.exited).toBe(130);
       proxy.fault = () => "pass";
     }
-    expect((await run(["images", "-q"])).stdout).toBe("");
-    expect(ls(layersDir).length).toBe(2);
-    expect(ls(blobsDir)).toEqual(expect.arrayContaining([manifest.layers[0].digest.slice(7), manifest.layers[1].digest.slice(7)]));
-    const [images] = JSON.parse((await run(["system", "df", "--format", "json"])).stdout);
-    expect(images).toMatchObject({ Type: "Images", Total: 0 });
-    expect(images.Reclaimable).toBeGreaterThan(0);
-    expect(images.Size).toBe(images.Reclaimable);
-    expect(await run(["image", "prune"])).toMatchObject({ code: 0, stdout: "" });
-    expect(ls(layersDir)).toEqual([]);
-    expect(ls(blobsDir)).toEqual([]);
-    const after = JSON.parse((await run(["system", "df", "--format", "json"])).stdout)[0];
-    expect(after).toMatchObject({ Size: 0, Reclaimable: 0 });
-    // The cache is only a cache: the pull now completes.
+    await nothingLeft();
+  });
+
+  test("a corrupt last layer: one line, exit 125, the good layers and blobs are removed", async () => {
+    const last = manifest.layers[2]!.digest;
+    proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "corrupt" : "pass");
+    try {
+      expectOneLineError(await run(["pull", "--tls-verify=false", `${proxy.host}/layered:1`]), /does not match its digest/);
+    } finally {
+      proxy.fault = () => "pass";
+    }
+    await nothingLeft();
     expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
+    expect(ls(layersDir()).length).toBe(3);
   });
 });
 

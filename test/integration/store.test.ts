@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeLargeImage, writeOciArchive } from "../../bench/large-image";
+import { chainIds } from "../../cli/lib/image/digest";
 import { BUSYBOX, FIXTURES, makeEnv, REPO, rl, skipReason, RL_BIN } from "./harness";
+import { ociArchive, ociArchiveOf, sha256, tar } from "./hostile-inputs";
 
 const reason = skipReason();
 if (reason) console.log(`skipping image store integration tests: ${reason}`);
@@ -13,6 +16,8 @@ const ALPINE_MANIFEST = "sha256:198c5de3ec865533261cfaf079cc21a9edf39833bc231943
 const ALPINE_ID = "a9e81ecc4c3b07bb1950de30296b22e8d3800035ec8a73309a22533fdf10f12a";
 const ALPINE_DIFF = "1bccf10afce5c1ffe31381419930ad565c1436eaeb1ca680494b0663e0028419";
 const ALPINE = "docker.io/library/alpine:3.20.3";
+
+const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
 function sh(argv: string[], env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
   const r = Bun.spawnSync(argv, { env: env ?? (process.env as Record<string, string>), stdout: "pipe", stderr: "pipe" });
@@ -195,6 +200,26 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       }
     });
 
+    test("skopeo reads rl's docker-archive; rl loads skopeo's docker-archive with the same image id", async () => {
+      const out = join(work, "saved-for-skopeo.tar");
+      expect(await r(["save", "--format", "docker-archive", "-o", out, ALPINE])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+      // skopeo builds a manifest for a docker-archive: its config digest is the image id.
+      expect(JSON.parse(ok(["skopeo", "inspect", "--raw", `docker-archive:${out}`])).config.digest).toBe(`sha256:${ALPINE_ID}`);
+      expect(JSON.parse(ok(["skopeo", "inspect", `docker-archive:${out}`]))).toMatchObject({ Architecture: "amd64", Os: "linux", Layers: [`sha256:${ALPINE_DIFF}`] });
+      const fromSkopeo = join(work, "skopeo-docker.tar");
+      ok(["skopeo", "copy", "-q", `oci:${ALPINE_LAYOUT}:3.20.3`, `docker-archive:${fromSkopeo}:localhost/from-skopeo:1`]);
+      const fresh = makeEnv();
+      try {
+        const f = (args: string[]) => rl(args, { env: fresh.env });
+        expect(await f(["load", "-i", fromSkopeo])).toMatchObject({ code: 0, stdout: "Loaded image: localhost/from-skopeo:1\n" });
+        expect((await f(["images"])).stdout.split("\n")[1]).toMatch(new RegExp(`^localhost/from-skopeo\\s+1\\s+${ALPINE_ID.slice(0, 12)}\\s`));
+        expect(JSON.parse((await f(["images", "--format", "json"])).stdout)).toEqual([expect.objectContaining({ Id: ALPINE_ID, RepoTags: ["localhost/from-skopeo:1"] })]);
+        expect(await f(["run", "--rm", "localhost/from-skopeo:1", "cat", "/etc/alpine-release"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+      } finally {
+        await fresh.cleanup();
+      }
+    });
+
     test("save of several images writes one multi-image docker-archive that loads back", async () => {
       await r(["run", "--rm", BUSYBOX, "true"]);
       const manifest = JSON.parse(readFileSync(`${FIXTURES}/oci/busybox-1.38.0-musl-amd64/blobs/sha256/a34ce92094b7b100a98fbd21411a92825f6827b1bc5f6918c253516c90556998`, "utf8"));
@@ -338,10 +363,105 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         expect(readdirSync(tmp).length).toBeGreaterThan(0);
         expect(await rl(["images", "-q"], { env: e.env })).toMatchObject({ code: 0, stdout: "" });
         expect(readdirSync(tmp)).toEqual([]);
+        // A layer that had landed before the kill is gone too.
+        expect(ls(join(e.env.RL_ROOT!, "layers"))).toEqual([]);
+        expect(ls(join(e.env.RL_ROOT!, "blobs/sha256"))).toEqual([]);
         expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0, stdout: "Loaded image: docker.io/library/large:1\n" });
       } finally {
         await e.cleanup();
       }
+    });
+  });
+
+  describe("store writes: killed or failed midway", () => {
+    const FILE = (name: string, body = "x") => ({ name, body });
+    /** Start `rl ARGS` with a test pause hook set to `file`, and wait until it has paused there. */
+    async function paused(env: Record<string, string>, args: string[], hook: string, file: string) {
+      const p = Bun.spawn([RL_BIN, ...args], { env: { ...env, [hook]: file }, stdout: "pipe", stderr: "pipe" });
+      while (!existsSync(file) && p.exitCode === null) await Bun.sleep(10);
+      expect({ paused: existsSync(file), exit: p.exitCode }).toEqual({ paused: true, exit: null });
+      return p;
+    }
+    const done = async (p: Bun.Subprocess<"ignore", "pipe", "pipe">) => ({ code: await p.exited, stdout: await new Response(p.stdout).text(), stderr: await new Response(p.stderr).text() });
+    /** Run `fn` on a store of its own (`data`: its RL_ROOT), removed afterwards. */
+    async function inFreshStore(fn: (e: ReturnType<typeof makeEnv>, data: string) => Promise<void>) {
+      const e = makeEnv();
+      try {
+        await fn(e, e.env.RL_ROOT!);
+      } finally {
+        await e.cleanup();
+      }
+    }
+    const pending = (root: string) => {
+      const db = new Database(join(root, "rl.db"), { readonly: true });
+      try {
+        return db.query("SELECT * FROM pending_writes").all();
+      } finally {
+        db.close();
+      }
+    };
+
+    test("SIGKILL after the layers landed, before the commit: the next command removes them", async () => {
+      await inFreshStore(async (e, data) => {
+        const archive = ociArchive(join(e.root, "two-layers.tar"), { layers: [{ tar: tar([FILE("one")]) }, { tar: tar([FILE("two")]), compression: "zstd" }] }).slice("oci-archive:".length);
+        const p = await paused(e.env, ["load", "-i", archive], "RL_TEST_PAUSE_BEFORE_COMMIT", join(e.root, "paused"));
+        // Both layers, their blobs, the manifest and the config are in place, claimed by the paused rl.
+        expect(ls(join(data, "layers")).length).toBe(2);
+        expect(ls(join(data, "blobs/sha256")).length).toBe(4);
+        expect(pending(data).length).toBe(6);
+        p.kill("SIGKILL");
+        await p.exited;
+        expect(await rl(["images", "-q"], { env: e.env })).toMatchObject({ code: 0, stdout: "" });
+        expect(ls(join(data, "layers"))).toEqual([]);
+        expect(ls(join(data, "blobs/sha256"))).toEqual([]);
+        expect(ls(join(data, "tmp"))).toEqual([]);
+        expect(pending(data)).toEqual([]);
+        const [images] = JSON.parse((await rl(["system", "df", "--format", "json"], { env: e.env })).stdout);
+        expect(images).toMatchObject({ Type: "Images", Total: 0, Size: 0, Reclaimable: 0 });
+        expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Loaded image: sha256:[0-9a-f]{64}\n$/) });
+        expect(ls(join(data, "layers")).length).toBe(2);
+      });
+    });
+
+    test("a failing load does not remove the layer a concurrent load found in the store and records", async () => {
+      await inFreshStore(async (e, data) => {
+        const shared = { tar: tar([FILE("shared", "both images")]) };
+        const good = ociArchive(join(e.root, "good.tar"), { layers: [shared, { tar: tar([FILE("good")]) }] }).slice("oci-archive:".length);
+        const bad = ociArchive(join(e.root, "bad.tar"), { layers: [shared, { tar: tar([FILE("bad")]), diffId: sha256("another tar") }] }).slice("oci-archive:".length);
+        const [sharedChain] = chainIds([sha256(shared.tar)]);
+        // The bad load unpacks the shared layer, fails on its second one and stops before its undo.
+        const undoHook = join(e.root, "bad-undo");
+        const b = await paused(e.env, ["load", "-i", bad], "RL_TEST_PAUSE_BEFORE_UNDO", undoHook);
+        expect(ls(join(data, "layers"))).toEqual([sharedChain!.slice(7)]);
+        // The good load finds the shared layer there, unpacks its own and stops before its commit.
+        const commitHook = join(e.root, "good-commit");
+        const a = await paused(e.env, ["load", "-i", good], "RL_TEST_PAUSE_BEFORE_COMMIT", commitHook);
+        expect(ls(join(data, "layers")).length).toBe(2);
+        // The bad load's undo goes on, then waits for the store lock the good load holds until its commit.
+        rmSync(undoHook);
+        rmSync(commitHook);
+        const [ra, rb] = await Promise.all([done(a), done(b)]);
+        expect(ra).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Loaded image: sha256:/), stderr: "" });
+        expect(rb).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot load .*does not match its diff_id[^\n]*\n$/) });
+        const [img] = JSON.parse((await rl(["images", "--format", "json"], { env: e.env })).stdout);
+        const [info] = JSON.parse((await rl(["image", "inspect", img.Id], { env: e.env })).stdout);
+        expect(info.RootFS.Layers[0]).toBe(sha256(shared.tar));
+        expect(readFileSync(join(data, "layers", sharedChain!.slice(7), "shared"), "utf8")).toBe("both images");
+        expect(ls(join(data, "layers")).length).toBe(2);
+        expect(ls(join(data, "blobs/sha256")).length).toBe(4);
+        expect(pending(data)).toEqual([]);
+      });
+    });
+
+    test("a multi-image archive whose second image is bad stores neither", async () => {
+      await inFreshStore(async (e, data) => {
+        const archive = join(e.root, "two-images.tar");
+        ociArchiveOf(archive, [{ layers: [{ tar: tar([FILE("first")]) }] }, { layers: [{ tar: tar([FILE("second")]), diffId: sha256("another tar") }] }]);
+        expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 125, stderr: expect.stringMatching(/does not match its diff_id/) });
+        expect((await rl(["images", "-q"], { env: e.env })).stdout).toBe("");
+        expect(ls(join(data, "layers"))).toEqual([]);
+        expect(ls(join(data, "blobs/sha256"))).toEqual([]);
+      });
     });
   });
 

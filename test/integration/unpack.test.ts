@@ -128,6 +128,9 @@ describe.skipIf(skip !== undefined)("unpacking", () => {
     }
     const big = ociLayout(join(E!.root, "in/big"), { layers: [busyboxLayer(FIXTURES), { tar: tar(files), compression: "none" }] });
     const tmp = join(E!.env.RL_ROOT!, "tmp");
+    const layersDir = join(E!.env.RL_ROOT!, "layers");
+    const layers = () => (existsSync(layersDir) ? readdirSync(layersDir).sort() : []);
+    const layersBefore = layers();
     const p = Bun.spawn([RL_BIN, "run", "--rm", big.replace(/^oci:/, "oci:"), "true"], { env: E!.env, stdout: "ignore", stderr: "pipe" });
     // Wait until the unpack has written files into its temp layer, then kill rl.
     const unpacking = () => {
@@ -153,7 +156,7 @@ describe.skipIf(skip !== undefined)("unpacking", () => {
       }
     });
     while (jobOwners().length) await Bun.sleep(10);
-    const debris = readdirSync(tmp).filter((n) => n.startsWith(`unpack-${p.pid}-`));
+    const debris = readdirSync(tmp).filter((n) => n.startsWith(`unpack-${p.pid}.`));
     expect(debris.length).toBeGreaterThan(0);
     const images = () => {
       const db = new Database(join(E!.env.RL_ROOT!, "rl.db"), { readonly: true });
@@ -168,6 +171,8 @@ describe.skipIf(skip !== undefined)("unpacking", () => {
     expect(ps.code).toBe(0);
     expect(readdirSync(tmp).filter((n) => n.startsWith("unpack-"))).toEqual([]);
     expect(images()).toBe(before);
+    // A layer the killed run had already unpacked (the busybox one, in a worker of its own) is gone too.
+    expect(layers()).toEqual(layersBefore);
     // The image was never recorded; running it now unpacks it whole.
     const again = await rl(["run", "--rm", big, "sh", "-c", "ls /big | wc -l"], { env: E!.env });
     expect(again).toMatchObject({ code: 0, stdout: "2048\n" });

@@ -9,6 +9,7 @@ import { closeDb, openDb } from "../../cli/lib/store/db";
 import { findImage, spreadLayers } from "../../cli/lib/store/images";
 import { cleanDebris } from "../../cli/lib/store/debris";
 import { withLocks } from "../../cli/lib/store/locks";
+import { pidStartTime } from "../../cli/lib/sys/pid-start-time";
 import { formatTable, humanSize } from "../../cli/lib/format";
 import { paths } from "../../cli/lib/paths";
 
@@ -115,11 +116,18 @@ describe("store housekeeping", () => {
       writeFileSync(join(p.tmp, `blob-${dead}-x`), "partial");
       mkdirSync(join(p.tmp, `unpack-${dead}-y`, "layer"), { recursive: true });
       writeFileSync(join(p.tmp, `blob-${process.ppid}-z`), "a live process's");
-      await cleanDebris(p);
+      // Names with the owner's start time: a live pid with another start time is a reused pid.
+      const start = pidStartTime(process.ppid)!;
+      writeFileSync(join(p.tmp, `blob-${process.ppid}.${start}-w`), "a live process's");
+      writeFileSync(join(p.tmp, `blob-${process.ppid}.${Number(start) + 1}-v`), "a dead process's, its pid reused");
+      await cleanDebris(openDb(p.db), p);
       expect(existsSync(join(p.tmp, `blob-${dead}-x`))).toBe(false);
       expect(existsSync(join(p.tmp, `unpack-${dead}-y`))).toBe(false);
       expect(existsSync(join(p.tmp, `blob-${process.ppid}-z`))).toBe(true);
+      expect(existsSync(join(p.tmp, `blob-${process.ppid}.${start}-w`))).toBe(true);
+      expect(existsSync(join(p.tmp, `blob-${process.ppid}.${Number(start) + 1}-v`))).toBe(false);
     } finally {
+      closeDb();
       done();
     }
   });

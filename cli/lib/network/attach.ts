@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import { forkForwarder, listenOn, makePipe, readByte, waitReadable } from "../sys/net";
 import { closeFd, killPid } from "../sys/executor";
-import { pidStartTime } from "../runtime/containers";
+import { pidStartTime } from "../sys/pid-start-time";
 import { waitForExit } from "../runtime/wait";
 import type { NetworkConfig } from "./options";
 import { formatHostAddress, type PortMapping } from "./ports";

@@ -1,7 +1,7 @@
 import { RlError } from "../errors";
 import { debug } from "../log";
 import { putBlob } from "../store/blobs";
-import type { Paths } from "../paths";
+import type { StoreWrite } from "../store/store-write";
 import type { Descriptor } from "../image/types";
 import { isNetworkError, type RegistryClient } from "./client";
 
@@ -43,9 +43,9 @@ export async function* blobChunks(c: RegistryClient, d: Descriptor, onBytes: (n:
   }
 }
 
-/** Download a blob into the store, verified against its digest and size while it streams. */
-export function downloadBlob(p: Paths, c: RegistryClient, d: Descriptor, onBytes: (n: number) => void, signal?: AbortSignal): Promise<string> {
-  return putBlob(p, d.digest, blobChunks(c, d, onBytes, signal), d.size);
+/** Download a blob into the store as part of the store write `w`, verified against its digest and size while it streams. */
+export function downloadBlob(w: StoreWrite, c: RegistryClient, d: Descriptor, onBytes: (n: number) => void, signal?: AbortSignal): Promise<string> {
+  return putBlob(w.p, d.digest, blobChunks(c, d, onBytes, signal), d.size, w);
 }
 
 /** Run `fn` on every item, at most `limit` at a time; the first failure stops new work and is thrown. */

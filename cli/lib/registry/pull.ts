@@ -9,8 +9,9 @@ import type { ImageConfig, Platform, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
 import { blobPath, hasBlob, putBlobBytes } from "../store/blobs";
-import { transaction } from "../store/db";
-import { storeImage, unpackMissing, type StoredImage } from "../store/images";
+import { cleanDebris } from "../store/debris";
+import { prepareImage, recordImages, unpackMissing, type StoredImage } from "../store/images";
+import { withStoreWrite, type StoreWrite } from "../store/store-write";
 import type { LayerDigests } from "../image/layer-stream";
 import { downloadBlob, parallel } from "./blob-download";
 import type { RegistryClient } from "./client";
@@ -39,8 +40,12 @@ async function platformManifest(c: RegistryClient, reference: string, platform: 
   return { top, image };
 }
 
-/** Pull `text` from a registry into the store and return the stored image. */
+/**
+ * Pull `text` from a registry into the store and return the stored image. All or nothing: the blobs
+ * it downloads and the layers it unpacks are one store write, removed when the pull fails.
+ */
 export async function pullImage(d: Database, p: Paths, text: string, mapping: IdMapping, o: PullOptions): Promise<StoredImage> {
+  await cleanDebris(d, p);
   const ref = parseRegistryRef(text);
   const endpoints = endpointsFor(ref, loadRegistriesConf(), { tlsVerify: o.tlsVerify });
   const progress = new Progress(o.progress);
@@ -57,7 +62,7 @@ export async function pullImage(d: Database, p: Paths, text: string, mapping: Id
       continue;
     }
     try {
-      return await fetchAndStore(d, p, c, e, found, mapping, o, progress);
+      return await withStoreWrite(d, p, (w) => fetchAndStore(w, c, e, found, mapping, o, progress));
     } finally {
       progress.stop();
     }
@@ -65,12 +70,13 @@ export async function pullImage(d: Database, p: Paths, text: string, mapping: Id
   throw firstError;
 }
 
-async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }, mapping: IdMapping, o: PullOptions, progress: Progress): Promise<StoredImage> {
+async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }, mapping: IdMapping, o: PullOptions, progress: Progress): Promise<StoredImage> {
+  const { d, p } = w;
   const name = formatRef(e.ref);
   const m = found.image.value;
   if (!m.config?.digest || !Array.isArray(m.layers)) throw new RlError(`${name}: manifest ${found.image.digest} has no config or layers`);
   progress.line(`Pulling ${name} (${formatPlatform(o.platform)}) from ${e.host}`);
-  const config = await fetchConfig(p, c, m.config);
+  const config = await fetchConfig(w, c, m.config);
   const sources = layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value);
   const chains = chainIds(sources.map((l) => l.diffId));
   // Each layer is unpacked (one at a time, in a worker process) as soon as its blob is in: unpacking overlaps the downloads.
@@ -79,7 +85,7 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
   const unpack = (i: number) => {
     unpacking = unpacking.then(async () => {
       if (o.signal?.aborted) return;
-      for (const [k, v] of await unpackMissing(p, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
+      for (const [k, v] of await unpackMissing(w, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
     });
     unpacking.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
   };
@@ -91,7 +97,7 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
         return unpack(i);
       }
       try {
-        await downloadBlob(p, c, l, bar.bytes, o.signal);
+        await downloadBlob(w, c, l, bar.bytes, o.signal);
         bar.finish("done");
       } catch (err) {
         bar.finish("failed");
@@ -104,8 +110,8 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
   }
   await unpacking;
   if (o.signal?.aborted) throw new RlError("interrupted");
-  await putBlobBytes(p, found.image.digest, found.image.bytes);
-  if (found.top !== found.image) await putBlobBytes(p, found.top.digest, found.top.bytes);
+  await putBlobBytes(p, found.image.digest, found.image.bytes, w);
+  if (found.top !== found.image) await putBlobBytes(p, found.top.digest, found.top.bytes, w);
   const resolved: ResolvedImage = {
     source: name,
     id: m.config.digest,
@@ -116,20 +122,22 @@ async function fetchAndStore(d: Database, p: Paths, c: RegistryClient, e: Endpoi
     layers: sources,
     names: [name],
   };
-  const stored = await storeImage(d, p, resolved, mapping, unpacked);
+  const prepared = await prepareImage(w, resolved, mapping, unpacked);
   const repoDigest = `${e.ref.registry}/${e.ref.repository}@${found.top.digest}`;
-  transaction(d, p.db, () => {
-    d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(stored.id, repoDigest, found.image.digest, Date.now());
+  const stored = w.commit(() => {
+    const [img] = recordImages(w, [prepared]);
+    d.query("INSERT OR REPLACE INTO image_repo_digests (image_id, repo_digest, manifest_digest, created) VALUES (?, ?, ?, ?)").run(img!.id, repoDigest, found.image.digest, Date.now());
+    return img!;
   });
   progress.stop();
   progress.line(`Stored ${name} as ${stored.id.slice(7, 19)} (digest ${found.top.digest})`);
   return stored;
 }
 
-async function fetchConfig(p: Paths, c: RegistryClient, desc: { digest: string; size: number }): Promise<{ bytes: Uint8Array; value: ImageConfig }> {
+async function fetchConfig(w: StoreWrite, c: RegistryClient, desc: { digest: string; size: number }): Promise<{ bytes: Uint8Array; value: ImageConfig }> {
   if (desc.size > MAX_CONFIG) throw new RlError(`config ${desc.digest} is too large (${desc.size} bytes)`);
-  if (!hasBlob(p, desc.digest)) await downloadBlob(p, c, { ...desc }, () => {}, c.o.signal);
-  const bytes = new Uint8Array(readFileSync(blobPath(p, desc.digest)));
+  if (!hasBlob(w.p, desc.digest)) await downloadBlob(w, c, { ...desc }, () => {}, c.o.signal);
+  const bytes = new Uint8Array(readFileSync(blobPath(w.p, desc.digest)));
   if (digestOf(bytes) !== desc.digest) throw new RlError(`config ${desc.digest} in the store does not match its digest`);
   return { bytes, value: parseJson<ImageConfig>(bytes, `config ${desc.digest}`) };
 }

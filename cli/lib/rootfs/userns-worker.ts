@@ -17,8 +17,12 @@ import { exportTree } from "./export-tree";
 export type WorkerJob =
   | {
       kind: "unpack";
-      /** `blob`: also keep the stored bytes, written to `tmp`, renamed to `dir`/<digest hex> once verified. */
-      layers: (LayerSource & { chainId: string; blob?: { tmp: string; dir: string } })[];
+      /**
+       * `blob`: also keep the stored bytes, written to `tmp` and left there once verified: rl renames
+       * them into the blob store after claiming the digest (store-write.ts). Verified layers land in
+       * `layersDir` (the caller claimed them before the job started).
+       */
+      layers: (LayerSource & { chainId: string; blob?: { tmp: string } })[];
       layersDir: string;
       tmpDir: string;
       chown: boolean;
@@ -61,7 +65,6 @@ async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<Work
     if (blobFd !== undefined) {
       fsyncSync(blobFd);
       closeSync(blobFd);
-      renameSync(layer.blob!.tmp, join(layer.blob!.dir, d.digest.slice("sha256:".length)));
     }
     skipped.push(...r.skippedDevices);
     try {

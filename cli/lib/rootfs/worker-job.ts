@@ -6,6 +6,7 @@ import { runInUserNamespace } from "../runtime/userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
 import { removeTree } from "./remove-tree";
 import { PACKAGE_ROOT } from "../package-root";
+import { ownerTag } from "../store/tmp-name";
 
 const workerPath = join(PACKAGE_ROOT, "cli/lib/rootfs/userns-worker.ts");
 
@@ -38,6 +39,6 @@ export async function removePaths(tmpDir: string, paths: string[], tag: string):
   try {
     for (const path of paths) removeTree(path);
   } catch {
-    await runWorkerJob(join(tmpDir, `remove-${process.pid}-${tag}.json`), { kind: "remove", paths });
+    await runWorkerJob(join(tmpDir, `remove-${ownerTag()}-${tag}.json`), { kind: "remove", paths });
   }
 }

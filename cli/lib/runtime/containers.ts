@@ -1,5 +1,4 @@
 import type { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
@@ -8,6 +7,7 @@ import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
+import { pidStartTime } from "../sys/pid-start-time";
 
 export interface ContainerRow {
   id: string;
@@ -27,20 +27,6 @@ export interface ContainerRow {
 
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
 export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
-
-/**
- * Start time of a live process (field 22 of /proc/PID/stat), to tell it from a later one with the same
- * pid. Undefined for a zombie: its container is over.
- */
-export function pidStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
-}
 
 export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "pid" | "pid_start" | "exit_code" | "finished">): void {
   transaction(d, p.db, () => {
@@ -89,7 +75,7 @@ export async function removeContainer(d: Database, p: Paths, id: string): Promis
  * those started with --rm. Also clears the store's tmp dir of what killed rl processes left there.
  */
 export async function sweepStale(d: Database, p: Paths): Promise<void> {
-  await cleanDebris(p);
+  await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
     const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;

@@ -6,6 +6,7 @@ import { debug, warnOnce } from "../log";
 import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
+import { tmpName } from "../store/tmp-name";
 import { parseImageRef } from "../image/reference";
 import { wantedPlatform } from "../image/platform";
 import { findPulled, type PullPolicy } from "../registry/pull-policy";
@@ -252,7 +253,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
       atomicJson(join(dir, "config.json"), spec);
-      if (driver === "vfs") await runWorkerJob(join(p.tmp, `flatten-${process.pid}-${id.slice(0, 12)}.json`), { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
+      if (driver === "vfs") await runWorkerJob(`${tmpName(p, "flatten")}.json`, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import { digestMatches, newDigester } from "../image/digest";
 import type { Paths } from "../paths";
+import type { StoreWrite } from "./store-write";
+import { tmpName } from "./tmp-name";
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
@@ -21,9 +23,11 @@ export function hasBlob(p: Paths, digest: string): boolean {
 /**
  * Stream bytes into the store as the blob `digest`. The bytes are hashed as they are written to a temp
  * file, which is renamed into place only when digest (and size, if given) match: a reader never sees a
- * partial or wrong blob. Returns the blob's path.
+ * partial or wrong blob. `w`: the store write the blob belongs to, which claims it before it lands (so
+ * it goes when the write fails); without one, the blob must already be referenced by an image.
+ * Returns the blob's path.
  */
-export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Uint8Array>, size?: number): Promise<string> {
+export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Uint8Array>, size?: number, w?: StoreWrite): Promise<string> {
   const dest = blobPath(p, digest);
   if (existsSync(dest)) {
     for await (const _ of chunks); // drain the source so callers that tee it still finish
@@ -31,7 +35,7 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
   }
   mkdirSync(join(p.blobs, "sha256"), { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
-  const tmp = join(p.tmp, `blob-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const tmp = tmpName(p, "blob");
   const fd = openSync(tmp, "wx", 0o600);
   const hash = newDigester();
   let written = 0;
@@ -46,6 +50,7 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
     if (!digestMatches(hash, digest)) throw new RlError(`blob ${digest} does not match its digest (got ${hash.digest()})`);
     fsyncSync(fd);
     closeSync(fd);
+    w?.claim("blob", [digest.slice("sha256:".length)]);
     renameSync(tmp, dest);
     return dest;
   } catch (err) {
@@ -58,6 +63,6 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
 }
 
 /** putBlob for bytes already in memory (manifests, configs). */
-export function putBlobBytes(p: Paths, digest: string, bytes: Uint8Array): Promise<string> {
-  return putBlob(p, digest, (async function* () { yield bytes; })(), bytes.length);
+export function putBlobBytes(p: Paths, digest: string, bytes: Uint8Array, w?: StoreWrite): Promise<string> {
+  return putBlob(p, digest, (async function* () { yield bytes; })(), bytes.length, w);
 }

@@ -54,6 +54,17 @@ CREATE TABLE IF NOT EXISTS layer_sizes (
   chain_id TEXT PRIMARY KEY,
   diff_size INTEGER NOT NULL      -- bytes of the layer's uncompressed tar
 );
+-- Store writes in progress (store-atomic branch): each layer directory and blob an rl process is about to
+-- create, recorded in a committed transaction before it lands and cleared in the transaction that records
+-- the images referring to it (store/store-write.ts). Rows of a dead owner are what a killed rl left:
+-- the next rl removes those no image refers to (cleanDebris).
+CREATE TABLE IF NOT EXISTS pending_writes (
+  kind TEXT NOT NULL,             -- layer | blob
+  hex TEXT NOT NULL,              -- chain id or digest, without "sha256:"
+  pid INTEGER NOT NULL,           -- the rl process writing it
+  pid_start TEXT NOT NULL,        -- its /proc/PID/stat start time, against pid reuse
+  PRIMARY KEY (kind, hex, pid, pid_start)
+);
 
 -- networking (net branch): the network of each container, so rl port, container: and the stale sweep
 -- find them.

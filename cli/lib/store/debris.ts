@@ -1,32 +1,35 @@
+import type { Database } from "bun:sqlite";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
 import { removePaths } from "../rootfs/worker-job";
+import { ownProcess, processAlive } from "../sys/pid-start-time";
+import { dropDeadWrites } from "./store-write";
+import { tmpOwner } from "./tmp-name";
 
-/** Temp entries are named KIND-PID-...: the pid of the rl process that owns them. */
-export function tmpName(p: Paths, kind: string): string {
-  return join(p.tmp, `${kind}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
-}
-
-function alive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`);
+/** Whether a temp entry's owner is gone (a name without a start time: whether its pid is). */
+function ownerGone(name: string): boolean {
+  const o = tmpOwner(name);
+  if (!o || !(o.pid > 0)) return false;
+  const own = ownProcess();
+  if (o.pid === own.pid && (o.start === undefined || o.start === own.start)) return false;
+  return o.start === undefined ? !existsSync(`/proc/${o.pid}`) : !processAlive(o.pid, o.start);
 }
 
 /**
- * Remove what killed rl processes left in tmp/ (half-unpacked layers, partial blobs, job files).
- * Entries of live processes are kept. Unpacked files belong to subordinate ids: when a plain removal
+ * Remove what killed rl processes left: the layers and blobs of store writes they never committed
+ * (see store-write.ts), and their entries in tmp/ (half-unpacked layers, partial blobs, job files).
+ * What live processes own is kept. Unpacked files belong to subordinate ids: when a plain removal
  * fails, the rest is removed from inside a user namespace.
  */
-export async function cleanDebris(p: Paths): Promise<void> {
+export async function cleanDebris(d: Database, p: Paths): Promise<void> {
+  await dropDeadWrites(d, p);
   let names: string[];
   try {
     names = readdirSync(p.tmp);
   } catch {
     return;
   }
-  const stale = names.filter((n) => {
-    const pid = Number(/^[a-z]+-(\d+)-/.exec(n)?.[1]);
-    return pid > 0 && pid !== process.pid && !alive(pid);
-  });
+  const stale = names.filter(ownerGone);
   if (stale.length) await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)), "clean");
 }

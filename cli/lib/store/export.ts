@@ -7,7 +7,8 @@ import type { Paths } from "../paths";
 import { containerDir, findContainer } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import type { IdMapping } from "../security/idmap";
-import { cleanDebris, tmpName } from "./debris";
+import { cleanDebris } from "./debris";
+import { tmpName } from "./tmp-name";
 import { findImage, layerDir } from "./images";
 
 /**
@@ -16,7 +17,7 @@ import { findImage, layerDir } from "./images";
  * written from inside a user namespace, where their owners read as the container's ids.
  */
 export async function exportContainer(d: Database, p: Paths, text: string, output: string | undefined, mapping: IdMapping): Promise<void> {
-  await cleanDebris(p);
+  await cleanDebris(d, p);
   const c = findContainer(d, text);
   if (!c) throw new RlError(`no such container: ${text}`);
   const img = findImage(d, c.image_id);

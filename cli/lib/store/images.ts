@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { RlError } from "../errors";
@@ -14,10 +14,10 @@ import type { Paths } from "../paths";
 import { hasFullMapping, mappedSize, type IdMapping } from "../security/idmap";
 import type { WorkerJob } from "../rootfs/userns-worker";
 import { removePaths, runWorkerJob } from "../rootfs/worker-job";
-import { hasBlob, putBlob, putBlobBytes } from "./blobs";
-import { transaction } from "./db";
-import { cleanDebris, tmpName } from "./debris";
-import { STORE_SHARED, withLocks } from "./locks";
+import { blobPath, hasBlob, putBlob, putBlobBytes } from "./blobs";
+import { withLocks } from "./locks";
+import { withStoreWrite, type StoreWrite } from "./store-write";
+import { tmpName } from "./tmp-name";
 
 export interface StoredImage {
   id: string;
@@ -96,60 +96,86 @@ export function imageSize(d: Database, img: StoredImage): number {
 
 type PendingLayer = LayerSource & { chainId: string };
 
+/** An image whose layers and blobs are in the store (claimed by a StoreWrite), not yet recorded. */
+export interface PreparedImage {
+  img: ResolvedImage;
+  layers: PendingLayer[];
+  described: BlobDescription[];
+  manifestBytes: Uint8Array;
+  manifestDigest: string;
+}
+
 /**
- * Put a resolved image in the store: unpack the layers it lacks (inside a user namespace, so files get
- * their owners) while keeping their compressed blobs in the same pass, store manifest and config
- * blobs, then record the image in one transaction. Layers and blobs land by rename, so a killed run
- * leaves no half layer; readers see the image only once the transaction commits.
+ * Put a resolved image in the store as one store write: prepare it, then record it. Readers see the
+ * image only once the transaction commits; a failure removes what it created (store-write.ts).
  */
-export async function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping, unpacked = new Map<string, LayerDigests>()): Promise<StoredImage> {
-  await cleanDebris(p);
-  return withLocks(p, [STORE_SHARED], async () => {
-    const chains = chainIds(img.layers.map((l) => l.diffId));
-    const layers: PendingLayer[] = img.layers.map((l, i) => ({ ...l, chainId: chains[i]! }));
-    const known = new Map([...unpacked, ...(await unpackMissing(p, layers, mapping))]);
-    const described: BlobDescription[] = [];
-    for (const l of layers) described.push(await keepLayerBlob(p, l, known.get(l.chainId)));
-    const manifestBytes = img.manifestBytes ?? synthesizeManifest(img, described);
-    const manifestDigest = img.manifestDigest ?? digestOf(manifestBytes);
-    await putBlobBytes(p, manifestDigest, manifestBytes);
-    await putBlobBytes(p, img.id, img.configBytes);
-    const now = Date.now();
-    transaction(d, p.db, () => {
-      const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
-      const size = d.query("INSERT OR IGNORE INTO layer_sizes (chain_id, diff_size) VALUES (?, ?)");
-      layers.forEach((l, i) => {
-        layer.run(l.chainId, l.diffId, now);
-        if (described[i]!.diffSize !== undefined) size.run(l.chainId, described[i]!.diffSize!);
-      });
-      d.query("INSERT OR IGNORE INTO images (id, manifest_digest, manifest, config, layers, created) VALUES (?, ?, ?, ?, ?, ?)").run(
-        img.id,
-        manifestDigest,
-        manifestBytes,
-        new TextDecoder().decode(img.configBytes),
-        JSON.stringify(chains),
-        now,
-      );
-      // Images stored before blobs were kept have no manifest: give them this one.
-      d.query("UPDATE images SET manifest = ?, manifest_digest = ? WHERE id = ? AND manifest IS NULL").run(manifestBytes, manifestDigest, img.id);
-      for (const name of img.names) d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id);
-    });
-    return findImage(d, img.id)!;
+export function storeImage(d: Database, p: Paths, img: ResolvedImage, mapping: IdMapping): Promise<StoredImage> {
+  return withStoreWrite(d, p, async (w) => {
+    const prepared = await prepareImage(w, img, mapping);
+    return w.commit(() => recordImages(w, [prepared]))[0]!;
   });
 }
 
 /**
- * Unpack the layers the store lacks (a pull calls it per layer as downloads finish), each under its own
- * lock so two rl processes never unpack one layer twice. Returns what the unpacked layers turned out to be.
+ * The first half of storing an image, inside a store write: unpack the layers the store lacks (inside a
+ * user namespace, so files get their owners) while keeping their compressed blobs in the same pass,
+ * and store the manifest and config blobs. Layers and blobs land by rename, so a killed run leaves no
+ * half layer; each is claimed by `w` before it lands. `unpacked`: layers the caller already unpacked.
  */
-export async function unpackMissing(p: Paths, layers: PendingLayer[], mapping: IdMapping): Promise<Map<string, LayerDigests>> {
+export async function prepareImage(w: StoreWrite, img: ResolvedImage, mapping: IdMapping, unpacked = new Map<string, LayerDigests>()): Promise<PreparedImage> {
+  const chains = chainIds(img.layers.map((l) => l.diffId));
+  const layers: PendingLayer[] = img.layers.map((l, i) => ({ ...l, chainId: chains[i]! }));
+  const known = new Map([...unpacked, ...(await unpackMissing(w, layers, mapping))]);
+  const described: BlobDescription[] = [];
+  for (const l of layers) described.push(await keepLayerBlob(w, l, known.get(l.chainId)));
+  const manifestBytes = img.manifestBytes ?? synthesizeManifest(img, described);
+  const manifestDigest = img.manifestDigest ?? digestOf(manifestBytes);
+  await putBlobBytes(w.p, manifestDigest, manifestBytes, w);
+  await putBlobBytes(w.p, img.id, img.configBytes, w);
+  return { img, layers, described, manifestBytes, manifestDigest };
+}
+
+/** The second half: the rows of prepared images. Call it inside `w.commit`, which clears the claims in the same transaction. */
+export function recordImages(w: StoreWrite, prepared: PreparedImage[]): StoredImage[] {
+  const d = w.d;
+  const now = Date.now();
+  const layer = d.query("INSERT OR IGNORE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)");
+  const size = d.query("INSERT OR IGNORE INTO layer_sizes (chain_id, diff_size) VALUES (?, ?)");
+  for (const { img, layers, described, manifestBytes, manifestDigest } of prepared) {
+    layers.forEach((l, i) => {
+      layer.run(l.chainId, l.diffId, now);
+      if (described[i]!.diffSize !== undefined) size.run(l.chainId, described[i]!.diffSize!);
+    });
+    d.query("INSERT OR IGNORE INTO images (id, manifest_digest, manifest, config, layers, created) VALUES (?, ?, ?, ?, ?, ?)").run(
+      img.id,
+      manifestDigest,
+      manifestBytes,
+      new TextDecoder().decode(img.configBytes),
+      JSON.stringify(layers.map((l) => l.chainId)),
+      now,
+    );
+    // Images stored before blobs were kept have no manifest: give them this one.
+    d.query("UPDATE images SET manifest = ?, manifest_digest = ? WHERE id = ? AND manifest IS NULL").run(manifestBytes, manifestDigest, img.id);
+    for (const name of img.names) d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id);
+  }
+  return prepared.map((x) => findImage(d, x.img.id)!);
+}
+
+/**
+ * Unpack the layers the store lacks (a pull calls it per layer as downloads finish), each under its own
+ * lock so two rl processes never unpack one layer twice; each is claimed by `w` before its worker
+ * starts. Returns what the unpacked layers turned out to be.
+ */
+export async function unpackMissing(w: StoreWrite, layers: PendingLayer[], mapping: IdMapping): Promise<Map<string, LayerDigests>> {
+  const p = w.p;
   const known = new Map<string, LayerDigests>();
   const missing = layers.filter((l) => !existsSync(layerDir(p, l.chainId)));
   if (!missing.length) return known;
   const locks = missing.map((l) => ({ name: `layer-${l.chainId.slice(7)}`, exclusive: true }));
-  await withLocks(p, [STORE_SHARED, ...locks], async () => {
+  await withLocks(p, locks, async () => {
     const still = missing.filter((l) => !existsSync(layerDir(p, l.chainId)));
-    const got = still.length ? await unpackLayers(p, still, mapping) : [];
+    w.claim("layer", still.map((l) => l.chainId.slice(7)));
+    const got = still.length ? await unpackLayers(w, still, mapping) : [];
     still.forEach((l, i) => known.set(l.chainId, got[i]!));
   });
   return known;
@@ -158,7 +184,7 @@ export async function unpackMissing(p: Paths, layers: PendingLayer[], mapping: I
 /** Make sure the layer's compressed blob is in the store; returns how to describe it in a manifest. */
 type BlobDescription = { digest: string; size: number; compression: Compression; diffSize?: number };
 
-async function keepLayerBlob(p: Paths, l: PendingLayer, unpacked: LayerDigests | undefined): Promise<BlobDescription> {
+async function keepLayerBlob(w: StoreWrite, l: PendingLayer, unpacked: LayerDigests | undefined): Promise<BlobDescription> {
   if (unpacked) return unpacked;
   const compression = sniff(new Uint8Array(await Bun.file(l.file).slice(l.offset, l.offset + 4).arrayBuffer()));
   let digest = l.digest ?? (compression === "none" ? l.diffId : undefined);
@@ -167,7 +193,7 @@ async function keepLayerBlob(p: Paths, l: PendingLayer, unpacked: LayerDigests |
     for await (const c of rangeChunks(l)) h.update(c);
     digest = h.digest();
   }
-  if (!hasBlob(p, digest)) await putBlob(p, digest, rangeChunks(l), l.size);
+  if (!hasBlob(w.p, digest)) await putBlob(w.p, digest, rangeChunks(l), l.size, w);
   return { digest, size: l.size, compression };
 }
 
@@ -209,7 +235,8 @@ export function spreadLayers(sizes: number[], workers: number): number[][] {
   return groups.map((g) => g.items.sort((a, b) => a - b)).filter((g) => g.length);
 }
 
-async function unpackLayers(p: Paths, layers: PendingLayer[], mapping: IdMapping): Promise<LayerDigests[]> {
+async function unpackLayers(w: StoreWrite, layers: PendingLayer[], mapping: IdMapping): Promise<LayerDigests[]> {
+  const p = w.p;
   mkdirSync(p.layers, { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   mkdirSync(join(p.blobs, "sha256"), { recursive: true, mode: 0o700 });
@@ -220,16 +247,25 @@ async function unpackLayers(p: Paths, layers: PendingLayer[], mapping: IdMapping
       const tmpDir = tmpName(p, "unpack");
       const withBlobs = group.map((i) => ({
         ...layers[i]!,
-        blob: layers[i]!.digest && hasBlob(p, layers[i]!.digest!) ? undefined : { tmp: `${tmpDir}-blob${i}`, dir: join(p.blobs, "sha256") },
+        blob: layers[i]!.digest && hasBlob(p, layers[i]!.digest!) ? undefined : { tmp: `${tmpDir}-blob${i}` },
       }));
+      const blobTmps = withBlobs.flatMap((l) => (l.blob ? [l.blob.tmp] : []));
       const job: WorkerJob = { kind: "unpack", layers: withBlobs, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
       let result: Awaited<ReturnType<typeof runWorkerJob>>;
       try {
         result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
       } catch (err) {
         // A worker killed midway (Ctrl-C reaches the whole process group) cannot clean up after itself.
-        await removePaths(p.tmp, [tmpDir, ...withBlobs.flatMap((l) => (l.blob ? [l.blob.tmp] : []))], "unpack").catch(() => {});
+        await removePaths(p.tmp, [tmpDir, ...blobTmps], "unpack").catch(() => {});
         throw err;
+      }
+      try {
+        // The worker leaves each verified blob in tmp/: it lands here, once claimed.
+        const kept = withBlobs.flatMap((l, k) => (l.blob ? [{ tmp: l.blob.tmp, digest: result.layers![k]!.digest }] : [])).filter((b) => !hasBlob(p, b.digest));
+        w.claim("blob", kept.map((b) => b.digest.slice(7)));
+        for (const b of kept) renameSync(b.tmp, blobPath(p, b.digest));
+      } finally {
+        for (const t of blobTmps) rmSync(t, { force: true });
       }
       if (result.skippedDevices?.length) {
         warnOnce(`skipped ${result.skippedDevices.length} device node(s) in the image (${result.skippedDevices.slice(0, 3).join(", ")}${result.skippedDevices.length > 3 ? ", ..." : ""}): creating devices needs privileges; /dev is provided at run time`);

@@ -10,7 +10,8 @@ import { normalizeName } from "../image/reference";
 import { MEDIA, type ImageConfig, type ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
-import { cleanDebris, tmpName } from "./debris";
+import { cleanDebris } from "./debris";
+import { tmpName } from "./tmp-name";
 import { storeImage, type StoredImage } from "./images";
 
 type Config = NonNullable<ImageConfig["config"]>;
@@ -77,7 +78,7 @@ const OCI_LAYER: Record<Compression, string> = {
  * The tarball's bytes are kept as the layer blob as they are.
  */
 export async function importTarball(d: Database, p: Paths, file: string | undefined, ref: string | undefined, changes: string[], mapping: IdMapping): Promise<StoredImage> {
-  await cleanDebris(p);
+  await cleanDebris(d, p);
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const config0 = applyChanges({}, changes);
   let path = file;

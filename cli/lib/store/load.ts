@@ -13,8 +13,10 @@ import { sniff } from "../image/compression";
 import type { Index, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
-import { cleanDebris, tmpName } from "./debris";
-import { storeImage } from "./images";
+import { cleanDebris } from "./debris";
+import { prepareImage, recordImages, type PreparedImage } from "./images";
+import { withStoreWrite } from "./store-write";
+import { tmpName } from "./tmp-name";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -70,10 +72,11 @@ export async function imagesInArchive(files: FileSet, source: string): Promise<R
 
 /**
  * `load`: store every image of a docker-archive or oci-archive (gzip or zstd compressed too) read from
- * `file`, or from `stdin` when no file is given. Returns what podman prints after "Loaded image: ".
+ * `file`, or from `stdin` when no file is given, all or none of them. Returns what podman prints after
+ * "Loaded image: ".
  */
 export async function loadArchive(d: Database, p: Paths, file: string | undefined, mapping: IdMapping): Promise<string[]> {
-  await cleanDebris(p);
+  await cleanDebris(d, p);
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   let path = file;
   let spooled: string | undefined;
@@ -89,12 +92,15 @@ export async function loadArchive(d: Database, p: Paths, file: string | undefine
     const files = await archiveFiles(path!).catch((err) => {
       throw new RlError(`${file ?? "stdin"} is not a tar archive: ${(err as Error).message}`);
     });
-    const loaded: string[] = [];
-    for (const img of await imagesInArchive({ ...files, describe: file ?? "stdin" }, file ?? "stdin")) {
-      const stored = await storeImage(d, p, img, mapping);
-      loaded.push(...(img.names.length ? img.names : [stored.id]));
-    }
-    return loaded;
+    const images = await imagesInArchive({ ...files, describe: file ?? "stdin" }, file ?? "stdin");
+    // All or nothing: every image is prepared, then all are recorded in one transaction; a failure
+    // removes what the earlier images created.
+    const stored = await withStoreWrite(d, p, async (w) => {
+      const prepared: PreparedImage[] = [];
+      for (const img of images) prepared.push(await prepareImage(w, img, mapping));
+      return w.commit(() => recordImages(w, prepared));
+    });
+    return images.flatMap((img, i) => (img.names.length ? img.names : [stored[i]!.id]));
   } finally {
     if (spooled) rmSync(spooled, { force: true });
   }

@@ -6,6 +6,6 @@ import { cleanDebris } from "./debris";
 /** The store for an image command: its database, after clearing what killed rl runs left in tmp/. */
 export async function openStore(p: Paths): Promise<Database> {
   const d = openDb(p.db);
-  await cleanDebris(p);
+  await cleanDebris(d, p);
   return d;
 }

@@ -7,9 +7,10 @@ import type { Paths } from "../paths";
 import { removeContainer, type ContainerRow } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
-import { tmpName } from "./debris";
+import { tmpName } from "./tmp-name";
 import { findImage, layerDir, listImages, type StoredImage } from "./images";
 import { STORE_EXCLUSIVE, withLocks } from "./locks";
+import { deadOwners, dropWrites } from "./store-write";
 import { unreferenced } from "./unreferenced";
 
 /** What rmi and prune did, in podman's words: "Untagged: NAME", "Deleted: ID". */
@@ -83,6 +84,8 @@ export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] 
  */
 export async function collectGarbage(d: Database, p: Paths): Promise<{ layers: number; blobs: number }> {
   return withLocks(p, [STORE_EXCLUSIVE], async () => {
+    // Claims of killed writers: what they created goes below with the rest, unless an image uses it.
+    await dropWrites(d, p, deadOwners(d));
     const { layers: deadLayers, blobs: deadBlobs } = unreferenced(d, p);
     for (const h of deadBlobs) rmSync(join(p.blobs, "sha256", h), { force: true });
     if (deadLayers.length) {

@@ -14,11 +14,8 @@ function list(dir: string): string[] {
   }
 }
 
-/**
- * Layer directories and blobs (as hex digests) that no image refers to: what an interrupted pull or
- * load leaves as a cache, and what rmi/prune leave behind. Reclaimable; collected by collectGarbage.
- */
-export function unreferenced(d: Database, p: Paths): { layers: string[]; blobs: string[] } {
+/** Layers (chain id hex) and blobs (digest hex) that some image refers to. */
+export function referenced(d: Database, p: Paths): { layers: Set<string>; blobs: Set<string> } {
   const layers = new Set<string>();
   const blobs = new Set<string>();
   for (const img of listImages(d)) {
@@ -40,5 +37,14 @@ export function unreferenced(d: Database, p: Paths): { layers: string[]; blobs: 
       for (const l of m.layers ?? []) blobs.add(l.digest.slice(7));
     } catch {}
   }
+  return { layers, blobs };
+}
+
+/**
+ * Layer directories and blobs (as hex digests) that no image refers to: what rmi and prune leave
+ * behind, and what another rl process is writing right now. Reclaimable; collected by collectGarbage.
+ */
+export function unreferenced(d: Database, p: Paths): { layers: string[]; blobs: string[] } {
+  const { layers, blobs } = referenced(d, p);
   return { layers: list(p.layers).filter((h) => !layers.has(h)), blobs: list(join(p.blobs, "sha256")).filter((h) => !blobs.has(h)) };
 }
