@@ -98,6 +98,8 @@ extern int munmap(void *addr, size_t len);
 #define SYS_close_range 436
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
+#define SYS_signalfd4 289
+#define SIGTERM 15
 
 struct pollfd { int fd; short events; short revents; };
 struct sockaddr_in { uint16_t family; uint16_t port; uint32_t addr; char zero[8]; };
@@ -185,6 +187,8 @@ static int closed[128], nclosed;   /* slots closed during the current epoll_wait
 static struct udp_client udps[MAX_UDP];
 static int64_t clock_ticks;
 static int epfd;
+/* Set by SIGTERM (rl: the container has ended): accept nothing more, finish what is in flight, exit. */
+static int draining;
 static char dgram[65536];
 
 /* epoll data: kind in the top byte: 1 listener/udp port, 2 tcp conn side, 3 udp client */
@@ -342,17 +346,58 @@ static void udp_from_ctr(int ui) {
   sendto(ports[udps[ui].port].fd, dgram, (size_t)n, 0x40, &udps[ui].peer, udps[ui].peer_len);
 }
 
+/*
+ * Once the container has ended nothing new can reach it, but what it wrote before may still wait in a
+ * socket or pipe here for a slow client: a connection ends when everything from the container side has
+ * gone out (the host side then sees the end of the stream), instead of being cut when rl stops us.
+ */
+static int drained(struct conn *c) {
+  return c->connecting || c->h[1].done;
+}
+
+static void start_draining(void) {
+  int i;
+  draining = 1;
+  for (i = 0; i < nports; i++) { epoll_ctl(epfd, EPOLL_CTL_DEL, ports[i].fd, 0); close(ports[i].fd); }
+  for (i = 0; i < MAX_UDP; i++) if (udps[i].used) { epoll_ctl(epfd, EPOLL_CTL_DEL, udps[i].fd, 0); close(udps[i].fd); udps[i].used = 0; }
+  for (i = 0; i < MAX_CONNS; i++) {
+    struct conn *c = &conns[i];
+    if (c->used != 1) continue;
+    if (!c->connecting && (pump(c, 0) < 0 || pump(c, 1) < 0)) { conn_close(i); continue; }
+    if (drained(c)) conn_close(i); else conn_rearm(i);
+  }
+}
+
+static int open_conns(void) {
+  int i, n = 0;
+  for (i = 0; i < MAX_CONNS; i++) if (conns[i].used) n++;
+  return n;
+}
+
+/* SIGTERM as a descriptor the loop waits on (a handler would interrupt the loop anywhere). */
+static int term_fd(void) {
+  unsigned long mask[16]; int i;
+  for (i = 0; i < 16; i++) mask[i] = 0;
+  mask[0] = 1ul << (SIGTERM - 1);
+  syscall(SYS_rt_sigprocmask, 0 /* SIG_BLOCK */, mask, 0, 8);
+  return (int)syscall(SYS_signalfd4, -1, mask, 8, O_CLOEXEC | O_NONBLOCK);
+}
+
 static void forwarder_loop(void) {
   static struct epoll_event evs[128];
-  int i, n;
+  int i, n, tfd;
   epfd = epoll_create1(O_CLOEXEC);
   if (epfd < 0) _exit(1);
   for (i = 0; i < nports; i++) ep_set(EPOLL_CTL_ADD, ports[i].fd, EPOLLIN, (1u << 24) | (uint32_t)i);
+  tfd = term_fd();
+  if (tfd >= 0) ep_set(EPOLL_CTL_ADD, tfd, EPOLLIN, 4u << 24);
   for (;;) {
     n = epoll_wait(epfd, evs, 128, -1);
     if (n < 0) { if (errno == EINTR) continue; _exit(1); }
     for (i = 0; i < n; i++) {
       uint32_t d = evs[i].data_lo, kind = d >> 24, idx = d & 0xffffff;
+      if (kind == 4) { if (!draining) start_draining(); continue; }
+      if (draining && (kind == 1 || kind == 3)) continue;   /* closed by start_draining */
       if (kind == 1) { if (ports[idx].udp) udp_from_host((int)idx); else tcp_accept((int)idx); }
       else if (kind == 3) { if (udps[idx].used) udp_from_ctr((int)idx); }
       else if (kind == 2) {
@@ -360,13 +405,14 @@ static void forwarder_loop(void) {
         if (c->used != 1) continue;
         if (c->connecting) { connect_event(ci, side, evs[i].events); continue; }
         /* Readable: pump out of this side; writable: drain what waits for this side. */
-        if (pump(c, side) < 0 || pump(c, 1 - side) < 0 || (c->h[0].done && c->h[1].done) ||
+        if (pump(c, side) < 0 || pump(c, 1 - side) < 0 || (c->h[0].done && c->h[1].done) || (draining && drained(c)) ||
             (evs[i].events & EPOLLERR) ||
             ((evs[i].events & EPOLLHUP) && c->h[side].eof && c->h[1 - side].pending == 0)) { conn_close(ci); continue; }
         conn_rearm(ci);
       }
     }
     while (nclosed > 0) conns[closed[--nclosed]].used = 0;
+    if (draining && open_conns() == 0) _exit(0);
   }
 }
 

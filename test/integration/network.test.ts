@@ -188,6 +188,32 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     expect(createHash("sha256").update(received).digest("hex")).toBe(r2.stdout.split(" ")[0]!);
   });
 
+  test("what the container wrote before it ended still reaches a slow client whole", async () => {
+    const { connect } = await import("node:net");
+    const { createHash } = await import("node:crypto");
+    // nc sends 16 MiB and exits, and the container with it, while most of the data still waits in socket
+    // buffers and in the forwarder for a client that reads slowly: the forwarder must send it all on.
+    const p = start(["--rm", "--name", "slow-reader", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
+    const port = Number((await until("rl port", async () => {
+      const r = await rl(["port", "slow-reader", "80"], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    })).split(":")[1]);
+    const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
+      const chunks: Buffer[] = [];
+      const c = connect(port, "127.0.0.1", () => c.end());
+      c.once("data", () => {
+        c.pause();
+        setTimeout(() => c.resume(), 1500);
+      });
+      c.on("data", (b: Buffer) => chunks.push(b));
+      c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
+      c.on("error", () => resolve(false));
+    }));
+    const r = await finish(p);
+    expect(received.length).toBe(16 << 20);
+    expect(createHash("sha256").update(received).digest("hex")).toBe(r.stdout.split(" ")[0]!);
+  });
+
   test("many short connections at once, each half-closed by the client: every one gets its whole answer", async () => {
     const { connect } = await import("node:net");
     const server = "head -c 20000 /dev/zero | tr '\\0' x > /tmp/f; exec tcpsvd -b 1000 -c 1000 0 80 httpd -i -h /tmp";

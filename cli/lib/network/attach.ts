@@ -43,6 +43,9 @@ function bindPort(p: PortMapping): { fd: number; port: number } {
  * The network side of one container: host ports bound before anything starts (so "in use" fails early
  * and leaves nothing behind), then slirp4netns and the port forwarder attached to the held child.
  */
+/** How long the port forwarder may take to send on what a container wrote before it ended. */
+const FORWARDER_DRAIN_MS = 5000;
+
 export class ContainerNetwork {
   private listeners: { fd: number; port: number }[] = [];
   private slirp?: Slirp;
@@ -93,11 +96,20 @@ export class ContainerNetwork {
     return out;
   }
 
-  /** Stop the forwarder and slirp4netns and wait until both are gone. */
+  /**
+   * Stop the forwarder and slirp4netns and wait until both are gone. The forwarder first sends on what
+   * the container wrote before it ended (a slow client may still be reading a response), for at most
+   * FORWARDER_DRAIN_MS.
+   */
   async detach(): Promise<void> {
     if (this.forwarder) {
-      killPid(this.forwarder.pid, 9);
-      await this.forwarder.exited;
+      const { pid, exited } = this.forwarder;
+      killPid(pid, 15);
+      const ended = await Promise.race([exited.then(() => true), Bun.sleep(FORWARDER_DRAIN_MS).then(() => false)]);
+      if (!ended) {
+        killPid(pid, 9);
+        await exited;
+      }
       this.forwarder = undefined;
     }
     if (this.slirp) {
