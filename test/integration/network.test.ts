@@ -80,6 +80,15 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     return { stdout, stderr, code };
   }
 
+  /** The host port `rl port NAME PORT` reports, once the container has published it. */
+  async function hostPort(name: string, port: number): Promise<number> {
+    const line = await until("rl port", async () => {
+      const r = await rl(["port", name, String(port)], { env: t.env });
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    });
+    return Number(line.split(":").pop());
+  }
+
   async function containerPid(name: string): Promise<number> {
     const r = await rl(["ps", "--format", "json"], { env: t.env });
     const c = (JSON.parse(r.stdout) as { Names: string[]; Pid: number }[]).find((c) => c.Names.includes(name));
@@ -154,10 +163,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     const data = randomBytes(16 << 20);
     // host → container: the container hashes what it reads until the host half-closes.
     const up = start(["--rm", "--name", "bulk-up", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "nc -l -p 80 | sha256sum"]);
-    const upPort = Number((await until("rl port", async () => {
-      const r = await rl(["port", "bulk-up", "80"], { env: t.env });
-      return r.code === 0 ? r.stdout.trim() : undefined;
-    })).split(":")[1]);
+    const upPort = await hostPort("bulk-up", 80);
     // Until nc listens, the forwarder closes each connection at once: retry until one stays open. Bun's
     // client may report such a close without an error, having written only part of the data: an
     // upload counts only when every byte went out.
@@ -172,10 +178,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
 
     // container → host: the container serves a file and closes; the host reads to the end.
     const down = start(["--rm", "--name", "bulk-down", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
-    const downPort = Number((await until("rl port", async () => {
-      const r = await rl(["port", "bulk-down", "80"], { env: t.env });
-      return r.code === 0 ? r.stdout.trim() : undefined;
-    })).split(":")[1]);
+    const downPort = await hostPort("bulk-down", 80);
     const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
       const chunks: Buffer[] = [];
       const c = connect(downPort, "127.0.0.1", () => c.end());
@@ -194,10 +197,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     // nc sends 16 MiB and exits, and the container with it, while most of the data still waits in socket
     // buffers and in the forwarder for a client that reads slowly: the forwarder must send it all on.
     const p = start(["--rm", "--name", "slow-reader", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
-    const port = Number((await until("rl port", async () => {
-      const r = await rl(["port", "slow-reader", "80"], { env: t.env });
-      return r.code === 0 ? r.stdout.trim() : undefined;
-    })).split(":")[1]);
+    const port = await hostPort("slow-reader", 80);
     const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
       const chunks: Buffer[] = [];
       const c = connect(port, "127.0.0.1", () => c.end());
@@ -218,10 +218,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     const { connect } = await import("node:net");
     const server = "head -c 20000 /dev/zero | tr '\\0' x > /tmp/f; exec tcpsvd -b 1000 -c 1000 0 80 httpd -i -h /tmp";
     const p = start(["--rm", "--init", "--name", "churn", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", server]);
-    const port = Number((await until("rl port", async () => {
-      const r = await rl(["port", "churn", "80"], { env: t.env });
-      return r.code === 0 ? r.stdout.trim() : undefined;
-    })).split(":")[1]);
+    const port = await hostPort("churn", 80);
     await until("the server", () => httpGet(`http://127.0.0.1:${port}/f`));
     const fetchOnce = () => new Promise<number>((resolve) => {
       let got = 0;
