@@ -6,7 +6,7 @@ import { withContext } from "../lib/errors";
 import { interruptible } from "../lib/registry/options";
 import { pushImage } from "../lib/registry/push";
 import { progressMode } from "../lib/registry/progress";
-import { REGISTRY_FLAGS } from "./registry-flags";
+import { REGISTRY_FLAGS, registryOptions } from "./registry-flags";
 
 export const command = "push <IMAGE> [DESTINATION]";
 export const describe = "Push a stored image to a registry";
@@ -24,7 +24,7 @@ export async function handler(a: Record<string, unknown> & { IMAGE: string; DEST
   const dest = a.DESTINATION?.replace(/^docker:\/\//, "");
   await withContext(`push ${a.IMAGE}`, () =>
     interruptible((signal) =>
-      pushImage(d, p, String(a.IMAGE), dest, { tlsVerify: a["tls-verify"] as boolean | undefined, creds: a.creds as string | undefined, authfile: a.authfile as string | undefined, signal, progress: progressMode(Boolean(a.quiet)) }),
+      pushImage(d, p, String(a.IMAGE), dest, { ...registryOptions(a), signal, progress: progressMode(Boolean(a.quiet)) }),
     ),
   );
   return 0;

@@ -130,9 +130,10 @@ function b64url(data: string | Uint8Array): string {
 
 /**
  * A bearer-token server as docker-registry's `auth: token:` expects: RS256 JWTs whose x5c header carries
- * the signing certificate. `user`/`password` get the actions they ask for; anyone else gets no access.
+ * the signing certificate. `user`/`password` get the actions they ask for; anonymous requests get pull on
+ * the repositories under `anonymousPull` prefixes, and nothing else.
  */
-export function startTokenServer(o: { cert: string; key: string; service: string; issuer: string; user: string; password: string }): TokenServer {
+export function startTokenServer(o: { cert: string; key: string; service: string; issuer: string; user: string; password: string; anonymousPull?: string[] }): TokenServer {
   const { createPrivateKey, createSign, X509Certificate } = require("node:crypto") as typeof import("node:crypto");
   const fs = require("node:fs") as typeof import("node:fs");
   const der = new X509Certificate(fs.readFileSync(o.cert)).raw;
@@ -155,6 +156,7 @@ export function startTokenServer(o: { cert: string; key: string; service: string
         requests.push(`${user} ${scope}`);
         const m = /^repository:([^:]+):(.+)$/.exec(scope);
         if (m && user !== "-") access.push({ type: "repository", name: m[1], actions: m[2]!.split(",") });
+        else if (m && o.anonymousPull?.some((prefix) => m[1]!.startsWith(prefix)) && m[2]!.split(",").includes("pull")) access.push({ type: "repository", name: m[1], actions: ["pull"] });
       }
       const now = Math.floor(Date.now() / 1000);
       const header = b64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c: [Buffer.from(der).toString("base64")] }));

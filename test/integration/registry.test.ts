@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
 import { makeLayeredImage } from "./layered-image";
@@ -12,6 +12,10 @@ if (reason) console.log(`skipping registry integration tests: ${reason}`);
 const OCI = `${FIXTURES}/oci`;
 const ALPINE_INDEX = "sha256:cb7c6b864537746c1ebb02e05805708beb532c4e8cf0c5b94c3a96738cd384f5";
 const ALPINE_AMD64 = "sha256:198c5de3ec865533261cfaf079cc21a9edf39833bc2319438d8d710807cb2846";
+/** The alpine amd64 image's one layer, as progress lines name it. */
+const ALPINE_LAYER = "d4e6fd67dcf7";
+const HELLO_INDEX = JSON.parse(readFileSync(`${OCI}/hello-world-multiarch/index.json`, "utf8")).manifests.find((d: { annotations?: Record<string, string> }) => d.annotations?.["org.opencontainers.image.ref.name"] === "linux").digest as string;
+const CLI = join(import.meta.dir, "../../cli/main.ts");
 
 function blobJson(layout: string, digest: string) {
   return JSON.parse(readFileSync(`${OCI}/${layout}/blobs/sha256/${digest.slice(7)}`, "utf8"));
@@ -49,6 +53,22 @@ function makeRegistryEnv() {
   return { t, run, store };
 }
 
+/** rl run under `script`, on a pseudo-terminal `columns` wide: what the terminal received, and the exit code. */
+async function onTerminal(env: Record<string, string>, args: string[], columns = 100): Promise<{ out: string; code: number }> {
+  const cmd = `stty cols ${columns} rows 40; exec ${[process.execPath, CLI, ...args].join(" ")}`;
+  const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { out, code };
+}
+
+/** The lines a terminal shows (escape sequences removed) that draw a blob's progress. */
+function blobLines(out: string): string[] {
+  return out
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
+    .split(/\r?\n/)
+    .filter((l) => l.startsWith("Copying blob "));
+}
+
 /** rl's own failures: one error line (after any progress lines), exit 125. */
 function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
   expect(r.code).toBe(125);
@@ -70,6 +90,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     await fill(`oci:${OCI}/hello-world-multiarch:linux`, `${H}/searched:latest`, ["--all"]);
     await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, `${H}/busybox:zstd`, ["--dest-compress-format", "zstd"]);
     await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, `${H}/library/busybox:v2s2`, ["--format", "v2s2"]);
+    await fill(`oci:${OCI}/hello-world-multiarch:linux`, `${H}/plat:1`, ["--all"]);
   });
   afterAll(async () => {
     await reg?.stop();
@@ -110,15 +131,67 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("on a terminal, one progress line per layer is redrawn in place; without one, plain lines", async () => {
-    const cmd = [RL_BIN, "pull", "--tls-verify=false", `${H}/alpine:3.20`].join(" ");
-    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: t.env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-    expect(code).toBe(0);
-    expect(out).toContain("\x1b[1A\x1b[J"); // cursor up, clear: the block is redrawn
-    expect(out).toMatch(/Blob d4e6fd67dcf7 already there\x1b\[K/);
+    const stored = await onTerminal(t.env, ["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
+    expect(stored.code).toBe(0);
+    expect(stored.out).toContain("\x1b[1A\x1b[J"); // cursor up, clear: the block is redrawn
+    expect(stored.out).toMatch(new RegExp(`Copying blob ${ALPINE_LAYER} skipped: already exists\x1b\\[K`));
     const plain = await run(["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
     expect(plain.stderr).not.toContain("\x1b[");
-    expect(plain.stderr).toContain("Blob exists d4e6fd67dcf7 (3.3MiB)");
+    expect(plain.stderr).toContain(`Blob exists ${ALPINE_LAYER} (3.3MiB)`);
+  });
+
+  test("on a terminal, a blob that moves is drawn as a bar with bytes and speed, then done; push draws its bar as bytes go out", async () => {
+    const fresh = makeRegistryEnv();
+    const other = await startRegistry();
+    try {
+      const pulled = await onTerminal(fresh.t.env, ["pull", "--tls-verify=false", `${H}/alpine:3.20`], 72);
+      expect(pulled.code).toBe(0);
+      const lines = blobLines(pulled.out);
+      // Drawn with its first bytes, before the end: a partial bar.
+      expect(lines.some((l) => new RegExp(`^Copying blob ${ALPINE_LAYER} \\[=*>-+\\] [\\d.]+(B|KiB|MiB) / 3\\.3MiB( \\| [\\d.]+ (B|KiB|MiB)/s)?$`).test(l)), lines.join("\n")).toBe(true);
+      expect(lines).toContain(`Copying blob ${ALPINE_LAYER} done 3.3MiB`);
+      for (const l of lines) expect(l.length).toBeLessThan(72);
+      // A push to another registry uploads the layer: its bar moves with the bytes sent, not all at once at the end.
+      const pushed = await onTerminal(fresh.t.env, ["push", "--tls-verify=false", `${H}/alpine:3.20`, `${other.host}/alpine:1`], 72);
+      expect(pushed.code).toBe(0);
+      const up = blobLines(pushed.out);
+      expect(up.some((l) => new RegExp(`^Copying blob ${ALPINE_LAYER} \\[=+>-+\\] 1\\.0MiB / 3\\.3MiB`).test(l)), up.join("\n")).toBe(true);
+      expect(up).toContain(`Copying blob ${ALPINE_LAYER} done 3.3MiB`);
+    } finally {
+      await other.stop();
+      await fresh.t.cleanup();
+    }
+  });
+
+  test("--pull always pulls again: the registry is asked, the blobs already stored are skipped", async () => {
+    const r = await run(["run", "--rm", "--pull", "always", "--tls-verify=false", `${H}/alpine:3.20`, "cat", "/etc/alpine-release"]);
+    expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+    expect(r.stderr).toContain(`Pulling ${H}/alpine:3.20 (linux/amd64) from ${H}`);
+    expect(r.stderr).toContain(`Blob exists ${ALPINE_LAYER} (3.3MiB)`);
+    expect(r.stderr).not.toContain("Copied blob");
+  });
+
+  test("--pull missing with a platform asked pulls when the stored image is another platform's; with none asked, the stored one serves", async () => {
+    const arm64 = idFor("hello-world-multiarch", HELLO_INDEX, "arm64").slice(7);
+    const amd64 = idFor("hello-world-multiarch", HELLO_INDEX, "amd64").slice(7);
+    const idOf = async (name: string) => JSON.parse((await run(["image", "inspect", name])).stdout)[0].Id.replace(/^sha256:/, "");
+    expect((await run(["pull", "-q", "--tls-verify=false", "--platform", "linux/arm64", `${H}/plat:1`])).stdout.trim()).toBe(arm64);
+    // No platform asked: the stored (arm64) image is used as it is, nothing is pulled.
+    const asIs = await run(["run", "--rm", `${H}/plat:1`]);
+    expect(asIs.stderr).not.toContain("Pulling");
+    expect(await idOf(`${H}/plat:1`)).toBe(arm64);
+    const amd = await run(["run", "--rm", "--tls-verify=false", "--platform", "linux/amd64", `${H}/plat:1`]);
+    expect(amd).toMatchObject({ code: 0 });
+    expect(amd.stdout).toContain("Hello from Docker!");
+    expect(amd.stderr).toContain(`Pulling ${H}/plat:1 (linux/amd64)`);
+    expect(await idOf(`${H}/plat:1`)).toBe(amd64);
+    const again = await run(["run", "--rm", "--arch", "amd64", `${H}/plat:1`]);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stderr).not.toContain("Pulling");
+    expectOneLineError(await run(["run", "--rm", "--pull", "never", "--arch", "arm64", `${H}/plat:1`]), /not in the local store for linux\/arm64 \(--pull=never\)/);
+    // rl pull of a name stored for another platform pulls the host's platform.
+    expect((await run(["pull", "-q", "--tls-verify=false", "--arch", "arm64", `${H}/plat:1`])).stdout.trim()).toBe(arm64);
+    expect((await run(["pull", "-q", "--tls-verify=false", `${H}/plat:1`])).stdout.trim()).toBe(amd64);
   });
 
   test("--pull=never fails for an image that is not stored", async () => {
@@ -129,13 +202,15 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     const hello = await run(["run", "--rm", "-q", "--tls-verify=false", `${H}/hello`]);
     expect(hello).toMatchObject({ code: 0 });
     expect(hello.stdout).toContain("Hello from Docker!");
-    const indexDigest = JSON.parse(readFileSync(`${OCI}/hello-world-multiarch/index.json`, "utf8")).manifests.find((d: { annotations?: Record<string, string> }) => d.annotations?.["org.opencontainers.image.ref.name"] === "linux").digest;
     const arm = await run(["pull", "-q", "--tls-verify=false", "--arch", "arm", "--variant", "v7", `${H}/hello`]);
     expect(arm).toMatchObject({ code: 0 });
-    expect(arm.stdout.trim()).toBe(idFor("hello-world-multiarch", indexDigest, "arm", "v7").slice(7));
+    expect(arm.stdout.trim()).toBe(idFor("hello-world-multiarch", HELLO_INDEX, "arm", "v7").slice(7));
     const s390 = await run(["pull", "-q", "--tls-verify=false", "--platform", "linux/s390x", `${H}/hello`]);
-    expect(s390.stdout.trim()).toBe(idFor("hello-world-multiarch", indexDigest, "s390x").slice(7));
+    expect(s390.stdout.trim()).toBe(idFor("hello-world-multiarch", HELLO_INDEX, "s390x").slice(7));
     expectOneLineError(await run(["pull", "--tls-verify=false", "--platform", "linux/sparc", `${H}/hello`]), /no image for platform linux\/sparc .*it has: .*linux\/amd64/);
+    expectOneLineError(await run(["pull", "--tls-verify=false", "--os", "windows", `${H}/hello`]), /no image for platform windows\/amd64 /);
+    const os = await run(["pull", "-q", "--tls-verify=false", "--os", "linux", "--arch", "s390x", `${H}/hello`]);
+    expect(os.stdout.trim()).toBe(idFor("hello-world-multiarch", HELLO_INDEX, "s390x").slice(7));
   });
 
   test("digest pinning: name@digest and name:tag@digest pull that manifest; a digest the registry lacks fails", async () => {
@@ -163,6 +238,35 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
       expect(again.stdout).toContain("Hello from Docker!");
     } finally {
       writeFileSync(t.env.RL_REGISTRIES_CONF!, "");
+    }
+  });
+
+  test("registries.conf: insecure allows plain HTTP, but an explicit --tls-verify=true requires TLS", async () => {
+    writeFileSync(t.env.RL_REGISTRIES_CONF!, `[[registry]]\nlocation = "${H}"\ninsecure = true\n`);
+    try {
+      expect(await run(["pull", "-q", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
+      expectOneLineError(await run(["pull", "--tls-verify=true", `${H}/alpine:3.20`]), new RegExp(`${H}: TLS failed`));
+      expectOneLineError(await run(["push", "--tls-verify", `${H}/alpine:3.20`, `${H}/tls/alpine:1`]), /TLS failed/);
+    } finally {
+      writeFileSync(t.env.RL_REGISTRIES_CONF!, "");
+    }
+  });
+
+  test("registries.conf is $XDG_CONFIG_HOME/containers/registries.conf when it exists, else the system's", async () => {
+    // RL_SYSTEM_REGISTRIES_CONF stands in for /etc/containers/registries.conf; XDG_CONFIG_HOME is the test's own.
+    const env: Record<string, string> = { ...t.env, RL_SYSTEM_REGISTRIES_CONF: join(t.root, "system-registries.conf") };
+    delete env.RL_REGISTRIES_CONF;
+    writeFileSync(env.RL_SYSTEM_REGISTRIES_CONF!, `[[registry]]\nlocation = "${H}"\nblocked = true\n`);
+    const user = join(env.XDG_CONFIG_HOME!, "containers/registries.conf");
+    mkdirSync(join(env.XDG_CONFIG_HOME!, "containers"), { recursive: true });
+    writeFileSync(user, `[[registry]]\nlocation = "${H}"\ninsecure = true\n`);
+    try {
+      // The user's file alone: H is reached over plain HTTP without --tls-verify=false; the system's block does not apply.
+      expect(await rl(["pull", "-q", `${H}/alpine:3.20`], { env })).toMatchObject({ code: 0 });
+      rmSync(user);
+      expectOneLineError(await rl(["pull", "--tls-verify=false", `${H}/alpine:3.20`], { env }), new RegExp(`blocked in ${env.RL_SYSTEM_REGISTRIES_CONF}`));
+    } finally {
+      rmSync(user, { force: true });
     }
   });
 
@@ -296,7 +400,10 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
 
   test("errors: unknown host, refused connection, TLS to a plain-HTTP port: one line, exit 125, store unchanged", async () => {
     const before = store();
-    expectOneLineError(await run(["pull", "nonexistent.invalid/x:1"]), /^rl: cannot pull nonexistent\.invalid\/x:1: nonexistent\.invalid: no such host$/m);
+    // A first label of 64 characters is one the resolver library refuses to put in a query: the name fails as
+    // unknown (ENOTFOUND) without any DNS packet leaving the machine (tests send nothing off 127.0.0.1).
+    const unknown = `${"a".repeat(64)}.invalid`;
+    expectOneLineError(await run(["pull", `${unknown}/x:1`]), new RegExp(`^rl: cannot pull ${unknown}/x:1: ${unknown}: no such host$`, "m"));
     const closed = await freePort();
     expectOneLineError(await run(["pull", "--tls-verify=false", `127.0.0.1:${closed}/x`]), /connection refused/);
     expectOneLineError(await run(["pull", `${H}/alpine:3.20`]), /TLS failed/);
@@ -333,6 +440,66 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     const r = await run(["pull", "-q", "--tls-verify=false", `${proxy.host}/busybox:1`]);
     expect(r).toMatchObject({ code: 0 });
     expect(failures).toBeGreaterThan(3);
+  });
+
+  test("429 and 503 answers to blob downloads are retried until the registry answers", async () => {
+    const failed = new Map<string, number>();
+    proxy.fault = (req, url) => {
+      if (!isBlobGet(req, url)) return "pass";
+      const n = failed.get(url.pathname) ?? 0;
+      if (n >= 2) return "pass";
+      failed.set(url.pathname, n + 1);
+      return new Response("busy", { status: n === 0 ? 429 : 503, headers: { "retry-after": "0" } });
+    };
+    const own = makeRegistryEnv(); // a store without these blobs
+    try {
+      const r = await own.run(["pull", "-q", "--tls-verify=false", `${proxy.host}/hello:1`]);
+      expect(r).toMatchObject({ code: 0 });
+      expect([...failed.values()]).toEqual([2, 2]); // the config and the layer, each refused twice
+    } finally {
+      proxy.fault = () => "pass";
+      await own.t.cleanup();
+    }
+  });
+
+  test("when the retries run out: one line naming the last answer, exit 125, store unchanged", async () => {
+    const before = store();
+    let answered = 0;
+    proxy.fault = (req, url) => (isBlobGet(req, url) ? (answered++, new Response(JSON.stringify({ errors: [{ code: "UNAVAILABLE", message: "try later" }] }), { status: 503 })) : "pass");
+    try {
+      expectOneLineError(await run(["pull", "--tls-verify=false", `${proxy.host}/cirros:1`]), new RegExp(`^rl: cannot pull ${proxy.host}/cirros:1: ${proxy.host}: try later \\(HTTP 503, still after 5 attempts\\)$`));
+      expect(answered).toBe(5);
+      expect(store()).toEqual(before);
+    } finally {
+      proxy.fault = () => "pass";
+    }
+  });
+
+  test("a mirror that serves the manifest but fails a blob hands the whole pull to the next endpoint; when all fail, the registry's own error is reported", async () => {
+    const mirror = startFaultProxy(reg.host);
+    mirror.fault = (req, url) => (isBlobGet(req, url) ? new Response(JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown to mirror" }] }), { status: 404 }) : "pass");
+    const { t, run, store } = makeRegistryEnv(); // a store without these blobs
+    writeFileSync(t.env.RL_REGISTRIES_CONF!, `[[registry]]\nlocation = "${proxy.host}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror.host}"\ninsecure = true\n`);
+    proxy.seen.length = 0;
+    try {
+      const r = await run(["pull", `${proxy.host}/busybox:1`]);
+      expect(r).toMatchObject({ code: 0 });
+      expect(mirror.seen.some((s) => s.startsWith("GET /v2/busybox/manifests/1"))).toBe(true);
+      expect(r.stderr).toContain(`Failed on ${mirror.host}/busybox: ${mirror.host}: blob unknown to mirror (HTTP 404); trying ${proxy.host}/busybox`);
+      expect(proxy.seen.some((s) => /^GET \/v2\/busybox\/blobs\/sha256:/.test(s))).toBe(true);
+      expect(store().names).toContain(`${proxy.host}/busybox:1`);
+      // Both fail: the mirror on a blob, the registry on the manifest; the registry's error is the one reported.
+      const before = store();
+      proxy.fault = (_req, url) => (url.pathname.includes("/manifests/") ? new Response(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }), { status: 404 }) : "pass");
+      const both = await run(["pull", `${proxy.host}/cirros:1`]);
+      expectOneLineError(both, new RegExp(`^rl: cannot pull ${proxy.host}/cirros:1: ${proxy.host}: manifest unknown \\(HTTP 404\\)$`));
+      expect(both.stderr).toContain(`Failed on ${mirror.host}/cirros: ${mirror.host}: blob unknown to mirror`);
+      expect(store()).toEqual(before);
+    } finally {
+      proxy.fault = () => "pass";
+      mirror.stop();
+      await t.cleanup();
+    }
   });
 
   test("a connection cut mid-layer is resumed with a Range request", async () => {
@@ -509,6 +676,53 @@ describe.skipIf(Boolean(reason))("registry auth: htpasswd, login/logout, auth.js
     expectOneLineError(await run(["pull", "--tls-verify=false", `${reg.host}/private/busybox:1`]), /authentication required|unauthorized/);
   });
 
+  test("pull reads credentials from --authfile and from $REGISTRY_AUTH_FILE", async () => {
+    const file = join(t.root, "pull-auth.json");
+    writeFileSync(file, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from("alice:s3cret").toString("base64") } } }));
+    const own = makeRegistryEnv(); // nothing stored, no auth.json of its own
+    try {
+      expectOneLineError(await own.run(["pull", "--tls-verify=false", `${reg.host}/private/busybox:1`]), /authentication required|unauthorized/);
+      expect(await own.run(["pull", "-q", "--tls-verify=false", "--authfile", file, `${reg.host}/private/busybox:1`])).toMatchObject({ code: 0 });
+      expect(await own.run(["rmi", `${reg.host}/private/busybox:1`])).toMatchObject({ code: 0 });
+      const r = await rl(["pull", "-q", "--tls-verify=false", `${reg.host}/private/busybox:1`], { env: { ...own.t.env, REGISTRY_AUTH_FILE: file } });
+      expect(r).toMatchObject({ code: 0 });
+      expect(own.store().names).toEqual([`${reg.host}/private/busybox:1`]);
+    } finally {
+      await own.t.cleanup();
+    }
+  });
+
+  test("login on a terminal asks for the user name, then the password without showing it; elsewhere what is missing is an error", async () => {
+    const authfile = join(t.root, "prompted-auth.json");
+    const cmd = [process.execPath, CLI, "login", "--tls-verify=false", "--authfile", authfile, reg.host].join(" ");
+    const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: t.env, stdout: "pipe", stderr: "pipe", stdin: "pipe" });
+    let out = "";
+    const decoder = new TextDecoder();
+    const reader = p.stdout.getReader();
+    /** Read the terminal until `text` shows, then type `answer`. */
+    const answer = async (text: string, typed: string) => {
+      while (!out.includes(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`rl login ended before asking ${JSON.stringify(text)}: ${out}`);
+        out += decoder.decode(value);
+      }
+      p.stdin.write(typed);
+      await p.stdin.flush();
+    };
+    await answer("Username: ", "alice\r");
+    await answer("Password: ", "s3cret\r");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out += decoder.decode(r.value);
+    p.stdin.end();
+    expect(await p.exited, out).toBe(0);
+    expect(out).toContain("Username: alice");
+    expect(out).toContain("Login Succeeded!");
+    expect(out).not.toContain("s3cret");
+    expect(JSON.parse(readFileSync(authfile, "utf8")).auths[reg.host].auth).toBe(Buffer.from("alice:s3cret").toString("base64"));
+    // Not on a terminal (stdin is /dev/null here): nothing is asked.
+    expectOneLineError(await run(["login", "--tls-verify=false", reg.host]), /a user name is required: use -u USER/);
+    expectOneLineError(await run(["login", "--tls-verify=false", "-u", "alice", reg.host]), /a password is required: use -p PASSWORD or --password-stdin \(or run rl login on a terminal to be asked\)/);
+  });
+
   test("--creds, --authfile and ~/.docker/config.json are credentials too; bad --creds fail with one line", async () => {
     const before = store();
     expectOneLineError(await run(["pull", "--tls-verify=false", "--creds", "alice:nope", `${reg.host}/private/busybox:1`]), /unauthorized/);
@@ -534,15 +748,17 @@ describe.skipIf(Boolean(reason))("registry with TLS (certs.d) and bearer tokens"
   const { t, run } = makeRegistryEnv();
   let reg: Registry;
   let tokens: TokenServer;
+  let serverCert: { cert: string; key: string };
 
   beforeAll(async () => {
     const pki = join(t.root, "pki");
-    const serverCert = await selfSigned(pki, "registry");
+    serverCert = await selfSigned(pki, "registry");
     const signer = await selfSigned(pki, "token-signer");
-    tokens = startTokenServer({ ...signer, service: "rl-test-registry", issuer: "rl-test-issuer", user: "bob", password: "tok3n" });
+    tokens = startTokenServer({ ...signer, service: "rl-test-registry", issuer: "rl-test-issuer", user: "bob", password: "tok3n", anonymousPull: ["public/"] });
     reg = await startRegistry({ tls: serverCert, token: { realm: tokens.realm, service: "rl-test-registry", issuer: "rl-test-issuer", rootCert: signer.cert } });
     // Fill it through skopeo with a token for bob (skopeo does the same token dance).
     await skopeo(["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "bob:tok3n", `oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, `docker://${reg.host}/team/busybox:1`]);
+    await skopeo(["copy", "--quiet", "--dest-tls-verify=false", "--dest-creds", "bob:tok3n", `oci:${OCI}/hello-world-multiarch:linux-amd64`, `docker://${reg.host}/public/hello:1`]);
     mkdirSync(join(t.env.RL_CERTS_DIR!, reg.host), { recursive: true });
     writeFileSync(join(t.env.RL_CERTS_DIR!, reg.host, "ca.crt"), readFileSync(serverCert.cert));
   });
@@ -556,6 +772,27 @@ describe.skipIf(Boolean(reason))("registry with TLS (certs.d) and bearer tokens"
     const r = await run(["pull", `${reg.host}/team/busybox:1`]);
     expectOneLineError(r, /unauthorized/);
     expect(tokens.requests).toContain("- repository:team/busybox:pull");
+  });
+
+  test("an anonymous bearer token that grants pull is enough to pull", async () => {
+    const r = await run(["run", "--rm", `${reg.host}/public/hello:1`]);
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toContain("Hello from Docker!");
+    expect(tokens.requests).toContain("- repository:public/hello:pull");
+  });
+
+  test("certs.d CAs are added to the roots TLS trusts by default, not put in their place", async () => {
+    // NODE_EXTRA_CA_CERTS stands for the system's trust store here: it trusts the registry's CA, while
+    // certs.d holds another CA for that host. Both count, as in podman.
+    const certs = join(t.root, "other-certs.d");
+    const unrelated = await selfSigned(join(t.root, "pki-other"), "unrelated-ca");
+    mkdirSync(join(certs, reg.host), { recursive: true });
+    writeFileSync(join(certs, reg.host, "unrelated.crt"), readFileSync(unrelated.cert));
+    const env = { ...t.env, RL_CERTS_DIR: certs, NODE_EXTRA_CA_CERTS: serverCert.cert };
+    const r = await rl(["pull", "-q", "--creds", "bob:tok3n", `${reg.host}/team/busybox:1`], { env });
+    expect(r).toMatchObject({ code: 0 });
+    // And with neither trusting it, TLS fails.
+    expectOneLineError(await rl(["pull", "--creds", "bob:tok3n", `${reg.host}/team/busybox:1`], { env: { ...env, NODE_EXTRA_CA_CERTS: unrelated.cert } }), /TLS failed/);
   });
 
   test("without the CA, TLS fails with one line; --tls-verify=false accepts the certificate", async () => {

@@ -4,12 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatRef, parseRegistryRef } from "../../cli/lib/registry/ref";
 import { normalizeName, parseImageRef } from "../../cli/lib/image/reference";
-import { findRegistry, parseRegistriesConf } from "../../cli/lib/registry/registries-conf";
+import { findRegistry, parseRegistriesConf, registriesConfPath } from "../../cli/lib/registry/registries-conf";
 import { endpointsFor } from "../../cli/lib/registry/endpoints";
 import { findCredentials, readableAuthFiles, removeCredentials, storeCredentials, writableAuthFile } from "../../cli/lib/registry/auth-file";
 import { parseChallenge } from "../../cli/lib/registry/client";
-import { hostTls } from "../../cli/lib/registry/certs";
+import { hostTls, withDefaultCas } from "../../cli/lib/registry/certs";
+import { imageHasPlatform, platformAsked } from "../../cli/lib/registry/pull-policy";
+import type { StoredImage } from "../../cli/lib/store/images";
+import { getCACertificates } from "node:tls";
 import { wantedPlatform } from "../../cli/lib/image/platform";
+import { drawBar, Meter, renderItem } from "../../cli/lib/registry/progress";
 
 const D = `sha256:${"ab".repeat(32)}`;
 const tmp = mkdtempSync(join(tmpdir(), "rl-registry-unit-"));
@@ -92,6 +96,27 @@ insecure = true
     expect(endpointsFor(parseRegistryRef("one.test/x"), conf, { tlsVerify: false })[0]!.insecure).toBe(true);
   });
 
+  test("--tls-verify: unset, registries.conf's insecure decides; given, it wins either way (mirrors too)", () => {
+    const insecure = (name: string, tlsVerify?: boolean) => endpointsFor(parseRegistryRef(name), conf, { tlsVerify }).map((x) => x.insecure);
+    expect(insecure("two.test:5000/x")).toEqual([true]);
+    expect(insecure("two.test:5000/x", true)).toEqual([false]);
+    expect(insecure("docker.io/alpine")).toEqual([true, false]);
+    expect(insecure("docker.io/alpine", true)).toEqual([false, false]);
+    expect(insecure("docker.io/alpine", false)).toEqual([true, true]);
+  });
+
+  test("the file: RL_REGISTRIES_CONF alone; else the user's when it exists; else the system's", () => {
+    const config = join(tmp, "xdg-config");
+    const env = { HOME: join(tmp, "home"), XDG_CONFIG_HOME: config, RL_SYSTEM_REGISTRIES_CONF: join(tmp, "system.conf") } as NodeJS.ProcessEnv;
+    expect(registriesConfPath(env)).toBeUndefined();
+    writeFileSync(env.RL_SYSTEM_REGISTRIES_CONF!, "");
+    expect(registriesConfPath(env)).toBe(env.RL_SYSTEM_REGISTRIES_CONF);
+    mkdirSync(join(config, "containers"), { recursive: true });
+    writeFileSync(join(config, "containers/registries.conf"), "");
+    expect(registriesConfPath(env)).toBe(join(config, "containers/registries.conf"));
+    expect(registriesConfPath({ ...env, RL_REGISTRIES_CONF: "/x.conf" })).toBe("/x.conf");
+  });
+
   test("an empty conf means docker.io for short names", () => {
     expect(endpointsFor(parseRegistryRef("alpine"), { unqualifiedSearch: [], registries: [] }, {})[0]).toMatchObject({ host: "docker.io", repository: "library/alpine" });
   });
@@ -140,6 +165,17 @@ describe("challenges, certs.d, platforms", () => {
     expect(parseChallenge('Basic realm="x"')).toEqual({ scheme: "basic", params: { realm: "x" } });
   });
 
+  test("a stored image counts for a platform asked only when its config names that platform", () => {
+    const img = (c: Record<string, string>) => ({ id: D, names: [], config: c, layers: [], manifestDigest: null, stored: 0 }) as unknown as StoredImage;
+    const amd64 = { os: "linux", architecture: "amd64" };
+    expect(imageHasPlatform(img({ os: "linux", architecture: "amd64" }), amd64)).toBe(true);
+    expect(imageHasPlatform(img({ os: "linux", architecture: "arm64" }), amd64)).toBe(false);
+    expect(imageHasPlatform(img({ os: "linux", architecture: "arm64" }), { os: "linux", architecture: "arm64", variant: "v8" })).toBe(true);
+    expect(imageHasPlatform(img({ os: "linux", architecture: "arm", variant: "v6" }), { os: "linux", architecture: "arm", variant: "v7" })).toBe(false);
+    expect(imageHasPlatform(img({}), amd64)).toBe(true); // no platform recorded: nothing to compare
+    expect([platformAsked({}), platformAsked({ os: "linux" }), platformAsked({ arch: "arm64" }), platformAsked({ platform: "linux/amd64" })]).toEqual([false, true, true, true]);
+  });
+
   test("certs.d: *.crt are CAs, *.cert with *.key a client certificate", () => {
     const dir = join(tmp, "certs.d", "reg.test:5000");
     mkdirSync(dir, { recursive: true });
@@ -150,9 +186,60 @@ describe("challenges, certs.d, platforms", () => {
     expect(hostTls("other:1", { RL_CERTS_DIR: join(tmp, "certs.d") })).toEqual({ ca: [] });
   });
 
+  test("certs.d CAs come after the roots trusted by default", () => {
+    const all = withDefaultCas(["EXTRA"]);
+    expect(all.length).toBeGreaterThan(1);
+    expect(all.slice(0, -1)).toEqual(getCACertificates("default"));
+    expect(all.at(-1)).toBe("EXTRA");
+  });
+
   test("--arch/--variant/--os replace parts of the platform", () => {
+    expect(wantedPlatform({ os: "windows" })).toMatchObject({ os: "windows" });
     expect(wantedPlatform({ platform: "linux/arm/v7" })).toEqual({ os: "linux", architecture: "arm", variant: "v7" });
     expect(wantedPlatform({ platform: "linux/amd64", arch: "arm64" })).toEqual({ os: "linux", architecture: "arm64" });
     expect(wantedPlatform({ platform: "linux/arm64/v8", variant: "v9" })).toEqual({ os: "linux", architecture: "arm64", variant: "v9" });
+  });
+});
+
+describe("progress on a terminal", () => {
+  test("a bar: filled part, head, rest; full when done", () => {
+    expect(drawBar(0, 100, 12)).toBe("[>---------]");
+    expect(drawBar(50, 100, 12)).toBe("[=====>----]");
+    expect(drawBar(100, 100, 12)).toBe("[==========]");
+  });
+
+  test("a line: label, bar, bytes, recent speed; it fits the terminal's width", () => {
+    let now = 0;
+    const meter = new Meter(() => now);
+    now = 1000;
+    meter.add(3 << 20);
+    const item = { label: "d6b744460580", total: 6 << 20, state: "copying" as const, meter };
+    const line = renderItem(item, now, 100);
+    expect(line).toMatch(/^Copying blob d6b744460580 \[=+>-+\] 3\.0MiB \/ 6\.0MiB \| 3\.0 MiB\/s$/);
+    expect(line.length).toBeLessThan(100);
+    for (const columns of [80, 60, 50, 30]) expect(renderItem(item, now, columns).length).toBeLessThan(columns);
+    // Narrower: the speed goes first, then the bar, then the line is cut.
+    expect(renderItem(item, now, 64)).toBe("Copying blob d6b744460580 [=========>---------] 3.0MiB / 6.0MiB");
+    expect(renderItem(item, now, 50)).toBe("Copying blob d6b744460580 3.0MiB / 6.0MiB");
+    expect(renderItem(item, now, 30)).toBe("Copying blob d6b744460580 3.0");
+    expect(renderItem({ ...item, state: "done" }, now, 100)).toBe("Copying blob d6b744460580 done 6.0MiB");
+    expect(renderItem({ ...item, state: "exists" }, now, 100)).toBe("Copying blob d6b744460580 skipped: already exists");
+  });
+
+  test("the speed is that of the last seconds, not the average since the start", () => {
+    let now = 0;
+    const meter = new Meter(() => now);
+    expect(meter.speed()).toBeUndefined(); // too early to tell
+    // 100 MiB in the first second, then 1 MiB a second for ten seconds.
+    now = 1000;
+    meter.add(100 << 20);
+    for (let i = 0; i < 100; i++) {
+      now += 100;
+      meter.add((1 << 20) / 10);
+    }
+    expect(meter.speed()! / (1 << 20)).toBeCloseTo(1, 1);
+    // Nothing for longer than the window: 0.
+    now += 10_000;
+    expect(meter.speed()).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { getCACertificates } from "node:tls";
 
 /** TLS settings for one registry host from certs.d directories, read as podman does. */
 export interface HostTls {
@@ -32,4 +33,13 @@ export function hostTls(host: string, env = process.env): HostTls {
     }
   }
   return out;
+}
+
+/**
+ * The CAs to verify a host with when certs.d has some for it: fetch's `tls.ca` replaces the roots it trusts
+ * by default (Bun's bundled ones and NODE_EXTRA_CA_CERTS), so those come first and certs.d's are added, as
+ * podman adds them to the system's pool.
+ */
+export function withDefaultCas(extra: string[]): string[] {
+  return [...getCACertificates("default"), ...extra];
 }

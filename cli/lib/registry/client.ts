@@ -1,7 +1,7 @@
 import { RlError } from "../errors";
 import { debug } from "../log";
 import type { Credentials } from "./auth-file";
-import { hostTls } from "./certs";
+import { hostTls, withDefaultCas } from "./certs";
 
 /** How to reach one registry host and act on one repository there. */
 export interface ClientOptions {
@@ -74,7 +74,7 @@ export class RegistryClient {
 
   constructor(readonly o: ClientOptions) {
     const t = hostTls(o.host);
-    this.tls = o.insecure ? { rejectUnauthorized: false } : { ...(t.ca.length ? { ca: t.ca } : {}), ...(t.cert ? { cert: t.cert, key: t.key } : {}) };
+    this.tls = o.insecure ? { rejectUnauthorized: false } : { ...(t.ca.length ? { ca: withDefaultCas(t.ca) } : {}), ...(t.cert ? { cert: t.cert, key: t.key } : {}) };
   }
 
   get host(): string {
@@ -113,7 +113,7 @@ export class RegistryClient {
         continue;
       }
       if (res.ok || init.accept?.includes(res.status) || (res.status >= 300 && res.status < 400)) return res;
-      throw await this.httpError(res);
+      throw await this.httpError(res, attempt);
     }
   }
 
@@ -191,9 +191,10 @@ export class RegistryClient {
     return new RlError(`${host}: ${(err as Error).message}`);
   }
 
-  private async httpError(res: Response): Promise<RlError> {
+  private async httpError(res: Response, attempt: number): Promise<RlError> {
     const msg = await registryMessage(res);
     if (res.status === 401) return new RlError(`${this.o.host}: unauthorized: ${msg} (HTTP 401)`);
-    return new RlError(`${this.o.host}: ${msg} (HTTP ${res.status})`);
+    const tries = attempt && (res.status === 429 || res.status >= 500) ? `, still after ${attempt + 1} attempts` : "";
+    return new RlError(`${this.o.host}: ${msg} (HTTP ${res.status}${tries})`);
   }
 }

@@ -1,6 +1,7 @@
 import { RlError } from "../errors";
 import { DOCKER_HUB, formatRef, onRegistry, type RegistryRef } from "./ref";
 import { findRegistry, type RegistriesConf } from "./registries-conf";
+import type { TlsVerify } from "./options";
 
 /** One place to try for an image: the name rl records, and where its bytes are fetched from. */
 export interface Endpoint {
@@ -17,7 +18,7 @@ export interface Endpoint {
  * Where to look for `ref`, in order: for an unqualified name each unqualified-search registry
  * (docker.io when none is configured); for each, its mirrors, then its location. Blocked registries fail.
  */
-export function endpointsFor(ref: RegistryRef, conf: RegistriesConf, o: { tlsVerify?: boolean; forPush?: boolean }): Endpoint[] {
+export function endpointsFor(ref: RegistryRef, conf: RegistriesConf, o: { tlsVerify?: TlsVerify; forPush?: boolean }): Endpoint[] {
   const registries = ref.registry ? [ref.registry] : conf.unqualifiedSearch.length ? conf.unqualifiedSearch : [DOCKER_HUB];
   const out: Endpoint[] = [];
   for (const registry of registries) {
@@ -35,9 +36,10 @@ export function endpointsFor(ref: RegistryRef, conf: RegistriesConf, o: { tlsVer
       const slash = target.indexOf("/");
       return { host: target.slice(0, slash), repository: target.slice(slash + 1) };
     };
-    const tlsOff = o.tlsVerify === false;
-    if (!o.forPush) for (const m of entry?.mirrors ?? []) out.push({ ref: full, ...remap(m.location), insecure: tlsOff || m.insecure });
-    out.push({ ref: full, ...remap(entry?.location ?? registry), insecure: tlsOff || Boolean(entry?.insecure) });
+    // An explicit --tls-verify wins either way; unset, registries.conf's insecure decides (podman's rule).
+    const insecure = (configured: boolean) => (o.tlsVerify === undefined ? configured : !o.tlsVerify);
+    if (!o.forPush) for (const m of entry?.mirrors ?? []) out.push({ ref: full, ...remap(m.location), insecure: insecure(m.insecure) });
+    out.push({ ref: full, ...remap(entry?.location ?? registry), insecure: insecure(Boolean(entry?.insecure)) });
   }
   if (!out.length) throw new RlError(`every registry that could hold ${formatRef({ ...ref, registry: ref.registry || "?" })} is blocked`);
   return out;

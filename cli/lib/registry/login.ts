@@ -1,7 +1,7 @@
 import { RlError } from "../errors";
 import { removeCredentials, storeCredentials, writableAuthFile, type Credentials } from "./auth-file";
 import { endpointsFor } from "./endpoints";
-import { clientFor } from "./options";
+import { clientFor, type TlsVerify } from "./options";
 import { loadRegistriesConf } from "./registries-conf";
 
 /** The registry part of what `login`/`logout` were given: host[:port] or host[:port]/repo, without a scheme. */
@@ -12,7 +12,7 @@ export function loginKey(text: string): string {
 }
 
 /** Check the credentials against the registry's /v2/ endpoint, then store them (podman's auth.json). */
-export async function login(registryText: string, creds: Credentials, o: { tlsVerify?: boolean; authfile?: string }): Promise<string> {
+export async function login(registryText: string, creds: Credentials, o: { tlsVerify?: TlsVerify; authfile?: string }): Promise<string> {
   const key = loginKey(registryText);
   const host = key.split("/")[0]!;
   const [e] = endpointsFor({ registry: host, repository: key.split("/").slice(1).join("/") || "x" }, loadRegistriesConf(), { tlsVerify: o.tlsVerify, forPush: true });

@@ -3,9 +3,15 @@ import { findCredentials, type Credentials } from "./auth-file";
 import { RegistryClient } from "./client";
 import type { Endpoint } from "./endpoints";
 
+/**
+ * --tls-verify, three ways as in podman: unset (undefined) lets registries.conf's `insecure` decide; true
+ * requires verified HTTPS even for a registry marked insecure; false allows plain HTTP and unverified TLS.
+ */
+export type TlsVerify = boolean | undefined;
+
 /** Options every registry command takes (--tls-verify, --creds, --authfile). */
 export interface RegistryOptions {
-  tlsVerify?: boolean;
+  tlsVerify?: TlsVerify;
   /** USER[:PASS] from --creds. */
   creds?: string;
   authfile?: string;

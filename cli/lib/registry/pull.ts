@@ -40,34 +40,38 @@ async function platformManifest(c: RegistryClient, reference: string, platform: 
   return { top, image };
 }
 
+/** The error of one endpoint, naming its host when the message does not already. */
+function fromEndpoint(err: unknown, e: Endpoint): unknown {
+  if (!(err instanceof Error) || err.message.includes(e.host)) return err;
+  return new RlError(`${e.host}: ${err.message}`, err instanceof RlError ? err.exitCode : undefined);
+}
+
 /**
  * Pull `text` from a registry into the store and return the stored image. All or nothing: the blobs
- * it downloads and the layers it unpacks are one store write, removed when the pull fails.
+ * it downloads and the layers it unpacks are one store write, removed when the pull fails. Each endpoint
+ * (mirrors, then the registry) is tried for the whole pull: a mirror that serves the manifest but fails a
+ * blob hands over to the next. When all fail, the registry's own error (the last endpoint's) is reported.
  */
 export async function pullImage(d: Database, p: Paths, text: string, mapping: IdMapping, o: PullOptions): Promise<StoredImage> {
   await cleanDebris(d, p);
   const ref = parseRegistryRef(text);
   const endpoints = endpointsFor(ref, loadRegistriesConf(), { tlsVerify: o.tlsVerify });
-  const progress = new Progress(o.progress);
-  let firstError: unknown;
-  for (const e of endpoints) {
-    const c = clientFor(e, "pull", o);
-    let found: Awaited<ReturnType<typeof platformManifest>>;
+  let lastError: unknown;
+  for (const [i, e] of endpoints.entries()) {
+    const progress = new Progress(o.progress);
     try {
-      found = await platformManifest(c, manifestReference(ref), o.platform);
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      firstError ??= err;
-      if (endpoints.length > 1) progress.line(`Trying ${e.host}/${e.repository}: ${messageOf(err)}`);
-      continue;
-    }
-    try {
+      const c = clientFor(e, "pull", o);
+      const found = await platformManifest(c, manifestReference(ref), o.platform);
       return await withStoreWrite(d, p, (w) => fetchAndStore(w, c, e, found, mapping, o, progress));
-    } finally {
+    } catch (err) {
       progress.stop();
+      if (o.signal?.aborted) throw err;
+      lastError = fromEndpoint(err, e);
+      const next = endpoints[i + 1];
+      if (next) progress.line(`Failed on ${e.host}/${e.repository}: ${messageOf(err)}; trying ${next.host}/${next.repository}`);
     }
   }
-  throw firstError;
+  throw lastError;
 }
 
 async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }, mapping: IdMapping, o: PullOptions, progress: Progress): Promise<StoredImage> {

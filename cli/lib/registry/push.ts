@@ -35,8 +35,29 @@ function locationOf(res: Response, what: string): string {
   return loc;
 }
 
+/** Bytes read from a file for one request are reported this many at a time, as the request body is sent. */
+const REPORT = 1 << 20;
+
+/**
+ * The bytes `start..end` of `file` as a request body that calls `sent(offset)` as each piece is taken by the
+ * connection. A body is made again for each attempt of a request: offsets can repeat, callers keep the highest.
+ */
+function fileBody(file: string, start: number, end: number, sent: (offset: number) => void): ReadableStream<Uint8Array> {
+  const blob = Bun.file(file);
+  let pos = start;
+  return new ReadableStream({
+    async pull(ctl) {
+      if (pos >= end) return ctl.close();
+      const next = Math.min(pos + REPORT, end);
+      ctl.enqueue(await blob.slice(pos, next).bytes());
+      pos = next;
+      sent(pos);
+    },
+  });
+}
+
 /** Upload one blob unless the repository has it; mount it from `from` (same registry) when possible. */
-async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: string[]): Promise<"exists" | "mounted" | "uploaded"> {
+async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: string[], onBytes: (n: number) => void): Promise<"exists" | "mounted" | "uploaded"> {
   const head = await c.request("HEAD", `${c.o.repository}/blobs/${d.digest}`, { accept: [404] });
   if (head.status === 200) return "exists";
   let start: Response | undefined;
@@ -49,16 +70,24 @@ async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: st
   }
   start ??= await c.request("POST", `${c.o.repository}/blobs/uploads/`, { accept: [202] });
   let location = locationOf(start, d.digest);
-  const blob = Bun.file(file);
+  let reported = 0;
+  const sent = (offset: number) => {
+    if (offset > reported) onBytes(offset - reported);
+    reported = Math.max(reported, offset);
+  };
   if (d.size <= MONOLITHIC) {
-    await c.request("PUT", withDigest(location, d.digest), { headers: { "content-type": "application/octet-stream", "content-length": String(d.size) }, body: () => blob, accept: [201] });
+    await c.request("PUT", withDigest(location, d.digest), {
+      headers: { "content-type": "application/octet-stream", "content-length": String(d.size) },
+      body: () => fileBody(file, 0, d.size, sent),
+      accept: [201],
+    });
     return "uploaded";
   }
   for (let off = 0; off < d.size; off += CHUNK) {
     const end = Math.min(off + CHUNK, d.size);
     const res = await c.request("PATCH", location, {
       headers: { "content-type": "application/octet-stream", "content-range": `${off}-${end - 1}`, "content-length": String(end - off) },
-      body: () => blob.slice(off, end),
+      body: () => fileBody(file, off, end, sent),
       accept: [202],
     });
     location = locationOf(res, d.digest);
@@ -114,9 +143,13 @@ export async function pushImage(d: Database, p: Paths, source: string, dest: str
       const file = blobPath(p, b.digest);
       if (!existsSync(file) || statSync(file).size !== b.size) throw new RlError(`blob ${b.digest} of ${source} is missing from the store: pull or load the image again`);
       const bar = progress.add(b.digest.slice(7, 19), b.size);
-      const how = await pushBlob(c, b, file, from);
-      bar.bytes(b.size);
-      bar.finish(how === "uploaded" ? "done" : how);
+      try {
+        const how = await pushBlob(c, b, file, from, bar.bytes);
+        bar.finish(how === "uploaded" ? "done" : how);
+      } catch (err) {
+        bar.finish("failed");
+        throw err;
+      }
     });
     const mediaType = (manifest as { mediaType?: string }).mediaType ?? MEDIA.ociManifest;
     await c.request("PUT", `${c.o.repository}/manifests/${manifestReference(ref)}`, { headers: { "content-type": mediaType }, body: () => new Blob([manifestBytes as Uint8Array<ArrayBuffer>]), accept: [201] });

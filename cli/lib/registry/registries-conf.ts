@@ -18,11 +18,15 @@ export interface RegistriesConf {
   registries: RegistryEntry[];
 }
 
-/** Where podman reads it: `RL_REGISTRIES_CONF`, then the user's file, then /etc. */
+/**
+ * Where podman reads it: `RL_REGISTRIES_CONF` (that file alone), else the user's file
+ * (`$XDG_CONFIG_HOME/containers/registries.conf`) when it exists, else the system's. `RL_SYSTEM_REGISTRIES_CONF`
+ * stands in for /etc/containers/registries.conf (tests).
+ */
 export function registriesConfPath(env = process.env): string | undefined {
   if (env.RL_REGISTRIES_CONF) return env.RL_REGISTRIES_CONF;
   const user = join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "containers/registries.conf");
-  return [user, "/etc/containers/registries.conf"].find((f) => existsSync(f));
+  return [user, env.RL_SYSTEM_REGISTRIES_CONF || "/etc/containers/registries.conf"].find((f) => existsSync(f));
 }
 
 export function loadRegistriesConf(env = process.env): RegistriesConf {

@@ -8,8 +8,8 @@ import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
 import { tmpName } from "../store/tmp-name";
 import { parseImageRef } from "../image/reference";
-import { wantedPlatform } from "../image/platform";
-import { findPulled, type PullPolicy } from "../registry/pull-policy";
+import { formatPlatform, wantedPlatform } from "../image/platform";
+import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
@@ -69,6 +69,7 @@ const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUS
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
 export interface ImageOptions extends RegistryOptions {
   platform?: string;
+  os?: string;
   arch?: string;
   variant?: string;
   pull?: PullPolicy;
@@ -81,9 +82,11 @@ export async function imageFor(d: Database, p: Paths, text: string, o: ImageOpti
   const want = wantedPlatform(o);
   if (ref.transport === "store" || ref.transport === "docker") {
     const policy = o.pull ?? "missing";
-    const img = policy === "always" ? undefined : findPulled(d, ref.name);
+    // A platform asked for must be the stored image's; with none asked, the stored image serves whatever its platform.
+    const asked = platformAsked(o) ? want : undefined;
+    const img = policy === "always" ? undefined : findPulled(d, ref.name, asked);
     if (img) return img;
-    if (policy === "never") throw new RlError(`image ${text} is not in the local store (--pull=never)`);
+    if (policy === "never") throw new RlError(`image ${text} is not in the local store${asked ? ` for ${formatPlatform(asked)}` : ""} (--pull=never)`);
     const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("../registry/pull"), import("../registry/options"), import("../registry/progress")]);
     return interruptible((signal) => pullImage(d, p, ref.name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)) }));
   }
