@@ -15,7 +15,6 @@ const ALPINE_AMD64 = "sha256:198c5de3ec865533261cfaf079cc21a9edf39833bc2319438d8
 /** The alpine amd64 image's one layer, as progress lines name it. */
 const ALPINE_LAYER = "d4e6fd67dcf7";
 const HELLO_INDEX = JSON.parse(readFileSync(`${OCI}/hello-world-multiarch/index.json`, "utf8")).manifests.find((d: { annotations?: Record<string, string> }) => d.annotations?.["org.opencontainers.image.ref.name"] === "linux").digest as string;
-const CLI = join(import.meta.dir, "../../cli/main.ts");
 
 function blobJson(layout: string, digest: string) {
   return JSON.parse(readFileSync(`${OCI}/${layout}/blobs/sha256/${digest.slice(7)}`, "utf8"));
@@ -55,7 +54,7 @@ function makeRegistryEnv() {
 
 /** rl run under `script`, on a pseudo-terminal `columns` wide: what the terminal received, and the exit code. */
 async function onTerminal(env: Record<string, string>, args: string[], columns = 100): Promise<{ out: string; code: number }> {
-  const cmd = `stty cols ${columns} rows 40; exec ${[process.execPath, CLI, ...args].join(" ")}`;
+  const cmd = `stty cols ${columns} rows 40; exec ${[RL_BIN, ...args].join(" ")}`;
   const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return { out, code };
@@ -694,7 +693,7 @@ describe.skipIf(Boolean(reason))("registry auth: htpasswd, login/logout, auth.js
 
   test("login on a terminal asks for the user name, then the password without showing it; elsewhere what is missing is an error", async () => {
     const authfile = join(t.root, "prompted-auth.json");
-    const cmd = [process.execPath, CLI, "login", "--tls-verify=false", "--authfile", authfile, reg.host].join(" ");
+    const cmd = [RL_BIN, "login", "--tls-verify=false", "--authfile", authfile, reg.host].join(" ");
     const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env: t.env, stdout: "pipe", stderr: "pipe", stdin: "pipe" });
     let out = "";
     const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
 import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason, RL_BIN } from "./harness";
@@ -317,6 +317,18 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       await p.exited;
       for (let i = 0; i < 50 && sleepers() !== ""; i++) await Bun.sleep(20);
       expect(sleepers()).toBe("");
+      await rl(["ps", "-a"], { env: t.env });
+      expect(containers()).toEqual(before);
+    });
+    test("rl killed after the workload started but before it recorded it as running: the next rl removes the container", async () => {
+      const before = containers();
+      const hook = join(t.root, "paused-before-running");
+      const p = Bun.spawn([RL_BIN, "run", "--rm", ALPINE, "sleep", "1234"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_RUNNING: hook }, stdout: "ignore", stderr: "ignore" });
+      while (!existsSync(hook) && p.exitCode === null) await Bun.sleep(10);
+      expect(existsSync(hook)).toBe(true);
+      p.kill("SIGKILL");
+      await p.exited;
+      rmSync(hook, { force: true });
       await rl(["ps", "-a"], { env: t.env });
       expect(containers()).toEqual(before);
     });

@@ -28,14 +28,20 @@ export interface ContainerRow {
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
 export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
 
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "pid" | "pid_start" | "exit_code" | "finished">): void {
+/** Record a new container; `pid`: its first process, cloned already (a sweep tells a dead rl's container by it). */
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished">): void {
   transaction(d, p.db, () => {
     const taken = d.query("SELECT id FROM containers WHERE name = ?").get(row.name) as { id: string } | null;
     if (taken) throw new RlError(`the container name "${row.name}" is already in use by ${taken.id.slice(0, 12)}: remove that container (rl rm ${row.name}) or choose another name`);
     d.query(
-      "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(row.id, row.name, row.image_id, row.image_name, row.command, row.driver, row.state, row.auto_remove, row.created);
+      "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(row.id, row.name, row.image_id, row.image_name, row.command, row.driver, row.state, row.pid, row.pid_start, row.auto_remove, row.created);
   });
+}
+
+/** The container's first process is being replaced (another storage driver): none is known meanwhile. */
+export function forgetPid(d: Database, p: Paths, id: string): void {
+  transaction(d, p.db, () => d.query("UPDATE containers SET pid = NULL, pid_start = NULL WHERE id = ?").run(id));
 }
 
 export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
@@ -79,7 +85,9 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
     const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
-    const fresh = r.state === "created" && Date.now() - r.created < 60_000;
+    // A container being created has its first process recorded (it dies with its rl); without one, it is
+    // between two attempts and gets a minute.
+    const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
     endStaleHelpers(d, p, r.id, pidStartTime);
     if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);

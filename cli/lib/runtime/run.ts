@@ -17,8 +17,10 @@ import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
+import { pidStartTime } from "../sys/pid-start-time";
+import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
-import { containerDir, containerRunDir, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
+import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
 import { parseNetwork, type NetworkConfig } from "../network/options";
@@ -230,8 +232,9 @@ export async function runContainer(o: RunOptions): Promise<number> {
   let child: Child | undefined;
   try {
     child = await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns");
+    const pid = child.spawned.pid;
     transaction(d, p.db, () => {
-      insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", auto_remove: o.rm ? 1 : 0, created: Date.now() });
+      insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     });
   } catch (err) {
@@ -268,10 +271,12 @@ export async function runContainer(o: RunOptions): Promise<number> {
         await network.detach();
         const overlayFailed = err instanceof RlError && /mount overlay on|fuse-overlayfs/.test(err.message);
         if (!overlayFailed || i === candidates.length - 1) throw err;
+        forgetPid(d, p, id);
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
       }
     }
     network.closeListeners();
+    pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
     const command = JSON.stringify(init ? started!.args.slice(2) : started!.args);
     transaction(d, p.db, () => {
       d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);

@@ -8,6 +8,7 @@ import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { transaction } from "./db";
 import { STORE_EXCLUSIVE, STORE_SHARED, tryWithLocks, withLocks } from "./locks";
 import { tmpName } from "./tmp-name";
+import { pauseForTests } from "../test-pause";
 import { referenced } from "./unreferenced";
 
 /** What a store write creates: a layer directory (by chain id) or a blob (by digest), as hex. */
@@ -19,17 +20,6 @@ interface Owner {
 interface PendingRow extends Owner {
   kind: PendingKind;
   hex: string;
-}
-
-/**
- * Test hook: with `name`=FILE in the environment, create FILE and wait until the test removes it (or
- * kills rl): the way tests stop rl at a known point. Never set outside tests.
- */
-function pauseForTests(name: string): void {
-  const file = process.env[name];
-  if (!file) return;
-  writeFileSync(file, String(process.pid));
-  while (existsSync(file)) Bun.sleepSync(10);
 }
 
 /**
