@@ -102,6 +102,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const name of order) {
     const dir = join(stores, `${name}-${round}`);
     mkdirSync(dir, { recursive: true });
+    Bun.spawnSync(["sync"]); // what the tool before wrote is on disk: its writeback is not timed here
     const s = TOOLS[name]!(dir);
     samples[name]!.push(s);
     process.stderr.write(`  ${name}: ${(s.ms / 1000).toFixed(2)} s, peak RSS ${(s.rssKiB / 1024).toFixed(0)} MiB\n`);

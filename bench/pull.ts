@@ -3,12 +3,14 @@
  * Pulling a large image from a loopback registry into an empty store: rl against rootless podman
  * (vfs and overlay storage) and skopeo + umoci. Run it as an ordinary user (not root):
  *
- *   bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman]
+ *   bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman] [--no-wait]
  *
  * Without --layout it writes an OCI layout of --mib MiB (default 320) of random content in 4 gzip
  * layers. Debian's docker-registry serves it on 127.0.0.1 (plain HTTP). Each round runs every tool
- * once, in rotated order, each into a fresh empty store that is removed afterwards; wall time is
- * performance.now() around the spawn, peak RSS is GNU time's %M (largest process of the tree).
+ * once, in rotated order, each into a fresh empty store, after a `sync`; the stores are removed between
+ * rounds, followed by `sync` and a 65 s wait, because ext4 here creates files 1.7-3x slower soon after many
+ * were deleted (see DESIGN.md: removing each store right away made whichever tool came next 2-3x slower).
+ * Wall time is performance.now() around the spawn, peak RSS is GNU time's %M (largest process of the tree).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, loadavg, release } from "node:os";
@@ -25,10 +27,12 @@ interface Options {
   mib: number;
   json: boolean;
   podman: boolean;
+  /** Wait 65 s after removing the stores of a round (off: --no-wait, quicker but unfair, see above). */
+  wait: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 3, mib: 320, json: false, podman: true };
+  const o: Options = { rounds: 3, mib: 320, json: false, podman: true, wait: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -37,6 +41,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--mib") o.mib = Number(next());
     else if (a === "--json") o.json = true;
     else if (a === "--no-podman") o.podman = false;
+    else if (a === "--no-wait") o.wait = false;
     else usage(a === "-h" || a === "--help" ? undefined : `unknown option ${a}`);
   }
   if (!(o.rounds >= 1) || !(o.mib >= 8)) usage("--rounds must be >= 1 and --mib >= 8");
@@ -44,7 +49,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 function usage(error?: string): never {
-  (error ? process.stderr : process.stdout).write(`${error ? `bench/pull.ts: ${error}\n` : ""}usage: bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman]\n`);
+  (error ? process.stderr : process.stdout).write(`${error ? `bench/pull.ts: ${error}\n` : ""}usage: bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman] [--no-wait]\n`);
   process.exit(error ? 64 : 0);
 }
 
@@ -125,9 +130,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function timeTool(t: Tool, image: string): Promise<{ ms: number; rss: number; error?: string }> {
-  const store = mkdtempSync(join(tmpdir(), `bench-pull-${t.name}-`));
-  try {
+async function timeTool(t: Tool, image: string, stores: string): Promise<{ ms: number; rss: number; error?: string }> {
+  // Short: podman refuses a --runroot longer than 50 characters.
+  const store = mkdtempSync(join(stores, `${TOOLS.indexOf(t)}`));
+  Bun.spawnSync(["sync"]); // what the tool before wrote is on disk: its writeback is not timed here
+  {
     let ms = 0;
     let rss = 0;
     for (const argv of t.steps(store, image)) {
@@ -142,10 +149,13 @@ async function timeTool(t: Tool, image: string): Promise<{ ms: number; rss: numb
       if (code !== 0) return { ms, rss, error: `${argv.join(" ")}: exit ${code}: ${err.trim().split("\n").pop()}` };
     }
     return { ms, rss };
-  } finally {
-    // Stores hold files owned by subordinate ids: remove them from inside a user namespace.
-    await runWorkerJob(`${store}-rm.json`, { kind: "remove", paths: [store] }).catch(() => rmSync(store, { recursive: true, force: true }));
   }
+}
+
+/** Stores hold files owned by subordinate ids: remove them from inside a user namespace. */
+async function removeStores(stores: string): Promise<void> {
+  await runWorkerJob(`${stores}-rm.json`, { kind: "remove", paths: [stores] }).catch(() => rmSync(stores, { recursive: true, force: true }));
+  Bun.spawnSync(["sync"]);
 }
 
 const o = parseArgs(process.argv.slice(2));
@@ -160,12 +170,19 @@ try {
   const tools = TOOLS.filter((t) => o.podman || !t.name.startsWith("podman"));
   const samples = new Map<string, { ms: number[]; rss: number[]; error?: string }>(tools.map((t) => [t.name, { ms: [], rss: [] }]));
   log(`load average ${loadavg()[0]!.toFixed(2)}; ${o.rounds} rounds; rl runs its ${rlStartMode()}`);
+  const stores = join(work, "s");
   for (let r = 0; r < o.rounds; r++) {
+    await removeStores(stores);
+    mkdirSync(stores, { recursive: true });
+    if (o.wait) {
+      log(`round ${r + 1}: waiting 65 s after deleting the stores (ext4 inode reuse)`);
+      await Bun.sleep(65_000);
+    }
     const order = tools.map((_, i) => tools[(i + r) % tools.length]!);
     for (const t of order) {
       const s = samples.get(t.name)!;
       if (s.error) continue;
-      const res = await timeTool(t, image);
+      const res = await timeTool(t, image, stores);
       if (res.error) s.error = res.error;
       else {
         s.ms.push(res.ms);
@@ -191,5 +208,6 @@ try {
   }
 } finally {
   await registry.stop();
+  await removeStores(join(work, "s"));
   rmSync(work, { recursive: true, force: true });
 }

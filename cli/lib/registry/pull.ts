@@ -1,5 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { limiter } from "../limiter";
 import { RlError, messageOf } from "../errors";
 import { chainIds, digestOf } from "../image/digest";
 import { layerSourcesFor } from "../image/layers";
@@ -83,15 +85,24 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
   const config = await fetchConfig(w, c, m.config);
   const sources = layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value);
   const chains = chainIds(sources.map((l) => l.diffId));
-  // Each layer is unpacked (one at a time, in a worker process) as soon as its blob is in: unpacking overlaps the downloads.
-  let unpacking: Promise<void> = Promise.resolve();
+  // Each layer is unpacked (in a worker process, one per CPU at a time) as soon as its blob is in:
+  // unpacking overlaps the downloads and the other layers' unpacking.
+  const slot = limiter(Number(process.env.RL_UNPACK_WORKERS) || availableParallelism());
+  const unpacks: Promise<void>[] = [];
   const unpacked = new Map<string, LayerDigests>();
+  let unpackFailed = false;
   const unpack = (i: number) => {
-    unpacking = unpacking.then(async () => {
-      if (o.signal?.aborted) return;
-      for (const [k, v] of await unpackMissing(w, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
+    const job = slot(async () => {
+      if (o.signal?.aborted || unpackFailed) return;
+      try {
+        for (const [k, v] of await unpackMissing(w, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
+      } catch (err) {
+        unpackFailed = true;
+        throw err;
+      }
     });
-    unpacking.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
+    job.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
+    unpacks.push(job);
   };
   try {
     await parallel(m.layers.map((l, i) => ({ l, i })), PARALLEL, async ({ l, i }) => {
@@ -110,9 +121,9 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
       unpack(i);
     });
   } finally {
-    await unpacking.catch(() => {});
+    await Promise.allSettled(unpacks);
   }
-  await unpacking;
+  for (const r of await Promise.allSettled(unpacks)) if (r.status === "rejected") throw r.reason;
   if (o.signal?.aborted) throw new RlError("interrupted");
   await putBlobBytes(p, found.image.digest, found.image.bytes, w);
   if (found.top !== found.image) await putBlobBytes(p, found.top.digest, found.top.bytes, w);
