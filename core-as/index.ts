@@ -6,31 +6,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
-export type TarFormat = "v7" | "ustar" | "gnu" | "star";
-
-/** One parsed 512-byte tar header, before pax / GNU long-name records are applied. */
-export interface TarHeader {
-  /** Name with the ustar prefix joined ("prefix/name"). */
-  name: string;
-  linkname: string;
-  /** The typeflag character; "\0" for old regular files. */
-  typeflag: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  /** Seconds since the epoch; may be negative. */
-  mtime: number;
-  devmajor: number;
-  devminor: number;
-  format: TarFormat;
-}
-
 interface CoreExports {
   memory: WebAssembly.Memory;
   blockPtr(): number;
   outPtr(): number;
-  parseTarHeader(): number;
+  tarStatePtr(): number;
+  tarStateSize(): number;
+  tarDataPtr(): number;
+  tarHeader(): number;
+  tarMetaEnd(): number;
+  tarReset(): void;
+  tarReserve(bytes: number): number;
   shaCtxPtr(): number;
   shaInputPtr(): number;
   shaInputSize(): number;
@@ -52,35 +38,16 @@ interface CoreExports {
   zstdScanFinish(): number;
 }
 
-// Must match core-as/assembly/tar-header.ts.
-const OUT_SIZE = 0;
-const OUT_MTIME = 8;
-const OUT_UID = 16;
-const OUT_GID = 24;
-const OUT_MODE = 32;
-const OUT_DEVMAJOR = 40;
-const OUT_DEVMINOR = 48;
-const OUT_TYPEFLAG = 64;
-const OUT_NAME_LEN = 68;
-const OUT_LINK_LEN = 72;
-const OUT_FORMAT = 76;
-const OUT_BAD_FIELD = 80;
-const OUT_NAME = 128;
-const OUT_LINK = 384;
-const STATUS_OK = 0;
-const STATUS_END = 1;
-const STATUS_BAD_CHECKSUM = -1;
-
-const FORMATS: readonly TarFormat[] = ["v7", "ustar", "gnu", "star"];
-const FIELDS = ["", "checksum", "size", "mtime", "uid", "gid", "mode", "devmajor", "devminor"];
-
 interface Core {
   exp: CoreExports;
-  parse: () => number;
+  /** Views of linear memory: tar calls renew them when the memory grew (see refreshViews). */
   bytes: Uint8Array;
   view: DataView;
   block: number;
   out: number;
+  tarState: number;
+  tarStateSize: number;
+  tarData: number;
   shaCtx: number;
   shaInput: number;
   shaInputSize: number;
@@ -110,15 +77,17 @@ function loadCore(): Core {
     },
   });
   const exp = instance.exports as unknown as CoreExports;
-  // The stub runtime never allocates, so memory never grows and these views stay valid.
+  // The stub runtime never allocates; memory grows only for tar metadata (see refreshViews).
   const buffer = exp.memory.buffer;
   return {
     exp,
-    parse: exp.parseTarHeader,
     bytes: new Uint8Array(buffer),
     view: new DataView(buffer),
     block: exp.blockPtr(),
     out: exp.outPtr(),
+    tarState: exp.tarStatePtr(),
+    tarStateSize: exp.tarStateSize(),
+    tarData: exp.tarDataPtr(),
     shaCtx: exp.shaCtxPtr(),
     shaInput: exp.shaInputPtr(),
     shaInputSize: exp.shaInputSize(),
@@ -135,38 +104,230 @@ function getCore(): Core {
   return core;
 }
 
-/**
- * Parses one 512-byte tar header block (only its first 512 bytes are read).
- * Returns "end" for an all-zero block; throws on a bad checksum or numeric field.
- */
-export function parseTarHeader(block: Uint8Array): TarHeader | "end" {
-  if (block.length < 512) throw new Error(`Cannot parse tar header: block is ${block.length} bytes, not 512`);
-  const c = getCore();
-  c.bytes.set(block.length === 512 ? block : block.subarray(0, 512), c.block);
-  const status = c.parse();
-  if (status === STATUS_END) return "end";
+// ---- Tar headers ----
+
+// Must match core-as/assembly/tar-header.ts and tar-stream.ts.
+const OUT_SIZE = 0;
+const OUT_MTIME = 8;
+const OUT_UID = 16;
+const OUT_GID = 24;
+const OUT_MODE = 32;
+const OUT_DEVMAJOR = 40;
+const OUT_DEVMINOR = 48;
+const OUT_TYPEFLAG = 64;
+const OUT_BAD_FIELD = 80;
+const OUT_TYPE = 84;
+const OUT_PATH_PTR = 88;
+const OUT_PATH_LEN = 92;
+const OUT_LINKPATH_PTR = 96;
+const OUT_LINKPATH_LEN = 100;
+const OUT_XATTR_PTR = 104;
+const OUT_XATTR_COUNT = 108;
+const OUT_META_PTR = 112;
+const OUT_ERR_KEY_PTR = 116;
+const OUT_ERR_KEY_LEN = 120;
+const OUT_ERR_VALUE_PTR = 124;
+const OUT_ERR_VALUE_LEN = 128;
+const S_USED = 0;
+const S_OPEN = 4;
+const S_PENDING = 8;
+const XATTR_DELETED = 0xffffffff;
+const STATUS_OK = 0;
+const STATUS_END = 1;
+const STATUS_META = 2;
+
+const FIELDS = ["", "checksum", "size", "mtime", "uid", "gid", "mode", "devmajor", "devminor"];
+/** Decodes xattr names cut from the middle of a pax key, where a byte order mark is text. */
+const utf8KeepBom = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** One tar entry's header with the pax and GNU metadata records before it applied. */
+export interface TarEntryHeader {
+  /** As stored (pax / GNU long names applied); directories lose their trailing "/". */
+  path: string;
+  type: EntryKind;
+  /** Symlink target or hardlink source; "" when none. */
+  linkpath: string;
+  /** Permission bits (07777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of data that follow the header (0 for links, devices, fifos and directories). */
+  size: number;
+  /** Seconds since the epoch; fractional when a pax header gave it so. */
+  mtime: number;
+  devmajor: number;
+  devminor: number;
+  /** From pax SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records. */
+  xattrs: Record<string, Uint8Array>;
+}
+
+/** After the memory grew, the old views are detached (length 0): make new ones. */
+function refreshViews(c: Core): void {
+  if (c.bytes.length !== 0) return;
+  c.bytes = new Uint8Array(c.exp.memory.buffer);
+  c.view = new DataView(c.exp.memory.buffer);
+}
+
+/** The message for a status of tarHeader() or tarMetaEnd() (STATUS_* in tar-header.ts, tar-stream.ts). */
+function tarError(c: Core, status: number): Error {
   const v = c.view;
-  const out = c.out;
-  if (status !== STATUS_OK) {
-    if (status === STATUS_BAD_CHECKSUM) throw new Error("Cannot parse tar header: invalid tar header checksum");
-    const field = FIELDS[v.getUint32(out + OUT_BAD_FIELD, true)] ?? "numeric";
-    throw new Error(`Cannot parse tar header: invalid ${field} field`);
+  const u32 = (off: number) => v.getUint32(c.out + off, true);
+  const text = (ptrOff: number, lenOff: number) => utf8.decode(c.bytes.subarray(u32(ptrOff), u32(ptrOff) + u32(lenOff)));
+  switch (status) {
+    case -1:
+      return new Error("Cannot parse tar header: invalid tar header checksum");
+    case -2:
+      return new Error(`Cannot parse tar header: invalid ${FIELDS[u32(OUT_BAD_FIELD)] ?? "numeric"} field`);
+    case -3:
+      return new Error("Cannot read pax header: record has no length");
+    case -4:
+      return new Error("Cannot read pax header: invalid record length");
+    case -5:
+      return new Error("Cannot read pax header: record has no '='");
+    case -6:
+      return new Error(`Cannot read pax header: invalid ${text(OUT_ERR_KEY_PTR, OUT_ERR_KEY_LEN)} "${text(OUT_ERR_VALUE_PTR, OUT_ERR_VALUE_LEN)}"`);
+    case -7:
+      return new Error(`Cannot read pax header: invalid xattr name in ${text(OUT_ERR_KEY_PTR, OUT_ERR_KEY_LEN)}`);
+    case -8:
+      return new Error("Cannot read tar entry: GNU sparse files are not supported");
+    case -9:
+      return new Error(`Cannot read tar entry: ${String.fromCharCode(u32(OUT_TYPEFLAG))} header of ${v.getFloat64(c.out + OUT_SIZE, true)} bytes is too large`);
+    case -10:
+      return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: negative size`);
+    case -11:
+      return new Error("Cannot read tar entry: its metadata entries do not fit in memory");
   }
-  const nameLen = v.getUint32(out + OUT_NAME_LEN, true);
-  const linkLen = v.getUint32(out + OUT_LINK_LEN, true);
-  return {
-    name: utf8.decode(c.bytes.subarray(out + OUT_NAME, out + OUT_NAME + nameLen)),
-    linkname: linkLen === 0 ? "" : utf8.decode(c.bytes.subarray(out + OUT_LINK, out + OUT_LINK + linkLen)),
-    typeflag: String.fromCharCode(v.getUint32(out + OUT_TYPEFLAG, true)),
-    mode: v.getFloat64(out + OUT_MODE, true),
-    uid: v.getFloat64(out + OUT_UID, true),
-    gid: v.getFloat64(out + OUT_GID, true),
-    size: v.getFloat64(out + OUT_SIZE, true),
-    mtime: v.getFloat64(out + OUT_MTIME, true),
-    devmajor: v.getFloat64(out + OUT_DEVMAJOR, true),
-    devminor: v.getFloat64(out + OUT_DEVMINOR, true),
-    format: FORMATS[v.getUint32(out + OUT_FORMAT, true)] ?? "v7",
-  };
+  return new Error(`Cannot read tar entry: unexpected status ${status} from the WASM core`);
+}
+
+/** The tar reader whose state is in the core's areas; the others have theirs saved. */
+let activeTar: TarHeaderReader | undefined;
+
+/**
+ * Reads the headers of one tar stream in the core: each 512-byte block goes to header(); the
+ * metadata entries (pax 'x'/'g', GNU 'L'/'K') are kept in the core and applied to the entry they
+ * precede (global pax records to all later ones). Any number may be in use at once: each swaps
+ * its state into the core when it is used after another one.
+ */
+export class TarHeaderReader {
+  /** Size of the metadata body header() asked for with "meta". */
+  metaSize = 0;
+  private metaAt = 0;
+  private metaFed = 0;
+  private saved: Uint8Array | undefined;
+
+  constructor() {
+    const c = getCore();
+    releaseTar(c);
+    c.exp.tarReset();
+    activeTar = this;
+  }
+
+  /** Copies this reader's state out of the core (its state and the data area in use). */
+  save(c: Core): void {
+    const v = c.view;
+    const extent = v.getUint32(c.tarState + S_USED, true) + v.getUint32(c.tarState + S_OPEN, true);
+    const saved = new Uint8Array(c.tarStateSize + extent);
+    saved.set(c.bytes.subarray(c.tarState, c.tarState + c.tarStateSize));
+    saved.set(c.bytes.subarray(c.tarData, c.tarData + extent), c.tarStateSize);
+    this.saved = saved;
+  }
+
+  private claim(c: Core): void {
+    if (activeTar === this) return;
+    releaseTar(c);
+    const saved = this.saved!;
+    if (!c.exp.tarReserve(saved.length - c.tarStateSize)) throw tarError(c, -11);
+    refreshViews(c);
+    c.bytes.set(saved.subarray(0, c.tarStateSize), c.tarState);
+    c.bytes.set(saved.subarray(c.tarStateSize), c.tarData);
+    this.saved = undefined;
+    activeTar = this;
+  }
+
+  /**
+   * Reads one header block (the first 512 bytes of `block`): "end" for an all-zero block, "meta"
+   * for a metadata entry (feed its metaSize bytes to metaData(), then call metaEnd()), else the
+   * entry. Throws on a bad checksum or field and on invalid metadata.
+   */
+  header(block: Uint8Array): TarEntryHeader | "end" | "meta" {
+    if (block.length < 512) throw new Error(`Cannot parse tar header: block is ${block.length} bytes, not 512`);
+    const c = getCore();
+    this.claim(c);
+    c.bytes.set(block.length === 512 ? block : block.subarray(0, 512), c.block);
+    const status = c.exp.tarHeader();
+    refreshViews(c);
+    const v = c.view;
+    const out = c.out;
+    if (status === STATUS_OK) {
+      const pathAt = v.getUint32(out + OUT_PATH_PTR, true);
+      const linkAt = v.getUint32(out + OUT_LINKPATH_PTR, true);
+      const linkLen = v.getUint32(out + OUT_LINKPATH_LEN, true);
+      const xattrCount = v.getUint32(out + OUT_XATTR_COUNT, true);
+      const xattrs: Record<string, Uint8Array> = {};
+      for (let i = 0, t = v.getUint32(out + OUT_XATTR_PTR, true); i < xattrCount; i++, t += 16) {
+        const nameAt = v.getUint32(t, true);
+        const name = utf8KeepBom.decode(c.bytes.subarray(nameAt, nameAt + v.getUint32(t + 4, true)));
+        const valueAt = v.getUint32(t + 8, true);
+        const valueLen = v.getUint32(t + 12, true);
+        // Later records win; an empty value removes the name.
+        if (valueLen === XATTR_DELETED) delete xattrs[name];
+        else xattrs[name] = c.bytes.slice(valueAt, valueAt + valueLen);
+      }
+      return {
+        path: utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true))),
+        type: ENTRY_KINDS[v.getUint32(out + OUT_TYPE, true)]!,
+        linkpath: linkLen === 0 ? "" : utf8.decode(c.bytes.subarray(linkAt, linkAt + linkLen)),
+        mode: v.getFloat64(out + OUT_MODE, true),
+        uid: v.getFloat64(out + OUT_UID, true),
+        gid: v.getFloat64(out + OUT_GID, true),
+        size: v.getFloat64(out + OUT_SIZE, true),
+        mtime: v.getFloat64(out + OUT_MTIME, true),
+        devmajor: v.getFloat64(out + OUT_DEVMAJOR, true),
+        devminor: v.getFloat64(out + OUT_DEVMINOR, true),
+        xattrs,
+      };
+    }
+    if (status === STATUS_META) {
+      this.metaSize = v.getFloat64(out + OUT_SIZE, true);
+      this.metaAt = v.getUint32(out + OUT_META_PTR, true);
+      this.metaFed = 0;
+      return "meta";
+    }
+    if (status === STATUS_END) return "end";
+    throw tarError(c, status);
+  }
+
+  /** The next bytes of the metadata body header() asked for. */
+  metaData(piece: Uint8Array): void {
+    if (this.metaFed + piece.length > this.metaSize) throw new Error("Cannot read tar entry: metadata body longer than its header says");
+    const c = getCore();
+    this.claim(c);
+    c.bytes.set(piece, this.metaAt + this.metaFed);
+    this.metaFed += piece.length;
+  }
+
+  /** After the whole body: checks its records and keeps them for the entries they apply to. */
+  metaEnd(): void {
+    if (this.metaFed !== this.metaSize) throw new Error("Cannot read tar entry: metadata body shorter than its header says");
+    const c = getCore();
+    this.claim(c);
+    this.metaSize = 0;
+    const status = c.exp.tarMetaEnd();
+    if (status !== STATUS_OK) throw tarError(c, status);
+  }
+
+  /** Whether metadata records are waiting for an entry (a stream must not end there). */
+  get pendingMeta(): boolean {
+    const c = getCore();
+    this.claim(c);
+    return c.view.getUint32(c.tarState + S_PENDING, true) > 0;
+  }
+}
+
+function releaseTar(c: Core): void {
+  activeTar?.save(c);
+  activeTar = undefined;
 }
 
 // ---- SHA-256 ----

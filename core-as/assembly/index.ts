@@ -1,10 +1,11 @@
 // Entry point of the WASM core: re-exports what core-as/index.ts calls.
-export { parseTarHeader } from "./tar-header";
+export { tarHeader, tarMetaEnd, tarReset, tarReserve } from "./tar-stream";
 export { sha256Init, sha256Update, sha256Final, digestCompare, chainIds } from "./sha256";
 export { planPath, decideEntry } from "./layer-entry";
 export { zstdScanInit, zstdScanUpdate, zstdScanFinish } from "./zstd-frames";
 import { ZSTATE } from "./zstd-frames";
 import { BLOCK, OUT } from "./tar-header";
+import { TSTATE, TSTATE_BYTES, DATA } from "./tar-stream";
 import { PATH_IN, PATH_OUT, PLAN, PATH_MAX } from "./layer-entry";
 import { CTX, INPUT, INPUT_SIZE, DIGEST } from "./sha256";
 
@@ -16,6 +17,17 @@ export function blockPtr(): usize {
 /** Address of the results area. */
 export function outPtr(): usize {
   return OUT;
+}
+
+/** Address and size of a tar stream's state, and the address of its data area (metadata bodies). */
+export function tarStatePtr(): usize {
+  return TSTATE;
+}
+export function tarStateSize(): u32 {
+  return TSTATE_BYTES;
+}
+export function tarDataPtr(): usize {
+  return DATA;
 }
 
 /** Addresses and size of the SHA-256 areas: context, input, digest. */

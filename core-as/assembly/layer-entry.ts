@@ -70,13 +70,14 @@ const SLASH: u8 = 0x2f;
 const DOT: u8 = 0x2e;
 
 /** Whether `len` bytes at `p` equal the ASCII string `s`. */
-function bytesEqual(p: usize, len: u32, s: string): bool {
+export function bytesEqual(p: usize, len: u32, s: string): bool {
   if (<u32>s.length != len) return false;
   for (let i: u32 = 0; i < len; i++) if (<u32>load<u8>(p + <usize>i) != <u32>s.charCodeAt(<i32>i)) return false;
   return true;
 }
 
-function startsWith(p: usize, len: u32, s: string): bool {
+/** Whether the `len` bytes at `p` start with the ASCII string `s`. */
+export function startsWith(p: usize, len: u32, s: string): bool {
   return len >= <u32>s.length && bytesEqual(p, <u32>s.length, s);
 }
 

@@ -1,11 +1,12 @@
 // Tar header parsing (v7, ustar, GNU, star) on fixed areas of linear memory.
-// JS copies a 512-byte block to BLOCK, calls parseTarHeader(), then reads OUT.
+// JS copies a 512-byte block to BLOCK and calls tarHeader() (tar-stream.ts), which parses it here
+// into OUT and then applies the pax / GNU metadata records that came before it.
 
 /** The 512-byte header block the caller fills before each call. */
 export const BLOCK: usize = memory.data(512, 16);
 
 /** Results. Layout shared with core-as/index.ts; change both together. */
-export const OUT: usize = memory.data(512, 16);
+export const OUT: usize = memory.data(640, 16);
 
 // f64 fields
 export const OUT_SIZE: usize = 0;
@@ -19,11 +20,23 @@ export const OUT_DEVMINOR: usize = 48;
 export const OUT_TYPEFLAG: usize = 64;
 export const OUT_NAME_LEN: usize = 68;
 export const OUT_LINK_LEN: usize = 72;
-export const OUT_FORMAT: usize = 76;
 export const OUT_BAD_FIELD: usize = 80;
+// u32 fields of the resolved entry (tar-stream.ts); pointers are addresses in linear memory
+export const OUT_TYPE: usize = 84; // T_* (layer-entry.ts)
+export const OUT_PATH_PTR: usize = 88;
+export const OUT_PATH_LEN: usize = 92;
+export const OUT_LINKPATH_PTR: usize = 96;
+export const OUT_LINKPATH_LEN: usize = 100;
+export const OUT_XATTR_PTR: usize = 104; // table of OUT_XATTR_COUNT (name ptr, len, value ptr, len)
+export const OUT_XATTR_COUNT: usize = 108;
+export const OUT_META_PTR: usize = 112; // where JS writes a metadata entry's body
+export const OUT_ERR_KEY_PTR: usize = 116; // the pax record an error is about
+export const OUT_ERR_KEY_LEN: usize = 120;
+export const OUT_ERR_VALUE_PTR: usize = 124;
+export const OUT_ERR_VALUE_LEN: usize = 128;
 // bytes: joined prefix + "/" + name (at most 155 + 1 + 100), then linkname (at most 100)
-export const OUT_NAME: usize = 128;
-export const OUT_LINK: usize = 384;
+export const OUT_NAME: usize = 256;
+export const OUT_LINK: usize = 512;
 
 export const STATUS_OK: i32 = 0;
 export const STATUS_END: i32 = 1;
@@ -118,7 +131,7 @@ function numberField(p: usize, len: i32, out: usize, field: u32): bool {
   return true;
 }
 
-/** Parses the block at BLOCK into OUT; returns a STATUS_* code. */
+/** Parses the block at BLOCK into OUT (the header's own fields); returns a STATUS_* code. */
 export function parseTarHeader(): i32 {
   const b = BLOCK;
 
@@ -165,7 +178,6 @@ export function parseTarHeader(): i32 {
       format = load<u32>(b + 508) == 0x00726174 ? FORMAT_STAR : FORMAT_USTAR;
     }
   }
-  store<u32>(OUT + OUT_FORMAT, format);
   store<u32>(OUT + OUT_TYPEFLAG, load<u8>(b + 156));
   store<u32>(OUT + OUT_BAD_FIELD, 0);
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { indexTarFile, type TarEntry, tarEntries } from "../../cli/lib/image/tar-entries";
+import { paxRecord } from "../../cli/lib/image/tar-writer";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 const ALPINE = join(FIXTURES, "rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz");
@@ -226,15 +227,6 @@ function padded(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** "len key=value\n" with the length counting itself. */
-function paxRecord(key: string, value: Uint8Array | string): Uint8Array {
-  const v = typeof value === "string" ? enc.encode(value) : value;
-  const rest = enc.encode(` ${key}=`).length + v.length + 1;
-  let len = rest + 1;
-  while (String(len).length + rest !== len) len++;
-  return new Uint8Array(Buffer.concat([enc.encode(`${len} ${key}=`), v, enc.encode("\n")]));
-}
-
 function member(name: string, typeflag: string, data: Uint8Array | string = "", extra: { linkname?: string } = {}): Uint8Array[] {
   const d = typeof data === "string" ? enc.encode(data) : data;
   return [headerBlock(name, typeflag, d.length, extra), padded(d)];
@@ -304,6 +296,66 @@ describe("tarEntries on hand-built archives", () => {
       ["dir", "dir", ""],
       ["olddir", "dir", ""],
     ]);
+  });
+
+  test("pax and GNU names over 255 bytes, their bodies split across chunks", async () => {
+    const paxPath = `${"p\u00e4th/".repeat(70)}file`;
+    const gnuName = `${"g".repeat(300)}/${"h".repeat(300)}`;
+    const gnuLink = `${"l".repeat(700)}`;
+    const bytes = archive(
+      member("PaxHeaders/a", "x", new Uint8Array(Buffer.concat([paxRecord("path", paxPath), paxRecord("SCHILY.xattr.user.k", new Uint8Array([0, 255, 10]))]))),
+      member("a", "0", "A"),
+      member("././@LongLink", "L", `${gnuName}\0`),
+      member("././@LongLink", "K", `${gnuLink}\0`),
+      member("b", "2", "", { linkname: "b" }),
+    );
+    for (const size of [1 << 20, 512, 100, 7, 1]) {
+      const entries = await readAll(chunked(bytes, size));
+      expect(entries.map((e) => [e.path, e.type, e.linkpath, e.data])).toEqual([
+        [paxPath, "file", "", "A"],
+        [gnuName, "symlink", gnuLink, ""],
+      ]);
+      expect(entries[0]!.xattrs["user.k"]).toEqual(new Uint8Array([0, 255, 10]));
+    }
+  });
+
+  test("a global pax header applies to later entries, per-file records override it", async () => {
+    const bytes = archive(
+      member("pax_global_header", "g", new Uint8Array(Buffer.concat([paxRecord("mtime", "42.5"), paxRecord("uid", "5")]))),
+      member("a", "0", "A"),
+      member("PaxHeaders/b", "x", paxRecord("uid", "6")),
+      member("b", "0", "B"),
+      member("c", "0", "C"),
+    );
+    const entries = await readAll(chunked(bytes, 300));
+    expect(entries.map((e) => [e.path, e.uid, e.mtime, e.data])).toEqual([
+      ["a", 5, 42.5, "A"],
+      ["b", 6, 42.5, "B"],
+      ["c", 5, 42.5, "C"],
+    ]);
+  });
+
+  test("a pax size beyond 8 GiB", async () => {
+    const size = 9 * 2 ** 30 + 1;
+    const bytes = archive(member("PaxHeaders/big", "x", paxRecord("size", String(size))), [headerBlock("big", "0", 0), new Uint8Array(4096)]);
+    for await (const e of tarEntries(chunked(bytes, 1000))) {
+      expect(e).toMatchObject({ path: "big", type: "file", size });
+      break;
+    }
+  });
+
+  test("two streams read in turn keep their own metadata", async () => {
+    const one = archive(member("PaxHeaders/1", "x", paxRecord("path", "one-long")), member("1", "0", "one"), member("x", "0", "x"));
+    const two = archive(member("././@LongLink", "L", "two-long\0"), member("2", "0", "two"), member("y", "0", "y"));
+    const a = tarEntries(chunked(one, 1));
+    const b = tarEntries(chunked(two, 1));
+    const seen: string[] = [];
+    for (;;) {
+      const [ra, rb] = await Promise.all([a.next(), b.next()]);
+      if (ra.done && rb.done) break;
+      for (const r of [ra, rb]) if (!r.done) seen.push(`${r.value.path}=${dec.decode(await concat(r.value.body))}`);
+    }
+    expect(seen).toEqual(["one-long=one", "two-long=two", "x=x", "y=y"]);
   });
 
   test("device and other entry types", async () => {
@@ -393,7 +445,13 @@ describe("tarEntries on hand-built archives", () => {
     { name: "truncated in a header", bytes: () => archive(member("a", "0", "A"), member("b", "0", "B")).subarray(0, 1024 + 100), error: /^unexpected end of tar stream$/ },
     { name: "truncated in padding", bytes: () => archive(member("a", "0", "A")).subarray(0, 600), error: /^unexpected end of tar stream$/ },
     { name: "ends after a pax header", bytes: () => new Uint8Array(Buffer.concat(member("p", "x", paxRecord("path", "q")))), error: /^unexpected end of tar stream$/ },
-    { name: "malformed pax record", bytes: () => archive(member("p", "x", "99 path=q\n"), member("a", "0")), error: /pax/ },
+    { name: "malformed pax record", bytes: () => archive(member("p", "x", "99 path=q\n"), member("a", "0")), error: /^Cannot read pax header: invalid record length$/ },
+    {
+      name: "a pax record cut at the end of the body's block",
+      bytes: () => archive(member("p", "x", paxRecord("path", "q".repeat(600)).subarray(0, 512)), member("a", "0")),
+      error: /^Cannot read pax header: invalid record length$/,
+    },
+    { name: "ends inside a GNU long name", bytes: () => new Uint8Array(Buffer.concat(member("././@LongLink", "L", "n".repeat(1000)))).subarray(0, 1024), error: /^unexpected end of tar stream$/ },
     { name: "GNU sparse member", bytes: () => archive(member("s", "S", "")), error: /sparse/ },
   ];
   for (const c of broken) {

@@ -1,30 +1,13 @@
 /**
- * Streaming tar reader (ustar, GNU, pax) over the WASM header parser, and a header-only
- * index of tar files on disk.
+ * Streaming tar reader (ustar, GNU, pax) over the WASM core's tar header reader, and a header-only
+ * index of tar files on disk. The core parses headers and metadata records; this file does the I/O.
  */
 import { open } from "node:fs/promises";
-import { parseTarHeader, type TarHeader } from "../../../core-as/index";
+import { TarHeaderReader, type EntryKind, type TarEntryHeader } from "../../../core-as/index";
 
-export type TarEntryType = "file" | "dir" | "symlink" | "hardlink" | "char" | "block" | "fifo" | "other";
+export type TarEntryType = EntryKind;
 
-export interface TarEntry {
-  /** As stored (pax / GNU long names applied); directories lose their trailing "/". */
-  path: string;
-  type: TarEntryType;
-  /** Symlink target or hardlink source; "" when none. */
-  linkpath: string;
-  /** Permission bits (07777). */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Bytes of `body`. */
-  size: number;
-  /** Seconds since the epoch; fractional when a pax header gave it so. */
-  mtime: number;
-  devmajor: number;
-  devminor: number;
-  /** From pax SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records. */
-  xattrs: Record<string, Uint8Array>;
+export interface TarEntry extends TarEntryHeader {
   /**
    * The entry's data as views into the input chunks (not copies). Read it before asking for
    * the next entry; whatever is left unread then is skipped.
@@ -33,28 +16,7 @@ export interface TarEntry {
 }
 
 const TRUNCATED = "unexpected end of tar stream";
-// Pax and GNU long-name bodies are held in memory; real ones are a few KiB.
-const MAX_META_SIZE = 64 << 20;
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder();
-
-/** Metadata from a pax extended header, applied to the next entry. */
-interface PaxRecords {
-  path?: string;
-  linkpath?: string;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  mtime?: number;
-  xattrs: Record<string, Uint8Array>;
-}
-
-/** What the metadata entries ('x', 'L', 'K') before a header contribute to it. */
-interface Pending {
-  pax?: PaxRecords;
-  longName?: string;
-  longLink?: string;
-}
 
 /** Pulls bytes from an async iterator of chunks without copying when it can. */
 class ChunkReader {
@@ -107,6 +69,21 @@ class ChunkReader {
     return this.scratch;
   }
 
+  /** The next `n` bytes as a view if the current chunk holds all of them. */
+  takeNow(n: number): Uint8Array | undefined {
+    if (this.chunk.length - this.pos < n) return undefined;
+    const p = this.chunk.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return p;
+  }
+
+  /** Skips `n` bytes if the current chunk holds them; false (nothing skipped) if not. */
+  skipNow(n: number): boolean {
+    if (this.chunk.length - this.pos < n) return false;
+    this.pos += n;
+    return true;
+  }
+
   /** Up to `max` (> 0) bytes from the current chunk, loading the next one if needed. */
   async piece(max: number): Promise<Uint8Array> {
     if (this.pos === this.chunk.length && !(await this.pull())) throw new Error(TRUNCATED);
@@ -123,23 +100,6 @@ class ChunkReader {
       this.pos += k;
       n -= k;
     }
-  }
-
-  /** Exactly `n` bytes in one array. */
-  async readAll(n: number): Promise<Uint8Array> {
-    if (this.chunk.length - this.pos >= n) {
-      const p = this.chunk.subarray(this.pos, this.pos + n);
-      this.pos += n;
-      return p;
-    }
-    const out = new Uint8Array(n);
-    let have = 0;
-    while (have < n) {
-      const p = await this.piece(n - have);
-      out.set(p, have);
-      have += p.length;
-    }
-    return out;
   }
 
   /** Reads the input to its end, so that whatever hashes it upstream sees every byte. */
@@ -172,210 +132,61 @@ async function* bodyOf(reader: ChunkReader, state: BodyState): AsyncGenerator<Ui
   }
 }
 
+/** Feeds a metadata entry's body to the core, `read(max)` giving up to `max` (> 0) bytes at a time. */
+async function readMeta(tar: TarHeaderReader, read: (max: number) => Promise<Uint8Array>): Promise<number> {
+  const size = tar.metaSize;
+  for (let left = size; left > 0; ) {
+    const piece = await read(left);
+    tar.metaData(piece);
+    left -= piece.length;
+  }
+  tar.metaEnd();
+  return size;
+}
+
 /**
  * Yields the entries of a tar stream in order. Metadata entries (pax 'x'/'g', GNU 'L'/'K')
  * are applied, not yielded. Reads the input to its end, also past the end-of-archive blocks.
  */
 export async function* tarEntries(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
   const reader = new ChunkReader(chunks[Symbol.asyncIterator]());
-  let pending: Pending = {};
+  const tar = new TarHeaderReader();
   let finished = false;
   try {
     for (;;) {
       const block = reader.blockNow() ?? (await reader.block());
       if (!block) {
-        if (pending.pax || pending.longName !== undefined || pending.longLink !== undefined) throw new Error(TRUNCATED);
+        if (tar.pendingMeta) throw new Error(TRUNCATED);
         finished = true;
         return;
       }
-      const h = parseTarHeader(block);
+      const h = tar.header(block);
       if (h === "end") {
         await reader.drain();
         finished = true;
         return;
       }
-      if (isMetaType(h.typeflag)) {
-        pending = await readMeta(h, pending, (n) => reader.readAll(n), (n) => reader.skip(n));
+      if (h === "meta") {
+        // Without awaiting when the body is in the current chunk (nearly always).
+        const size = tar.metaSize;
+        const whole = reader.takeNow(size);
+        if (whole) {
+          tar.metaData(whole);
+          tar.metaEnd();
+        } else await readMeta(tar, (n) => reader.piece(n));
+        if (!reader.skipNow(padding(size))) await reader.skip(padding(size));
         continue;
       }
-      const entry = resolveEntry(h, pending);
-      pending = {};
-      const state: BodyState = { remaining: entry.size, current: true };
-      yield Object.assign(entry, { body: bodyOf(reader, state) });
+      const state: BodyState = { remaining: h.size, current: true };
+      yield Object.assign(h, { body: bodyOf(reader, state) });
       state.current = false;
-      await reader.skip(state.remaining + padding(entry.size));
+      const rest = state.remaining + padding(h.size);
+      if (!reader.skipNow(rest)) await reader.skip(rest);
     }
   } finally {
     // An early exit (consumer break or error) releases the source; the first error wins.
     if (!finished) await reader.close().catch(() => {});
   }
-}
-
-function isMetaType(typeflag: string): boolean {
-  return typeflag === "x" || typeflag === "g" || typeflag === "X" || typeflag === "L" || typeflag === "K";
-}
-
-/** Consumes the body of a metadata entry and returns the pending state for the next header. */
-async function readMeta(
-  h: TarHeader,
-  pending: Pending,
-  readAll: (n: number) => Promise<Uint8Array>,
-  skip: (n: number) => Promise<void>,
-): Promise<Pending> {
-  if (h.typeflag === "g") {
-    await skip(h.size + padding(h.size));
-    return pending;
-  }
-  if (h.size > MAX_META_SIZE) throw new Error(`Cannot read tar entry: ${h.typeflag} header of ${h.size} bytes is too large`);
-  const data = await readAll(h.size);
-  let next: Pending;
-  if (h.typeflag === "L") next = { ...pending, longName: cString(data) };
-  else if (h.typeflag === "K") next = { ...pending, longLink: cString(data) };
-  else next = { ...pending, pax: parsePax(data, pending.pax) };
-  await skip(padding(h.size));
-  return next;
-}
-
-function cString(data: Uint8Array): string {
-  const nul = data.indexOf(0);
-  return utf8.decode(nul < 0 ? data : data.subarray(0, nul));
-}
-
-/** Parses "len key=value\n" records; later records override earlier ones. */
-function parsePax(data: Uint8Array, into?: PaxRecords): PaxRecords {
-  const pax: PaxRecords = into ? { ...into, xattrs: { ...into.xattrs } } : { xattrs: {} };
-  let pos = 0;
-  while (pos < data.length) {
-    if (data[pos] === 0) break; // some writers pad the body with NULs
-    const space = data.indexOf(0x20, pos);
-    if (space < 0 || space - pos > 20) throw new Error("Cannot read pax header: record has no length");
-    let len = 0;
-    for (let i = pos; i < space; i++) {
-      const d = data[i]! - 0x30;
-      if (d < 0 || d > 9) throw new Error("Cannot read pax header: invalid record length");
-      len = len * 10 + d;
-    }
-    const end = pos + len;
-    if (len <= space - pos || end > data.length || data[end - 1] !== 0x0a) {
-      throw new Error("Cannot read pax header: invalid record length");
-    }
-    const eq = data.indexOf(0x3d, space + 1);
-    if (eq < 0 || eq >= end) throw new Error("Cannot read pax header: record has no '='");
-    applyPaxRecord(pax, utf8.decode(data.subarray(space + 1, eq)), data.subarray(eq + 1, end - 1));
-    pos = end;
-  }
-  return pax;
-}
-
-function paxNumber(key: string, value: Uint8Array, integer: boolean): number {
-  const text = utf8.decode(value);
-  const n = integer ? (/^\d+$/.test(text) ? Number(text) : NaN) : /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(n) || (integer && !Number.isSafeInteger(n))) {
-    throw new Error(`Cannot read pax header: invalid ${key} "${text}"`);
-  }
-  return n;
-}
-
-function applyPaxRecord(pax: PaxRecords, key: string, value: Uint8Array): void {
-  // An empty value removes the record: the header's own field applies again.
-  const unset = value.length === 0;
-  switch (key) {
-    case "path":
-      pax.path = unset ? undefined : utf8.decode(value);
-      return;
-    case "linkpath":
-      pax.linkpath = unset ? undefined : utf8.decode(value);
-      return;
-    case "size":
-      pax.size = unset ? undefined : paxNumber(key, value, true);
-      return;
-    case "uid":
-      pax.uid = unset ? undefined : paxNumber(key, value, true);
-      return;
-    case "gid":
-      pax.gid = unset ? undefined : paxNumber(key, value, true);
-      return;
-    case "mtime":
-      pax.mtime = unset ? undefined : paxNumber(key, value, false);
-      return;
-  }
-  if (key.startsWith("SCHILY.xattr.")) {
-    const name = key.slice("SCHILY.xattr.".length);
-    if (unset) delete pax.xattrs[name];
-    else pax.xattrs[name] = value.slice(); // own copy: `value` may view an input chunk
-  } else if (key.startsWith("LIBARCHIVE.xattr.")) {
-    // libarchive's form: URL-encoded name, base64 value.
-    let name: string;
-    try {
-      name = decodeURIComponent(key.slice("LIBARCHIVE.xattr.".length));
-    } catch {
-      throw new Error(`Cannot read pax header: invalid xattr name in ${key}`);
-    }
-    if (unset) delete pax.xattrs[name];
-    else pax.xattrs[name] = new Uint8Array(Buffer.from(utf8.decode(value), "base64"));
-  } else if (key.startsWith("GNU.sparse.")) {
-    throw new Error("Cannot read tar entry: GNU sparse files are not supported");
-  }
-}
-
-function entryType(typeflag: string, name: string): TarEntryType {
-  switch (typeflag) {
-    case "0":
-    case "7":
-      return "file";
-    case "\0":
-      // Pre-POSIX archives mark directories only by the trailing slash.
-      return name.endsWith("/") ? "dir" : "file";
-    case "1":
-      return "hardlink";
-    case "2":
-      return "symlink";
-    case "3":
-      return "char";
-    case "4":
-      return "block";
-    case "5":
-    case "D": // GNU incremental dumpdir: a directory whose data lists its contents
-      return "dir";
-    case "6":
-      return "fifo";
-    case "S":
-      throw new Error("Cannot read tar entry: GNU sparse files are not supported");
-    default:
-      return "other";
-  }
-}
-
-/** Builds an entry (without body) from a header and the metadata before it. */
-function resolveEntry(h: TarHeader, pending: Pending): Omit<TarEntry, "body"> {
-  const pax = pending.pax;
-  let path = pax?.path ?? pending.longName ?? h.name;
-  const type = entryType(h.typeflag, path);
-  if (type === "dir") {
-    let end = path.length;
-    while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
-    path = path.slice(0, end);
-  }
-  const declared = pax?.size ?? h.size;
-  if (declared < 0) throw new Error(`Cannot read tar entry ${path}: negative size`);
-  // Links, devices, fifos and directories have no data, whatever the size field says; a
-  // hardlink has data only in pax archives (POSIX lets it carry the file's contents).
-  let stored = declared;
-  if (type === "symlink" || type === "char" || type === "block" || type === "fifo" || h.typeflag === "5") stored = 0;
-  else if (type === "hardlink" && !pax) stored = 0;
-  return {
-    path,
-    type,
-    linkpath: pax?.linkpath ?? pending.longLink ?? h.linkname,
-    mode: h.mode & 0o7777,
-    uid: pax?.uid ?? h.uid,
-    gid: pax?.gid ?? h.gid,
-    size: stored,
-    mtime: pax?.mtime ?? h.mtime,
-    devmajor: h.devmajor,
-    devminor: h.devminor,
-    xattrs: pax?.xattrs ?? {},
-  };
 }
 
 /** Member name as a lookup key: no leading "./" or "/", no "." or empty components. */
@@ -421,37 +232,27 @@ export async function indexTarFile(path: string): Promise<Map<string, TarMember>
     const files = new Map<string, TarMember>();
     // Link name → normalized target name.
     const links = new Map<string, string>();
-    let pending: Pending = {};
+    const tar = new TarHeaderReader();
     let pos = 0;
     let ended = false;
     while (pos + 512 <= fileSize) {
       await readAt(block, pos);
-      const h = parseTarHeader(block);
-      if (h === "end") {
+      const entry = tar.header(block);
+      if (entry === "end") {
         ended = true;
         break;
       }
       pos += 512;
-      if (isMetaType(h.typeflag)) {
-        let at = pos;
-        pending = await readMeta(
-          h,
-          pending,
-          async (n) => {
-            const buf = new Uint8Array(n);
-            await readAt(buf, at);
-            at += n;
-            return buf;
-          },
-          async (n) => {
-            at += n;
-          },
-        );
-        pos = at;
+      if (entry === "meta") {
+        const size = await readMeta(tar, async (n) => {
+          const piece = new Uint8Array(Math.min(n, 1 << 20));
+          await readAt(piece, pos);
+          pos += piece.length;
+          return piece;
+        });
+        pos += padding(size);
         continue;
       }
-      const entry = resolveEntry(h, pending);
-      pending = {};
       const stored = entry.size;
       if (pos + stored > fileSize) throw new Error(TRUNCATED);
       const name = normalizeMemberName(entry.path);

@@ -45,7 +45,8 @@ function text(buf: Uint8Array, off: number, len: number, value: string): boolean
   return true;
 }
 
-function paxRecord(key: string, value: string | Uint8Array): Uint8Array {
+/** One pax record, "LEN KEY=VALUE\n" (LEN counts the whole record). */
+export function paxRecord(key: string, value: string | Uint8Array): Uint8Array {
   const v = typeof value === "string" ? enc.encode(value) : value;
   const rest = enc.encode(` ${key}=`).length + v.length + 1;
   let len = rest + String(rest).length;
