@@ -10,6 +10,8 @@
  * once, in rotated order, each into a fresh empty store, after a `sync`; the stores are removed between
  * rounds, followed by `sync` and a 65 s wait, because ext4 here creates files 1.7-3x slower soon after many
  * were deleted (see DESIGN.md: removing each store right away made whichever tool came next 2-3x slower).
+ * Even so a tool runs slower right after the others wrote a few GiB: the default of 4 rounds puts every
+ * tool once in every position of the rotation.
  * Wall time is performance.now() around the spawn, peak RSS is GNU time's %M (largest process of the tree).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -32,7 +34,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 3, mib: 320, json: false, podman: true, wait: true };
+  const o: Options = { rounds: 4, mib: 320, json: false, podman: true, wait: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? usage(`${a} needs a value`);

@@ -29,3 +29,11 @@ describe("limiter", () => {
     expect(await slot(async () => 7)).toBe(7);
   });
 });
+
+test("limiter: of the waiting calls, the highest priority goes first", async () => {
+  const slot = limiter(1);
+  const order: string[] = [];
+  const job = (name: string, priority: number) => slot(async () => { order.push(name); await Bun.sleep(2); }, priority);
+  await Promise.all([job("first", 0), job("small", 1), job("big", 100), job("medium", 50), job("medium-later", 50)]);
+  expect(order).toEqual(["first", "big", "medium", "medium-later", "small"]);
+});

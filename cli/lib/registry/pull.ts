@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { limiter } from "../limiter";
 import { RlError, messageOf } from "../errors";
+import { debug } from "../log";
 import { chainIds, digestOf } from "../image/digest";
 import { layerSourcesFor } from "../image/layers";
 import { parseJson } from "../image/oci-layout";
@@ -86,7 +87,8 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
   const sources = layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value);
   const chains = chainIds(sources.map((l) => l.diffId));
   // Each layer is unpacked (in a worker process, one per CPU at a time) as soon as its blob is in:
-  // unpacking overlaps the downloads and the other layers' unpacking.
+  // unpacking overlaps the downloads and the other layers' unpacking. Of the layers waiting for a worker
+  // the largest goes first: it takes longest, and the big ones are often the last to be downloaded.
   const slot = limiter(Number(process.env.RL_UNPACK_WORKERS) || availableParallelism());
   const unpacks: Promise<void>[] = [];
   const unpacked = new Map<string, LayerDigests>();
@@ -95,12 +97,14 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
     const job = slot(async () => {
       if (o.signal?.aborted || unpackFailed) return;
       try {
+        debug(`unpacking layer ${i + 1} of ${sources.length}`);
         for (const [k, v] of await unpackMissing(w, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
+        debug(`unpacked layer ${i + 1} of ${sources.length}`);
       } catch (err) {
         unpackFailed = true;
         throw err;
       }
-    });
+    }, sources[i]!.size);
     job.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
     unpacks.push(job);
   };
