@@ -78,6 +78,13 @@ CREATE TABLE IF NOT EXISTS container_networks (
 -- end of networking
 `;
 
+/**
+ * The schema's fingerprint, kept in the database's user_version once SCHEMA has run: a store that has
+ * it needs no CREATE statements (parsing them costs ~0.3 ms of every command). Any edit of SCHEMA
+ * changes it, so the statements run again once.
+ */
+const SCHEMA_VERSION = Bun.hash.crc32(SCHEMA) & 0x7fffffff;
+
 let db: Database | undefined;
 
 /** The metadata database (WAL, so several rl processes can read while one writes). */
@@ -100,7 +107,8 @@ export function openDb(path: string): Database {
       // In WAL mode NORMAL keeps the database consistent on a crash and saves an fsync per commit.
       d.exec("PRAGMA synchronous = NORMAL");
       d.exec("PRAGMA foreign_keys = ON");
-      d.exec(SCHEMA);
+      const { user_version } = d.query("PRAGMA user_version").get() as { user_version: number };
+      if (user_version !== SCHEMA_VERSION) d.exec(`${SCHEMA}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
       db = d;
       return d;
     } catch (err) {
