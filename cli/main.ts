@@ -8,9 +8,15 @@ import { execve } from "./lib/sys/libc";
 import { setStartedFrom } from "./lib/started-from";
 
 // The executable hands over to this file, with its reason, when it is not fresh.
-const stale = process.env.RL_STALE_REASON ?? staleReason();
+let stale = process.env.RL_STALE_REASON ?? staleReason();
 delete process.env.RL_STALE_REASON;
 delete process.env.BUN_BE_BUN;
-if (!stale) execve(EXECUTABLE, [EXECUTABLE, ...process.argv.slice(2)], process.env);
+if (!stale) {
+  try {
+    execve(EXECUTABLE, [EXECUTABLE, ...process.argv.slice(2)], process.env);
+  } catch (err) {
+    stale = `it cannot run: ${(err as Error).message}`;
+  }
+}
 setStartedFrom(`sources (the executable is not used: ${stale})`);
 await import("./rl");
