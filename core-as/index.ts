@@ -205,9 +205,10 @@ let activeTar: TarHeaderReader | undefined;
 
 /**
  * Reads the headers of one tar stream in the core: each 512-byte block goes to header(); the
- * metadata entries (pax 'x'/'g', GNU 'L'/'K') are kept in the core and applied to the entry they
- * precede (global pax records to all later ones). Any number may be in use at once: each swaps
- * its state into the core when it is used after another one.
+ * metadata entries (pax 'x', GNU 'L'/'K') are kept in the core and applied to the entry they
+ * precede; a global pax header ('g') is checked, then dropped (docker and podman apply it to no
+ * entry either). Any number may be in use at once: each swaps its state into the core when it is
+ * used after another one.
  */
 export class TarHeaderReader {
   /** Size of the metadata body header() asked for with "meta". */

@@ -8,9 +8,10 @@
 // - STATUS_END, or an error (< 0) with its details in OUT.
 // Metadata bodies are kept as they came, each behind a tag, in the data area (linear memory past
 // the static data, grown on demand); they are read again when the entry they belong to arrives.
-// Global 'g' records stay for every later entry; the others are dropped once their entry is out.
-// Precedence, per field: per-file pax > GNU long name/link > global pax > the header's own field;
-// an empty pax value removes the field (a per-file one also the global value).
+// They are dropped once their entry is out. A global 'g' header is checked like a per-file one,
+// then dropped: it applies to no entry, as in Go's archive/tar and so in docker and podman.
+// Precedence, per field: per-file pax > GNU long name/link > the header's own field; an empty pax
+// value removes the field.
 
 import { bytesEqual, startsWith, T_BLOCK, T_CHAR, T_DIR, T_FIFO, T_FILE, T_HARDLINK, T_OTHER, T_SYMLINK } from "./layer-entry";
 import {
@@ -73,7 +74,7 @@ const TAG_BYTES: usize = 16;
 const DELETED: u32 = 0xffffffff; // value length of an xattr record that removes the name
 const MAX_SAFE: u64 = 9007199254740991; // Number.MAX_SAFE_INTEGER
 
-// Fields a pax record can set, and their slots (one set per scope: global, per-file).
+// Fields a pax record can set, and their slots.
 const F_PATH: u32 = 0;
 const F_LINKPATH: u32 = 1;
 const F_SIZE: u32 = 2;
@@ -85,13 +86,8 @@ const K_XATTR: u32 = 6; // SCHILY.xattr.NAME: raw name and value
 const K_LIBARCHIVE_XATTR: u32 = 7; // LIBARCHIVE.xattr.NAME: URL-encoded name, base64 value
 const K_SPARSE: u32 = 8;
 const K_OTHER: u32 = 9;
-const SCOPE_GLOBAL: u32 = 0;
-const SCOPE_FILE: u32 = 1;
-const UNSEEN: u32 = 0;
-const SET: u32 = 1;
-const REMOVED: u32 = 2;
-/** Per scope and field: state, value address, value length (u32 each). */
-const SLOTS: usize = memory.data(2 * 6 * 12, 16);
+/** Per field: value address, value length (u32 each); length 0: not set, or an empty value removed it. */
+const SLOTS: usize = memory.data(6 * 8, 16);
 
 const TF_PAX: u32 = 0x78; // 'x'
 const TF_PAX_OLD: u32 = 0x58; // 'X' (Solaris)
@@ -447,9 +443,9 @@ function addXattr(name: usize, nameLen: u32, value: usize, valueLen: u32): void 
 /**
  * Walks the "LEN KEY=VALUE\n" records of a pax body. With `apply` false it checks them (as a body
  * arrives) and returns the number of xattr records or an error status; with `apply` true (the
- * body was checked) it fills the SLOTS of `scope` and adds the xattr records.
+ * body was checked) it fills the SLOTS and adds the xattr records.
  */
-function paxRecords(body: usize, n: u32, scope: u32, apply: bool): i32 {
+function paxRecords(body: usize, n: u32, apply: bool): i32 {
   let xattrs: i32 = 0;
   let pos: u32 = 0;
   while (pos < n) {
@@ -487,10 +483,9 @@ function paxRecords(body: usize, n: u32, scope: u32, apply: bool): i32 {
         if (!numberOk) return failRecord(STATUS_PAX_BAD_VALUE, k, kn, v, vn);
       }
       if (apply) {
-        const slot = SLOTS + <usize>(scope * FIELDS + kind) * 12;
-        store<u32>(slot, vn > 0 ? SET : REMOVED);
-        store<u32>(slot + 4, <u32>v);
-        store<u32>(slot + 8, vn);
+        const slot = SLOTS + <usize>kind * 8;
+        store<u32>(slot, <u32>v);
+        store<u32>(slot + 4, vn);
       }
     } else if (kind == K_XATTR) {
       xattrs++;
@@ -543,78 +538,56 @@ export function tarMetaEnd(): i32 {
   const typeflag = load<u32>(at + TAG_TYPEFLAG);
   const n = load<u32>(at + TAG_LEN);
   if (isPax(typeflag)) {
-    const r = paxRecords(at + TAG_BYTES, n, 0, false);
+    const r = paxRecords(at + TAG_BYTES, n, false);
     if (r < 0) return r;
     store<u32>(at + TAG_XATTRS, <u32>r);
   }
-  store<u32>(TSTATE + S_USED, used + <u32>TAG_BYTES + align4(n));
   store<u32>(TSTATE + S_OPEN, 0);
-  if (typeflag != TF_GLOBAL) store<u32>(TSTATE + S_PENDING, load<u32>(TSTATE + S_PENDING) + 1);
+  if (typeflag == TF_GLOBAL) return STATUS_OK; // checked, then dropped
+  store<u32>(TSTATE + S_USED, used + <u32>TAG_BYTES + align4(n));
+  store<u32>(TSTATE + S_PENDING, load<u32>(TSTATE + S_PENDING) + 1);
   return STATUS_OK;
 }
 
-/** Drops the bodies the last entry took, keeping the global ones (moved to the front). */
+/** Drops the bodies the last entry took. */
 function dropEntryBodies(): void {
-  const used = DATA + <usize>load<u32>(TSTATE + S_USED);
-  let r = DATA;
-  let w = DATA;
-  while (r < used) {
-    const bytes = TAG_BYTES + <usize>align4(load<u32>(r + TAG_LEN));
-    if (load<u32>(r + TAG_TYPEFLAG) == TF_GLOBAL) {
-      if (w != r) memory.copy(w, r, bytes);
-      w += bytes;
-    }
-    r += bytes;
-  }
-  store<u32>(TSTATE + S_USED, <u32>(w - DATA));
+  store<u32>(TSTATE + S_USED, 0);
   store<u32>(TSTATE + S_DROP, 0);
 }
 
-function slotState(scope: u32, field: u32): u32 {
-  return load<u32>(SLOTS + <usize>(scope * FIELDS + field) * 12);
+function slotPtr(field: u32): usize {
+  return <usize>load<u32>(SLOTS + <usize>field * 8);
 }
-function slotPtr(scope: u32, field: u32): usize {
-  return <usize>load<u32>(SLOTS + <usize>(scope * FIELDS + field) * 12 + 4);
-}
-function slotLen(scope: u32, field: u32): u32 {
-  return load<u32>(SLOTS + <usize>(scope * FIELDS + field) * 12 + 8);
+function slotLen(field: u32): u32 {
+  return load<u32>(SLOTS + <usize>field * 8 + 4);
 }
 
 /** Whether the entry being resolved has metadata records (else SLOTS are stale). */
 let haveMeta = false;
 
-/** Scope whose value applies to a numeric field, or -1 for the header's own. */
-function numberScope(field: u32): i32 {
-  if (!haveMeta) return -1;
-  const file = slotState(SCOPE_FILE, field);
-  if (file == SET) return <i32>SCOPE_FILE;
-  if (file == UNSEEN && slotState(SCOPE_GLOBAL, field) == SET) return <i32>SCOPE_GLOBAL;
-  return -1;
+/** Whether a pax record sets the field (not removes it) for the entry being resolved. */
+function paxSets(field: u32): bool {
+  return haveMeta && slotLen(field) > 0;
 }
 
 function paxNumber(field: u32, header: f64): f64 {
-  const scope = numberScope(field);
-  if (scope < 0) return header;
-  const p = slotPtr(<u32>scope, field);
-  const n = slotLen(<u32>scope, field);
+  if (!paxSets(field)) return header;
+  const p = slotPtr(field);
+  const n = slotLen(field);
   return field == F_MTIME ? paxDecimal(p, n) : paxInteger(p, n);
 }
 
 let textPtr: usize = 0;
 let textLen: u32 = 0;
 
-/** Picks path or linkpath: per-file pax, else the GNU long record, else global pax, else the header. */
+/** Picks path or linkpath: pax, else the GNU long record, else the header. */
 function pickText(field: u32, longPtr: usize, longLen: u32, hasLong: bool, header: usize, headerLen: u32): void {
-  const file = haveMeta ? slotState(SCOPE_FILE, field) : UNSEEN;
-  if (file == SET) {
-    textPtr = slotPtr(SCOPE_FILE, field);
-    textLen = slotLen(SCOPE_FILE, field);
+  if (paxSets(field)) {
+    textPtr = slotPtr(field);
+    textLen = slotLen(field);
   } else if (hasLong) {
     textPtr = longPtr;
     textLen = longLen;
-  } else if (haveMeta && file == UNSEEN && slotState(SCOPE_GLOBAL, field) == SET) {
-    textPtr = slotPtr(SCOPE_GLOBAL, field);
-    textLen = slotLen(SCOPE_GLOBAL, field);
   } else {
     textPtr = header;
     textLen = headerLen;
@@ -667,7 +640,7 @@ function resolveEntry(typeflag: u32): i32 {
   xattrCount = 0;
   haveMeta = used > DATA;
   if (haveMeta) {
-    memory.fill(SLOTS, 0, 2 * 6 * 12);
+    memory.fill(SLOTS, 0, 6 * 8);
     // Room for the xattr table and decoded LIBARCHIVE names and values (never longer than their records).
     let xattrs: usize = 0;
     let paxBytes: usize = 0;
@@ -678,31 +651,26 @@ function resolveEntry(typeflag: u32): i32 {
     xattrTable = used;
     decodedEnd = used + (xattrs << 4);
     if (xattrs > 0 && !reach(<u64>decodedEnd + <u64>paxBytes)) return STATUS_NO_MEMORY;
-    // Global records first, then the entry's own, each in the order they came.
-    for (let pass: u32 = 0; pass < 2; pass++) {
-      for (let at = DATA; at < used; at += TAG_BYTES + <usize>align4(load<u32>(at + TAG_LEN))) {
-        const tf = load<u32>(at + TAG_TYPEFLAG);
-        const body = at + TAG_BYTES;
-        const n = load<u32>(at + TAG_LEN);
-        if ((tf == TF_GLOBAL) != (pass == 0)) continue;
-        if (isPax(tf)) {
-          paxRecords(body, n, pass == 0 ? SCOPE_GLOBAL : SCOPE_FILE, true);
-          if (pass == 1) hasPax = true;
-        } else if (tf == TF_LONG_NAME) {
-          longName = body;
-          longNameLen = cStringLength(body, n);
-          hasLongName = true;
-        } else if (tf == TF_LONG_LINK) {
-          longLink = body;
-          longLinkLen = cStringLength(body, n);
-          hasLongLink = true;
-        }
+    // In the order they came: later records win.
+    for (let at = DATA; at < used; at += TAG_BYTES + <usize>align4(load<u32>(at + TAG_LEN))) {
+      const tf = load<u32>(at + TAG_TYPEFLAG);
+      const body = at + TAG_BYTES;
+      const n = load<u32>(at + TAG_LEN);
+      if (isPax(tf)) {
+        paxRecords(body, n, true);
+        hasPax = true;
+      } else if (tf == TF_LONG_NAME) {
+        longName = body;
+        longNameLen = cStringLength(body, n);
+        hasLongName = true;
+      } else if (tf == TF_LONG_LINK) {
+        longLink = body;
+        longLinkLen = cStringLength(body, n);
+        hasLongLink = true;
       }
     }
-    if (load<u32>(TSTATE + S_PENDING) > 0) {
-      store<u32>(TSTATE + S_PENDING, 0);
-      store<u32>(TSTATE + S_DROP, 1);
-    }
+    store<u32>(TSTATE + S_PENDING, 0);
+    store<u32>(TSTATE + S_DROP, 1);
   }
   store<u32>(OUT + OUT_XATTR_PTR, <u32>xattrTable);
   store<u32>(OUT + OUT_XATTR_COUNT, xattrCount);

@@ -334,28 +334,34 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
     expect(entries[2]).toMatchObject({ type: "hardlink", size: 0 });
   });
 
-  test("global records apply to every later entry; per-file records override them", () => {
+  test("a global header changes no entry (as in docker and podman): its records are checked, then dropped", () => {
     const entries = readMembers([
-      globalPax([["uid", "7"], ["mtime", "5"], ["SCHILY.xattr.user.g", "G"], ["comment", "git archive"]]),
+      globalPax([
+        ["path", "global-path"],
+        ["size", "3"],
+        ["uid", "7"],
+        ["gid", "7"],
+        ["mtime", "5"],
+        ["SCHILY.xattr.user.g", "G"],
+        ["LIBARCHIVE.xattr.user.l", "TA=="],
+        ["comment", "git archive"],
+      ]),
       file("a"),
-      pax([["uid", "9"], ["mtime", ""], ["SCHILY.xattr.user.g", ""], ["SCHILY.xattr.user.f", "F"]]),
       file("b"),
-      { typeflag: "L", name: "././@LongLink", body: "long-name\0" },
-      globalPax([["uid", "8"], ["path", "global-path"]]),
+      pax([["uid", "9"], ["SCHILY.xattr.user.f", "F"]]),
       file("c"),
-      file("d"),
-      globalPax([["path", ""]]),
+      globalPax([["linkpath", "global-link"], ["uid", "8"], ["mtime", ""]]),
+      { typeflag: "L", name: "././@LongLink", body: "long-name\0" },
+      { typeflag: "2", name: "d", spec: { linkname: "d-link" } },
       file("e"),
     ]);
-    const summary = entries.map((e) => [e.path, e.uid, e.mtime, Object.keys(e.xattrs).join(",")]);
+    const summary = entries.map((e) => [e.path, e.linkpath, e.size, e.uid, e.gid, e.mtime, Object.keys(e.xattrs).join(",")]);
     expect(summary).toEqual([
-      ["a", 7, 5, "user.g"],
-      // An empty per-file value removes the global one too: the header's field applies.
-      ["b", 9, 1700000000, "user.f"],
-      // A GNU long name beats a global path.
-      ["long-name", 8, 5, "user.g"],
-      ["global-path", 8, 5, "user.g"],
-      ["e", 8, 5, "user.g"],
+      ["a", "", 5, 1000, 100, 1700000000, ""],
+      ["b", "", 5, 1000, 100, 1700000000, ""],
+      ["c", "", 5, 9, 100, 1700000000, "user.f"],
+      ["long-name", "d-link", 0, 1000, 100, 1700000000, ""],
+      ["e", "", 5, 1000, 100, 1700000000, ""],
     ]);
   });
 
@@ -364,14 +370,15 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
     expect(readMembers([{ typeflag: "x", body }, file("f")])[0]?.path).toBe("padded");
   });
 
-  test("pendingMeta: per-file records waiting for their entry; global ones never wait", () => {
+  test("pendingMeta: per-file records waiting for their entry; a global header never waits", () => {
     const reader = new TarHeaderReader();
     readMembers([globalPax([["uid", "1"]])], reader);
     expect(reader.pendingMeta).toBe(false);
     readMembers([pax([["uid", "2"]])], reader);
     expect(reader.pendingMeta).toBe(true);
-    readMembers([file("f")], reader);
+    expect(readMembers([file("f")], reader)[0]?.uid).toBe(2);
     expect(reader.pendingMeta).toBe(false);
+    expect(readMembers([file("g")], reader)[0]?.uid).toBe(1000);
   });
 
   test("readers used in turn keep their own records, also in the middle of a body", () => {
@@ -380,11 +387,11 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
     const body = paxBody([["path", "path-of-a"], ["SCHILY.xattr.user.a", "A"]]);
     expect(a.header(header({ name: "pa", typeflag: "x", fields: { size: octal(body.length, 12) } }))).toBe("meta");
     a.metaData(body.subarray(0, 10));
-    expect(readMembers([globalPax([["uid", "3"]]), pax([["path", "path-of-b"]]), file("x")], b)[0]).toMatchObject({ path: "path-of-b", uid: 3 });
+    expect(readMembers([globalPax([["uid", "3"]]), pax([["path", "path-of-b"]]), file("x")], b)[0]).toMatchObject({ path: "path-of-b", uid: 1000 });
     a.metaData(body.subarray(10));
     a.metaEnd();
     expect(readMembers([file("y")], a)[0]).toMatchObject({ path: "path-of-a", uid: 1000, xattrs: { "user.a": enc.encode("A") } });
-    expect(readMembers([file("z")], b)[0]).toMatchObject({ path: "z", uid: 3 });
+    expect(readMembers([file("z")], b)[0]).toMatchObject({ path: "z", uid: 1000, xattrs: {} });
   });
 
   test("metadata bodies of several MiB (the core's memory grows; other users of it go on)", () => {
@@ -418,6 +425,7 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
     { name: "an mtime ending in a dot", members: () => [pax([["mtime", "1."]])], error: /^Cannot read pax header: invalid mtime "1."$/ },
     { name: "an infinite mtime", members: () => [pax([["mtime", "9".repeat(400)]])], error: /^Cannot read pax header: invalid mtime "9{400}"$/ },
     { name: "an invalid value in a global header", members: () => [globalPax([["uid", "x"]])], error: /^Cannot read pax header: invalid uid "x"$/ },
+    { name: "a record with no '=' in a global header", members: () => [{ typeflag: "g", body: "8 pathq\n" }], error: /^Cannot read pax header: record has no '='$/ },
     { name: "a bad LIBARCHIVE xattr name", members: () => [pax([["LIBARCHIVE.xattr.user.%zz", "YQ=="]])], error: /^Cannot read pax header: invalid xattr name in LIBARCHIVE\.xattr\.user\.%zz$/ },
     { name: "GNU sparse records", members: () => [pax([["GNU.sparse.major", "1"]])], error: /^Cannot read tar entry: GNU sparse files are not supported$/ },
     { name: "a GNU sparse member", members: () => [{ typeflag: "S", name: "s" }], error: /^Cannot read tar entry: GNU sparse files are not supported$/ },
@@ -426,6 +434,11 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
       name: "a metadata entry over 64 MiB",
       members: () => [{ typeflag: "L", spec: { fields: { size: octal(64 * 2 ** 20 + 1, 12) } } }],
       error: /^Cannot read tar entry: L header of 67108865 bytes is too large$/,
+    },
+    {
+      name: "a global header over 64 MiB",
+      members: () => [{ typeflag: "g", spec: { fields: { size: octal(64 * 2 ** 20 + 1, 12) } } }],
+      error: /^Cannot read tar entry: g header of 67108865 bytes is too large$/,
     },
   ];
   for (const c of bad) {

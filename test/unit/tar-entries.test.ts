@@ -319,19 +319,20 @@ describe("tarEntries on hand-built archives", () => {
     }
   });
 
-  test("a global pax header applies to later entries, per-file records override it", async () => {
+  test("a global pax header changes no entry (as in docker and podman); per-file records still apply", async () => {
+    const global = Buffer.concat([paxRecord("path", "global"), paxRecord("mtime", "42.5"), paxRecord("uid", "5"), paxRecord("SCHILY.xattr.user.g", "G")]);
     const bytes = archive(
-      member("pax_global_header", "g", new Uint8Array(Buffer.concat([paxRecord("mtime", "42.5"), paxRecord("uid", "5")]))),
+      member("pax_global_header", "g", new Uint8Array(global)),
       member("a", "0", "A"),
       member("PaxHeaders/b", "x", paxRecord("uid", "6")),
       member("b", "0", "B"),
       member("c", "0", "C"),
     );
     const entries = await readAll(chunked(bytes, 300));
-    expect(entries.map((e) => [e.path, e.uid, e.mtime, e.data])).toEqual([
-      ["a", 5, 42.5, "A"],
-      ["b", 6, 42.5, "B"],
-      ["c", 5, 42.5, "C"],
+    expect(entries.map((e) => [e.path, e.uid, e.mtime, e.data, e.xattrs])).toEqual([
+      ["a", 0, 1000, "A", {}],
+      ["b", 6, 1000, "B", {}],
+      ["c", 0, 1000, "C", {}],
     ]);
   });
 
@@ -446,6 +447,11 @@ describe("tarEntries on hand-built archives", () => {
     { name: "truncated in padding", bytes: () => archive(member("a", "0", "A")).subarray(0, 600), error: /^unexpected end of tar stream$/ },
     { name: "ends after a pax header", bytes: () => new Uint8Array(Buffer.concat(member("p", "x", paxRecord("path", "q")))), error: /^unexpected end of tar stream$/ },
     { name: "malformed pax record", bytes: () => archive(member("p", "x", "99 path=q\n"), member("a", "0")), error: /^Cannot read pax header: invalid record length$/ },
+    {
+      name: "an invalid value in a global pax header",
+      bytes: () => archive(member("pax_global_header", "g", paxRecord("mtime", "soon")), member("a", "0")),
+      error: /^Cannot read pax header: invalid mtime "soon"$/,
+    },
     {
       name: "a pax record cut at the end of the body's block",
       bytes: () => archive(member("p", "x", paxRecord("path", "q".repeat(600)).subarray(0, 512)), member("a", "0")),

@@ -145,8 +145,9 @@ async function readMeta(tar: TarHeaderReader, read: (max: number) => Promise<Uin
 }
 
 /**
- * Yields the entries of a tar stream in order. Metadata entries (pax 'x'/'g', GNU 'L'/'K')
- * are applied, not yielded. Reads the input to its end, also past the end-of-archive blocks.
+ * Yields the entries of a tar stream in order. Metadata entries are not yielded: pax 'x' and GNU
+ * 'L'/'K' apply to the next entry, a global pax 'g' header is checked and dropped (as docker and
+ * podman do). Reads the input to its end, also past the end-of-archive blocks.
  */
 export async function* tarEntries(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
   const reader = new ChunkReader(chunks[Symbol.asyncIterator]());
