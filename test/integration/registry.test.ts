@@ -609,7 +609,7 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
     expect(manifest.layers.length).toBe(3);
     const last = manifest.layers[2]!.digest;
     proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "stall" : "pass");
-    const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: { ...t.env, RL_DEBUG: "1" }, stdout: "pipe", stderr: "pipe" });
     try {
       // The two other layers are downloaded and unpacked while the last one stalls.
       while (ls(layersDir()).length < 2) await Bun.sleep(50);
@@ -618,6 +618,12 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
       expect(await p.exited).toBe(130);
       proxy.fault = () => "pass";
     }
+    // The stalled layer's unpacking had started on the bytes that came (it follows the download), and it
+    // ended with the pull.
+    const stderr = await new Response(p.stderr).text();
+    expect(stderr).toContain("unpacking layer 3 of 3");
+    expect(stderr).not.toContain("unpacked layer 3 of 3");
+    expect(stderr.trim().split("\n").pop()).toMatch(/^rl: cannot pull .*: interrupted by SIGINT$/);
     await nothingLeft();
   });
 

@@ -1,5 +1,6 @@
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { Readable } from "node:stream";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { LayerSource } from "./types";
 import { sniff, type Compression } from "./compression";
 import { ZstdFrameScanner } from "../../../core-as/index";
@@ -41,7 +42,8 @@ export function openLayer(
   let kind: Compression = "none";
 
   async function* raw(): AsyncGenerator<Uint8Array> {
-    for await (const c of Bun.file(layer.file).slice(layer.offset, layer.offset + layer.size).stream()) {
+    const source = layer.growing ? followFile(layer.file, layer.size, layer.growing.final) : Bun.file(layer.file).slice(layer.offset, layer.offset + layer.size).stream();
+    for await (const c of source) {
       stored.update(c);
       tee?.(c);
       storedBytes += c.length;
@@ -71,7 +73,10 @@ export function openLayer(
     }
     if (kind !== "none") {
       const dec = kind === "gzip" ? createGunzip({ chunkSize: CHUNK }) : createZstdDecompress({ chunkSize: CHUNK });
-      source = Readable.from(source).pipe(dec);
+      // pipe() does not pass a failure of its source on: the decompressor must end with it.
+      const input = Readable.from(source);
+      input.on("error", (err) => dec.destroy(err));
+      source = input.pipe(dec);
     }
     for await (const c of source) {
       const bytes = c instanceof Uint8Array ? c : new Uint8Array(c);
@@ -100,4 +105,39 @@ export function openLayer(
       return { digest: stored.digest(), size: storedBytes, diffId: plain.digest(), diffSize: plainBytes, compression: kind };
     },
   };
+}
+
+const FOLLOW_CHUNK = 1 << 20;
+
+/**
+ * The first `size` bytes of a file another process is still writing (a blob being downloaded), as they
+ * arrive. When the file is removed before it is complete, its writer failed: reading fails too. When it is
+ * gone before it was opened, it has landed at `final` (complete), or its writer failed.
+ */
+async function* followFile(path: string, size: number, final: string): AsyncGenerator<Uint8Array> {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    try {
+      fd = openSync(final, "r");
+    } catch {
+      throw new DigestMismatch(`the download of ${final.split("/").pop()} failed before it could be unpacked`);
+    }
+  }
+  try {
+    for (let got = 0; got < size; ) {
+      const buf = new Uint8Array(Math.min(FOLLOW_CHUNK, size - got));
+      const n = readSync(fd, buf, 0, buf.length, got);
+      if (n > 0) {
+        got += n;
+        yield n === buf.length ? buf : buf.subarray(0, n);
+        continue;
+      }
+      if (fstatSync(fd).nlink === 0) throw new DigestMismatch(`the download of ${final.split("/").pop()} failed after ${got} of ${size} bytes`);
+      await Bun.sleep(5);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -57,6 +57,11 @@ export interface LayerSource {
   /** Digest of the bytes as stored (compressed), when the source names one. */
   digest?: string;
   diffId: string;
+  /**
+   * `file` is still being written (a download, from offset 0): read it as it grows, to `size` bytes. When it
+   * is gone, the download either failed (then reading fails) or landed at `final`, read from there.
+   */
+  growing?: { final: string };
 }
 
 /** An image read from a source, ready to be stored. */

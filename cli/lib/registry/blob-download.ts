@@ -43,9 +43,12 @@ export async function* blobChunks(c: RegistryClient, d: Descriptor, onBytes: (n:
   }
 }
 
-/** Download a blob into the store as part of the store write `w`, verified against its digest and size while it streams. */
-export function downloadBlob(w: StoreWrite, c: RegistryClient, d: Descriptor, onBytes: (n: number) => void, signal?: AbortSignal): Promise<string> {
-  return putBlob(w.p, d.digest, blobChunks(c, d, onBytes, signal), d.size, w);
+/**
+ * Download a blob into the store as part of the store write `w`, verified against its digest and size while
+ * it streams. `tmp`: the temp file it is written to (see putBlob), for a reader that follows it.
+ */
+export function downloadBlob(w: StoreWrite, c: RegistryClient, d: Descriptor, onBytes: (n: number) => void, signal?: AbortSignal, tmp?: string): Promise<string> {
+  return putBlob(w.p, d.digest, blobChunks(c, d, onBytes, signal), d.size, w, tmp);
 }
 
 /** Run `fn` on every item, at most `limit` at a time; the first failure stops new work and is thrown. */

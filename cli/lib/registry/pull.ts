@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { limiter } from "../limiter";
 import { RlError, messageOf } from "../errors";
@@ -13,6 +13,7 @@ import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
 import { blobPath, hasBlob, putBlobBytes } from "../store/blobs";
 import { cleanDebris } from "../store/debris";
+import { tmpName } from "../store/tmp-name";
 import { prepareImage, recordImages, unpackMissing, type StoredImage } from "../store/images";
 import { withStoreWrite, type StoreWrite } from "../store/store-write";
 import type { LayerDigests } from "../image/layer-stream";
@@ -86,19 +87,24 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
   const config = await fetchConfig(w, c, m.config);
   const sources = layerSourcesFor(m.layers.map((l) => ({ ...l, range: { file: blobPath(p, l.digest), offset: 0, size: l.size } })), config.value);
   const chains = chainIds(sources.map((l) => l.diffId));
-  // Each layer is unpacked (in a worker process, one per CPU at a time) as soon as its blob is in:
-  // unpacking overlaps the downloads and the other layers' unpacking. Of the layers waiting for a worker
-  // the largest goes first: it takes longest, and the big ones are often the last to be downloaded.
+  // Each layer is unpacked by a worker process as its blob downloads: the worker follows the blob's temp
+  // file as it grows. Such a worker waits for bytes, not for a CPU, so these get a gate of their own, one
+  // more than the downloads that run at once (a stalled download must not hold up the other layers).
+  // Layers whose blob is stored already get one worker per CPU. Of the layers waiting, the largest goes
+  // first: it takes longest.
   const slot = limiter(Number(process.env.RL_UNPACK_WORKERS) || availableParallelism());
+  const followSlot = limiter(PARALLEL + 1);
   const unpacks: Promise<void>[] = [];
   const unpacked = new Map<string, LayerDigests>();
   let unpackFailed = false;
-  const unpack = (i: number) => {
-    const job = slot(async () => {
+  const unpack = (i: number, downloadTo?: string) => {
+    const job = (downloadTo ? followSlot : slot)(async () => {
       if (o.signal?.aborted || unpackFailed) return;
       try {
         debug(`unpacking layer ${i + 1} of ${sources.length}`);
-        for (const [k, v] of await unpackMissing(w, [{ ...sources[i]!, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
+        const final = sources[i]!.file;
+        const source = downloadTo && !existsSync(final) ? { ...sources[i]!, file: downloadTo, growing: { final } } : sources[i]!;
+        for (const [k, v] of await unpackMissing(w, [{ ...source, chainId: chains[i]! }], mapping)) unpacked.set(k, v);
         debug(`unpacked layer ${i + 1} of ${sources.length}`);
       } catch (err) {
         unpackFailed = true;
@@ -115,14 +121,16 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
         bar.finish("exists");
         return unpack(i);
       }
+      const tmp = tmpName(p, "blob");
+      const download = downloadBlob(w, c, l, bar.bytes, o.signal, tmp);
+      unpack(i, tmp);
       try {
-        await downloadBlob(w, c, l, bar.bytes, o.signal);
+        await download;
         bar.finish("done");
       } catch (err) {
         bar.finish("failed");
         throw err;
       }
-      unpack(i);
     });
   } finally {
     await Promise.allSettled(unpacks);

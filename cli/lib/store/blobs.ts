@@ -25,9 +25,10 @@ export function hasBlob(p: Paths, digest: string): boolean {
  * file, which is renamed into place only when digest (and size, if given) match: a reader never sees a
  * partial or wrong blob. `w`: the store write the blob belongs to, which claims it before it lands (so
  * it goes when the write fails); without one, the blob must already be referenced by an image.
- * Returns the blob's path.
+ * `tmp`: the temp file to write (created before this returns its promise, so others can read it as it
+ * grows); by default a fresh name in tmp/. Returns the blob's path.
  */
-export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Uint8Array>, size?: number, w?: StoreWrite): Promise<string> {
+export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Uint8Array>, size?: number, w?: StoreWrite, tmp = ""): Promise<string> {
   const dest = blobPath(p, digest);
   if (existsSync(dest)) {
     for await (const _ of chunks); // drain the source so callers that tee it still finish
@@ -35,7 +36,7 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
   }
   mkdirSync(join(p.blobs, "sha256"), { recursive: true, mode: 0o700 });
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
-  const tmp = tmpName(p, "blob");
+  tmp ||= tmpName(p, "blob");
   const fd = openSync(tmp, "wx", 0o600);
   const hash = newDigester();
   let written = 0;

@@ -247,7 +247,8 @@ async function unpackLayers(w: StoreWrite, layers: PendingLayer[], mapping: IdMa
       const tmpDir = tmpName(p, "unpack");
       const withBlobs = group.map((i) => ({
         ...layers[i]!,
-        blob: layers[i]!.digest && hasBlob(p, layers[i]!.digest!) ? undefined : { tmp: `${tmpDir}-blob${i}` },
+        // A layer read as it downloads is stored by its download.
+        blob: layers[i]!.growing || (layers[i]!.digest && hasBlob(p, layers[i]!.digest!)) ? undefined : { tmp: `${tmpDir}-blob${i}` },
       }));
       const blobTmps = withBlobs.flatMap((l) => (l.blob ? [l.blob.tmp] : []));
       const job: WorkerJob = { kind: "unpack", layers: withBlobs, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
