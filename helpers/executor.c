@@ -63,11 +63,6 @@ extern int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, 
 extern int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd);
 extern int posix_spawn_file_actions_destroy(void *fa);
 extern char **environ;
-extern int pthread_create(unsigned long *thread, const void *attr, void *(*fn)(void *), void *arg);
-extern int pthread_join(unsigned long thread, void **ret);
-extern void *calloc(size_t n, size_t size);
-extern void free(void *p);
-extern void *memcpy(void *dst, const void *src, size_t n);
 
 #define errno (*__errno_location())
 
@@ -806,85 +801,25 @@ static int spawn_helper(char **argv, int err_w, int *pid) {
 }
 
 /*
- * Helpers (newuidmap, newgidmap) started by a thread of their own: posix_spawn (vfork) copies none of
- * Bun's memory, but the thread that calls it waits until the setuid exec is done (~0.3-2 ms each);
- * here that is not Bun's thread, which goes on planning the container meanwhile.
+ * Start a helper (newuidmap, newgidmap) without waiting for it: posix_spawn (vfork) copies none of
+ * Bun's memory and needs no trip through Bun's event loop. `words`: its argv joined by NULs, `n` of
+ * them. out[0]: its pid, out[1]: the read end of its stderr. Returns 0 or -errno.
  */
-#define HELPERS_MAX 4
-struct helper_batch {
-  unsigned long thread;
-  int n;
-  char *argv[HELPERS_MAX][HELPER_MAX_ARGS + 1];
-  int err_w[HELPERS_MAX];
-  int pid[HELPERS_MAX];
-  int result[HELPERS_MAX]; /* 0, or the errno of a helper that could not be started */
-  char words[4096];
-};
-
-static void *spawn_batch(void *arg) {
-  struct helper_batch *b = arg;
-  int i;
-  for (i = 0; i < b->n; i++) {
-    b->result[i] = spawn_helper(b->argv[i], b->err_w[i], &b->pid[i]);
-    close(b->err_w[i]);
-  }
+int rl_spawn_helper(const char *words, int n, int *out) {
+  char *argv[HELPER_MAX_ARGS + 1];
+  int p[2], j, r;
+  if (n < 1 || n > HELPER_MAX_ARGS) return -7; /* E2BIG */
+  for (j = 0; j < n; j++) { argv[j] = (char *)words; words += slen(words) + 1; }
+  argv[n] = 0;
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  r = spawn_helper(argv, p[1], &out[0]);
+  close(p[1]);
+  if (r != 0) { close(p[0]); return -r; }
+  out[1] = p[0];
   return 0;
 }
 
-/*
- * Start `n` helpers: `words` holds their argvs joined by NULs, counts[i] words each. out[i]: the read
- * end of helper i's stderr; *handle: the batch, for rl_join_helpers. Returns 0, or -errno: then nothing
- * was started and no descriptor is left open.
- */
-int rl_spawn_helpers(const char *words, const int *counts, int n, int *out, long *handle) {
-  struct helper_batch *b;
-  const char *w = words;
-  char *dst;
-  int i, j, p[2], r, len = 0;
-  if (n < 1 || n > HELPERS_MAX) return -7; /* E2BIG */
-  for (i = 0; i < n; i++) {
-    if (counts[i] < 1 || counts[i] > HELPER_MAX_ARGS) return -7;
-    for (j = 0; j < counts[i]; j++) { int k = slen(w) + 1; len += k; w += k; }
-  }
-  if (len > (int)sizeof(b->words)) return -7;
-  b = calloc(1, sizeof *b);
-  if (!b) return -12; /* ENOMEM */
-  b->n = n;
-  memcpy(b->words, words, len);
-  dst = b->words;
-  for (i = 0; i < n; i++) {
-    for (j = 0; j < counts[i]; j++) { b->argv[i][j] = dst; dst += slen(dst) + 1; }
-    b->argv[i][counts[i]] = 0;
-  }
-  for (i = 0; i < n; i++) {
-    if (pipe2(p, O_CLOEXEC) < 0) {
-      r = -errno;
-      for (j = 0; j < i; j++) { close(out[j]); close(b->err_w[j]); }
-      free(b);
-      return r;
-    }
-    out[i] = p[0];
-    b->err_w[i] = p[1];
-  }
-  if ((r = pthread_create(&b->thread, 0, spawn_batch, b)) != 0) {
-    for (i = 0; i < n; i++) { close(out[i]); close(b->err_w[i]); }
-    free(b);
-    return -r;
-  }
-  *handle = (long)b;
-  return 0;
-}
-
-/* Wait until the batch's helpers are started: pids[i] (0 when not started) and results[i] (0 or errno). */
-void rl_join_helpers(const long *handle, int *pids, int *results) {
-  struct helper_batch *b = (struct helper_batch *)*handle;
-  int i;
-  pthread_join(b->thread, 0);
-  for (i = 0; i < b->n; i++) { pids[i] = b->result[i] ? 0 : b->pid[i]; results[i] = b->result[i]; }
-  free(b);
-}
-
-/* Wait for a helper from rl_spawn_helpers (after rl_join_helpers). Returns its wait status (or -errno), with the end of its
+/* Wait for a helper from rl_spawn_helper. Returns its wait status (or -errno), with the end of its
  * stderr in err (NUL-terminated). */
 int rl_wait_helper(int pid, int err_fd, char *err, int errlen) {
   int got, st = 0; ssize_t n = 0, k;

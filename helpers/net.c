@@ -183,7 +183,7 @@ struct udp_client { int used; int port; int fd; struct sockaddr_any peer; uint32
 static struct port ports[MAX_PORTS];
 static int nports;
 static struct conn conns[MAX_CONNS];
-static int closed[128], nclosed;   /* slots closed during the current epoll_wait batch */
+static int closed[MAX_CONNS], nclosed;   /* slots closed during the current epoll_wait batch (draining closes them all at once) */
 static struct udp_client udps[MAX_UDP];
 static int64_t clock_ticks;
 static int epfd;

@@ -89,6 +89,26 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     return Number(line.split(":").pop());
   }
 
+  /**
+   * Everything a published port sends until it closes, the client having half-closed at once (retried
+   * until the server in the container answers). `pauseMs`: stop reading that long after the first bytes.
+   */
+  async function download(port: number, pauseMs = 0): Promise<Buffer> {
+    const { connect } = await import("node:net");
+    return until("the download", () => new Promise<Buffer | false>((resolve) => {
+      const chunks: Buffer[] = [];
+      const c = connect(port, "127.0.0.1", () => c.end());
+      if (pauseMs)
+        c.once("data", () => {
+          c.pause();
+          setTimeout(() => c.resume(), pauseMs);
+        });
+      c.on("data", (b: Buffer) => chunks.push(b));
+      c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
+      c.on("error", () => resolve(false));
+    }));
+  }
+
   async function containerPid(name: string): Promise<number> {
     const r = await rl(["ps", "--format", "json"], { env: t.env });
     const c = (JSON.parse(r.stdout) as { Names: string[]; Pid: number }[]).find((c) => c.Names.includes(name));
@@ -179,36 +199,19 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     // container → host: the container serves a file and closes; the host reads to the end.
     const down = start(["--rm", "--name", "bulk-down", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
     const downPort = await hostPort("bulk-down", 80);
-    const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
-      const chunks: Buffer[] = [];
-      const c = connect(downPort, "127.0.0.1", () => c.end());
-      c.on("data", (b: Buffer) => chunks.push(b));
-      c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
-      c.on("error", () => resolve(false));
-    }));
+    const received = await download(downPort);
     const r2 = await finish(down);
     expect(received.length).toBe(16 << 20);
     expect(createHash("sha256").update(received).digest("hex")).toBe(r2.stdout.split(" ")[0]!);
   });
 
   test("what the container wrote before it ended still reaches a slow client whole", async () => {
-    const { connect } = await import("node:net");
     const { createHash } = await import("node:crypto");
     // nc sends 16 MiB and exits, and the container with it, while most of the data still waits in socket
     // buffers and in the forwarder for a client that reads slowly: the forwarder must send it all on.
     const p = start(["--rm", "--name", "slow-reader", "-p", "127.0.0.1:0:80", BUSYBOX, "sh", "-c", "head -c 16777216 /dev/urandom > /tmp/f; sha256sum /tmp/f; nc -l -p 80 < /tmp/f"]);
     const port = await hostPort("slow-reader", 80);
-    const received = await until("the download", () => new Promise<Buffer | false>((resolve) => {
-      const chunks: Buffer[] = [];
-      const c = connect(port, "127.0.0.1", () => c.end());
-      c.once("data", () => {
-        c.pause();
-        setTimeout(() => c.resume(), 1500);
-      });
-      c.on("data", (b: Buffer) => chunks.push(b));
-      c.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : false));
-      c.on("error", () => resolve(false));
-    }));
+    const received = await download(port, 1500);
     const r = await finish(p);
     expect(received.length).toBe(16 << 20);
     expect(createHash("sha256").update(received).digest("hex")).toBe(r.stdout.split(" ")[0]!);

@@ -39,13 +39,13 @@ function bindPort(p: PortMapping): { fd: number; port: number } {
   }
 }
 
+/** How long the port forwarder may take to send on what a container wrote before it ended. */
+const FORWARDER_DRAIN_MS = 5000;
+
 /**
  * The network side of one container: host ports bound before anything starts (so "in use" fails early
  * and leaves nothing behind), then slirp4netns and the port forwarder attached to the held child.
  */
-/** How long the port forwarder may take to send on what a container wrote before it ended. */
-const FORWARDER_DRAIN_MS = 5000;
-
 export class ContainerNetwork {
   private listeners: { fd: number; port: number }[] = [];
   private slirp?: Slirp;

@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
-import { exitCodeOf, spawnHelpers, type Helper } from "../sys/executor";
+import { exitCodeOf, spawnHelper, type Helper } from "../sys/executor";
 import { strerror } from "../sys/errno";
 
 export interface IdRange {
@@ -107,20 +107,19 @@ export function startIdMaps(pid: number, m: IdMapping): () => void {
   }
   const uidmap = idMapHelper("newuidmap"), gidmap = idMapHelper("newgidmap");
   for (const h of [uidmap, gidmap]) if (!h.usable) throw new RlError(h.reason!);
-  let helpers: Helper[];
+  const helpers: Helper[] = [];
   try {
-    helpers = spawnHelpers([
-      [uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)],
-      [gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)],
-    ]);
+    helpers.push(spawnHelper([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]));
+    helpers.push(spawnHelper([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]));
   } catch (err) {
+    for (const h of helpers) h.wait();
     throw new RlError(`cannot write the id maps of the container: ${strerror((err as { errno: number }).errno)}`);
   }
   return () => {
     const ended = helpers.map((h) => ({ argv: h.argv, ...h.wait() }));
     const failed = ended.find((e) => e.status !== 0);
     if (!failed) return;
-    const why = failed.status < 0 ? `cannot start it: ${strerror(-failed.status)}` : failed.stderr.trim().split("\n").pop() || `exit code ${exitCodeOf(failed.status)}`;
+    const why = failed.stderr.trim().split("\n").pop() || `exit code ${failed.status < 0 ? "unknown" : exitCodeOf(failed.status)}`;
     throw new RlError(`${failed.argv[0]} failed: ${why}`);
   };
 }

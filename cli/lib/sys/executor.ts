@@ -11,8 +11,7 @@ export const executor = lazyC("executor.c", {
   rl_kill: { args: ["i32", "i32"], returns: "i32" },
   rl_set_winsize: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_close: { args: ["i32"], returns: "i32" },
-  rl_spawn_helpers: { args: ["ptr", "ptr", "i32", "ptr", "ptr"], returns: "i32" },
-  rl_join_helpers: { args: ["ptr", "ptr", "ptr"], returns: "void" },
+  rl_spawn_helper: { args: ["ptr", "i32", "ptr"], returns: "i32" },
   rl_wait_helper: { args: ["i32", "i32", "ptr", "i32"], returns: "i32" },
 });
 
@@ -88,47 +87,32 @@ export function closeFd(fd: number): void {
   executor().rl_close(fd);
 }
 
-/** A helper started by spawnHelpers; `wait` blocks until it ends. */
+/** A helper started by spawnHelper; `wait` blocks until it ends. */
 export interface Helper {
   argv: string[];
-  /** Its wait status (or -errno when it could not be started) and the end of what it wrote to stderr. */
+  /** Its wait status (or -errno) and the end of what it wrote to stderr. */
   wait(): { status: number; stderr: string };
 }
 
 /**
- * Start commands (absolute paths) with stdin and stdout on /dev/null, without Bun's spawn machinery and
- * without waiting for their exec (a thread of the executor starts them): for newuidmap and newgidmap,
- * which run between a container's clone and its release. Throws an errno number when they cannot be.
+ * Start a command (an absolute path) with stdin and stdout on /dev/null, without Bun's spawn machinery:
+ * for newuidmap and newgidmap, which run between a container's clone and its release. Throws an errno
+ * number when it cannot be started.
  */
-export function spawnHelpers(argvs: string[][]): Helper[] {
-  const words = Buffer.from(argvs.flat().map((w) => `${w}\0`).join(""));
-  const counts = Int32Array.from(argvs, (a) => a.length);
-  const errFds = new Int32Array(argvs.length);
-  const batch = new BigInt64Array(1);
-  const r = executor().rl_spawn_helpers(ptr(words), ptr(counts), argvs.length, ptr(errFds), ptr(batch));
-  if (r < 0) throw Object.assign(new Error(`cannot run ${argvs[0]![0]}: errno ${-r}`), { errno: -r });
-  let started: { pids: Int32Array; results: Int32Array } | undefined;
-  const join = () => {
-    if (started) return started;
-    started = { pids: new Int32Array(argvs.length), results: new Int32Array(argvs.length) };
-    executor().rl_join_helpers(ptr(batch), ptr(started.pids), ptr(started.results));
-    return started;
+export function spawnHelper(argv: string[]): Helper {
+  const words = Buffer.from(argv.map((w) => `${w}\0`).join(""));
+  const out = new Int32Array(2);
+  const r = executor().rl_spawn_helper(ptr(words), argv.length, ptr(out));
+  if (r < 0) throw Object.assign(new Error(`cannot run ${argv[0]}: errno ${-r}`), { errno: -r });
+  const [pid, errFd] = [out[0]!, out[1]!];
+  let ended: ReturnType<Helper["wait"]> | undefined;
+  return {
+    argv,
+    wait() {
+      if (ended) return ended;
+      const err = new Uint8Array(4096);
+      const status = executor().rl_wait_helper(pid, errFd, ptr(err), err.length);
+      return (ended = { status, stderr: Buffer.from(err.subarray(0, err.indexOf(0))).toString() });
+    },
   };
-  return argvs.map((argv, i) => {
-    let ended: ReturnType<Helper["wait"]> | undefined;
-    return {
-      argv,
-      wait() {
-        if (ended) return ended;
-        const { pids, results } = join();
-        const err = new Uint8Array(4096);
-        if (!pids[i]) {
-          closeFd(errFds[i]!);
-          return (ended = { status: -results[i]!, stderr: "" });
-        }
-        const status = executor().rl_wait_helper(pids[i]!, errFds[i]!, ptr(err), err.length);
-        return (ended = { status, stderr: Buffer.from(err.subarray(0, err.indexOf(0))).toString() });
-      },
-    };
-  });
 }
