@@ -1,19 +1,25 @@
 /**
  * rl's C helpers (helpers/*.c) are compiled by bun:ffi's TinyCC on first use (~5-10 ms each, at every
  * start). When the host has a C compiler, `bun install` builds each once into a shared object keyed by
- * its source and flags; rl loads that, and falls back to TinyCC when it is missing or stale.
- * Run as a script: builds the shared objects (never fails the install).
+ * its source and flags; rl loads that, and falls back to TinyCC when it is missing or stale. The executor
+ * is also built as a program, which a container's first process execs (see rl_spawn in executor.c).
+ * Run as a script: builds the shared objects and programs (never fails the install).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
 export const C_SOURCES = ["executor.c", "net.c"];
+/** Sources also built as a program of their own (with -DRL_EXECUTOR_MAIN): see rl_spawn in executor.c. */
+export const C_PROGRAMS = ["executor.c"];
 
 // -z now: every libc symbol is bound at load time. With lazy binding a cloned or forked child's first
 // call of a function goes through the dynamic linker, whose lock another Bun thread may hold at that
 // moment: the child then waits on it for ever (seen as rare hangs of `rl run`).
 const FLAGS = ["-O2", "-shared", "-fPIC", "-Wl,-z,now"];
+
+// Static when the host has libc.a: nothing to load or relocate at each start of a container.
+const PROGRAM_FLAGS = [["-O2", "-static", "-DRL_EXECUTOR_MAIN"], ["-O2", "-DRL_EXECUTOR_MAIN"]];
 
 const BUILD_DIR = join(PACKAGE_ROOT, "helpers", "build");
 
@@ -25,21 +31,40 @@ export function prebuiltPath(file: string): string {
   return join(BUILD_DIR, `${basename(file, ".c")}-${key}.so`);
 }
 
-function build(file: string, compiler: string): void {
-  const out = prebuiltPath(file);
-  // Objects built from earlier sources are never loaded again.
-  const prefix = `${basename(file, ".c")}-`;
-  if (existsSync(BUILD_DIR)) for (const f of readdirSync(BUILD_DIR)) if (f.startsWith(prefix) && f.endsWith(".so") && join(BUILD_DIR, f) !== out) rmSync(join(BUILD_DIR, f), { force: true });
-  if (existsSync(out)) return;
+/** Where the program built from the current source of `file` lives (whether or not it was built). */
+export function programPath(file: string): string {
+  const key = Bun.hash(`program\n${readFileSync(sourcePath(file), "utf8")}`).toString(16);
+  return join(BUILD_DIR, `${basename(file, ".c")}-${key}`);
+}
+
+/** Compile to `out` (atomically) with the first flag set that works; false when none does. */
+function compile(compiler: string, file: string, out: string, flagSets: string[][]): boolean {
   mkdirSync(BUILD_DIR, { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  const r = Bun.spawnSync([compiler, ...FLAGS, "-o", tmp, sourcePath(file)], { stdout: "inherit", stderr: "inherit" });
-  if (r.exitCode !== 0) {
-    rmSync(tmp, { force: true });
+  for (const flags of flagSets) {
+    const last = flags === flagSets[flagSets.length - 1];
+    const r = Bun.spawnSync([compiler, ...flags, "-o", tmp, sourcePath(file)], { stdout: "inherit", stderr: last ? "inherit" : "ignore" });
+    if (r.exitCode === 0) {
+      renameSync(tmp, out);
+      return true;
+    }
+  }
+  rmSync(tmp, { force: true });
+  return false;
+}
+
+function build(file: string, compiler: string): void {
+  const outs = [prebuiltPath(file), ...(C_PROGRAMS.includes(file) ? [programPath(file)] : [])];
+  // What was built from earlier sources is never used again.
+  const prefix = `${basename(file, ".c")}-`;
+  if (existsSync(BUILD_DIR)) for (const f of readdirSync(BUILD_DIR)) if (f.startsWith(prefix) && !f.endsWith(".tmp") && !outs.includes(join(BUILD_DIR, f))) rmSync(join(BUILD_DIR, f), { force: true });
+  if (!existsSync(outs[0]!) && !compile(compiler, file, outs[0]!, [FLAGS])) {
     console.log(`rl: ${compiler} could not build helpers/${file}: TinyCC will be used at run time`);
     return;
   }
-  renameSync(tmp, out);
+  if (outs[1] && !existsSync(outs[1]) && !compile(compiler, file, outs[1], PROGRAM_FLAGS)) {
+    console.log(`rl: ${compiler} could not build the program helpers/${file}: containers start from a copy of rl instead`);
+  }
 }
 
 if (import.meta.main) {

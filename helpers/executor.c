@@ -5,11 +5,13 @@
  * execve() happens here. The supervisor (Bun) encodes the container's setup as a flat list of ops
  * (see cli/lib/runtime/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
  * its id maps and released it with the op list (rl_release), applies the ops in order and execs. The
- * clone comes early, so the id maps are written while the supervisor still builds the op list. A failing op sends {op index, errno} back on an
- * O_CLOEXEC pipe; EOF on that pipe means the exec happened.
+ * clone comes early, so the id maps are written while the supervisor still builds the op list. A failing
+ * op sends {op index, errno} back on an O_CLOEXEC pipe; EOF on that pipe means the exec happened.
  *
- * The child runs in a copy of a multithreaded process: only async-signal-safe calls (syscalls) here,
- * no malloc, no stdio.
+ * Where `bun install` found a C compiler, this file is also built as a program (-DRL_EXECUTOR_MAIN): the
+ * child then execs it right away (clone as vfork: nothing of Bun's memory is copied) and runs child_main
+ * there. Otherwise the child is a copy of the multithreaded Bun process: only async-signal-safe calls
+ * (syscalls) here, no malloc, no stdio.
  */
 
 typedef unsigned long size_t;
@@ -63,6 +65,7 @@ extern int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, 
 extern int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd);
 extern int posix_spawn_file_actions_destroy(void *fa);
 extern char **environ;
+extern int fcntl(int fd, int cmd, ...);
 
 #define errno (*__errno_location())
 
@@ -699,23 +702,84 @@ static int child_main(void *arg) {
 }
 
 /*
+ * The executor as a program of its own (built from this file with -DRL_EXECUTOR_MAIN when the host has a
+ * C compiler): the container's first process is then cloned like vfork and execs it at once, so Bun's
+ * memory is neither copied (its page tables, ~1 ms) nor shared with a child that waits.
+ * argv: sync err console join_user join_net join_unshare make_tap (descriptors and flags, decimal).
+ */
+struct exec_start { const char *path; char *argv[9]; char words[7][16]; int fds[5]; int err; };
+
+static void put_long(char *buf, long v) {
+  char digits[16]; int n = 0, i = 0;
+  if (v < 0) { buf[i++] = '-'; v = -v; }
+  do digits[n++] = '0' + v % 10; while ((v /= 10) > 0);
+  while (n) buf[i++] = digits[--n];
+  buf[i] = 0;
+}
+
+/* Runs on a small stack in Bun's memory while Bun waits (CLONE_VFORK): syscalls only, then exec. */
+static int exec_child(void *arg) {
+  struct exec_start *s = arg;
+  static char *const no_env[] = {0};
+  int i;
+  for (i = 0; i < 5; i++) if (s->fds[i] >= 0) fcntl(s->fds[i], 2 /* F_SETFD */, 0);
+  execve(s->path, s->argv, no_env);
+  s->err = errno;
+  _exit(127);
+}
+
+#ifdef RL_EXECUTOR_MAIN
+/*
+ * Exec'd before its id maps exist, the program holds no capability in its new user namespace. It waits
+ * for rl_mapped, then execs itself again, now as the namespace's root with every capability, as a
+ * final argument "mapped" tells: that second start is the child_main of the copy of rl.
+ */
+int main(int argc, char **argv) {
+  static char *const no_env[] = {0};
+  char *again[10];
+  int i, go = 0;
+  if (argc != 8 && argc != 9) return 125;
+  sync_fd = (int)to_long(argv[1]); err_fd = (int)to_long(argv[2]); console_fd = (int)to_long(argv[3]);
+  join_user_fd = (int)to_long(argv[4]); join_net_fd = (int)to_long(argv[5]); join_unshare = (int)to_long(argv[6]);
+  if (argc == 9) {
+    /* As in the copy of rl: the error pipe and the console socket close at the workload's exec. */
+    fcntl(err_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
+    if (console_fd >= 0) fcntl(console_fd, 2, 1);
+    return child_main(to_long(argv[7]) ? (void *)1 : 0);
+  }
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (transfer_full(sync_fd, (char *)&go, sizeof go, 0) < 0 || go != 1) _exit(125);
+  for (i = 0; i < 8; i++) again[i] = argv[i];
+  again[8] = "mapped"; again[9] = 0;
+  execve(argv[0], again, no_env);
+  fail(-2, errno);
+}
+#endif
+
+/*
  * Clone the container's first process, which waits for rl_release. out[0]: write end to release it,
  * out[1]: read end of the error pipe, out[2]: the supervisor's end of the console socket (or -1).
  * join_user/join_net: fds of another container's user and network namespaces to join instead of
  * creating them (or -1). make_tap: create a persistent tap0 first and report it (rl_tap_result).
- * Returns the pid, or -errno.
+ * program: the executor program to exec in the child (see exec_child), or 0 to run child_main in a
+ * copy of this process. Returns the pid, or -errno.
  */
-int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net, int make_tap) {
-  int syncp[2], errp[2], cons[2] = {-1, -1}, pid;
-  size_t stack_size = 1 << 20;
+int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net, int make_tap, const char *program) {
+  int syncp[2], errp[2], cons[2] = {-1, -1}, pid, e, i;
+  size_t stack_size = program ? 1 << 16 : 1 << 20;
   char *stack;
+  struct exec_start start;
   if (pipe2(syncp, O_CLOEXEC) < 0) return -errno;
-  if (pipe2(errp, O_CLOEXEC) < 0) { int e = errno; close(syncp[0]); close(syncp[1]); return -e; }
+  if (pipe2(errp, O_CLOEXEC) < 0) { e = errno; close(syncp[0]); close(syncp[1]); return -e; }
   if (want_console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
-    int e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]); return -e;
+    e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]); return -e;
   }
   stack = mmap(0, stack_size, 3 /* RW */, 0x22 | 0x20000 /* PRIVATE|ANON|STACK */, -1, 0);
-  if (stack == (char *)-1) return -errno;
+  if (stack == (char *)-1) {
+    e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
+    if (cons[0] >= 0) { close(cons[0]); close(cons[1]); }
+    return -e;
+  }
   join_user_fd = join_user; join_net_fd = join_net; join_unshare = 0;
   if (join_user >= 0) {
     /* The namespaces are joined (and the others created) by the child itself: see join_namespaces. */
@@ -724,14 +788,35 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
   }
   sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
   parent_fds[0] = syncp[1]; parent_fds[1] = errp[0]; parent_fds[2] = cons[0];
-  pid = clone(child_main, stack + stack_size, flags | SIGCHLD, make_tap ? (void *)1 : 0);
-  {
-    int e = errno;
-    munmap(stack, stack_size);
-    close(syncp[0]); close(errp[1]);
-    if (cons[1] >= 0) close(cons[1]);
-    if (pid < 0) { close(syncp[1]); close(errp[0]); if (cons[0] >= 0) close(cons[0]); return -e; }
+  if (program) {
+    long values[7];
+    unsigned long all[16], old[16];
+    values[0] = sync_fd; values[1] = err_fd; values[2] = console_fd; values[3] = join_user; values[4] = join_net;
+    values[5] = join_unshare; values[6] = make_tap;
+    start.path = program; start.argv[0] = (char *)program; start.err = 0;
+    for (i = 0; i < 7; i++) { put_long(start.words[i], values[i]); start.argv[i + 1] = start.words[i]; }
+    start.argv[8] = 0;
+    start.fds[0] = sync_fd; start.fds[1] = err_fd; start.fds[2] = console_fd; start.fds[3] = join_user; start.fds[4] = join_net;
+    /* No handler of Bun's may run in the child before its exec: it shares Bun's memory. The mask is
+     * kept through the exec; the executor's main resets handlers and mask (reset_signals). */
+    for (i = 0; i < 16; i++) all[i] = ~0UL;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, 8);
+    pid = clone(exec_child, stack + stack_size, flags | 0x100 /* CLONE_VM */ | 0x4000 /* CLONE_VFORK */ | SIGCHLD, &start);
+    e = errno;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, 0, 8);
+    if (pid > 0 && start.err) {
+      int st;
+      while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+      pid = -1; e = start.err;
+    }
+  } else {
+    pid = clone(child_main, stack + stack_size, flags | SIGCHLD, make_tap ? (void *)1 : 0);
+    e = errno;
   }
+  munmap(stack, stack_size);
+  close(syncp[0]); close(errp[1]);
+  if (cons[1] >= 0) close(cons[1]);
+  if (pid < 0) { close(syncp[1]); close(errp[0]); if (cons[0] >= 0) close(cons[0]); return -e; }
   out[0] = syncp[1]; out[1] = errp[0]; out[2] = cons[0];
   return pid;
 }
@@ -762,6 +847,12 @@ int rl_release(int sync_w, int err_r, int console, const char *ops, int len, int
   close(err_r);
   if (n == sizeof msg) { res[0] = msg[0]; res[1] = msg[1]; }
   return 0;
+}
+
+/* Tell a child running the executor program that its id maps are written (see main). 0 or -errno. */
+int rl_mapped(int sync_w) {
+  int go = 1;
+  return transfer_full(sync_w, (char *)&go, sizeof go, 1) < 0 ? -errno : 0;
 }
 
 /* The child's report on tap0 (rl_spawn with make_tap): 0, an errno, or -1 when the child is gone. */

@@ -31,6 +31,13 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n", stderr: "" });
     });
 
+    test("an executor program that cannot be run: the container starts from a copy of rl instead", async () => {
+      // /etc/hostname exists but is no program: its exec fails.
+      const r = await rl(["run", "--rm", ALPINE, "cat", "/etc/alpine-release"], { env: { ...t.env, RL_TEST_EXECUTOR_PROGRAM: "/etc/hostname", RL_DEBUG: "1" } });
+      expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+      expect(r.stderr).toMatch(/^rl: debug: cannot run the executor program \/etc\/hostname: [^\n]+; cloning a copy of rl instead\n$/);
+    });
+
     test("the image's Cmd runs when no command is given", async () => {
       const r = await run(["--rm", "-i", ALPINE], "echo from-default-sh\n");
       expect(r).toMatchObject({ code: 0, stdout: "from-default-sh\n" });

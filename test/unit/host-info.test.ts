@@ -283,6 +283,7 @@ describe("formatHostInfo", () => {
     },
     paths: { data: "/h/.local/share/rl", runtime: "/run/user/1000/rl" },
     start: "executable /r/helpers/build/rl",
+    containerStart: "executor program /r/helpers/build/executor-1f",
   };
   const text = formatHostInfo(info);
   const lines = text.split("\n");
@@ -297,6 +298,7 @@ describe("formatHostInfo", () => {
   test("states", () => {
     expect(text).toContain("kernel overlayfs: unavailable: mounting overlayfs");
     expect(text).toContain("rl runs from:     executable /r/helpers/build/rl");
+    expect(text).toContain("containers start: executor program /r/helpers/build/executor-1f");
     expect(text).toContain("slirp4netns:      missing: slirp4netns is not installed");
     expect(text).toContain("fuse-overlayfs:   ok (/usr/bin/fuse-overlayfs, 1.10)");
     expect(text).toContain("cgroup limits:    unavailable: this host has hybrid cgroups");

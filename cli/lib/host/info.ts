@@ -1,5 +1,6 @@
 import { paths } from "../paths";
 import { getStartedFrom } from "../started-from";
+import { containerStart } from "../sys/executor";
 import { engineChoice, type EngineChoice } from "../image/digest-engine";
 import type { StorageDriver } from "../rootfs/driver";
 import { cgroupInfo, type CgroupInfo } from "./cgroups";
@@ -29,6 +30,8 @@ export interface HostInfo {
   paths: { data: string; runtime: string };
   /** How this rl started: "executable PATH", or "sources (why the executable is not used)". */
   start: string;
+  /** How a container's first process starts: "executor program PATH", or "a copy of rl (why)". */
+  containerStart: string;
 }
 
 export function defaultDriver(overlayOk: boolean, fuseOk: boolean): StorageDriver {
@@ -50,5 +53,6 @@ export async function hostInfo(): Promise<HostInfo> {
     cgroups: cgroupInfo(process.getuid!()),
     paths: { data: p.data, runtime: p.runtime },
     start: getStartedFrom(),
+    containerStart: containerStart(),
   };
 }

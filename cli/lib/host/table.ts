@@ -22,6 +22,7 @@ export function formatHostInfo(i: HostInfo): string {
       ["platform", i.host.platform],
       ["bun", i.host.bun],
       ["rl runs from", i.start],
+      ["containers start", i.containerStart],
     ]],
     ["user namespaces", [
       ["user namespaces", state(i.userNamespaces, "", "unavailable")],

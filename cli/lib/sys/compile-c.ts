@@ -1,6 +1,6 @@
 import { cc, dlopen, type FFIFunction } from "bun:ffi";
 import { existsSync } from "node:fs";
-import { prebuiltPath, sourcePath } from "../../../helpers/c-build";
+import { prebuiltPath, programPath, sourcePath } from "../../../helpers/c-build";
 
 /**
  * A C file from helpers/, loaded on first use and kept for the process: the shared object `bun install`
@@ -16,4 +16,20 @@ export function lazyC<S extends Record<string, FFIFunction>>(file: string, symbo
     return cc({ source: sourcePath(file), symbols }).symbols;
   };
   return () => (loaded ??= load());
+}
+
+/**
+ * The program `bun install` built from a C file of helpers/ (c-build.ts C_PROGRAMS), or undefined when
+ * there is none for its current source (no C compiler; RL_TINYCC=1 also means none). `override`: a path
+ * to use instead (tests).
+ */
+export function lazyProgram(file: string, override?: string): () => string | undefined {
+  let path: string | undefined | null = null;
+  return () => {
+    if (path === null) {
+      const p = override ?? (process.env.RL_TINYCC ? undefined : programPath(file));
+      path = p && existsSync(p) ? p : undefined;
+    }
+    return path;
+  };
 }

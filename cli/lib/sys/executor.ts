@@ -1,10 +1,13 @@
 import { ptr } from "bun:ffi";
-import { lazyC } from "./compile-c";
+import { debug } from "../log";
+import { strerror } from "./errno";
+import { lazyC, lazyProgram } from "./compile-c";
 
 /** The C executor (helpers/executor.c): see lazyC for how it is built and loaded. */
 export const executor = lazyC("executor.c", {
-  rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
   rl_tap_result: { args: ["i32"], returns: "i32" },
+  rl_mapped: { args: ["i32"], returns: "i32" },
   rl_release: { args: ["i32", "i32", "i32", "ptr", "i32", "ptr"], returns: "i32" },
   rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
@@ -15,11 +18,27 @@ export const executor = lazyC("executor.c", {
   rl_wait_helper: { args: ["i32", "i32", "ptr", "i32"], returns: "i32" },
 });
 
+/**
+ * The executor built as a program: the container's first process execs it (rl_spawn in executor.c), which
+ * spares copying Bun's memory. RL_TEST_EXECUTOR_PROGRAM replaces its path (tests of the fallback).
+ */
+const executorProgram = lazyProgram("executor.c", process.env.RL_TEST_EXECUTOR_PROGRAM);
+let programFailed = false;
+
+/** How containers start here (rl info). */
+export function containerStart(): string {
+  const program = executorProgram();
+  if (program) return `executor program ${program}`;
+  return `a copy of rl (${process.env.RL_TINYCC ? "RL_TINYCC is set" : "no executor program: bun install builds it when the host has a C compiler"})`;
+}
+
 export interface Spawned {
   pid: number;
   syncFd: number;
   errFd: number;
   consoleFd: number;
+  /** It runs the executor program, which waits to be told that its id maps are written (tellMapped). */
+  program: boolean;
 }
 
 /**
@@ -29,13 +48,33 @@ export interface Spawned {
  */
 export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false): Spawned {
   const out = new Int32Array(3);
-  const pid = executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0);
+  const spawn = (program: string | undefined) =>
+    executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstring(program)));
+  const program = programFailed ? undefined : executorProgram();
+  let pid = spawn(program);
+  // A program that cannot be run (a noexec mount, a foreign architecture): the copy of rl does the same.
+  if (pid < 0 && program !== undefined) {
+    debug(`cannot run the executor program ${program}: ${strerror(-pid)}; cloning a copy of rl instead`);
+    programFailed = true;
+    pid = spawn(undefined);
+  }
   if (pid < 0) throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
-  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]! };
+  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, program: program !== undefined && !programFailed };
 }
+
+/** Once its id maps are written (or joined): a child running the executor program goes on (once). */
+function tellMapped(s: Spawned): void {
+  if (!s.program) return;
+  s.program = false;
+  // A child that is gone is reported by what comes next (its tap result, or the release).
+  executor().rl_mapped(s.syncFd);
+}
+
+const cstring = (s: string) => new TextEncoder().encode(`${s}\0`);
 
 /** Wait for the tap0 report of a child spawned with makeTap: 0, an errno, or -1 when the child is gone. */
 export function tapResult(s: Spawned): number {
+  tellMapped(s);
   return executor().rl_tap_result(s.errFd);
 }
 
@@ -51,6 +90,7 @@ export interface Released {
 
 /** Send the child its op list (ops.ts) and wait until it has exec'd or failed. */
 export function releaseChild(s: Spawned, ops: Uint8Array): Released {
+  tellMapped(s);
   const res = new Int32Array(3);
   executor().rl_release(s.syncFd, s.errFd, s.consoleFd, ptr(ops), ops.length, ptr(res));
   return { failedOp: res[0]!, errno: res[1]!, ptyMaster: res[2]! };
