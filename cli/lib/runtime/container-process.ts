@@ -4,7 +4,7 @@ import { RlError } from "../errors";
 import type { ContainerNetwork } from "../network/attach";
 import { startIdMaps, type IdMapping } from "../security/idmap";
 import { strerror } from "../sys/errno";
-import { abortChild, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
+import { abortChild, childMapped, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
 import { CLONE } from "./clone-flags";
 import { describeOp, encodeOps, type Op } from "./ops";
 import type { Spec } from "./spec";
@@ -47,7 +47,11 @@ function joinFds(namespaces: Namespaces): { userns: number; netns: number } | un
 export interface Child {
   spawned: Spawned;
   exited: Promise<number>;
-  /** Waits until the id maps are written; throws when they could not be. */
+  /**
+   * Waits until the id maps are written, then lets the child go on to what needs them (the executor
+   * program execs itself again as root); throws when they could not be written. Call it as early as
+   * the rest allows: it costs nothing more the second time.
+   */
   idMaps: () => void;
   /** It creates a persistent tap0 for slirp4netns (its report must be read before the release). */
   tap: boolean;
@@ -65,7 +69,21 @@ export async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: 
   const exited = waitForExit(spawned.pid);
   try {
     // A joined user namespace has its id maps already.
-    return { spawned, exited, idMaps: join ? () => {} : startIdMaps(spawned.pid, mapping), tap };
+    const written = join ? () => {} : startIdMaps(spawned.pid, mapping);
+    let outcome: { error?: unknown } | undefined;
+    const idMaps = () => {
+      if (!outcome) {
+        try {
+          written();
+          outcome = {};
+          childMapped(spawned);
+        } catch (error) {
+          outcome = { error };
+        }
+      }
+      if (outcome.error) throw outcome.error;
+    };
+    return { spawned, exited, idMaps, tap };
   } catch (err) {
     abortChild(spawned);
     await exited;

@@ -37,7 +37,7 @@ export interface Spawned {
   syncFd: number;
   errFd: number;
   consoleFd: number;
-  /** It runs the executor program, which waits to be told that its id maps are written (tellMapped). */
+  /** It runs the executor program, which waits to be told that its id maps are written (childMapped). */
   program: boolean;
 }
 
@@ -63,7 +63,7 @@ export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { us
 }
 
 /** Once its id maps are written (or joined): a child running the executor program goes on (once). */
-function tellMapped(s: Spawned): void {
+export function childMapped(s: Spawned): void {
   if (!s.program) return;
   s.program = false;
   // A child that is gone is reported by what comes next (its tap result, or the release).
@@ -74,7 +74,7 @@ const cstring = (s: string) => new TextEncoder().encode(`${s}\0`);
 
 /** Wait for the tap0 report of a child spawned with makeTap: 0, an errno, or -1 when the child is gone. */
 export function tapResult(s: Spawned): number {
-  tellMapped(s);
+  childMapped(s);
   return executor().rl_tap_result(s.errFd);
 }
 
@@ -90,7 +90,7 @@ export interface Released {
 
 /** Send the child its op list (ops.ts) and wait until it has exec'd or failed. */
 export function releaseChild(s: Spawned, ops: Uint8Array): Released {
-  tellMapped(s);
+  childMapped(s);
   const res = new Int32Array(3);
   executor().rl_release(s.syncFd, s.errFd, s.consoleFd, ptr(ops), ops.length, ptr(res));
   return { failedOp: res[0]!, errno: res[1]!, ptyMaster: res[2]! };
