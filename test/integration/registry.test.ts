@@ -28,12 +28,12 @@ function idFor(layout: string, index: string, arch: string, variant?: string): s
 
 /** One store per describe block, with its own HOME and config dirs so no user's auth.json or registries.conf is read. */
 function makeRegistryEnv() {
-  const t = makeEnv();
-  const home = join(t.root, "home");
-  for (const d of ["home", "run-user", "config"]) mkdirSync(join(t.root, d), { recursive: true, mode: 0o700 });
-  writeFileSync(join(t.root, "registries.conf"), "");
-  Object.assign(t.env, { HOME: home, XDG_RUNTIME_DIR: join(t.root, "run-user"), XDG_CONFIG_HOME: join(t.root, "config"), RL_REGISTRIES_CONF: join(t.root, "registries.conf"), RL_CERTS_DIR: join(t.root, "certs.d") });
-  delete t.env.REGISTRY_AUTH_FILE;
+  const t = makeEnv((root, env) => {
+    for (const d of ["home", "run-user", "config"]) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, "registries.conf"), "");
+    Object.assign(env, { HOME: join(root, "home"), XDG_RUNTIME_DIR: join(root, "run-user"), XDG_CONFIG_HOME: join(root, "config"), RL_REGISTRIES_CONF: join(root, "registries.conf"), RL_CERTS_DIR: join(root, "certs.d") });
+    delete env.REGISTRY_AUTH_FILE;
+  });
   const run = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
   /** What a user would see of the store: image rows, names, and any leftovers in tmp/. */
   const store = () => {

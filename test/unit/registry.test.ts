@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,11 @@ import { wantedPlatform } from "../../cli/lib/image/platform";
 import { drawBar, Meter, renderItem } from "../../cli/lib/registry/progress";
 
 const D = `sha256:${"ab".repeat(32)}`;
-const tmp = mkdtempSync(join(tmpdir(), "rl-registry-unit-"));
+// Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
+let tmp = "";
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "rl-registry-unit-"));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("registry references (docker's rules)", () => {
@@ -123,7 +127,10 @@ insecure = true
 });
 
 describe("auth.json and docker config.json", () => {
-  const env = { HOME: join(tmp, "home"), XDG_RUNTIME_DIR: join(tmp, "run") } as NodeJS.ProcessEnv;
+  let env: NodeJS.ProcessEnv = {};
+  beforeAll(() => {
+    env = { HOME: join(tmp, "home"), XDG_RUNTIME_DIR: join(tmp, "run") };
+  });
 
   test("files in podman's order; --authfile alone when given", () => {
     expect(writableAuthFile(undefined, env)).toBe(join(tmp, "run/containers/auth.json"));
