@@ -52,9 +52,9 @@ function makeRegistryEnv() {
   return { t, run, store };
 }
 
-/** rl run under `script`, on a pseudo-terminal `columns` wide: what the terminal received, and the exit code. */
-async function onTerminal(env: Record<string, string>, args: string[], columns = 100): Promise<{ out: string; code: number }> {
-  const cmd = `stty cols ${columns} rows 40; exec ${[RL_BIN, ...args].join(" ")}`;
+/** rl run under `script`, on a pseudo-terminal `columns` wide and `rows` high: what the terminal received, and the exit code. */
+async function onTerminal(env: Record<string, string>, args: string[], columns = 100, rows = 40): Promise<{ out: string; code: number }> {
+  const cmd = `stty cols ${columns} rows ${rows}; exec ${[RL_BIN, ...args].join(" ")}`;
   const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return { out, code };
@@ -638,6 +638,24 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
     await nothingLeft();
     expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
     expect(ls(layersDir()).length).toBe(3);
+  });
+
+  test("on a terminal with fewer rows than layers, the redrawn block stays rows - 1 high: the bars that fit, then a count of the rest", async () => {
+    const own = makeRegistryEnv(); // nothing stored: every layer moves
+    try {
+      const pulled = await onTerminal(own.t.env, ["pull", "--tls-verify=false", `${reg.host}/layered:1`], 100, 3);
+      expect(pulled.code).toBe(0);
+      // Every redraw moves up over at most 2 lines (rows - 1), never over lines that scrolled away.
+      const ups = [...pulled.out.matchAll(/\x1b\[(\d+)A/g)].map((m) => Number(m[1]));
+      expect(ups.length).toBeGreaterThan(0);
+      expect(Math.max(...ups)).toBeLessThanOrEqual(2);
+      // The final block: the last layer's line and one line for the two others.
+      const finalBlock = pulled.out.slice(pulled.out.lastIndexOf("\x1b[J") + 3).replace(/\x1b\[K/g, "").split(/\r?\n/);
+      expect(finalBlock.slice(0, 2)).toEqual([`Copying blob ${manifest.layers[2]!.digest.slice(7, 19)} done ${finalBlock[0]!.split(" done ")[1]}`, "+ 2 more blobs: 2 done"]);
+      expect(finalBlock[2]).toStartWith(`Stored ${reg.host}/layered:1 as `);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 });
 
