@@ -240,6 +240,30 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     }
   });
 
+  test("a short name no unqualified-search registry has: one line names each registry's own failure, exit 125, store unchanged", async () => {
+    // Two registries on 127.0.0.1: one not listening, and H without the image; H's mirror fails too, in words of its own.
+    const closed = `127.0.0.1:${await freePort()}`;
+    const mirror = startFaultProxy(H);
+    mirror.fault = (_req, url) => (url.pathname.includes("/manifests/") ? new Response(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "not on the mirror" }] }), { status: 404 }) : "pass");
+    writeFileSync(t.env.RL_REGISTRIES_CONF!, `unqualified-search-registries = ["${closed}", "${H}"]\n[[registry]]\nlocation = "${closed}"\ninsecure = true\n[[registry]]\nlocation = "${H}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror.host}"\ninsecure = true\n`);
+    try {
+      const before = store();
+      const r = await run(["pull", "nosuchimage"]);
+      // H's own error, not its mirror's.
+      expectOneLineError(r, new RegExp(`^rl: cannot pull nosuchimage: no registry had it: ${closed}/nosuchimage:latest: connection refused; ${H}/nosuchimage:latest: manifest unknown \\(HTTP 404\\)$`));
+      // Each failure on the way was shown as it happened.
+      expect(r.stderr).toContain(`Failed on ${closed}/nosuchimage: ${closed}: connection refused; trying ${mirror.host}/nosuchimage\n`);
+      expect(r.stderr).toContain(`Failed on ${mirror.host}/nosuchimage: ${mirror.host}: not on the mirror (HTTP 404); trying ${H}/nosuchimage\n`);
+      expect(store()).toEqual(before);
+      // rl run pulls the same way.
+      expectOneLineError(await run(["run", "--rm", "nosuchimage:1"]), new RegExp(`^rl: cannot use image nosuchimage:1: no registry had it: ${closed}/nosuchimage:1: connection refused; ${H}/nosuchimage:1: manifest unknown \\(HTTP 404\\)$`));
+      expect(store()).toEqual(before);
+    } finally {
+      mirror.stop();
+      writeFileSync(t.env.RL_REGISTRIES_CONF!, "");
+    }
+  });
+
   test("registries.conf: insecure allows plain HTTP, but an explicit --tls-verify=true requires TLS", async () => {
     writeFileSync(t.env.RL_REGISTRIES_CONF!, `[[registry]]\nlocation = "${H}"\ninsecure = true\n`);
     try {
