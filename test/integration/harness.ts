@@ -23,14 +23,39 @@ export interface RlResult {
   stderr: string;
 }
 
-/** A private store and runtime dir for one test file. */
-export function makeEnv(): { env: Record<string, string>; root: string; cleanup: () => Promise<void> } {
-  const root = mkdtempSync(join(tmpdir(), "rl-test-"));
-  const env = { ...process.env, RL_ROOT: join(root, "data"), RL_RUNROOT: join(root, "run") } as Record<string, string>;
+export interface TestEnv {
+  /** The environment rl runs with: RL_ROOT and RL_RUNROOT point into `root`. */
+  readonly env: Record<string, string>;
+  /** The directory under /tmp that holds the store and anything else the tests put there. */
+  readonly root: string;
+  /** Removes `root`; does nothing when it was never created. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A private store and runtime dir for one test file or describe block. Nothing is created until `env`
+ * or `root` is first read (in a hook or a test), so a describe that a `-t` filter skips, whose
+ * afterAll never runs, leaves nothing in /tmp. `setup` runs once, when the directory is created.
+ */
+export function makeEnv(setup?: (root: string, env: Record<string, string>) => void): TestEnv {
+  let made: { root: string; env: Record<string, string> } | undefined;
+  const make = () => {
+    if (made) return made;
+    const root = mkdtempSync(join(tmpdir(), "rl-test-"));
+    made = { root, env: { ...process.env, RL_ROOT: join(root, "data"), RL_RUNROOT: join(root, "run") } as Record<string, string> };
+    setup?.(root, made.env);
+    return made;
+  };
   return {
-    env,
-    root,
+    get env() {
+      return make().env;
+    },
+    get root() {
+      return make().root;
+    },
     async cleanup() {
+      if (!made) return;
+      const { root } = made;
       // The store holds files owned by subordinate ids: remove it from inside a user namespace.
       const { runWorkerJob } = await import("../../cli/lib/rootfs/worker-job");
       await runWorkerJob(`${root}-rm.json`, { kind: "remove", paths: [root] });

@@ -13,9 +13,10 @@ import { dockerArchive, dockerArchiveOf, everyTransport, ociArchive, ociArchiveO
 
 const skip = skipReason();
 const E = skip ? undefined : makeEnv();
-const work = E ? join(E.root, "inputs") : "";
+/** Where inputs are built (set in beforeAll, so a run that -t filters away creates nothing). */
+let work = "";
 /** A directory outside the store that hostile layers aim at; it must never change. */
-const victim = E ? join(E.root, "victim") : "";
+let victim = "";
 
 /** The commands sources are fed to (those whose `takes` accepts the source; every source when absent). */
 const COMMANDS: { name: string; args: (src: string) => string[]; takes?: (src: string) => boolean }[] = [
@@ -208,6 +209,8 @@ function victimState(): string {
 
 describe.skipIf(skip !== undefined)("hostile and malformed images", () => {
   beforeAll(async () => {
+    work = join(E!.root, "inputs");
+    victim = join(E!.root, "victim");
     mkdirSync(work, { recursive: true });
     mkdirSync(victim);
     writeFileSync(join(victim, "secret"), "untouched");

@@ -28,12 +28,12 @@ function idFor(layout: string, index: string, arch: string, variant?: string): s
 
 /** One store per describe block, with its own HOME and config dirs so no user's auth.json or registries.conf is read. */
 function makeRegistryEnv() {
-  const t = makeEnv();
-  const home = join(t.root, "home");
-  for (const d of ["home", "run-user", "config"]) mkdirSync(join(t.root, d), { recursive: true, mode: 0o700 });
-  writeFileSync(join(t.root, "registries.conf"), "");
-  Object.assign(t.env, { HOME: home, XDG_RUNTIME_DIR: join(t.root, "run-user"), XDG_CONFIG_HOME: join(t.root, "config"), RL_REGISTRIES_CONF: join(t.root, "registries.conf"), RL_CERTS_DIR: join(t.root, "certs.d") });
-  delete t.env.REGISTRY_AUTH_FILE;
+  const t = makeEnv((root, env) => {
+    for (const d of ["home", "run-user", "config"]) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, "registries.conf"), "");
+    Object.assign(env, { HOME: join(root, "home"), XDG_RUNTIME_DIR: join(root, "run-user"), XDG_CONFIG_HOME: join(root, "config"), RL_REGISTRIES_CONF: join(root, "registries.conf"), RL_CERTS_DIR: join(root, "certs.d") });
+    delete env.REGISTRY_AUTH_FILE;
+  });
   const run = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
   /** What a user would see of the store: image rows, names, and any leftovers in tmp/. */
   const store = () => {
@@ -52,9 +52,9 @@ function makeRegistryEnv() {
   return { t, run, store };
 }
 
-/** rl run under `script`, on a pseudo-terminal `columns` wide: what the terminal received, and the exit code. */
-async function onTerminal(env: Record<string, string>, args: string[], columns = 100): Promise<{ out: string; code: number }> {
-  const cmd = `stty cols ${columns} rows 40; exec ${[RL_BIN, ...args].join(" ")}`;
+/** rl run under `script`, on a pseudo-terminal `columns` wide and `rows` high: what the terminal received, and the exit code. */
+async function onTerminal(env: Record<string, string>, args: string[], columns = 100, rows = 40): Promise<{ out: string; code: number }> {
+  const cmd = `stty cols ${columns} rows ${rows}; exec ${[RL_BIN, ...args].join(" ")}`;
   const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return { out, code };
@@ -236,6 +236,30 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
       const again = await run(["run", "--rm", "--pull", "never", "searched"]);
       expect(again.stdout).toContain("Hello from Docker!");
     } finally {
+      writeFileSync(t.env.RL_REGISTRIES_CONF!, "");
+    }
+  });
+
+  test("a short name no unqualified-search registry has: one line names each registry's own failure, exit 125, store unchanged", async () => {
+    // Two registries on 127.0.0.1: one not listening, and H without the image; H's mirror fails too, in words of its own.
+    const closed = `127.0.0.1:${await freePort()}`;
+    const mirror = startFaultProxy(H);
+    mirror.fault = (_req, url) => (url.pathname.includes("/manifests/") ? new Response(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "not on the mirror" }] }), { status: 404 }) : "pass");
+    writeFileSync(t.env.RL_REGISTRIES_CONF!, `unqualified-search-registries = ["${closed}", "${H}"]\n[[registry]]\nlocation = "${closed}"\ninsecure = true\n[[registry]]\nlocation = "${H}"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror.host}"\ninsecure = true\n`);
+    try {
+      const before = store();
+      const r = await run(["pull", "nosuchimage"]);
+      // H's own error, not its mirror's.
+      expectOneLineError(r, new RegExp(`^rl: cannot pull nosuchimage: no registry had it: ${closed}/nosuchimage:latest: connection refused; ${H}/nosuchimage:latest: manifest unknown \\(HTTP 404\\)$`));
+      // Each failure on the way was shown as it happened.
+      expect(r.stderr).toContain(`Failed on ${closed}/nosuchimage: ${closed}: connection refused; trying ${mirror.host}/nosuchimage\n`);
+      expect(r.stderr).toContain(`Failed on ${mirror.host}/nosuchimage: ${mirror.host}: not on the mirror (HTTP 404); trying ${H}/nosuchimage\n`);
+      expect(store()).toEqual(before);
+      // rl run pulls the same way.
+      expectOneLineError(await run(["run", "--rm", "nosuchimage:1"]), new RegExp(`^rl: cannot use image nosuchimage:1: no registry had it: ${closed}/nosuchimage:1: connection refused; ${H}/nosuchimage:1: manifest unknown \\(HTTP 404\\)$`));
+      expect(store()).toEqual(before);
+    } finally {
+      mirror.stop();
       writeFileSync(t.env.RL_REGISTRIES_CONF!, "");
     }
   });
@@ -638,6 +662,24 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
     await nothingLeft();
     expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
     expect(ls(layersDir()).length).toBe(3);
+  });
+
+  test("on a terminal with fewer rows than layers, the redrawn block stays rows - 1 high: the bars that fit, then a count of the rest", async () => {
+    const own = makeRegistryEnv(); // nothing stored: every layer moves
+    try {
+      const pulled = await onTerminal(own.t.env, ["pull", "--tls-verify=false", `${reg.host}/layered:1`], 100, 3);
+      expect(pulled.code).toBe(0);
+      // Every redraw moves up over at most 2 lines (rows - 1), never over lines that scrolled away.
+      const ups = [...pulled.out.matchAll(/\x1b\[(\d+)A/g)].map((m) => Number(m[1]));
+      expect(ups.length).toBeGreaterThan(0);
+      expect(Math.max(...ups)).toBeLessThanOrEqual(2);
+      // The final block: the last layer's line and one line for the two others.
+      const finalBlock = pulled.out.slice(pulled.out.lastIndexOf("\x1b[J") + 3).replace(/\x1b\[K/g, "").split(/\r?\n/);
+      expect(finalBlock.slice(0, 2)).toEqual([`Copying blob ${manifest.layers[2]!.digest.slice(7, 19)} done ${finalBlock[0]!.split(" done ")[1]}`, "+ 2 more blobs: 2 done"]);
+      expect(finalBlock[2]).toStartWith(`Stored ${reg.host}/layered:1 as `);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 });
 

@@ -43,22 +43,26 @@ function tarListing(file: string): Map<string, string> {
 describe.skipIf(Boolean(reason))("image store commands", () => {
   const t = makeEnv();
   const r = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
-  const data = t.env.RL_ROOT!;
-  const work = join(t.root, "work");
-  const alpineArchive = join(work, "alpine-oci.tar");
+  // Set in beforeAll: the store is made then, not when a -t filter may skip this block.
+  let data = "", work = "", alpineArchive = "";
   // podman as this user with its own store, runtime dir and pause process, so nothing real is touched.
-  const podmanRoot = join(t.root, "podman");
-  const podmanEnv = { ...t.env, XDG_RUNTIME_DIR: join(podmanRoot, "xdg") };
+  let podmanRoot = "", podmanRuntime = "", podmanEnv: Record<string, string> = {};
   const podman = (args: string[]) => sh(["podman", "--root", join(podmanRoot, "root"), "--runroot", join(podmanRoot, "run"), "--runtime", "runc", "--storage-driver", "vfs", ...args], podmanEnv);
 
   beforeAll(() => {
+    data = t.env.RL_ROOT!;
+    work = join(t.root, "work");
+    alpineArchive = join(work, "alpine-oci.tar");
+    podmanRoot = join(t.root, "podman");
+    podmanRuntime = join(podmanRoot, "xdg");
+    podmanEnv = { ...t.env, XDG_RUNTIME_DIR: podmanRuntime };
     mkdirSync(work, { recursive: true });
-    mkdirSync(podmanEnv.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+    mkdirSync(podmanRuntime, { recursive: true, mode: 0o700 });
     ok(["skopeo", "copy", "-q", `oci:${ALPINE_LAYOUT}:3.20.3`, `oci-archive:${alpineArchive}:${ALPINE}`]);
   });
   afterAll(async () => {
-    const pause = join(podmanEnv.XDG_RUNTIME_DIR, "libpod/tmp/pause.pid");
-    if (existsSync(pause)) {
+    const pause = join(podmanRuntime, "libpod/tmp/pause.pid");
+    if (podmanRuntime && existsSync(pause)) {
       try {
         process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
       } catch {}

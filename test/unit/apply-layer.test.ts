@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,11 @@ import { applyLayer } from "../../cli/lib/rootfs/apply-layer";
 import { tarEntries } from "../../cli/lib/image/tar-entries";
 import { tar, type TarSpec } from "../integration/hostile-inputs";
 
-const work = mkdtempSync(join(tmpdir(), "rl-apply-"));
+// Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
+let work = "";
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "rl-apply-"));
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Build a tar with GNU tar from a directory tree made by `make`. */

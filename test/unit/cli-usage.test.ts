@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,14 +78,19 @@ describe("help (the only path that loads yargs)", () => {
 });
 
 describe("options after positionals, as docker and podman allow (all verbs but run)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "rl-usage-"));
+  // Made in beforeAll, not when the block is collected, so a run that -t filters away leaves nothing in /tmp.
+  let dir = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "rl-usage-"));
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const authfile = join(dir, "auth.json");
   const auths = { auths: { "localhost:5000": { auth: "bWU6c2VjcmV0" }, "127.0.0.1:5001": { auth: "bWU6c2VjcmV0" } } };
 
-  test.each([[["logout", "localhost:5000", "--authfile", authfile]], [["logout", `--authfile=${authfile}`, "localhost:5000"]]])("rl %p", (args) => {
+  // AUTH stands for the auth file, which exists only once the tests run.
+  test.each([[["logout", "localhost:5000", "--authfile", "AUTH"]], [["logout", "--authfile=AUTH", "localhost:5000"]]])("rl %p", (args) => {
+    const authfile = join(dir, "auth.json");
     writeFileSync(authfile, JSON.stringify(auths));
-    expect(rl(args)).toEqual({ code: 0, stdout: "Removed login credentials for localhost:5000\n", stderr: "" });
+    expect(rl(args.map((a) => a.replace("AUTH", authfile)))).toEqual({ code: 0, stdout: "Removed login credentials for localhost:5000\n", stderr: "" });
     expect(Object.keys(JSON.parse(readFileSync(authfile, "utf8")).auths)).toEqual(["127.0.0.1:5001"]);
   });
 });

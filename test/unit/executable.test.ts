@@ -1,15 +1,19 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { staleReason } from "../../helpers/executable";
 
 describe("the rl executable runs its own code only while it is fresh", () => {
-  const root = mkdtempSync(join(tmpdir(), "rl-executable-"));
+  // Made in beforeAll, not when the block is collected, so a run that -t filters away leaves nothing in /tmp.
+  let root = "", source = "";
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "rl-executable-"));
+    mkdirSync(join(root, "helpers/build"), { recursive: true });
+    mkdirSync(join(root, "cli"));
+    source = join(root, "cli/a.ts");
+  });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, "helpers/build"), { recursive: true });
-  mkdirSync(join(root, "cli"));
-  const source = join(root, "cli/a.ts");
   const record = (build: string, builtIn = root) => {
     const st = statSync(source);
     writeFileSync(join(root, "helpers/build/rl.inputs.json"), JSON.stringify({ build, root: builtIn, files: [["cli/a.ts", st.size, st.mtimeMs]] }));

@@ -1,11 +1,15 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mergedTree } from "../../cli/lib/rootfs/merged-tree";
 import { lsetxattr } from "../../cli/lib/sys/libc";
 
-const work = mkdtempSync(join(tmpdir(), "rl-merged-"));
+// Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
+let work = "";
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "rl-merged-"));
+});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function layer(name: string, files: Record<string, string | null>): string {

@@ -2,6 +2,25 @@ import { describe, expect, test } from "bun:test";
 import { parseNetwork, slirpAddresses, DEFAULT_SLIRP } from "../../cli/lib/network/options";
 import { exposedPorts, formatPort, formatPortsColumn, parsePublish, publishedPorts } from "../../cli/lib/network/ports";
 import { hostsFile, parseAddHost, resolvConf } from "../../cli/lib/network/etc-files";
+import { isIpAddress, isIpv4Address, isIpv6Address } from "../../cli/lib/network/ip-address";
+
+describe("IP addresses (-p, --add-host, --dns)", () => {
+  test.each(["0.0.0.0", "127.0.0.1", "192.0.2.255", "255.255.255.255", "10.0.2.3"])("%s is IPv4", (ip) => {
+    expect(isIpv4Address(ip)).toBe(true);
+    expect(isIpv6Address(ip)).toBe(false);
+    expect(isIpAddress(ip)).toBe(true);
+  });
+  test.each(["::1", "::", "2001:db8::1", "fe80::a:b:c:d", "1:2:3:4:5:6:7:8", "::ffff:192.0.2.1", "2001:DB8::A"])("%s is IPv6", (ip) => {
+    expect(isIpv6Address(ip)).toBe(true);
+    expect(isIpv4Address(ip)).toBe(false);
+    expect(isIpAddress(ip)).toBe(true);
+  });
+  test.each(["", "x", "localhost", "dns.example", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.4 ", " ::1", "[::1]", "fe80::1%eth0", "1:2:3:4:5:6:7:8:9", "1:::2", ":::", "1.2.3.4:80", "::1/128", "1::2::3"])("%p is no IP address", (ip) => {
+    expect(isIpv4Address(ip)).toBe(false);
+    expect(isIpv6Address(ip)).toBe(false);
+    expect(isIpAddress(ip)).toBe(false);
+  });
+});
 
 describe("parseNetwork", () => {
   test.each([
@@ -108,7 +127,9 @@ describe("resolv.conf and hosts", () => {
   test("none: loopback resolvers dropped", () => expect(resolvConf(host, { mode: "none" }, none)).toBe("search corp.example lab.example\nnameserver 192.0.2.1\noptions edns0 trust-ad\n"));
   test("--dns, --dns-search, --dns-option replace their part; --dns-search . clears", () => {
     expect(resolvConf(host, slirp, { ...none, dns: ["192.0.2.9"], dnsSearch: ["."], dnsOption: ["ndots:3"] })).toBe("nameserver 192.0.2.9\noptions ndots:3\n");
-    expect(() => resolvConf(host, slirp, { ...none, dns: ["dns.example"] })).toThrow('invalid --dns "dns.example"');
+    expect(() => resolvConf(host, slirp, { ...none, dns: ["dns.example"] })).toThrow('invalid --dns "dns.example": not an IP address');
+    expect(() => resolvConf(host, slirp, { ...none, dns: ["192.0.2.300"] })).toThrow('invalid --dns "192.0.2.300": not an IP address');
+    expect(resolvConf(host, slirp, { ...none, dns: ["2001:db8::53", "192.0.2.9"] })).toContain("nameserver 2001:db8::53\nnameserver 192.0.2.9\n");
   });
 
   test("hosts: container address, host.containers.internal only with allow_host_loopback, --add-host", () => {
@@ -123,5 +144,5 @@ describe("resolv.conf and hosts", () => {
     ["v6:2001:db8::1", { name: "v6", ip: "2001:db8::1" }],
     ["v6b:[::1]", { name: "v6b", ip: "::1" }],
   ])("--add-host %s", (text, want) => expect(parseAddHost(text)).toEqual(want));
-  test.each(["nocolon", ":1.2.3.4", "db:notanip", "bad name:1.2.3.4"])("--add-host %s is refused", (text) => expect(() => parseAddHost(text)).toThrow("use NAME:IP"));
+  test.each(["nocolon", ":1.2.3.4", "db:notanip", "bad name:1.2.3.4", "db:256.1.1.1", "db:1::2::3", "db:[fe80::1%eth0]"])("--add-host %s is refused", (text) => expect(() => parseAddHost(text)).toThrow("use NAME:IP"));
 });

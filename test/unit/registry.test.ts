@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +13,14 @@ import { imageHasPlatform, platformAsked } from "../../cli/lib/registry/pull-pol
 import type { StoredImage } from "../../cli/lib/store/images";
 import { getCACertificates } from "node:tls";
 import { wantedPlatform } from "../../cli/lib/image/platform";
-import { drawBar, Meter, renderItem } from "../../cli/lib/registry/progress";
+import { drawBar, Meter, Progress, renderBlock, renderItem, type ItemState } from "../../cli/lib/registry/progress";
 
 const D = `sha256:${"ab".repeat(32)}`;
-const tmp = mkdtempSync(join(tmpdir(), "rl-registry-unit-"));
+// Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
+let tmp = "";
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "rl-registry-unit-"));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("registry references (docker's rules)", () => {
@@ -123,7 +127,10 @@ insecure = true
 });
 
 describe("auth.json and docker config.json", () => {
-  const env = { HOME: join(tmp, "home"), XDG_RUNTIME_DIR: join(tmp, "run") } as NodeJS.ProcessEnv;
+  let env: NodeJS.ProcessEnv = {};
+  beforeAll(() => {
+    env = { HOME: join(tmp, "home"), XDG_RUNTIME_DIR: join(tmp, "run") };
+  });
 
   test("files in podman's order; --authfile alone when given", () => {
     expect(writableAuthFile(undefined, env)).toBe(join(tmp, "run/containers/auth.json"));
@@ -224,6 +231,80 @@ describe("progress on a terminal", () => {
     expect(renderItem(item, now, 30)).toBe("Copying blob d6b744460580 3.0");
     expect(renderItem({ ...item, state: "done" }, now, 100)).toBe("Copying blob d6b744460580 done 6.0MiB");
     expect(renderItem({ ...item, state: "exists" }, now, 100)).toBe("Copying blob d6b744460580 skipped: already exists");
+  });
+
+  /** Blobs labelled b00, b01, ... in these states, 1 MiB each, half copied where copying. */
+  const blobs = (...states: ItemState[]) =>
+    states.map((state, n) => {
+      const meter = new Meter(() => 0);
+      if (state === "copying") meter.add(1 << 19);
+      return { label: `b${String(n).padStart(2, "0")}`, total: 1 << 20, state, meter };
+    });
+
+  test("a block that fits the terminal: one line per blob, in order", () => {
+    const items = blobs("done", "copying", "waiting");
+    expect(renderBlock(items, 0, 24, 80)).toEqual(items.map((i) => renderItem(i, 0, 80)));
+    expect(renderBlock(items, 0, 4, 80)).toHaveLength(3); // rows - 1 lines fit
+  });
+
+  test("more blobs than rows: rows - 1 lines, moving, failed, then waiting ones first (the earliest), then the latest finished, and a count of the rest", () => {
+    const items = blobs(...Array<ItemState>(20).fill("done"), "failed", "copying", "copying", "waiting", "exists", "mounted", "waiting", "waiting");
+    const lines = renderBlock(items, 0, 8, 80);
+    expect(lines).toHaveLength(7);
+    expect(lines.slice(0, 6).map((l) => l.split(" ")[2])).toEqual(["b20", "b21", "b22", "b23", "b26", "b27"]);
+    expect(lines[0]).toBe("Copying blob b20 failed at 0B / 1.0MiB");
+    expect(lines[1]).toMatch(/^Copying blob b21 \[=+>-+\] 512\.0KiB \/ 1\.0MiB$/);
+    expect(lines[6]).toBe("+ 22 more blobs: 22 done");
+    // One row fewer: the last waiting one is counted instead.
+    const shorter = renderBlock(items, 0, 7, 80);
+    expect(shorter.slice(0, 5).map((l) => l.split(" ")[2])).toEqual(["b20", "b21", "b22", "b23", "b26"]);
+    expect(shorter[5]).toBe("+ 23 more blobs: 1 waiting, 22 done");
+    // Two more rows: the latest finished ones join, still in their order.
+    const taller = renderBlock(items, 0, 10, 80);
+    expect(taller.slice(0, 8).map((l) => l.split(" ")[2])).toEqual(["b20", "b21", "b22", "b23", "b24", "b25", "b26", "b27"]);
+    expect(taller[8]).toBe("+ 20 more blobs: 20 done");
+    const moving = renderBlock(blobs("done", "copying", "waiting", "copying", "waiting", "done"), 0, 4, 80);
+    expect(moving.slice(0, 2).map((l) => l.split(" ")[2])).toEqual(["b01", "b03"]); // moving bars before waiting ones
+    expect(moving[2]).toBe("+ 4 more blobs: 2 waiting, 2 done");
+  });
+
+  test("the block fits any terminal: never taller than rows - 1, never as wide as the columns", () => {
+    const items = blobs(...Array<ItemState>(40).fill("waiting"));
+    for (const rows of [2, 3, 5, 24, 41, 42]) {
+      const lines = renderBlock(items, 0, rows, 30);
+      expect(lines.length).toBe(Math.min(40, rows - 1));
+      for (const l of lines) expect(l.length).toBeLessThan(30);
+    }
+    expect(renderBlock(items, 0, 1, 80)).toEqual(["40 blobs: 40 waiting"]);
+    expect(renderBlock(items, 0, 2, 80)).toEqual(["40 blobs: 40 waiting"]);
+    expect(renderBlock(items, 0, 3, 80)).toEqual([renderItem(items[0]!, 0, 80), "+ 39 more blobs: 39 waiting"]);
+  });
+
+  test("on a terminal shorter than the blob list, each redraw moves up no further than the block it drew", () => {
+    let written = "";
+    const out = { isTTY: true, rows: 8, columns: 60, write: (s: string) => ((written += s), true) } as unknown as NodeJS.WriteStream;
+    const progress = new Progress("tty", out, () => 0);
+    const bars = Array.from({ length: 30 }, (_, n) => progress.add(`layer${String(n).padStart(2, "0")}`, 1 << 20));
+    bars.forEach((bar, n) => {
+      bar.bytes(1 << 10);
+      if (n % 3) bar.finish("done");
+    });
+    progress.stop();
+    // Each redraw: cursor up over the last block, clear, then the new block.
+    const blocks = written.split(/\x1b\[(\d+)A\x1b\[J/);
+    let drawnBefore = blocks[0]!.split("\n").length - 1;
+    expect(drawnBefore).toBeLessThanOrEqual(7);
+    for (let k = 1; k < blocks.length; k += 2) {
+      expect(Number(blocks[k])).toBe(drawnBefore);
+      drawnBefore = blocks[k + 1]!.split("\n").length - 1;
+      expect(drawnBefore).toBeLessThanOrEqual(7);
+    }
+    const last = blocks[blocks.length - 1]!.replace(/\x1b\[K/g, "").trimEnd().split("\n");
+    expect(last).toHaveLength(7);
+    // Ten blobs are still moving: the six that started first are shown.
+    expect(last.slice(0, 6).map((l) => l.split(" ")[2])).toEqual(["layer00", "layer03", "layer06", "layer09", "layer12", "layer15"]);
+    expect(last[0]).toMatch(/^Copying blob layer00 \[>-+\] 1\.0KiB \/ 1\.0MiB$/);
+    expect(last[6]).toBe("+ 24 more blobs: 4 copying, 20 done");
   });
 
   test("the speed is that of the last seconds, not the average since the start", () => {

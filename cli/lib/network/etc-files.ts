@@ -1,4 +1,5 @@
 import { RlError } from "../errors";
+import { isIpAddress } from "./ip-address";
 import { slirpAddresses, type NetworkConfig } from "./options";
 
 /** What the user asked for with --dns, --dns-search, --dns-option and --add-host. */
@@ -9,15 +10,13 @@ export interface DnsOptions {
   addHost: string[];
 }
 
-const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
-
 /** `--add-host NAME:IP` (IPv6 addresses keep their colons: the first colon ends the name). */
 export function parseAddHost(text: string): { name: string; ip: string } {
   const colon = text.indexOf(":");
   const name = text.slice(0, colon);
   let ip = text.slice(colon + 1);
   if (ip.startsWith("[") && ip.endsWith("]")) ip = ip.slice(1, -1);
-  if (colon <= 0 || !/^[A-Za-z0-9._-]+$/.test(name) || !IP.test(ip)) throw new RlError(`invalid --add-host ${JSON.stringify(text)}: use NAME:IP`);
+  if (colon <= 0 || !/^[A-Za-z0-9._-]+$/.test(name) || !isIpAddress(ip)) throw new RlError(`invalid --add-host ${JSON.stringify(text)}: use NAME:IP`);
   return { name, ip };
 }
 
@@ -37,7 +36,7 @@ export function resolvConf(hostText: string, net: NetworkConfig, o: DnsOptions):
   if (net.mode === "slirp4netns") servers = [slirpAddresses(net.slirp.cidr).dns, ...servers.filter((s) => !isLoopback(s) && (net.slirp.enableIpv6 || !s.includes(":")))];
   else if (net.mode === "none") servers = servers.filter((s) => !isLoopback(s));
   if (o.dns.length) {
-    for (const s of o.dns) if (!IP.test(s)) throw new RlError(`invalid --dns ${JSON.stringify(s)}: not an IP address`);
+    for (const s of o.dns) if (!isIpAddress(s)) throw new RlError(`invalid --dns ${JSON.stringify(s)}: not an IP address`);
     servers = o.dns;
   }
   const search = o.dnsSearch.length ? (o.dnsSearch.includes(".") ? [] : o.dnsSearch) : field("search").flatMap((s) => s.split(/\s+/));

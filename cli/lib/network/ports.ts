@@ -1,4 +1,5 @@
 import { RlError } from "../errors";
+import { isIpv4Address, isIpv6Address } from "./ip-address";
 
 export type Proto = "tcp" | "udp";
 
@@ -11,21 +12,13 @@ export interface PortMapping {
   proto: Proto;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-
-/** An IPv6 literal (no zone): the URL parser checks it without loading node:net. */
-function isIpv6(text: string): boolean {
-  if (!text.includes(":") || !/^[0-9a-fA-F:.]+$/.test(text)) return false;
-  return URL.canParse(`http://[${text}]/`);
-}
-
 /** `[::1]:8080:80`: the bracketed IPv6 host address, and what follows it. */
 function splitHostIp(spec: string, body: string): { ip: string | undefined; rest: string } {
   if (!body.startsWith("[")) return { ip: undefined, rest: body };
   const close = body.indexOf("]");
   if (close < 0 || body[close + 1] !== ":") throw new RlError(`invalid port ${JSON.stringify(spec)}: an IPv6 host address is written [ADDRESS]:HOSTPORT:CONTAINERPORT`);
   const ip = body.slice(1, close);
-  if (!isIpv6(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv6 address`);
+  if (!isIpv6Address(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv6 address`);
   return { ip, rest: body.slice(close + 2) };
 }
 
@@ -62,7 +55,7 @@ export function parsePublish(spec: string): PortMapping[] {
   }
   const ip = v6.ip ?? (parts.length === 3 ? parts[0]! : "");
   const [hostPart, ctrPart] = parts.length === 1 ? ["", parts[0]!] : parts.slice(-2);
-  if (ip !== "" && v6.ip === undefined && !IPV4.test(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv4 address (an IPv6 one goes in brackets)`);
+  if (ip !== "" && v6.ip === undefined && !isIpv4Address(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv4 address (an IPv6 one goes in brackets)`);
   const [clo, chi] = portRange(ctrPart!, spec, "the container port");
   const count = chi - clo + 1;
   let hostPorts: number[];

@@ -87,6 +87,33 @@ interface Item {
   meter: Meter;
 }
 
+/** How a blob hidden from a full block is counted in its last line, in this order. */
+const SUMMARY: [string, ItemState[]][] = [["copying", ["copying"]], ["waiting", ["waiting"]], ["failed", ["failed"]], ["done", ["done", "exists", "mounted"]]];
+/** Which blobs a full block shows first: the moving ones, failed ones, waiting ones, then finished ones. */
+const RANK: Record<ItemState, number> = { copying: 0, failed: 1, waiting: 2, done: 3, exists: 3, mounted: 3 };
+const FINISHED = RANK.done;
+
+/**
+ * The lines of the redrawn block on a terminal `rows` high and `columns` wide. It is never taller than
+ * rows - 1 (a taller block scrolls, and moving the cursor up no longer reaches its top): when the blobs do
+ * not fit, those shown are picked by RANK and kept in their order, and one last line counts the rest:
+ * `+ 7 more blobs: 1 waiting, 6 done`.
+ */
+export function renderBlock(items: readonly Item[], now: number, rows: number, columns: number): string[] {
+  const height = Math.max(rows - 1, 1);
+  if (items.length <= height) return items.map((i) => renderItem(i, now, columns));
+  // Within a rank: the earliest unfinished (a bar stays put until it is done), the latest finished.
+  const order = items
+    .map((item, index) => ({ item, index, rank: RANK[item.state] }))
+    .sort((a, b) => a.rank - b.rank || (a.rank === FINISHED ? b.index - a.index : a.index - b.index));
+  const shown = order.slice(0, height - 1).sort((a, b) => a.index - b.index);
+  const hidden = order.slice(height - 1).map((o) => o.item.state);
+  const counts = SUMMARY.map(([word, states]) => [hidden.filter((s) => states.includes(s)).length, word] as const).filter(([n]) => n > 0);
+  const what = counts.map(([n, word]) => `${n} ${word}`).join(", ");
+  const summary = shown.length ? `+ ${hidden.length} more blobs: ${what}` : `${hidden.length} blobs: ${what}`;
+  return [...shown.map((o) => renderItem(o.item, now, columns)), fit(summary, columns)];
+}
+
 export function progressMode(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressMode {
   return quiet ? "quiet" : stream.isTTY ? "tty" : "plain";
 }
@@ -149,10 +176,9 @@ export class Progress {
 
   private draw(): void {
     if (this.mode !== "tty" || this.stopped) return;
-    const now = this.clock();
-    const columns = this.out.columns || 80;
-    this.out.write(this.items.map((i) => `${renderItem(i, now, columns)}\x1b[K\n`).join(""));
-    this.drawn = this.items.length;
+    const lines = renderBlock(this.items, this.clock(), this.out.rows || 24, this.out.columns || 80);
+    this.out.write(lines.map((l) => `${l}\x1b[K\n`).join(""));
+    this.drawn = lines.length;
   }
 
   private redraw(): void {

@@ -51,16 +51,32 @@ function fromEndpoint(err: unknown, e: Endpoint): unknown {
 }
 
 /**
+ * The error of a short name that no unqualified-search registry had: each registry's own, after the
+ * full name it was looked for under (`no registry had it: a:5000/x:latest: connection refused; ...`).
+ */
+function noRegistryHadIt(failures: Map<string, { e: Endpoint; err: unknown }>): RlError {
+  const each = [...failures].map(([name, { e, err }]) => {
+    const message = messageOf(err);
+    // The host is in the name already when the registry answers at its own address.
+    return `${name}: ${e.host === e.ref.registry && message.startsWith(`${e.host}: `) ? message.slice(e.host.length + 2) : message}`;
+  });
+  return new RlError(`no registry had it: ${each.join("; ")}`);
+}
+
+/**
  * Pull `text` from a registry into the store and return the stored image. All or nothing: the blobs
  * it downloads and the layers it unpacks are one store write, removed when the pull fails. Each endpoint
  * (mirrors, then the registry) is tried for the whole pull: a mirror that serves the manifest but fails a
- * blob hands over to the next. When all fail, the registry's own error (the last endpoint's) is reported.
+ * blob hands over to the next. When all of a registry's fail, its own error (its last endpoint's) is
+ * reported; for a short name that several unqualified-search registries were tried for, each one's.
  */
 export async function pullImage(d: Database, p: Paths, text: string, mapping: IdMapping, o: PullOptions): Promise<StoredImage> {
   await cleanDebris(d, p);
   const ref = parseRegistryRef(text);
   const endpoints = endpointsFor(ref, loadRegistriesConf(), { tlsVerify: o.tlsVerify });
   let lastError: unknown;
+  /** By the full name each registry was asked for: its last endpoint's error. */
+  const failures = new Map<string, { e: Endpoint; err: unknown }>();
   for (const [i, e] of endpoints.entries()) {
     const progress = new Progress(o.progress);
     try {
@@ -71,11 +87,12 @@ export async function pullImage(d: Database, p: Paths, text: string, mapping: Id
       progress.stop();
       if (o.signal?.aborted) throw err;
       lastError = fromEndpoint(err, e);
+      failures.set(formatRef(e.ref), { e, err: lastError });
       const next = endpoints[i + 1];
       if (next) progress.line(`Failed on ${e.host}/${e.repository}: ${messageOf(err)}; trying ${next.host}/${next.repository}`);
     }
   }
-  throw lastError;
+  throw failures.size > 1 ? noRegistryHadIt(failures) : lastError;
 }
 
 async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }, mapping: IdMapping, o: PullOptions, progress: Progress): Promise<StoredImage> {
