@@ -4,12 +4,14 @@
  * (runc, overlay, a private --root) and `umoci unpack --rootless` of the same OCI layout. Run it as
  * an ordinary user (not root):
  *
- *   bun bench/load.ts [--rounds N] [--work DIR] [--no-wait]
+ *   bun bench/load.ts [--rounds N] [--work DIR] [--settle SECONDS]
  *
  * The image comes from bench/large-image.ts (4 gzip layers, 300+ MiB, 20k+ files, whiteouts, opaque
- * directories). Every round runs each tool once on an empty store, in a rotated order; between
- * rounds all stores are deleted, `sync` runs and the script waits 65 s, because ext4 here creates
- * files 1.7-3x slower soon after many were deleted (see DESIGN.md). Peak RSS is GNU time's %M (the
+ * directories). Every round runs each tool once on an empty store, in a rotated order, after a `sync`.
+ * No store is removed before the end: ext4 without a journal (this VM's) does not reuse an inode freed
+ * less than 60 s ago, or 360 s while its inode table block is dirty, and every new file scans past those
+ * (see bench/pull.ts). Start it at least 6 minutes after anything removed many files, or give --settle
+ * SECONDS. Peak RSS is GNU time's %M (the
  * largest process of the tool's tree, rl's user-namespace worker included). A last run loads a
  * quarter-size image to show rl's memory does not grow with layer size. Last, the same run times
  * SHA-256 over the image's layer blobs (the bytes rl verifies on load) with both of rl's digest
@@ -30,7 +32,7 @@ const opt = (name: string, def: string) => {
 };
 const ROUNDS = Number(opt("--rounds", "3"));
 const WORK = resolve(opt("--work", join(process.env.HOME ?? "/tmp", "rl-bench-load")));
-const WAIT = !args.includes("--no-wait");
+const SETTLE = Number(opt("--settle", "0"));
 
 if (process.getuid!() === 0) {
   process.stderr.write("run bench/load.ts as an ordinary user with subordinate id ranges, not as root\n");
@@ -92,12 +94,12 @@ async function clean(): Promise<void> {
 
 const samples: Record<string, Sample[]> = { rl: [], podman: [], umoci: [] };
 const names = Object.keys(TOOLS);
+await clean();
+if (SETTLE > 0) {
+  process.stderr.write(`waiting ${SETTLE} s (--settle)\n`);
+  await Bun.sleep(SETTLE * 1000);
+}
 for (let round = 0; round < ROUNDS; round++) {
-  await clean();
-  if (WAIT) {
-    process.stderr.write(`round ${round + 1}/${ROUNDS}: waiting 65 s after deleting the stores (ext4 inode reuse)\n`);
-    await Bun.sleep(65_000);
-  }
   const order = names.map((_, i) => names[(i + round) % names.length]!);
   for (const name of order) {
     const dir = join(stores, `${name}-${round}`);
@@ -108,7 +110,6 @@ for (let round = 0; round < ROUNDS; round++) {
     process.stderr.write(`  ${name}: ${(s.ms / 1000).toFixed(2)} s, peak RSS ${(s.rssKiB / 1024).toFixed(0)} MiB\n`);
   }
 }
-await clean();
 const quarterDir = join(stores, "rl-quarter");
 mkdirSync(quarterDir, { recursive: true });
 const quarter = timed([RL, "load", "-i", smallArchive], { ...process.env, RL_ROOT: join(quarterDir, "data"), RL_RUNROOT: join(quarterDir, "run") } as Record<string, string>);

@@ -3,15 +3,17 @@
  * Pulling a large image from a loopback registry into an empty store: rl against rootless podman
  * (vfs and overlay storage) and skopeo + umoci. Run it as an ordinary user (not root):
  *
- *   bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman] [--no-wait]
+ *   bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman] [--settle SECONDS]
  *
  * Without --layout it writes an OCI layout of --mib MiB (default 320) of random content in 4 gzip
- * layers. Debian's docker-registry serves it on 127.0.0.1 (plain HTTP). Each round runs every tool
- * once, in rotated order, each into a fresh empty store, after a `sync`; the stores are removed between
- * rounds, followed by `sync` and a 65 s wait, because ext4 here creates files 1.7-3x slower soon after many
- * were deleted (see DESIGN.md: removing each store right away made whichever tool came next 2-3x slower).
- * Even so a tool runs slower right after the others wrote a few GiB: the default of 4 rounds puts every
- * tool once in every position of the rotation.
+ * layers. Debian's docker-registry serves it on 127.0.0.1 (plain HTTP). Each round runs every tool once,
+ * in rotated order, each into a fresh empty store, after a `sync`. No store is removed before the end:
+ * this VM's ext4 has no journal, and without one the kernel does not reuse an inode freed less than 60 s
+ * ago, or 360 s ago while its inode table block is dirty (which new files in the same block make it), so
+ * every file created then scans past them. Removing the stores between rounds, even with a 65 s wait,
+ * made each round slower than the one before, for every tool. Start it at least 6 minutes after anything
+ * removed many files (a test run, an earlier benchmark), or give --settle SECONDS. The default of 4
+ * rounds puts every tool once in every position of the rotation.
  * Wall time is performance.now() around the spawn, peak RSS is GNU time's %M (largest process of the tree).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,12 +31,12 @@ interface Options {
   mib: number;
   json: boolean;
   podman: boolean;
-  /** Wait 65 s after removing the stores of a round (off: --no-wait, quicker but unfair, see above). */
-  wait: boolean;
+  /** Seconds to wait before the first round (see above). */
+  settle: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rounds: 4, mib: 320, json: false, podman: true, wait: true };
+  const o: Options = { rounds: 4, mib: 320, json: false, podman: true, settle: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => argv[++i] ?? usage(`${a} needs a value`);
@@ -43,15 +45,15 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--mib") o.mib = Number(next());
     else if (a === "--json") o.json = true;
     else if (a === "--no-podman") o.podman = false;
-    else if (a === "--no-wait") o.wait = false;
+    else if (a === "--settle") o.settle = Number(next());
     else usage(a === "-h" || a === "--help" ? undefined : `unknown option ${a}`);
   }
-  if (!(o.rounds >= 1) || !(o.mib >= 8)) usage("--rounds must be >= 1 and --mib >= 8");
+  if (!(o.rounds >= 1) || !(o.mib >= 8) || !(o.settle >= 0)) usage("--rounds must be >= 1, --mib >= 8 and --settle >= 0");
   return o;
 }
 
 function usage(error?: string): never {
-  (error ? process.stderr : process.stdout).write(`${error ? `bench/pull.ts: ${error}\n` : ""}usage: bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman] [--no-wait]\n`);
+  (error ? process.stderr : process.stdout).write(`${error ? `bench/pull.ts: ${error}\n` : ""}usage: bun bench/pull.ts [--rounds N] [--layout DIR:REF] [--mib N] [--json] [--no-podman] [--settle SECONDS]\n`);
   process.exit(error ? 64 : 0);
 }
 
@@ -173,13 +175,12 @@ try {
   const samples = new Map<string, { ms: number[]; rss: number[]; error?: string }>(tools.map((t) => [t.name, { ms: [], rss: [] }]));
   log(`load average ${loadavg()[0]!.toFixed(2)}; ${o.rounds} rounds; rl runs its ${rlStartMode()}`);
   const stores = join(work, "s");
+  mkdirSync(stores, { recursive: true });
+  if (o.settle > 0) {
+    log(`waiting ${o.settle} s (--settle)`);
+    await Bun.sleep(o.settle * 1000);
+  }
   for (let r = 0; r < o.rounds; r++) {
-    await removeStores(stores);
-    mkdirSync(stores, { recursive: true });
-    if (o.wait) {
-      log(`round ${r + 1}: waiting 65 s after deleting the stores (ext4 inode reuse)`);
-      await Bun.sleep(65_000);
-    }
     const order = tools.map((_, i) => tools[(i + r) % tools.length]!);
     for (const t of order) {
       const s = samples.get(t.name)!;

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { basename, join } from "node:path";
 import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
-export const C_SOURCES = ["executor.c", "net.c"];
+export const C_SOURCES = ["executor.c", "net.c", "layer-files.c"];
 /** Sources also built as a program of their own (with -DRL_EXECUTOR_MAIN): see rl_spawn in executor.c. */
 export const C_PROGRAMS = ["executor.c"];
 
