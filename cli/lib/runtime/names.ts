@@ -6,9 +6,12 @@ export function randomName(): string {
   return `${pick(ADJECTIVES)}_${pick(NOUNS)}`;
 }
 
+/**
+ * 64 hex digits, as docker's ids: two random UUIDs without their dashes (the first 12, the short id,
+ * are all random). Formatting 32 random bytes in JS took ~0.3 ms of every `rl run` (cold code).
+ */
 export function randomId(): string {
-  const b = crypto.getRandomValues(new Uint8Array(32));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll("-", "");
 }
 
 /** podman's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]* */

@@ -7,13 +7,23 @@ export interface ResolvedUser {
   home?: string;
 }
 
+/** A decimal id (what /^\d+$/ says, without a regex: the first one a process runs costs ~0.2 ms). */
+function isDigits(s: string): boolean {
+  if (!s) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
 function parsePasswd(text: string | undefined): PasswdEntry[] {
   return (text ?? "").split("\n").flatMap((line) => {
     const f = line.split(":");
-    if (f.length < 7 || !/^\d+$/.test(f[2]!) || !/^\d+$/.test(f[3]!)) return [];
+    if (f.length < 7 || !isDigits(f[2]!) || !isDigits(f[3]!)) return [];
     return [{ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }];
   });
 }
@@ -21,7 +31,7 @@ function parsePasswd(text: string | undefined): PasswdEntry[] {
 function parseGroup(text: string | undefined): GroupEntry[] {
   return (text ?? "").split("\n").flatMap((line) => {
     const f = line.split(":");
-    if (f.length < 4 || !/^\d+$/.test(f[2]!)) return [];
+    if (f.length < 4 || !isDigits(f[2]!)) return [];
     return [{ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(",").filter(Boolean) }];
   });
 }
@@ -36,7 +46,7 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
   const users = parsePasswd(passwd), groups = parseGroup(group);
   let entry: PasswdEntry | undefined;
   let uid: number;
-  if (/^\d+$/.test(userPart)) {
+  if (isDigits(userPart)) {
     uid = Number(userPart);
     entry = users.find((u) => u.uid === uid);
   } else {
@@ -46,7 +56,7 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
   }
   let gid = entry?.gid ?? 0;
   if (groupPart !== undefined && groupPart !== "") {
-    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    if (isDigits(groupPart)) gid = Number(groupPart);
     else {
       const g = groups.find((x) => x.name === groupPart);
       if (!g) throw new RlError(`unable to find group ${groupPart}: no matching entries in the image's /etc/group`);
