@@ -200,6 +200,8 @@ struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void
 static int sync_fd = -1, err_fd = -1, console_fd = -1, root_fd = -1;
 /* --network container:X: the user and network namespaces to join (-1: create new ones with clone). */
 static int join_user_fd = -1, join_net_fd = -1, join_unshare = 0;
+/* Namespaces the executor program creates itself, first thing once mapped (see rl_spawn). */
+static int late_unshare = 0;
 /* The supervisor's ends, which the child's copy of the descriptor table must drop (or EOF never comes). */
 static int parent_fds[3] = {-1, -1, -1};
 
@@ -682,6 +684,7 @@ static int child_main(void *arg) {
   /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
    * host port, the exit fd of slirp4netns): close all but ours. */
   close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
+  if (late_unshare && unshare(late_unshare) < 0) fail(-2, errno);
   if (make_tap) {
     /* Done before the release and reported at once: slirp4netns starts only after this message. */
     int msg[2];
@@ -705,7 +708,8 @@ static int child_main(void *arg) {
  * The executor as a program of its own (built from this file with -DRL_EXECUTOR_MAIN when the host has a
  * C compiler): the container's first process is then cloned like vfork and execs it at once, so Bun's
  * memory is neither copied (its page tables, ~1 ms) nor shared with a child that waits.
- * argv: sync err console join_user join_net join_unshare make_tap (descriptors and flags, decimal).
+ * argv: sync err console join_user join_net join_unshare options (descriptors and flags, decimal;
+ * options: 1 make tap0, 2 create the network namespace itself).
  */
 struct exec_start { const char *path; char *argv[9]; char words[7][16]; int fds[5]; int err; };
 
@@ -745,7 +749,8 @@ int main(int argc, char **argv) {
     /* As in the copy of rl: the error pipe and the console socket close at the workload's exec. */
     fcntl(err_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
     if (console_fd >= 0) fcntl(console_fd, 2, 1);
-    return child_main(to_long(argv[7]) ? (void *)1 : 0);
+    if (to_long(argv[7]) & 2) late_unshare = 0x40000000 /* CLONE_NEWNET */;
+    return child_main(to_long(argv[7]) & 1 ? (void *)1 : 0);
   }
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (transfer_full(sync_fd, (char *)&go, sizeof go, 0) < 0 || go != 1) _exit(125);
@@ -792,7 +797,10 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
     long values[7];
     unsigned long all[16], old[16];
     values[0] = sync_fd; values[1] = err_fd; values[2] = console_fd; values[3] = join_user; values[4] = join_net;
-    values[5] = join_unshare; values[6] = make_tap;
+    values[5] = join_unshare; values[6] = make_tap ? 1 : 0;
+    /* A new network namespace costs ~0.3 ms to create: the program makes it once mapped (it is root
+     * in its user namespace then), while rl goes on, instead of clone doing it while rl waits. */
+    if (join_user < 0 && (flags & 0x40000000)) { flags &= ~0x40000000; values[6] |= 2; }
     start.path = program; start.argv[0] = (char *)program; start.err = 0;
     for (i = 0; i < 7; i++) { put_long(start.words[i], values[i]); start.argv[i + 1] = start.words[i]; }
     start.argv[8] = 0;
