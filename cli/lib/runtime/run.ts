@@ -260,7 +260,8 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
-      atomicJson(join(dir, "config.json"), spec);
+      // The runtime spec, as podman keeps it: with the runtime state (tmpfs), not in the store.
+      atomicJson(join(containerRunDir(p, id), "config.json"), spec);
       if (driver === "vfs") await runWorkerJob(`${tmpName(p, "flatten")}.json`, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
