@@ -37,8 +37,8 @@ export interface Spawned {
   syncFd: number;
   errFd: number;
   consoleFd: number;
-  /** It runs the executor program, which waits to be told that its id maps are written (childMapped). */
-  program: boolean;
+  /** It runs the executor program and waits to be told that its id maps are written (childMapped). */
+  awaitsMapped: boolean;
 }
 
 /**
@@ -59,13 +59,13 @@ export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { us
     pid = spawn(undefined);
   }
   if (pid < 0) throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
-  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, program: program !== undefined && !programFailed };
+  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed };
 }
 
 /** Once its id maps are written (or joined): a child running the executor program goes on (once). */
 export function childMapped(s: Spawned): void {
-  if (!s.program) return;
-  s.program = false;
+  if (!s.awaitsMapped) return;
+  s.awaitsMapped = false;
   // A child that is gone is reported by what comes next (its tap result, or the release).
   executor().rl_mapped(s.syncFd);
 }
@@ -97,6 +97,8 @@ export function releaseChild(s: Spawned, ops: Uint8Array): Released {
 }
 
 export function abortChild(s: Spawned): void {
+  // Its descriptors close here: nothing may be written to their numbers afterwards.
+  s.awaitsMapped = false;
   executor().rl_abort(s.syncFd, s.errFd, s.consoleFd);
 }
 
