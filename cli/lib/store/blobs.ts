@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { promisify } from "node:util";
 import { writeAll } from "../write-all";
 import { join } from "node:path";
 import { RlError } from "../errors";
@@ -49,7 +50,9 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
     }
     if (size !== undefined && written !== size) throw new RlError(`blob ${digest} has ${written} bytes, its descriptor says ${size}`);
     if (!digestMatches(hash, digest)) throw new RlError(`blob ${digest} does not match its digest (got ${hash.digest()})`);
-    fsyncSync(fd);
+    // On Bun's I/O threads: syncing a 100 MiB blob can take a second on a busy disk, and the other
+    // downloads of a pull (and their unpacking) go on meanwhile.
+    await fsyncAsync(fd);
     closeSync(fd);
     w?.claim("blob", [digest.slice("sha256:".length)]);
     renameSync(tmp, dest);
@@ -62,6 +65,8 @@ export async function putBlob(p: Paths, digest: string, chunks: AsyncIterable<Ui
     throw err;
   }
 }
+
+const fsyncAsync = promisify(fsync);
 
 /** putBlob for bytes already in memory (manifests, configs). */
 export function putBlobBytes(p: Paths, digest: string, bytes: Uint8Array, w?: StoreWrite): Promise<string> {
