@@ -2,6 +2,7 @@ import { ptr } from "bun:ffi";
 import { debug } from "../log";
 import { strerror } from "./errno";
 import { lazyC, lazyProgram } from "./compile-c";
+import { cstr } from "./libc";
 
 /** The C executor (helpers/executor.c): see lazyC for how it is built and loaded. */
 export const executor = lazyC("executor.c", {
@@ -49,7 +50,7 @@ export interface Spawned {
 export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false): Spawned {
   const out = new Int32Array(3);
   const spawn = (program: string | undefined) =>
-    executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstring(program)));
+    executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
   const program = programFailed ? undefined : executorProgram();
   let pid = spawn(program);
   // A program that cannot be run (a noexec mount, a foreign architecture): the copy of rl does the same.
@@ -69,8 +70,6 @@ export function childMapped(s: Spawned): void {
   // A child that is gone is reported by what comes next (its tap result, or the release).
   executor().rl_mapped(s.syncFd);
 }
-
-const cstring = (s: string) => new TextEncoder().encode(`${s}\0`);
 
 /** Wait for the tap0 report of a child spawned with makeTap: 0, an errno, or -1 when the child is gone. */
 export function tapResult(s: Spawned): number {

@@ -32,12 +32,22 @@ function libc() {
 }
 
 const enc = new TextEncoder();
-const cstr = (s: string) => enc.encode(s + "\0");
+/** A NUL-terminated copy of `s`, for a C function's `const char *`. */
+export const cstr = (s: string) => enc.encode(s + "\0");
+
+/** The error of a failed call, as every call of this file throws it: "CALL PATH: reason", with code and errno. */
+export function errnoErrorOf(call: string, path: string, errno: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${call} ${path}: ${strerror(errno)}`), { code: errnoName(errno), errno });
+}
 
 function errnoError(call: string, path: string): NodeJS.ErrnoException {
-  const errno = read.i32(libc().__errno_location()!, 0);
-  const code = errnoName(errno);
-  return Object.assign(new Error(`${call} ${path}: ${strerror(errno)}`), { code, errno });
+  return errnoErrorOf(call, path, read.i32(libc().__errno_location()!, 0));
+}
+
+/** Seconds (maybe fractional) as whole seconds and nanoseconds, as a timespec holds them. */
+export function timespecOf(seconds: number): [number, number] {
+  const s = Math.floor(seconds);
+  return [s, Math.round((seconds - s) * 1e9)];
 }
 
 function check(r: number, call: string, path: string): number {
@@ -111,8 +121,7 @@ export function fchmodat(dirfd: number, path: string, mode: number): void {
 
 /** Sets atime and mtime (seconds, may be fractional) of `path` without following a symlink there. */
 export function lutimesat(dirfd: number, path: string, seconds: number): void {
-  const s = Math.floor(seconds);
-  const ns = Math.round((seconds - s) * 1e9);
+  const [s, ns] = timespecOf(seconds);
   const ts = new BigInt64Array([BigInt(s), BigInt(ns), BigInt(s), BigInt(ns)]);
   check(libc().utimensat(dirfd, ptr(cstr(path)), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimes", path);
 }

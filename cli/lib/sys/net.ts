@@ -1,5 +1,6 @@
 import { ptr } from "bun:ffi";
 import { lazyC } from "./compile-c";
+import { cstr } from "./libc";
 
 /** helpers/net.c, compiled on first use (only runs that need a network helper pay for it). */
 const net = lazyC("net.c", {
@@ -37,7 +38,7 @@ export function readByte(fd: number): number {
 /** Bind a host socket (port 0: any free port). Returns its fd and port, or throws with .errno. */
 export function listenOn(ip: string, port: number, proto: "tcp" | "udp"): { fd: number; port: number } {
   const bound = new Int32Array(1);
-  const fd = net().rl_listen(ptr(new TextEncoder().encode(`${ip}\0`)), port, proto === "udp" ? 1 : 0, ptr(bound));
+  const fd = net().rl_listen(ptr(cstr(ip)), port, proto === "udp" ? 1 : 0, ptr(bound));
   if (fd < 0) throw errnoError("bind", -fd);
   return { fd, port: bound[0]! };
 }
