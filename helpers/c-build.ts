@@ -25,17 +25,21 @@ const BUILD_DIR = join(PACKAGE_ROOT, "helpers", "build");
 
 export const sourcePath = (file: string) => join(PACKAGE_ROOT, "helpers", file);
 
-/** Where the shared object for the current source of `file` lives (whether or not it was built). */
-export function prebuiltPath(file: string): string {
-  const key = Bun.hash(`${FLAGS.join(" ")}\n${readFileSync(sourcePath(file), "utf8")}`).toString(16);
-  return join(BUILD_DIR, `${basename(file, ".c")}-${key}.so`);
+/** Each source read once per process: `rl run` asks for both the executor's shared object and its program. */
+const sources = new Map<string, string>();
+
+/** Where what `flags` build from the current source of `file` lives (whether or not it was built). */
+function builtPath(file: string, flags: string, suffix: string): string {
+  let source = sources.get(file);
+  if (source === undefined) sources.set(file, (source = readFileSync(sourcePath(file), "utf8")));
+  return join(BUILD_DIR, `${basename(file, ".c")}-${Bun.hash(`${flags}\n${source}`).toString(16)}${suffix}`);
 }
 
+/** Where the shared object for the current source of `file` lives (whether or not it was built). */
+export const prebuiltPath = (file: string): string => builtPath(file, FLAGS.join(" "), ".so");
+
 /** Where the program built from the current source of `file` lives (whether or not it was built). */
-export function programPath(file: string): string {
-  const key = Bun.hash(`program\n${readFileSync(sourcePath(file), "utf8")}`).toString(16);
-  return join(BUILD_DIR, `${basename(file, ".c")}-${key}`);
-}
+export const programPath = (file: string): string => builtPath(file, `program ${PROGRAM_FLAGS.map((f) => f.join(" ")).join(" | ")}`, "");
 
 /** Compile to `out` (atomically) with the first flag set that works; false when none does. */
 function compile(compiler: string, file: string, out: string, flagSets: string[][]): boolean {
