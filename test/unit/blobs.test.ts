@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { blobPath, hasBlob, putBlob, putBlobBytes } from "../../cli/lib/store/blobs";
+import { blobPath, hasBlob } from "../../cli/lib/store/blob-path";
+import { putBlob, putBlobBytes } from "../../cli/lib/store/blobs";
 import { digestOf } from "../../cli/lib/image/digest";
 import { paths } from "../../cli/lib/paths";
 

@@ -5,7 +5,7 @@ import { RlError, withContext } from "../errors";
 import { debug, warnOnce } from "../log";
 import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
-import { findImage, layerDir, storeImage, type StoredImage } from "../store/images";
+import { findImage, layerDir, type StoredImage } from "../store/images";
 import { tmpName } from "../store/tmp-name";
 import { parseImageRef } from "../image/reference";
 import { formatPlatform, wantedPlatform } from "../image/platform";
@@ -93,7 +93,7 @@ export async function imageFor(d: Database, p: Paths, text: string, o: ImageOpti
     return interruptible((signal) => pullImage(d, p, ref.name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)) }));
   }
   // Reading transports pulls in zlib, tar and WASM: load them only when an image must be read.
-  const { resolveSource } = await import("../image/resolve");
+  const [{ resolveSource }, { storeImage }] = await Promise.all([import("../image/resolve"), import("../store/store-image")]);
   const resolved = await resolveSource(ref, want);
   const stored = findImage(d, resolved.id);
   if (stored && stored.layers.every((c) => existsSync(layerDir(p, c)))) return stored;

@@ -7,19 +7,7 @@ import { digestMatches, newDigester } from "../image/digest";
 import type { Paths } from "../paths";
 import type { StoreWrite } from "./store-write";
 import { tmpName } from "./tmp-name";
-
-const DIGEST = /^sha256:([0-9a-f]{64})$/;
-
-/** Where the blob with this digest lives in the store. */
-export function blobPath(p: Paths, digest: string): string {
-  const m = DIGEST.exec(digest);
-  if (!m) throw new RlError(`unsupported digest ${JSON.stringify(digest)}: rl stores sha256 digests only`);
-  return join(p.blobs, "sha256", m[1]!);
-}
-
-export function hasBlob(p: Paths, digest: string): boolean {
-  return existsSync(blobPath(p, digest));
-}
+import { blobPath, hasBlob } from "./blob-path";
 
 /**
  * Stream bytes into the store as the blob `digest`. The bytes are hashed as they are written to a temp

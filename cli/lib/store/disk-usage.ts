@@ -3,7 +3,7 @@ import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
 import { containerDir, listContainers } from "../runtime/containers";
-import { blobPath } from "./blobs";
+import { blobPath } from "./blob-path";
 import { layerDir, listImages } from "./images";
 import { unreferenced } from "./unreferenced";
 

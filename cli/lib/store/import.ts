@@ -12,7 +12,8 @@ import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
 import { cleanDebris } from "./debris";
 import { tmpName } from "./tmp-name";
-import { storeImage, type StoredImage } from "./images";
+import type { StoredImage } from "./images";
+import { storeImage } from "./store-image";
 
 type Config = NonNullable<ImageConfig["config"]>;
 

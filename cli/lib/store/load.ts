@@ -14,7 +14,7 @@ import type { Index, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
 import { cleanDebris } from "./debris";
-import { prepareImage, recordImages, type PreparedImage } from "./images";
+import { prepareImage, recordImages, type PreparedImage } from "./store-image";
 import { withStoreWrite } from "./store-write";
 import { tmpName } from "./tmp-name";
 

@@ -8,7 +8,7 @@ import { normalizeName } from "../image/reference";
 import { MEDIA } from "../image/types";
 import { TarFileWriter } from "../image/tar-writer";
 import type { Paths } from "../paths";
-import { blobPath } from "./blobs";
+import { blobPath } from "./blob-path";
 import { imageManifest, requireImage, type StoredImage } from "./images";
 
 export type ArchiveFormat = "docker-archive" | "oci-archive";

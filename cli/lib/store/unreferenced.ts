@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Manifest } from "../image/types";
 import type { Paths } from "../paths";
-import { blobPath } from "./blobs";
+import { blobPath } from "./blob-path";
 import { imageManifest, listImages } from "./images";
 
 function list(dir: string): string[] {
