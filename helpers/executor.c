@@ -66,6 +66,10 @@ extern int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd);
 extern int posix_spawn_file_actions_destroy(void *fa);
 extern char **environ;
 extern int fcntl(int fd, int cmd, ...);
+extern void *malloc(size_t n);
+extern void free(void *p);
+extern int pthread_create(unsigned long *thread, const void *attr, void *(*fn)(void *), void *arg);
+extern int pthread_join(unsigned long thread, void **ret);
 
 #define errno (*__errno_location())
 
@@ -899,34 +903,64 @@ static int spawn_helper(char **argv, int err_w, int *pid) {
   return r;
 }
 
-/*
- * Start a helper (newuidmap, newgidmap) without waiting for it: posix_spawn (vfork) copies none of
- * Bun's memory and needs no trip through Bun's event loop. `words`: its argv joined by NULs, `n` of
- * them. out[0]: its pid, out[1]: the read end of its stderr. Returns 0 or -errno.
- */
-int rl_spawn_helper(const char *words, int n, int *out) {
+/* A helper started by rl_spawn_helper, on a thread of its own. */
+struct helper {
+  unsigned long thread;
   char *argv[HELPER_MAX_ARGS + 1];
-  int p[2], j, r;
-  if (n < 1 || n > HELPER_MAX_ARGS) return -7; /* E2BIG */
-  for (j = 0; j < n; j++) { argv[j] = (char *)words; words += slen(words) + 1; }
-  argv[n] = 0;
-  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
-  r = spawn_helper(argv, p[1], &out[0]);
+  int status; /* its wait status, or -errno when it could not be started */
+  char err[4096]; /* the end of its stderr, NUL-terminated */
+  char words[]; /* its argv, joined by NULs */
+};
+
+static void *helper_thread(void *arg) {
+  struct helper *h = arg;
+  int p[2], r, st = 0, got; ssize_t n = 0, k;
+  if (pipe2(p, O_CLOEXEC) < 0) { h->status = -errno; return 0; }
+  r = spawn_helper(h->argv, p[1], &got);
   close(p[1]);
-  if (r != 0) { close(p[0]); return -r; }
-  out[1] = p[0];
+  if (r != 0) { close(p[0]); h->status = -r; return 0; }
+  while (n < (ssize_t)sizeof h->err - 1 && (k = read(p[0], h->err + n, sizeof h->err - 1 - n)) > 0) n += k;
+  close(p[0]);
+  h->err[n] = 0;
+  do r = waitpid(got, &st, 0); while (r < 0 && errno == EINTR);
+  h->status = r < 0 ? -errno : st;
   return 0;
 }
 
-/* Wait for a helper from rl_spawn_helper. Returns its wait status (or -errno), with the end of its
- * stderr in err (NUL-terminated). */
-int rl_wait_helper(int pid, int err_fd, char *err, int errlen) {
-  int got, st = 0; ssize_t n = 0, k;
-  do got = waitpid(pid, &st, 0); while (got < 0 && errno == EINTR);
-  if (got < 0) st = -errno;
-  while (n < errlen - 1 && (k = read(err_fd, err + n, errlen - 1 - n)) > 0) n += k;
-  err[n] = 0;
-  close(err_fd);
+/*
+ * Start a helper (newuidmap, newgidmap) and return at once: a thread of its own posix_spawns it (vfork:
+ * none of Bun's memory is copied) and waits for it. posix_spawn returns only once the helper has exec'd,
+ * which for a setuid program takes about half a millisecond: Bun's thread goes on meanwhile, and two
+ * helpers start side by side. `words`: its argv joined by NULs, `n` of them. Returns a handle for
+ * rl_wait_helper, or 0 with the errno in *err when no thread could be started.
+ */
+void *rl_spawn_helper(const char *words, int n, int *err) {
+  struct helper *h;
+  size_t len = 0;
+  int j, r;
+  char *w;
+  if (n < 1 || n > HELPER_MAX_ARGS) { *err = 7; return 0; } /* E2BIG */
+  for (j = 0; j < n; j++) len += slen(words + len) + 1;
+  if (!(h = malloc(sizeof *h + len))) { *err = 12; return 0; } /* ENOMEM */
+  for (j = 0; j < (int)len; j++) h->words[j] = words[j];
+  for (j = 0, w = h->words; j < n; j++) { h->argv[j] = w; w += slen(w) + 1; }
+  h->argv[n] = 0;
+  h->status = 0;
+  h->err[0] = 0;
+  if ((r = pthread_create(&h->thread, 0, helper_thread, h)) != 0) { free(h); *err = r; return 0; }
+  return h;
+}
+
+/* Wait for a helper from rl_spawn_helper and free it. Returns its wait status (or -errno when it could
+ * not be started), with the end of its stderr in err (NUL-terminated). */
+int rl_wait_helper(void *handle, char *err, int errlen) {
+  struct helper *h = handle;
+  int j, st;
+  pthread_join(h->thread, 0);
+  for (j = 0; j < errlen - 1 && h->err[j]; j++) err[j] = h->err[j];
+  err[j] = 0;
+  st = h->status;
+  free(h);
   return st;
 }
 

@@ -211,37 +211,41 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
 export async function runContainer(o: RunOptions): Promise<number> {
-  const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
-  const mapping = currentMapping();
-  const img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
-  const net = resolveNetwork(d, o.network);
-  checkDnsOptions(o, net);
-  const ports = portsFor(o, net, img.config.config?.ExposedPorts);
+  const p = paths();
+  const mapping = currentMapping();
+  // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
+  // recorded and planned. Joining another container's network needs its record: cloned later then.
+  const early = parseNetwork(o.network);
+  let child: Child | undefined;
+  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o.tty, mapping, early.mode === "slirp4netns");
+  let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
   const name = o.name ?? randomName();
-  const dir = containerDir(p, id);
-  const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const candidates = driverCandidates(o.storageDriver);
-  const namespaces = namespacesFor(net);
-  const network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
-  network.bindPorts();
-  // Cloned now, so that newuidmap and newgidmap run while the container is recorded and planned.
-  let child: Child | undefined;
   try {
-    child = await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns");
+    d = openDb(p.db);
+    await sweepStale(d, p);
+    img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
+    net = resolveNetwork(d, o.network);
+    checkDnsOptions(o, net);
+    ports = portsFor(o, net, img.config.config?.ExposedPorts);
+    network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
+    network.bindPorts();
+    child ??= await cloneChild(namespacesFor(net), o.tty, mapping, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     });
   } catch (err) {
-    network.closeListeners();
+    network?.closeListeners();
     if (child) await discardChild(child);
     throw err;
   }
+  const dir = containerDir(p, id);
+  const lowerDirs = img.layers.map((c) => layerDir(p, c));
+  const namespaces = namespacesFor(net);
   // Signals that arrive while the container starts are delivered once it runs.
   let target = 0;
   const pending: number[] = [];

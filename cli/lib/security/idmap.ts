@@ -107,19 +107,22 @@ export function startIdMaps(pid: number, m: IdMapping): () => void {
   }
   const uidmap = idMapHelper("newuidmap"), gidmap = idMapHelper("newgidmap");
   for (const h of [uidmap, gidmap]) if (!h.usable) throw new RlError(h.reason!);
+  const cannotWrite = (errno: number) => new RlError(`cannot write the id maps of the container: ${strerror(errno)}`);
   const helpers: Helper[] = [];
   try {
     helpers.push(spawnHelper([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]));
     helpers.push(spawnHelper([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]));
   } catch (err) {
     for (const h of helpers) h.wait();
-    throw new RlError(`cannot write the id maps of the container: ${strerror((err as { errno: number }).errno)}`);
+    throw cannotWrite((err as { errno: number }).errno);
   }
   return () => {
     const ended = helpers.map((h) => ({ argv: h.argv, ...h.wait() }));
+    const unstarted = ended.find((e) => e.status < 0);
+    if (unstarted) throw cannotWrite(-unstarted.status);
     const failed = ended.find((e) => e.status !== 0);
     if (!failed) return;
-    const why = failed.stderr.trim().split("\n").pop() || `exit code ${failed.status < 0 ? "unknown" : exitCodeOf(failed.status)}`;
+    const why = failed.stderr.trim().split("\n").pop() || `exit code ${exitCodeOf(failed.status)}`;
     throw new RlError(`${failed.argv[0]} failed: ${why}`);
   };
 }
