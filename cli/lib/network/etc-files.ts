@@ -39,8 +39,9 @@ export function resolvConf(hostText: string, net: NetworkConfig, o: DnsOptions):
     for (const s of o.dns) if (!isIpAddress(s)) throw new RlError(`invalid --dns ${JSON.stringify(s)}: not an IP address`);
     servers = o.dns;
   }
-  const search = o.dnsSearch.length ? (o.dnsSearch.includes(".") ? [] : o.dnsSearch) : field("search").flatMap((s) => s.split(/\s+/));
-  const options = o.dnsOption.length ? o.dnsOption : field("options").flatMap((s) => s.split(/\s+/));
+  const words = (key: string) => field(key).join(" ").split(/\s+/).filter(Boolean);
+  const search = o.dnsSearch.length ? (o.dnsSearch.includes(".") ? [] : o.dnsSearch) : words("search");
+  const options = o.dnsOption.length ? o.dnsOption : words("options");
   const out = [...(search.length ? [`search ${search.join(" ")}`] : []), ...servers.map((s) => `nameserver ${s}`), ...(options.length ? [`options ${options.join(" ")}`] : [])];
   return out.length ? `${out.join("\n")}\n` : "";
 }

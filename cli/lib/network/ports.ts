@@ -76,7 +76,8 @@ export function exposedPorts(exposed: Record<string, unknown> | undefined): Port
 
 /** Published ports plus -P's (a port -p already publishes is not added again); a host port used twice is an error. */
 export function publishedPorts(specs: string[], publishAll: boolean, exposed: Record<string, unknown> | undefined): PortMapping[] {
-  const out = specs.flatMap(parsePublish);
+  const out: PortMapping[] = [];
+  for (const s of specs) out.push(...parsePublish(s));
   const used = new Set<string>();
   for (const p of out) {
     if (p.hostPort === 0) continue;

@@ -87,7 +87,8 @@ export function mergeEnv(...lists: string[][]): string[] {
 }
 
 export function processEnv(image: ImageConfig["config"], o: ProcessOptions, hostname: string, user: ResolvedUser): string[] {
-  const fromFiles = o.envFiles.flatMap((f) => parseEnvLines(readEnvFile(f), process.env));
+  const fromFiles: string[] = [];
+  for (const f of o.envFiles) fromFiles.push(...parseEnvLines(readEnvFile(f), process.env));
   const base = [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(o.tty ? ["TERM=xterm"] : []), `HOME=${user.home || "/"}`];
   return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvLines(o.env, process.env));
 }
