@@ -3,10 +3,17 @@ import { COMMANDS } from "./commands/index";
 import { closest, parseVerbArgs, verbName, type Verb } from "./verb";
 import { writeSync } from "node:fs";
 import { version as VERSION } from "../package.json";
+import { closeDb } from "./lib/store/db";
+
+/** Exit with `code`, the store closed first (see closeDb). */
+function exit(code: number): never {
+  closeDb();
+  process.exit(code);
+}
 
 function fail(message: string, code = EXIT_RL_ERROR): never {
   writeSync(2, `rl: ${message}\n`);
-  process.exit(code);
+  exit(code);
 }
 
 /** A usage error, with the help to read: `rl PATH... --help`. */
@@ -59,7 +66,8 @@ async function dispatch(argv: string[]): Promise<number> {
 /** Run the command line in process.argv and exit with its code. */
 async function main(): Promise<never> {
   try {
-    process.exit(await dispatch(process.argv.slice(2)));
+    const code = await dispatch(process.argv.slice(2));
+    exit(code);
   } catch (err) {
     if (err instanceof RlError) fail(err.message, err.exitCode);
     fail(messageOf(err));

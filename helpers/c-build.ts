@@ -3,6 +3,7 @@
  * start). When the host has a C compiler, `bun install` builds each once into a shared object keyed by
  * its source and flags; rl loads that, and falls back to TinyCC when it is missing or stale. The executor
  * is also built as a program, which a container's first process execs (see rl_spawn in executor.c).
+ * SQLite extensions are built the same way, but only by the host's compiler: rl goes without them.
  * Run as a script: builds the shared objects and programs (never fails the install).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -12,6 +13,8 @@ import { PACKAGE_ROOT } from "../cli/lib/package-root";
 export const C_SOURCES = ["executor.c", "net.c", "layer-files.c"];
 /** Sources also built as a program of their own (with -DRL_EXECUTOR_MAIN): see rl_spawn in executor.c. */
 export const C_PROGRAMS = ["executor.c"];
+/** SQLite extensions (db.loadExtension): TinyCC cannot make one, so there is no fallback. */
+export const C_EXTENSIONS = ["sqlite-no-checkpoint.c"];
 
 // -z now: every libc symbol is bound at load time. With lazy binding a cloned or forked child's first
 // call of a function goes through the dynamic linker, whose lock another Bun thread may hold at that
@@ -63,7 +66,7 @@ function build(file: string, compiler: string): void {
   const prefix = `${basename(file, ".c")}-`;
   if (existsSync(BUILD_DIR)) for (const f of readdirSync(BUILD_DIR)) if (f.startsWith(prefix) && !f.endsWith(".tmp") && !outs.includes(join(BUILD_DIR, f))) rmSync(join(BUILD_DIR, f), { force: true });
   if (!existsSync(outs[0]!) && !compile(compiler, file, outs[0]!, [FLAGS])) {
-    console.log(`rl: ${compiler} could not build helpers/${file}: TinyCC will be used at run time`);
+    console.log(`rl: ${compiler} could not build helpers/${file}: ${C_EXTENSIONS.includes(file) ? "rl goes without it" : "TinyCC will be used at run time"}`);
     return;
   }
   if (outs[1] && !existsSync(outs[1]) && !compile(compiler, file, outs[1], PROGRAM_FLAGS)) {
@@ -74,5 +77,5 @@ function build(file: string, compiler: string): void {
 if (import.meta.main) {
   const compiler = Bun.which("cc") ?? Bun.which("gcc") ?? Bun.which("clang");
   if (!compiler) console.log("rl: no C compiler found: rl's C helpers will be compiled by Bun's TinyCC at each start (about 10 ms slower)");
-  else for (const f of C_SOURCES) build(f, compiler);
+  else for (const f of [...C_SOURCES, ...C_EXTENSIONS]) build(f, compiler);
 }

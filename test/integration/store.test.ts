@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeLargeImage, writeOciArchive } from "../../bench/large-image";
@@ -371,6 +371,58 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         expect(ls(join(e.env.RL_ROOT!, "layers"))).toEqual([]);
         expect(ls(join(e.env.RL_ROOT!, "blobs/sha256"))).toEqual([]);
         expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0, stdout: "Loaded image: docker.io/library/large:1\n" });
+      } finally {
+        await e.cleanup();
+      }
+    });
+  });
+
+  describe("the store's write-ahead log", () => {
+    const walSize = (data: string) => statSync(join(data, "rl.db-wal")).size;
+    const names = (db: string) => {
+      const d = new Database(db, { readonly: true });
+      try {
+        return (d.query("SELECT count(*) AS n FROM image_names").get() as { n: number }).n;
+      } finally {
+        d.close();
+      }
+    };
+
+    test("left in the log at each command's end, checkpointed as it grows, read back by the next command", async () => {
+      const e = makeEnv();
+      try {
+        const data = e.env.RL_ROOT!;
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        const loaded = walSize(data);
+        expect(loaded).toBeGreaterThan(0);
+        const sizes: number[] = [];
+        for (let i = 0; i < 60; i++) {
+          expect(await rl(["tag", ALPINE, `localhost/wal:${i}`], { env: e.env })).toMatchObject({ code: 0, stderr: "" });
+          sizes.push(walSize(data));
+        }
+        // The tags wrote ~120 pages of 4 KiB (with a 24-byte frame header each) onto the load's: the
+        // command that found the log past 512 KiB checkpointed and emptied it.
+        expect(Math.max(...sizes)).toBeLessThanOrEqual(512 * 1024 + 8 * (4096 + 24));
+        expect(sizes).toContain(0);
+        expect(names(join(data, "rl.db"))).toBe(61);
+        expect((await rl(["images"], { env: e.env })).stdout).toContain("localhost/wal");
+        // The database file alone, without its log, holds what the checkpoints moved there: tags too.
+        const copy = join(e.root, "copy.db");
+        writeFileSync(copy, readFileSync(join(data, "rl.db")));
+        expect(names(copy)).toBeGreaterThan(1);
+      } finally {
+        await e.cleanup();
+      }
+    });
+
+    test("without a C compiler (RL_TINYCC=1) each command checkpoints its log as it closes", async () => {
+      const e = makeEnv();
+      try {
+        const env = { ...e.env, RL_TINYCC: "1" };
+        expect((await rl(["load", "-i", alpineArchive], { env })).code).toBe(0);
+        expect(await rl(["tag", ALPINE, "localhost/tcc:1"], { env })).toMatchObject({ code: 0, stderr: "" });
+        expect(walSize(e.env.RL_ROOT!)).toBe(0);
+        expect(names(join(e.env.RL_ROOT!, "rl.db"))).toBe(2);
       } finally {
         await e.cleanup();
       }

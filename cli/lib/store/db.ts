@@ -1,7 +1,9 @@
 import { constants, Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { RlError } from "../errors";
+import { debug } from "../log";
+import { prebuiltExtension } from "../sys/compile-c";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -106,6 +108,7 @@ export function openDb(path: string): Database {
       d.exec("PRAGMA journal_size_limit = 4194304");
       // In WAL mode NORMAL keeps the database consistent on a crash and saves an fsync per commit.
       d.exec("PRAGMA synchronous = NORMAL");
+      skipCloseCheckpoint(d);
       d.exec("PRAGMA foreign_keys = ON");
       const { user_version } = d.query("PRAGMA user_version").get() as { user_version: number };
       if (user_version !== SCHEMA_VERSION) d.exec(`${SCHEMA}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
@@ -119,14 +122,57 @@ export function openDb(path: string): Database {
   }
 }
 
+/** The log's size past which the command that finds it so checkpoints and empties it as it ends. */
+const LOG_LIMIT = 512 * 1024;
+
+/**
+ * Whether this process's connection skips the checkpoint at close (see helpers/sqlite-no-checkpoint.c):
+ * then closeDb checkpoints only a log past LOG_LIMIT. Not SQLite's wal_autocheckpoint: a log that the
+ * next process reads back counts as not checkpointed yet, so it would be checkpointed again at each
+ * commit and never start over; emptying it is what keeps it small and cheap to read back (~0.45 ms per
+ * MiB here).
+ */
+let lightClose = false;
+
+function skipCloseCheckpoint(d: Database): void {
+  const extension = prebuiltExtension("sqlite-no-checkpoint.c");
+  if (!extension) return;
+  try {
+    d.loadExtension(extension, "sqlite3_rlstore_init");
+    lightClose = true;
+  } catch (err) {
+    debug(`store: checkpoints at each close (${(err as Error).message})`);
+  }
+}
+
 function isBusy(err: unknown): boolean {
   return /database is locked|SQLITE_BUSY/i.test((err as Error).message ?? String(err));
 }
 
-/** Close the database (system reset removes its files). */
+/**
+ * Close the database: rl does so before it exits (Bun closes a database left open at exit with a
+ * checkpoint, whatever the connection was told), and before system reset removes its files.
+ */
 export function closeDb(): void {
+  if (db && lightClose && logSize() > LOG_LIMIT) {
+    try {
+      // Only when no other process uses the log now (no wait): else a later command does it.
+      db.exec("PRAGMA busy_timeout = 0");
+      db.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    } catch (err) {
+      debug(`store: log not checkpointed (${(err as Error).message})`);
+    }
+  }
   db?.close();
   db = undefined;
+}
+
+function logSize(): number {
+  try {
+    return statSync(`${db!.filename}-wal`).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** SQLite's errors in words users understand. */

@@ -19,6 +19,16 @@ export function lazyC<S extends Record<string, FFIFunction>>(file: string, symbo
 }
 
 /**
+ * The SQLite extension `bun install` built from a C file of helpers/ (c-build.ts C_EXTENSIONS), or
+ * undefined when there is none for its current source (RL_TINYCC=1, which stands for no compiler, too).
+ */
+export function prebuiltExtension(file: string): string | undefined {
+  if (process.env.RL_TINYCC) return undefined;
+  const so = prebuiltPath(file);
+  return existsSync(so) ? so : undefined;
+}
+
+/**
  * The program `bun install` built from a C file of helpers/ (c-build.ts C_PROGRAMS), or undefined when
  * there is none for its current source (no C compiler; RL_TINYCC=1 also means none). `override`: a path
  * to use instead (tests).
