@@ -845,15 +845,22 @@ static int recv_fd(int sock) {
   return ((int *)cbuf)[4];
 }
 
-/*
- * Release the child with its op list and wait until it has exec'd or failed. res[0]: -1 on success or
- * the failing op's index, res[1]: errno, res[2]: the pty master (or -1).
- */
-int rl_release(int sync_w, int err_r, int console, const char *ops, int len, int *res) {
-  int msg[2]; ssize_t n;
-  res[0] = -1; res[1] = 0; res[2] = -1;
-  if (transfer_full(sync_w, (char *)&len, sizeof len, 1) < 0 || transfer_full(sync_w, (char *)ops, len, 1) < 0) { res[1] = errno; res[0] = -2; }
+/* Release the child with its op list; rl_started then waits for the outcome. Returns 0 or an errno. */
+int rl_release(int sync_w, const char *ops, int len) {
+  int r = 0;
+  if (transfer_full(sync_w, (char *)&len, sizeof len, 1) < 0 || transfer_full(sync_w, (char *)ops, len, 1) < 0) r = errno;
   close(sync_w);
+  return r;
+}
+
+/*
+ * Wait until a released child has exec'd or failed. `sent`: what rl_release returned. res[0]: -1 on
+ * success or the failing op's index (-2: the release failed), res[1]: errno, res[2]: the pty master
+ * (or -1).
+ */
+int rl_started(int err_r, int console, int sent, int *res) {
+  int msg[2]; ssize_t n;
+  res[0] = sent ? -2 : -1; res[1] = sent; res[2] = -1;
   if (console >= 0) { res[2] = recv_fd(console); close(console); }
   do n = read(err_r, msg, sizeof msg); while (n < 0 && errno == EINTR);
   close(err_r);

@@ -4,7 +4,7 @@ import { RlError } from "../errors";
 import type { ContainerNetwork } from "../network/attach";
 import { startIdMaps, type IdMapping } from "../security/idmap";
 import { strerror } from "../sys/errno";
-import { abortChild, childMapped, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
+import { abortChild, childMapped, closeFd, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
 import { CLONE } from "./clone-flags";
 import { describeOp, encodeOps, type Op } from "./ops";
 import type { Spec } from "./spec";
@@ -102,9 +102,10 @@ export async function discardChild(c: Child): Promise<void> {
 
 /**
  * Finish the id maps, attach the network, release the child with its op list and wait for the exec;
- * on failure the child is gone when this throws (the caller detaches the network).
+ * on failure the child is gone when this throws (the caller detaches the network). `whileStarting`
+ * runs while the child sets itself up (recording it, say); when it throws, the child is ended.
  */
-export async function startChild(c: Child, ops: Op[], args: string[], network: ContainerNetwork): Promise<{ pid: number; ptyMaster: number; exited: Promise<number>; args: string[] }> {
+export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<{ pid: number; ptyMaster: number; exited: Promise<number> }> {
   try {
     c.idMaps();
     // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
@@ -117,7 +118,20 @@ export async function startChild(c: Child, ops: Op[], args: string[], network: C
     await discardChild(c);
     throw err;
   }
-  const r = releaseChild(c.spawned, encodeOps(ops));
+  let meanwhile: { error: unknown } | undefined;
+  const r = releaseChild(c.spawned, encodeOps(ops), () => {
+    try {
+      whileStarting?.();
+    } catch (error) {
+      meanwhile = { error };
+    }
+  });
+  if (meanwhile && r.failedOp === -1) {
+    killPid(c.spawned.pid, 9);
+    if (r.ptyMaster >= 0) closeFd(r.ptyMaster);
+    await c.exited;
+    throw meanwhile.error;
+  }
   if (r.failedOp !== -1) {
     await c.exited;
     if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
@@ -125,5 +139,5 @@ export async function startChild(c: Child, ops: Op[], args: string[], network: C
     const failed = ops[r.failedOp];
     throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
   }
-  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, exited: c.exited, args };
+  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, exited: c.exited };
 }

@@ -39,9 +39,12 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
   });
 }
 
-/** The container's first process is being replaced (another storage driver): none is known meanwhile. */
+/**
+ * The container's first process is being replaced (another storage driver): none is known meanwhile, and
+ * it is being created again (a stale sweep gives it a minute).
+ */
 export function forgetPid(d: Database, p: Paths, id: string): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET pid = NULL, pid_start = NULL WHERE id = ?").run(id));
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = NULL, pid_start = NULL WHERE id = ?").run(id));
 }
 
 export function markRunning(d: Database, p: Paths, id: string, pid: number): void {

@@ -264,15 +264,25 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
-      // The runtime spec, as podman keeps it: with the runtime state (tmpfs), not in the store.
-      atomicJson(join(containerRunDir(p, id), "config.json"), spec);
       if (driver === "vfs") await runWorkerJob(`${tmpName(p, "flatten")}.json`, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
+      // Recorded as running while the child mounts and execs (on failure the record goes with the container).
+      const record = () => {
+        // The runtime spec, as podman keeps it: with the runtime state (tmpfs), not in the store.
+        atomicJson(join(containerRunDir(p, id), "config.json"), spec);
+        pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
+        const command = JSON.stringify(init ? spec.process.args.slice(2) : spec.process.args);
+        transaction(d, p.db, () => {
+          d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
+          saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
+          markRunning(d, p, id, c.spawned.pid);
+        });
+      };
       try {
-        started = await startChild(c, ops, spec.process.args, network);
+        started = await startChild(c, ops, network, record);
         break;
       } catch (err) {
         await network.detach();
@@ -283,13 +293,6 @@ export async function runContainer(o: RunOptions): Promise<number> {
       }
     }
     network.closeListeners();
-    pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
-    const command = JSON.stringify(init ? started!.args.slice(2) : started!.args);
-    transaction(d, p.db, () => {
-      d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
-      saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
-      markRunning(d, p, id, started!.pid);
-    });
   } catch (err) {
     for (const [s, h] of handlers) process.off(s, h);
     if (child) await discardChild(child);

@@ -9,7 +9,8 @@ export const executor = lazyC("executor.c", {
   rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
   rl_tap_result: { args: ["i32"], returns: "i32" },
   rl_mapped: { args: ["i32"], returns: "i32" },
-  rl_release: { args: ["i32", "i32", "i32", "ptr", "i32", "ptr"], returns: "i32" },
+  rl_release: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  rl_started: { args: ["i32", "i32", "i32", "ptr"], returns: "i32" },
   rl_abort: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_wait: { args: ["i32", "ptr", "i32"], returns: "i32" },
   rl_kill: { args: ["i32", "i32"], returns: "i32" },
@@ -87,11 +88,16 @@ export interface Released {
   ptyMaster: number;
 }
 
-/** Send the child its op list (ops.ts) and wait until it has exec'd or failed. */
-export function releaseChild(s: Spawned, ops: Uint8Array): Released {
+/**
+ * Send the child its op list (ops.ts) and wait until it has exec'd or failed. `meanwhile` (which must
+ * not throw) runs while the child sets itself up.
+ */
+export function releaseChild(s: Spawned, ops: Uint8Array, meanwhile?: () => void): Released {
   childMapped(s);
+  const sent = executor().rl_release(s.syncFd, ptr(ops), ops.length);
+  meanwhile?.();
   const res = new Int32Array(3);
-  executor().rl_release(s.syncFd, s.errFd, s.consoleFd, ptr(ops), ops.length, ptr(res));
+  executor().rl_started(s.errFd, s.consoleFd, sent, ptr(res));
   return { failedOp: res[0]!, errno: res[1]!, ptyMaster: res[2]! };
 }
 
