@@ -90,6 +90,7 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define EPERM 1
 #define EACCES 13
 #define ENOEXEC 8
+#define ENOTDIR 20
 
 #define MS_RDONLY 1
 #define MS_NOSUID 2
@@ -188,7 +189,8 @@ enum {
   OP_UMASK,           /* mode */
   OP_INIT,            /* fork; this process becomes a tiny init: forwards signals, reaps, exits as the child */
   OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
-  OP_NO_NEW_PRIVS
+  OP_NO_NEW_PRIVS,
+  OP_MASK_IN          /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -368,6 +370,24 @@ static int bind_in_root(const char *src, const char *target, unsigned long flags
     r = mount(0, p, 0, MS_REMOUNT | MS_BIND | flags | locked_flags(fd), 0);
     close(fd);
   }
+  return r;
+}
+
+/* Hide a path of the container: /dev/null over a file, an empty read-only tmpfs over a directory, and
+ * nothing where the kernel lacks the path. */
+static int mask_in_root(const char *path) {
+  char p[64]; int fd, r;
+  fd = open_in_root(path, O_PATH | O_DIRECTORY);
+  if (fd >= 0) {
+    fd_path(fd, p);
+    r = mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0");
+  } else {
+    if (errno != ENOTDIR) return errno == ENOENT ? 0 : -1;
+    if ((fd = open_in_root(path, O_PATH)) < 0) return -1;
+    fd_path(fd, p);
+    r = mount("/dev/null", p, 0, MS_BIND, 0);
+  }
+  close(fd);
   return r;
 }
 
@@ -577,6 +597,7 @@ static void run_ops(const char *ops, int len) {
       break;
     case OP_REMOUNT_RO_IN: r = remount_ro_in_root(a[0], 0); break;
     case OP_SYSFS_IN: r = sysfs_in_root(a[0]); break;
+    case OP_MASK_IN: r = mask_in_root(a[0]); break;
     case OP_PIVOT:
       if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) r = -1;
       break;

@@ -139,6 +139,24 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(r.stdout).toBe("4\nptmx\ndevpts\ntmpfs\nmqueue\n");
     });
 
+    test("masked paths: /dev/null over a file, an empty read-only tmpfs over a directory, nothing where the kernel lacks one", async () => {
+      // The container shares this host's kernel: which of the masked paths exist is what the host shows.
+      const files = ["/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug"];
+      const dirs = ["/proc/acpi", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"];
+      const script = [
+        ...files.map((f) => `stat -c '${f} %F %t,%T' ${f} 2>/dev/null || echo '${f} none'`),
+        ...dirs.map((d) => `[ -d ${d} ] && echo "${d} $(ls -A ${d} | wc -l) $(touch ${d}/x 2>&1 | grep -c 'Read-only')" || echo '${d} none'`),
+      ].join("; ");
+      const r = await run(["--rm", ALPINE, "sh", "-c", script]);
+      expect(r.code).toBe(0);
+      const want = [
+        ...files.map((f) => (existsSync(f) ? `${f} character special file 1,3` : `${f} none`)),
+        ...dirs.map((d) => (existsSync(d) ? `${d} 0 1` : `${d} none`)),
+      ];
+      expect(r.stdout.trim().split("\n")).toEqual(want);
+      expect(want.some((l) => !l.endsWith(" none"))).toBe(true);
+    });
+
     test("/sys is read-only and /proc/sys cannot be written", async () => {
       const r = await run(["--rm", ALPINE, "sh", "-c", "touch /sys/x 2>&1; (echo 1 > /proc/sys/kernel/ostype) 2>&1; true"]);
       expect(r.stdout).toContain("Read-only file system");

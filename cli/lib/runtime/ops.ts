@@ -27,13 +27,14 @@ type BaseOp =
   | { op: "umask"; mask: number }
   | { op: "init" }
   | { op: "exec"; argv: string[]; env: string[] }
-  | { op: "noNewPrivs" };
+  | { op: "noNewPrivs" }
+  | { op: "maskIn"; path: string };
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
-  init: 21, exec: 22, noNewPrivs: 23,
+  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24,
 };
 
 function args(o: Op): string[] {
@@ -48,6 +49,7 @@ function args(o: Op): string[] {
     case "remountReadOnlyIn":
     case "sysfsIn":
     case "chdir":
+    case "maskIn":
       return [o.path];
     case "symlinkIn": return [o.target, o.path];
     case "hostname": return [o.name];
@@ -109,5 +111,6 @@ export function describeOp(o: Op): string {
     case "init": return "start the init process";
     case "exec": return `run ${o.argv[0]}`;
     case "noNewPrivs": return "set no_new_privs";
+    case "maskIn": return `mask ${o.path} in the container`;
   }
 }

@@ -47,12 +47,7 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
     }
     if (m.destination === "/dev/pts") ops.push({ op: "symlinkIn", target: "pts/ptmx", path: "/dev/ptmx" });
   }
-  // A masked file gets /dev/null, a masked directory an empty read-only tmpfs: one of the two fails
-  // for each path (or both, where the kernel lacks it), so both are optional.
-  for (const p of spec.linux.maskedPaths) {
-    ops.push({ op: "bindIn", src: "/dev/null", target: p, flags: 0, recursive: false, optional: true });
-    ops.push({ op: "mountIn", src: "tmpfs", target: p, fstype: "tmpfs", flags: MS.RDONLY, data: "size=0", optional: true });
-  }
+  for (const p of spec.linux.maskedPaths) ops.push({ op: "maskIn", path: p });
   for (const p of spec.linux.readonlyPaths) {
     ops.push({ op: "bindIn", src: `${spec.root.path}${p}`, target: p, flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, recursive: true, optional: true });
   }
