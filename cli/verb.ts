@@ -1,4 +1,4 @@
-import { parseOptions, type OptionTable, type OptionValues } from "./parse-options";
+import { aliasesOf, parseOptions, type OptionTable, type OptionValues } from "./parse-options";
 
 /** A help example: the command line (`$0` stands for rl) and what it does. */
 export type Example = readonly [string, string];
@@ -48,7 +48,7 @@ export function positionalsOf(command: string): Positional[] {
  */
 export function parseVerbArgs(v: Verb, args: string[], path: string): { values: OptionValues } | { error: string } | { help: true } {
   const table = v.OPTIONS ?? {};
-  const hTaken = Object.values(table).some((o) => [o.alias ?? []].flat().includes("h"));
+  const hTaken = Object.values(table).some((o) => aliasesOf(o).includes("h"));
   const parsed = parseOptions(args, { ...table, help: { type: "boolean", alias: hTaken ? [] : ["h"] } }, { interspersed: !v.OPTIONS_END_AT_FIRST_ARGUMENT });
   if ("error" in parsed) return parsed;
   const { help, ...values } = parsed.values;
