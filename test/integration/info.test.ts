@@ -4,7 +4,7 @@ import { release, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { HostInfo } from "../../cli/lib/host/info";
 import { EXECUTABLE, staleReason } from "../../helpers/executable";
-import { programPath } from "../../helpers/c-build";
+import { prebuiltPath, programPath } from "../../helpers/c-build";
 import { existsSync } from "node:fs";
 import { RL_BIN } from "./harness";
 
@@ -58,7 +58,7 @@ describe("rl info --format json", () => {
   test.skipIf(isRoot)("exits 0 with JSON", () => {
     expect(run.code).toBe(0);
     expect(typeof info).toBe("object");
-    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start", "containerStart"]);
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start", "containerStart", "storeLog"]);
   });
 
   test.skipIf(isRoot)("kernel is os.release()", () => {
@@ -128,14 +128,20 @@ describe("rl info", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 wasm: +[1-9]\d* MB\/s$/));
     expect(lines).toContainEqual(expect.stringMatching(/^  sha256 engine: +(native|wasm) \(the faster here\)$/));
   });
+  /** The value of `rl info`'s line `key:`, with `extra` in the environment. */
+  const infoLine = (key: string, extra: Record<string, string>) => {
+    const r = Bun.spawnSync([RL_BIN, "info"], { env: { ...env, ...extra }, stdout: "pipe", stderr: "pipe" });
+    return r.stdout.toString().split("\n").find((l) => l.startsWith(`  ${key}:`))?.replace(new RegExp(`^  ${key}: +`), "");
+  };
   test.skipIf(isRoot)("says how containers start: the executor program bun install built, else a copy of rl", () => {
     const program = programPath("executor.c");
-    const line = (extra: Record<string, string>) => {
-      const r = Bun.spawnSync([RL_BIN, "info"], { env: { ...env, ...extra }, stdout: "pipe", stderr: "pipe" });
-      return r.stdout.toString().split("\n").find((l) => l.startsWith("  containers start:"))?.replace(/^  containers start: +/, "");
-    };
-    expect(line({})).toBe(existsSync(program) ? `executor program ${program}` : "a copy of rl (no executor program: bun install builds it when the host has a C compiler)");
-    expect(line({ RL_TINYCC: "1" })).toBe("a copy of rl (RL_TINYCC is set)");
+    expect(infoLine("containers start", {})).toBe(existsSync(program) ? `executor program ${program}` : "a copy of rl (no executor program: bun install builds it when the host has a C compiler)");
+    expect(infoLine("containers start", { RL_TINYCC: "1" })).toBe("a copy of rl (RL_TINYCC is set)");
+  });
+  test.skipIf(isRoot)("says when the store's log is checkpointed: past 512 KiB with the extension bun install built, else at each command's end", () => {
+    const extension = prebuiltPath("sqlite-no-checkpoint.c");
+    expect(infoLine("store log", {})).toBe(existsSync(extension) ? `checkpointed once past 512 KiB (${extension})` : "checkpointed at each command's end (no SQLite extension: bun install builds it when the host has a C compiler)");
+    expect(infoLine("store log", { RL_TINYCC: "1" })).toBe("checkpointed at each command's end (RL_TINYCC is set)");
   });
   test.skipIf(isRoot)("says whether rl runs from its executable or its sources, and why", () => {
     const stale = staleReason();

@@ -284,6 +284,7 @@ describe("formatHostInfo", () => {
     paths: { data: "/h/.local/share/rl", runtime: "/run/user/1000/rl" },
     start: "executable /r/helpers/build/rl",
     containerStart: "executor program /r/helpers/build/executor-1f",
+    storeLog: "checkpointed once past 512 KiB (/r/helpers/build/sqlite-no-checkpoint-2a.so)",
   };
   const text = formatHostInfo(info);
   const lines = text.split("\n");
@@ -298,6 +299,7 @@ describe("formatHostInfo", () => {
   test("states", () => {
     expect(text).toContain("kernel overlayfs: unavailable: mounting overlayfs");
     expect(text).toContain("rl runs from:     executable /r/helpers/build/rl");
+    expect(text).toContain("store log:        checkpointed once past 512 KiB (/r/helpers/build/sqlite-no-checkpoint-2a.so)");
     expect(text).toContain("containers start: executor program /r/helpers/build/executor-1f");
     expect(text).toContain("slirp4netns:      missing: slirp4netns is not installed");
     expect(text).toContain("fuse-overlayfs:   ok (/usr/bin/fuse-overlayfs, 1.10)");

@@ -1,6 +1,7 @@
 import { paths } from "../paths";
 import { getStartedFrom } from "../started-from";
 import { containerStart } from "../sys/executor";
+import { storeLogMode } from "../store/db";
 import { engineChoice, type EngineChoice } from "../image/digest-engine";
 import type { StorageDriver } from "../rootfs/driver";
 import { cgroupInfo, type CgroupInfo } from "./cgroups";
@@ -32,6 +33,8 @@ export interface HostInfo {
   start: string;
   /** How a container's first process starts: "executor program PATH", or "a copy of rl (why)". */
   containerStart: string;
+  /** When the store's SQLite log is checkpointed: past a size, or at each command's end (why). */
+  storeLog: string;
 }
 
 export function defaultDriver(overlayOk: boolean, fuseOk: boolean): StorageDriver {
@@ -54,5 +57,6 @@ export async function hostInfo(): Promise<HostInfo> {
     paths: { data: p.data, runtime: p.runtime },
     start: getStartedFrom(),
     containerStart: containerStart(),
+    storeLog: storeLogMode(),
   };
 }

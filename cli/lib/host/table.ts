@@ -38,6 +38,7 @@ export function formatHostInfo(i: HostInfo): string {
       ["fuse-overlayfs", s.fuseOverlayfs.path ? state(s.fuseOverlayfs, [s.fuseOverlayfs.path, s.fuseOverlayfs.version].filter(Boolean).join(", ")) : state(s.fuseOverlayfs)],
       ["/dev/fuse", state(s.fuseOverlayfs.devFuse, "", "unusable")],
       ["driver", s.driver === "vfs" ? "vfs (plain copies: slow and large)" : s.driver],
+      ["store log", i.storeLog],
     ]],
     ["digest", [
       ["sha256 native", `${i.digest.speeds.native} MB/s`],

@@ -135,13 +135,31 @@ const LOG_LIMIT = 512 * 1024;
 let lightClose = false;
 
 function skipCloseCheckpoint(d: Database): void {
+  const why = loadNoCheckpoint(d);
+  if (why) debug(`store: ${why}`);
+  else lightClose = true;
+}
+
+/** Load the extension into `d`: undefined when done, else why not. */
+function loadNoCheckpoint(d: Database): string | undefined {
   const extension = prebuiltExtension("sqlite-no-checkpoint.c");
-  if (!extension) return;
+  if (!extension) return process.env.RL_TINYCC ? "RL_TINYCC is set" : "no SQLite extension: bun install builds it when the host has a C compiler";
   try {
     d.loadExtension(extension, "sqlite3_rlstore_init");
-    lightClose = true;
+    return undefined;
   } catch (err) {
-    debug(`store: checkpoints at each close (${(err as Error).message})`);
+    return `${extension} did not load: ${(err as Error).message}`;
+  }
+}
+
+/** How the store's log is checkpointed here (rl info), tried on a database in memory. */
+export function storeLogMode(): string {
+  const d = new Database(":memory:");
+  try {
+    const why = loadNoCheckpoint(d);
+    return why ? `checkpointed at each command's end (${why})` : `checkpointed once past ${LOG_LIMIT / 1024} KiB (${prebuiltExtension("sqlite-no-checkpoint.c")})`;
+  } finally {
+    d.close();
   }
 }
 
