@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
@@ -378,6 +379,42 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       await p.exited;
       rmSync(hook, { force: true });
       await rl(["ps", "-a"], { env: t.env });
+      expect(containers()).toEqual(before);
+    });
+    test("the running record cannot be written (the store is locked meanwhile): the started workload is ended, one error line", async () => {
+      const before = containers();
+      const created = () => {
+        const d = new Database(join(t.env.RL_ROOT!, "rl.db"), { readonly: true });
+        try {
+          return (d.query("SELECT count(*) AS n FROM containers WHERE state = 'created'").get() as { n: number }).n;
+        } finally {
+          d.close();
+        }
+      };
+      const hook = join(t.root, "paused-before-record");
+      const sleepers = () => Bun.spawnSync(["pgrep", "-u", String(process.getuid!()), "-f", "^sleep 4321$"]).stdout.toString().trim();
+      const p = Bun.spawn([RL_BIN, "run", "--rm", ALPINE, "sleep", "4321"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_RUNNING: hook, RL_LOCK_TIMEOUT_MS: "300" }, stdout: "pipe", stderr: "pipe" });
+      while (!existsSync(hook) && p.exitCode === null) await Bun.sleep(10);
+      expect(existsSync(hook)).toBe(true);
+      // The child was released before the record: the workload starts while rl is held here.
+      for (let i = 0; i < 100 && sleepers() === ""; i++) await Bun.sleep(10);
+      expect(sleepers()).not.toBe("");
+      const holder = Bun.spawn([process.execPath, "-e", `const {Database}=require("bun:sqlite");const d=new Database(${JSON.stringify(join(t.env.RL_ROOT!, "rl.db"))});d.exec("BEGIN IMMEDIATE");console.log("held");await Bun.sleep(3000)`], { stdout: "pipe" });
+      try {
+        await holder.stdout.getReader().read();
+        rmSync(hook);
+        expect(await p.exited).toBe(125);
+        const stderr = await new Response(p.stderr).text();
+        expect(stderr).toMatch(/^rl: the store .* is locked by another rl process; try again when it is done\n$/);
+        expect(sleepers()).toBe("");
+      } finally {
+        holder.kill();
+        await holder.exited;
+      }
+      // Its record could not go either while the store was locked: the next rl sweeps it.
+      expect(created()).toBe(1);
+      await rl(["ps", "-a"], { env: t.env });
+      expect(created()).toBe(0);
       expect(containers()).toEqual(before);
     });
   });
