@@ -7,7 +7,8 @@
  * (one more fsync): about 1.5 ms of each `rl run`. Without them the log grows by the pages each command
  * writes, and the command that finds it past 512 KiB checkpoints and empties it (closeDb in db.ts). A log
  * left behind is what a crash leaves: SQLite reads it back on the next open, so nothing is lost and
- * nothing is half-written.
+ * nothing is half-written; commits sync the log themselves (synchronous=FULL), but for a container's own
+ * records (see transaction in db.ts).
  *
  * `bun install` builds it with the other helpers (helpers/c-build.ts). TinyCC cannot make a loadable
  * extension: without a C compiler, rl goes without it and checkpoints at each close as before.

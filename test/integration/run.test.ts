@@ -381,6 +381,19 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       await rl(["ps", "-a"], { env: t.env });
       expect(containers()).toEqual(before);
     });
+    test("a container directory without a record (what a power loss can leave) goes at the next rl; a recorded one stays", async () => {
+      const kept = await run(["--name", "recorded", ALPINE, "true"]);
+      expect(kept.code).toBe(0);
+      const recorded = containers();
+      const orphan = join(t.env.RL_ROOT!, "containers", "ab".repeat(32));
+      mkdirSync(join(orphan, "upper", "etc"), { recursive: true });
+      writeFileSync(join(orphan, "upper", "etc", "f"), "x");
+      expect((await rl(["ps", "-a"], { env: t.env })).code).toBe(0);
+      expect(existsSync(orphan)).toBe(false);
+      expect(containers()).toEqual(recorded);
+      expect((await rl(["rm", "recorded"], { env: t.env })).code).toBe(0);
+    });
+
     test("the running record cannot be written (the store is locked meanwhile): the started workload is ended, one error line", async () => {
       const before = containers();
       const created = () => {

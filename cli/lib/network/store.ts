@@ -16,7 +16,7 @@ export function saveNetwork(d: Database, p: Paths, id: string, r: NetworkRecord)
   transaction(d, p.db, () =>
     d.query("INSERT OR REPLACE INTO container_networks (container_id, mode, config, ports, helpers) VALUES (?, ?, ?, ?, ?)")
       .run(id, networkModeName(r.config), JSON.stringify(r.config), JSON.stringify(r.ports), JSON.stringify(r.helpers)),
-  );
+  { transient: true });
 }
 
 export function loadNetwork(d: Database, id: string): NetworkRecord | undefined {
@@ -27,7 +27,7 @@ export function loadNetwork(d: Database, id: string): NetworkRecord | undefined 
 
 /** The container's helpers are over: forget them (the record stays for `rl port` of an exited container). */
 export function clearHelpers(d: Database, p: Paths, id: string): void {
-  transaction(d, p.db, () => d.query("UPDATE container_networks SET helpers = '[]' WHERE container_id = ?").run(id));
+  transaction(d, p.db, () => d.query("UPDATE container_networks SET helpers = '[]' WHERE container_id = ?").run(id), { transient: true });
 }
 
 /**

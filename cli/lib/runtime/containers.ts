@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
@@ -36,7 +37,7 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
     d.query(
       "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(row.id, row.name, row.image_id, row.image_name, row.command, row.driver, row.state, row.pid, row.pid_start, row.auto_remove, row.created);
-  });
+  }, { transient: true });
 }
 
 /**
@@ -44,15 +45,15 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
  * it is being created again (a stale sweep gives it a minute).
  */
 export function forgetPid(d: Database, p: Paths, id: string): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = NULL, pid_start = NULL WHERE id = ?").run(id));
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = NULL, pid_start = NULL WHERE id = ?").run(id), { transient: true });
 }
 
 export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? null, id));
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? null, id), { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id));
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id), { transient: true });
 }
 
 export function listContainers(d: Database): ContainerRow[] {
@@ -76,7 +77,7 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
   unlockForRemoval(containerDir(p, id));
   await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)], id.slice(0, 12));
-  transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id));
+  transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
 }
 
 /**
@@ -96,4 +97,26 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
     else markExited(d, p, r.id, 137);
   }
+  await removeUnrecorded(d, p);
 }
+
+/**
+ * Remove the store's container directories that have no record. A record is committed before its
+ * container's directory is made and deleted after it is removed, so these are what a power loss left:
+ * it can take back a record committed without a sync (transaction's `transient`). (The runtime dirs are
+ * not looked at: several stores may share that parent, and a power loss empties it anyway, a tmpfs.)
+ */
+async function removeUnrecorded(d: Database, p: Paths): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(p.containers);
+  } catch {
+    return;
+  }
+  if (!names.length) return;
+  const known = new Set((d.query("SELECT id FROM containers").all() as { id: string }[]).map((r) => r.id));
+  const unrecorded = names.filter((n) => CONTAINER_ID.test(n) && !known.has(n)).map((n) => join(p.containers, n));
+  if (unrecorded.length) await removePaths(p.tmp, unrecorded, "unrecorded");
+}
+
+const CONTAINER_ID = /^[0-9a-f]{64}$/;

@@ -237,7 +237,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
-    });
+    }, { transient: true });
   } catch (err) {
     network?.closeListeners();
     if (child) await discardChild(child);
@@ -279,7 +279,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
           d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
           markRunning(d, p, id, c.spawned.pid);
-        });
+        }, { transient: true });
       };
       try {
         started = await startChild(c, ops, network, record);
