@@ -115,7 +115,7 @@ async function removeUnrecorded(d: Database, p: Paths): Promise<void> {
   }
   if (!names.length) return;
   const known = new Set((d.query("SELECT id FROM containers").all() as { id: string }[]).map((r) => r.id));
-  const unrecorded = names.filter((n) => CONTAINER_ID.test(n) && !known.has(n)).map((n) => join(p.containers, n));
+  const unrecorded = names.filter((n) => !known.has(n) && CONTAINER_ID.test(n)).map((n) => join(p.containers, n));
   if (unrecorded.length) await removePaths(p.tmp, unrecorded, "unrecorded");
 }
 
