@@ -7,7 +7,7 @@ import { digestMatches, newDigester } from "../image/digest";
 import type { Paths } from "../paths";
 import type { StoreWrite } from "./store-write";
 import { tmpName } from "./tmp-name";
-import { blobPath, hasBlob } from "./blob-path";
+import { blobPath } from "./blob-path";
 
 /**
  * Stream bytes into the store as the blob `digest`. The bytes are hashed as they are written to a temp

@@ -2,7 +2,6 @@ import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { RlError } from "../errors";
 import { warnOnce } from "../log";
 import { chainIds, digestOf, newDigester } from "../image/digest";
 import { digestEngine } from "../image/digest-engine";
