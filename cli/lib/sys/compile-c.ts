@@ -2,6 +2,13 @@ import { cc, dlopen, type FFIFunction } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { prebuiltPath, programPath, sourcePath } from "../../../helpers/c-build";
 
+/** `path`, what `bun install` built, when it exists and may be used (RL_TINYCC=1 stands for no compiler). */
+function built(path: () => string): string | undefined {
+  if (process.env.RL_TINYCC) return undefined;
+  const p = path();
+  return existsSync(p) ? p : undefined;
+}
+
 /**
  * A C file from helpers/, loaded on first use and kept for the process: the shared object `bun install`
  * built for its current source, else compiled now by bun:ffi's TinyCC (RL_TINYCC=1 forces that).
@@ -11,8 +18,8 @@ export function lazyC<S extends Record<string, FFIFunction>>(file: string, symbo
   type Symbols = ReturnType<typeof cc<S>>["symbols"];
   let loaded: Symbols | undefined;
   const load = (): Symbols => {
-    const so = process.env.RL_TINYCC ? undefined : prebuiltPath(file);
-    if (so && existsSync(so)) return dlopen(so, symbols).symbols as Symbols;
+    const so = built(() => prebuiltPath(file));
+    if (so) return dlopen(so, symbols).symbols as Symbols;
     return cc({ source: sourcePath(file), symbols }).symbols;
   };
   return () => (loaded ??= load());
@@ -23,9 +30,7 @@ export function lazyC<S extends Record<string, FFIFunction>>(file: string, symbo
  * undefined when there is none for its current source (RL_TINYCC=1, which stands for no compiler, too).
  */
 export function prebuiltExtension(file: string): string | undefined {
-  if (process.env.RL_TINYCC) return undefined;
-  const so = prebuiltPath(file);
-  return existsSync(so) ? so : undefined;
+  return built(() => prebuiltPath(file));
 }
 
 /**
@@ -36,10 +41,7 @@ export function prebuiltExtension(file: string): string | undefined {
 export function lazyProgram(file: string, override?: string): () => string | undefined {
   let path: string | undefined | null = null;
   return () => {
-    if (path === null) {
-      const p = override ?? (process.env.RL_TINYCC ? undefined : programPath(file));
-      path = p && existsSync(p) ? p : undefined;
-    }
+    if (path === null) path = override !== undefined ? (existsSync(override) ? override : undefined) : built(() => programPath(file));
     return path;
   };
 }
