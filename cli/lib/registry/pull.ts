@@ -133,6 +133,8 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
     job.catch(() => {}); // awaited below; a failure must not end the process as unhandled first
     unpacks.push(job);
   };
+  // Every unpack is waited for, also when a download fails, so that no worker is left writing to the store.
+  let settled: PromiseSettledResult<void>[] = [];
   try {
     await parallel(m.layers.map((l, i) => ({ l, i })), PARALLEL, async ({ l, i }) => {
       const bar = progress.add(l.digest.slice(7, 19), l.size);
@@ -152,9 +154,9 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
       }
     });
   } finally {
-    await Promise.allSettled(unpacks);
+    settled = await Promise.allSettled(unpacks);
   }
-  for (const r of await Promise.allSettled(unpacks)) if (r.status === "rejected") throw r.reason;
+  for (const r of settled) if (r.status === "rejected") throw r.reason;
   if (o.signal?.aborted) throw new RlError("interrupted");
   await putBlobBytes(p, found.image.digest, found.image.bytes, w);
   if (found.top !== found.image) await putBlobBytes(p, found.top.digest, found.top.bytes, w);

@@ -136,12 +136,11 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
     }
     case "file": {
       // Checked first, so that an owner out of range fails at this entry, before anything is created.
-      if (opts.chown) for (const which of ["uid", "gid"] as const) checkedId(e, opts, p.path, which);
+      const [uid, gid] = opts.chown ? [checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid")] : [-1, -1];
       if (e.size <= SMALL_FILE && !hasXattrs(e)) {
         const chunks: Uint8Array[] = [];
         for await (const chunk of e.body) chunks.push(chunk);
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        const [uid, gid] = opts.chown ? [checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid")] : [-1, -1];
         writeSmallFile(parent, p.name, data, e.mode & 0o7777, uid, gid, e.mtime);
         result.bytes += data.length;
         return;
