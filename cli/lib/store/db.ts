@@ -136,20 +136,20 @@ const LOG_LIMIT = 512 * 1024;
 let lightClose = false;
 
 function skipCloseCheckpoint(d: Database): void {
-  const why = loadNoCheckpoint(d);
-  if (why) debug(`store: ${why}`);
+  const r = loadNoCheckpoint(d);
+  if ("why" in r) debug(`store: ${r.why}`);
   else lightClose = true;
 }
 
-/** Load the extension into `d`: undefined when done, else why not. */
-function loadNoCheckpoint(d: Database): string | undefined {
+/** Load the extension into `d`: its path when done, else why not. */
+function loadNoCheckpoint(d: Database): { loaded: string } | { why: string } {
   const extension = prebuiltExtension("sqlite-no-checkpoint.c");
-  if (!extension) return process.env.RL_TINYCC ? "RL_TINYCC is set" : "no SQLite extension: bun install builds it when the host has a C compiler";
+  if (!extension) return { why: process.env.RL_TINYCC ? "RL_TINYCC is set" : "no SQLite extension: bun install builds it when the host has a C compiler" };
   try {
     d.loadExtension(extension, "sqlite3_rlstore_init");
-    return undefined;
+    return { loaded: extension };
   } catch (err) {
-    return `${extension} did not load: ${(err as Error).message}`;
+    return { why: `${extension} did not load: ${(err as Error).message}` };
   }
 }
 
@@ -157,8 +157,8 @@ function loadNoCheckpoint(d: Database): string | undefined {
 export function storeLogMode(): string {
   const d = new Database(":memory:");
   try {
-    const why = loadNoCheckpoint(d);
-    return why ? `checkpointed at each command's end (${why})` : `checkpointed once past ${LOG_LIMIT / 1024} KiB (${prebuiltExtension("sqlite-no-checkpoint.c")})`;
+    const r = loadNoCheckpoint(d);
+    return "why" in r ? `checkpointed at each command's end (${r.why})` : `checkpointed once past ${LOG_LIMIT / 1024} KiB (${r.loaded})`;
   } finally {
     d.close();
   }
