@@ -13,6 +13,7 @@ import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
 import { busyboxLayer, ociLayout, sha256, tar, type TarSpec } from "./hostile-inputs";
 
 const skip = skipReason();
+if (skip) console.log(`skipping unpacking integration tests: ${skip}`);
 const E = skip ? undefined : makeEnv();
 
 /** Host uid/gid of container id `id` under rltest-style mapping: 0 → the user, 1.. → the subordinate range. */
