@@ -411,7 +411,10 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         const tmp = join(e.env.RL_ROOT!, "tmp");
         const p = Bun.spawn([RL_BIN, "load", "-i", archive], { env: e.env, stdout: "ignore", stderr: "ignore" });
         // Wait until the unpack has started, then kill rl (its user-namespace worker dies with it).
-        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) await Bun.sleep(2);
+        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) {
+          expect(p.exitCode).toBeNull(); // rl ended before it was caught unpacking
+          await Bun.sleep(2);
+        }
         p.kill("SIGKILL");
         await p.exited;
         expect(readdirSync(tmp).length).toBeGreaterThan(0);

@@ -156,7 +156,9 @@ describe.skipIf(skip !== undefined)("unpacking", () => {
         return false;
       }
     });
-    while (jobOwners().length) await Bun.sleep(10);
+    // Bounded: a worker that outlived rl by seconds is itself the failure.
+    for (let i = 0; i < 500 && jobOwners().length; i++) await Bun.sleep(10);
+    expect(jobOwners()).toEqual([]);
     const debris = readdirSync(tmp).filter((n) => n.startsWith(`unpack-${p.pid}.`));
     expect(debris.length).toBeGreaterThan(0);
     const images = () => {
