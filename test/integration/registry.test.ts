@@ -137,6 +137,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     expect(stored.out).toContain("\x1b[1A\x1b[J"); // cursor up, clear: the block is redrawn
     expect(stored.out).toMatch(new RegExp(`Copying blob ${ALPINE_LAYER} skipped: already exists\x1b\\[K`));
     const plain = await run(["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
+    expect(plain.code).toBe(0);
     expect(plain.stderr).not.toContain("\x1b[");
     expect(plain.stderr).toContain(`Blob exists ${ALPINE_LAYER} (3.3MiB)`);
   });
@@ -338,6 +339,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     const up = await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `docker://${H}/fresh/busybox:1`]);
     expect(up).toMatchObject({ code: 0 });
     const again = await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/fresh/busybox:2`]);
+    expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/Blob exists/);
     expect(again.stderr).not.toMatch(/Copied|Mounted/);
     const pushed = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/fresh/busybox:2`]);

@@ -291,7 +291,9 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(dup.code).toBe(125);
       expect(dup.stderr).toContain('the container name "keepme" is already in use');
       expect((await rl(["rm", "keepme"], { env: t.env })).code).toBe(0);
-      expect((await rl(["ps", "-a"], { env: t.env })).stdout).not.toContain("keepme");
+      const after = await rl(["ps", "-a"], { env: t.env });
+      expect(after.code).toBe(0);
+      expect(after.stdout).not.toContain("keepme");
     });
   });
 
