@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { release, userInfo } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeLargeImage, writeOciArchive } from "../../bench/large-image";
@@ -16,6 +17,9 @@ const ALPINE_MANIFEST = "sha256:198c5de3ec865533261cfaf079cc21a9edf39833bc231943
 const ALPINE_ID = "a9e81ecc4c3b07bb1950de30296b22e8d3800035ec8a73309a22533fdf10f12a";
 const ALPINE_DIFF = "1bccf10afce5c1ffe31381419930ad565c1436eaeb1ca680494b0663e0028419";
 const ALPINE = "docker.io/library/alpine:3.20.3";
+
+/** How many subordinate ranges this user has in FILE, read here without rl. */
+const byUser = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => [userInfo().username, String(process.getuid!())].includes(l.split(":")[0]!)).length;
 
 const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
@@ -176,6 +180,33 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(await r(["tag", "nosuch", "x:y"])).toMatchObject({ code: 125 });
       expect(await r(["tag", ALPINE, "Bad Name"])).toMatchObject({ code: 125, stderr: expect.stringContaining("invalid image name") });
       expect(await r(["rmi", "nosuch"])).toMatchObject({ code: 1, stderr: "rl: nosuch: image not known\n" });
+    });
+  });
+
+  describe("--format templates (podman's field names)", () => {
+    test("ps, images, history, system df and info run a Go template on each record", async () => {
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["run", "--name", "fmt1", "--network", "none", ALPINE, "sh", "-c", "exit 3"])).code).toBe(3);
+        const id = JSON.parse((await f(["ps", "-a", "--format", "json"])).stdout)[0].Id as string;
+        expect(await f(["ps", "-a", "--format", "{{.Names}} {{.ID}} {{.Command}} {{.ExitCode}} {{.Exited}}"])).toEqual({ code: 0, stdout: `fmt1 ${id.slice(0, 12)} sh -c exit 3 3 true\n`, stderr: "" });
+        expect((await f(["ps", "-a", "--format", "{{.Status}}"])).stdout).toMatch(/^Exited \(3\) (Less than a second|\d+ seconds?) ago\n$/);
+        expect((await f(["ps", "-a", "--format", "table {{.ID}}\\t{{.Names}} {{upper .Image}}"])).stdout).toBe(
+          `CONTAINER ID  NAMES       IMAGE\n${id.slice(0, 12)}  fmt1        ${ALPINE.toUpperCase()}\n`,
+        );
+        expect((await f(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}} {{.Dangling}}"])).stdout).toBe(`docker.io/library/alpine:3.20.3 ${ALPINE_ID.slice(0, 12)} 8.09 MB false\n`);
+        expect((await f(["image", "history", "--format", "{{.ID}}|{{.Size}}", ALPINE])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}|0 B\n<missing>|8.09 MB\n`);
+        expect((await f(["system", "df", "--format", "{{.Type}}={{.Total}}"])).stdout).toBe("Images=1\nContainers=1\nLocal Volumes=0\n");
+        expect(await f(["info", "-f", "{{.host.kernel}} {{len .idMapping.subuid}}"])).toMatchObject({ code: 0, stdout: `${release()} ${byUser("/etc/subuid")}\n` });
+      });
+    });
+
+    test("a field the records lack, or a template that does not parse: one line naming it, exit 125", async () => {
+      const bad = await r(["images", "--format", "{{.Repo}}"]);
+      expect(bad).toMatchObject({ code: 125, stdout: "" });
+      expect(bad.stderr).toMatch(/^rl: cannot format the output with "\{\{\.Repo\}\}": at 1:3: can't evaluate field Repo \(in \.Repo\): the fields are ID, Id, Repository, Tag, [^\n]*\n$/);
+      expect(await r(["ps", "--format", "{{if .Names}}x"])).toMatchObject({ code: 125, stdout: "", stderr: 'rl: invalid value "{{if .Names}}x" for --format: at 1:15: unexpected end of template: a block has no {{end}} (see rl ps --help)\n' });
     });
   });
 
