@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * Start-up of rl's everyday verbs against podman's: `ps`, `images` and `ps -a --format json`, each
- * with a store holding one image and three exited containers. Run it as an ordinary user (not root):
+ * Start-up of rl's everyday verbs against podman's: `ps`, `images`, `ps -a --format json` and two Go
+ * templates (`ps -a --format '{{.Names}}'`, a `table` one of `images`), each with a store holding one
+ * image and three exited containers. Run it as an ordinary user (not root):
  *
  *   bun bench/cli-verbs.ts [--rounds N] [--json] [--no-podman]
  *
@@ -17,7 +18,7 @@ import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 const IMAGE = `oci:${resolve(REPO, "../shared/fixtures/oci/busybox-1.38.0-musl-amd64")}`;
-const VERBS = [["ps"], ["images"], ["ps", "-a", "--format", "json"]];
+const VERBS = [["ps"], ["images"], ["ps", "-a", "--format", "json"], ["ps", "-a", "--format", "{{.Names}}"], ["images", "--format", "table {{.Repository}}\t{{.Tag}}\t{{.Size}}"]];
 const CONTAINERS = 3;
 
 const args = Bun.argv.slice(2);
