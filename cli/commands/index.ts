@@ -24,4 +24,5 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   export: () => import("./export"),
   system: () => import("./system"),
   info: () => import("./info"),
+  completion: () => import("./completion"),
 };

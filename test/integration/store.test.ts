@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { release, userInfo } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -207,6 +207,51 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect(bad).toMatchObject({ code: 125, stdout: "" });
       expect(bad.stderr).toMatch(/^rl: cannot format the output with "\{\{\.Repo\}\}": at 1:3: can't evaluate field Repo \(in \.Repo\): the fields are ID, Id, Repository, Tag, [^\n]*\n$/);
       expect(await r(["ps", "--format", "{{if .Names}}x"])).toMatchObject({ code: 125, stdout: "", stderr: 'rl: invalid value "{{if .Names}}x" for --format: at 1:15: unexpected end of template: a block has no {{end}} (see rl ps --help)\n' });
+    });
+  });
+
+  describe("shell completion", () => {
+    test("the bash script completes verbs, flags, containers and images from the store, and file names", async () => {
+      await inFreshStore(async (e) => {
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "web-1", "--network", "none", ALPINE, "true"], { env: e.env })).code).toBe(0);
+        // `rl` on PATH, as the script calls it; a directory with one file for file-name completion.
+        const bin = join(e.root, "bin");
+        mkdirSync(bin);
+        symlinkSync(RL_BIN, join(bin, "rl"));
+        const cwd = join(e.root, "cwd");
+        mkdirSync(cwd);
+        writeFileSync(join(cwd, "archive.tar"), "");
+        const script = ok([RL_BIN, "completion", "bash"], e.env);
+        const complete = (line: string) => {
+          const test = `${script}\nCOMP_LINE=${JSON.stringify(line)}; COMP_POINT=\${#COMP_LINE}; _rl_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+          const r = Bun.spawnSync(["bash", "-c", test], { cwd, env: { ...e.env, PATH: `${bin}:${e.env.PATH}` }, stdout: "pipe", stderr: "pipe" });
+          expect(r.exitCode).toBe(0);
+          return r.stdout.toString().split("\n").filter(Boolean);
+        };
+        expect(complete("rl ")).toEqual(expect.arrayContaining(["run", "ps", "images", "image", "system", "completion"]));
+        expect(complete("rl ima")).toEqual(["images", "image"]);
+        expect(complete("rl image ")).toEqual(["ls", "inspect", "history", "prune", "rm", "tag"]);
+        expect(complete("rl run --netw")).toEqual(["--network"]);
+        expect(complete("rl ps -")).toEqual(expect.arrayContaining(["--all", "-a", "--format", "--quiet", "-q", "--help"]));
+        expect(complete("rl rm we")).toEqual(["web-1"]);
+        expect(complete("rl rmi alp")).toEqual(["alpine:3.20.3"]);
+        // bash breaks words at ':': only what follows the colon is replaced.
+        expect(complete("rl rmi alpine:3")).toEqual(["3.20.3"]);
+        expect(complete("rl run --rm docker.io/library/al")).toEqual(["docker.io/library/alpine:3.20.3"]);
+        expect(complete("rl save -o arc")).toEqual(["archive.tar"]);
+        expect(complete("rl run --pull ")).toEqual(expect.arrayContaining(["always", "missing", "never"]));
+        expect(complete("rl system r")).toEqual(["reset"]);
+      });
+    });
+
+    test("zsh and fish scripts call the same completer; an unknown shell is one line, exit 125", async () => {
+      for (const shell of ["zsh", "fish"]) {
+        const out = await r(["completion", shell]);
+        expect(out).toMatchObject({ code: 0, stderr: "" });
+        expect(out.stdout).toContain("rl __complete");
+      }
+      expect(await r(["completion", "ksh"])).toMatchObject({ code: 125, stdout: "", stderr: 'rl: cannot print completion for "ksh": choose bash, zsh or fish\n' });
     });
   });
 
