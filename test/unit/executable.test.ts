@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { staleReason } from "../../helpers/executable";
+import { sourceOf, staleReason, type Inputs } from "../../helpers/executable";
 
 describe("the rl executable runs its own code only while it is fresh", () => {
   // Made in beforeAll, not when the block is collected, so a run that -t filters away leaves nothing in /tmp.
@@ -14,10 +14,12 @@ describe("the rl executable runs its own code only while it is fresh", () => {
     source = join(root, "cli/a.ts");
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  const record = (build: string, builtIn = root) => {
-    const st = statSync(source);
-    writeFileSync(join(root, "helpers/build/rl.inputs.json"), JSON.stringify({ build, root: builtIn, files: [["cli/a.ts", st.size, st.mtimeMs]] }));
+  /** Record cli/a.ts as a build that began at `started` (by default, just now) found it. */
+  const record = (build: string, builtIn = root, started = Date.now()) => {
+    writeFileSync(join(root, "helpers/build/rl.inputs.json"), JSON.stringify({ build, root: builtIn, started, files: [sourceOf(root, "cli/a.ts")] } satisfies Inputs));
   };
+  /** Set cli/a.ts's mtime (ms) as it is, or as a filesystem that keeps whole seconds only shows it. */
+  const setMtime = (ms: number) => utimesSync(source, ms / 1000, ms / 1000);
 
   test("not built yet", () => {
     expect(staleReason(root)).toBe("it is not built (bun install builds it)");
@@ -47,6 +49,58 @@ describe("the rl executable runs its own code only while it is fresh", () => {
     record("b1", "/elsewhere/rl");
     expect(staleReason(root, "b1")).toBe("it was built in /elsewhere/rl");
   });
+  test("touched but not changed: the content says it is fresh", () => {
+    writeFileSync(source, "export const a = 1;\n");
+    record("b1");
+    setMtime(statSync(source).mtimeMs + 60_000);
+    expect(staleReason(root, "b1")).toBeUndefined();
+  });
+
+  test("edited to the same size", () => {
+    writeFileSync(source, "export const a = 1;\n");
+    record("b1");
+    setMtime(statSync(source).mtimeMs - 60_000);
+    writeFileSync(source, "export const a = 3;\n");
+    expect(staleReason(root, "b1")).toBe("cli/a.ts changed since it was built");
+  });
+
+  describe("a filesystem that shows whole seconds only (hostfs in a user-mode-linux guest)", () => {
+    // The build recorded cli/a.ts at 12:00:00.250 on the host; the guest sees 12:00:00.000.
+    const written = Date.parse("2026-01-01T12:00:00.250Z");
+    const shown = Date.parse("2026-01-01T12:00:00.000Z");
+
+    test("the same second, before the build's: fresh without reading the file", () => {
+      writeFileSync(source, "export const a = 1;\n");
+      setMtime(written);
+      record("b1", root, written + 5_000);
+      setMtime(shown);
+      // Same size, other content: had it been read, it would be stale. The times alone decide here.
+      writeFileSync(source, "export const a = 4;\n");
+      setMtime(shown);
+      expect(staleReason(root, "b1")).toBeUndefined();
+    });
+
+    test("written in the second the build began: the content decides", () => {
+      writeFileSync(source, "export const a = 1;\n");
+      setMtime(written);
+      record("b1", root, written + 500);
+      setMtime(shown);
+      expect(staleReason(root, "b1")).toBeUndefined();
+      writeFileSync(source, "export const a = 5;\n");
+      setMtime(shown);
+      expect(staleReason(root, "b1")).toBe("cli/a.ts changed since it was built");
+    });
+
+    test("a later second: stale", () => {
+      writeFileSync(source, "export const a = 6;\n");
+      setMtime(written);
+      record("b1", root, written + 5_000);
+      writeFileSync(source, "export const a = 7;\n");
+      setMtime(shown + 9_000);
+      expect(staleReason(root, "b1")).toBe("cli/a.ts changed since it was built");
+    });
+  });
+
   test("RL_FROM_SOURCES turns it off", () => {
     record("b1");
     process.env.RL_FROM_SOURCES = "1";
