@@ -215,57 +215,60 @@ describe.skipIf(Boolean(reason))("storage drivers", () => {
         expect(holders(dir)).toEqual([]);
       });
 
-      test("the container killed: rl reports 137 and --rm leaves no mount, no process, no directory", async () => {
-        const name = `killed-${driver}`;
-        const p = Bun.spawn([RL_BIN, "run", "--rm", "--name", name, "--network", "none", "--storage-driver", driver, image, "sh", "-c", `${WRITES}\necho ready; exec sleep 120`], { env: t.env, stdout: "pipe", stderr: "pipe" });
-        let pid = 0;
+      /** A container of `rl run --rm` running `script` until it printed `ready`; its root is mounted (and served by a fuse-overlayfs of its own). */
+      const startRunning = async (name: string, args: string[], script: string, ready: string) => {
+        const p = Bun.spawn([RL_BIN, "run", "--rm", "--name", name, ...args, "--network", "none", "--storage-driver", driver, image, "sh", "-c", script], { env: t.env, stdout: "pipe", stderr: "pipe" });
+        const c = { p, pid: 0, dir: "" };
         try {
           const first = await p.stdout.getReader().read();
-          expect(new TextDecoder().decode(first.value)).toBe("ready\n");
+          expect(new TextDecoder().decode(first.value)).toBe(ready);
           const e = await psEntry(name);
-          pid = e.Pid!;
-          const dir = join(containersDir(), e.Id);
-          // Before: the container's root is mounted (and served by a fuse-overlayfs of its own).
-          const held = holders(dir);
+          c.pid = e.Pid!;
+          c.dir = join(containersDir(), e.Id);
+          const held = holders(c.dir);
           expect(held.length).toBeGreaterThan(0);
           if (driver === "fuse-overlayfs") expect(held.some((h) => /cmdline: \S*fuse-overlayfs /.test(h))).toBe(true);
-          process.kill(pid, "SIGKILL");
-          expect(await p.exited).toBe(137);
-          expect(await new Response(p.stderr).text()).toBe("");
-          expect(holders(dir)).toEqual([]);
-          expect(existsSync(dir)).toBe(false);
+        } catch (err) {
+          await stop(c);
+          throw err;
+        }
+        return c;
+      };
+      const stop = async (c: { p: Bun.Subprocess; pid: number }) => {
+        if (c.p.exitCode === null) c.p.kill("SIGKILL");
+        await c.p.exited;
+        // Root of its user namespace owns the container's processes: this test's user may end them.
+        if (c.pid && alive(c.pid)) process.kill(c.pid, "SIGKILL");
+      };
+
+      test("the container killed: rl reports 137 and --rm leaves no mount, no process, no directory", async () => {
+        const c = await startRunning(`killed-${driver}`, [], `${WRITES}\necho ready; exec sleep 120`, "ready\n");
+        try {
+          process.kill(c.pid, "SIGKILL");
+          expect(await c.p.exited).toBe(137);
+          expect(await new Response(c.p.stderr).text()).toBe("");
+          expect(holders(c.dir)).toEqual([]);
+          expect(existsSync(c.dir)).toBe(false);
         } finally {
-          if (p.exitCode === null) p.kill("SIGKILL");
-          await p.exited;
+          await stop(c);
         }
       });
 
       test("rl SIGKILLed while a workload of another user runs: the container, its mount and its fuse-overlayfs go", async () => {
-        const name = `orphaned-${driver}`;
-        const p = Bun.spawn([RL_BIN, "run", "--rm", "--name", name, "--user", "1000:1000", "--network", "none", "--storage-driver", driver, image, "sh", "-c", "echo written > /tmp/f && cat /tmp/f && exec sleep 120"], { env: t.env, stdout: "pipe", stderr: "pipe" });
-        let pid = 0;
+        const c = await startRunning(`orphaned-${driver}`, ["--user", "1000:1000"], "echo written > /tmp/f && cat /tmp/f && exec sleep 120", "written\n");
         try {
-          const first = await p.stdout.getReader().read();
-          expect(new TextDecoder().decode(first.value)).toBe("written\n");
-          const e = await psEntry(name);
-          pid = e.Pid!;
-          const dir = join(containersDir(), e.Id);
-          expect(holders(dir).length).toBeGreaterThan(0);
-          p.kill("SIGKILL");
-          await p.exited;
+          c.p.kill("SIGKILL");
+          await c.p.exited;
           // The kernel ends the container's processes once rl is gone: wait for that, within bounds.
-          for (let i = 0; i < 100 && holders(dir).length > 0; i++) await Bun.sleep(20);
-          expect(holders(dir)).toEqual([]);
-          expect(alive(pid)).toBe(false);
+          for (let i = 0; i < 100 && holders(c.dir).length > 0; i++) await Bun.sleep(20);
+          expect(holders(c.dir)).toEqual([]);
+          expect(alive(c.pid)).toBe(false);
           // The next rl removes what the killed one left.
-          expect(existsSync(dir)).toBe(true);
+          expect(existsSync(c.dir)).toBe(true);
           expect((await rl(["ps", "-a"], { env: t.env })).code).toBe(0);
-          expect(existsSync(dir)).toBe(false);
+          expect(existsSync(c.dir)).toBe(false);
         } finally {
-          if (p.exitCode === null) p.kill("SIGKILL");
-          await p.exited;
-          // Root of its user namespace owns the container's processes: this test's user may end them.
-          if (pid && alive(pid)) process.kill(pid, "SIGKILL");
+          await stop(c);
         }
       });
     });
