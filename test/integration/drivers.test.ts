@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ALPINE, makeEnv, rl, RL_BIN, skipReason, type RlResult } from "./harness";
 import { makeLayeredImage } from "./layered-image";
@@ -289,6 +289,16 @@ describe.skipIf(Boolean(reason))("storage drivers", () => {
         expect(containers()).toEqual(before);
       });
     }
+
+    test("fuse-overlayfs failing: its own words, then rl's line", async () => {
+      const bin = join(t.root, "failing-bin");
+      mkdirSync(bin);
+      writeFileSync(join(bin, "fuse-overlayfs"), "#!/bin/sh\necho 'fuse-overlayfs: cannot mount (a stand-in that fails)' >&2\nexit 1\n", { mode: 0o755 });
+      const before = containers();
+      const r = await run(["--rm", "--network", "none", "--storage-driver", "fuse-overlayfs", ALPINE, "true"], { PATH: `${bin}:${process.env.PATH}` });
+      expect(r).toEqual({ code: 125, stdout: "", stderr: `fuse-overlayfs: cannot mount (a stand-in that fails)\nrl: cannot mount the root filesystem with ${bin}/fuse-overlayfs: Input/output error (EIO)\n` });
+      expect(containers()).toEqual(before);
+    });
 
     test("without fuse-overlayfs the default is still kernel overlay", async () => {
       const r = await run(["--rm", "--network", "none", ALPINE, "sh", "-c", "grep ' / ' /proc/mounts | cut -d' ' -f3"], { PATH: "/nonexistent" });
