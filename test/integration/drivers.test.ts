@@ -260,7 +260,7 @@ describe.skipIf(Boolean(reason))("storage drivers", () => {
           c.p.kill("SIGKILL");
           await c.p.exited;
           // The kernel ends the container's processes once rl is gone: wait for that, within bounds.
-          for (let i = 0; i < 100 && holders(c.dir).length > 0; i++) await Bun.sleep(20);
+          for (let i = 0; i < 100 && (alive(c.pid) || holders(c.dir).length > 0); i++) await Bun.sleep(20);
           expect(holders(c.dir)).toEqual([]);
           expect(alive(c.pid)).toBe(false);
           // The next rl removes what the killed one left.
