@@ -215,6 +215,14 @@ describe.skipIf(Boolean(reason))("storage drivers", () => {
         expect(holders(dir)).toEqual([]);
       });
 
+      test("a start that fails once the root is mounted (no such command): 127, nothing left", async () => {
+        const before = containers();
+        const r = await run(["--rm", "--network", "none", "--storage-driver", driver, image, "nosuchcommand"]);
+        expect(r).toEqual({ code: 127, stdout: "", stderr: "rl: nosuchcommand: executable file not found in $PATH: No such file or directory\n" });
+        expect(containers()).toEqual(before);
+        expect(holders(containersDir())).toEqual([]);
+      });
+
       /** A container of `rl run --rm` running `script` until it printed `ready`; its root is mounted (and served by a fuse-overlayfs of its own). */
       const startRunning = async (name: string, args: string[], script: string, ready: string) => {
         const p = Bun.spawn([RL_BIN, "run", "--rm", "--name", name, ...args, "--network", "none", "--storage-driver", driver, image, "sh", "-c", script], { env: t.env, stdout: "pipe", stderr: "pipe" });
