@@ -1,7 +1,7 @@
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
-import { fuseOverlayfsProblem } from "../host/fuse-overlayfs";
+import { fuseOverlayfsPath, fuseOverlayfsProblem } from "../host/fuse-overlayfs";
 import type { Op } from "../runtime/ops";
 
 export type StorageDriver = "overlay" | "fuse-overlayfs" | "vfs";
@@ -52,7 +52,7 @@ export function rootfsOps(driver: StorageDriver, l: RootfsLayout): Op[] {
   if (problem) throw new RlError(`cannot use the storage driver fuse-overlayfs: ${problem}`);
   // Mounted by a process of the container's namespaces that stays outside its pivoted root (see spawn_wait
   // in helpers/executor.c): it dies with the container's pid namespace.
-  return [{ op: "spawnWait", argv: [Bun.which("fuse-overlayfs")!, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
+  return [{ op: "spawnWait", argv: [fuseOverlayfsPath()!, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
 }
 
 /**
