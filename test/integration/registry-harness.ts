@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 
-/** A port on 127.0.0.1 that nothing listens on right now. */
+/** A port on 127.0.0.1 that nothing listens on right now (for "connection refused" cases only: never bind it later). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -34,32 +34,28 @@ export interface RegistryConfig {
   ipv6?: boolean;
 }
 
-async function waitForPort(ip: string, port: number, proc: { exitCode: number | null }, log: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error(`the registry exited: ${await Bun.file(log).text()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = require("node:net").connect(port, ip);
-      sock.once("connect", () => (sock.destroy(), resolve(true)));
-      sock.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await Bun.sleep(50);
+/** The address the registry bound (it was given port 0), from its "listening on" log line. */
+async function listeningPort(proc: { exitCode: number | null }, log: string): Promise<number> {
+  for (let i = 0; i < 400; i++) {
+    const text = await Bun.file(log).text();
+    const m = /msg="listening on (?:127\.0\.0\.1|\[::1\]):(\d+)[,"]/.exec(text);
+    if (m) return Number(m[1]);
+    if (proc.exitCode !== null) throw new Error(`the registry exited: ${text}`);
+    await Bun.sleep(25);
   }
-  throw new Error(`the registry did not listen on ${port}: ${await Bun.file(log).text()}`);
+  throw new Error(`the registry did not say where it listens: ${await Bun.file(log).text()}`);
 }
 
 /** Debian's docker-registry on 127.0.0.1 (or [::1]), with its storage in a temp dir; stop() ends it by PID and removes it. */
 export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), "rl-registry-"));
-  const port = await freePort();
-  const ip = c.ipv6 ? "::1" : "127.0.0.1";
-  const host = c.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`;
+  // Port 0: the registry binds a free port itself and logs it (info level), so no other process can take it first.
   const lines = [
     "version: 0.1",
-    "log: { level: error, accesslog: { disabled: true } }",
+    "log: { level: info, accesslog: { disabled: true } }",
     `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
     "http:",
-    `  addr: "${host}"`,
+    `  addr: "${c.ipv6 ? "[::1]:0" : "127.0.0.1:0"}"`,
     `  secret: rl-test-secret`,
   ];
   if (c.tls) lines.push(`  tls: { certificate: ${c.tls.cert}, key: ${c.tls.key} }`);
@@ -82,13 +78,14 @@ export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  let port: number;
   try {
-    await waitForPort(ip, port, proc, log);
+    port = await listeningPort(proc, log);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { port, host, dir, stop };
+  return { port, host: c.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`, dir, stop };
 }
 
 /** skopeo copy, failing loudly. */

@@ -110,6 +110,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("run uses the pulled image without contacting the registry (--pull=never)", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
     const r = await run(["run", "--rm", "--pull", "never", `${H}/alpine:3.20`, "cat", "/etc/alpine-release"]);
     expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
   });
@@ -130,6 +131,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("on a terminal, one progress line per layer is redrawn in place; without one, plain lines", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
     const stored = await onTerminal(t.env, ["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
     expect(stored.code).toBe(0);
     expect(stored.out).toContain("\x1b[1A\x1b[J"); // cursor up, clear: the block is redrawn
@@ -163,6 +165,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("--pull always pulls again: the registry is asked, the blobs already stored are skipped", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
     const r = await run(["run", "--rm", "--pull", "always", "--tls-verify=false", `${H}/alpine:3.20`, "cat", "/etc/alpine-release"]);
     expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
     expect(r.stderr).toContain(`Pulling ${H}/alpine:3.20 (linux/amd64) from ${H}`);
@@ -194,7 +197,13 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("--pull=never fails for an image that is not stored", async () => {
-    expectOneLineError(await run(["run", "--rm", "--pull", "never", `${H}/hello`]), /not in the local store \(--pull=never\)/);
+    const own = makeRegistryEnv(); // other tests store hello in the shared store
+    try {
+      expectOneLineError(await own.run(["run", "--rm", "--pull", "never", `${H}/hello`]), /not in the local store \(--pull=never\)/);
+      expect(own.store()).toMatchObject({ images: 0, names: [] });
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("multi-arch: the host's platform, --arch/--variant and --platform choose from the index", async () => {
@@ -317,6 +326,8 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("push: skopeo reads back the same manifest digest; a second repository gets blobs by cross-repo mount", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/library/busybox:v2s2`])).toMatchObject({ code: 0 });
     const r = await run(["push", "--tls-verify=false", `${H}/alpine:3.20`, `${H}/copy/alpine:pushed`]);
     expect(r).toMatchObject({ code: 0 });
     expect(r.stderr).toContain(`digest ${ALPINE_AMD64}`);
@@ -388,9 +399,17 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   test("rmi's garbage collection keeps every manifest an image was pulled under, with its layer blobs", async () => {
     // busybox v2s2 (gzip layers) and busybox:zstd are one image id; the store's own manifest is the zstd one.
     const orig = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/library/busybox:v2s2`]);
-    expect(await run(["rmi", "emptyimage:latest"])).toMatchObject({ code: 0 });
-    expect(await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/aftergc/busybox:1`])).toMatchObject({ code: 0 });
-    expect(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/aftergc/busybox:1`])).toBe(orig);
+    const own = makeRegistryEnv();
+    try {
+      for (const ref of [`${H}/busybox:zstd`, `${H}/library/busybox:v2s2`]) expect(await own.run(["pull", "-q", "--tls-verify=false", ref])).toMatchObject({ code: 0 });
+      expect(await own.run(["load", "-i", `${FIXTURES}/archives/containers-image-almostempty.tar`])).toMatchObject({ code: 0 });
+      // Removing another image collects what no image uses: both busybox manifests must stay.
+      expect(await own.run(["rmi", "emptyimage:latest"])).toMatchObject({ code: 0 });
+      expect(await own.run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/aftergc/busybox:1`])).toMatchObject({ code: 0 });
+      expect(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/aftergc/busybox:1`])).toBe(orig);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("a blob above 32 MiB is pushed in chunks (PATCH) to another registry and reads back identical", async () => {
@@ -631,12 +650,16 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
 
   test("SIGINT while the last layer downloads: the layers already unpacked and their blobs are removed", async () => {
     expect(manifest.layers.length).toBe(3);
+    expect(ls(layersDir())).toEqual([]);
     const last = manifest.layers[2]!.digest;
     proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "stall" : "pass");
     const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: { ...t.env, RL_DEBUG: "1" }, stdout: "pipe", stderr: "pipe" });
     try {
       // The two other layers are downloaded and unpacked while the last one stalls.
-      while (ls(layersDir()).length < 2) await Bun.sleep(50);
+      while (ls(layersDir()).length < 2) {
+        if (p.exitCode !== null) throw new Error(`rl pull ended (${p.exitCode}) before the two layers landed: ${await new Response(p.stderr).text()}`);
+        await Bun.sleep(50);
+      }
     } finally {
       process.kill(p.pid, "SIGINT");
       expect(await p.exited).toBe(130);
@@ -660,8 +683,14 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
       proxy.fault = () => "pass";
     }
     await nothingLeft();
-    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
-    expect(ls(layersDir()).length).toBe(3);
+    // Without the fault the same image pulls (in a store of its own: this block's store stays empty).
+    const own = makeRegistryEnv();
+    try {
+      expect(await own.run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
+      expect(ls(join(own.t.env.RL_ROOT!, "layers")).length).toBe(3);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("on a terminal with fewer rows than layers, the redrawn block stays rows - 1 high: the bars that fit, then a count of the rest", async () => {
@@ -700,12 +729,24 @@ describe.skipIf(Boolean(reason))("registry auth: htpasswd, login/logout, auth.js
   const authJson = () => join(t.env.XDG_RUNTIME_DIR!, "containers/auth.json");
 
   test("anonymous pull is refused with one line", async () => {
-    expectOneLineError(await run(["pull", "--tls-verify=false", `${reg.host}/private/busybox:1`]), /authentication required|unauthorized/);
+    const own = makeRegistryEnv(); // no credentials anywhere
+    try {
+      expectOneLineError(await own.run(["pull", "--tls-verify=false", `${reg.host}/private/busybox:1`]), /authentication required|unauthorized/);
+      expect(own.store()).toMatchObject({ images: 0, names: [] });
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("login with a wrong password fails and writes nothing", async () => {
-    expectOneLineError(await run(["login", "--tls-verify=false", "-u", "alice", "-p", "wrong", reg.host]), /unauthorized/);
-    expect(existsSync(authJson())).toBe(false);
+    const own = makeRegistryEnv();
+    try {
+      expectOneLineError(await own.run(["login", "--tls-verify=false", "-u", "alice", "-p", "wrong", reg.host]), /unauthorized/);
+      expect(existsSync(join(own.t.env.XDG_RUNTIME_DIR!, "containers/auth.json"))).toBe(false);
+      expect(existsSync(join(own.t.env.XDG_RUNTIME_DIR!, "containers"))).toBe(false);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("login writes auth.json (mode 0600), pull uses it, logout removes it", async () => {
@@ -779,8 +820,12 @@ describe.skipIf(Boolean(reason))("registry auth: htpasswd, login/logout, auth.js
     const docker = join(t.env.HOME!, ".docker");
     mkdirSync(docker, { recursive: true });
     writeFileSync(join(docker, "config.json"), JSON.stringify({ auths: { [`http://${reg.host}/v1/`]: { auth: Buffer.from("alice:s3cret").toString("base64") } } }));
-    const push = await run(["push", "--tls-verify=false", `${reg.host}/private/busybox:1`, `${reg.host}/private/copy:1`]);
-    expect(push).toMatchObject({ code: 0 });
+    try {
+      const push = await run(["push", "--tls-verify=false", `${reg.host}/private/busybox:1`, `${reg.host}/private/copy:1`]);
+      expect(push).toMatchObject({ code: 0 });
+    } finally {
+      rmSync(docker, { recursive: true, force: true }); // the other tests of this block run without it
+    }
     const authfile = join(t.root, "my-auth.json");
     const login = await run(["login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "s3cret", reg.host]);
     expect(login).toMatchObject({ code: 0 });
@@ -853,11 +898,16 @@ describe.skipIf(Boolean(reason))("registry with TLS (certs.d) and bearer tokens"
     expectOneLineError(await run(["login", "-u", "bob", "-p", "bad", reg.host]), /bad username or password|unauthorized/);
     const login = await run(["login", "-u", "bob", "-p", "tok3n", reg.host]);
     expect(login).toMatchObject({ code: 0 });
-    const r = await run(["run", "--rm", `${reg.host}/team/busybox:1`, "busybox", "echo", "token-ok"]);
-    expect(r.stdout).toBe("token-ok\n");
-    expect(tokens.requests).toContain("bob repository:team/busybox:pull");
-    const push = await run(["push", `${reg.host}/team/busybox:1`, `${reg.host}/team/other:2`]);
-    expect(push).toMatchObject({ code: 0 });
-    expect(tokens.requests).toContain("bob repository:team/other:pull,push");
+    try {
+      const r = await run(["run", "--rm", `${reg.host}/team/busybox:1`, "busybox", "echo", "token-ok"]);
+      expect(r.stdout).toBe("token-ok\n");
+      expect(tokens.requests).toContain("bob repository:team/busybox:pull");
+      const push = await run(["push", `${reg.host}/team/busybox:1`, `${reg.host}/team/other:2`]);
+      expect(push).toMatchObject({ code: 0 });
+      expect(tokens.requests).toContain("bob repository:team/other:pull,push");
+    } finally {
+      // The other tests of this block are anonymous.
+      expect(await run(["logout", reg.host])).toMatchObject({ code: 0 });
+    }
   });
 });

@@ -59,6 +59,8 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     mkdirSync(work, { recursive: true });
     mkdirSync(podmanRuntime, { recursive: true, mode: 0o700 });
     ok(["skopeo", "copy", "-q", `oci:${ALPINE_LAYOUT}:3.20.3`, `oci-archive:${alpineArchive}:${ALPINE}`]);
+    // Every test may run alone or in any order: the shared store holds alpine before any of them.
+    ok([RL_BIN, "load", "-i", alpineArchive], t.env);
   });
   afterAll(async () => {
     const pause = join(podmanRuntime, "libpod/tmp/pause.pid");
@@ -70,17 +72,30 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     await t.cleanup();
   });
 
+  /** Run `fn` on a store of its own (`data`: its RL_ROOT), removed afterwards. */
+  async function inFreshStore(fn: (e: ReturnType<typeof makeEnv>, data: string) => Promise<void>) {
+    const e = makeEnv();
+    try {
+      await fn(e, e.env.RL_ROOT!);
+    } finally {
+      await e.cleanup();
+    }
+  }
+
   describe("load", () => {
     test("an oci-archive: Loaded image line, images table, digests kept", async () => {
-      const l = await r(["load", "-i", alpineArchive]);
-      expect(l).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n`, stderr: "" });
-      const table = (await r(["images"])).stdout.split("\n");
-      expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
-      expect(table[1]).toMatch(new RegExp(`^docker.io/library/alpine\\s+3\\.20\\.3\\s+${ALPINE_ID.slice(0, 12)}\\s+\\S.* ago\\s+8\\.09 MB$`));
-      const [img] = JSON.parse((await r(["images", "--format", "json"])).stdout);
-      expect(img).toMatchObject({ Id: ALPINE_ID, Digest: ALPINE_MANIFEST, RepoTags: [ALPINE], Dangling: false, Size: 8089600 });
-      expect((await r(["images", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
-      expect((await r(["image", "ls", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        const l = await f(["load", "-i", alpineArchive]);
+        expect(l).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n`, stderr: "" });
+        const table = (await f(["images"])).stdout.split("\n");
+        expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+        expect(table[1]).toMatch(new RegExp(`^docker.io/library/alpine\\s+3\\.20\\.3\\s+${ALPINE_ID.slice(0, 12)}\\s+\\S.* ago\\s+8\\.09 MB$`));
+        const [img] = JSON.parse((await f(["images", "--format", "json"])).stdout);
+        expect(img).toMatchObject({ Id: ALPINE_ID, Digest: ALPINE_MANIFEST, RepoTags: [ALPINE], Dangling: false, Size: 8089600 });
+        expect((await f(["images", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+        expect((await f(["image", "ls", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+      });
     });
 
     test("the store keeps manifest, config and layer blobs", () => {
@@ -98,15 +113,17 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         "dive-test-oci-uncompressed-image.tar": "Loaded image: sha256:3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959\n",
         "ggcr-hello-world-v25.tar": "Loaded image: sha256:ee301c921b8aadc002973b2e0c3da17d701dcd994b606769a7e6eaa100b81d44\n",
       };
-      for (const [file, out] of Object.entries(expected)) {
-        expect(await r(["load", "-i", `${FIXTURES}/archives/${file}`])).toMatchObject({ code: 0, stdout: out });
-      }
-      const gz = join(work, "almostempty.tar.gz");
-      await Bun.write(gz, gzipSync(readFileSync(`${FIXTURES}/archives/containers-image-almostempty.tar`)));
-      expect(await r(["load", "-i", gz])).toMatchObject({ code: 0, stdout: expected["containers-image-almostempty.tar"] });
-      const p = Bun.spawn([RL_BIN, "load"], { env: t.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
-      expect(await new Response(p.stdout).text()).toBe(expected["containers-image-almostempty.tar"]!);
-      expect(await p.exited).toBe(0);
+      await inFreshStore(async (e) => {
+        for (const [file, out] of Object.entries(expected)) {
+          expect(await rl(["load", "-i", `${FIXTURES}/archives/${file}`], { env: e.env })).toMatchObject({ code: 0, stdout: out });
+        }
+        const gz = join(e.root, "almostempty.tar.gz");
+        await Bun.write(gz, gzipSync(readFileSync(`${FIXTURES}/archives/containers-image-almostempty.tar`)));
+        expect(await rl(["load", "-i", gz], { env: e.env })).toMatchObject({ code: 0, stdout: expected["containers-image-almostempty.tar"] });
+        const p = Bun.spawn([RL_BIN, "load"], { env: e.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
+        expect(await new Response(p.stdout).text()).toBe(expected["containers-image-almostempty.tar"]!);
+        expect(await p.exited).toBe(0);
+      });
     });
 
     test("bad input: one clear line, exit 125, nothing left behind", async () => {
@@ -178,7 +195,9 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect((await r(["save", "-o", out, ALPINE])).code).toBe(0);
       expect(JSON.parse(ok(["tar", "-xOf", out, "manifest.json"]))).toEqual([{ Config: `${ALPINE_ID}.json`, RepoTags: [ALPINE], Layers: [`${ALPINE_DIFF}.tar`] }]);
       // rl's oci-archive first: podman keeps the manifest digest it finds there.
-      const ociLoaded = podman(["load", "-i", join(work, "saved-oci.tar")]);
+      const savedOci = join(work, "saved-oci-for-podman.tar");
+      expect(await r(["save", "--format", "oci-archive", "-o", savedOci, ALPINE])).toMatchObject({ code: 0, stderr: "" });
+      const ociLoaded = podman(["load", "-i", savedOci]);
       expect(ociLoaded.stdout).toContain(`Loaded image: ${ALPINE}`);
       expect(podman(["image", "inspect", "--format", "{{.Digest}}", ALPINE]).stdout.trim()).toBe(ALPINE_MANIFEST);
       const loaded = podman(["load", "-i", out]);
@@ -291,48 +310,79 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
   });
 
   describe("rmi, prune, df", () => {
+    const names = async (env: Record<string, string>) => (JSON.parse((await rl(["ps", "-a", "--format", "json"], { env })).stdout) as { Names: string[] }[]).map((c) => c.Names[0]);
+
     test("an image a container uses is refused, -f removes the container too", async () => {
-      expect(await r(["rmi", "myalpine:v1"])).toMatchObject({ code: 0, stdout: "Untagged: docker.io/library/myalpine:v1\n" });
-      const refused = await r(["rmi", ALPINE]);
-      expect(refused).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot remove image .*: container exp uses it; .*rmi -f\n$/) });
-      const forced = await r(["rmi", "-f", ALPINE]);
-      expect(forced).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
-      expect((await r(["ps", "-a", "-q"])).stdout).not.toContain("exp");
-      expect(JSON.parse((await r(["ps", "-a", "--format", "json"])).stdout).map((c: { Names: string[] }) => c.Names[0])).not.toContain("exp");
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["tag", ALPINE, "myalpine:v1"])).code).toBe(0);
+        expect((await f(["run", "--name", "exp", "--network", "none", ALPINE, "true"])).code).toBe(0);
+        expect(await f(["rmi", "myalpine:v1"])).toMatchObject({ code: 0, stdout: "Untagged: docker.io/library/myalpine:v1\n" });
+        const refused = await f(["rmi", ALPINE]);
+        expect(refused).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot remove image .*: container exp uses it; .*rmi -f\n$/) });
+        expect(await names(e.env)).toEqual(["exp"]);
+        const forced = await f(["rmi", "-f", ALPINE]);
+        expect(forced).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
+        expect(await names(e.env)).toEqual([]);
+        expect(await f(["ps", "-a", "-q"])).toMatchObject({ code: 0, stdout: "" });
+      });
     });
 
     test("layers and blobs no image uses are gone; shared ones stay", async () => {
-      // imported:1 has the same layer as alpine: it must still be there and run.
-      expect(await r(["run", "--rm", "imported:1"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
-      const blobs = readdirSync(join(data, "blobs/sha256"));
-      expect(blobs).not.toContain(ALPINE_MANIFEST.slice(7));
-      expect(blobs).not.toContain(ALPINE_ID);
+      await inFreshStore(async (e, data) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        // imported:1 has the same layer as alpine: it must still be there and run.
+        expect((await f(["import", `${FIXTURES}/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz`, "imported:1"])).code).toBe(0);
+        expect(readdirSync(join(data, "blobs/sha256"))).toEqual(expect.arrayContaining([ALPINE_MANIFEST.slice(7), ALPINE_ID]));
+        expect(await f(["rmi", ALPINE])).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
+        expect(await f(["run", "--rm", "--network", "none", "imported:1", "cat", "/etc/alpine-release"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+        const blobs = readdirSync(join(data, "blobs/sha256"));
+        expect(blobs).not.toContain(ALPINE_MANIFEST.slice(7));
+        expect(blobs).not.toContain(ALPINE_ID);
+        expect(ls(join(data, "layers")).length).toBe(1);
+      });
     });
 
-    test("system df counts images and containers", async () => {
-      const lines = (await r(["system", "df"])).stdout.trim().split("\n");
-      expect(lines[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
-      expect(lines[1]).toMatch(/^Images\s+\d+\s+\d+\s+\S+ \S+\s+\S+ \S+ \(\d+%\)$/);
-      expect(lines[2]).toMatch(/^Containers\s+\d+/);
-      const json = JSON.parse((await r(["system", "df", "--format", "json"])).stdout);
-      const images = JSON.parse((await r(["images", "--format", "json"])).stdout);
-      expect(json[0]).toMatchObject({ Type: "Images", Total: images.length });
+    test("system df counts images and containers: sizes as stored", async () => {
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`])).code).toBe(0);
+        expect((await f(["run", "--name", "big", "--network", "none", ALPINE, "sh", "-c", "head -c 100000 /dev/zero > /big"])).code).toBe(0);
+        const lines = (await f(["system", "df"])).stdout.trim().split("\n");
+        expect(lines[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+        // alpine (8,089,600 bytes, used by the container) and the dive test image (12,800 bytes, unused).
+        expect(lines[1]).toMatch(/^Images\s+2\s+1\s+8\.1 MB\s+12\.8 kB \(0%\)$/);
+        expect(lines[2]).toMatch(/^Containers\s+1\s+0\s+\d+(\.\d+)? kB\s+\d+(\.\d+)? kB \(100%\)$/);
+        const [images, containers] = JSON.parse((await f(["system", "df", "--format", "json"])).stdout);
+        expect(images).toEqual({ Type: "Images", Total: 2, Active: 1, Size: 8089600 + 12800, Reclaimable: 12800 });
+        expect(containers).toMatchObject({ Type: "Containers", Total: 1, Active: 0 });
+        // The container's own layer: the 100,000-byte file, in whole blocks, plus its directories.
+        expect(containers.Size).toBeGreaterThanOrEqual(100000);
+        expect(containers.Size).toBeLessThan(100000 + 64 * 1024);
+        expect(containers.Reclaimable).toBe(containers.Size);
+      });
     });
 
     test("prune removes dangling images; -a every unused one", async () => {
-      const before = JSON.parse((await r(["images", "--format", "json"])).stdout) as { Id: string; Dangling: boolean }[];
-      const dangling = before.filter((i) => i.Dangling).map((i) => i.Id);
-      expect(dangling.length).toBeGreaterThan(0);
-      const p = await r(["image", "prune"]);
-      expect(p.code).toBe(0);
-      expect(p.stdout.trim().split("\n").sort()).toEqual(dangling.sort());
-      const after = JSON.parse((await r(["images", "--format", "json"])).stdout) as { Dangling: boolean }[];
-      expect(after.length).toBe(before.length - dangling.length);
-      expect(after.every((i) => !i.Dangling)).toBe(true);
-      expect((await r(["image", "prune", "-a"])).code).toBe(0);
-      expect((await r(["images", "-q"])).stdout).toBe("");
-      expect(readdirSync(join(data, "layers"))).toEqual([]);
-      expect(readdirSync(join(data, "blobs/sha256"))).toEqual([]);
+      await inFreshStore(async (e, data) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`])).code).toBe(0);
+        const before = JSON.parse((await f(["images", "--format", "json"])).stdout) as { Id: string; Dangling: boolean }[];
+        const dangling = before.filter((i) => i.Dangling).map((i) => i.Id);
+        expect(dangling).toEqual(["3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959"]);
+        const p = await f(["image", "prune"]);
+        expect(p).toMatchObject({ code: 0, stdout: `${dangling[0]}\n` });
+        const after = JSON.parse((await f(["images", "--format", "json"])).stdout) as { Id: string }[];
+        expect(after.map((i) => i.Id)).toEqual([ALPINE_ID]);
+        expect((await f(["image", "prune", "-a"])).code).toBe(0);
+        expect(await f(["images", "-q"])).toMatchObject({ code: 0, stdout: "" });
+        expect(readdirSync(join(data, "layers"))).toEqual([]);
+        expect(readdirSync(join(data, "blobs/sha256"))).toEqual([]);
+      });
     });
   });
 
@@ -361,7 +411,10 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         const tmp = join(e.env.RL_ROOT!, "tmp");
         const p = Bun.spawn([RL_BIN, "load", "-i", archive], { env: e.env, stdout: "ignore", stderr: "ignore" });
         // Wait until the unpack has started, then kill rl (its user-namespace worker dies with it).
-        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) await Bun.sleep(2);
+        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) {
+          expect(p.exitCode).toBeNull(); // rl ended before it was caught unpacking
+          await Bun.sleep(2);
+        }
         p.kill("SIGKILL");
         await p.exited;
         expect(readdirSync(tmp).length).toBeGreaterThan(0);
@@ -439,15 +492,6 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       return p;
     }
     const done = async (p: Bun.Subprocess<"ignore", "pipe", "pipe">) => ({ code: await p.exited, stdout: await new Response(p.stdout).text(), stderr: await new Response(p.stderr).text() });
-    /** Run `fn` on a store of its own (`data`: its RL_ROOT), removed afterwards. */
-    async function inFreshStore(fn: (e: ReturnType<typeof makeEnv>, data: string) => Promise<void>) {
-      const e = makeEnv();
-      try {
-        await fn(e, e.env.RL_ROOT!);
-      } finally {
-        await e.cleanup();
-      }
-    }
     const pending = (root: string) => {
       const db = new Database(join(root, "rl.db"), { readonly: true });
       try {

@@ -122,11 +122,20 @@ describe("did you mean", () => {
     expect(editDistance("", "ps")).toBe(2);
     expect(editDistance("kitten", "sitting")).toBe(3);
   });
-  test("the closest name within 3 edits, the longer on a tie", () => {
+  test("a swap of two neighbours is one edit", () => expect(editDistance("imagse", "images")).toBe(1));
+  test("one edit away, a prefix or an abbreviation; the longer on a tie", () => {
     expect(closest("imgs", ["image", "images"])).toBe("images");
     expect(closest("pul", ["pull", "push", "ps"])).toBe("pull");
+    expect(closest("rmii", ["rm", "rmi"])).toBe("rmi");
+    expect(closest("sys", ["save", "system"])).toBe("system");
     expect(closest("xyzzyq", ["ps", "images"])).toBeUndefined();
   });
+  test.each([
+    ["stop", "save"],
+    ["logs", "login"],
+    ["kill", "pull"],
+    ["exec", "export"],
+  ])("%p is not a typo of %p", (typed, other) => expect(closest(typed, [other, "ps", "images"])).toBeUndefined());
 });
 
 describe("the command table", () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { parseOptions, type Parsed } from "../../cli/parse-options";
 import { OPTIONS } from "../../cli/commands/run";
 import { encodeOps } from "../../cli/lib/runtime/ops";
-import { mergeEnv, parseEnvLines, processArgs } from "../../cli/lib/runtime/spec";
+import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
 import { resolveUser } from "../../cli/lib/runtime/user";
 import { parseMountSpecs } from "../../cli/lib/runtime/mounts";
 import { parseSubIds } from "../../cli/lib/security/idmap";
@@ -57,9 +57,13 @@ describe("processArgs follows docker's precedence", () => {
 });
 
 describe("environment", () => {
-  test("KEY alone takes rl's value; comments and blanks skipped", () => {
-    expect(parseEnvLines(["A=1", "# c", "", "HOMEX", "SET"], { SET: "v" })).toEqual(["A=1", "SET=v"]);
+  test("env file: KEY alone takes rl's value; comments, blanks and leading white space dropped", () => {
+    expect(parseEnvFile(["A=1", "# c", "", "  B= x ", "HOMEX", "SET"], { SET: "v" })).toEqual(["A=1", "B= x ", "SET=v"]);
   });
+  test("-e keeps the value exactly as typed", () => {
+    expect(parseEnvFlags(["A= x ", "B=", "C==d", "", "D E=1", "SET", "UNSET"], { SET: "v" })).toEqual(["A= x ", "B=", "C==d", "D E=1", "SET=v"]);
+  });
+  test("-e with no name is refused", () => expect(() => parseEnvFlags(["=x"], {})).toThrow('invalid environment variable "=x": no name'));
   test("later lists override earlier ones", () => {
     expect(mergeEnv(["PATH=/a", "X=1"], ["PATH=/b"], ["Y=2"])).toEqual(["PATH=/b", "X=1", "Y=2"]);
   });

@@ -57,18 +57,26 @@ export function processArgs(image: ImageConfig["config"], o: Pick<ProcessOptions
   return args;
 }
 
-/** `KEY=VALUE` lines; `KEY` alone takes the value from rl's environment (skipped when unset). */
-export function parseEnvLines(lines: string[], hostEnv: NodeJS.ProcessEnv): string[] {
+/**
+ * `-e` values, as podman takes them: `KEY=VALUE` exactly as typed (white space kept), an empty one
+ * ignored, `KEY` alone takes the value from rl's environment (skipped when unset).
+ */
+export function parseEnvFlags(entries: string[], hostEnv: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq === 0) throw new RlError(`invalid environment variable ${JSON.stringify(line)}`);
-    if (eq > 0) out.push(line);
-    else if (hostEnv[line] !== undefined) out.push(`${line}=${hostEnv[line]}`);
+  for (const entry of entries) {
+    if (entry === "") continue;
+    const eq = entry.indexOf("=");
+    if (eq === 0) throw new RlError(`invalid environment variable ${JSON.stringify(entry)}: no name`);
+    if (eq > 0) out.push(entry);
+    else if (hostEnv[entry] !== undefined) out.push(`${entry}=${hostEnv[entry]}`);
   }
   return out;
+}
+
+/** An env file's lines: blank lines and `#` comments skipped, leading white space dropped; else as `-e`. */
+export function parseEnvFile(lines: string[], hostEnv: NodeJS.ProcessEnv): string[] {
+  const entries = lines.map((l) => l.replace(/^\s+/, "")).filter((l) => l !== "" && !l.startsWith("#"));
+  return parseEnvFlags(entries, hostEnv);
 }
 
 export function readEnvFile(path: string): string[] {
@@ -88,7 +96,7 @@ export function mergeEnv(...lists: string[][]): string[] {
 
 export function processEnv(image: ImageConfig["config"], o: ProcessOptions, hostname: string, user: ResolvedUser): string[] {
   const fromFiles: string[] = [];
-  for (const f of o.envFiles) fromFiles.push(...parseEnvLines(readEnvFile(f), process.env));
+  for (const f of o.envFiles) fromFiles.push(...parseEnvFile(readEnvFile(f), process.env));
   const base = [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(o.tty ? ["TERM=xterm"] : []), `HOME=${user.home || "/"}`];
-  return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvLines(o.env, process.env));
+  return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvFlags(o.env, process.env));
 }
