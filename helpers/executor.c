@@ -57,6 +57,7 @@ extern int sigprocmask(int how, const void *set, void *old);
 extern int pause(void);
 extern int getpid(void);
 extern int access(const char *path, int mode);
+extern int poll(void *fds, unsigned long n, int timeout);
 extern int setns(int fd, int type);
 extern int unshare(int flags);
 extern int posix_spawn(int *pid, const char *path, const void *file_actions, const void *attr, char *const argv[], char *const envp[]);
@@ -180,7 +181,8 @@ enum {
   OP_HOSTNAME,        /* name */
   OP_LOOPBACK_UP,
   OP_CHDIR,           /* path */
-  OP_SPAWN_WAIT,      /* argc argv...: run a helper to completion (fuse-overlayfs) */
+  OP_SPAWN_WAIT,      /* argc argv...: run a mounting helper to completion (fuse-overlayfs), then move to a
+                       * copy of the mount namespace: the helper's daemon stays behind (see spawn_wait) */
   OP_CONSOLE,         /* allocate a pty from the container's devpts, send its master to the supervisor */
   OP_STDIN_NULL,
   OP_SETSID,
@@ -513,6 +515,17 @@ static void reset_signals(void) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, 0, 8);
 }
 
+/* A change of uid or gid clears the parent-death signal: set it again, and end here if the supervisor
+ * died meanwhile (its end of the error pipe is gone then, which poll reports as POLLERR). Without it a
+ * workload of another user would outlive a SIGKILLed rl, and so would its fuse-overlayfs. */
+static int rearm_pdeathsig(void) {
+  struct { int fd; short events, revents; } pfd;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return -1;
+  pfd.fd = err_fd; pfd.events = 0; pfd.revents = 0;
+  if (poll(&pfd, 1, 0) == 1 && (pfd.revents & 8 /* POLLERR */)) _exit(125);
+  return 0;
+}
+
 /* ---- --init: a tiny PID 1 that forwards signals to the workload and reaps everything ---- */
 static int init_child = -1;
 static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
@@ -564,6 +577,34 @@ static int exec_search(char **argv, char **envp) {
   return saw_eacces ? EACCES : last;
 }
 
+/*
+ * Run a helper that mounts a filesystem and leaves its daemon behind (fuse-overlayfs), then go on in a
+ * copy of this mount namespace, the mount included. The daemon stays in the old namespace, whose root is
+ * never pivoted: pivot_root moves every process of a namespace whose root or cwd is the old root, and a
+ * daemon whose "/" became its own mount would resolve its lower and upper paths through itself, waiting
+ * for ever on the first write. It lives in the container's pid namespace: it ends with the container.
+ */
+static int spawn_wait(const char **a, int argc) {
+  char *argv[64], said[4096]; int i, n = argc < 63 ? argc : 63, p[2], pid, status = 0; long got = 0; ssize_t k;
+  for (i = 0; i < n; i++) argv[i] = (char *)a[i];
+  argv[n] = 0;
+  /* Its stderr goes to a pipe, shown only when it fails (fuse-overlayfs 1.10 always warns about lazytime).
+   * The daemon it leaves has its stdio on /dev/null: only what it says before that lands here. */
+  if (pipe2(p, O_CLOEXEC | 04000 /* O_NONBLOCK */) < 0) return -1;
+  pid = raw_fork();
+  if (pid == 0) { char *envp[] = {0}; dup2(p[1], 2); execve(argv[0], argv, envp); _exit(127); }
+  close(p[1]);
+  if (pid < 0 || waitpid(pid, &status, 0) < 0) { close(p[0]); return -1; }
+  while (got < (long)sizeof said && (k = read(p[0], said + got, sizeof said - got)) > 0) got += k;
+  close(p[0]);
+  if (status != 0) {
+    write(2, said, got);
+    errno = status & 0x7f ? 4 : ((status >> 8) & 0xff) == 127 ? ENOENT : 5 /* EIO */;
+    return -1;
+  }
+  return unshare(0x00020000 /* CLONE_NEWNS */);
+}
+
 /* Ops are encoded as: u8 opcode, u16 argc (little-endian), then argc NUL-terminated strings. */
 static const char *next_args(const char *p, const char **args, int argc) {
   int i;
@@ -604,16 +645,7 @@ static void run_ops(const char *ops, int len) {
     case OP_HOSTNAME: r = sethostname(a[0], slen(a[0])); break;
     case OP_LOOPBACK_UP: r = loopback_up(); break;
     case OP_CHDIR: r = chdir(a[0]); break;
-    case OP_SPAWN_WAIT: {
-      int pid = raw_fork(), status = 0;
-      char *argv[64]; int i, n = argc < 63 ? argc : 63;
-      for (i = 0; i < n; i++) argv[i] = (char *)a[i];
-      argv[n] = 0;
-      if (pid == 0) { char *envp[] = {0}; execve(argv[0], argv, envp); _exit(127); }
-      if (pid < 0 || waitpid(pid, &status, 0) < 0) { r = -1; break; }
-      if (status != 0) { errno = status & 0x7f ? 4 : ((status >> 8) & 0xff) == 127 ? ENOENT : 5 /* EIO */; r = -1; }
-      break;
-    }
+    case OP_SPAWN_WAIT: r = spawn_wait(a, argc); break;
     case OP_CONSOLE: r = console_setup(); break;
     case OP_STDIN_NULL: {
       int fd = open("/dev/null", O_RDONLY);
@@ -638,7 +670,7 @@ static void run_ops(const char *ops, int len) {
       id = to_long(a[1]);
       if (syscall(SYS_setresgid, id, id, id) < 0) { r = -1; break; }
       id = to_long(a[0]);
-      r = (int)syscall(SYS_setresuid, id, id, id);
+      if ((r = (int)syscall(SYS_setresuid, id, id, id)) == 0) r = rearm_pdeathsig();
       break;
     }
     case OP_UMASK: umask((unsigned int)to_long(a[0])); break;

@@ -101,7 +101,7 @@ export function describeOp(o: Op): string {
     case "hostname": return `set the hostname to ${o.name}`;
     case "loopbackUp": return "bring up the loopback interface";
     case "chdir": return `change to the working directory ${o.path}`;
-    case "spawnWait": return `run ${o.argv[0]}`;
+    case "spawnWait": return `mount the root filesystem with ${o.argv[0]}`;
     case "console": return "allocate a terminal in the container";
     case "stdinNull": return "open /dev/null as stdin";
     case "setsid": return "start a session";

@@ -13,7 +13,7 @@ import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-pol
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
-import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
+import { driverCandidates, rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
@@ -98,14 +98,6 @@ export async function imageFor(d: Database, p: Paths, text: string, o: ImageOpti
   const stored = findImage(d, resolved.id);
   if (stored && stored.layers.every((c) => existsSync(layerDir(p, c)))) return stored;
   return storeImage(d, p, resolved, mapping);
-}
-
-/** Kernel overlay in a user namespace, else fuse-overlayfs, else a copy; or what the user forced. */
-function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
-  if (forced) return [forced];
-  const env = process.env.RL_STORAGE_DRIVER as StorageDriver | undefined;
-  if (env) return [env];
-  return Bun.which("fuse-overlayfs") ? ["overlay", "fuse-overlayfs", "vfs"] : ["overlay", "vfs"];
 }
 
 /** The namespaces of a container: new ones, but for host networking, or another container's network. */
@@ -265,7 +257,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
       if (driver === "vfs") await runWorkerJob(`${tmpName(p, "flatten")}.json`, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init });
+      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
