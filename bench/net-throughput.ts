@@ -10,7 +10,8 @@
  * - host → container through a published port (iperf3 -s in the container, -c on the host):
  *   rl's own forwarder, rl with slirp4netns's API forwarding (at MTU 65520 and 1500), podman's default
  *   (rootlessport), podman with port_handler=slirp4netns. rl's forwarder and rootlessport connect to
- *   the container's loopback, so the MTU of tap0 does not matter to them.
+ *   the container's address from inside its namespace (local delivery), so the MTU of tap0 does not
+ *   matter to them.
  * - container → host through slirp4netns (iperf3 -s on the host's 127.0.0.1, -c in the container to
  *   10.0.2.2 with allow_host_loopback): rl and podman at MTU 65520, rl at 1500.
  * Also the resident memory of rl's forwarder (and podman's rootlessport) during the transfer.

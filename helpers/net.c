@@ -8,7 +8,9 @@
  * - rl_forwarder: fork the port forwarder. It keeps the host listeners it was given, joins the
  *   container's user and network namespaces (setns: this fork is single-threaded, Bun is not), and then
  *   every socket it creates lives inside the container's network namespace: accepted host connections are
- *   spliced to 127.0.0.1:PORT inside it, UDP datagrams are relayed per client address.
+ *   spliced to the container's own address (10.0.2.100:PORT, as podman's rootlessport connects), UDP
+ *   datagrams are relayed per client address. Not to 127.0.0.1: a service the container binds to its
+ *   loopback only must stay private to it.
  *
  * The forked forwarder is a copy of a multithreaded process: only syscalls and static memory there.
  */
@@ -187,6 +189,8 @@ static int closed[MAX_CONNS], nclosed;   /* slots closed during the current epol
 static struct udp_client udps[MAX_UDP];
 static int64_t clock_ticks;
 static int epfd;
+/* Where connections go inside the container: its interface address (network byte order). */
+static uint32_t ctr_addr;
 /* Set by SIGTERM (rl: the container has ended): accept nothing more, finish what is in flight, exit. */
 static int draining;
 static char dgram[65536];
@@ -198,14 +202,14 @@ static void ep_set(int op, int fd, uint32_t events, uint32_t data) {
 }
 
 /*
- * A socket to 127.0.0.1:port inside the container, connected (udp) or connecting (tcp: *pending is set
+ * A socket to the container's address:port, connected (udp) or connecting (tcp: *pending is set
  * while the connect is in progress). Never blocks: a server whose accept queue is full drops the SYN,
  * and a blocking connect would then stall every other connection for the retransmit (1 s and more).
  */
 static int ctr_socket(int udp, int port, int *pending) {
   struct sockaddr_in a; int fd, i, r;
   for (i = 0; i < 8; i++) a.zero[i] = 0;
-  a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = 0x0100007f; /* 127.0.0.1 */
+  a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = ctr_addr;
   fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
   do r = connect(fd, &a, sizeof a); while (r < 0 && errno == EINTR);
@@ -490,12 +494,14 @@ static void reset_signals(void) {
 
 /*
  * Fork the forwarder. fds[i]/udp[i]/ctr_ports[i]: the host sockets from rl_listen and the container
- * port each goes to. userns_fd/netns_fd: /proc/PID/ns/{user,net} of the container. Returns the pid or
- * -errno; the child writes one byte to ready_fd once it is inside the namespaces (EOF: it failed).
+ * port each goes to, at the container's IPv4 address ctr_ip. userns_fd/netns_fd: /proc/PID/ns/{user,net}
+ * of the container. Returns the pid or -errno; the child writes one byte to ready_fd once it is inside
+ * the namespaces (EOF: it failed).
  */
-int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, int userns_fd, int netns_fd, int ready_fd) {
+int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, const char *ctr_ip, int userns_fd, int netns_fd, int ready_fd) {
   int parent = getpid(), pid, i, j, keep[MAX_PORTS + 3], nkeep = 0, lo = 3;
   if (n > MAX_PORTS) return -7;
+  if (inet_pton(AF_INET, ctr_ip, &ctr_addr) != 1) return -22;
   pid = fork();
   if (pid != 0) return pid < 0 ? -errno : pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
