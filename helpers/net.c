@@ -10,7 +10,11 @@
  *   every socket it creates lives inside the container's network namespace: accepted host connections are
  *   spliced to the container's own address (10.0.2.100:PORT, as podman's rootlessport connects), UDP
  *   datagrams are relayed per client address. Not to 127.0.0.1: a service the container binds to its
- *   loopback only must stay private to it.
+ *   loopback only must stay private to it. A TCP client with an IPv4 address other than loopback keeps
+ *   it: the connection inside comes from the client's address (IP_TRANSPARENT, allowed since the
+ *   forwarder holds every capability in the container's user namespace), marked, and the container's
+ *   replies to marked connections (tcp_fwmark_accept) are routed back to the forwarder by one policy
+ *   rule. Where that cannot be set up, clients appear as the container's own address, as in podman.
  *
  * The forked forwarder is a copy of a multithreaded process: only syscalls and static memory there.
  */
@@ -81,6 +85,11 @@ extern int munmap(void *addr, size_t len);
 #define SO_RCVBUF 8
 #define SO_LINGER 13
 #define SHUT_WR 1
+#define SO_MARK 36
+#define SOL_IP 0
+#define IP_TRANSPARENT 19
+#define AF_NETLINK 16
+#define O_WRONLY 1
 
 #define EPOLLIN 0x001
 #define EPOLLOUT 0x004
@@ -191,6 +200,11 @@ static int64_t clock_ticks;
 static int epfd;
 /* Where connections go inside the container: its interface address (network byte order). */
 static uint32_t ctr_addr;
+/* Whether TCP connections inside come from the client's own address (set up by preserve_sources). */
+static int preserve;
+/* The mark of those connections and the routing table that sends the container's replies to them back. */
+#define RL_MARK 0x726c
+#define RL_TABLE 29292
 /* Set by SIGTERM (rl: the container has ended): accept nothing more, finish what is in flight, exit. */
 static int draining;
 static char dgram[65536];
@@ -202,16 +216,101 @@ static void ep_set(int op, int fd, uint32_t events, uint32_t data) {
 }
 
 /*
+ * The IPv4 address of a host client worth passing on (in network byte order): not loopback, not an
+ * IPv6 one (the container is reached over IPv4); an IPv4 client of a dual-stack listener is ::ffff:a.b.c.d.
+ */
+static int client_ipv4(const struct sockaddr_any *c, uint32_t *out) {
+  const unsigned char *a; int i;
+  if (c->family == AF_INET) a = c->rest;
+  else if (c->family == AF_INET6) {
+    /* rest: flowinfo (4 bytes), then the address: ten zero bytes, ff ff, the IPv4 address */
+    for (i = 4; i < 14; i++) if (c->rest[i] != 0) return 0;
+    if (c->rest[14] != 0xff || c->rest[15] != 0xff) return 0;
+    a = c->rest + 16;
+  } else return 0;
+  for (i = 0; i < 4; i++) ((unsigned char *)out)[i] = a[i];
+  return a[0] != 127 && a[0] != 0;
+}
+
+/* One request to the kernel's routing netlink, and its acknowledgement: 0, or -errno. */
+static int rtnl_request(int fd, void *msg, uint32_t len) {
+  static char ack[1024]; ssize_t n;
+  if (sendto(fd, msg, len, 0, 0, 0) < 0) return -errno;
+  n = recvfrom(fd, ack, sizeof ack, 0, 0, 0);
+  if (n < 20) return n < 0 ? -errno : -5;
+  if (*(uint16_t *)(ack + 4) != 2 /* NLMSG_ERROR */) return -5;
+  return *(int *)(ack + 16);
+}
+
+static void put_attr(char *msg, uint32_t *len, uint16_t type, uint32_t value) {
+  uint16_t *h = (uint16_t *)(msg + *len);
+  h[0] = 8; h[1] = type; *(uint32_t *)(msg + *len + 4) = value; *len += 8;
+}
+
+/*
+ * Inside the container's network namespace: accepted TCP connections take the mark of their SYN
+ * (net.ipv4.tcp_fwmark_accept), and what is marked RL_MARK is routed to the local host (table RL_TABLE:
+ * `local 0.0.0.0/0 dev lo`), so that the container's replies to a connection from the client's address
+ * come back here instead of leaving by tap0. 0, or -1 when any of it is refused.
+ */
+static int preserve_sources(void) {
+  static char msg[64]; uint32_t len, i; int fd, r;
+  fd = open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  { extern ssize_t write(int, const void *, size_t); r = write(fd, "1", 1) == 1 ? 0 : -1; }
+  close(fd);
+  if (r < 0) return -1;
+  fd = socket(AF_NETLINK, 3 /* SOCK_RAW */ | SOCK_CLOEXEC, 0 /* NETLINK_ROUTE */);
+  if (fd < 0) return -1;
+  /* ip rule add fwmark RL_MARK lookup RL_TABLE priority 100 */
+  for (i = 0; i < sizeof msg; i++) msg[i] = 0;
+  len = 16 + 12;
+  *(uint16_t *)(msg + 4) = 32;                       /* RTM_NEWRULE */
+  *(uint16_t *)(msg + 6) = 1 | 4 | 0x400 | 0x200;     /* REQUEST | ACK | CREATE | EXCL */
+  *(uint32_t *)(msg + 8) = 1;                        /* seq */
+  msg[16] = AF_INET; msg[16 + 7] = 1;                /* fib_rule_hdr: family, action FR_ACT_TO_TBL */
+  put_attr(msg, &len, 10 /* FRA_FWMARK */, RL_MARK);
+  put_attr(msg, &len, 15 /* FRA_TABLE */, RL_TABLE);
+  put_attr(msg, &len, 6 /* FRA_PRIORITY */, 100);
+  *(uint32_t *)msg = len;
+  r = rtnl_request(fd, msg, len);
+  if (r == 0 || r == -17 /* EEXIST */) {
+    /* ip route add local 0.0.0.0/0 dev lo table RL_TABLE */
+    for (i = 0; i < sizeof msg; i++) msg[i] = 0;
+    len = 16 + 12;
+    *(uint16_t *)(msg + 4) = 24;                     /* RTM_NEWROUTE */
+    *(uint16_t *)(msg + 6) = 1 | 4 | 0x400 | 0x200;
+    *(uint32_t *)(msg + 8) = 2;
+    msg[16] = AF_INET; msg[16 + 5] = 4; msg[16 + 6] = (char)254; msg[16 + 7] = 2; /* rtmsg: family, RTPROT_STATIC, RT_SCOPE_HOST, RTN_LOCAL */
+    put_attr(msg, &len, 15 /* RTA_TABLE */, RL_TABLE);
+    put_attr(msg, &len, 4 /* RTA_OIF */, 1);         /* lo is interface 1 in every network namespace */
+    *(uint32_t *)msg = len;
+    r = rtnl_request(fd, msg, len);
+    if (r == -17) r = 0;
+  }
+  close(fd);
+  return r == 0 ? 0 : -1;
+}
+
+/*
  * A socket to the container's address:port, connected (udp) or connecting (tcp: *pending is set
  * while the connect is in progress). Never blocks: a server whose accept queue is full drops the SYN,
  * and a blocking connect would then stall every other connection for the retransmit (1 s and more).
  */
-static int ctr_socket(int udp, int port, int *pending) {
-  struct sockaddr_in a; int fd, i, r;
+static int ctr_socket(int udp, int port, const struct sockaddr_any *client, int *pending) {
+  struct sockaddr_in a; int fd, i, r; uint32_t from;
   for (i = 0; i < 8; i++) a.zero[i] = 0;
   a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = ctr_addr;
   fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
+  if (!udp && preserve && client_ipv4(client, &from)) {
+    /* From the client's address (any port); on failure it simply comes from the container's own. */
+    struct sockaddr_in b; int one = 1, mark = RL_MARK;
+    for (i = 0; i < 8; i++) b.zero[i] = 0;
+    b.family = AF_INET; b.port = 0; b.addr = from;
+    if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one) == 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0)
+      bind(fd, &b, sizeof b);
+  }
   do r = connect(fd, &a, sizeof a); while (r < 0 && errno == EINTR);
   *pending = r < 0 && errno == EINPROGRESS;
   if (r < 0 && !*pending) { close(fd); return -1; }
@@ -287,12 +386,13 @@ static void reset_on_close(int fd) {
 }
 
 static void tcp_accept(int pi) {
-  int ci, hfd, cfd, s, pending;
-  hfd = accept4(ports[pi].fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int ci, hfd, cfd, s, pending; struct sockaddr_any client; uint32_t clen = sizeof client;
+  client.family = 0;
+  hfd = accept4(ports[pi].fd, &client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (hfd < 0) return;
   for (ci = 0; ci < MAX_CONNS && conns[ci].used; ci++) {}
   if (ci == MAX_CONNS) { close(hfd); return; }
-  cfd = ctr_socket(0, ports[pi].ctr_port, &pending);
+  cfd = ctr_socket(0, ports[pi].ctr_port, &client, &pending);
   if (cfd < 0) { reset_on_close(hfd); close(hfd); return; }   /* nothing listens in the container */
   if (make_pipe(&conns[ci].h[0]) < 0) { close(hfd); close(cfd); return; }
   if (make_pipe(&conns[ci].h[1]) < 0) { close(conns[ci].h[0].pr); close(conns[ci].h[0].pw); close(hfd); close(cfd); return; }
@@ -332,7 +432,7 @@ static void udp_from_host(int pi) {
     if (udps[i].last < udps[oldest].last) oldest = i;
   }
   if (i == MAX_UDP) {
-    int pending, fd = ctr_socket(1, ports[pi].ctr_port, &pending);
+    int pending, fd = ctr_socket(1, ports[pi].ctr_port, &from, &pending);
     if (fd < 0) return;
     if (free_i < 0) { free_i = oldest; epoll_ctl(epfd, EPOLL_CTL_DEL, udps[oldest].fd, 0); close(udps[oldest].fd); }
     i = free_i;
@@ -520,6 +620,7 @@ int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, co
   if (setns(userns_fd, CLONE_NEWUSER) < 0) _exit(2);
   if (setns(netns_fd, CLONE_NEWNET) < 0) _exit(3);
   close(userns_fd); close(netns_fd);
+  preserve = preserve_sources() == 0;
   { char one = '1'; extern ssize_t write(int, const void *, size_t); write(ready_fd, &one, 1); close(ready_fd); }
   for (i = 0; i < n; i++) {
     ports[i].fd = fds[i]; ports[i].udp = udp[i]; ports[i].ctr_port = ctr_ports[i];

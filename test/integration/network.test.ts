@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
-import { createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { BUSYBOX, makeEnv, REPO, rl, skipReason, RL_BIN } from "./harness";
 
@@ -9,6 +10,9 @@ const reason = skipReason();
 if (reason) console.log(`skipping network integration tests: ${reason}`);
 const hasIpv6Loopback = existsSync("/proc/net/if_inet6") && readFileSync("/proc/net/if_inet6", "utf8").includes("00000000000000000000000000000001");
 if (!reason && !hasIpv6Loopback) console.log("skipping the IPv6 network tests: this host has no IPv6 loopback (::1)");
+/** An IPv4 address of this host that is not loopback: a client from it is not the container's own. */
+const hostIpv4 = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+if (!reason && !hostIpv4) console.log("skipping the client-address test: this host has no IPv4 address but loopback");
 
 /** Pids whose parent is `ppid` (from /proc), with their command names. */
 function childrenOf(ppid: number): { pid: number; comm: string }[] {
@@ -425,6 +429,23 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     const r = await finish(p);
     expect(r.stdout).toContain("ping\n");
     expect(r.stdout).not.toContain("to-loopback");
+  });
+
+  test.skipIf(!hostIpv4)("a tcp client keeps its address inside the container; a loopback client appears as the container's own", async () => {
+    // tcpsvd tells each client the address it sees it from.
+    const p = start(["--rm", "--init", "--name", "client-ip", "-p", "0:80", BUSYBOX, "tcpsvd", "0", "80", "sh", "-c", "echo seen-from ${TCPREMOTEADDR%:*}"]);
+    const port = await hostPort("client-ip", 80);
+    const ask = (host: string) => until(`an answer to ${host}`, () => new Promise<string | false>((resolve) => {
+      let data = "";
+      const c = createConnection(port, host);
+      c.on("data", (b) => (data += b));
+      c.on("close", () => resolve(data || false));
+      c.on("error", () => resolve(false));
+    }));
+    expect(await ask(hostIpv4!)).toBe(`seen-from ${hostIpv4}\n`);
+    expect(await ask("127.0.0.1")).toBe("seen-from 10.0.2.100\n");
+    p.kill("SIGTERM");
+    await finish(p);
   });
 
   test("the network is up when the workload starts: tap0 has its carrier, the gateway is routable", async () => {
