@@ -43,7 +43,7 @@ describe.skipIf(Boolean(reason))("a second local user", () => {
       return;
     }
     const before = readdirSync(foreign);
-    for (const env of [{ XDG_RUNTIME_DIR: foreign }, { RL_RUNROOT: foreign }]) {
+    for (const env of [{ XDG_RUNTIME_DIR: foreign }, { RL_RUNROOT: foreign }] as Record<string, string>[]) {
       const r = await rl(["run", "--rm", ALPINE, "true"], { env: envWith(env) });
       expect(r.code).toBe(125);
       expect(r.stderr).toMatch(refusedLine(foreign, env.RL_RUNROOT ? "RL_RUNROOT" : "XDG_RUNTIME_DIR", `it belongs to uid \\d+, not to you \\(uid ${uid}\\)`));
