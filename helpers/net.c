@@ -10,11 +10,11 @@
  *   every socket it creates lives inside the container's network namespace: accepted host connections are
  *   spliced to the container's own address (10.0.2.100:PORT, as podman's rootlessport connects), UDP
  *   datagrams are relayed per client address. Not to 127.0.0.1: a service the container binds to its
- *   loopback only must stay private to it. A TCP client with an IPv4 address other than loopback keeps
- *   it: the connection inside comes from the client's address (IP_TRANSPARENT, allowed since the
- *   forwarder holds every capability in the container's user namespace), marked, and the container's
- *   replies to marked connections (tcp_fwmark_accept) are routed back to the forwarder by one policy
- *   rule. Where that cannot be set up, clients appear as the container's own address, as in podman.
+ *   loopback only must stay private to it. A client with an IPv4 address other than loopback keeps it:
+ *   the connection (or datagram) inside comes from the client's address (IP_TRANSPARENT, allowed since
+ *   the forwarder holds every capability in the container's user namespace), and policy rules route the
+ *   container's replies back to the forwarder (see preserve_sources). Where that cannot be set up,
+ *   clients appear as the container's own address, as in podman.
  *
  * The forked forwarder is a copy of a multithreaded process: only syscalls and static memory there.
  */
@@ -247,11 +247,32 @@ static void put_attr(char *msg, uint32_t *len, uint16_t type, uint32_t value) {
   h[0] = 8; h[1] = type; *(uint32_t *)(msg + *len + 4) = value; *len += 8;
 }
 
+/* ip rule add from CTR_ADDR ipproto udp sport PORT lookup RL_TABLE priority 101 */
+static int udp_reply_rule(int fd, int port) {
+  static char msg[96]; uint32_t len = 16 + 12, i; int r;
+  for (i = 0; i < sizeof msg; i++) msg[i] = 0;
+  *(uint16_t *)(msg + 4) = 32;                       /* RTM_NEWRULE */
+  *(uint16_t *)(msg + 6) = 1 | 4 | 0x400 | 0x200;     /* REQUEST | ACK | CREATE | EXCL */
+  *(uint32_t *)(msg + 8) = 3;
+  msg[16] = AF_INET; msg[16 + 2] = 32; msg[16 + 7] = 1; /* family, src_len, FR_ACT_TO_TBL */
+  put_attr(msg, &len, 2 /* FRA_SRC */, ctr_addr);
+  put_attr(msg, &len, 15 /* FRA_TABLE */, RL_TABLE);
+  put_attr(msg, &len, 6 /* FRA_PRIORITY */, 101);
+  put_attr(msg, &len, 22 /* FRA_IP_PROTO (a u8, padded) */, 17 /* IPPROTO_UDP */);
+  *(uint16_t *)(msg + len - 8) = 5;
+  put_attr(msg, &len, 23 /* FRA_SPORT_RANGE: start, end */, (uint32_t)port | (uint32_t)port << 16);
+  *(uint32_t *)msg = len;
+  r = rtnl_request(fd, msg, len);
+  return r == -17 /* EEXIST */ ? 0 : r;
+}
+
 /*
  * Inside the container's network namespace: accepted TCP connections take the mark of their SYN
  * (net.ipv4.tcp_fwmark_accept), and what is marked RL_MARK is routed to the local host (table RL_TABLE:
  * `local 0.0.0.0/0 dev lo`), so that the container's replies to a connection from the client's address
- * come back here instead of leaving by tap0. 0, or -1 when any of it is refused.
+ * come back here instead of leaving by tap0. UDP has no accept to carry a mark: what the container sends
+ * from a published UDP port goes to that table (its replies, which only relayed clients receive).
+ * 0, or -1 when any of it is refused.
  */
 static int preserve_sources(void) {
   static char msg[64]; uint32_t len, i; int fd, r;
@@ -288,6 +309,7 @@ static int preserve_sources(void) {
     r = rtnl_request(fd, msg, len);
     if (r == -17) r = 0;
   }
+  for (i = 0; r == 0 && i < (uint32_t)nports; i++) if (ports[i].udp) r = udp_reply_rule(fd, ports[i].ctr_port);
   close(fd);
   return r == 0 ? 0 : -1;
 }
@@ -303,7 +325,7 @@ static int ctr_socket(int udp, int port, const struct sockaddr_any *client, int 
   a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = ctr_addr;
   fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  if (!udp && preserve && client_ipv4(client, &from)) {
+  if (preserve && client_ipv4(client, &from)) {
     /* From the client's address (any port); on failure it simply comes from the container's own. */
     struct sockaddr_in b; int one = 1, mark = RL_MARK;
     for (i = 0; i < 8; i++) b.zero[i] = 0;
@@ -620,13 +642,13 @@ int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, co
   if (setns(userns_fd, CLONE_NEWUSER) < 0) _exit(2);
   if (setns(netns_fd, CLONE_NEWNET) < 0) _exit(3);
   close(userns_fd); close(netns_fd);
-  preserve = preserve_sources() == 0;
-  { char one = '1'; extern ssize_t write(int, const void *, size_t); write(ready_fd, &one, 1); close(ready_fd); }
   for (i = 0; i < n; i++) {
     ports[i].fd = fds[i]; ports[i].udp = udp[i]; ports[i].ctr_port = ctr_ports[i];
     fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
   }
   nports = n;
+  preserve = preserve_sources() == 0;
+  { char one = '1'; extern ssize_t write(int, const void *, size_t); write(ready_fd, &one, 1); close(ready_fd); }
   shed_memory();   /* after the last use of the arguments: they live in Bun's heap */
   forwarder_loop();
   _exit(0);

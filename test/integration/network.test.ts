@@ -431,19 +431,36 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     expect(r.stdout).not.toContain("to-loopback");
   });
 
-  test.skipIf(!hostIpv4)("a tcp client keeps its address inside the container; a loopback client appears as the container's own", async () => {
-    // tcpsvd tells each client the address it sees it from.
-    const p = start(["--rm", "--init", "--name", "client-ip", "-p", "0:80", BUSYBOX, "tcpsvd", "0", "80", "sh", "-c", "echo seen-from ${TCPREMOTEADDR%:*}"]);
-    const port = await hostPort("client-ip", 80);
-    const ask = (host: string) => until(`an answer to ${host}`, () => new Promise<string | false>((resolve) => {
+  test.skipIf(!hostIpv4)("a client keeps its IPv4 address inside the container (tcp and udp); a loopback client appears as the container's own", async () => {
+    // tcpsvd and udpsvd tell each client the address they see it from.
+    const p = start(["--rm", "--init", "--name", "client-ip", "-p", "0:80", "-p", "0:81/udp", BUSYBOX, "sh", "-c",
+      "tcpsvd 0 80 sh -c 'echo seen-from ${TCPREMOTEADDR%:*}' & exec udpsvd 0 81 sh -c 'echo seen-from ${UDPREMOTEADDR%:*}'"]);
+    const [tcpPort, udpPort] = [await hostPort("client-ip", 80), await hostPort("client-ip", "81/udp")];
+    const askTcp = (host: string) => until(`a tcp answer to ${host}`, () => new Promise<string | false>((resolve) => {
       let data = "";
-      const c = createConnection(port, host);
+      const c = createConnection(tcpPort, host);
       c.on("data", (b) => (data += b));
       c.on("close", () => resolve(data || false));
       c.on("error", () => resolve(false));
     }));
-    expect(await ask(hostIpv4!)).toBe(`seen-from ${hostIpv4}\n`);
-    expect(await ask("127.0.0.1")).toBe("seen-from 10.0.2.100\n");
+    const askUdp = async (host: string) => {
+      const sock = createSocket("udp4");
+      let answer = "";
+      sock.on("message", (m) => (answer = m.toString()));
+      try {
+        return await until(`a udp answer to ${host}`, async () => {
+          sock.send("hello\n", udpPort, host);
+          await Bun.sleep(200);
+          return answer;
+        });
+      } finally {
+        sock.close();
+      }
+    };
+    expect(await askTcp(hostIpv4!)).toBe(`seen-from ${hostIpv4}\n`);
+    expect(await askTcp("127.0.0.1")).toBe("seen-from 10.0.2.100\n");
+    expect(await askUdp(hostIpv4!)).toBe(`seen-from ${hostIpv4}\n`);
+    expect(await askUdp("127.0.0.1")).toBe("seen-from 10.0.2.100\n");
     p.kill("SIGTERM");
     await finish(p);
   });
