@@ -1,7 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { RlError } from "../errors";
+import { atomicWriteFile } from "../atomic-write";
+import { userRuntimeDir } from "../runtime-dir";
 
 export interface Credentials {
   username: string;
@@ -14,8 +16,7 @@ type AuthDoc = { auths?: Record<string, { auth?: string }> } & Record<string, un
 export function writableAuthFile(authfile?: string, env = process.env): string {
   if (authfile) return authfile;
   if (env.REGISTRY_AUTH_FILE) return env.REGISTRY_AUTH_FILE;
-  const run = env.XDG_RUNTIME_DIR || `/run/user/${process.getuid?.() ?? 0}`;
-  return join(run, "containers/auth.json");
+  return join(userRuntimeDir(env), "containers/auth.json");
 }
 
 /** Files credentials are read from, first match wins: the writable one, then ~/.config/containers, then docker's. */
@@ -67,9 +68,7 @@ export function findCredentials(registry: string, repository: string, authfile?:
 
 function writeDoc(file: string, doc: AuthDoc): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(doc, null, "\t")}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  atomicWriteFile(file, `${JSON.stringify(doc, null, "\t")}\n`);
 }
 
 /** Record credentials for `key` (a registry, or registry/repo), replacing the old entry. */

@@ -76,7 +76,7 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  */
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
   unlockForRemoval(containerDir(p, id));
-  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)], id.slice(0, 12));
+  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)]);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
 }
 
@@ -116,7 +116,7 @@ async function removeUnrecorded(d: Database, p: Paths): Promise<void> {
   if (!names.length) return;
   const known = new Set((d.query("SELECT id FROM containers").all() as { id: string }[]).map((r) => r.id));
   const unrecorded = names.filter((n) => !known.has(n) && CONTAINER_ID.test(n)).map((n) => join(p.containers, n));
-  if (unrecorded.length) await removePaths(p.tmp, unrecorded, "unrecorded");
+  if (unrecorded.length) await removePaths(p.tmp, unrecorded);
 }
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;

@@ -1,12 +1,12 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { RlError, withContext } from "../errors";
+import { atomicWriteFile } from "../atomic-write";
 import { debug, warnOnce } from "../log";
 import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, type StoredImage } from "../store/images";
-import { tmpName } from "../store/tmp-name";
 import { parseImageRef } from "../image/reference";
 import { formatPlatform, wantedPlatform } from "../image/platform";
 import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-policy";
@@ -152,11 +152,6 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
   };
 }
 
-function atomicJson(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2));
-  renameSync(`${path}.tmp`, path);
-}
-
 interface ResolvedNetwork {
   /** What this container was asked for (container:ID with the full id). */
   config: NetworkConfig;
@@ -205,6 +200,7 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   const p = paths();
+  void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
   // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
   // recorded and planned. Joining another container's network needs its record: cloned later then.
@@ -256,7 +252,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
-      if (driver === "vfs") await runWorkerJob(`${tmpName(p, "flatten")}.json`, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
+      if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
@@ -264,7 +260,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
         // The runtime spec, as podman keeps it: with the runtime state (tmpfs), not in the store.
-        atomicJson(join(containerRunDir(p, id), "config.json"), spec);
+        atomicWriteFile(join(containerRunDir(p, id), "config.json"), JSON.stringify(spec, null, 2));
         pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
         const command = JSON.stringify(init ? spec.process.args.slice(2) : spec.process.args);
         transaction(d, p.db, () => {
