@@ -4,7 +4,7 @@ export { runContainer, type RunOptions } from "./runtime/run";
 export { parseDriver } from "./rootfs/driver";
 export { openDb } from "./store/db";
 export { listContainers, findContainer, removeContainer, sweepStale, type ContainerRow } from "./runtime/containers";
-export { ago, formatTable, humanSize, shortId } from "./format";
+export { ago, formatTable, humanSize, shortId, upFor } from "./format";
 export { currentMapping } from "./security/idmap";
 export { findImage, requireImage, listImages, imageSize, type StoredImage } from "./store/images";
 export { removeImage, pruneImages, collectGarbage, type RemoveEvent } from "./store/remove";

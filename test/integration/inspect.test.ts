@@ -31,6 +31,7 @@ describe.skipIf(Boolean(reason))("rl inspect", () => {
       expect(await one("{{range .Mounts}}{{.Source}}:{{.Destination}}:{{.RW}}{{end}}")).toBe(`${data}:/data:false`);
       expect(await one('{{index .Config.Env 0}} {{range .Config.Env}}{{if eq . "GREETING=hi"}}found{{end}}{{end}} {{.Config.WorkingDir}}')).toMatch(/^PATH=\S+ found \/data$/);
       expect(await one("{{.HostConfig.NetworkMode}} {{.HostConfig.AutoRemove}} {{.GraphDriver.Name}}")).toMatch(/^none true (overlay|fuse-overlayfs|vfs)$/);
+      expect((await rl(["ps", "--format", "{{.Names}} {{.Status}}"], { env: t.env })).stdout).toMatch(/^insp Up (Less than a second|\d+ seconds?|About a minute)\n$/);
       const [full] = JSON.parse((await rl(["inspect", "insp"], { env: t.env })).stdout);
       expect(full).toMatchObject({ Name: "insp", ImageName: expect.stringContaining("alpine"), State: { Status: "running", Pid: pid } });
       expect(full.EffectiveCaps).toContain("CAP_CHOWN");
