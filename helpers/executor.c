@@ -190,7 +190,8 @@ enum {
   OP_INIT,            /* fork; this process becomes a tiny init: forwards signals, reaps, exits as the child */
   OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
   OP_NO_NEW_PRIVS,
-  OP_MASK_IN          /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_SECCOMP          /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -504,6 +505,22 @@ static int drop_caps(uint64_t keep, int stays_root) {
   return syscall(SYS_capset, hdr, data) < 0 ? -1 : 0;
 }
 
+/* Install a seccomp filter given as hex text (the op list carries NUL-terminated strings). Without
+ * no_new_privs the kernel asks for CAP_SYS_ADMIN in this user namespace: before the capabilities go. */
+static int load_seccomp(const char *hex) {
+  static unsigned char prog[4096 * 8];
+  struct { unsigned short len; void *filter; } fprog;
+  size_t n = slen(hex) / 2, i;
+  if (n == 0 || n % 8 || n > sizeof prog) { errno = 22; return -1; }
+  for (i = 0; i < n * 2; i++) {
+    char c = hex[i]; int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) { errno = 22; return -1; }
+    prog[i / 2] = (unsigned char)(i % 2 ? (prog[i / 2] | v) : v << 4);
+  }
+  fprog.len = (unsigned short)(n / 8); fprog.filter = prog;
+  return prctl(22 /* PR_SET_SECCOMP */, 2 /* SECCOMP_MODE_FILTER */, &fprog, 0, 0);
+}
+
 static void reset_signals(void) {
   struct sigact sa; unsigned long empty[16]; int i, sig;
   for (i = 0; i < 16; i++) empty[i] = 0;
@@ -643,6 +660,7 @@ static void run_ops(const char *ops, int len) {
     }
     case OP_UMASK: umask((unsigned int)to_long(a[0])); break;
     case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
+    case OP_SECCOMP: r = load_seccomp(a[0]); break;
     case OP_INIT: run_init(); break;
     case OP_EXEC: {
       /* args: argc, argv..., envc, env... */

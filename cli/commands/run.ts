@@ -3,6 +3,7 @@ import type { Example } from "../verb";
 import { runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
+import { parseSecurityOpts } from "../lib/security/security-opts";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
@@ -34,6 +35,8 @@ export const OPTIONS = {
   "storage-driver": { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" },
   "cap-add": { type: "string", array: true, default: [], describe: "Add a capability (or ALL)" },
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
+  "security-opt": { type: "string", array: true, default: [], describe: "Security option: seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false], mask=PATH[:PATH...], unmask=PATH[:PATH...]|ALL" },
+  privileged: { type: "boolean", default: false, describe: "Give the container every capability (in its user namespace), no seccomp filter and no masked paths" },
 } as const satisfies Record<string, Options>;
 
 export const POSITIONALS = {
@@ -81,6 +84,8 @@ export async function handler(a: Args): Promise<number> {
     storageDriver: a["storage-driver"] ? parseDriver(String(a["storage-driver"])) : undefined,
     capAdd: a["cap-add"] as string[],
     capDrop: a["cap-drop"] as string[],
+    security: parseSecurityOpts(a["security-opt"] as string[]),
+    privileged: Boolean(a.privileged),
   });
 }
 

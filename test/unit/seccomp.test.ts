@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_CAPS } from "../../cli/lib/runtime/spec";
+import { DEFAULT_CAPS } from "../../cli/lib/security/container-security";
 import { allCaps } from "../../cli/lib/security/capabilities";
 import { compileProfile } from "../../cli/lib/security/seccomp-compile";
 import { defaultProfile } from "../../cli/lib/security/seccomp-default";

@@ -1,4 +1,5 @@
 import { capMask } from "../security/capabilities";
+import { seccompProgram } from "../security/seccomp-program";
 import { MS } from "./clone-flags";
 import type { Op } from "./ops";
 import type { Spec } from "./spec";
@@ -58,12 +59,16 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "pivot" });
   ops.push({ op: "chdir", path: spec.process.cwd });
   ops.push({ op: "umask", mask: 0o022 });
-  if (o.init) ops.push({ op: "init" });
-  if (spec.process.terminal) ops.push({ op: "console" });
-  else if (!o.interactive) ops.push({ op: "stdinNull" });
+  if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
+  // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it.
+  if (spec.linux.seccomp) ops.push({ op: "seccomp", program: seccompProgram(spec.linux.seccomp) });
   const { uid, gid, additionalGids } = spec.process.user;
   ops.push({ op: "dropCaps", keep: capMask(spec.process.capabilities.bounding), staysRoot: uid === 0 });
   ops.push({ op: "user", uid, gid, groups: additionalGids });
+  // rl's own init forks last, so that it runs with the workload's user, capabilities and filter (as catatonit).
+  if (o.init) ops.push({ op: "init" });
+  if (spec.process.terminal) ops.push({ op: "console" });
+  else if (!o.interactive) ops.push({ op: "stdinNull" });
   ops.push({ op: "exec", argv: spec.process.args, env: spec.process.env });
   return ops;
 }
