@@ -5,6 +5,7 @@ import { compileProfile } from "../../cli/lib/security/seccomp-compile";
 import { defaultProfile } from "../../cli/lib/security/seccomp-default";
 import { resolveProfile, validateProfile, type SeccompProfile, type SeccompArch } from "../../cli/lib/security/seccomp-profile";
 import { syscallTable } from "../../cli/lib/security/syscalls";
+import { seccompInfo } from "../../cli/lib/security/seccomp-info";
 
 // A classic BPF interpreter for what a seccomp filter may contain: the program runs here the way
 // the kernel runs it, on a struct seccomp_data.
@@ -256,5 +257,17 @@ describe("profiles of one's own", () => {
     const names = [...syscallTable("x86_64").keys()];
     const many = { defaultAction: "SCMP_ACT_ALLOW", syscalls: names.map((name) => ({ names: [name], action: "SCMP_ACT_ERRNO", args: [0, 1, 2, 3, 4, 5].map((index) => ({ index, value: 1, valueTwo: 1, op: "SCMP_CMP_MASKED_EQ" })) })) };
     expect(() => compile(many)).toThrow("4096 instructions");
+  });
+});
+
+describe("rl info: seccomp", () => {
+  const actions = (text: string | null) => () => text;
+  test("available with the kernel's actions", () => {
+    expect(seccompInfo(actions("kill_process kill_thread trap errno user_notif trace log allow\n"), "x86_64")).toEqual({ ok: true, reason: null, actions: ["kill_process", "kill_thread", "trap", "errno", "user_notif", "trace", "log", "allow"], arch: "x86_64" });
+  });
+  test("unavailable: no seccomp in the kernel, no table for the architecture, missing actions", () => {
+    expect(seccompInfo(actions(null), "x86_64").reason).toContain("CONFIG_SECCOMP_FILTER");
+    expect(seccompInfo(actions("errno kill_process allow"), null).reason).toContain("no syscall table");
+    expect(seccompInfo(actions("kill_thread trap errno allow"), "aarch64").reason).toContain("lacks the errno or kill_process");
   });
 });

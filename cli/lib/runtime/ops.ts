@@ -22,7 +22,7 @@ type BaseOp =
   | { op: "console" }
   | { op: "stdinNull" }
   | { op: "setsid" }
-  | { op: "dropCaps"; keep: bigint; staysRoot: boolean }
+  | { op: "dropCaps"; keep: bigint; staysRoot: boolean; ambient?: bigint }
   | { op: "user"; uid: number; gid: number; groups: number[] }
   | { op: "umask"; mask: number }
   | { op: "init" }
@@ -55,7 +55,7 @@ function args(o: Op): string[] {
     case "symlinkIn": return [o.target, o.path];
     case "hostname": return [o.name];
     case "spawnWait": return o.argv;
-    case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0"];
+    case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0", ...(o.ambient ? [o.ambient.toString()] : [])];
     case "user": return [String(o.uid), String(o.gid), String(o.groups.length), ...o.groups.map(String)];
     case "umask": return [String(o.mask)];
     case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];

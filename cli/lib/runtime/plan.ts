@@ -63,7 +63,8 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it.
   if (spec.linux.seccomp) ops.push({ op: "seccomp", program: seccompProgram(spec.linux.seccomp) });
   const { uid, gid, additionalGids } = spec.process.user;
-  ops.push({ op: "dropCaps", keep: capMask(spec.process.capabilities.bounding), staysRoot: uid === 0 });
+  const caps = spec.process.capabilities;
+  ops.push({ op: "dropCaps", keep: capMask(caps.bounding), staysRoot: uid === 0, ambient: capMask(caps.ambient) });
   ops.push({ op: "user", uid, gid, groups: additionalGids });
   // rl's own init forks last, so that it runs with the workload's user, capabilities and filter (as catatonit).
   if (o.init) ops.push({ op: "init" });
