@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { DEFAULT_CAPS } from "../../cli/lib/security/container-security";
 import { allCaps } from "../../cli/lib/security/capabilities";
 import { compileProfile } from "../../cli/lib/security/seccomp-compile";
@@ -6,6 +8,7 @@ import { defaultProfile } from "../../cli/lib/security/seccomp-default";
 import { resolveProfile, validateProfile, type SeccompProfile, type SeccompArch } from "../../cli/lib/security/seccomp-profile";
 import { syscallTable } from "../../cli/lib/security/syscalls";
 import { seccompInfo } from "../../cli/lib/security/seccomp-info";
+import { seccompProgram } from "../../cli/lib/security/seccomp-program";
 
 // A classic BPF interpreter for what a seccomp filter may contain: the program runs here the way
 // the kernel runs it, on a struct seccomp_data.
@@ -269,5 +272,27 @@ describe("rl info: seccomp", () => {
     expect(seccompInfo(actions(null), "x86_64").reason).toContain("CONFIG_SECCOMP_FILTER");
     expect(seccompInfo(actions("errno kill_process allow"), null).reason).toContain("no syscall table");
     expect(seccompInfo(actions("kill_thread trap errno allow"), "aarch64").reason).toContain("lacks the errno or kill_process");
+  });
+});
+
+describe("compiled programs are cached", () => {
+  test("the second start reads the program back; a damaged file is compiled again", () => {
+    const dir = mkdtempSync(`${tmpdir()}/rl-seccomp-cache-`);
+    try {
+      const resolved = resolveProfile(defaultProfile(), { caps: DEFAULT_CAPS, arch: "x86_64", kernel: "6.18" });
+      const fresh = seccompProgram(resolved);
+      expect(seccompProgram(resolved, dir)).toEqual(fresh);
+      const files = readdirSync(dir);
+      expect(files).toHaveLength(1);
+      expect(seccompProgram(resolved, dir)).toEqual(fresh);
+      // Another profile, another file.
+      const admin = resolveProfile(defaultProfile(), { caps: [...DEFAULT_CAPS, "CAP_SYS_ADMIN"], arch: "x86_64", kernel: "6.18" });
+      expect(seccompProgram(admin, dir)).not.toEqual(fresh);
+      expect(readdirSync(dir)).toHaveLength(2);
+      writeFileSync(`${dir}/${files[0]}`, fresh.subarray(0, 64));
+      expect(seccompProgram(resolved, dir)).toEqual(fresh);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -28,7 +28,7 @@ function mountFlags(options: string[]): { flags: number; data: string[] } {
  * container's root. Mount order as measured in DESIGN.md: proc, /dev, devpts, shm, mqueue, sys, then
  * the user's mounts, then pivot_root.
  */
-export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean }): Op[] {
+export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccompCache?: string }): Op[] {
   const has = (t: Spec["linux"]["namespaces"][number]["type"]) => spec.linux.namespaces.some((n) => n.type === t);
   const ops: Op[] = [{ op: "mount", src: "", target: "/", fstype: "", flags: MS.REC | MS.PRIVATE, data: "" }, ...rootOps];
   ops.push({ op: "setRoot", path: spec.root.path });
@@ -61,7 +61,7 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "umask", mask: 0o022 });
   if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
   // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it.
-  if (spec.linux.seccomp) ops.push({ op: "seccomp", program: seccompProgram(spec.linux.seccomp) });
+  if (spec.linux.seccomp) ops.push({ op: "seccomp", program: seccompProgram(spec.linux.seccomp, o.seccompCache) });
   const { uid, gid, additionalGids } = spec.process.user;
   const caps = spec.process.capabilities;
   ops.push({ op: "dropCaps", keep: capMask(caps.bounding), staysRoot: uid === 0, ambient: capMask(caps.ambient) });
