@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ALPINE, BUSYBOX, makeEnv, rl, skipReason } from "./harness";
 
@@ -107,6 +107,18 @@ describe.skipIf(Boolean(reason))("seccomp and security options", () => {
     const r = await withProbe(["--security-opt", `seccomp=${file}`], ["getpid", "personality-query", "personality-unsafe", "keyctl"]);
     expect(r.stderr).toBe("");
     expect(results(r.stdout)).toEqual({ getpid: "EACCES", "personality-query": "EPERM", "personality-unsafe": "0", keyctl: "0" });
+  });
+
+  // podman's own profile (containers-common), read by rl, answers as podman --runtime runc does with it
+  // on this host (measured: keyctl and unshare allowed, add_key and io_uring unknown to it).
+  const PODMAN_PROFILE = "/usr/share/containers/seccomp.json";
+  test.skipIf(!existsSync(PODMAN_PROFILE))("podman's profile file gives podman's answers", async () => {
+    const r = await withProbe(["--security-opt", `seccomp=${PODMAN_PROFILE}`], ["keyctl", "add_key", "io_uring_setup", "perf_event_open", "kexec_load", "bpf", "personality-unsafe", "personality-query", "kcmp", "getpid", "syscall470"]);
+    expect(r.stderr).toBe("");
+    expect(results(r.stdout)).toEqual({
+      keyctl: "0", add_key: "ENOSYS", io_uring_setup: "ENOSYS", perf_event_open: "EPERM", kexec_load: "EPERM", bpf: "EPERM",
+      "personality-unsafe": "ENOSYS", "personality-query": "0", kcmp: "EPERM", getpid: "0", syscall470: "ENOSYS",
+    });
   });
 
   test("a bad profile is one clear error, and leaves no container", async () => {
