@@ -130,6 +130,12 @@ describe.skipIf(Boolean(reason))("seccomp and security options", () => {
       expect(r.stderr).toContain(message);
       expect(r.stderr.trim().split("\n").length).toBe(1);
     }
+    // Valid, but beyond what one BPF program can hold.
+    const huge = join(t.root, "huge.json");
+    const rule = (n: number) => ({ names: ["read", "write", "close", "ioctl", "mmap"].slice(n % 5, n % 5 + 1), action: "SCMP_ACT_ERRNO", args: [0, 1, 2, 3, 4, 5].map((index) => ({ index, value: n, valueTwo: n, op: "SCMP_CMP_MASKED_EQ" })) });
+    writeFileSync(huge, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: Array.from({ length: 200 }, (_, n) => rule(n)) }));
+    const big = await rl(["run", "--name", "bad-profile", "--security-opt", `seccomp=${huge}`, ALPINE, "true"], { env: t.env });
+    expect(big).toMatchObject({ code: 125, stderr: "rl: cannot compile the seccomp profile: the program would exceed 4096 instructions\n" });
     expect((await rl(["ps", "-a", "--format", "{{.Names}}"], { env: t.env })).stdout).not.toContain("bad-profile");
     const opt = await run(["--security-opt", "selinux=x", ALPINE, "true"]);
     expect(opt.code).toBe(125);

@@ -276,21 +276,21 @@ describe("rl info: seccomp", () => {
 });
 
 describe("compiled programs are cached", () => {
-  test("the second start reads the program back; a damaged file is compiled again", () => {
+  test("the second start reads the program back; a damaged file is compiled again", async () => {
     const dir = mkdtempSync(`${tmpdir()}/rl-seccomp-cache-`);
     try {
       const resolved = resolveProfile(defaultProfile(), { caps: DEFAULT_CAPS, arch: "x86_64", kernel: "6.18" });
-      const fresh = seccompProgram(resolved);
-      expect(seccompProgram(resolved, dir)).toEqual(fresh);
+      const fresh = await seccompProgram(resolved);
+      expect(await seccompProgram(resolved, dir)).toEqual(fresh);
       const files = readdirSync(dir);
       expect(files).toHaveLength(1);
-      expect(seccompProgram(resolved, dir)).toEqual(fresh);
+      expect(await seccompProgram(resolved, dir)).toEqual(fresh);
       // Another profile, another file.
       const admin = resolveProfile(defaultProfile(), { caps: [...DEFAULT_CAPS, "CAP_SYS_ADMIN"], arch: "x86_64", kernel: "6.18" });
-      expect(seccompProgram(admin, dir)).not.toEqual(fresh);
+      expect(await seccompProgram(admin, dir)).not.toEqual(fresh);
       expect(readdirSync(dir)).toHaveLength(2);
       writeFileSync(`${dir}/${files[0]}`, fresh.subarray(0, 64));
-      expect(seccompProgram(resolved, dir)).toEqual(fresh);
+      expect(await seccompProgram(resolved, dir)).toEqual(fresh);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,4 @@
 import { capMask } from "../security/capabilities";
-import { seccompProgram } from "../security/seccomp-program";
 import { MS } from "./clone-flags";
 import type { Op } from "./ops";
 import type { Spec } from "./spec";
@@ -26,9 +25,9 @@ function mountFlags(options: string[]): { flags: number; data: string[] } {
 /**
  * Turn a runtime spec into the executor's setup steps, after `rootOps` made spec.root.path the
  * container's root. Mount order as measured in DESIGN.md: proc, /dev, devpts, shm, mqueue, sys, then
- * the user's mounts, then pivot_root.
+ * the user's mounts, then pivot_root. `seccomp`: the compiled program of spec.linux.seccomp.
  */
-export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccompCache?: string }): Op[] {
+export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccomp?: Uint8Array }): Op[] {
   const has = (t: Spec["linux"]["namespaces"][number]["type"]) => spec.linux.namespaces.some((n) => n.type === t);
   const ops: Op[] = [{ op: "mount", src: "", target: "/", fstype: "", flags: MS.REC | MS.PRIVATE, data: "" }, ...rootOps];
   ops.push({ op: "setRoot", path: spec.root.path });
@@ -61,7 +60,7 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "umask", mask: 0o022 });
   if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
   // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it.
-  if (spec.linux.seccomp) ops.push({ op: "seccomp", program: seccompProgram(spec.linux.seccomp, o.seccompCache) });
+  if (o.seccomp) ops.push({ op: "seccomp", program: o.seccomp });
   const { uid, gid, additionalGids } = spec.process.user;
   const caps = spec.process.capabilities;
   ops.push({ op: "dropCaps", keep: capMask(caps.bounding), staysRoot: uid === 0, ambient: capMask(caps.ambient) });

@@ -13,6 +13,7 @@ import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-pol
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { containerSecurity } from "../security/container-security";
+import { seccompProgram } from "../security/seccomp-program";
 import type { SecurityOpts } from "../security/security-opts";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
@@ -270,8 +271,9 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(`${tmpName(p, "flatten")}.json`, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init, seccompCache: join(p.data, "seccomp") });
+      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }, Bun.which("fuse-overlayfs") ?? undefined), { ...o, init: o.init && !init, seccomp });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
       child = undefined;

@@ -4,9 +4,8 @@ import { RlError } from "../errors";
 import { warnOnce } from "../log";
 import { adjustCaps, allCaps } from "./capabilities";
 import { defaultProfile } from "./seccomp-default";
-import { resolveProfile, validateProfile, type LinuxSeccomp, type SeccompProfile } from "./seccomp-profile";
+import { hostSeccompArch, resolveProfile, validateProfile, type LinuxSeccomp, type SeccompProfile } from "./seccomp-profile";
 import type { SecurityOpts } from "./security-opts";
-import { hostSeccompArch } from "./syscalls";
 
 /** podman's default capability set. */
 export const DEFAULT_CAPS = [

@@ -1,4 +1,4 @@
-import { compileSeccomp, type BpfRule } from "../../../core-as/index";
+import { compileSeccomp, type BpfPolicy, type BpfRule } from "../../../core-as/index";
 import { RlError } from "../errors";
 import { COMPARISONS, type LinuxSeccomp, type SeccompArch } from "./seccomp-profile";
 import { syscallTable } from "./syscalls";
@@ -43,7 +43,7 @@ export function compileProfile(s: LinuxSeccomp, arch: SeccompArch): Uint8Array {
       if (nr !== undefined) rules.push({ nr, action, args });
     }
   }
-  return compileSeccomp({
+  const policy: BpfPolicy = {
     arch: AUDIT_ARCH[arch],
     badArchAction: 0x80000000,
     defaultAction,
@@ -51,5 +51,10 @@ export function compileProfile(s: LinuxSeccomp, arch: SeccompArch): Uint8Array {
     refuseFrom: arch === "x86_64" ? X32_SYSCALL_BIT : 0,
     known: [...table.values()],
     rules,
-  });
+  };
+  try {
+    return compileSeccomp(policy);
+  } catch (err) {
+    throw new RlError((err as Error).message.replace(/^Cannot/, "cannot"));
+  }
 }

@@ -1,5 +1,5 @@
 import { readText, type Check, type ReadText } from "../host/check";
-import { hostSeccompArch } from "./syscalls";
+import { hostSeccompArch } from "./seccomp-profile";
 
 /** Whether containers get rl's seccomp filter here (rl info). */
 export interface SeccompInfo extends Check {

@@ -49,6 +49,11 @@ export interface LinuxSeccomp {
 
 export type SeccompArch = "x86_64" | "aarch64";
 
+/** The architecture rl runs on, as seccomp names it; undefined where rl has no syscall table for it. */
+export function hostSeccompArch(): SeccompArch | undefined {
+  return process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : undefined;
+}
+
 /** Go's architecture names (docker's `includes.arches`) and libseccomp's, per architecture. */
 const ARCH_NAMES: Record<SeccompArch, { go: string; scmp: string }> = {
   x86_64: { go: "amd64", scmp: "SCMP_ARCH_X86_64" },

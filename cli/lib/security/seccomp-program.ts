@@ -1,21 +1,20 @@
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package-root";
-import { compileProfile } from "./seccomp-compile";
-import type { LinuxSeccomp } from "./seccomp-profile";
-import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "./syscall-table";
-import { hostSeccompArch } from "./syscalls";
+import { hostSeccompArch, type LinuxSeccomp } from "./seccomp-profile";
 
-const CORE = join(PACKAGE_ROOT, "core-as", "build", "core.wasm");
+/** What a compiled program depends on besides the profile: the compiler (the WASM core and its glue) and the tables. */
+const COMPILER = ["core-as/build/core.wasm", "cli/lib/security/seccomp-compile.ts", "cli/lib/security/syscall-table.ts"];
 
-/** What a compiled program depends on besides the profile: the compiler (the WASM core) and the tables. */
 function compilerIdentity(): string {
-  let core = "";
-  try {
-    const st = statSync(CORE);
-    core = `${st.size}:${st.mtimeMs}`;
-  } catch {}
-  return `${core}|${Bun.hash(X86_64_SYSCALLS.join() + AARCH64_SYSCALLS.join()).toString(16)}`;
+  return COMPILER.map((f) => {
+    try {
+      const st = statSync(join(PACKAGE_ROOT, f));
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return "-";
+    }
+  }).join("|");
 }
 
 /** A cached program ends with the hash of its instructions: a damaged file is compiled again. */
@@ -51,17 +50,19 @@ function writeCached(dir: string, path: string, prog: Uint8Array): void {
 
 /**
  * The BPF program of a container's resolved profile, for the host's architecture. Compiling loads the
- * WASM core (milliseconds at a command's start); with `cacheDir`, a program compiled before is read
- * back instead, keyed by the profile, the architecture and the compiler.
+ * WASM core and the syscall tables (milliseconds at a command's start: they are imported only then);
+ * with `cacheDir`, a program compiled before is read back instead, keyed by the profile, the
+ * architecture and the compiler's files.
  */
-export function seccompProgram(s: LinuxSeccomp, cacheDir?: string): Uint8Array {
+export async function seccompProgram(s: LinuxSeccomp, cacheDir?: string): Promise<Uint8Array> {
   const arch = hostSeccompArch()!;
-  if (!cacheDir) return compileProfile(s, arch);
+  const compile = async () => (await import("./seccomp-compile")).compileProfile(s, arch);
+  if (!cacheDir) return compile();
   const key = Bun.hash(`${arch}|${compilerIdentity()}|${JSON.stringify(s)}`).toString(16);
   const path = join(cacheDir, `${key}.bpf`);
   const cached = readCached(path);
   if (cached) return cached;
-  const prog = compileProfile(s, arch);
+  const prog = await compile();
   writeCached(cacheDir, path, prog);
   return prog;
 }

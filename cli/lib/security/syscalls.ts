@@ -16,8 +16,3 @@ export function syscallTable(arch: SeccompArch): Map<string, number> {
   }
   return t;
 }
-
-/** The architecture rl runs on, as seccomp names it; undefined where rl has no table for it. */
-export function hostSeccompArch(): SeccompArch | undefined {
-  return process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : undefined;
-}
