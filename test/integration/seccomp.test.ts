@@ -201,6 +201,7 @@ describe.skipIf(Boolean(reason))("seccomp and security options", () => {
     expect(spec.linux.seccomp.defaultAction).toBe("SCMP_ACT_ERRNO");
     expect(spec.linux.seccomp.syscalls.some((s: { names: string[] }) => s.names.includes("read"))).toBe(true);
     expect(spec.linux.maskedPaths).toContain("/proc/keys");
+    expect(spec.annotations["io.rl.seccomp"]).toBe("default");
     await rl(["rm", "recorded"], { env: t.env });
   });
 });

@@ -161,9 +161,9 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
       namespaces,
       maskedPaths: security.maskedPaths,
       readonlyPaths: security.readonlyPaths,
-      ...(security.seccomp ? { seccomp: security.seccomp } : {}),
+      seccomp: security.seccomp,
     },
-    annotations: { "io.rl.image": img.id, "io.rl.name": name },
+    annotations: { "io.rl.image": img.id, "io.rl.name": name, "io.rl.seccomp": security.seccompProfile },
   };
 }
 

@@ -25,6 +25,8 @@ export interface ContainerSecurity {
   readonlyPaths: string[];
   /** Absent: no filter (seccomp=unconfined, --privileged, or no syscall table for this architecture). */
   seccomp?: LinuxSeccomp;
+  /** Where the filter comes from, as inspect shows it: "default", "unconfined" or the profile's path. */
+  seccompProfile: string;
 }
 
 export interface SecurityRequest {
@@ -76,11 +78,13 @@ export function containerSecurity(r: SecurityRequest): ContainerSecurity {
   // A user other than root starts with no capability (exec clears them), but those added for it.
   const added = r.uid === 0 ? bounding : adjustCaps([], r.capAdd, []).filter((c) => bounding.includes(c));
   const masked = r.privileged ? [] : [...MASKED_PATHS, ...r.opts.mask.filter((p) => !MASKED_PATHS.includes(p))];
+  const seccomp = profileFor(r, bounding);
   return {
     capabilities: { bounding, effective: added, permitted: added, inheritable: r.uid === 0 ? [] : added, ambient: r.uid === 0 ? [] : added },
     noNewPrivileges: r.opts.noNewPrivileges,
     maskedPaths: unmasked(masked, r.opts.unmask),
     readonlyPaths: r.privileged ? [] : unmasked(READONLY_PATHS, r.opts.unmask),
-    seccomp: profileFor(r, bounding),
+    ...(seccomp ? { seccomp } : {}),
+    seccompProfile: seccomp ? r.opts.seccomp : "unconfined",
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../package-root";
 import { hostSeccompArch, type LinuxSeccomp } from "./seccomp-profile";
@@ -40,12 +40,22 @@ function writeCached(dir: string, path: string, prog: Uint8Array): void {
     new DataView(out.buffer).setBigUint64(prog.length, BigInt(Bun.hash(prog)), true);
     writeFileSync(tmp, out, { flag: "wx", mode: 0o600 });
     renameSync(tmp, path);
+    prune(dir);
   } catch {
     // A cache that cannot be written costs a compile next time, nothing more.
     try {
       unlinkSync(tmp);
     } catch {}
   }
+}
+
+/** Programs of other profiles and of earlier builds pile up: keep the newest few. */
+const KEEP = 32;
+function prune(dir: string): void {
+  const files = readdirSync(dir).filter((f) => f.endsWith(".bpf"));
+  if (files.length <= KEEP) return;
+  const byAge = files.map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+  for (const { f } of byAge.slice(0, files.length - KEEP)) unlinkSync(join(dir, f));
 }
 
 /**
