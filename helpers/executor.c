@@ -506,8 +506,11 @@ static uint64_t user_ambient = 0;
 
 static int drop_caps(uint64_t keep, int stays_root, uint64_t ambient) {
   int cap;
-  for (cap = 0; cap < 64; cap++)
+  for (cap = 0; cap < 64; cap++) {
     if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != 22) return -1;
+    /* Capabilities this kernel does not have (ALL names the newest ones) cannot be raised. */
+    if ((keep & (1ULL << cap)) && prctl(23 /* PR_CAPBSET_READ */, cap, 0, 0, 0) != 1) keep &= ~(1ULL << cap);
+  }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (!stays_root) {
     /* The uid switch would clear the permitted set: keep it for the ambient ones. */

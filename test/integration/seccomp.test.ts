@@ -124,7 +124,7 @@ describe.skipIf(Boolean(reason))("seccomp and security options", () => {
   test("a bad profile is one clear error, and leaves no container", async () => {
     const file = join(t.root, "bad.json");
     writeFileSync(file, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_NOPE" }] }));
-    for (const [value, message] of [[file, `cannot use seccomp profile ${file}: syscalls[0]: unknown action "SCMP_ACT_NOPE"`], [join(t.root, "none.json"), "no such file"]] as const) {
+    for (const [value, message] of [[file, `cannot use seccomp profile ${file}: syscalls[0]: unknown action "SCMP_ACT_NOPE"`], [join(t.root, "none.json"), "no such file"], ["/dev/zero", "cannot use seccomp profile /dev/zero: not a regular file"]] as const) {
       const r = await rl(["run", "--name", "bad-profile", "--security-opt", `seccomp=${value}`, ALPINE, "true"], { env: t.env });
       expect(r.code).toBe(125);
       expect(r.stderr).toContain(message);

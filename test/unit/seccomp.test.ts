@@ -254,6 +254,8 @@ describe("profiles of one's own", () => {
     expect(() => validateProfile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW", args: [{ index: 6, value: 0, op: "SCMP_CMP_EQ" }] }] })).toThrow("index must be 0 to 5");
     expect(() => validateProfile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 0, op: "SCMP_CMP_ABOUT" }] }] })).toThrow("unknown comparison");
     expect(() => validateProfile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ action: "SCMP_ACT_ALLOW" }] })).toThrow("names must be");
+    expect(() => validateProfile({ defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: -1 })).toThrow("defaultErrnoRet: an errno must be a number from 0 to 4095");
+    expect(() => validateProfile({ defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["read"], action: "SCMP_ACT_ERRNO", errnoRet: "EPERM" as unknown as number }] })).toThrow("syscalls[0]: an errno");
   });
 
   test("a program over 4096 instructions is refused", () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { release } from "node:os";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
@@ -38,9 +38,14 @@ export interface SecurityRequest {
   uid: number;
 }
 
+const MAX_PROFILE = 4 << 20;
+
 function readProfile(path: string): SeccompProfile {
   let text: string;
   try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error("not a regular file");
+    if (st.size > MAX_PROFILE) throw new Error(`larger than ${MAX_PROFILE >> 20} MiB`);
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

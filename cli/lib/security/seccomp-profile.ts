@@ -73,6 +73,10 @@ export function validateProfile(p: unknown): SeccompProfile {
   if (typeof p !== "object" || p === null || Array.isArray(p)) throw new RlError("the profile is not a JSON object");
   const prof = p as SeccompProfile;
   checkAction(prof.defaultAction, "defaultAction");
+  const checkErrno = (v: unknown, where: string) => {
+    if (v !== undefined && v !== null && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 4095)) throw new RlError(`${where}: an errno must be a number from 0 to 4095`);
+  };
+  checkErrno(prof.defaultErrnoRet, "defaultErrnoRet");
   if (prof.syscalls !== undefined && prof.syscalls !== null && !Array.isArray(prof.syscalls)) throw new RlError("syscalls is not a list");
   (prof.syscalls ?? []).forEach((r, i) => {
     const where = `syscalls[${i}]`;
@@ -80,6 +84,7 @@ export function validateProfile(p: unknown): SeccompProfile {
     const names = r.names ?? (r.name !== undefined ? [r.name] : undefined);
     if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) throw new RlError(`${where}: names must be a list of syscall names`);
     checkAction(r.action, where);
+    checkErrno(r.errnoRet, where);
     for (const a of r.args ?? []) {
       if (typeof a !== "object" || a === null || !Number.isInteger(a.index) || a.index < 0 || a.index > 5) throw new RlError(`${where}: an argument index must be 0 to 5`);
       if (!COMPARISONS.includes(a.op)) throw new RlError(`${where}: unknown comparison ${JSON.stringify(a.op)}`);
