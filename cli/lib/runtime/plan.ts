@@ -59,7 +59,8 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "chdir", path: spec.process.cwd });
   ops.push({ op: "umask", mask: 0o022 });
   if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
-  // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it.
+  // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it. The ops
+  // after it run under the filter: they may only make syscalls the default profile allows.
   if (o.seccomp) ops.push({ op: "seccomp", program: o.seccomp });
   const { uid, gid, additionalGids } = spec.process.user;
   const caps = spec.process.capabilities;
