@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { DEFAULT_CAPS } from "../../cli/lib/security/container-security";
+import { containerSecurity, DEFAULT_CAPS, MASKED_PATHS } from "../../cli/lib/security/container-security";
+import { parseSecurityOpts } from "../../cli/lib/security/security-opts";
 import { allCaps } from "../../cli/lib/security/capabilities";
 import { compileProfile } from "../../cli/lib/security/seccomp-compile";
 import { defaultProfile } from "../../cli/lib/security/seccomp-default";
@@ -296,5 +297,50 @@ describe("compiled programs are cached", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("--security-opt and --privileged", () => {
+  test("parsing: podman's KEY=VALUE and docker's KEY:VALUE", () => {
+    expect(parseSecurityOpts([])).toEqual({ seccomp: "default", noNewPrivileges: false, mask: [], unmask: [] });
+    expect(parseSecurityOpts(["seccomp=unconfined", "no-new-privileges", "mask=/a:/b", "unmask=/proc/*", "label=disable"])).toEqual({ seccomp: "unconfined", noNewPrivileges: true, mask: ["/a", "/b"], unmask: ["/proc/*"] });
+    expect(parseSecurityOpts(["seccomp:/p.json", "no-new-privileges:true", "no-new-privileges=false"])).toMatchObject({ seccomp: "/p.json", noNewPrivileges: false });
+    expect(() => parseSecurityOpts(["seccomp"])).toThrow("give seccomp=unconfined or seccomp=PROFILE.json");
+    expect(() => parseSecurityOpts(["no-new-privileges=yes"])).toThrow("takes true or false");
+    expect(() => parseSecurityOpts(["mask=relative"])).toThrow("relative is not an absolute path");
+    expect(() => parseSecurityOpts(["unmask="])).toThrow("give unmask=PATH");
+    expect(() => parseSecurityOpts(["apparmor=myprofile"])).toThrow('unsupported --security-opt "apparmor=myprofile"');
+  });
+
+  const sec = (o: Partial<Parameters<typeof containerSecurity>[0]> & { opts?: string[] }) =>
+    containerSecurity({ privileged: false, capAdd: [], capDrop: [], uid: 0, ...o, opts: parseSecurityOpts(o.opts ?? []) });
+
+  test("capabilities: root holds the bounding set, another user only what is added", () => {
+    expect(sec({}).capabilities).toEqual({ bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS, inheritable: [], ambient: [] });
+    expect(sec({ uid: 1000 }).capabilities).toMatchObject({ bounding: DEFAULT_CAPS, effective: [], ambient: [] });
+    const added = sec({ uid: 1000, capAdd: ["net_raw", "CAP_CHOWN"] }).capabilities;
+    expect(added).toMatchObject({ effective: ["CAP_NET_RAW", "CAP_CHOWN"], ambient: ["CAP_NET_RAW", "CAP_CHOWN"], inheritable: ["CAP_NET_RAW", "CAP_CHOWN"] });
+    expect(added.bounding).toContain("CAP_NET_RAW");
+    // Dropped wins over added for another user: nothing outside the bounding set.
+    expect(sec({ uid: 1000, capAdd: ["NET_RAW"], capDrop: ["ALL"] }).capabilities.effective).toEqual(["CAP_NET_RAW"]);
+    expect(sec({ uid: 1000, capAdd: ["CHOWN"], capDrop: ["CHOWN"] }).capabilities.effective).toEqual(["CAP_CHOWN"]);
+  });
+
+  test("--privileged: every capability, no filter, no masks; seccomp: the default, unconfined or a file", () => {
+    const p = sec({ privileged: true });
+    expect(p.capabilities.bounding).toEqual(allCaps());
+    expect(p).toMatchObject({ maskedPaths: [], readonlyPaths: [], seccompProfile: "unconfined" });
+    expect(p.seccomp).toBeUndefined();
+    expect(sec({}).seccompProfile).toBe("default");
+    expect(sec({}).seccomp?.defaultAction).toBe("SCMP_ACT_ERRNO");
+    expect(sec({ opts: ["seccomp=unconfined"] }).seccomp).toBeUndefined();
+    expect(() => sec({ opts: ["seccomp=/nonexistent/p.json"] })).toThrow("cannot use seccomp profile /nonexistent/p.json: no such file");
+  });
+
+  test("mask and unmask", () => {
+    expect(sec({ opts: ["mask=/srv:/proc/keys"] }).maskedPaths).toEqual([...MASKED_PATHS, "/srv"]);
+    expect(sec({ opts: ["unmask=/proc/k*:/sys/firmware"] }).maskedPaths).toEqual(MASKED_PATHS.filter((p) => !["/proc/kcore", "/proc/keys", "/sys/firmware"].includes(p)));
+    expect(sec({ opts: ["unmask=/proc/sys"] }).readonlyPaths).not.toContain("/proc/sys");
+    expect(sec({ opts: ["unmask=ALL"] })).toMatchObject({ maskedPaths: [], readonlyPaths: [] });
   });
 });
