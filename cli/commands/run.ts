@@ -53,6 +53,7 @@ export const EXAMPLES: Example[] = [
   ["$0 run --rm -p 8080:80 --name web IMAGE httpd -f -p 80", "Publish container port 80 on host port 8080 (see rl port web)"],
   ["$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback"],
   ["$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network"],
+  ["$0 run --rm --security-opt seccomp=profile.json IMAGE CMD", "Filter syscalls with a profile of one's own (docker's JSON format)"],
 ];
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
