@@ -186,13 +186,14 @@ enum {
   OP_CONSOLE,         /* allocate a pty from the container's devpts, send its master to the supervisor */
   OP_STDIN_NULL,
   OP_SETSID,
-  OP_DROP_CAPS,       /* keep-mask (decimal) stays-root (0|1) */
+  OP_DROP_CAPS,       /* keep-mask (decimal) stays-root (0|1) [ambient-mask: kept through OP_USER's switch] */
   OP_USER,            /* uid gid ngroups groups... */
   OP_UMASK,           /* mode */
   OP_INIT,            /* fork; this process becomes a tiny init: forwards signals, reaps, exits as the child */
   OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
   OP_NO_NEW_PRIVS,
-  OP_MASK_IN          /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_SECCOMP          /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -494,16 +495,57 @@ static int console_setup(void) {
 
 /* Bounding and ambient sets always; effective/permitted only for a workload that stays root (a switch to
  * another uid clears them anyway, and capset could not raise them afterwards). */
-static int drop_caps(uint64_t keep, int stays_root) {
-  uint32_t hdr[2]; uint32_t data[6]; int cap;
-  for (cap = 0; cap < 64; cap++)
-    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != 22) return -1;
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (!stays_root) return 0;
+static int set_caps(uint64_t eff, uint64_t inh) {
+  uint32_t hdr[2]; uint32_t data[6];
   hdr[0] = 0x20080522; hdr[1] = 0;
-  data[0] = (uint32_t)keep; data[1] = (uint32_t)keep; data[2] = 0;                /* effective, permitted, inheritable */
-  data[3] = (uint32_t)(keep >> 32); data[4] = (uint32_t)(keep >> 32); data[5] = 0;
+  data[0] = (uint32_t)eff; data[1] = (uint32_t)eff; data[2] = (uint32_t)inh;       /* effective, permitted, inheritable */
+  data[3] = (uint32_t)(eff >> 32); data[4] = (uint32_t)(eff >> 32); data[5] = (uint32_t)(inh >> 32);
   return syscall(SYS_capset, hdr, data) < 0 ? -1 : 0;
+}
+
+/* Capabilities a workload that is not root keeps (--cap-add): OP_USER raises them as ambient ones. */
+static uint64_t user_ambient = 0;
+
+static int drop_caps(uint64_t keep, int stays_root, uint64_t ambient) {
+  int cap;
+  for (cap = 0; cap < 64; cap++) {
+    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != 22) return -1;
+    /* Capabilities this kernel does not have (ALL names the newest ones) cannot be raised. */
+    if ((keep & (1ULL << cap)) && prctl(23 /* PR_CAPBSET_READ */, cap, 0, 0, 0) != 1) keep &= ~(1ULL << cap);
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (!stays_root) {
+    /* The uid switch would clear the permitted set: keep it for the ambient ones. */
+    user_ambient = ambient & keep;
+    return user_ambient && prctl(8 /* PR_SET_KEEPCAPS */, 1, 0, 0, 0) < 0 ? -1 : 0;
+  }
+  return set_caps(keep, 0);
+}
+
+/* After the switch to a user other than root: only the ambient capabilities stay, through exec. */
+static int raise_ambient(void) {
+  int cap;
+  if (!user_ambient) return 0;
+  if (set_caps(user_ambient, user_ambient) < 0) return -1;
+  for (cap = 0; cap < 64; cap++)
+    if ((user_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, 2 /* PR_CAP_AMBIENT_RAISE */, cap, 0, 0) < 0) return -1;
+  return prctl(8 /* PR_SET_KEEPCAPS */, 0, 0, 0, 0);
+}
+
+/* Install a seccomp filter given as hex text (the op list carries NUL-terminated strings). Without
+ * no_new_privs the kernel asks for CAP_SYS_ADMIN in this user namespace: before the capabilities go. */
+static int load_seccomp(const char *hex) {
+  static unsigned char prog[4096 * 8];
+  struct { unsigned short len; void *filter; } fprog;
+  size_t n = slen(hex) / 2, i;
+  if (n == 0 || n % 8 || n > sizeof prog) { errno = 22; return -1; }
+  for (i = 0; i < n * 2; i++) {
+    char c = hex[i]; int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) { errno = 22; return -1; }
+    prog[i / 2] = (unsigned char)(i % 2 ? (prog[i / 2] | v) : v << 4);
+  }
+  fprog.len = (unsigned short)(n / 8); fprog.filter = prog;
+  return prctl(22 /* PR_SET_SECCOMP */, 2 /* SECCOMP_MODE_FILTER */, &fprog, 0, 0);
 }
 
 static void reset_signals(void) {
@@ -655,9 +697,10 @@ static void run_ops(const char *ops, int len) {
     }
     case OP_SETSID: setsid(); break;
     case OP_DROP_CAPS: {
-      uint64_t keep = 0; const char *s = a[0];
+      uint64_t keep = 0, ambient = 0; const char *s = a[0];
       while (*s >= '0' && *s <= '9') keep = keep * 10 + (uint64_t)(*s++ - '0');
-      r = drop_caps(keep, a[1][0] == '1');
+      for (s = argc > 2 ? a[2] : ""; *s >= '0' && *s <= '9'; s++) ambient = ambient * 10 + (uint64_t)(*s - '0');
+      r = drop_caps(keep, a[1][0] == '1', ambient);
       break;
     }
     case OP_USER: {
@@ -670,11 +713,14 @@ static void run_ops(const char *ops, int len) {
       id = to_long(a[1]);
       if (syscall(SYS_setresgid, id, id, id) < 0) { r = -1; break; }
       id = to_long(a[0]);
-      if ((r = (int)syscall(SYS_setresuid, id, id, id)) == 0) r = rearm_pdeathsig();
+      r = (int)syscall(SYS_setresuid, id, id, id);
+      if (r == 0) r = rearm_pdeathsig();
+      if (r == 0) r = raise_ambient();
       break;
     }
     case OP_UMASK: umask((unsigned int)to_long(a[0])); break;
     case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
+    case OP_SECCOMP: r = load_seccomp(a[0]); break;
     case OP_INIT: run_init(); break;
     case OP_EXEC: {
       /* args: argc, argv..., envc, env... */

@@ -25,9 +25,9 @@ function mountFlags(options: string[]): { flags: number; data: string[] } {
 /**
  * Turn a runtime spec into the executor's setup steps, after `rootOps` made spec.root.path the
  * container's root. Mount order as measured in DESIGN.md: proc, /dev, devpts, shm, mqueue, sys, then
- * the user's mounts, then pivot_root.
+ * the user's mounts, then pivot_root. `seccomp`: the compiled program of spec.linux.seccomp.
  */
-export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean }): Op[] {
+export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccomp?: Uint8Array }): Op[] {
   const has = (t: Spec["linux"]["namespaces"][number]["type"]) => spec.linux.namespaces.some((n) => n.type === t);
   const ops: Op[] = [{ op: "mount", src: "", target: "/", fstype: "", flags: MS.REC | MS.PRIVATE, data: "" }, ...rootOps];
   ops.push({ op: "setRoot", path: spec.root.path });
@@ -58,12 +58,18 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "pivot" });
   ops.push({ op: "chdir", path: spec.process.cwd });
   ops.push({ op: "umask", mask: 0o022 });
+  if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
+  // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it. The ops
+  // after it run under the filter: they may only make syscalls the default profile allows.
+  if (o.seccomp) ops.push({ op: "seccomp", program: o.seccomp });
+  const { uid, gid, additionalGids } = spec.process.user;
+  const caps = spec.process.capabilities;
+  ops.push({ op: "dropCaps", keep: capMask(caps.bounding), staysRoot: uid === 0, ambient: capMask(caps.ambient) });
+  ops.push({ op: "user", uid, gid, groups: additionalGids });
+  // rl's own init forks last, so that it runs with the workload's user, capabilities and filter (as catatonit).
   if (o.init) ops.push({ op: "init" });
   if (spec.process.terminal) ops.push({ op: "console" });
   else if (!o.interactive) ops.push({ op: "stdinNull" });
-  const { uid, gid, additionalGids } = spec.process.user;
-  ops.push({ op: "dropCaps", keep: capMask(spec.process.capabilities.bounding), staysRoot: uid === 0 });
-  ops.push({ op: "user", uid, gid, groups: additionalGids });
   ops.push({ op: "exec", argv: spec.process.args, env: spec.process.env });
   return ops;
 }

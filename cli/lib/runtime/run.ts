@@ -13,6 +13,9 @@ import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-pol
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
+import { containerSecurity } from "../security/container-security";
+import { seccompProgram } from "../security/seccomp-program";
+import type { SecurityOpts } from "../security/security-opts";
 import { driverCandidates, rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
@@ -29,7 +32,7 @@ import { clearHelpers, loadNetwork, saveNetwork } from "../network/store";
 import type { DnsOptions } from "../network/etc-files";
 import { findContainer } from "./containers";
 import { planOps } from "./plan";
-import { DEFAULT_CAPS, processArgs, processEnv, type Spec } from "./spec";
+import { processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
 import { resolveUser } from "./user";
 import { attachTerminal } from "./tty";
@@ -63,6 +66,9 @@ export interface RunOptions {
   storageDriver?: StorageDriver;
   capAdd: string[];
   capDrop: string[];
+  /** --security-opt, parsed. */
+  security: SecurityOpts;
+  privileged: boolean;
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -115,7 +121,7 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
   const hostname = o.hostname ?? defaultHostname(id, net.config);
   const userSpec = o.user ?? img.config.config?.User ?? "";
   const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
-  const caps = adjustCaps(DEFAULT_CAPS, o.capAdd, o.capDrop);
+  const security = containerSecurity({ opts: o.security, privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, uid: user.uid });
   const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
   if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
   const mounts: Spec["mounts"] = [
@@ -138,17 +144,19 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
       args: init ? [INIT_PATH, "--", ...args] : args,
       env: processEnv(img.config.config, { ...o, tty: o.tty }, hostname, user),
       cwd,
-      capabilities: { bounding: caps, effective: user.uid === 0 ? caps : [], permitted: user.uid === 0 ? caps : [] },
+      capabilities: security.capabilities,
+      noNewPrivileges: security.noNewPrivileges,
     },
     root: { path: root, readonly: o.readOnly },
     hostname,
     mounts,
     linux: {
       namespaces,
-      maskedPaths: ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"],
-      readonlyPaths: ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      maskedPaths: security.maskedPaths,
+      readonlyPaths: security.readonlyPaths,
+      seccomp: security.seccomp,
     },
-    annotations: { "io.rl.image": img.id, "io.rl.name": name },
+    annotations: { "io.rl.image": img.id, "io.rl.name": name, "io.rl.seccomp": security.seccompProfile },
   };
 }
 
@@ -252,8 +260,9 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init });
+      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
       const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
