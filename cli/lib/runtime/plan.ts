@@ -40,17 +40,16 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
     } else {
       ops.push({ op: "mountIn", src: m.source, target: m.destination, fstype: m.type, flags, data: data.join(",") });
     }
-    if (m.destination === "/dev") {
+    // rl's own /dev and devpts only: a bind the user asked for is not filled with device placeholders.
+    if (m.destination === "/dev" && m.type === "tmpfs") {
       for (const d of HOST_DEVICES) ops.push({ op: "bindIn", src: `/dev/${d}`, target: `/dev/${d}`, flags: 0, recursive: false });
       ops.push({ op: "symlinkIn", target: "/proc/self/fd", path: "/dev/fd" });
       ["stdin", "stdout", "stderr"].forEach((s, i) => ops.push({ op: "symlinkIn", target: `/proc/self/fd/${i}`, path: `/dev/${s}` }));
     }
-    if (m.destination === "/dev/pts") ops.push({ op: "symlinkIn", target: "pts/ptmx", path: "/dev/ptmx" });
+    if (m.destination === "/dev/pts" && m.type === "devpts") ops.push({ op: "symlinkIn", target: "pts/ptmx", path: "/dev/ptmx" });
   }
   for (const p of spec.linux.maskedPaths) ops.push({ op: "maskIn", path: p });
-  for (const p of spec.linux.readonlyPaths) {
-    ops.push({ op: "bindIn", src: `${spec.root.path}${p}`, target: p, flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, recursive: true, optional: true });
-  }
+  for (const p of spec.linux.readonlyPaths) ops.push({ op: "readonlyIn", path: p, optional: true });
   if (spec.root.readonly) ops.push({ op: "remountReadOnlyIn", path: "/" });
   if (has("uts")) ops.push({ op: "hostname", name: spec.hostname });
   if (has("network")) ops.push({ op: "loopbackUp" });
@@ -58,9 +57,9 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "pivot" });
   ops.push({ op: "chdir", path: spec.process.cwd });
   ops.push({ op: "umask", mask: 0o022 });
+  if (!spec.process.terminal && !o.interactive) ops.push({ op: "stdinNull" });
   if (o.init) ops.push({ op: "init" });
   if (spec.process.terminal) ops.push({ op: "console" });
-  else if (!o.interactive) ops.push({ op: "stdinNull" });
   const { uid, gid, additionalGids } = spec.process.user;
   ops.push({ op: "dropCaps", keep: capMask(spec.process.capabilities.bounding), staysRoot: uid === 0 });
   ops.push({ op: "user", uid, gid, groups: additionalGids });
