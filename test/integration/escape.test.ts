@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { concat, TAR_END, tarHeader, tarPadding } from "../../cli/lib/image/tar-writer";
 import { ALPINE, makeEnv, REPO, rl, RL_BIN, skipReason } from "./harness";
 
 // What a container may try against the user who runs it, each checked from inside a container under
@@ -216,6 +217,31 @@ describe.skipIf(Boolean(reason))("escape", () => {
     test("from inside a default container: /sys/dev/block is masked (empty)", async () => {
       const r = await rl(["run", "--rm", ALPINE, "ls", "-A", "/sys/dev/block"], { env: t.env });
       expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+    });
+  });
+
+  describe("file capabilities in a layer (security.capability), kept as podman keeps them", () => {
+    beforeAll(async () => {
+      // A v2 capability xattr (as setcap writes it on a host) granting CAP_NET_BIND_SERVICE (bit 10),
+      // permitted and effective, on a busybox called grep.
+      const cap = new Uint8Array(20);
+      new DataView(cap.buffer).setUint32(0, 0x02000001, true);
+      new DataView(cap.buffer).setUint32(4, 1 << 10, true);
+      const bb = readFileSync("/bin/busybox");
+      const file = (path: string, xattrs?: Record<string, Uint8Array>) => [tarHeader({ path, type: "file", size: bb.length, mode: 0o755, xattrs }), bb, tarPadding(bb.length)];
+      const tar = join(t.root, "caps.tar");
+      writeFileSync(tar, concat([tarHeader({ path: "bin/", type: "dir", mode: 0o755 }), ...file("bin/busybox"), ...file("bin/grep", { "security.capability": cap }), TAR_END]));
+      expect(await rl(["import", tar, "file-caps"], { env: t.env })).toMatchObject({ code: 0, stderr: "" });
+    });
+
+    test("a non-root user running the file gets its capability, within the bounding set", async () => {
+      const r = await rl(["run", "--rm", "-u", "1000", "file-caps", "/bin/grep", "CapEff", "/proc/self/status"], { env: t.env });
+      expect(r).toEqual({ code: 0, stdout: "CapEff:\t0000000000000400\n", stderr: "" });
+    });
+
+    test("with the capability dropped from the bounding set (--cap-drop), the file cannot bring it back: its exec is refused", async () => {
+      const r = await rl(["run", "--rm", "-u", "1000", "--cap-drop", "NET_BIND_SERVICE", "file-caps", "/bin/grep", "CapEff", "/proc/self/status"], { env: t.env });
+      expect(r).toEqual({ code: 126, stdout: "", stderr: "rl: /bin/grep: Operation not permitted (EPERM)\n" });
     });
   });
 });

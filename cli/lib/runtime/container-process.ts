@@ -26,7 +26,8 @@ function startError(op: Op, errno: number): RlError {
   if (op.op === "exec") {
     const cmd = op.argv[0]!;
     if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
-    if (errno === 13 || errno === 8 || errno === 21) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
+    // EPERM: a file capability beyond the bounding set (the kernel refuses such an exec).
+    if (errno === 13 || errno === 8 || errno === 21 || errno === 1) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
   }
   // ELOOP from the executor's check that proc and sysfs go on a directory, not through a symlink.
   if (errno === 40 && (op.op === "mountIn" || op.op === "sysfsIn")) {
