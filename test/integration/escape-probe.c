@@ -5,13 +5,19 @@
  *   probe tty              open /dev/tty; TIOCSTI on fds 0-2 (pushes a NUL: nothing runs); the session id
  *   probe keyring NAME     look for a "user" key NAME in the session keyring
  *   probe addkey NAME CMD...  (on the host) a new session keyring holding key NAME, then exec CMD in it
+ *   probe no-mount-setattr CMD...  (on the host) exec CMD where mount_setattr fails with ENOSYS, as on
+ *                          kernels before 5.12 (a seccomp filter: no_new_privs, so no setuid newuidmap)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,6 +63,19 @@ int main(int argc, char **argv) {
     perror("exec");
     return 127;
   }
-  fprintf(stderr, "usage: probe tty | keyring NAME | addkey NAME CMD...\n");
+  if (argc >= 3 && !strcmp(argv[1], "no-mount-setattr")) {
+    struct sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 442 /* mount_setattr, x86_64 and aarch64 */, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) { perror("seccomp"); return 125; }
+    execv(argv[2], argv + 2);
+    perror("exec");
+    return 127;
+  }
+  fprintf(stderr, "usage: probe tty | keyring NAME | addkey NAME CMD... | no-mount-setattr CMD...\n");
   return 2;
 }

@@ -93,6 +93,25 @@ describe.skipIf(Boolean(reason))("escape", () => {
     }
   });
 
+  test("the same where the kernel has no mount_setattr (before 5.12): each submount is made read-only", async () => {
+    const name = `rl-escape-old-kernel-${process.pid}`;
+    const none = join(t.root, "no-subids-ro");
+    writeFileSync(none, "");
+    try {
+      // no_new_privs stops setuid newuidmap (the single-id mapping needs no helper) and the executor
+      // program's capabilities as root of the namespace when it execs itself (a copy of rl needs no exec).
+      const r = Bun.spawnSync([join(probeDir(), "probe"), "no-mount-setattr", RL_BIN, "run", "--rm", "--network", "none", "-v", "/:/host:ro", ALPINE, "sh", "-c", `touch /host/dev/shm/${name}; touch /host/tmp/${name}`], {
+        env: { ...t.env, RL_SUBUID_FILE: none, RL_SUBGID_FILE: none, RL_TEST_EXECUTOR_PROGRAM: "/etc/hostname" },
+        stderr: "pipe",
+      });
+      expect(r.stderr.toString()).toEndWith(`touch: /host/dev/shm/${name}: Read-only file system\ntouch: /host/tmp/${name}: Read-only file system\n`);
+      expect(existsSync(`/dev/shm/${name}`)).toBe(false);
+    } finally {
+      rmSync(`/dev/shm/${name}`, { force: true });
+      rmSync(`/tmp/${name}`, { force: true });
+    }
+  });
+
   describe("an image whose /proc, /sys, /dev or /etc files are symlinks to host paths", () => {
     const marker = () => join(t.root, "marker");
     /** Import a busybox root filesystem whose `links` (path in the image -> target) are absolute symlinks. */

@@ -81,7 +81,9 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
 export function checkUserMapped(u: Pick<ResolvedUser, "uid" | "gid" | "additionalGids">, m: IdMapping): void {
   const full = hasFullMapping(m);
   const size = full ? mappedSize(m) : { uids: 1, gids: 1 };
-  const bad = u.uid >= size.uids ? { kind: "uid", id: u.uid } : [u.gid, ...u.additionalGids].filter((g) => g >= size.gids).map((id) => ({ kind: "gid", id }))[0];
+  // Without subordinate ids setgroups is denied: supplementary groups are dropped, not refused.
+  const gids = full ? [u.gid, ...u.additionalGids] : [u.gid];
+  const bad = u.uid >= size.uids ? { kind: "uid", id: u.uid } : gids.filter((g) => g >= size.gids).map((id) => ({ kind: "gid", id }))[0];
   if (!bad) return;
   if (!full) {
     throw new RlError(`cannot run as ${bad.kind} ${bad.id}: this user has no subordinate ids in /etc/subuid and /etc/subgid, so the container has only uid 0 and gid 0 (ask for a range, e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)`);
