@@ -373,6 +373,7 @@ static int remount_tree(int fd, unsigned long flags) {
   if ((in = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0) return -1;
   while (len < (ssize_t)sizeof info - 1 && (k = read(in, info + len, sizeof info - 1 - len)) > 0) len += k;
   close(in);
+  if (len == (ssize_t)sizeof info - 1) { errno = 7; return -1; } /* E2BIG: a mount might go unseen */
   info[len] = 0;
   for (i = 0; i < (size_t)len && r == 0; ) {
     /* Field 5 is the mount point, with space, tab, newline and backslash as octal escapes. */

@@ -29,7 +29,7 @@ function startError(op: Op, errno: number): RlError {
     // EPERM: a file capability beyond the bounding set (the kernel refuses such an exec).
     if (errno === 13 || errno === 8 || errno === 21 || errno === 1) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
   }
-  // ELOOP from the executor's check that proc and sysfs go on a directory, not through a symlink.
+  // ELOOP from the executor's check that proc, sysfs and /dev go on a directory, not through a symlink.
   if (errno === 40 && (op.op === "mountIn" || op.op === "sysfsIn")) {
     const target = op.op === "mountIn" ? op.target : op.path;
     return new RlError(`cannot ${describeOp(op)}: ${target} is a symlink in the image; it must be a directory`);
