@@ -410,6 +410,13 @@ static int set_flags_recursive(int fd, unsigned long flags) {
   return remount_tree(fd, flags);
 }
 
+/* The directory or file `fd` is on proc: a mount there, found through a symlink of the image's, would
+ * cover the container's /proc (its masks and read-only paths) as `-v` onto /proc would. */
+static int on_proc(int fd) {
+  long st[16];
+  return fstatfs(fd, st) == 0 && st[0] == 0x9fa0 /* PROC_SUPER_MAGIC */;
+}
+
 static int mount_in_root(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data) {
   char p[64]; int fd, r;
   /* As runc: proc and sysfs (and here /dev) go on an ordinary directory, never through a symlink of the
@@ -422,6 +429,7 @@ static int mount_in_root(const char *src, const char *target, const char *fstype
   if (mkdir_in_root(target, 0755) < 0) return -1;
   fd = open_in_root(target, O_PATH | O_DIRECTORY);
   if (fd < 0) return -1;
+  if (!streq(fstype, "proc") && on_proc(fd)) { close(fd); errno = 18 /* EXDEV */; return -1; }
   fd_path(fd, p);
   r = mount(src, p, fstype, flags, (data && *data) ? data : 0);
   close(fd);
@@ -439,6 +447,7 @@ static int bind_in_root(const char *src, const char *target, unsigned long flags
   if (r < 0) return -1;
   fd = open_in_root(target, O_PATH);
   if (fd < 0) return -1;
+  if (on_proc(fd)) { close(fd); errno = 18 /* EXDEV */; return -1; }
   fd_path(fd, p);
   r = mount(src, p, 0, MS_BIND | (recursive ? MS_REC : 0), 0);
   close(fd);

@@ -117,6 +117,7 @@ describe.skipIf(Boolean(reason))("escape", () => {
     /** Import a busybox root filesystem whose `links` (path in the image -> target) are absolute symlinks. */
     async function imageWith(ref: string, links: Record<string, string>): Promise<void> {
       const dir = join(t.root, `rootfs-${ref}`);
+      if (existsSync(dir)) return; // made by an earlier test
       mkdirSync(join(dir, "bin"), { recursive: true });
       mkdirSync(join(dir, "etc"));
       copyFileSync("/bin/busybox", join(dir, "bin/busybox"));
@@ -154,6 +155,19 @@ describe.skipIf(Boolean(reason))("escape", () => {
       expect(r.code).toBe(125);
       expect(snapshot()).toEqual(before);
       expect(await containers()).toEqual(containersBefore);
+    });
+
+    test.each([
+      ["-v", "DIR:/data"],
+      ["--tmpfs", "/data"],
+    ])("a mount (%s %s) onto a symlink of the image's that leads into /proc is refused as -v onto /proc is", async (flag, spec) => {
+      await imageWith("link-into-proc", { data: "/proc/sys" });
+      const dir = join(t.root, "into-proc");
+      mkdirSync(dir, { recursive: true });
+      const r = await rl(["run", "--rm", flag, spec.replace("DIR", dir), "link-into-proc", "ls", "/proc/sys"], { env: t.env });
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(`rl: cannot ${flag === "-v" ? `bind mount ${dir}` : "mount tmpfs"} on /data in the container: /data leads into /proc through a symlink of the image's, which the container's own proc filesystem covers\n`);
+      expect(r.code).toBe(125);
     });
 
     test("/etc/hosts and /etc/resolv.conf -> host files: the container runs with its own, the host files are untouched", async () => {

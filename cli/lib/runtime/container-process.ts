@@ -34,6 +34,10 @@ function startError(op: Op, errno: number): RlError {
     const target = op.op === "mountIn" ? op.target : op.path;
     return new RlError(`cannot ${describeOp(op)}: ${target} is a symlink in the image; it must be a directory`);
   }
+  // EXDEV: the executor found the target on proc (an image's symlink into /proc): refused as -v onto /proc is.
+  if (errno === 18 && (op.op === "mountIn" || op.op === "bindIn")) {
+    return new RlError(`cannot ${describeOp(op)}: ${op.target} leads into /proc through a symlink of the image's, which the container's own proc filesystem covers`);
+  }
   return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
 }
 
