@@ -843,8 +843,10 @@ static int child_main(void *arg) {
   if (transfer_full(sync_fd, ops, len, 0) < 0) _exit(125);
   close(sync_fd);
   if (make_tap) sync_tap_link();
-  /* A fresh session keyring, as runc does: the user's session keyring (its keys) stays out of reach. */
-  if (syscall(SYS_keyctl, (long)KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 && errno != ENOSYS) fail(-5, errno);
+  /* A fresh session keyring, as runc does: the user's session keyring (its keys) stays out of reach.
+   * ENOSYS (no keys in the kernel) and EPERM (a seccomp filter around rl, as docker's: inherited, it
+   * keeps the container from keyctl too) leave nothing to protect. */
+  if (syscall(SYS_keyctl, (long)KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 && errno != ENOSYS && errno != EPERM) fail(-5, errno);
   if (join_user_fd >= 0) join_namespaces();
   run_ops(ops, len);
   return 125;
