@@ -41,13 +41,15 @@ describe.skipIf(Boolean(reason))("escape", () => {
   afterAll(() => t.cleanup());
 
   describe("the user's terminal and session (run in a terminal, without -t)", () => {
-    const start = [
-      ["the executor program", {}],
-      ["a copy of rl", { RL_TEST_EXECUTOR_PROGRAM: "/etc/hostname" }],
-      ["--init", {}],
-    ] as const;
-    test.each(start)("from inside a default container (%s): cannot open /dev/tty, cannot TIOCSTI, has a session of its own", async (what, env) => {
-      const r = await inTerminal(["run", "--rm", ...(what === "--init" ? ["--init"] : []), ...withProbe(), ALPINE, "/probe/probe", "tty"], { env });
+    const start: [string, string[], Record<string, string>][] = [
+      ["the executor program", [], {}],
+      ["a copy of rl", [], { RL_TEST_EXECUTOR_PROGRAM: "/etc/hostname" }],
+      ["-i", ["-i"], {}],
+      ["--init, the host's catatonit", ["--init"], {}],
+      ["--init, rl's own", ["--init"], { RL_INIT_BINARY: "" }],
+    ];
+    test.each(start)("from inside a default container (%s): cannot open /dev/tty, cannot TIOCSTI, has a session of its own", async (_, flags, env) => {
+      const r = await inTerminal(["run", "--rm", ...flags, ...withProbe(), ALPINE, "/probe/probe", "tty"], { env });
       expect(r.out).toBe(
         "open /dev/tty: ENXIO\nTIOCSTI on fd 0: ENOTTY\nTIOCSTI on fd 1: ENOTTY\nTIOCSTI on fd 2: ENOTTY\nsession: its own\n",
       );
