@@ -29,13 +29,14 @@ type BaseOp =
   | { op: "exec"; argv: string[]; env: string[] }
   | { op: "noNewPrivs" }
   | { op: "maskIn"; path: string }
-  | { op: "seccomp"; program: Uint8Array };
+  | { op: "seccomp"; program: Uint8Array }
+  | { op: "readonlyIn"; path: string };
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
-  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25,
+  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26,
 };
 
 function args(o: Op): string[] {
@@ -51,6 +52,7 @@ function args(o: Op): string[] {
     case "sysfsIn":
     case "chdir":
     case "maskIn":
+    case "readonlyIn":
       return [o.path];
     case "symlinkIn": return [o.target, o.path];
     case "hostname": return [o.name];
@@ -115,5 +117,6 @@ export function describeOp(o: Op): string {
     case "noNewPrivs": return "set no_new_privs";
     case "maskIn": return `mask ${o.path} in the container`;
     case "seccomp": return "install the seccomp filter";
+    case "readonlyIn": return `make ${o.path} read-only in the container`;
   }
 }

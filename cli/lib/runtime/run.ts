@@ -34,8 +34,9 @@ import { findContainer } from "./containers";
 import { planOps } from "./plan";
 import { processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
-import { resolveUser } from "./user";
+import { checkUserMapped, resolveUser } from "./user";
 import { attachTerminal } from "./tty";
+import { relayPipes } from "./stdio-relay";
 import { parseMountSpecs } from "./mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 
@@ -117,7 +118,7 @@ function namespacesFor(net: ResolvedNetwork): Namespaces {
   return namespaces;
 }
 
-function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
+function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined, userMounts: Spec["mounts"]): Spec {
   const hostname = o.hostname ?? defaultHostname(id, net.config);
   const userSpec = o.user ?? img.config.config?.User ?? "";
   const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
@@ -126,13 +127,13 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
   if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
   const mounts: Spec["mounts"] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"] },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
     ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
-    ...parseMountSpecs(o.volumes, o.tmpfs),
+    ...userMounts,
     ...(init ? [{ destination: INIT_PATH, type: "bind", source: init, options: ["bind", "ro"] }] : []),
   ];
   const args = processArgs(img.config.config, o);
@@ -207,6 +208,8 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
 export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+  // Checked before any side effect: a refused mount target leaves nothing behind.
+  const userMounts = parseMountSpecs(o.volumes, o.tmpfs);
   const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
@@ -214,7 +217,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
   let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o.tty, mapping, early.mode === "slirp4netns");
+  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o, mapping, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
   const name = o.name ?? randomName();
@@ -228,7 +231,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(namespacesFor(net), o.tty, mapping, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(namespacesFor(net), o, mapping, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
@@ -259,12 +262,13 @@ export async function runContainer(o: RunOptions): Promise<number> {
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts);
+      checkUserMapped(spec.process.user, mapping);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(namespaces, o, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
@@ -305,7 +309,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const { pid } = started!;
   target = pid;
   for (const sig of pending) killPid(pid, sig);
-  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
+  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
   const code = await started!.exited;
   if (term) {
     await Promise.race([term.done, Bun.sleep(500)]);
