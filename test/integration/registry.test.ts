@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
+import { FIXTURES, rl, skipReason, RL_BIN } from "./harness";
 import { makeLayeredImage } from "./layered-image";
-import { fill, freePort, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
+import { expectOneLineError, fill, freePort, makeRegistryEnv, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping registry integration tests: ${reason}`);
@@ -26,32 +26,6 @@ function idFor(layout: string, index: string, arch: string, variant?: string): s
   return blobJson(layout, m.digest).config.digest;
 }
 
-/** One store per describe block, with its own HOME and config dirs so no user's auth.json or registries.conf is read. */
-function makeRegistryEnv() {
-  const t = makeEnv((root, env) => {
-    for (const d of ["home", "run-user", "config"]) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
-    writeFileSync(join(root, "registries.conf"), "");
-    Object.assign(env, { HOME: join(root, "home"), XDG_RUNTIME_DIR: join(root, "run-user"), XDG_CONFIG_HOME: join(root, "config"), RL_REGISTRIES_CONF: join(root, "registries.conf"), RL_CERTS_DIR: join(root, "certs.d") });
-    delete env.REGISTRY_AUTH_FILE;
-  });
-  const run = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
-  /** What a user would see of the store: image rows, names, and any leftovers in tmp/. */
-  const store = () => {
-    const dbPath = join(t.env.RL_ROOT!, "rl.db");
-    if (!existsSync(dbPath)) return { images: 0, names: [] as string[], tmp: [] as string[] };
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      const images = (db.query("SELECT count(*) AS n FROM images").get() as { n: number }).n;
-      const names = (db.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-      const tmpDir = join(t.env.RL_ROOT!, "tmp");
-      return { images, names, tmp: existsSync(tmpDir) ? readdirSync(tmpDir) : [] };
-    } finally {
-      db.close();
-    }
-  };
-  return { t, run, store };
-}
-
 /** rl run under `script`, on a pseudo-terminal `columns` wide and `rows` high: what the terminal received, and the exit code. */
 async function onTerminal(env: Record<string, string>, args: string[], columns = 100, rows = 40): Promise<{ out: string; code: number }> {
   const cmd = `stty cols ${columns} rows ${rows}; exec ${[RL_BIN, ...args].join(" ")}`;
@@ -66,14 +40,6 @@ function blobLines(out: string): string[] {
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
     .split(/\r?\n/)
     .filter((l) => l.startsWith("Copying blob "));
-}
-
-/** rl's own failures: one error line (after any progress lines), exit 125. */
-function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code).toBe(125);
-  const lines = r.stderr.trimEnd().split("\n");
-  expect(lines.filter((l) => l.startsWith("rl: "))).toEqual([lines[lines.length - 1]!]);
-  expect(lines[lines.length - 1]).toMatch(pattern);
 }
 
 describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry", () => {
