@@ -113,7 +113,8 @@ export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
   const fd = openSync(log, "w");
   const proc = Bun.spawn(["/usr/bin/docker-registry", "serve", join(dir, "config.yml")], { stdout: fd, stderr: fd, stdin: "ignore" });
   const stop = async () => {
-    if (proc.exitCode === null) {
+    // A registry ended by the signal has no exit code: stop() may be called again (a test, then afterAll).
+    if (proc.exitCode === null && proc.signalCode === null) {
       process.kill(proc.pid, "SIGTERM");
       await proc.exited;
     }

@@ -566,6 +566,95 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
   });
 });
 
+describe.skipIf(Boolean(reason))("blobs damaged in the store: pull replaces them, push refuses to send them", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  let other: Registry;
+  let layer = "";
+
+  beforeAll(async () => {
+    [reg, other] = await Promise.all([startRegistry(), startRegistry()]);
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, `${reg.host}/hello:1`);
+    layer = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/hello:1`])).layers[0].digest;
+  });
+  afterAll(async () => {
+    await Promise.all([reg?.stop(), other?.stop()]);
+    await t.cleanup();
+  });
+
+  const blobFile = () => join(t.env.RL_ROOT!, "blobs/sha256", layer.slice(7));
+  const stored = () => `sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(blobFile())).digest("hex")}`;
+
+  test("a second pull replaces a truncated blob, and one of the same size with a flipped byte, instead of trusting that it exists", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    const whole = readFileSync(blobFile());
+    writeFileSync(blobFile(), whole.subarray(0, whole.length >> 1));
+    const again = await run(["pull", "--tls-verify=false", `${reg.host}/hello:1`]);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stderr).toContain(`Blob ${layer.slice(7, 19)} in the store does not match its digest: downloading it again`);
+    expect(stored()).toBe(layer);
+    const flipped = new Uint8Array(whole);
+    flipped[flipped.length >> 1]! ^= 1;
+    writeFileSync(blobFile(), flipped);
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    expect(stored()).toBe(layer);
+  });
+
+  test("push of a damaged blob: one line naming it, exit 125, and no manifest on the registry; after a pull it pushes", async () => {
+    const whole = readFileSync(blobFile());
+    const flipped = new Uint8Array(whole);
+    flipped[flipped.length >> 1]! ^= 1;
+    writeFileSync(blobFile(), flipped);
+    const r = await run(["push", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`]);
+    expectOneLineError(r, new RegExp(`^rl: cannot push ${reg.host}/hello:1: blob ${layer} of ${reg.host}/hello:1 is damaged in the store \\(its bytes do not match its digest\\): rl pull or rl load the image again$`));
+    await expect(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${other.host}/damaged:1`])).rejects.toThrow(/manifest unknown/);
+    writeFileSync(blobFile(), whole.subarray(0, 100));
+    expectOneLineError(await run(["push", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`]), /is damaged in the store/);
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    expect(await run(["push", "-q", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`])).toMatchObject({ code: 0 });
+    expect(JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${other.host}/damaged:1`])).layers[0].digest).toBe(layer);
+  });
+});
+
+describe.skipIf(Boolean(reason))("--pull newer (run) and --policy newer (pull)", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  afterAll(async () => {
+    await reg?.stop();
+    await t.cleanup();
+  });
+
+  test("pulls when the registry's digest differs, keeps the stored image when it is the same, and uses it with a warning when the registry cannot be reached", async () => {
+    reg = await startRegistry();
+    const name = `${reg.host}/app:1`;
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, name);
+    const first = await run(["pull", "-q", "--tls-verify=false", name]);
+    expect(first.code).toBe(0);
+    const same = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
+    expect(same).toMatchObject({ code: 0, stdout: first.stdout });
+    expect(same.stderr).toContain(`${name} is up to date`);
+    expect(same.stderr).not.toContain("Copied blob");
+    // The tag moves on the registry: newer pulls it.
+    await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, name);
+    const moved = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "new"]);
+    expect(moved).toMatchObject({ code: 0, stdout: "new\n" });
+    expect(moved.stderr).toContain(`Stored ${name}`);
+    const kept = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "kept"]);
+    expect(kept).toMatchObject({ code: 0, stdout: "kept\n" });
+    expect(kept.stderr).toContain(`${name} is up to date`);
+    // The registry is gone: the stored image serves, with a warning.
+    await reg.stop();
+    const offline = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "offline"]);
+    expect(offline).toMatchObject({ code: 0, stdout: "offline\n" });
+    expect(offline.stderr).toMatch(new RegExp(`^rl: warning: cannot check for a newer ${name}, using the stored image [0-9a-f]{12}: ${reg.host}: connection refused$`, "m"));
+    const pulled = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).not.toBe(first.stdout);
+    expectOneLineError(await run(["pull", "--policy", "never", `${reg.host}/other:1`]), /is not in the local store \(--pull=never\)$/);
+    expectOneLineError(await run(["pull", "--policy", "sometimes", name]), /invalid value|sometimes/);
+  });
+});
+
 describe.skipIf(Boolean(reason))("a pull that fails after some layers landed leaves none of them", () => {
   const { t, run, store } = makeRegistryEnv();
   let reg: Registry;
