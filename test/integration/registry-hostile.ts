@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { concat, TAR_END, tarHeader, tarPadding } from "../../cli/lib/image/tar-writer";
 
@@ -16,16 +17,18 @@ export interface HostileRegistry {
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const sha256 = (b: Uint8Array) => `sha256:${new Bun.CryptoHasher("sha256").update(b).digest("hex")}`;
 
+type Bytes = Uint8Array<ArrayBuffer>;
+
 interface Image {
-  manifest: Uint8Array;
-  blobs: Map<string, Uint8Array>;
+  manifest: Bytes;
+  blobs: Map<string, Bytes>;
   layer: string;
 }
 
 /** An image of one gzip layer: `files` as a tar. */
 function makeImage(files: { path: string; data: Uint8Array }[], layerBytes?: Uint8Array): Image {
   const tar = concat([...files.flatMap((f) => [tarHeader({ path: f.path, type: "file", size: f.data.length, mode: 0o644 }), f.data, tarPadding(f.data.length)]), TAR_END]);
-  const layer = layerBytes ?? gzipSync(tar);
+  const layer = (layerBytes ?? gzipSync(tar)) as Bytes;
   const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/bin/sh"] }, rootfs: { type: "layers", diff_ids: [sha256(tar)] } }));
   const manifest = new TextEncoder().encode(
     JSON.stringify({
@@ -35,7 +38,7 @@ function makeImage(files: { path: string; data: Uint8Array }[], layerBytes?: Uin
       layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: sha256(layer), size: layer.length }],
     }),
   );
-  return { manifest, blobs: new Map([[sha256(config), config], [sha256(layer), layer]]), layer: sha256(layer) };
+  return { manifest, blobs: new Map<string, Bytes>([[sha256(config), config], [sha256(layer), layer]]), layer: sha256(layer) };
 }
 
 /** A gzip layer of `mib` MiB of zeros in one file: a few hundred bytes per MiB compressed. */
@@ -107,12 +110,14 @@ export const SCENARIOS: Record<string, Handler> = {
     return new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="http://${url.host}/token/endless",service="hostile"` } });
   },
   "bomb": () => undefined, // a gzip layer of 64 MiB of zeros, served right: the image itself is the attack
+  "large": () => undefined, // served right: a 4 MiB layer that does not compress, for a disk that fills
 };
 
 /** Start the hostile registry; stop() ends it and every connection it holds open. */
 export function startHostileRegistry(): HostileRegistry {
   const plain = makeImage([{ path: "hello", data: new TextEncoder().encode("hello\n") }]);
   let bomb: Image | undefined;
+  let large: Image | undefined;
   const seen: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -126,7 +131,7 @@ export function startHostileRegistry(): HostileRegistry {
       const m = /^\/v2\/(?:([a-z-]+)\/(manifests|blobs)\/(.+))?$/.exec(url.pathname);
       if (!m) return new Response("not found", { status: 404 });
       const scenario = m[1] ? SCENARIOS[m[1]] : undefined;
-      const img = m[1] === "bomb" ? (bomb ??= makeImage([], bombLayer(64))) : plain;
+      const img = m[1] === "bomb" ? (bomb ??= makeImage([], bombLayer(64))) : m[1] === "large" ? (large ??= makeImage([{ path: "noise", data: new Uint8Array(randomBytes(4 << 20)) }])) : plain;
       const kind = !m[1] ? "base" : m[2] === "manifests" ? "manifest" : "blob";
       const broken = scenario?.(kind, req, url, img, m[3] ?? "");
       if (broken) return broken;

@@ -10,6 +10,19 @@ export function sniff(head: Uint8Array): Compression {
   return "none";
 }
 
+/** Compressions rl recognises but cannot read (node:zlib has gzip, deflate, brotli and zstd only): for a clear refusal. */
+export function unreadableCompression(head: Uint8Array): "xz" | "bzip2" | undefined {
+  if (head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) return "xz";
+  if (head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return "bzip2";
+  return undefined;
+}
+
+/** The error for an archive in such a compression, with the way around it. */
+export function unreadableCompressionError(what: string, kind: "xz" | "bzip2"): RlError {
+  const tool = kind === "xz" ? "xz" : "bzip2";
+  return new RlError(`${what} is ${kind}-compressed, which rl cannot read (Bun's zlib has gzip and zstd only): decompress it first, e.g. ${tool} -dc FILE | rl load`);
+}
+
 const GIB = 1 << 30;
 
 /**

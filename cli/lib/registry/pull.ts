@@ -95,10 +95,12 @@ export async function pullImage(d: Database, p: Paths, text: string, mapping: Id
   let lastError: unknown;
   /** By the full name each registry was asked for: its last endpoint's error. */
   const failures = new Map<string, { e: Endpoint; err: unknown }>();
+  // Credentials are read first: a bad auth file is the user's to fix, not one registry's failure.
+  const clients = endpoints.map((e) => clientFor(e, "pull", o));
   for (const [i, e] of endpoints.entries()) {
     const progress = new Progress(o.progress);
     try {
-      const c = clientFor(e, "pull", o);
+      const c = clients[i]!;
       const found = await platformManifest(c, manifestReference(ref), o.platform);
       if (o.stored && isStored(d, o.stored, e, found)) {
         progress.line(`${formatRef(e.ref)} is up to date (digest ${found.top.digest})`);
