@@ -301,12 +301,18 @@ export async function runContainer(o: RunOptions): Promise<number> {
   for (const sig of pending) killPid(pid, sig);
   const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
   const code = await started!.exited;
+  // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
+  const removedMeanwhile = !findContainer(d, id);
   if (term) {
     await Promise.race([term.done, Bun.sleep(500)]);
     term.detach();
   }
   for (const [s, h] of handlers) process.off(s, h);
   const networkDown = network.detach();
+  if (removedMeanwhile) {
+    await networkDown;
+    throw new RlError(`container ${name} was removed while it ran (by rl rmi -f of its image, or rl rm -f)`, code);
+  }
   if (o.rm) await removeContainer(d, p, id);
   else markExited(d, p, id, code);
   await networkDown;
