@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { RL_BIN, skipReason } from "./harness";
-import { expectOneLineError, makeRegistryEnv } from "./registry-harness";
-import { runMeasured, startHostileRegistry, type HostileRegistry } from "./registry-hostile";
+import { expectOneLineError } from "./registry-harness";
+import { runMeasured, withHostileRegistry } from "./registry-hostile";
 
 const reason = skipReason();
 if (reason) console.log(`skipping hostile registry tests: ${reason}`);
@@ -12,17 +12,10 @@ if (reason) console.log(`skipping hostile registry tests: ${reason}`);
 const PEAK_LIMIT_KIB = 300 << 10;
 
 describe.skipIf(Boolean(reason))("a hostile registry: endless, oversized, stalled, redirecting, lying answers", () => {
-  const { t, store } = makeRegistryEnv();
-  let reg: HostileRegistry;
+  const { t, store, host, seen } = withHostileRegistry();
   let H = "";
-
   beforeAll(() => {
-    reg = startHostileRegistry();
-    H = reg.host;
-  });
-  afterAll(async () => {
-    reg?.stop();
-    await t.cleanup();
+    H = host();
   });
 
   const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
@@ -75,7 +68,7 @@ describe.skipIf(Boolean(reason))("a hostile registry: endless, oversized, stalle
 
   test("a layer that stops midway: resumed while it makes progress, then one line with how far it got", async () => {
     const r = await refused(pull("stall-blob"), new RegExp(`downloading blob sha256:[0-9a-f]{64} failed after \\d+ of \\d+ bytes: registry ${H} sent nothing for 1s in the middle of blob sha256:`));
-    expect(reg.seen.filter((s) => s.startsWith("GET /v2/stall-blob/blobs/") && s.includes("bytes=")).length).toBeGreaterThanOrEqual(1);
+    expect(seen().filter((s) => s.startsWith("GET /v2/stall-blob/blobs/") && s.includes("bytes=")).length).toBeGreaterThanOrEqual(1);
     expect(r.stderr).not.toMatch(/TypeError|AbortError/);
   });
 
@@ -97,7 +90,7 @@ describe.skipIf(Boolean(reason))("a hostile registry: endless, oversized, stalle
 
   test("a redirect loop ends after 10 hops", async () => {
     await refused(pull("redirect-loop"), new RegExp(`registry ${H} redirected the manifest of redirect-loop:1 more than 10 times`));
-    expect(reg.seen.filter((s) => s.startsWith("GET /v2/redirect-loop/manifests/1")).length).toBe(11);
+    expect(seen().filter((s) => s.startsWith("GET /v2/redirect-loop/manifests/1")).length).toBe(11);
   });
 
   test("a gzip layer that inflates far past its size is stopped early as a decompression bomb", async () => {

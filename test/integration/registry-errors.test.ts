@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ALPINE, RL_BIN, skipReason } from "./harness";
-import { expectOneLineError, makeRegistryEnv } from "./registry-harness";
-import { startHostileRegistry, type HostileRegistry } from "./registry-hostile";
+import { expectOneLineError } from "./registry-harness";
+import { withHostileRegistry } from "./registry-hostile";
 
 const reason = skipReason();
 if (reason) console.log(`skipping error-line tests: ${reason}`);
@@ -14,16 +14,10 @@ function noInternals(stderr: string) {
 }
 
 describe.skipIf(Boolean(reason))("error lines: what failed, in the user's words", () => {
-  const { t, run, store } = makeRegistryEnv();
-  let reg: HostileRegistry;
+  const { t, run, store, host } = withHostileRegistry();
   let H = "";
   beforeAll(() => {
-    reg = startHostileRegistry();
-    H = reg.host;
-  });
-  afterAll(async () => {
-    reg?.stop();
-    await t.cleanup();
+    H = host();
   });
 
   test("load -i /dev/zero is not a tar archive (not 'no such file'); a missing file is", async () => {

@@ -1,6 +1,8 @@
+import { afterAll, beforeAll } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { concat, TAR_END, tarHeader, tarPadding } from "../../cli/lib/image/tar-writer";
+import { makeRegistryEnv } from "./registry-harness";
 
 /**
  * A registry that lies and stalls, on 127.0.0.1: each repository name is one misbehaviour (see
@@ -161,4 +163,18 @@ export async function runMeasured(argv: string[], env: Record<string, string>): 
   done = true;
   await poll;
   return { code, stdout, stderr, peakKiB };
+}
+
+/** For a describe block: a store of its own and a hostile registry, both gone after its tests. `host()` once started. */
+export function withHostileRegistry() {
+  const env = makeRegistryEnv();
+  let reg: HostileRegistry | undefined;
+  beforeAll(() => {
+    reg = startHostileRegistry();
+  });
+  afterAll(async () => {
+    reg?.stop();
+    await env.t.cleanup();
+  });
+  return { ...env, host: () => reg!.host, seen: () => reg!.seen };
 }

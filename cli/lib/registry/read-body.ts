@@ -27,13 +27,7 @@ export async function readBody(res: Response, limit: number, what: string): Prom
       parts.push(r.value);
     }
   }
-  const out = new Uint8Array(got);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts, got));
 }
 
 /** Up to `limit` bytes of a body as text, the rest left unread: enough for an error message. */

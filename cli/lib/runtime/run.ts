@@ -302,7 +302,8 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
   const code = await started!.exited;
   // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
-  const removedMeanwhile = !findContainer(d, id);
+  const row = findContainer(d, id);
+  const removedMeanwhile = !row || row.state === "removing";
   if (term) {
     await Promise.race([term.done, Bun.sleep(500)]);
     term.detach();
