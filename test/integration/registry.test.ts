@@ -650,6 +650,9 @@ describe.skipIf(Boolean(reason))("--pull newer (run) and --policy newer (pull)",
     const pulled = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
     expect(pulled.code).toBe(0);
     expect(pulled.stdout).not.toBe(first.stdout);
+    // An image named by its id has no registry to ask: no warning.
+    const byId = await run(["run", "--rm", "--pull", "newer", pulled.stdout.trim().slice(0, 12), "busybox", "echo", "by-id"]);
+    expect(byId).toMatchObject({ code: 0, stdout: "by-id\n", stderr: "" });
     expectOneLineError(await run(["pull", "--policy", "never", `${reg.host}/other:1`]), /is not in the local store \(--pull=never\)$/);
     expectOneLineError(await run(["pull", "--policy", "sometimes", name]), /invalid value|sometimes/);
   });

@@ -43,7 +43,9 @@ export async function imageByPolicy(d: Database, p: Paths, name: string, mapping
   // A platform asked for must be the stored image's; with none asked, the stored image serves whatever its platform.
   const asked = platformAsked(o) ? want : undefined;
   const stored = policy === "always" ? undefined : findPulled(d, name, asked);
-  if (stored && policy !== "newer") return stored;
+  // An image named by its id has no registry to ask.
+  const byId = stored && stored.id.slice("sha256:".length).startsWith(name.replace(/^sha256:/, ""));
+  if (stored && (policy !== "newer" || byId)) return stored;
   if (!stored && policy === "never") throw new RlError(`image ${name} is not in the local store${asked ? ` for ${formatPlatform(asked)}` : ""} (--pull=never)`);
   const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("./pull"), import("./options"), import("./progress")]);
   return interruptible((signal) => pullImage(d, p, name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)), stored }));
