@@ -12,7 +12,7 @@ if (reason) console.log(`skipping hostile registry tests: ${reason}`);
 const PEAK_LIMIT_KIB = 300 << 10;
 
 describe.skipIf(Boolean(reason))("a hostile registry: endless, oversized, stalled, redirecting, lying answers", () => {
-  const { t, store, host, seen } = withHostileRegistry();
+  const { t, store, host, seen, storageSeen } = withHostileRegistry();
   let H = "";
   beforeAll(() => {
     H = host();
@@ -86,6 +86,15 @@ describe.skipIf(Boolean(reason))("a hostile registry: endless, oversized, stalle
     await refused(pull("redirect-zero"), /redirected blob sha256:[0-9a-f]{64} to file:\/\/\/dev\/zero: only http and https redirects are followed$/);
     await refused(pull("redirect-data"), /redirected the manifest of redirect-data:1 to data:application\/json,\{\}: only http and https redirects are followed$/);
     await refused(pull("redirect-ftp"), /to ftp:\/\/127\.0\.0\.1\/manifest: only http and https redirects are followed$/);
+  });
+
+  test("a blob redirected to storage on another host is followed, without the registry's credentials", async () => {
+    const r = await runMeasured([RL_BIN, "pull", "-q", "--tls-verify=false", "--creds", "me:secret", `${H}/redirect-storage:1`], t.env);
+    expect(r).toMatchObject({ code: 0 });
+    expect(seen().some((s) => s.startsWith("GET /v2/redirect-storage/blobs/"))).toBe(true);
+    expect(storageSeen().length).toBeGreaterThanOrEqual(2); // the config and the layer
+    expect(storageSeen().every((s) => s.endsWith(" none"))).toBe(true);
+    expect((await runMeasured([RL_BIN, "rmi", `${H}/redirect-storage:1`], t.env)).code).toBe(0);
   });
 
   test("a redirect loop ends after 10 hops", async () => {

@@ -13,6 +13,8 @@ export interface HostileRegistry {
   host: string;
   /** Every request: "METHOD /path [range]". */
   seen: string[];
+  /** Requests to the blob storage "redirect-storage" sends blobs to: "METHOD /path authorization|none". */
+  storageSeen: string[];
   stop(): void;
 }
 
@@ -79,6 +81,9 @@ function halfThen(bytes: Uint8Array, then: "stall" | "cut"): ReadableStream<Uint
   });
 }
 
+/** Where "redirect-storage" points: set when the registry starts. */
+const STORAGE = { url: "" };
+
 const SPACES = new TextEncoder().encode(" ".repeat(64 << 10));
 const never = () => new Promise<Response>(() => {});
 
@@ -111,6 +116,11 @@ export const SCENARIOS: Record<string, Handler> = {
     if (req.headers.get("authorization")) return undefined;
     return new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="http://${url.host}/token/endless",service="hostile"` } });
   },
+  // Basic auth; blobs are redirected to a storage server on another port (as registries send them to S3).
+  "redirect-storage": (kind, req, _u, _img, digest) => {
+    if (!req.headers.get("authorization")) return new Response(null, { status: 401, headers: { "www-authenticate": 'Basic realm="hostile"' } });
+    return kind === "blob" ? new Response(null, { status: 307, headers: { location: `${STORAGE.url}/blobs/${digest}` } }) : undefined;
+  },
   "bomb": () => undefined, // a gzip layer of 64 MiB of zeros, served right: the image itself is the attack
   "large": () => undefined, // served right: a 4 MiB layer that does not compress, for a disk that fills
 };
@@ -121,6 +131,18 @@ export function startHostileRegistry(): HostileRegistry {
   let bomb: Image | undefined;
   let large: Image | undefined;
   const seen: string[] = [];
+  const storageSeen: string[] = [];
+  const storage = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const url = new URL(req.url);
+      storageSeen.push(`${req.method} ${url.pathname} ${req.headers.get("authorization") ? "authorization" : "none"}`);
+      const blob = plain.blobs.get(url.pathname.replace("/blobs/", ""));
+      return blob ? new Response(blob) : new Response("no such blob", { status: 404 });
+    },
+  });
+  STORAGE.url = `http://127.0.0.1:${storage.port}`;
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -143,7 +165,15 @@ export function startHostileRegistry(): HostileRegistry {
       return blob ? new Response(blob) : Response.json({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown" }] }, { status: 404 });
     },
   });
-  return { host: `127.0.0.1:${server.port}`, seen, stop: () => server.stop(true) };
+  return {
+    host: `127.0.0.1:${server.port}`,
+    seen,
+    storageSeen,
+    stop: () => {
+      server.stop(true);
+      storage.stop(true);
+    },
+  };
 }
 
 /** Run `argv` to its end, polling its peak resident memory (VmHWM of /proc/PID/status) meanwhile. */
@@ -176,5 +206,5 @@ export function withHostileRegistry() {
     reg?.stop();
     await env.t.cleanup();
   });
-  return { ...env, host: () => reg!.host, seen: () => reg!.seen };
+  return { ...env, host: () => reg!.host, seen: () => reg!.seen, storageSeen: () => reg!.storageSeen };
 }
