@@ -153,8 +153,9 @@ export class RegistryClient {
     const what = init.what ?? `${method} ${path.startsWith("http") ? new URL(path).pathname : `/v2/${path}`}`;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { "user-agent": "rl", ...init.headers };
-      // Our credentials go to the registry only, not to the storage a blob is redirected to (as Go's client does).
-      if (this.authorization && new URL(target).host === registry) headers.authorization = this.authorization;
+      // Our credentials go with the request asked (an upload location included), and with a redirect only
+      // when it stays on the registry: not to the storage a blob is redirected to (as Go's client does).
+      if (this.authorization && (hop === 0 || new URL(target).host === registry)) headers.authorization = this.authorization;
       let res: Response;
       try {
         res = await this.fetchWatched(target, { method, headers, body: init.body?.() }, what);
@@ -190,8 +191,8 @@ export class RegistryClient {
    * One fetch, never following redirects itself, with the idle timeout: for the answer, for each chunk of an
    * upload taken, then for each chunk of the body (the body returned is the watched one).
    */
-  private async fetchWatched(url: string, init: { method: string; headers: Record<string, string>; body?: BodyInit }, what: string): Promise<Response> {
-    const dog = new Watchdog(this.timeoutMs, this.o.host, this.o.signal);
+  private async fetchWatched(url: string, init: { method: string; headers: Record<string, string>; body?: BodyInit }, what: string, server = `registry ${this.o.host}`): Promise<Response> {
+    const dog = new Watchdog(this.timeoutMs, server, this.o.signal);
     const body = init.body instanceof ReadableStream ? dog.feed(init.body as ReadableStream<Uint8Array>, what) : init.body;
     dog.arm(`in answer to ${what}`);
     let res: Response;
@@ -229,10 +230,10 @@ export class RegistryClient {
     for (const s of scopes) url.searchParams.append("scope", s);
     const headers: Record<string, string> = { "user-agent": "rl" };
     if (this.o.credentials) headers.authorization = basic(this.o.credentials);
-    const what = `a token from ${url.host}`;
+    const what = "the request for a token";
     let body: Uint8Array;
     try {
-      const res = await this.fetchWatched(url.toString(), { method: "GET", headers }, what);
+      const res = await this.fetchWatched(url.toString(), { method: "GET", headers }, what, `the token server ${url.host}`);
       if (res.status === 401 || res.status === 403) throw new RlError(`${this.o.host}: ${await registryMessage(res)} (HTTP ${res.status}: bad credentials?)`);
       if (!res.ok) throw new RlError(`${this.o.host}: the token server ${url.host} answered HTTP ${res.status}: ${await registryMessage(res)}`);
       body = await readBody(res, LIMITS.token, `the answer of the token server ${url.host}`);

@@ -24,7 +24,8 @@ export class Watchdog {
 
   constructor(
     private readonly ms: number,
-    private readonly host: string,
+    /** Who is waited for, as error lines name it: "registry 127.0.0.1:5000". */
+    private readonly server: string,
     outer?: AbortSignal,
   ) {
     this.signal = outer ? AbortSignal.any([this.ctl.signal, outer]) : this.ctl.signal;
@@ -33,7 +34,7 @@ export class Watchdog {
   /** Start (or restart) the clock: `waitingFor` completes "registry H sent nothing for 30s …". */
   arm(waitingFor: string): void {
     this.disarm();
-    this.timer = setTimeout(() => this.ctl.abort(new StallError(`registry ${this.host} sent nothing for ${seconds(this.ms)} ${waitingFor}`)), this.ms);
+    this.timer = setTimeout(() => this.ctl.abort(new StallError(`${this.server} sent nothing for ${seconds(this.ms)} ${waitingFor}`)), this.ms);
   }
 
   disarm(): void {
