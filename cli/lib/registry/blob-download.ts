@@ -12,8 +12,8 @@ const RESUMES = 5;
 /**
  * The bytes of a blob, resumed with `Range: bytes=N-` when the connection drops or stalls midway (a
  * registry that ignores Range sends it all again: the bytes already had are skipped). As in
- * containers/image, a connection is resumed only after it brought something: a registry that stalls at
- * the same byte every time fails the pull instead of being asked forever.
+ * containers/image, a stalled connection is resumed only after it brought something: a registry that
+ * stalls at the same byte every time fails the pull after one more wait, not after five.
  */
 export async function* blobChunks(c: RegistryClient, d: Descriptor, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   let got = 0;
@@ -38,7 +38,9 @@ export async function* blobChunks(c: RegistryClient, d: Descriptor, onBytes: (n:
       if (got >= d.size) return;
       throw Object.assign(new TypeError(`connection closed after ${got} of ${d.size} bytes`), { code: "ECONNRESET" });
     } catch (err) {
-      if (signal?.aborted || !isNetworkError(err) || resumes >= RESUMES || got === from) {
+      // A connection that stalls again before bringing anything new is a stalled registry: each wait costs a
+      // whole timeout, so it is not asked again. A dropped one costs little, and is.
+      if (signal?.aborted || !isNetworkError(err) || resumes >= RESUMES || (got === from && err instanceof StallError)) {
         if (err instanceof RlError || signal?.aborted) throw err;
         const why = err instanceof StallError ? err.message : networkWords(err);
         throw new RlError(`downloading blob ${d.digest} failed after ${got} of ${d.size} bytes: ${why}`);
