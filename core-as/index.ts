@@ -441,23 +441,12 @@ const ENTRY_KINDS: readonly EntryKind[] = ["file", "dir", "symlink", "hardlink",
 export type Existing = "none" | "dir" | "whiteout" | "other";
 const EXISTING: readonly Existing[] = ["none", "dir", "whiteout", "other"];
 
-export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root";
-const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root"];
+export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root" | "replace-dir";
+const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root", "replace-dir"];
 
 /** Why an entry is refused (core-as/assembly/layer-entry.ts REJECT_*). */
-export type RejectReason =
-  | "absolute"
-  | "escape"
-  | "too-long"
-  | "nul"
-  | "bad-whiteout"
-  | "duplicate"
-  | "replaces-dir"
-  | "whiteout-same-layer"
-  | "link-target"
-  | "root-not-dir"
-  | "empty";
-const REASONS: readonly (RejectReason | "")[] = ["", "absolute", "escape", "too-long", "nul", "bad-whiteout", "duplicate", "replaces-dir", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
+export type RejectReason = "escape" | "too-long" | "nul" | "bad-whiteout" | "whiteout-same-layer" | "link-target" | "root-not-dir" | "empty";
+const REASONS: readonly (RejectReason | "")[] = ["", "escape", "too-long", "nul", "bad-whiteout", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
 
 export interface EntryPath {
   /** Normalized, relative to the layer directory: "a/b"; "" for the root. */

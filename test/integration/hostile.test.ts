@@ -92,7 +92,7 @@ const CASES: Case[] = [
   { name: "name longer than PATH_MAX", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { path: "d/".repeat(2100) + "f" } }])), error: /longer than 4096 bytes/ },
   // --- escapes ---
   { name: "entry with ..", sources: anyTransport(() => layerOf([FILE(`../../../../../../../../../../../..${victim}/dotdot`)])), error: /climbs out of the layer/, escapes: ["dotdot"] },
-  { name: "absolute entry name", sources: anyTransport(() => layerOf([FILE(`${victim}/absolute`)])), error: /it is an absolute path/, escapes: ["absolute"] },
+  { name: "absolute entry name with .. climbing out", sources: anyTransport(() => layerOf([FILE(`/../../../../../../../../..${victim}/absolute`)])), error: /climbs out of the layer/, escapes: ["absolute"] },
   {
     name: "file written through a symlink to outside",
     sources: anyTransport(() => layerOf([{ name: "esc", type: "symlink", link: `${victim}` }, FILE("esc/through-symlink")])),
@@ -114,16 +114,10 @@ const CASES: Case[] = [
   {
     name: "directory replaced by a symlink, then written through",
     sources: anyTransport(() => layerOf([{ name: "d", type: "dir" }, { name: "d", type: "symlink", link: `${victim}` }, FILE("d/replaced")])),
-    error: /refusing symlink "d" → ".*": it would replace a directory of the same layer/,
+    error: /refusing file "d\/replaced": it goes through the symlink d/,
     escapes: ["replaced"],
   },
-  {
-    name: "file replaced by a symlink (duplicate entry)",
-    sources: anyTransport(() => layerOf([FILE("f"), { name: "f", type: "symlink", link: `${victim}/secret` }, FILE("f", "overwrite")])),
-    error: /refusing symlink "f" → ".*": an entry of the same name came earlier in the layer/,
-  },
-  { name: "duplicate file entries", sources: anyTransport(() => layerOf([FILE("same", "one"), FILE("same", "two")])), error: /refusing file "same": an entry of the same name came earlier in the layer/ },
-  { name: "hardlink to an absolute path outside", sources: anyTransport(() => layerOf([{ name: "hl", type: "hardlink", link: `${victim}/secret` }])), error: /refusing hardlink "hl" → ".*secret": its target: it is an absolute path/, escapes: [] },
+  { name: "hardlink to an absolute path outside", sources: anyTransport(() => layerOf([{ name: "hl", type: "hardlink", link: `${victim}/secret` }])), error: /refusing hardlink "hl" → ".*secret": its target is not a file earlier in this layer/, escapes: [] },
   { name: "hardlink with .. in its target", sources: anyTransport(() => layerOf([{ name: "hl", type: "hardlink", link: `../../../../../../../../..${victim}/secret` }])), error: /its target: its "\.\." climbs out of the layer/ },
   {
     name: "hardlink through a symlink to outside",
@@ -175,8 +169,8 @@ const CASES: Case[] = [
   {
     name: "the second image of an archive escapes; the first one is fine",
     loadOnly: true,
-    sources: severalImages(() => [{ layers: [{ tar: tar([FILE("good-image", "fine")]) }] }, layerOf([FILE(`${victim}/second-image`)])]),
-    error: /it is an absolute path/,
+    sources: severalImages(() => [{ layers: [{ tar: tar([FILE("good-image", "fine")]) }] }, layerOf([FILE(`../../../../../../../../../..${victim}/second-image`)])]),
+    error: /climbs out of the layer/,
     escapes: ["second-image"],
   },
 ];
