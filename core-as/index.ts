@@ -17,6 +17,7 @@ interface CoreExports {
   tarMetaEnd(): number;
   tarReset(): void;
   tarReserve(bytes: number): number;
+  tarSparseBlock(): number;
   shaCtxPtr(): number;
   shaInputPtr(): number;
   shaInputSize(): number;
@@ -114,6 +115,7 @@ const OUT_GID = 24;
 const OUT_MODE = 32;
 const OUT_DEVMAJOR = 40;
 const OUT_DEVMINOR = 48;
+const OUT_SPARSE_SIZE = 56;
 const OUT_TYPEFLAG = 64;
 const OUT_BAD_FIELD = 80;
 const OUT_TYPE = 84;
@@ -128,6 +130,12 @@ const OUT_ERR_KEY_PTR = 116;
 const OUT_ERR_KEY_LEN = 120;
 const OUT_ERR_VALUE_PTR = 124;
 const OUT_ERR_VALUE_LEN = 128;
+const OUT_SPARSE = 132;
+const OUT_SPARSE_PTR = 136;
+const OUT_SPARSE_COUNT = 140;
+const SPARSE_EXT_BLOCKS = 2;
+const SPARSE_DATA_MAP = 3;
+const STATUS_SPARSE_MORE = 3;
 const S_USED = 0;
 const S_OPEN = 4;
 const S_PENDING = 8;
@@ -159,6 +167,15 @@ export interface TarEntryHeader {
   devminor: number;
   /** From pax SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records. */
   xattrs: Record<string, Uint8Array>;
+  /** A GNU sparse file: the data that follows is its segments' bytes, one after the other. */
+  sparse?: SparseMap;
+}
+
+/** Where a sparse file's data goes: the rest of its `size` bytes are holes. */
+export interface SparseMap {
+  size: number;
+  /** In order, not overlapping, inside the file. */
+  segments: { offset: number; length: number }[];
 }
 
 /** After the memory grew, the old views are detached (length 0): make new ones. */
@@ -189,13 +206,15 @@ function tarError(c: Core, status: number): Error {
     case -7:
       return new Error(`Cannot read pax header: invalid xattr name in ${text(OUT_ERR_KEY_PTR, OUT_ERR_KEY_LEN)}`);
     case -8:
-      return new Error("Cannot read tar entry: GNU sparse files are not supported");
+      return new Error("Cannot read tar entry: invalid GNU sparse map");
     case -9:
       return new Error(`Cannot read tar entry: ${String.fromCharCode(u32(OUT_TYPEFLAG))} header of ${v.getFloat64(c.out + OUT_SIZE, true)} bytes is too large`);
     case -10:
       return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: negative size`);
     case -11:
       return new Error("Cannot read tar entry: its metadata entries do not fit in memory");
+    case -12:
+      return new Error("Cannot read tar entry: unsupported GNU sparse format version");
   }
   return new Error(`Cannot read tar entry: unexpected status ${status} from the WASM core`);
 }
@@ -216,6 +235,14 @@ export class TarHeaderReader {
   private metaAt = 0;
   private metaFed = 0;
   private saved: Uint8Array | undefined;
+  /**
+   * Where the rest of the last entry's sparse map is, when header() could not read all of it: in
+   * blocks right after the header (old GNU; not counted in the entry's size) or at the start of its
+   * data (pax 1.0). Feed those blocks to sparseBlock().
+   */
+  sparseMapIn: "header-blocks" | "data" | undefined;
+  private sparse: SparseMap | undefined;
+  private sparsePath = "";
 
   constructor() {
     const c = getCore();
@@ -275,8 +302,19 @@ export class TarHeaderReader {
         if (valueLen === XATTR_DELETED) delete xattrs[name];
         else xattrs[name] = c.bytes.slice(valueAt, valueAt + valueLen);
       }
+      const path = utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true)));
+      const sparseMode = v.getUint32(out + OUT_SPARSE, true);
+      let sparse: SparseMap | undefined;
+      this.sparseMapIn = undefined;
+      if (sparseMode !== 0) {
+        sparse = { size: v.getFloat64(out + OUT_SPARSE_SIZE, true), segments: [] };
+        this.sparse = sparse;
+        this.sparsePath = path;
+        this.addSegments(c);
+        this.sparseMapIn = sparseMode === SPARSE_EXT_BLOCKS ? "header-blocks" : sparseMode === SPARSE_DATA_MAP ? "data" : undefined;
+      }
       return {
-        path: utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true))),
+        path,
         type: ENTRY_KINDS[v.getUint32(out + OUT_TYPE, true)]!,
         linkpath: linkLen === 0 ? "" : utf8.decode(c.bytes.subarray(linkAt, linkAt + linkLen)),
         mode: v.getFloat64(out + OUT_MODE, true),
@@ -287,6 +325,7 @@ export class TarHeaderReader {
         devmajor: v.getFloat64(out + OUT_DEVMAJOR, true),
         devminor: v.getFloat64(out + OUT_DEVMINOR, true),
         xattrs,
+        ...(sparse && { sparse }),
       };
     }
     if (status === STATUS_META) {
@@ -297,6 +336,30 @@ export class TarHeaderReader {
     }
     if (status === STATUS_END) return "end";
     throw tarError(c, status);
+  }
+
+  private addSegments(c: Core): void {
+    const v = c.view;
+    const segments = this.sparse!.segments;
+    const count = v.getUint32(c.out + OUT_SPARSE_COUNT, true);
+    for (let i = 0, t = v.getUint32(c.out + OUT_SPARSE_PTR, true); i < count; i++, t += 16) {
+      segments.push({ offset: v.getFloat64(t, true), length: v.getFloat64(t + 8, true) });
+    }
+  }
+
+  /** The next 512-byte block of the sparse map sparseMapIn says goes on; sparseMapIn is cleared once it is read. */
+  sparseBlock(block: Uint8Array): void {
+    if (!this.sparseMapIn) throw new Error("Cannot read tar entry: no sparse map is being read");
+    const c = getCore();
+    this.claim(c);
+    c.bytes.set(block.length === 512 ? block : block.subarray(0, 512), c.block);
+    const status = c.exp.tarSparseBlock();
+    if (status < 0) {
+      this.sparseMapIn = undefined;
+      throw new Error(`Cannot read tar entry ${this.sparsePath}: invalid GNU sparse map`);
+    }
+    this.addSegments(c);
+    if (status !== STATUS_SPARSE_MORE) this.sparseMapIn = undefined;
   }
 
   /** The next bytes of the metadata body header() asked for. */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { applyLayer } from "../../cli/lib/rootfs/apply-layer";
 import { tarEntries } from "../../cli/lib/image/tar-entries";
 import { tar, type TarSpec } from "../integration/hostile-inputs";
+import { SPARSE_FORMATS, SPARSE_SIZE, writeSparseFile } from "../integration/sparse-file";
 
 // Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
 let work = "";
@@ -13,12 +14,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Build a tar with GNU tar from a directory tree made by `make`. */
-function tarOf(name: string, make: (dir: string) => void, members?: string[]): Uint8Array {
+/** Build a tar with GNU tar (and its `args`) from a directory tree made by `make`. */
+function tarOf(name: string, make: (dir: string) => void, members?: string[], args: string[] = []): Uint8Array {
   const src = join(work, `${name}-src`);
   mkdirSync(src);
   make(src);
-  const r = Bun.spawnSync(["tar", "-C", src, "-cf", "-", "--owner=0", "--group=0", ...(members ? ["--no-recursion", ...members] : ["."])]);
+  const r = Bun.spawnSync(["tar", "-C", src, "-cf", "-", "--owner=0", "--group=0", ...args, ...(members ? ["--no-recursion", ...members] : ["."])]);
   return new Uint8Array(r.stdout);
 }
 
@@ -247,6 +248,16 @@ describe("applyLayer", () => {
     expect(readFileSync(join(dir, "a/b/f"), "utf8")).toBe("f");
     expect([lstatSync(join(dir, "a/b")).mode & 0o7777, lstatSync(join(dir, "a/b")).mtimeMs]).toEqual([0o750, 1_200_000_000_000]);
     expect([lstatSync(join(dir, "a")).mode & 0o7777, lstatSync(join(dir, "a")).mtimeMs]).toEqual([0o711, 1_300_000_000_000]);
+  });
+
+  test.each(Object.entries(SPARSE_FORMATS))("a sparse file (%s) is written with its holes", async (format, args) => {
+    const name = `sparse-${format.replace(/\W/g, "")}`;
+    const { dir } = await apply(name, tarOf(name, (s) => writeSparseFile(join(s, "disk.img")), ["disk.img"], args));
+    const got = lstatSync(join(dir, "disk.img"));
+    expect(got.size).toBe(SPARSE_SIZE);
+    // 45 pieces of at most 8 KiB each are allocated; the 12 MiB around them are holes.
+    expect(got.blocks * 512).toBeLessThan(1 << 20);
+    expect(Buffer.compare(readFileSync(join(dir, "disk.img")), readFileSync(join(work, `${name}-src`, "disk.img")))).toBe(0);
   });
 
   test("a file replaces a whiteout made earlier in the layer; xattrs from overlay's namespace are not taken", async () => {

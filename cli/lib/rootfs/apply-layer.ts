@@ -1,5 +1,5 @@
-import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from "node:fs";
-import { decideEntry, planEntryPath, type EntryAction, type EntryPath, type Existing, type RejectReason } from "../../../core-as/index";
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, writeSync } from "node:fs";
+import { decideEntry, planEntryPath, type EntryAction, type EntryPath, type Existing, type RejectReason, type SparseMap } from "../../../core-as/index";
 import type { TarEntry } from "../image/tar-entries";
 import { fchmodat, fsetxattr, lchownat, linkat, lsetxattr, lutimesat, mkdirat, mknod, O, symlinkat, unlinkat } from "../sys/libc";
 import { writeSmallFile } from "../sys/layer-files";
@@ -137,7 +137,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
     case "file": {
       // Checked first, so that an owner out of range fails at this entry, before anything is created.
       const [uid, gid] = opts.chown ? [checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid")] : [-1, -1];
-      if (e.size <= SMALL_FILE && !hasXattrs(e)) {
+      if (e.size <= SMALL_FILE && !hasXattrs(e) && !e.sparse) {
         const chunks: Uint8Array[] = [];
         for await (const chunk of e.body) chunks.push(chunk);
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -147,9 +147,12 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       }
       const fd = layer.openAt(parent, p.name, O.WRONLY | O.CREAT | O.EXCL, 0o600);
       try {
-        for await (const chunk of e.body) {
-          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
-          result.bytes += chunk.length;
+        if (e.sparse) result.bytes += await writeSparse(fd, e.body, e.sparse);
+        else {
+          for await (const chunk of e.body) {
+            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+            result.bytes += chunk.length;
+          }
         }
         setMetadata(fd, e, opts, p.path);
         futimesSync(fd, e.mtime, e.mtime);
@@ -177,6 +180,33 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       lutimesat(parent, p.name, e.mtime);
       return;
   }
+}
+
+/**
+ * Writes a sparse file's data (its segments' bytes, one after the other) where its map says: what lies
+ * between is never written, so it stays a hole; then gives the file its size. Returns the bytes written.
+ */
+async function writeSparse(fd: number, body: AsyncIterable<Uint8Array>, map: SparseMap): Promise<number> {
+  const segments = map.segments;
+  let i = 0;
+  let done = 0; // bytes of segments[i] written
+  let total = 0;
+  for await (const chunk of body) {
+    for (let off = 0; off < chunk.length; ) {
+      while (done === segments[i]!.length) {
+        i++;
+        done = 0;
+      }
+      // The core checked that the segments hold exactly the entry's data.
+      const s = segments[i]!;
+      const n = writeSync(fd, chunk, off, Math.min(chunk.length - off, s.length - done), s.offset + done);
+      off += n;
+      done += n;
+      total += n;
+    }
+  }
+  ftruncateSync(fd, map.size);
+  return total;
 }
 
 /** Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability). */
