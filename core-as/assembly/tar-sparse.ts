@@ -8,7 +8,7 @@
 //   entry's data ("count\n" then "offset\nnumbytes\n" per pair), padded to 512 bytes.
 // The entry's stored data is the segments' bytes one after the other. Pairs come out as f64 pairs in
 // a table JS reads (OUT_SPARSE_PTR, OUT_SPARSE_COUNT); the map is checked as it comes: segments in
-// order, not overlapping, inside the file, and their bytes exactly the stored data.
+// order, not overlapping, inside the file, at most MAX_SEGMENTS, and their bytes exactly the stored data.
 
 import { OUT, OUT_SPARSE, OUT_SPARSE_COUNT, OUT_SPARSE_PTR, OUT_SPARSE_SIZE, BLOCK, STATUS_OK } from "./tar-header";
 
@@ -27,6 +27,8 @@ export const SPARSE_DATA_MAP: u32 = 3; // pax 1.0: the map starts the entry's da
 export const SPARSE_OUT: usize = memory.data(128 * 16, 16);
 
 const MAX_SAFE: f64 = 9007199254740991;
+/** More segments than this is no file system's file: a map made to fill memory (zeros compress well). */
+export const MAX_SEGMENTS: u32 = 1 << 20;
 
 // The map being read, kept in the stream's state (tar-stream.ts TSTATE) at `state`.
 const SP_MODE: usize = 0; // SPARSE_* still to come
@@ -40,6 +42,7 @@ const SP_SIZE: usize = 48; // the file's size (f64)
 const SP_STORED: usize = 56; // the entry's stored bytes after its header (f64)
 const SP_MAP_BYTES: usize = 64; // pax 1.0: bytes of data the map took so far (f64)
 const SP_HALF: usize = 72; // 1: SP_OFFSET holds an offset
+const SP_SEGMENTS: usize = 76; // segments so far
 export const SPARSE_STATE_BYTES: u32 = 80;
 
 let state: usize = 0;
@@ -61,6 +64,9 @@ export function sparseBegin(at: usize, size: f64, stored: f64, out: usize): void
 function addPair(offset: f64, length: f64): bool {
   const end = offset + length;
   if (offset < load<f64>(state + SP_END) || end > load<f64>(state + SP_SIZE) || end > MAX_SAFE) return false;
+  const segments = load<u32>(state + SP_SEGMENTS) + 1;
+  if (segments > MAX_SEGMENTS) return false;
+  store<u32>(state + SP_SEGMENTS, segments);
   store<f64>(state + SP_END, end);
   store<f64>(state + SP_DATA, load<f64>(state + SP_DATA) + length);
   const t = table + (<usize>count << 4);

@@ -584,6 +584,16 @@ describe("TarHeaderReader: GNU sparse files", () => {
       },
     },
     {
+      name: "a pax 1.0 map of more than 2^20 segments",
+      run: (r) => {
+        // Empty segments, a map that is the entry's whole data: valid but for their number.
+        const pairs = 2 ** 20 + 1;
+        const blocks = blocksOf(`${pairs}\n${"0\n0\n".repeat(pairs)}`);
+        readMembers([pax([["GNU.sparse.major", "1"], ["GNU.sparse.minor", "0"], ["GNU.sparse.realsize", "100"]]), file("sp", { fields: { size: octal(blocks.length * 512, 12) } })], r);
+        for (const b of blocks) r.sparseBlock(b);
+      },
+    },
+    {
       name: "a pax 1.0 map longer than the entry's data",
       run: (r) => {
         readMembers([pax([["GNU.sparse.major", "1"], ["GNU.sparse.minor", "0"], ["GNU.sparse.realsize", "100"]]), file("sp", { fields: { size: octal(512, 12) } })], r);
