@@ -302,19 +302,8 @@ export class TarHeaderReader {
         if (valueLen === XATTR_DELETED) delete xattrs[name];
         else xattrs[name] = c.bytes.slice(valueAt, valueAt + valueLen);
       }
-      const path = utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true)));
-      const sparseMode = v.getUint32(out + OUT_SPARSE, true);
-      let sparse: SparseMap | undefined;
-      this.sparseMapIn = undefined;
-      if (sparseMode !== 0) {
-        sparse = { size: v.getFloat64(out + OUT_SPARSE_SIZE, true), segments: [] };
-        this.sparse = sparse;
-        this.sparsePath = path;
-        this.addSegments(c);
-        this.sparseMapIn = sparseMode === SPARSE_EXT_BLOCKS ? "header-blocks" : sparseMode === SPARSE_DATA_MAP ? "data" : undefined;
-      }
-      return {
-        path,
+      const entry: TarEntryHeader = {
+        path: utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true))),
         type: ENTRY_KINDS[v.getUint32(out + OUT_TYPE, true)]!,
         linkpath: linkLen === 0 ? "" : utf8.decode(c.bytes.subarray(linkAt, linkAt + linkLen)),
         mode: v.getFloat64(out + OUT_MODE, true),
@@ -325,8 +314,16 @@ export class TarHeaderReader {
         devmajor: v.getFloat64(out + OUT_DEVMAJOR, true),
         devminor: v.getFloat64(out + OUT_DEVMINOR, true),
         xattrs,
-        ...(sparse && { sparse }),
       };
+      this.sparseMapIn = undefined;
+      const sparseMode = v.getUint32(out + OUT_SPARSE, true);
+      if (sparseMode !== 0) {
+        entry.sparse = this.sparse = { size: v.getFloat64(out + OUT_SPARSE_SIZE, true), segments: [] };
+        this.sparsePath = entry.path;
+        this.addSegments(c);
+        this.sparseMapIn = sparseMode === SPARSE_EXT_BLOCKS ? "header-blocks" : sparseMode === SPARSE_DATA_MAP ? "data" : undefined;
+      }
+      return entry;
     }
     if (status === STATUS_META) {
       this.metaSize = v.getFloat64(out + OUT_SIZE, true);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { chainIds } from "../../cli/lib/image/digest";
 import { FIXTURES, makeEnv, rl, skipReason } from "./harness";
 import { busyboxLayer, dockerArchive, ociArchive, sha256, tar, type ImageSpec, type LayerSpec } from "./hostile-inputs";
-import { SPARSE_FORMATS, SPARSE_SIZE, writeSparseFile } from "./sparse-file";
+import { repeatedEntries, SPARSE_FORMATS, SPARSE_SIZE, writeSparseFile } from "./layer-dialects";
 
 const skip = skipReason();
 const E = skip ? undefined : makeEnv();
@@ -131,21 +131,9 @@ const DIALECTS: Dialect[] = [
   },
   {
     name: "entries repeated in a layer: the last one wins",
-    layer: () =>
-      tar([
-        { name: "rep/f2d", body: "was a file" },
-        { name: "rep/f2d", type: "dir", mode: 0o750 },
-        { name: "rep/f2d/in", body: "in" },
-        { name: "rep/d2f", type: "dir" },
-        { name: "rep/d2f/gone", body: "gone" },
-        { name: "rep/d2f", body: "now a file" },
-        { name: "rep/s2f", type: "symlink", link: "/etc/passwd" },
-        { name: "rep/s2f", body: "not a symlink" },
-        { name: "rep/twice", body: "one" },
-        { name: "rep/twice", body: "two", mode: 0o600 },
-      ]),
+    layer: () => tar(repeatedEntries("rep/")),
     run: "cd /rep && cat f2d/in; echo; cat d2f; echo; cat s2f; echo; cat twice; echo; stat -c '%a %F' f2d s2f twice",
-    prints: "in\nnow a file\nnot a symlink\ntwo\n750 directory\n644 regular file\n600 regular file\n",
+    prints: "in\nnow a file\nwas a symlink\ntwo\n750 directory\n644 regular file\n600 regular file\n",
   },
   {
     name: "directories after their contents keep their own mode, owner and time",

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { applyLayer } from "../../cli/lib/rootfs/apply-layer";
 import { tarEntries } from "../../cli/lib/image/tar-entries";
 import { tar, type TarSpec } from "../integration/hostile-inputs";
-import { SPARSE_FORMATS, SPARSE_SIZE, writeSparseFile } from "../integration/sparse-file";
+import { repeatedEntries, SPARSE_FORMATS, SPARSE_SIZE, writeSparseFile } from "../integration/layer-dialects";
 
 // Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
 let work = "";
@@ -174,15 +174,7 @@ describe("applyLayer", () => {
 
   test("an entry repeated in a layer replaces the earlier one; two directories merge", async () => {
     const { dir } = await apply("last-wins", tar([
-      { name: "f2d", body: "file" },
-      { name: "f2d", type: "dir", mode: 0o750 },
-      { name: "f2d/in", body: "in" },
-      { name: "d2f", type: "dir", mtime: 1_000_000_000 },
-      { name: "d2f/sub", type: "dir" },
-      { name: "d2f/sub/deep", body: "deep" },
-      { name: "d2f", body: "now a file", mtime: 1_200_000_000 },
-      { name: "s2f", type: "symlink", link: "/etc/passwd" },
-      { name: "s2f", body: "was a symlink" },
+      ...repeatedEntries(""),
       { name: "f2s", body: "was a file" },
       { name: "f2s", type: "symlink", link: "elsewhere" },
       { name: "merge", type: "dir", mode: 0o700, mtime: 1_000_000_000 },
@@ -192,8 +184,6 @@ describe("applyLayer", () => {
       { name: "orig", body: "first" },
       { name: "link", type: "hardlink", link: "orig" },
       { name: "orig", body: "second" },
-      { name: "twice", body: "one" },
-      { name: "twice", body: "two", mode: 0o600 },
     ]));
     expect(lstatSync(join(dir, "f2d")).isDirectory()).toBe(true);
     expect(lstatSync(join(dir, "f2d")).mode & 0o7777).toBe(0o750);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { indexTarFile, type TarEntry, tarEntries } from "../../cli/lib/image/tar-entries";
 import { paxRecord } from "../../cli/lib/image/tar-writer";
-import { SPARSE_FORMATS, SPARSE_PIECES, SPARSE_SIZE, writeSparseFile } from "../integration/sparse-file";
+import { SPARSE_FORMATS, SPARSE_PIECES, SPARSE_SIZE, writeSparseFile } from "../integration/layer-dialects";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 const ALPINE = join(FIXTURES, "rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz");
