@@ -88,6 +88,12 @@ const CASES: Case[] = [
   { name: "invalid pax mtime", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { mtime: "yesterday" } }])), error: /invalid mtime "yesterday"/ },
   { name: "invalid pax uid", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { uid: "-5" } }])), error: /invalid uid "-5"/ },
   { name: "owner outside the mapped ids", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { uid: "700000" } }])), error: /a is owned by uid 700000, outside the uids this user can map \(0-\d+\): potentially insufficient UIDs/ },
+  {
+    name: "GNU sparse map past the file's end",
+    sources: anyTransport(() => layerOf([{ name: "sp", body: "x".repeat(10), pax: { "GNU.sparse.size": "5", "GNU.sparse.numblocks": "1", "GNU.sparse.map": "0,10" } }])),
+    error: /Cannot read tar entry: invalid GNU sparse map/,
+  },
+  { name: "GNU sparse format of an unknown version", sources: anyTransport(() => layerOf([{ name: "sp", body: "x", pax: { "GNU.sparse.major": "9", "GNU.sparse.minor": "0" } }])), error: /unsupported GNU sparse format version/ },
   { name: "name with a NUL byte", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { path: "a\0b" } }])), error: /the name contains a NUL byte/ },
   { name: "name longer than PATH_MAX", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { path: "d/".repeat(2100) + "f" } }])), error: /longer than 4096 bytes/ },
   // --- escapes ---
