@@ -206,7 +206,7 @@ function tarError(c: Core, status: number): Error {
     case -7:
       return new Error(`Cannot read pax header: invalid xattr name in ${text(OUT_ERR_KEY_PTR, OUT_ERR_KEY_LEN)}`);
     case -8:
-      return new Error("Cannot read tar entry: invalid GNU sparse map");
+      return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: invalid GNU sparse map`);
     case -9:
       return new Error(`Cannot read tar entry: ${String.fromCharCode(u32(OUT_TYPEFLAG))} header of ${v.getFloat64(c.out + OUT_SIZE, true)} bytes is too large`);
     case -10:

@@ -12,7 +12,7 @@
 
 import { OUT, OUT_SPARSE, OUT_SPARSE_COUNT, OUT_SPARSE_PTR, OUT_SPARSE_SIZE, BLOCK, STATUS_OK } from "./tar-header";
 
-export const STATUS_BAD_SPARSE: i32 = -8;
+export const STATUS_BAD_SPARSE: i32 = -8; // OUT_PATH
 export const STATUS_SPARSE_VERSION: i32 = -12;
 /** tarSparseBlock(): the map goes on in the next block. */
 export const STATUS_SPARSE_MORE: i32 = 3;

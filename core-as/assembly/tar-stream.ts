@@ -539,7 +539,7 @@ function paxRecords(body: usize, n: u32, apply: bool): i32 {
       }
     } else if (kind == K_SP_OFFSET || kind == K_SP_NUMBYTES) {
       // In pairs, offset first, as GNU tar writes them.
-      if ((kind == K_SP_NUMBYTES) != offsetWaits) return failRecord(STATUS_BAD_SPARSE, k, kn, v, vn);
+      if ((kind == K_SP_NUMBYTES) != offsetWaits) return failRecord(STATUS_PAX_BAD_VALUE, k, kn, v, vn);
       offsetWaits = !offsetWaits;
       const x = paxInteger(v, vn);
       if (!numberOk) return failRecord(STATUS_PAX_BAD_VALUE, k, kn, v, vn);
