@@ -622,6 +622,7 @@ describe.skipIf(Boolean(reason))("blobs damaged in the store: pull replaces them
   });
 
   test("push of a damaged blob: one line naming it, exit 125, and no manifest on the registry; after a pull it pushes", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
     const whole = readFileSync(blobFile());
     const flipped = new Uint8Array(whole);
     flipped[flipped.length >> 1]! ^= 1;
