@@ -192,7 +192,8 @@ enum {
   OP_INIT,            /* fork; this process becomes a tiny init: forwards signals, reaps, exits as the child */
   OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
   OP_NO_NEW_PRIVS,
-  OP_MASK_IN          /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_UNSHARE          /* flags: new namespaces (the cgroup one, once rl moved this process into its cgroup) */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -639,6 +640,7 @@ static void run_ops(const char *ops, int len) {
     case OP_REMOUNT_RO_IN: r = remount_ro_in_root(a[0], 0); break;
     case OP_SYSFS_IN: r = sysfs_in_root(a[0]); break;
     case OP_MASK_IN: r = mask_in_root(a[0]); break;
+    case OP_UNSHARE: r = unshare((int)to_long(a[0])); break;
     case OP_PIVOT:
       if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) r = -1;
       break;

@@ -28,13 +28,14 @@ type BaseOp =
   | { op: "init" }
   | { op: "exec"; argv: string[]; env: string[] }
   | { op: "noNewPrivs" }
-  | { op: "maskIn"; path: string };
+  | { op: "maskIn"; path: string }
+  | { op: "unshare"; flags: number };
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
-  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24,
+  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, unshare: 25,
 };
 
 function args(o: Op): string[] {
@@ -57,6 +58,7 @@ function args(o: Op): string[] {
     case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0"];
     case "user": return [String(o.uid), String(o.gid), String(o.groups.length), ...o.groups.map(String)];
     case "umask": return [String(o.mask)];
+    case "unshare": return [String(o.flags)];
     case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];
     default: return [];
   }
@@ -112,5 +114,6 @@ export function describeOp(o: Op): string {
     case "exec": return `run ${o.argv[0]}`;
     case "noNewPrivs": return "set no_new_privs";
     case "maskIn": return `mask ${o.path} in the container`;
+    case "unshare": return "create the container's namespaces";
   }
 }
