@@ -25,14 +25,14 @@ export const GUEST_ALPINE = `oci:${realpathSync(FIXTURES)}/oci/alpine-3.20.3:3.2
 
 /**
  * Boot the guest and run a shell script in it as tester, from the repository (shared read-only: tester
- * is another uid), with `rl` running the sources. Returns its exit code and output.
+ * is another uid), with `rl` the package's executable (helpers/build/rl: fresh over hostfs too, else it runs the sources). Returns its exit code and output.
  */
 export async function inGuest(script: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), "rl-cgvm-test-"));
   try {
     chmodSync(dir, 0o755);
     const file = join(dir, "script.sh");
-    writeFileSync(file, `set -u\ncd ${GUEST_REPO}\nrl() { bun ${GUEST_REPO}/cli/main.ts "$@"; }\n${script}`, { mode: 0o644 });
+    writeFileSync(file, `set -u\ncd ${GUEST_REPO}\nrl() { ${GUEST_REPO}/helpers/build/rl "$@"; }\n${script}`, { mode: 0o644 });
     const args = [CGVM_RUN, "--timeout", "600", "--share", GUEST_REPO, "--share", realpathSync(FIXTURES), "--share", dir];
     for (const [k, v] of Object.entries(env)) args.push("--env", `${k}=${v}`);
     const p = Bun.spawn([...args, "--", "sh", file], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });

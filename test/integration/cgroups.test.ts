@@ -134,7 +134,7 @@ rl run --rm --network none --device-write-bps /dev/ubda:1mb "$IMG" sh -c '
 echo "io_rc=$?"
 
 # A killed rl: the next rl's sweep removes the cgroup its container left.
-bun ${GUEST_REPO}/cli/main.ts run --name stale --network none --memory 64m "$IMG" sleep 60 &
+${GUEST_REPO}/helpers/build/rl run --name stale --network none --memory 64m "$IMG" sleep 60 &
 RL=$!
 for i in $(seq 1 100); do [ "$(count_rl)" = 1 ] && break; sleep 0.1; done
 echo "stale_made=$(count_rl)"
