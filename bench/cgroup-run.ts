@@ -16,7 +16,8 @@ import { resolve } from "node:path";
 import { RL, rlStartMode } from "./rl-command";
 
 const REPO = realpathSync(resolve(import.meta.dir, ".."));
-const FIXTURES = realpathSync(resolve(REPO, "../shared/fixtures"));
+// In the guest ../shared is not there: the host passes the real path of the fixtures it shares.
+const FIXTURES = process.env.RL_BENCH_FIXTURES ?? realpathSync(resolve(REPO, "../shared/fixtures"));
 const IMAGE = `oci:${FIXTURES}/oci/busybox-1.38.0-musl-amd64`;
 const CGVM_RUN = resolve(REPO, "../shared/tools/cgroup-vm/run");
 
@@ -67,6 +68,6 @@ function inGuest(): void {
 if (process.env.RL_CGVM === "1") inGuest();
 else {
   if (!existsSync(CGVM_RUN)) throw new Error(`${CGVM_RUN} is missing`);
-  const p = Bun.spawnSync([CGVM_RUN, "--share", REPO, "--share", FIXTURES, "--", "bun", `${REPO}/bench/cgroup-run.ts`, ...argv], { stdout: "inherit", stderr: "inherit" });
+  const p = Bun.spawnSync([CGVM_RUN, "--share", REPO, "--share", FIXTURES, "--env", `RL_BENCH_FIXTURES=${FIXTURES}`, "--", "bun", `${REPO}/bench/cgroup-run.ts`, ...argv], { stdout: "inherit", stderr: "inherit" });
   process.exit(p.exitCode ?? 1);
 }
