@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../../errors";
-import { warnOnce } from "../../log";
+import { debug, warnOnce } from "../../log";
 import type { Paths } from "../../paths";
 import { transaction } from "../../store/db";
 import { cgroupInfo, type CgroupInfo } from "../../host/cgroups";
@@ -153,6 +153,7 @@ export async function removeContainerCgroup(d: Database, id: string): Promise<vo
   for (let attempt = 0; ; attempt++) {
     try {
       rmdirSync(row.path);
+      if (attempt) debug(`removed ${row.path} after ${attempt} busy attempts`);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
