@@ -1,26 +1,21 @@
 import type { LimitFlags } from "../lib/runtime/cgroup/limits";
 
-const text = (v: unknown) => (v === undefined ? undefined : String(v));
-const list = (v: unknown) => (v as string[] | undefined) ?? [];
+type ListKey = "deviceReadBps" | "deviceWriteBps" | "deviceReadIops" | "deviceWriteIops";
+
+/** Each field of LimitFlags and the `rl run` flag it comes from. */
+const VALUES: Record<Exclude<keyof LimitFlags, ListKey>, string> = {
+  memory: "memory", memoryReservation: "memory-reservation", memorySwap: "memory-swap", cpus: "cpus",
+  cpuShares: "cpu-shares", cpuPeriod: "cpu-period", cpuQuota: "cpu-quota", cpusetCpus: "cpuset-cpus",
+  cpusetMems: "cpuset-mems", pidsLimit: "pids-limit", blkioWeight: "blkio-weight", oomScoreAdj: "oom-score-adj",
+};
+const LISTS: Record<ListKey, string> = {
+  deviceReadBps: "device-read-bps", deviceWriteBps: "device-write-bps", deviceReadIops: "device-read-iops", deviceWriteIops: "device-write-iops",
+};
 
 /** `rl run`'s resource flags, as given (checked by parseLimits). */
 export function limitFlags(a: Record<string, unknown>): LimitFlags {
-  return {
-    memory: text(a.memory),
-    memoryReservation: text(a["memory-reservation"]),
-    memorySwap: text(a["memory-swap"]),
-    cpus: text(a.cpus),
-    cpuShares: text(a["cpu-shares"]),
-    cpuPeriod: text(a["cpu-period"]),
-    cpuQuota: text(a["cpu-quota"]),
-    cpusetCpus: text(a["cpuset-cpus"]),
-    cpusetMems: text(a["cpuset-mems"]),
-    pidsLimit: text(a["pids-limit"]),
-    blkioWeight: text(a["blkio-weight"]),
-    deviceReadBps: list(a["device-read-bps"]),
-    deviceWriteBps: list(a["device-write-bps"]),
-    deviceReadIops: list(a["device-read-iops"]),
-    deviceWriteIops: list(a["device-write-iops"]),
-    oomScoreAdj: text(a["oom-score-adj"]),
-  };
+  const out: Record<string, unknown> = {};
+  for (const [key, flag] of Object.entries(VALUES)) out[key] = a[flag] === undefined ? undefined : String(a[flag]);
+  for (const [key, flag] of Object.entries(LISTS)) out[key] = (a[flag] as string[] | undefined) ?? [];
+  return out as unknown as LimitFlags;
 }
