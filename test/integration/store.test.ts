@@ -210,6 +210,74 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     });
   });
 
+  describe("--filter and the listing flags", () => {
+    /** rl ARGS must succeed quietly: its output lines. */
+    const linesOf = (env: Record<string, string>) => async (args: string[]) => {
+      const out = await rl(args, { env });
+      expect({ args, code: out.code, stderr: out.stderr }).toEqual({ args, code: 0, stderr: "" });
+      return out.stdout.split("\n").filter(Boolean);
+    };
+    test("ps: docker's filter keys (AND across keys, OR within one), -n/-l, --no-trunc, -s, --sort", async () => {
+      await inFreshStore(async (e) => {
+        const f = linesOf(e.env);
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "c-ok", "--network", "none", ALPINE, "true"], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "c-bad", "--network", "none", ALPINE, "sh", "-c", "exit 3"], { env: e.env })).code).toBe(3);
+        const names = ["--format", "{{.Names}}"];
+        expect(await f(["ps", ...names])).toEqual([]); // none running
+        expect(await f(["ps", "--filter", "status=exited", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "--filter", "exited=3", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-a", "--filter", "name=^c-o", ...names])).toEqual(["c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "name=c-ok", "--filter", "name=c-bad", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "-f", "name=c-", "-f", "exited=0", ...names])).toEqual(["c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "ancestor=alpine:3.20.3", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "--filter", `ancestor=${ALPINE_ID.slice(0, 12)}`, ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "ancestor=busybox", ...names])).toEqual([]);
+        expect(await f(["ps", "-a", "--filter", "since=c-ok", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-a", "--filter", "before=c-bad", ...names])).toEqual(["c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "network=none", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-n", "1", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-l", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-a", "--sort", "names", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "--sort", "names", "--format", "{{.Names}} {{.ID}}", "--no-trunc"])).toEqual([expect.stringMatching(/^c-bad [0-9a-f]{64}$/), expect.stringMatching(/^c-ok [0-9a-f]{64}$/)]);
+        const sized = await f(["ps", "-a", "-s"]);
+        expect(sized[0]).toMatch(/\sNAMES\s+SIZE$/);
+        expect(sized[1]).toMatch(/\s(c-bad|c-ok)\s+\d+(\.\d+)? (B|kB)$/);
+        expect(await rl(["ps", "-a", "--filter", "bogus=1"], { env: e.env })).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: invalid filter "bogus=1": unknown key "bogus" \(keys: id, name, status/) });
+        expect(await rl(["ps", "-a", "--filter", "since=nosuch"], { env: e.env })).toMatchObject({ code: 125, stderr: "rl: invalid filter since=nosuch: no such container\n" });
+      });
+    });
+
+    test("images: a REFERENCE pattern, --filter dangling/reference/label/since, --digests, --no-trunc, -n", async () => {
+      await inFreshStore(async (e) => {
+        const f = linesOf(e.env);
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`], { env: e.env })).code).toBe(0);
+        expect((await rl(["tag", ALPINE, "localhost/mine:2"], { env: e.env })).code).toBe(0);
+        const dive = "3eaccc100f86";
+        const names = ["--format", "{{.Repository}}:{{.Tag}}"];
+        expect(await f(["images", "--filter", "dangling=true", "-q"])).toEqual([dive]);
+        expect(await f(["images", "--filter", "dangling=false", "-q"])).toEqual([ALPINE_ID.slice(0, 12)]);
+        expect(await f(["images", "alpine", ...names])).toEqual(["docker.io/library/alpine:3.20.3"]);
+        expect(await f(["images", "alpine:3.*", ...names])).toEqual(["docker.io/library/alpine:3.20.3"]);
+        expect(await f(["images", "localhost/*", ...names])).toEqual(["localhost/mine:2"]);
+        expect(await f(["images", "--filter", "reference=alpine:4.*", "-q"])).toEqual([]);
+        expect(await f(["images", "nosuch", "-q"])).toEqual([]);
+        expect(await f(["images", "--filter", "label=nosuch", "-q"])).toEqual([]);
+        expect(await f(["images", "-n", "alpine"])).toEqual([expect.stringMatching(/^docker\.io\/library\/alpine\s+3\.20\.3\s/)]);
+        const withDigest = await f(["images", "--digests", "alpine"]);
+        expect(withDigest[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
+        expect(withDigest[1]).toContain(ALPINE_MANIFEST);
+        expect(await f(["images", "--no-trunc", "-q", "alpine"])).toEqual([`sha256:${ALPINE_ID}`]);
+        expect(await f(["images", "-a", "-q"])).toEqual(expect.arrayContaining([dive, ALPINE_ID.slice(0, 12)]));
+        // alpine 3.20.3 was built in 2024, the dive test image in 2025.
+        expect(await f(["images", "--filter", "since=alpine:3.20.3", "-q"])).toEqual([dive]);
+        expect(await f(["images", "--filter", `before=${dive}`, "-q"])).toEqual([ALPINE_ID.slice(0, 12)]);
+        expect(await rl(["images", "--filter", "dangling=maybe"], { env: e.env })).toMatchObject({ code: 125, stderr: "rl: invalid filter dangling=maybe: use true or false\n" });
+      });
+    });
+  });
+
   describe("shell completion", () => {
     test("the bash script completes verbs, flags, containers and images from the store, and file names", async () => {
       await inFreshStore(async (e) => {

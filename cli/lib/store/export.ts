@@ -27,7 +27,7 @@ export async function exportContainer(d: Database, p: Paths, text: string, outpu
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const tmp = `${tmpName(p, "export")}.tar`;
   try {
-    await runWorkerJob(`${tmp}.json`, { kind: "export", dirs, output: tmp }, mapping);
+    await runWorkerJob(p.tmp, { kind: "export", dirs, output: tmp }, mapping);
     if (output) {
       try {
         renameSync(tmp, output);
