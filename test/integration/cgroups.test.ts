@@ -83,10 +83,12 @@ rl run --rm --network none --memory 64m --pids-limit 50 --cpus 0.5 "$IMG" sh -c 
   echo "ns_pids_max=$(cat /sys/fs/cgroup/pids.max)"
   echo "ns_cpu_max=$(cat /sys/fs/cgroup/cpu.max)"
   echo "ns_children=$(find /sys/fs/cgroup -mindepth 1 -type d | wc -l)"
-  echo "ns_mount=$(grep " /sys/fs/cgroup " /proc/self/mounts | cut -d" " -f3,4 | cut -d, -f1)"
+  echo "ns_mount=$(grep " /sys/fs/cgroup " /proc/self/mounts | tail -n1 | cut -d" " -f3,4 | cut -d, -f1)"
   mkdir /sys/fs/cgroup/sub 2>/dev/null; echo "ns_mkdir=$?"'
 echo "view_rc=$?"
 echo "view_left=$(count_rl)"
+# With the host's network /sys is the host's, bound read-only: the container's cgroup2 goes over it.
+rl run --rm --network host --pids-limit 20 "$IMG" sh -c 'echo "hostnet_cgroup=$(cat /proc/self/cgroup)"; echo "hostnet_pids_max=$(cat /sys/fs/cgroup/pids.max)"'
 
 # The memory limit: killed by the OOM killer, 137, recorded.
 # (dd's 64 MiB buffer is touched as /dev/zero fills it: the kill comes past 32 MiB)
@@ -168,6 +170,8 @@ describe.skipIf(Boolean(vmMissing))("cgroup v2 limits enforced in the guest", ()
     expect(got("ns_mount")).toBe("cgroup2 ro");
     expect(got("ns_mkdir")).not.toBe("0");
     expect(got("view_rc")).toBe("0");
+    expect(got("hostnet_cgroup")).toBe("0::/");
+    expect(got("hostnet_pids_max")).toBe("20");
   });
 
   test("--rm removes the container's cgroup", () => {

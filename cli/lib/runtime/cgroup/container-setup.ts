@@ -7,10 +7,17 @@ import type { Limits } from "./limits";
 
 // What a container with a cgroup of its own does differently while it starts (see container-cgroup.ts).
 
-/** The container's own cgroup2 at /sys/fs/cgroup (right after /sys), read-only: its subtree only. */
+/**
+ * The container's own cgroup2 at /sys/fs/cgroup (right after /sys), read-only: its subtree only. On an
+ * empty tmpfs: where /sys is the host's, bound (no network namespace of its own), /sys/fs/cgroup is the
+ * host's cgroup2 mount, and the kernel refuses a mount of the same filesystem on a mount's root (EBUSY).
+ */
 export function withCgroupMount(spec: Spec): void {
   const sys = spec.mounts.findIndex((m) => m.destination === "/sys");
-  spec.mounts.splice(sys + 1, 0, { destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup2", options: ["nosuid", "noexec", "nodev", "ro"] });
+  spec.mounts.splice(sys + 1, 0,
+    { destination: "/sys/fs/cgroup", type: "tmpfs", source: "tmpfs", options: ["nosuid", "noexec", "nodev", "ro", "mode=755"] },
+    { destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup2", options: ["nosuid", "noexec", "nodev", "ro"] },
+  );
 }
 
 /**
