@@ -9,6 +9,7 @@ import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { pidStartTime } from "../sys/pid-start-time";
+import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 
 export interface ContainerRow {
   id: string;
@@ -90,6 +91,7 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
   unlockForRemoval(containerDir(p, id));
   await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)]);
+  await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
 }
 
@@ -107,6 +109,8 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
     endStaleHelpers(d, p, r.id, pidStartTime);
+    recordOomKill(d, p, r.id);
+    await removeContainerCgroup(d, r.id);
     if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
     else markExited(d, p, r.id, 137);
   }

@@ -39,6 +39,9 @@ import { attachTerminal } from "./tty";
 import { relayPipes } from "./stdio-relay";
 import { parseMountSpecs } from "./mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
+import { parseLimits, type LimitFlags } from "./cgroup/limits";
+import { cgroupParent, createContainerCgroup, recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
+import { applyLimits, cgroupNamespaceFirst, withCgroupMount } from "./cgroup/container-setup";
 
 export interface RunOptions {
   image: string;
@@ -70,6 +73,8 @@ export interface RunOptions {
   /** --security-opt, parsed. */
   security: SecurityOpts;
   privileged: boolean;
+  /** --memory, --cpus, --pids-limit and the other resource flags. */
+  limits: LimitFlags;
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -201,6 +206,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs);
+  // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.
+  const limits = parseLimits(o.limits);
+  const cgParent = cgroupParent(limits, process.getuid!());
+  // With a cgroup of its own, the container's process enters its cgroup namespace once moved there.
+  const cloneNs = (ns: Namespaces) => (cgParent ? ns.filter((n) => n.type !== "cgroup") : ns);
   const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
@@ -208,7 +218,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
   let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o, mapping, early.mode === "slirp4netns");
+  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, mapping, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
   const name = o.name ?? randomName();
@@ -222,7 +232,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(namespacesFor(net), o, mapping, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, mapping, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
@@ -244,9 +254,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   let started: Awaited<ReturnType<typeof startChild>> | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
+  let cgDir: string | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
+    cgDir = cgParent ? createContainerCgroup(d, p, id, cgParent, limits) : undefined;
     const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
@@ -254,12 +266,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts);
+      if (cgDir) withCgroupMount(spec);
       checkUserMapped(spec.process.user, mapping);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
+      const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
+      const ops = cgDir ? cgroupNamespaceFirst(planned) : planned;
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(namespaces, o, mapping, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(cloneNs(namespaces), o, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
@@ -274,6 +288,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
         }, { transient: true });
       };
       try {
+        await applyLimits(c, cgDir, limits);
         started = await startChild(c, ops, network, record);
         break;
       } catch (err) {
@@ -315,8 +330,12 @@ export async function runContainer(o: RunOptions): Promise<number> {
     await networkDown;
     throw new RlError(`container ${name} was removed while it ran (by rl rmi -f of its image, or rl rm -f)`, code);
   }
+  if (cgDir) recordOomKill(d, p, id);
   if (o.rm) await removeContainer(d, p, id);
-  else markExited(d, p, id, code);
+  else {
+    markExited(d, p, id, code);
+    await removeContainerCgroup(d, id);
+  }
   await networkDown;
   if (!o.rm) clearHelpers(d, p, id);
   return code;
