@@ -26,7 +26,7 @@ export async function runWorkerJob(jobFile: string, job: WorkerJob, mapping: IdM
     } catch {
       throw new RlError(`the ${job.kind} process ended with exit code ${code} and no result`);
     }
-    if (!result.ok) throw new RlError(result.error ?? "unknown error");
+    if (!result.ok) throw new RlError(result.error ?? "unknown error", undefined, result.code);
     return result;
   } finally {
     rmSync(jobFile, { force: true });
