@@ -201,3 +201,24 @@ long rl_seek(int fd, long off, int whence) {
   long r = lseek(fd, off, whence);
   return r < 0 ? -errno : r;
 }
+
+extern ssize_t sendfile(int out, int in, long *offset, size_t count);
+
+/*
+ * Copy `len` bytes of the file `in` from `off` to `out` in the kernel (sendfile: no copy through the
+ * caller's memory). Returns the bytes copied (fewer at the end of a file that shrank, or when a
+ * non-blocking `out` is full after some were), or -errno when none were (EINVAL: `out` cannot take it,
+ * e.g. opened O_APPEND: copy by read and write instead).
+ */
+long rl_send_file(int out, int in, long off, long len) {
+  long done = 0;
+  while (done < len) {
+    long o = off + done;
+    ssize_t n = sendfile(out, in, &o, (size_t)(len - done > (1L << 30) ? (1L << 30) : len - done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return done ? done : -errno;
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}

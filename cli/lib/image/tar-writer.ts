@@ -154,7 +154,6 @@ function ustar(e: TarWriteEntry, name: string, typeflag: string, size: number, p
   const mtime = e.mtime ?? 0;
   if (!fitsOctal(mtime, 12)) records.push(paxRecord("mtime", paxTime(mtime)));
   numeric(b, 136, 12, mtime >= 0 ? Math.floor(mtime) : mtime);
-  b.fill(0x20, 148, 156);
   b[156] = typeflag.charCodeAt(0);
   const link = enc.encode(e.linkpath ?? "");
   if (link.length > 100) records.push(paxRecord("linkpath", e.linkpath!));
@@ -168,10 +167,16 @@ function ustar(e: TarWriteEntry, name: string, typeflag: string, size: number, p
   // pax has no keyword for device numbers: too big for octal, they go in base-256, which GNU tar and Go read.
   numeric(b, 329, 8, e.devmajor ?? 0);
   numeric(b, 337, 8, e.devminor ?? 0);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  setChecksum(b);
   return { block: b, records };
+}
+
+/** The header checksum: the sum of the block's bytes with the checksum field as spaces, in octal. */
+function setChecksum(b: Uint8Array): void {
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += b[i]!;
+  b.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
 }
 
 /** The sparse map at the start of a GNU sparse 1.0 member's data: counts and runs in decimal lines, padded. */
@@ -215,10 +220,7 @@ export function tarHeader(e: TarWriteEntry): Uint8Array {
   const pax = ustar({ path: "", type: "file", mode: 0o644, mtime: 0 }, "", "x", body.length).block;
   // Readers that ignore pax see a file PaxHeaders.0/NAME (as GNU tar and Go name it).
   pax.set(utf8Prefix(enc.encode(`PaxHeaders.0/${base}`), 100), 0);
-  pax.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of pax) sum += x;
-  pax.set(enc.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+  setChecksum(pax);
   return concat([pax, body, tarPadding(body.length), main.block, ...(map ? [map] : [])]);
 }
 

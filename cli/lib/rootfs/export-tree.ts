@@ -2,17 +2,20 @@ import { readSync } from "node:fs";
 import { writeAll } from "../write-all";
 import { openOutput } from "../output-file";
 import { TAR_END, tarHeader, tarPadding, type SparseRun, type TarWriteEntry, type TarWriteType } from "../image/tar-writer";
-import { dataRuns } from "../sys/layer-files";
+import { dataRuns, sendFile } from "../sys/layer-files";
 import { confinedTree, type ConfinedEntry } from "./confined-tree";
 import { isOverlayXattr } from "./merged-tree";
 
 /** Headers and small files gather here and reach the output in writes of this size. */
 const BUFFER = 1 << 20;
+/** Runs of a file from this size on are copied by sendfile. */
+const SEND_MIN = 256 << 10;
 
 /** A buffered writer of the archive to a descriptor; file data is read straight into its buffer. */
 class Sink {
   private readonly buf = new Uint8Array(BUFFER);
   private pos = 0;
+  private canSend = true;
 
   constructor(private readonly fd: number) {}
 
@@ -45,6 +48,24 @@ class Sink {
       length -= got;
     }
     return whole;
+  }
+
+  /** As copyFrom, but a big run goes from file to output in the kernel (sendfile) where the output allows it. */
+  send(src: number, offset: number, length: number): boolean {
+    if (length >= SEND_MIN && this.canSend) {
+      this.flush();
+      while (length > 0) {
+        const n = sendFile(this.fd, src, offset, length);
+        if (n === undefined) {
+          this.canSend = false;
+          break;
+        }
+        if (n === 0) break; // the file shrank: copyFrom pads
+        offset += n;
+        length -= n;
+      }
+    }
+    return length === 0 || this.copyFrom(src, offset, length);
   }
 
   flush(): void {
@@ -119,7 +140,7 @@ export function exportTree(dirsTopFirst: string[], output: string | undefined): 
       let whole = true;
       let stored = 0;
       for (const r of entry.sparse ?? [{ offset: 0, length: e.st.size }]) {
-        whole = sink.copyFrom(e.fd, r.offset, r.length) && whole;
+        whole = sink.send(e.fd, r.offset, r.length) && whole;
         stored += r.length;
       }
       if (!whole) changed.push(e.rel);

@@ -10,6 +10,7 @@ const layerFiles = lazyC("layer-files.c", {
   rl_read_dir: { args: ["i32", "ptr", "i64"], returns: "i64" },
   rl_xattrs: { args: ["i32", "ptr", "i64"], returns: "i64" },
   rl_seek: { args: ["i32", "i64", "i32"], returns: "i64" },
+  rl_send_file: { args: ["i32", "i32", "i64", "i64"], returns: "i64" },
 });
 
 const STEPS = ["", "open", "write", "chown", "chmod", "utimes"];
@@ -149,4 +150,20 @@ export function dataRuns(fd: number, size: number, what: string): { offset: numb
     off = end;
   }
   return runs;
+}
+
+/**
+ * Copy `length` bytes of the file `src` from `offset` to `out` in the kernel (sendfile). Returns the
+ * bytes copied (fewer: the file ended), or undefined when `out`
+ * cannot be written so (opened O_APPEND, for one): the caller copies through memory then.
+ */
+export function sendFile(out: number, src: number, offset: number, length: number): number | undefined {
+  for (;;) {
+    const n = Number(layerFiles().rl_send_file(out, src, offset, length));
+    if (n >= 0) return n;
+    const code = errnoName(-n);
+    if (code === "EINVAL" || code === "ENOSYS" || code === "EOPNOTSUPP") return undefined;
+    if (code !== "EAGAIN") throw errnoErrorOf("write", "the archive", -n);
+    Bun.sleepSync(1); // a non-blocking pipe that is full, as writeAll waits for it
+  }
 }
