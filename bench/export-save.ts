@@ -9,7 +9,7 @@
  * The image is bench/large-image.ts's (4 gzip layers, 300+ MiB, 20k+ files) with the busybox fixture's
  * layer on top, so a container can be made from it (`rl run --name big IMAGE true`; `podman create`).
  * podman uses its overlay driver with a private --root. Every archive goes to a file in --work, removed
- * after its run. Wall time is `performance.now()` around the command; peak RSS is GNU time's %M (the
+ * after its run; a `sync` before each run keeps the writeback of the one before out of its time. Wall time is `performance.now()` around the command; peak RSS is GNU time's %M (the
  * largest process of the tool's tree: rl's user-namespace export worker included). A last run exports
  * and saves a quarter-size image with rl, to show that its memory does not grow with the image.
  */
@@ -18,46 +18,28 @@ import { join, resolve } from "node:path";
 import { makeLargeImage } from "./large-image";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
+import { endPodmanPause, median, option, timed as run, type Sample } from "./timed";
 
 const REPO = resolve(import.meta.dir, "..");
 const FIXTURES = resolve(REPO, "../shared/fixtures");
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : def;
-};
-const ROUNDS = Number(opt("--rounds", "5"));
-const WORK = resolve(opt("--work", join(process.env.HOME ?? "/tmp", "rl-bench-export")));
+const ROUNDS = Number(option("--rounds", "5"));
+const WORK = resolve(option("--work", join(process.env.HOME ?? "/tmp", "rl-bench-export")));
 
 if (process.getuid!() === 0) {
   process.stderr.write("run bench/export-save.ts as an ordinary user with subordinate id ranges, not as root\n");
   process.exit(64);
 }
 
-interface Sample {
-  ms: number;
-  rssKiB: number;
-  bytes: number;
-}
-
 const OUT = join(WORK, "out.tar");
 
-function timed(argv: string[], env: Record<string, string>): Sample {
-  const rssFile = join(WORK, "rss");
+/** A timed run that writes OUT: the archive's size too (then it is removed). */
+function timed(argv: string[], env: Record<string, string>): Sample & { bytes: number } {
   rmSync(OUT, { force: true });
-  const t0 = performance.now();
-  const r = Bun.spawnSync(["/usr/bin/time", "-o", rssFile, "-f", "%M", ...argv], { env, stdout: "ignore", stderr: "pipe" });
-  const ms = performance.now() - t0;
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+  Bun.spawnSync(["sync"]); // what the command before wrote is on disk: its writeback is not timed here
+  const s = run(argv, join(WORK, "rss"), env);
   const bytes = existsSync(OUT) ? Bun.file(OUT).size : 0;
   rmSync(OUT, { force: true });
-  return { ms, rssKiB: Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()), bytes };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return { ...s, bytes };
 }
 
 const blob = (layout: string, digest: string) => join(layout, "blobs", digest.replace(":", "/"));
@@ -122,7 +104,7 @@ for (const [name, layout] of [["rl", image], ["rl-quarter", quarterImage]] as co
 const podmanId = must([...podman, "pull", "-q", `oci:${image}:large:1`], podmanEnv).trim();
 must([...podman, "create", "--name", "big", podmanId, "true"], podmanEnv);
 
-const TOOLS: Record<string, () => Sample> = {
+const TOOLS: Record<string, () => ReturnType<typeof timed>> = {
   "rl export": () => timed([RL, "export", "-o", OUT, "big"], rlEnv("rl")),
   "podman export": () => timed([...podman, "export", "-o", OUT, "big"], podmanEnv),
   "rl save (docker)": () => timed([RL, "save", "-o", OUT, rlId.rl!], rlEnv("rl")),
@@ -131,7 +113,7 @@ const TOOLS: Record<string, () => Sample> = {
   "podman save (oci)": () => timed([...podman, "save", "-q", "--format", "oci-archive", "-o", OUT, podmanId], podmanEnv),
 };
 const names = Object.keys(TOOLS);
-const samples: Record<string, Sample[]> = Object.fromEntries(names.map((n) => [n, []]));
+const samples: Record<string, ReturnType<typeof timed>[]> = Object.fromEntries(names.map((n) => [n, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = names.map((_, i) => names[(i + round) % names.length]!);
   for (const name of order) {
@@ -147,13 +129,7 @@ const quarter = {
 
 await clean();
 rmSync(join(WORK, "rss"), { force: true });
-// podman left its rootless pause process for this private runtime dir: end it (we started it).
-const pause = join(podmanXdg, "libpod/tmp/pause.pid");
-if (existsSync(pause)) {
-  try {
-    process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
-  } catch {}
-}
+endPodmanPause(podmanXdg);
 
 const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 console.log(`export and save of the large image (+ busybox), ${ROUNDS} rounds, rl runs its ${rlStartMode()}, load average at the end ${load}, medians:`);
