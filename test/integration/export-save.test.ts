@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lgetxattrs } from "../../cli/lib/sys/libc";
 import { FIXTURES, makeEnv, rl, RL_BIN, skipReason } from "./harness";
@@ -115,6 +115,24 @@ describe.skipIf(Boolean(reason))("rl export", () => {
     expect(bad.code).toBe(125);
     expect(bad.stderr).toMatch(/^rl: cannot export ex: .*\n$/);
     expect(readdirSync(dir).sort()).toEqual(["old.tar", "private.tar"]);
+  });
+
+  test("-o through a symlink writes the file it names; Ctrl-C while the file is written leaves nothing", async () => {
+    const dir = join(work, "out2");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "target.tar"), "old");
+    symlinkSync("target.tar", join(dir, "link.tar"));
+    expect(sh(`'${RL_BIN}' export -o '${dir}/link.tar' ex`, t.env)).toMatchObject({ code: 0, stderr: "" });
+    expect(lstatSync(join(dir, "link.tar")).isSymbolicLink()).toBe(true);
+    expect(listing(join(dir, "target.tar")).has("data/xattr")).toBe(true);
+    const pause = join(work, "pause-export");
+    const p = Bun.spawn([RL_BIN, "export", "-o", join(dir, "interrupted.tar"), "ex"], { env: { ...t.env, RL_TEST_PAUSE_EXPORT: pause }, stdout: "pipe", stderr: "pipe" });
+    while (!existsSync(pause)) await Bun.sleep(10);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".rl-tmp"))).toHaveLength(1);
+    p.kill("SIGINT");
+    expect(await p.exited).toBe(130);
+    rmSync(pause, { force: true });
+    expect(readdirSync(dir).sort()).toEqual(["link.tar", "target.tar"]);
   });
 
   test("GNU tar reads the export: owners, modes, hardlinks, symlinks, long UTF-8 names, xattrs, holes", () => {

@@ -1,6 +1,7 @@
 import { readSync } from "node:fs";
 import { writeAll } from "../write-all";
-import { openOutput } from "../output-file";
+import { openOutput, type OutputTarget } from "../output-file";
+import { pauseForTests } from "../test-pause";
 import { TAR_END, tarHeader, tarPadding, type SparseRun, type TarWriteEntry, type TarWriteType } from "../image/tar-writer";
 import { dataRuns, sendFile } from "../sys/layer-files";
 import { confinedTree, type ConfinedEntry } from "./confined-tree";
@@ -108,8 +109,9 @@ function sparseRuns(e: ConfinedEntry): SparseRun[] | undefined {
  * root of that namespace. The walk only goes through descriptors (confined-tree.ts): the trees may be
  * a running container's. Returns the files that changed size while they were read.
  */
-export function exportTree(dirsTopFirst: string[], output: string | undefined): { ok: true; changed: string[] } {
+export function exportTree(dirsTopFirst: string[], output: OutputTarget | undefined): { ok: true; changed: string[] } {
   const out = openOutput(output);
+  pauseForTests("RL_TEST_PAUSE_EXPORT");
   const sink = new Sink(out.fd);
   const links = new Map<string, string>();
   const changed: string[] = [];

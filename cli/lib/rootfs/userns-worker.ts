@@ -13,6 +13,7 @@ import { removeTree } from "./remove-tree";
 import { flattenLayers } from "./flatten";
 import type { DigestEngine } from "../image/digest-engine";
 import { exportTree } from "./export-tree";
+import type { OutputTarget } from "../output-file";
 
 export type WorkerJob =
   | {
@@ -33,7 +34,7 @@ export type WorkerJob =
   | { kind: "remove"; paths: string[] }
   | { kind: "flatten"; layerDirs: string[]; dest: string }
   /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output` (atomically), or to stdout. */
-  | { kind: "export"; dirs: string[]; output?: string };
+  | { kind: "export"; dirs: string[]; output?: OutputTarget };
 
 export interface WorkerResult {
   ok: boolean;

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { warnOnce } from "../log";
+import { outputTarget, writingOutput } from "../output-file";
 import type { Paths } from "../paths";
 import { containerDir, findContainer } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
@@ -26,7 +27,9 @@ export async function exportContainer(d: Database, p: Paths, text: string, outpu
   const dir = containerDir(p, c.id);
   const dirs = c.driver === "vfs" ? [join(dir, "rootfs")] : [join(dir, "upper"), ...[...img.layers].reverse().map((l) => layerDir(p, l))];
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
-  const r = await runWorkerJob(`${tmpName(p, "export")}.json`, { kind: "export", dirs, output }, mapping);
+  // The worker writes the file; rl removes its temp if the worker dies or rl is interrupted.
+  const target = outputTarget(output);
+  const r = await writingOutput(target, () => runWorkerJob(`${tmpName(p, "export")}.json`, { kind: "export", dirs, output: target }, mapping));
   const changed = r.changed ?? [];
   if (changed.length) {
     const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;

@@ -3,7 +3,7 @@ import { writeAll } from "../write-all";
 import { statSync } from "node:fs";
 import { messageOf, RlError } from "../errors";
 import { bytesMatch, digestMatches, newDigester } from "../image/digest";
-import { isClosedOutput, openOutput } from "../output-file";
+import { isClosedOutput, openOutput, outputTarget, writingOutput } from "../output-file";
 import { openLayer } from "../image/layer-stream";
 import { normalizeName } from "../image/reference";
 import { MEDIA } from "../image/types";
@@ -149,14 +149,17 @@ async function writeDocker(d: Database, p: Paths, chosen: Chosen[], tar: TarFile
  */
 export async function saveImages(d: Database, p: Paths, texts: string[], format: ArchiveFormat, output: string | undefined): Promise<void> {
   const chosen = choose(d, texts);
-  const out = openOutput(output);
-  const tar = new TarFileWriter((b) => writeAll(out.fd, b));
-  try {
-    await (format === "oci-archive" ? writeOci : writeDocker)(d, p, chosen, tar);
-    await tar.end();
-    out.commit();
-  } catch (err) {
-    out.abort();
-    throw err;
-  }
+  const target = outputTarget(output);
+  await writingOutput(target, async () => {
+    const out = openOutput(target);
+    const tar = new TarFileWriter((b) => writeAll(out.fd, b));
+    try {
+      await (format === "oci-archive" ? writeOci : writeDocker)(d, p, chosen, tar);
+      await tar.end();
+      out.commit();
+    } catch (err) {
+      out.abort();
+      throw err;
+    }
+  });
 }
