@@ -189,6 +189,11 @@ describe.skipIf(Boolean(reason))("rl export", () => {
     const mine = xattrsOf(ours);
     expect(mine).toEqual(xattrsOf(theirs));
     expect(mine.xattr).toEqual(["user.note=kept", "user.other=too"]);
+    // podman reads rl's sparse members (GNU sparse 1.0) back as the file they hold.
+    const imported = podman(["import", ours, "localhost/from-rl:1"]);
+    expect(imported.code).toBe(0);
+    const read = podman(["run", "--rm", "--network", "none", "localhost/from-rl:1", "sh", "-c", "wc -c < /data/sparse; tail -c 4 /data/sparse; cat /data/xattr"]);
+    expect(read).toMatchObject({ code: 0, stdout: `${SPARSE_MIB * 2 ** 20 + 4}\nend\nwith xattrs\n` });
     podman(["rm", "-f", "ex"]);
   });
 
