@@ -84,7 +84,7 @@ const podman = ["podman", "--root", join(stores, "podman", "root"), "--runroot",
 
 /** Stores hold files owned by subordinate ids: remove them from inside a user namespace. */
 async function clean(): Promise<void> {
-  if (existsSync(stores)) await runWorkerJob(join(WORK, "clean.json"), { kind: "remove", paths: [stores] });
+  if (existsSync(stores)) await runWorkerJob(WORK, { kind: "remove", paths: [stores] });
 }
 
 function must(argv: string[], env: Record<string, string>): string {

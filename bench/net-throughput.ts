@@ -9,8 +9,10 @@
  * Cases, each run once per round with the order rotated every round:
  * - host → container through a published port (iperf3 -s in the container, -c on the host):
  *   rl's own forwarder, rl with slirp4netns's API forwarding (at MTU 65520 and 1500), podman's default
- *   (rootlessport), podman with port_handler=slirp4netns. rl's forwarder and rootlessport connect to
- *   the container's loopback, so the MTU of tap0 does not matter to them.
+ *   (rootlessport), podman with port_handler=slirp4netns; and rl's forwarder with a client on the host's
+ *   non-loopback IPv4 address, which it passes on as the source inside (IP_TRANSPARENT). rl's forwarder and rootlessport connect to
+ *   the container's address from inside its namespace (local delivery), so the MTU of tap0 does not
+ *   matter to them.
  * - container → host through slirp4netns (iperf3 -s on the host's 127.0.0.1, -c in the container to
  *   10.0.2.2 with allow_host_loopback): rl and podman at MTU 65520, rl at 1500.
  * Also the resident memory of rl's forwarder (and podman's rootlessport) during the transfer.
@@ -18,7 +20,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadavg, release } from "node:os";
+import { loadavg, networkInterfaces, release } from "node:os";
 import { resolve } from "node:path";
 import { RL, rlStartMode } from "./rl-command";
 
@@ -36,6 +38,9 @@ const value = (name: string, def: number) => {
 const ROUNDS = value("--rounds", 3);
 const SECONDS = value("--seconds", 3);
 const PODMAN = !flag("--no-podman") && Bun.which("podman") !== null;
+
+/** A non-loopback IPv4 address of this host, for the case where the client keeps its address. */
+const HOST_IPV4 = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
 
 const mounts = [IPERF, ...LIBDIRS].flatMap((p) => ["-v", `${p}:${p}:ro`]);
 
@@ -96,13 +101,16 @@ function runCommand(tool: Tool, opts: string[], image: string, cmd: string[]): s
   return ["podman", "--runtime", "runc", "run", "--rm", ...opts, ...mounts, image, ...cmd];
 }
 
-/** iperf3 server in the container, client on the host through a published port. */
-async function hostToContainer(tool: Tool, network: string, image: string, memOf?: string): Promise<number> {
+/**
+ * iperf3 server in the container, client on the host through a published port, from `client` (a
+ * non-loopback address: rl's forwarder then connects from that address inside, IP_TRANSPARENT).
+ */
+async function hostToContainer(tool: Tool, network: string, image: string, memOf?: string, client = "127.0.0.1"): Promise<number> {
   const port = await freePort();
-  const server = Bun.spawn(runCommand(tool, ["--network", network, "-p", `127.0.0.1:${port}:5201`], image, [IPERF, "-s", "-1", "--forceflush"]), { stdout: "pipe", stderr: "pipe" });
+  const server = Bun.spawn(runCommand(tool, ["--network", network, "-p", `${client}:${port}:5201`], image, [IPERF, "-s", "-1", "--forceflush"]), { stdout: "pipe", stderr: "pipe" });
   try {
     await waitFor(server.stdout as ReadableStream<Uint8Array>, "Server listening");
-    const client = Bun.spawn([IPERF, "-c", "127.0.0.1", "-p", String(port), "-t", String(SECONDS), "-J"], { stdout: "pipe", stderr: "pipe" });
+    const iperf = Bun.spawn([IPERF, "-c", client, "-p", String(port), "-t", String(SECONDS), "-J"], { stdout: "pipe", stderr: "pipe" });
     if (memOf) {
       await Bun.sleep((SECONDS * 1000) / 2);
       for (const pid of childrenNamed(memOf)) {
@@ -110,8 +118,8 @@ async function hostToContainer(tool: Tool, network: string, image: string, memOf
         if (m) (memSamples[memOf] ??= []).push(m);
       }
     }
-    const out = await new Response(client.stdout).text();
-    await client.exited;
+    const out = await new Response(iperf.stdout).text();
+    await iperf.exited;
     return gbits(out);
   } finally {
     const t = setTimeout(() => server.kill(9), 5000);
@@ -157,6 +165,7 @@ async function main() {
   const loop = "slirp4netns:allow_host_loopback=true";
   const cases: { name: string; run: () => Promise<number> }[] = [
     { name: "host→ctr rl (own forwarder)", run: () => hostToContainer("rl", "slirp4netns", rlImage, "rl-portfwd") },
+    ...(HOST_IPV4 ? [{ name: `host→ctr rl (own forwarder), client ${HOST_IPV4} keeps its address`, run: () => hostToContainer("rl", "slirp4netns", rlImage, undefined, HOST_IPV4) }] : []),
     { name: "host→ctr rl (slirp4netns API)", run: () => hostToContainer("rl", "slirp4netns:port_handler=slirp4netns", rlImage) },
     { name: "host→ctr rl (slirp4netns API), MTU 1500", run: () => hostToContainer("rl", "slirp4netns:port_handler=slirp4netns,mtu=1500", rlImage) },
     { name: "ctr→host rl", run: () => containerToHost("rl", loop, rlImage) },

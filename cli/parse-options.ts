@@ -22,7 +22,8 @@ export function aliasesOf(o: Options): string[] {
  * stop at the first positional argument, so `run IMAGE ls -la` leaves `-la` to the container; with
  * `interspersed` they may also come after positionals (`rmi alpine -f`). `--` ends the options.
  * Supports --name=value, --name value, --flag[=true|false], --no-flag, combined short booleans (-it),
- * short options with an attached value (-eA=1), repeatable array options, choices and defaults.
+ * short options with an attached value (-eA=1), repeatable array options, choices and defaults, and
+ * `coerce` (a value's parser, also applied to the default: what it throws is the usage error's reason).
  * This is rl's hot path: yargs costs ~30 ms to load, so rl never loads it unless asked for help.
  */
 export function parseOptions(args: string[], table: OptionTable, { interspersed = false } = {}): Parsed | { error: string } {
@@ -31,7 +32,7 @@ export function parseOptions(args: string[], table: OptionTable, { interspersed 
     for (const n of [name, ...aliasesOf(o)]) byName.set(n, [name, o]);
   }
   const values: OptionValues = {};
-  for (const [name, o] of Object.entries(table)) values[name] = Array.isArray(o.default) ? [...o.default] : o.default;
+  for (const [name, o] of Object.entries(table)) values[name] = Array.isArray(o.default) ? [...o.default] : o.coerce && o.default !== undefined ? o.coerce(o.default) : o.default;
 
   const set = (flag: string, name: string, o: Options, raw: string | undefined): string | undefined => {
     if (o.type === "boolean") {
@@ -45,6 +46,13 @@ export function parseOptions(args: string[], table: OptionTable, { interspersed 
     if (o.type === "number") {
       v = Number(raw);
       if (raw.trim() === "" || !Number.isFinite(v)) return `invalid value ${JSON.stringify(raw)} for ${flag}: a number is needed`;
+    }
+    if (o.coerce) {
+      try {
+        v = o.coerce(v);
+      } catch (err) {
+        return `invalid value ${JSON.stringify(raw)} for ${flag}: ${(err as Error).message}`;
+      }
     }
     if (o.array) (values[name] as string[]).push(String(v));
     else values[name] = v;

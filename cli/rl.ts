@@ -36,6 +36,12 @@ async function dispatch(argv: string[]): Promise<number> {
     writeSync(1, `rl version ${VERSION}\n`);
     return 0;
   }
+  if (argv[0] === "__complete") {
+    const { complete } = await import("./completion");
+    const lines = await complete(argv.slice(1));
+    writeSync(1, lines.length ? `${lines.join("\n")}\n` : "");
+    return 0;
+  }
   const path: string[] = [];
   let names = Object.keys(COMMANDS);
   let find = async (name: string): Promise<Verb | undefined> => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name]!() : undefined);

@@ -63,23 +63,39 @@ export function parseVerbArgs(v: Verb, args: string[], path: string): { values: 
   return { values };
 }
 
-/** Levenshtein distance: edits (insert, delete, replace) that turn a into b. */
+/** Edits (insert, delete, replace, swap of two neighbours) that turn a into b. */
 export function editDistance(a: string, b: string): number {
+  let before: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, before[j - 2]! + 1);
+    }
+    [before, prev] = [prev, row];
   }
   return prev[b.length]!;
 }
 
-/** The name closest to a mistyped one (at most 3 edits away; the longer on a tie), if any. */
+/** Whether the letters of `short` appear in `long` in order, starting with the same letter ("imgs" in "images"). */
+function abbreviates(short: string, long: string): boolean {
+  if (short.length < 3 || short[0] !== long[0]) return false;
+  let i = 0;
+  for (const c of long) if (c === short[i]) i++;
+  return i === short.length;
+}
+
+/**
+ * The name a mistyped one most likely meant, if any: one edit away, a prefix of it, or an abbreviation
+ * of it. Two real words a few letters apart ("logs", "login") are not a typo of each other.
+ */
 export function closest(word: string, names: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = 4;
+  let bestDistance = Infinity;
   for (const n of names) {
     const d = editDistance(word, n);
+    if (d > 1 && !(word.length >= 2 && n.startsWith(word)) && !abbreviates(word, n)) continue;
     if (d < bestDistance || (d === bestDistance && best !== undefined && n.length > best.length)) [best, bestDistance] = [n, d];
   }
   return best;

@@ -36,6 +36,8 @@ interface CoreExports {
   zstdScanInit(): void;
   zstdScanUpdate(len: number): void;
   zstdScanFinish(): number;
+  seccompCompile(): number;
+  seccompOutPtr(): number;
 }
 
 interface Core {
@@ -543,4 +545,67 @@ export class ZstdFrameScanner {
     const r = c.exp.zstdScanFinish();
     return r === 0 ? "ok" : r === 1 ? "bad" : "truncated";
   }
+}
+
+// ---- seccomp ----
+
+/** A seccomp policy with every name resolved to a number, as core-as/assembly/seccomp.ts compiles it. */
+export interface BpfPolicy {
+  /** AUDIT_ARCH_* of the architecture the program accepts. */
+  arch: number;
+  /** SECCOMP_RET_* values: for a foreign architecture (and numbers from refuseFrom on), for a known
+   * syscall no rule names, for a number the architecture's table does not name. */
+  badArchAction: number;
+  defaultAction: number;
+  unknownAction: number;
+  /** Numbers from here on are refused like a foreign architecture (x32's on x86_64); 0: none. */
+  refuseFrom: number;
+  /** The syscall numbers the architecture's table names (all below 1024). */
+  known: readonly number[];
+  rules: readonly BpfRule[];
+}
+
+export interface BpfRule {
+  nr: number;
+  action: number;
+  /** All must hold. op: libseccomp's SCMP_CMP_* number (1 NE .. 7 MASKED_EQ); for MASKED_EQ value is the mask. */
+  args: readonly { index: number; op: number; value: bigint; valueTwo: bigint }[];
+}
+
+const SECCOMP_ERRORS: Record<number, string> = {
+  [-1]: "the program would exceed 4096 instructions",
+  [-2]: "an argument condition is invalid (index above 5, unknown comparison, or more than 6 in a rule)",
+  [-3]: "the policy is too large or names a syscall number above 1023",
+};
+
+/** Compiles a policy to a classic BPF program (struct sock_filter[], 8 bytes each) in the core. */
+export function compileSeccomp(p: BpfPolicy): Uint8Array {
+  const c = getCore();
+  const words = 7 + p.known.length + p.rules.reduce((n, r) => n + 3 + r.args.length * 6, 0);
+  if (words * 4 > c.shaInputSize) throw new Error(`Cannot compile the seccomp profile: ${SECCOMP_ERRORS[-3]}`);
+  const v = c.view;
+  let at = c.shaInput;
+  const put = (x: number) => {
+    v.setUint32(at, x >>> 0, true);
+    at += 4;
+  };
+  for (const x of [p.arch, p.badArchAction, p.defaultAction, p.unknownAction, p.refuseFrom, p.known.length, p.rules.length]) put(x);
+  for (const n of p.known) put(n);
+  for (const r of p.rules) {
+    put(r.nr);
+    put(r.action);
+    put(r.args.length);
+    for (const a of r.args) {
+      put(a.index);
+      put(a.op);
+      put(Number(a.value & 0xffffffffn));
+      put(Number((a.value >> 32n) & 0xffffffffn));
+      put(Number(a.valueTwo & 0xffffffffn));
+      put(Number((a.valueTwo >> 32n) & 0xffffffffn));
+    }
+  }
+  const n = c.exp.seccompCompile();
+  if (n < 0) throw new Error(`Cannot compile the seccomp profile: ${SECCOMP_ERRORS[n] ?? `status ${n}`}`);
+  const out = c.exp.seccompOutPtr();
+  return c.bytes.slice(out, out + n * 8);
 }

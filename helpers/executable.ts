@@ -2,8 +2,8 @@
  * The rl executable, helpers/build/rl (package.json "bin"): `bun install` compiles cli/ and everything it
  * imports into one standalone program, Bun's runtime with rl's modules as bytecode. It starts in a
  * fraction of the time Bun takes to load them from files (see bench/README.md). It runs its own code only
- * while it is fresh: every source it was made from has the size and mtime recorded at build time, in
- * helpers/build/rl.inputs.json with the build's id. Otherwise it hands over to the sources (cli/main.ts),
+ * while it is fresh: every source it was made from is as the build found it (see unchanged), as recorded
+ * in helpers/build/rl.inputs.json with the build's id. Otherwise it hands over to the sources (cli/main.ts),
  * so an edit is never shadowed by an old build. Run this file as a script to build (it never fails the
  * install: without an executable, helpers/build/rl runs the sources).
  */
@@ -16,11 +16,43 @@ export const EXECUTABLE = join(BUILD_DIR, "rl");
 const INPUTS = "helpers/build/rl.inputs.json";
 const ENTRY = join(PACKAGE_ROOT, "cli/executable.ts");
 
-/** What the executable was built from: its id, the package directory, and [path, size, mtimeMs] of each source. */
-interface Inputs {
+/** A source as the build found it: its path in the package, size, mtimeMs and a hash of its content. */
+export type Source = [path: string, size: number, mtimeMs: number, hash: string];
+
+/** What the executable was built from: its id, the package directory, when the build began (ms), each source. */
+export interface Inputs {
   build: string;
   root: string;
-  files: [string, number, number][];
+  started: number;
+  files: Source[];
+}
+
+const contentHash = (path: string) => Bun.hash(readFileSync(path)).toString(16);
+
+export function sourceOf(root: string, path: string): Source {
+  const st = statSync(join(root, path));
+  return [path, st.size, st.mtimeMs, contentHash(join(root, path))];
+}
+
+/**
+ * Whether a source is as the build found it. Where the filesystem keeps times as they were written, the
+ * same size and mtime say so without reading anything: that is every start on a normal host. Some
+ * filesystems show whole seconds only (hostfs in a user-mode-linux guest drops the nanoseconds): there
+ * the same second is enough when it is before the second the build began, since any later write carries
+ * a later second (git's rule for "racy" index entries). Otherwise the content decides: a file touched but
+ * not changed, or one written in the very second the build began.
+ */
+function unchanged(root: string, [path, size, mtimeMs, hash]: Source, started: number): boolean {
+  try {
+    const st = statSync(join(root, path));
+    if (st.size !== size) return false;
+    if (st.mtimeMs === mtimeMs) return true;
+    const second = Math.floor(mtimeMs / 1000) * 1000;
+    if (st.mtimeMs === second && second < Math.floor(started / 1000) * 1000) return true;
+    return contentHash(join(root, path)) === hash;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -37,12 +69,8 @@ export function staleReason(root = PACKAGE_ROOT, build?: string): string | undef
   }
   if (build !== undefined && inputs.build !== build) return "it was replaced by another build";
   if (inputs.root !== root) return `it was built in ${inputs.root}`;
-  for (const [path, size, mtimeMs] of inputs.files) {
-    try {
-      const st = statSync(join(root, path));
-      if (st.size === size && st.mtimeMs === mtimeMs) continue;
-    } catch {}
-    return `${path} changed since it was built`;
+  for (const source of inputs.files) {
+    if (!unchanged(root, source, inputs.started)) return `${source[0]} changed since it was built`;
   }
   return undefined;
 }
@@ -61,7 +89,8 @@ async function build(): Promise<boolean> {
   for (const f of ["rl.cjs", "rl.cjs.jsc", "rl.cjs.inputs.json"]) rmSync(join(BUILD_DIR, f), { force: true });
   mkdirSync(BUILD_DIR, { recursive: true });
   const tmp = `${EXECUTABLE}.${process.pid}.tmp`;
-  const id = `${Date.now().toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const started = Date.now();
+  const id = `${started.toString(36)}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   try {
     const r = await Bun.build({
       entrypoints: [ENTRY],
@@ -83,14 +112,11 @@ async function build(): Promise<boolean> {
     const files = Object.keys(r.metafile.inputs)
       .map((p) => resolve(process.cwd(), p))
       .filter((abs) => !abs.includes("/node_modules/") && existsSync(abs))
-      .map((abs): [string, number, number] => {
-        const st = statSync(abs);
-        return [relative(PACKAGE_ROOT, abs), st.size, st.mtimeMs];
-      });
+      .map((abs) => sourceOf(PACKAGE_ROOT, relative(PACKAGE_ROOT, abs)));
     chmodSync(tmp, 0o755);
     renameSync(tmp, EXECUTABLE);
     // Written last: until it exists the executable hands over to the sources.
-    writeFileSync(`${join(PACKAGE_ROOT, INPUTS)}.tmp`, JSON.stringify({ build: id, root: PACKAGE_ROOT, files } satisfies Inputs));
+    writeFileSync(`${join(PACKAGE_ROOT, INPUTS)}.tmp`, JSON.stringify({ build: id, root: PACKAGE_ROOT, started, files } satisfies Inputs));
     renameSync(`${join(PACKAGE_ROOT, INPUTS)}.tmp`, join(PACKAGE_ROOT, INPUTS));
     return true;
   } finally {

@@ -8,7 +8,13 @@
  * - rl_forwarder: fork the port forwarder. It keeps the host listeners it was given, joins the
  *   container's user and network namespaces (setns: this fork is single-threaded, Bun is not), and then
  *   every socket it creates lives inside the container's network namespace: accepted host connections are
- *   spliced to 127.0.0.1:PORT inside it, UDP datagrams are relayed per client address.
+ *   spliced to the container's own address (10.0.2.100:PORT, as podman's rootlessport connects), UDP
+ *   datagrams are relayed per client address. Not to 127.0.0.1: a service the container binds to its
+ *   loopback only must stay private to it. A client with an IPv4 address other than loopback keeps it:
+ *   the connection (or datagram) inside comes from the client's address (IP_TRANSPARENT, allowed since
+ *   the forwarder holds every capability in the container's user namespace), and policy rules route the
+ *   container's replies back to the forwarder (see preserve_sources). Where that cannot be set up,
+ *   clients appear as the container's own address, as in podman.
  *
  * The forked forwarder is a copy of a multithreaded process: only syscalls and static memory there.
  */
@@ -79,6 +85,11 @@ extern int munmap(void *addr, size_t len);
 #define SO_RCVBUF 8
 #define SO_LINGER 13
 #define SHUT_WR 1
+#define SO_MARK 36
+#define SOL_IP 0
+#define IP_TRANSPARENT 19
+#define AF_NETLINK 16
+#define O_WRONLY 1
 
 #define EPOLLIN 0x001
 #define EPOLLOUT 0x004
@@ -187,6 +198,13 @@ static int closed[MAX_CONNS], nclosed;   /* slots closed during the current epol
 static struct udp_client udps[MAX_UDP];
 static int64_t clock_ticks;
 static int epfd;
+/* Where connections go inside the container: its interface address (network byte order). */
+static uint32_t ctr_addr;
+/* Whether TCP connections inside come from the client's own address (set up by preserve_sources). */
+static int preserve;
+/* The mark of those connections and the routing table that sends the container's replies to them back. */
+#define RL_MARK 0x726c
+#define RL_TABLE 29292
 /* Set by SIGTERM (rl: the container has ended): accept nothing more, finish what is in flight, exit. */
 static int draining;
 static char dgram[65536];
@@ -198,16 +216,123 @@ static void ep_set(int op, int fd, uint32_t events, uint32_t data) {
 }
 
 /*
- * A socket to 127.0.0.1:port inside the container, connected (udp) or connecting (tcp: *pending is set
+ * The IPv4 address of a host client worth passing on (in network byte order): not loopback, not an
+ * IPv6 one (the container is reached over IPv4); an IPv4 client of a dual-stack listener is ::ffff:a.b.c.d.
+ */
+static int client_ipv4(const struct sockaddr_any *c, uint32_t *out) {
+  const unsigned char *a; int i;
+  if (c->family == AF_INET) a = c->rest;
+  else if (c->family == AF_INET6) {
+    /* rest: flowinfo (4 bytes), then the address: ten zero bytes, ff ff, the IPv4 address */
+    for (i = 4; i < 14; i++) if (c->rest[i] != 0) return 0;
+    if (c->rest[14] != 0xff || c->rest[15] != 0xff) return 0;
+    a = c->rest + 16;
+  } else return 0;
+  for (i = 0; i < 4; i++) ((unsigned char *)out)[i] = a[i];
+  return a[0] != 127 && a[0] != 0;
+}
+
+/* One request to the kernel's routing netlink, and its acknowledgement: 0, or -errno. */
+static int rtnl_request(int fd, void *msg, uint32_t len) {
+  static char ack[1024]; ssize_t n;
+  if (sendto(fd, msg, len, 0, 0, 0) < 0) return -errno;
+  n = recvfrom(fd, ack, sizeof ack, 0, 0, 0);
+  if (n < 20) return n < 0 ? -errno : -5;
+  if (*(uint16_t *)(ack + 4) != 2 /* NLMSG_ERROR */) return -5;
+  return *(int *)(ack + 16);
+}
+
+static void put_attr(char *msg, uint32_t *len, uint16_t type, uint32_t value) {
+  uint16_t *h = (uint16_t *)(msg + *len);
+  h[0] = 8; h[1] = type; *(uint32_t *)(msg + *len + 4) = value; *len += 8;
+}
+
+/* ip rule add from CTR_ADDR ipproto udp sport PORT lookup RL_TABLE priority 101 */
+static int udp_reply_rule(int fd, int port) {
+  static char msg[96]; uint32_t len = 16 + 12, i; int r;
+  for (i = 0; i < sizeof msg; i++) msg[i] = 0;
+  *(uint16_t *)(msg + 4) = 32;                       /* RTM_NEWRULE */
+  *(uint16_t *)(msg + 6) = 1 | 4 | 0x400 | 0x200;     /* REQUEST | ACK | CREATE | EXCL */
+  *(uint32_t *)(msg + 8) = 3;
+  msg[16] = AF_INET; msg[16 + 2] = 32; msg[16 + 7] = 1; /* family, src_len, FR_ACT_TO_TBL */
+  put_attr(msg, &len, 2 /* FRA_SRC */, ctr_addr);
+  put_attr(msg, &len, 15 /* FRA_TABLE */, RL_TABLE);
+  put_attr(msg, &len, 6 /* FRA_PRIORITY */, 101);
+  put_attr(msg, &len, 22 /* FRA_IP_PROTO (a u8, padded) */, 17 /* IPPROTO_UDP */);
+  *(uint16_t *)(msg + len - 8) = 5;
+  put_attr(msg, &len, 23 /* FRA_SPORT_RANGE: start, end */, (uint32_t)port | (uint32_t)port << 16);
+  *(uint32_t *)msg = len;
+  r = rtnl_request(fd, msg, len);
+  return r == -17 /* EEXIST */ ? 0 : r;
+}
+
+/*
+ * Inside the container's network namespace: accepted TCP connections take the mark of their SYN
+ * (net.ipv4.tcp_fwmark_accept), and what is marked RL_MARK is routed to the local host (table RL_TABLE:
+ * `local 0.0.0.0/0 dev lo`), so that the container's replies to a connection from the client's address
+ * come back here instead of leaving by tap0. UDP has no accept to carry a mark: what the container sends
+ * from a published UDP port goes to that table (its replies, which only relayed clients receive).
+ * 0, or -1 when any of it is refused.
+ */
+static int preserve_sources(void) {
+  static char msg[64]; uint32_t len, i; int fd, r;
+  fd = open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  { extern ssize_t write(int, const void *, size_t); r = write(fd, "1", 1) == 1 ? 0 : -1; }
+  close(fd);
+  if (r < 0) return -1;
+  fd = socket(AF_NETLINK, 3 /* SOCK_RAW */ | SOCK_CLOEXEC, 0 /* NETLINK_ROUTE */);
+  if (fd < 0) return -1;
+  /* ip rule add fwmark RL_MARK lookup RL_TABLE priority 100 */
+  for (i = 0; i < sizeof msg; i++) msg[i] = 0;
+  len = 16 + 12;
+  *(uint16_t *)(msg + 4) = 32;                       /* RTM_NEWRULE */
+  *(uint16_t *)(msg + 6) = 1 | 4 | 0x400 | 0x200;     /* REQUEST | ACK | CREATE | EXCL */
+  *(uint32_t *)(msg + 8) = 1;                        /* seq */
+  msg[16] = AF_INET; msg[16 + 7] = 1;                /* fib_rule_hdr: family, action FR_ACT_TO_TBL */
+  put_attr(msg, &len, 10 /* FRA_FWMARK */, RL_MARK);
+  put_attr(msg, &len, 15 /* FRA_TABLE */, RL_TABLE);
+  put_attr(msg, &len, 6 /* FRA_PRIORITY */, 100);
+  *(uint32_t *)msg = len;
+  r = rtnl_request(fd, msg, len);
+  if (r == 0 || r == -17 /* EEXIST */) {
+    /* ip route add local 0.0.0.0/0 dev lo table RL_TABLE */
+    for (i = 0; i < sizeof msg; i++) msg[i] = 0;
+    len = 16 + 12;
+    *(uint16_t *)(msg + 4) = 24;                     /* RTM_NEWROUTE */
+    *(uint16_t *)(msg + 6) = 1 | 4 | 0x400 | 0x200;
+    *(uint32_t *)(msg + 8) = 2;
+    msg[16] = AF_INET; msg[16 + 5] = 4; msg[16 + 6] = (char)254; msg[16 + 7] = 2; /* rtmsg: family, RTPROT_STATIC, RT_SCOPE_HOST, RTN_LOCAL */
+    put_attr(msg, &len, 15 /* RTA_TABLE */, RL_TABLE);
+    put_attr(msg, &len, 4 /* RTA_OIF */, 1);         /* lo is interface 1 in every network namespace */
+    *(uint32_t *)msg = len;
+    r = rtnl_request(fd, msg, len);
+    if (r == -17) r = 0;
+  }
+  for (i = 0; r == 0 && i < (uint32_t)nports; i++) if (ports[i].udp) r = udp_reply_rule(fd, ports[i].ctr_port);
+  close(fd);
+  return r == 0 ? 0 : -1;
+}
+
+/*
+ * A socket to the container's address:port, connected (udp) or connecting (tcp: *pending is set
  * while the connect is in progress). Never blocks: a server whose accept queue is full drops the SYN,
  * and a blocking connect would then stall every other connection for the retransmit (1 s and more).
  */
-static int ctr_socket(int udp, int port, int *pending) {
-  struct sockaddr_in a; int fd, i, r;
+static int ctr_socket(int udp, int port, const struct sockaddr_any *client, int *pending) {
+  struct sockaddr_in a; int fd, i, r; uint32_t from;
   for (i = 0; i < 8; i++) a.zero[i] = 0;
-  a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = 0x0100007f; /* 127.0.0.1 */
+  a.family = AF_INET; a.port = be16((uint16_t)port); a.addr = ctr_addr;
   fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
+  if (preserve && client_ipv4(client, &from)) {
+    /* From the client's address (any port); on failure it simply comes from the container's own. */
+    struct sockaddr_in b; int one = 1, mark = RL_MARK;
+    for (i = 0; i < 8; i++) b.zero[i] = 0;
+    b.family = AF_INET; b.port = 0; b.addr = from;
+    if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one) == 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0)
+      bind(fd, &b, sizeof b);
+  }
   do r = connect(fd, &a, sizeof a); while (r < 0 && errno == EINTR);
   *pending = r < 0 && errno == EINPROGRESS;
   if (r < 0 && !*pending) { close(fd); return -1; }
@@ -283,12 +408,13 @@ static void reset_on_close(int fd) {
 }
 
 static void tcp_accept(int pi) {
-  int ci, hfd, cfd, s, pending;
-  hfd = accept4(ports[pi].fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  int ci, hfd, cfd, s, pending; struct sockaddr_any client; uint32_t clen = sizeof client;
+  client.family = 0;
+  hfd = accept4(ports[pi].fd, &client, &clen, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (hfd < 0) return;
   for (ci = 0; ci < MAX_CONNS && conns[ci].used; ci++) {}
   if (ci == MAX_CONNS) { close(hfd); return; }
-  cfd = ctr_socket(0, ports[pi].ctr_port, &pending);
+  cfd = ctr_socket(0, ports[pi].ctr_port, &client, &pending);
   if (cfd < 0) { reset_on_close(hfd); close(hfd); return; }   /* nothing listens in the container */
   if (make_pipe(&conns[ci].h[0]) < 0) { close(hfd); close(cfd); return; }
   if (make_pipe(&conns[ci].h[1]) < 0) { close(conns[ci].h[0].pr); close(conns[ci].h[0].pw); close(hfd); close(cfd); return; }
@@ -328,7 +454,7 @@ static void udp_from_host(int pi) {
     if (udps[i].last < udps[oldest].last) oldest = i;
   }
   if (i == MAX_UDP) {
-    int pending, fd = ctr_socket(1, ports[pi].ctr_port, &pending);
+    int pending, fd = ctr_socket(1, ports[pi].ctr_port, &from, &pending);
     if (fd < 0) return;
     if (free_i < 0) { free_i = oldest; epoll_ctl(epfd, EPOLL_CTL_DEL, udps[oldest].fd, 0); close(udps[oldest].fd); }
     i = free_i;
@@ -490,12 +616,14 @@ static void reset_signals(void) {
 
 /*
  * Fork the forwarder. fds[i]/udp[i]/ctr_ports[i]: the host sockets from rl_listen and the container
- * port each goes to. userns_fd/netns_fd: /proc/PID/ns/{user,net} of the container. Returns the pid or
- * -errno; the child writes one byte to ready_fd once it is inside the namespaces (EOF: it failed).
+ * port each goes to, at the container's IPv4 address ctr_ip. userns_fd/netns_fd: /proc/PID/ns/{user,net}
+ * of the container. Returns the pid or -errno; the child writes one byte to ready_fd once it is inside
+ * the namespaces (EOF: it failed).
  */
-int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, int userns_fd, int netns_fd, int ready_fd) {
+int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, const char *ctr_ip, int userns_fd, int netns_fd, int ready_fd) {
   int parent = getpid(), pid, i, j, keep[MAX_PORTS + 3], nkeep = 0, lo = 3;
   if (n > MAX_PORTS) return -7;
+  if (inet_pton(AF_INET, ctr_ip, &ctr_addr) != 1) return -22;
   pid = fork();
   if (pid != 0) return pid < 0 ? -errno : pid;
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -514,12 +642,13 @@ int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, in
   if (setns(userns_fd, CLONE_NEWUSER) < 0) _exit(2);
   if (setns(netns_fd, CLONE_NEWNET) < 0) _exit(3);
   close(userns_fd); close(netns_fd);
-  { char one = '1'; extern ssize_t write(int, const void *, size_t); write(ready_fd, &one, 1); close(ready_fd); }
   for (i = 0; i < n; i++) {
     ports[i].fd = fds[i]; ports[i].udp = udp[i]; ports[i].ctr_port = ctr_ports[i];
     fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
   }
   nports = n;
+  preserve = preserve_sources() == 0;
+  { char one = '1'; extern ssize_t write(int, const void *, size_t); write(ready_fd, &one, 1); close(ready_fd); }
   shed_memory();   /* after the last use of the arguments: they live in Bun's heap */
   forwarder_loop();
   _exit(0);

@@ -1,3 +1,3 @@
 /** `rl image ls`: the same as `rl images`. */
-export const command = "ls";
-export { describe, OPTIONS, EXAMPLES, handler } from "./images";
+export const command = "ls [REFERENCE]";
+export { describe, OPTIONS, POSITIONALS, EXAMPLES, handler } from "./images";

@@ -1,19 +1,31 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, formatTable, humanSize, imageSize, listImages, openStore, paths, shortId } from "../lib/index";
+import type { Database } from "bun:sqlite";
+import { ago, findImage, formatTable, humanSize, imageSize, listImages, openStore, paths, RlError, shortId, type StoredImage } from "../lib/index";
+import { labelMatches, parseFilters, requireReference } from "../lib/filters";
+import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
 
-export const command = "images";
+export const command = "images [REFERENCE]";
 export const describe = "List stored images";
 
+export const POSITIONALS = { REFERENCE: "only images whose name matches (alpine, alpine:3.*, docker.io/library/*)" };
 export const OPTIONS = {
   quiet: { alias: "q", type: "boolean", default: false, describe: "Print only image ids" },
   format: FORMAT_FLAG,
+  all: { alias: "a", type: "boolean", default: false, describe: "Show intermediate images too (rl keeps none: every image is listed either way)" },
+  digests: { type: "boolean", default: false, describe: "Show each image's manifest digest" },
+  "no-trunc": { type: "boolean", default: false, describe: "Show whole image ids" },
+  noheading: { alias: "n", type: "boolean", default: false, describe: "Do not print the header line" },
+  filter: { alias: "f", type: "string", array: true, default: [], describe: "Only images that match KEY=VALUE (dangling, reference, label, before, since); repeatable: AND across keys, OR within one" },
 } as const satisfies OptionTable;
 export const EXAMPLES: Example[] = [
   ["$0 images", "REPOSITORY, TAG, IMAGE ID, CREATED and SIZE of every image"],
   ["$0 images -q", "Only the ids (one per image)"],
   ["$0 images --format json", "For programs"],
+  ["$0 images --format '{{.Repository}}:{{.Tag}}'", "A Go template, with podman's field names"],
+  ["$0 images --filter dangling=true -q", "The ids of unnamed images"],
+  ["$0 images 'alpine:3.*'", "Only alpine images tagged 3.something"],
 ];
 
 /** "docker.io/library/alpine:3.20" → ["docker.io/library/alpine", "3.20"]. */
@@ -22,37 +34,104 @@ function splitName(name: string): [string, string] {
   return at > name.lastIndexOf("/") ? [name.slice(0, at), name.slice(at + 1)] : [name, "latest"];
 }
 
-export async function handler(a: { quiet: boolean; format: string }): Promise<number> {
+interface ImagesArgs {
+  REFERENCE?: string;
+  quiet: boolean;
+  format: OutputFormat;
+  all: boolean;
+  digests: boolean;
+  "no-trunc": boolean;
+  noheading: boolean;
+  filter: string[];
+}
+
+export async function handler(a: ImagesArgs): Promise<number> {
   const d = await openStore(paths());
-  const images = listImages(d);
-  const created = (i: (typeof images)[number]) => (i.config.created ? Date.parse(i.config.created) : i.stored);
-  if (a.format === "json") {
-    const inUse = d.query("SELECT COUNT(*) AS n FROM containers WHERE image_id = ?");
-    const out = images.map((i) => ({
-      Id: i.id.slice(7),
-      RepoTags: i.names,
-      RepoDigests: i.manifestDigest ? [...new Set(i.names.map((n) => splitName(n)[0]))].map((r) => `${r}@${i.manifestDigest}`) : [],
-      Digest: i.manifestDigest,
-      Size: imageSize(d, i),
-      Created: Math.floor(created(i) / 1000),
-      CreatedAt: new Date(created(i)).toISOString(),
-      Names: i.names,
-      Dangling: i.names.length === 0,
-      Containers: (inUse.get(i.id) as { n: number }).n,
-    }));
-    console.log(JSON.stringify(out, null, 2));
-    return 0;
-  }
+  const all = listImages(d);
+  const created = (i: (typeof all)[number]) => (i.config.created ? Date.parse(i.config.created) : i.stored);
+  const matches = imageFilter(d, a.REFERENCE === undefined ? a.filter : [...a.filter, `reference=${a.REFERENCE}`], created);
+  const images = all.filter(matches);
+  const id = (i: (typeof all)[number]) => (a["no-trunc"] ? i.id : shortId(i.id));
   if (a.quiet) {
-    for (const i of images) console.log(shortId(i.id));
+    for (const i of images) console.log(id(i));
     return 0;
   }
-  const rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]];
-  for (const i of images) {
-    const size = humanSize(imageSize(d, i));
-    const names = i.names.length ? i.names.map(splitName) : [["<none>", "<none>"]];
-    for (const [repo, tag] of names) rows.push([repo!, tag!, shortId(i.id), ago(created(i)), size]);
-  }
-  console.log(formatTable(rows));
+  const inUse = d.query("SELECT COUNT(*) AS n FROM containers WHERE image_id = ?");
+  const digests = (i: (typeof images)[number]) => (i.manifestDigest ? [...new Set(i.names.map((n) => splitName(n)[0]))].map((r) => `${r}@${i.manifestDigest}`) : []);
+  // One row per name, as the table shows them; an unnamed image is one `<none>` row. A reference filter keeps the names it matches.
+  const shown = (i: (typeof images)[number]) => (a.REFERENCE === undefined && !a.filter.some((f) => f.startsWith("reference=")) ? i.names : i.names.filter((n) => referenceFilter(a, n)));
+  const rows = images.flatMap((i) => (shown(i).length ? shown(i).map(splitName) : [["<none>", "<none>"]]).map(([repo, tag]) => ({ i, repo: repo!, tag: tag!, size: imageSize(d, i) })));
+  printOutput(a.format, {
+    json: () =>
+      images.map((i) => ({
+        Id: i.id.slice(7),
+        RepoTags: i.names,
+        RepoDigests: digests(i),
+        Digest: i.manifestDigest,
+        Size: imageSize(d, i),
+        Created: Math.floor(created(i) / 1000),
+        CreatedAt: new Date(created(i)).toISOString(),
+        Names: i.names,
+        Dangling: i.names.length === 0,
+        Containers: (inUse.get(i.id) as { n: number }).n,
+      })),
+    table: () => {
+      const header = ["REPOSITORY", "TAG", ...(a.digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];
+      const lines = rows.map((r) => [r.repo, r.tag, ...(a.digests ? [r.i.manifestDigest ?? "<none>"] : []), id(r.i), ago(created(r.i)), humanSize(r.size)]);
+      return a.noheading ? formatTable([header, ...lines]).split("\n").slice(1).join("\n") : formatTable([header, ...lines]);
+    },
+    records: () =>
+      rows.map(({ i, repo, tag, size }) => ({
+        ID: id(i),
+        Id: i.id.slice(7),
+        Repository: repo,
+        Tag: tag,
+        Digest: i.manifestDigest ?? "",
+        RepoDigests: digests(i),
+        CreatedSince: ago(created(i)),
+        CreatedAt: goTime(created(i)),
+        Created: goTime(created(i)),
+        Size: humanSize(size),
+        VirtualSize: size,
+        Containers: (inUse.get(i.id) as { n: number }).n,
+        Dangling: i.names.length === 0,
+        Labels: new Map(Object.entries(i.config.config?.Labels ?? {})),
+        Names: i.names,
+      })),
+    headers: { ID: "IMAGE ID", Id: "IMAGE ID", CreatedSince: "CREATED" },
+  });
   return 0;
+}
+
+/** Whether a stored name matches every `reference=` pattern given (and the REFERENCE argument). */
+function referenceFilter(a: ImagesArgs, name: string): boolean {
+  const patterns = [...a.filter.filter((f) => f.startsWith("reference=")).map((f) => f.slice(10)), ...(a.REFERENCE === undefined ? [] : [a.REFERENCE])];
+  return patterns.every((p) => referenceMatches(name, p));
+}
+
+/**
+ * docker's reference filter: a glob (`*` within a path component, `?`) against the name as typed or as
+ * stored (`alpine:3.*` matches docker.io/library/alpine:3.20); a name without a tag matches every tag.
+ */
+export function referenceMatches(name: string, pattern: string): boolean {
+  const short = name.replace(/^docker\.io\/(library\/)?/, "");
+  const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+  const [repo] = splitName(name);
+  const [shortRepo] = splitName(short);
+  return [name, short].some((n) => glob.test(n)) || (!/:[^/]*$/.test(pattern) && [repo, shortRepo].some((n) => glob.test(n)));
+}
+
+/** `--filter` for images: docker's keys; `before`/`since` name an image. */
+function imageFilter(d: Database, filters: string[], created: (i: StoredImage) => number) {
+  const at = (key: string, value: string) => created(requireReference(findImage(d, value), key, value, "image"));
+  return parseFilters<StoredImage>(filters, {
+    dangling: (i, v) => {
+      if (v !== "true" && v !== "false") throw new RlError(`invalid filter dangling=${v}: use true or false`);
+      return (i.names.length === 0) === (v === "true");
+    },
+    reference: (i, v) => i.names.some((n) => referenceMatches(n, v)),
+    label: (i, v) => labelMatches(i.config.config?.Labels ?? {}, v),
+    before: (i, v) => created(i) < at("before", v),
+    since: (i, v) => created(i) > at("since", v),
+  });
 }

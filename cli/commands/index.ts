@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   ps: () => import("./ps"),
   rm: () => import("./rm"),
   port: () => import("./port"),
+  inspect: () => import("./inspect"),
   images: () => import("./images"),
   image: () => import("./image"),
   pull: () => import("./pull"),
@@ -24,4 +25,5 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   export: () => import("./export"),
   system: () => import("./system"),
   info: () => import("./info"),
+  completion: () => import("./completion"),
 };

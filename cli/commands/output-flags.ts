@@ -1,2 +1,9 @@
-/** `--format table|json`, the output choice of the listing verbs. */
-export const FORMAT_FLAG = { type: "string", choices: ["table", "json"], default: "table", describe: "Output format" } as const;
+import { parseFormat } from "../lib/output-format";
+
+/** `--format`: table, json or a Go template (`{{.Names}}`, `table {{.ID}}\t{{.Image}}`), as podman reads it. */
+export const FORMAT_FLAG = {
+  type: "string",
+  default: "table",
+  coerce: parseFormat,
+  describe: "Output format: table, json, or a Go template such as '{{.Names}}' or 'table {{.ID}}\\t{{.Image}}'",
+} as const;

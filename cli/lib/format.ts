@@ -1,14 +1,31 @@
 /** Output helpers shared by the listing commands (ps, images, history, system df). */
 
+/** How long ago, in the words podman and docker use ("Less than a second ago", "About a minute ago", "3 days ago"). */
 export function ago(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return `${s} seconds ago`;
-  if (s < 3600) return `${Math.round(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} hours ago`;
-  if (s < 14 * 86400) return `${Math.round(s / 86400)} days ago`;
-  if (s < 60 * 86400) return `${Math.round(s / (7 * 86400))} weeks ago`;
-  if (s < 730 * 86400) return `${Math.round(s / (30 * 86400))} months ago`;
-  return `${Math.round(s / (365 * 86400))} years ago`;
+  return `${duration(Math.max(0, Date.now() - ms))} ago`;
+}
+
+/** podman's STATUS of a running container: "Up 3 minutes" (since it started). */
+export function upFor(since: number): string {
+  return `Up ${duration(Math.max(0, Date.now() - since))}`;
+}
+
+/** A duration in podman's words ("Less than a second", "About a minute", "3 hours"). */
+export function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 14) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 60) return `${Math.floor(h / (24 * 7))} weeks`;
+  if (h < 24 * 730) return `${Math.floor(h / (24 * 30))} months`;
+  return `${Math.floor(s / (3600 * 24 * 365))} years`;
 }
 
 /** Sizes as podman prints them: decimal units, 3 significant digits ("7.62 MB"). */

@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { homedir } from "node:os";
+import { ownDirectory, userRuntimeDir } from "./runtime-dir";
 
 /** Where rl keeps state: persistent data (images, layers, containers) and runtime files (sockets, pids). */
 export interface Paths {
   data: string;
-  runtime: string;
+  /** The runtime dir: created and checked (the user's, writable by nobody else) on first use. */
+  readonly runtime: string;
   /** Compressed blobs (manifests, configs, layers) by digest: blobs/sha256/<hex>. */
   blobs: string;
   layers: string;
@@ -16,11 +18,14 @@ export interface Paths {
 export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
   const dataHome = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local/share");
   const data = env.RL_ROOT || join(dataHome, "rl");
-  const uid = process.getuid?.() ?? 0;
-  const runtime = env.RL_RUNROOT || join(env.XDG_RUNTIME_DIR || `/tmp/rl-run-${uid}`, "rl");
+  let runtime: string | undefined;
   return {
     data,
-    runtime,
+    // Checked only when used: commands that never touch it work whatever the runtime dir is.
+    get runtime() {
+      runtime ??= env.RL_RUNROOT ? ownDirectory(env.RL_RUNROOT, "RL_RUNROOT") : ownDirectory(join(userRuntimeDir(env), "rl"), "the runtime directory");
+      return runtime;
+    },
     blobs: join(data, "blobs"),
     layers: join(data, "layers"),
     containers: join(data, "containers"),

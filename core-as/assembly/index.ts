@@ -62,3 +62,11 @@ export function pathMax(): u32 {
 export function zstdStatePtr(): usize {
   return ZSTATE;
 }
+
+export { seccompCompile } from "./seccomp";
+import { SC_OUT } from "./seccomp";
+
+/** Address of the compiled seccomp program (the policy goes in the SHA-256 input area). */
+export function seccompOutPtr(): usize {
+  return SC_OUT;
+}

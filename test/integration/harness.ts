@@ -56,9 +56,10 @@ export function makeEnv(setup?: (root: string, env: Record<string, string>) => v
     async cleanup() {
       if (!made) return;
       const { root } = made;
-      // The store holds files owned by subordinate ids: remove it from inside a user namespace.
+      // The store holds files owned by subordinate ids: remove it from inside a user namespace (the
+      // job's files go in a fresh private dir beside it, since `root` itself goes).
       const { runWorkerJob } = await import("../../cli/lib/rootfs/worker-job");
-      await runWorkerJob(`${root}-rm.json`, { kind: "remove", paths: [root] });
+      await runWorkerJob(tmpdir(), { kind: "remove", paths: [root] });
     },
   };
 }

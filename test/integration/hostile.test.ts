@@ -12,6 +12,7 @@ import { BUSYBOX, makeEnv, rl, skipReason } from "./harness";
 import { dockerArchive, dockerArchiveOf, everyTransport, ociArchive, ociArchiveOf, ociLayout, sha256, tar, type ImageSpec, type TarSpec } from "./hostile-inputs";
 
 const skip = skipReason();
+if (skip) console.log(`skipping hostile image integration tests: ${skip}`);
 const E = skip ? undefined : makeEnv();
 /** Where inputs are built (set in beforeAll, so a run that -t filters away creates nothing). */
 let work = "";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { release, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { HostInfo } from "../../cli/lib/host/info";
@@ -44,6 +44,41 @@ function rangesIn(file: string): { start: number; count: number }[] {
     .sort((a, b) => a.start - b.start);
 }
 
+/** What the host offers, found with the system's own tools, independently of rl's probes. */
+function hostFacts() {
+  const ok = (argv: string[]) => Bun.spawnSync(argv, { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+  const dir = mkdtempSync(join(tmpdir(), "rl-info-overlay-"));
+  try {
+    for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(join(dir, d));
+    const mount = `mount -t overlay overlay -o lowerdir=${dir}/lower,upperdir=${dir}/upper,workdir=${dir}/work,userxattr ${dir}/merged`;
+    return {
+      userns: ok(["unshare", "--user", "--map-root-user", "true"]),
+      overlay: ok(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount]),
+      setuid: (name: string) => {
+        const path = Bun.which(name);
+        return path !== null && (statSync(path).mode & 0o4000) !== 0 && statSync(path).uid === 0;
+      },
+      fuseOverlayfs: Bun.which("fuse-overlayfs") !== null,
+      devFuse: openable("/dev/fuse"),
+      openable,
+      unifiedCgroups: readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l)),
+    };
+  } finally {
+    // overlayfs leaves its work/work directory mode 000.
+    if (existsSync(join(dir, "work/work"))) chmodSync(join(dir, "work/work"), 0o700);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function openable(path: string): boolean {
+  try {
+    closeSync(openSync(path, "r+"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const byStart = (r: { start: number; count: number }[]) => [...r].sort((a, b) => a.start - b.start);
 
 describe("rl info --format json", () => {
@@ -58,7 +93,12 @@ describe("rl info --format json", () => {
   test.skipIf(isRoot)("exits 0 with JSON", () => {
     expect(run.code).toBe(0);
     expect(typeof info).toBe("object");
-    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start", "containerStart", "storeLog"]);
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start", "containerStart", "storeLog", "seccomp"]);
+  });
+
+  test.skipIf(isRoot)("seccomp: the kernel's actions, and a filter for this architecture", () => {
+    expect(info.seccomp.actions).toEqual(readFileSync("/proc/sys/kernel/seccomp/actions_avail", "utf8").trim().split(" "));
+    expect(info.seccomp).toMatchObject({ ok: true, arch: process.arch === "x64" ? "x86_64" : "aarch64" });
   });
 
   test.skipIf(isRoot)("kernel is os.release()", () => {
@@ -71,12 +111,23 @@ describe("rl info --format json", () => {
     expect(byStart(info.idMapping.subgid)).toEqual(rangesIn("/etc/subgid"));
   });
 
-  test.skipIf(isRoot)("the overlay probe gives a boolean, and a reason when false", () => {
-    const o = info.storage.overlay;
-    expect(typeof o.ok).toBe("boolean");
-    if (o.ok) expect(o.reason).toBeNull();
-    else expect(o.reason).toBeString();
-    expect(["overlay", "fuse-overlayfs", "vfs"]).toContain(info.storage.driver);
+  test.skipIf(isRoot)("each check agrees with what the host shows when tried here without rl", () => {
+    const host = hostFacts();
+    expect(info.userNamespaces.ok).toBe(host.userns);
+    expect(info.storage.overlay.ok).toBe(host.overlay);
+    expect(info.storage.driver).toBe(host.overlay ? "overlay" : host.fuseOverlayfs && host.devFuse ? "fuse-overlayfs" : "vfs");
+    expect(info.idMapping.newuidmap.ok).toBe(host.setuid("newuidmap"));
+    expect(info.idMapping.newgidmap.ok).toBe(host.setuid("newgidmap"));
+    expect(info.storage.fuseOverlayfs.devFuse.ok).toBe(host.devFuse);
+    expect(info.storage.fuseOverlayfs.ok).toBe(host.fuseOverlayfs && host.devFuse);
+    expect(info.network.slirp4netns.ok).toBe(Bun.which("slirp4netns") !== null);
+    expect(info.network.devNetTun.ok).toBe(host.openable("/dev/net/tun"));
+    // Limits need cgroup v2 mounted at /sys/fs/cgroup (not the hybrid layout) and a cgroup the user may write.
+    if (!host.unifiedCgroups) expect(info.cgroups.ok).toBe(false);
+    for (const c of [info.userNamespaces, info.storage.overlay, info.cgroups, info.network.devNetTun]) {
+      if (c.ok) expect(c.reason).toBeNull();
+      else expect(c.reason).toBeString();
+    }
   });
 
   test.skipIf(isRoot)("every failed check carries a reason", () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
-import { createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { BUSYBOX, makeEnv, REPO, rl, skipReason, RL_BIN } from "./harness";
 
@@ -9,6 +10,9 @@ const reason = skipReason();
 if (reason) console.log(`skipping network integration tests: ${reason}`);
 const hasIpv6Loopback = existsSync("/proc/net/if_inet6") && readFileSync("/proc/net/if_inet6", "utf8").includes("00000000000000000000000000000001");
 if (!reason && !hasIpv6Loopback) console.log("skipping the IPv6 network tests: this host has no IPv6 loopback (::1)");
+/** An IPv4 address of this host that is not loopback: a client from it is not the container's own. */
+const hostIpv4 = Object.values(networkInterfaces()).flat().find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+if (!reason && !hostIpv4) console.log("skipping the client-address test: this host has no IPv4 address but loopback");
 
 /** Pids whose parent is `ppid` (from /proc), with their command names. */
 function childrenOf(ppid: number): { pid: number; comm: string }[] {
@@ -81,7 +85,7 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
   }
 
   /** The host port `rl port NAME PORT` reports, once the container has published it. */
-  async function hostPort(name: string, port: number): Promise<number> {
+  async function hostPort(name: string, port: number | `${number}/udp`): Promise<number> {
     const line = await until("rl port", async () => {
       const r = await rl(["port", name, String(port)], { env: t.env });
       return r.code === 0 ? r.stdout.trim() : undefined;
@@ -366,6 +370,101 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     await finish(p);
   });
 
+  test("-P with an image that names a host address or port in ExposedPorts: one line, exit 125, nothing bound", async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const free = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const key = `127.0.0.1:${free}:80`;
+    const dir = join(t.root, "exposed-host");
+    for (const cmd of [
+      ["skopeo", "copy", "-q", BUSYBOX, `oci:${dir}:bb`],
+      ["umoci", "config", "--image", `${dir}:bb`, "--tag", "hostile", "--config.exposedports", key],
+    ]) {
+      const s = Bun.spawnSync(cmd, { stderr: "pipe" });
+      expect({ cmd, err: s.stderr.toString(), code: s.exitCode }).toEqual({ cmd, err: "", code: 0 });
+    }
+    const r = await run(["--rm", "-P", `oci:${dir}:hostile`, "sh", "-c", "sleep 5"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe(`rl: the image exposes "${key}": an exposed port is PORT[/tcp|udp] or a range LO-HI[/tcp|udp]\n`);
+    const { connect } = await import("node:net");
+    const refused = await new Promise<boolean>((resolve) => {
+      const c = connect(free, "127.0.0.1", () => (c.destroy(), resolve(false)));
+      c.on("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+
+  test("a published port reaches the container's address, not its loopback: a server on 127.0.0.1 stays private (tcp)", async () => {
+    // The loopback-only server answers inside (the wget line proves it), and 81 (every address) outside.
+    const p = start(["--rm", "--init", "--name", "private-tcp", "-p", "127.0.0.1:0:80", "-p", "127.0.0.1:0:81", BUSYBOX, "sh", "-c",
+      "echo private > /tmp/index.html; httpd -p 127.0.0.1:80 -h /tmp; wget -q -O- http://127.0.0.1:80/index.html; mkdir /tmp/p; echo public > /tmp/p/index.html; exec httpd -f -p 81 -h /tmp/p"]);
+    const [loopPort, allPort] = [await hostPort("private-tcp", 80), await hostPort("private-tcp", 81)];
+    expect(await until("the public server", () => httpGet(`http://127.0.0.1:${allPort}/index.html`))).toBe("public\n");
+    expect(await httpGet(`http://127.0.0.1:${loopPort}/index.html`)).toBeUndefined();
+    p.kill("SIGTERM");
+    expect((await finish(p)).stdout).toBe("private\n");
+  });
+
+  test("a published port reaches the container's address, not its loopback: a server on 127.0.0.1 stays private (udp)", async () => {
+    // 70: a udp server on the container's loopback only (it prints what reaches it); 71: on every address.
+    const p = start(["--rm", "--init", "--name", "private-udp", "-p", "127.0.0.1:0:70/udp", "-p", "127.0.0.1:0:71/udp", BUSYBOX, "sh", "-c",
+      "nc -u -l -s 127.0.0.1 -p 70 & (sleep 1; echo reply) | nc -u -l -p 71"]);
+    const [loopPort, allPort] = [await hostPort("private-udp", "70/udp"), await hostPort("private-udp", "71/udp")];
+    const sock = createSocket("udp4");
+    let answered = "";
+    sock.on("message", (m) => (answered = m.toString()));
+    // Datagrams to 70 go out before and after 71 answers: once the servers listen, none may reach 70.
+    await until("udp reply", async () => {
+      sock.send("to-loopback\n", loopPort, "127.0.0.1");
+      sock.send("ping\n", allPort, "127.0.0.1");
+      await Bun.sleep(200);
+      return answered;
+    });
+    for (let i = 0; i < 5; i++) sock.send("to-loopback\n", loopPort, "127.0.0.1");
+    await Bun.sleep(300);
+    sock.close();
+    expect(answered).toBe("reply\n");
+    p.kill("SIGTERM");
+    const r = await finish(p);
+    expect(r.stdout).toContain("ping\n");
+    expect(r.stdout).not.toContain("to-loopback");
+  });
+
+  test.skipIf(!hostIpv4)("a client keeps its IPv4 address inside the container (tcp and udp); a loopback client appears as the container's own", async () => {
+    // tcpsvd and udpsvd tell each client the address they see it from.
+    const p = start(["--rm", "--init", "--name", "client-ip", "-p", "0:80", "-p", "0:81/udp", BUSYBOX, "sh", "-c",
+      "tcpsvd 0 80 sh -c 'echo seen-from ${TCPREMOTEADDR%:*}' & exec udpsvd 0 81 sh -c 'echo seen-from ${UDPREMOTEADDR%:*}'"]);
+    const [tcpPort, udpPort] = [await hostPort("client-ip", 80), await hostPort("client-ip", "81/udp")];
+    const askTcp = (host: string) => until(`a tcp answer to ${host}`, () => new Promise<string | false>((resolve) => {
+      let data = "";
+      const c = createConnection(tcpPort, host);
+      c.on("data", (b) => (data += b));
+      c.on("close", () => resolve(data || false));
+      c.on("error", () => resolve(false));
+    }));
+    const askUdp = async (host: string) => {
+      const sock = createSocket("udp4");
+      let answer = "";
+      sock.on("message", (m) => (answer = m.toString()));
+      try {
+        return await until(`a udp answer to ${host}`, async () => {
+          sock.send("hello\n", udpPort, host);
+          await Bun.sleep(200);
+          return answer;
+        });
+      } finally {
+        sock.close();
+      }
+    };
+    expect(await askTcp(hostIpv4!)).toBe(`seen-from ${hostIpv4}\n`);
+    expect(await askTcp("127.0.0.1")).toBe("seen-from 10.0.2.100\n");
+    expect(await askUdp(hostIpv4!)).toBe(`seen-from ${hostIpv4}\n`);
+    expect(await askUdp("127.0.0.1")).toBe("seen-from 10.0.2.100\n");
+    p.kill("SIGTERM");
+    await finish(p);
+  });
+
   test("the network is up when the workload starts: tap0 has its carrier, the gateway is routable", async () => {
     // rl gives slirp4netns a persistent tap0 (it then exits without the kernel's slow unregistering);
     // the carrier it gains when slirp4netns attaches must be in effect before the exec, every time.
@@ -459,8 +558,10 @@ describe.skipIf(Boolean(reason))("rl run networking", () => {
     } finally {
       server.close();
     }
-    expect(slirpPids()).toEqual(before);
+    // No slirp4netns started for it is left (others, of earlier tests, may end meanwhile).
+    expect(slirpPids().filter((pid) => !before.includes(pid))).toEqual([]);
     const ps = await rl(["ps", "-a"], { env: t.env });
+    expect(ps.code).toBe(0);
     expect(ps.stdout).not.toContain("inuse1");
   });
 

@@ -1,9 +1,46 @@
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { expect } from "bun:test";
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
+import { makeEnv, rl } from "./harness";
 
-/** A port on 127.0.0.1 that nothing listens on right now. */
+/** rl's own failures: one error line (after any progress lines), exit 125. */
+export function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
+  expect(r.code).toBe(125);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines.filter((l) => l.startsWith("rl: "))).toEqual([lines[lines.length - 1]!]);
+  expect(lines[lines.length - 1]).toMatch(pattern);
+}
+
+/** One store per describe block, with its own HOME and config dirs so no user's auth.json or registries.conf is read. */
+export function makeRegistryEnv() {
+  const t = makeEnv((root, env) => {
+    for (const d of ["home", "run-user", "config"]) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, "registries.conf"), "");
+    Object.assign(env, { HOME: join(root, "home"), XDG_RUNTIME_DIR: join(root, "run-user"), XDG_CONFIG_HOME: join(root, "config"), RL_REGISTRIES_CONF: join(root, "registries.conf"), RL_CERTS_DIR: join(root, "certs.d") });
+    delete env.REGISTRY_AUTH_FILE;
+  });
+  const run = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
+  /** What a user would see of the store: image rows, names, and any leftovers in tmp/. */
+  const store = () => {
+    const dbPath = join(t.env.RL_ROOT!, "rl.db");
+    if (!existsSync(dbPath)) return { images: 0, names: [] as string[], tmp: [] as string[] };
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const images = (db.query("SELECT count(*) AS n FROM images").get() as { n: number }).n;
+      const names = (db.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+      const tmpDir = join(t.env.RL_ROOT!, "tmp");
+      return { images, names, tmp: existsSync(tmpDir) ? readdirSync(tmpDir) : [] };
+    } finally {
+      db.close();
+    }
+  };
+  return { t, run, store };
+}
+
+/** A port on 127.0.0.1 that nothing listens on right now (for "connection refused" cases only: never bind it later). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -34,32 +71,28 @@ export interface RegistryConfig {
   ipv6?: boolean;
 }
 
-async function waitForPort(ip: string, port: number, proc: { exitCode: number | null }, log: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (proc.exitCode !== null) throw new Error(`the registry exited: ${await Bun.file(log).text()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = require("node:net").connect(port, ip);
-      sock.once("connect", () => (sock.destroy(), resolve(true)));
-      sock.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await Bun.sleep(50);
+/** The address the registry bound (it was given port 0), from its "listening on" log line. */
+async function listeningPort(proc: { exitCode: number | null }, log: string): Promise<number> {
+  for (let i = 0; i < 400; i++) {
+    const text = await Bun.file(log).text();
+    const m = /msg="listening on (?:127\.0\.0\.1|\[::1\]):(\d+)[,"]/.exec(text);
+    if (m) return Number(m[1]);
+    if (proc.exitCode !== null) throw new Error(`the registry exited: ${text}`);
+    await Bun.sleep(25);
   }
-  throw new Error(`the registry did not listen on ${port}: ${await Bun.file(log).text()}`);
+  throw new Error(`the registry did not say where it listens: ${await Bun.file(log).text()}`);
 }
 
 /** Debian's docker-registry on 127.0.0.1 (or [::1]), with its storage in a temp dir; stop() ends it by PID and removes it. */
 export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
   const dir = mkdtempSync(join(tmpdir(), "rl-registry-"));
-  const port = await freePort();
-  const ip = c.ipv6 ? "::1" : "127.0.0.1";
-  const host = c.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`;
+  // Port 0: the registry binds a free port itself and logs it (info level), so no other process can take it first.
   const lines = [
     "version: 0.1",
-    "log: { level: error, accesslog: { disabled: true } }",
+    "log: { level: info, accesslog: { disabled: true } }",
     `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
     "http:",
-    `  addr: "${host}"`,
+    `  addr: "${c.ipv6 ? "[::1]:0" : "127.0.0.1:0"}"`,
     `  secret: rl-test-secret`,
   ];
   if (c.tls) lines.push(`  tls: { certificate: ${c.tls.cert}, key: ${c.tls.key} }`);
@@ -76,19 +109,21 @@ export async function startRegistry(c: RegistryConfig = {}): Promise<Registry> {
   const fd = openSync(log, "w");
   const proc = Bun.spawn(["/usr/bin/docker-registry", "serve", join(dir, "config.yml")], { stdout: fd, stderr: fd, stdin: "ignore" });
   const stop = async () => {
-    if (proc.exitCode === null) {
+    // A registry ended by the signal has no exit code: stop() may be called again (a test, then afterAll).
+    if (proc.exitCode === null && proc.signalCode === null) {
       process.kill(proc.pid, "SIGTERM");
       await proc.exited;
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  let port: number;
   try {
-    await waitForPort(ip, port, proc, log);
+    port = await listeningPort(proc, log);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { port, host, dir, stop };
+  return { port, host: c.ipv6 ? `[::1]:${port}` : `127.0.0.1:${port}`, dir, stop };
 }
 
 /** skopeo copy, failing loudly. */

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
+import { FIXTURES, rl, skipReason, RL_BIN } from "./harness";
 import { makeLayeredImage } from "./layered-image";
-import { fill, freePort, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
+import { expectOneLineError, fill, freePort, makeRegistryEnv, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping registry integration tests: ${reason}`);
@@ -26,32 +26,6 @@ function idFor(layout: string, index: string, arch: string, variant?: string): s
   return blobJson(layout, m.digest).config.digest;
 }
 
-/** One store per describe block, with its own HOME and config dirs so no user's auth.json or registries.conf is read. */
-function makeRegistryEnv() {
-  const t = makeEnv((root, env) => {
-    for (const d of ["home", "run-user", "config"]) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
-    writeFileSync(join(root, "registries.conf"), "");
-    Object.assign(env, { HOME: join(root, "home"), XDG_RUNTIME_DIR: join(root, "run-user"), XDG_CONFIG_HOME: join(root, "config"), RL_REGISTRIES_CONF: join(root, "registries.conf"), RL_CERTS_DIR: join(root, "certs.d") });
-    delete env.REGISTRY_AUTH_FILE;
-  });
-  const run = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
-  /** What a user would see of the store: image rows, names, and any leftovers in tmp/. */
-  const store = () => {
-    const dbPath = join(t.env.RL_ROOT!, "rl.db");
-    if (!existsSync(dbPath)) return { images: 0, names: [] as string[], tmp: [] as string[] };
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      const images = (db.query("SELECT count(*) AS n FROM images").get() as { n: number }).n;
-      const names = (db.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-      const tmpDir = join(t.env.RL_ROOT!, "tmp");
-      return { images, names, tmp: existsSync(tmpDir) ? readdirSync(tmpDir) : [] };
-    } finally {
-      db.close();
-    }
-  };
-  return { t, run, store };
-}
-
 /** rl run under `script`, on a pseudo-terminal `columns` wide and `rows` high: what the terminal received, and the exit code. */
 async function onTerminal(env: Record<string, string>, args: string[], columns = 100, rows = 40): Promise<{ out: string; code: number }> {
   const cmd = `stty cols ${columns} rows ${rows}; exec ${[RL_BIN, ...args].join(" ")}`;
@@ -66,14 +40,6 @@ function blobLines(out: string): string[] {
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
     .split(/\r?\n/)
     .filter((l) => l.startsWith("Copying blob "));
-}
-
-/** rl's own failures: one error line (after any progress lines), exit 125. */
-function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code).toBe(125);
-  const lines = r.stderr.trimEnd().split("\n");
-  expect(lines.filter((l) => l.startsWith("rl: "))).toEqual([lines[lines.length - 1]!]);
-  expect(lines[lines.length - 1]).toMatch(pattern);
 }
 
 describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry", () => {
@@ -110,6 +76,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("run uses the pulled image without contacting the registry (--pull=never)", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
     const r = await run(["run", "--rm", "--pull", "never", `${H}/alpine:3.20`, "cat", "/etc/alpine-release"]);
     expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
   });
@@ -130,11 +97,13 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("on a terminal, one progress line per layer is redrawn in place; without one, plain lines", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
     const stored = await onTerminal(t.env, ["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
     expect(stored.code).toBe(0);
     expect(stored.out).toContain("\x1b[1A\x1b[J"); // cursor up, clear: the block is redrawn
     expect(stored.out).toMatch(new RegExp(`Copying blob ${ALPINE_LAYER} skipped: already exists\x1b\\[K`));
     const plain = await run(["pull", "--tls-verify=false", `${H}/alpine:3.20`]);
+    expect(plain.code).toBe(0);
     expect(plain.stderr).not.toContain("\x1b[");
     expect(plain.stderr).toContain(`Blob exists ${ALPINE_LAYER} (3.3MiB)`);
   });
@@ -163,6 +132,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("--pull always pulls again: the registry is asked, the blobs already stored are skipped", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
     const r = await run(["run", "--rm", "--pull", "always", "--tls-verify=false", `${H}/alpine:3.20`, "cat", "/etc/alpine-release"]);
     expect(r).toMatchObject({ code: 0, stdout: "3.20.3\n" });
     expect(r.stderr).toContain(`Pulling ${H}/alpine:3.20 (linux/amd64) from ${H}`);
@@ -194,7 +164,13 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("--pull=never fails for an image that is not stored", async () => {
-    expectOneLineError(await run(["run", "--rm", "--pull", "never", `${H}/hello`]), /not in the local store \(--pull=never\)/);
+    const own = makeRegistryEnv(); // other tests store hello in the shared store
+    try {
+      expectOneLineError(await own.run(["run", "--rm", "--pull", "never", `${H}/hello`]), /not in the local store \(--pull=never\)/);
+      expect(own.store()).toMatchObject({ images: 0, names: [] });
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("multi-arch: the host's platform, --arch/--variant and --platform choose from the index", async () => {
@@ -317,6 +293,8 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   });
 
   test("push: skopeo reads back the same manifest digest; a second repository gets blobs by cross-repo mount", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/alpine:3.20`])).toMatchObject({ code: 0 });
+    expect(await run(["pull", "-q", "--tls-verify=false", `${H}/library/busybox:v2s2`])).toMatchObject({ code: 0 });
     const r = await run(["push", "--tls-verify=false", `${H}/alpine:3.20`, `${H}/copy/alpine:pushed`]);
     expect(r).toMatchObject({ code: 0 });
     expect(r.stderr).toContain(`digest ${ALPINE_AMD64}`);
@@ -327,6 +305,7 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
     const up = await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `docker://${H}/fresh/busybox:1`]);
     expect(up).toMatchObject({ code: 0 });
     const again = await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/fresh/busybox:2`]);
+    expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/Blob exists/);
     expect(again.stderr).not.toMatch(/Copied|Mounted/);
     const pushed = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/fresh/busybox:2`]);
@@ -388,9 +367,17 @@ describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry
   test("rmi's garbage collection keeps every manifest an image was pulled under, with its layer blobs", async () => {
     // busybox v2s2 (gzip layers) and busybox:zstd are one image id; the store's own manifest is the zstd one.
     const orig = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/library/busybox:v2s2`]);
-    expect(await run(["rmi", "emptyimage:latest"])).toMatchObject({ code: 0 });
-    expect(await run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/aftergc/busybox:1`])).toMatchObject({ code: 0 });
-    expect(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/aftergc/busybox:1`])).toBe(orig);
+    const own = makeRegistryEnv();
+    try {
+      for (const ref of [`${H}/busybox:zstd`, `${H}/library/busybox:v2s2`]) expect(await own.run(["pull", "-q", "--tls-verify=false", ref])).toMatchObject({ code: 0 });
+      expect(await own.run(["load", "-i", `${FIXTURES}/archives/containers-image-almostempty.tar`])).toMatchObject({ code: 0 });
+      // Removing another image collects what no image uses: both busybox manifests must stay.
+      expect(await own.run(["rmi", "emptyimage:latest"])).toMatchObject({ code: 0 });
+      expect(await own.run(["push", "--tls-verify=false", `${H}/library/busybox:v2s2`, `${H}/aftergc/busybox:1`])).toMatchObject({ code: 0 });
+      expect(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${H}/aftergc/busybox:1`])).toBe(orig);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("a blob above 32 MiB is pushed in chunks (PATCH) to another registry and reads back identical", async () => {
@@ -600,6 +587,98 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
   });
 });
 
+describe.skipIf(Boolean(reason))("blobs damaged in the store: pull replaces them, push refuses to send them", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  let other: Registry;
+  let layer = "";
+
+  beforeAll(async () => {
+    [reg, other] = await Promise.all([startRegistry(), startRegistry()]);
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, `${reg.host}/hello:1`);
+    layer = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/hello:1`])).layers[0].digest;
+  });
+  afterAll(async () => {
+    await Promise.all([reg?.stop(), other?.stop()]);
+    await t.cleanup();
+  });
+
+  const blobFile = () => join(t.env.RL_ROOT!, "blobs/sha256", layer.slice(7));
+  const stored = () => `sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(blobFile())).digest("hex")}`;
+
+  test("a second pull replaces a truncated blob, and one of the same size with a flipped byte, instead of trusting that it exists", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    const whole = readFileSync(blobFile());
+    writeFileSync(blobFile(), whole.subarray(0, whole.length >> 1));
+    const again = await run(["pull", "--tls-verify=false", `${reg.host}/hello:1`]);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stderr).toContain(`Blob ${layer.slice(7, 19)} in the store does not match its digest: downloading it again`);
+    expect(stored()).toBe(layer);
+    const flipped = new Uint8Array(whole);
+    flipped[flipped.length >> 1]! ^= 1;
+    writeFileSync(blobFile(), flipped);
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    expect(stored()).toBe(layer);
+  });
+
+  test("push of a damaged blob: one line naming it, exit 125, and no manifest on the registry; after a pull it pushes", async () => {
+    const whole = readFileSync(blobFile());
+    const flipped = new Uint8Array(whole);
+    flipped[flipped.length >> 1]! ^= 1;
+    writeFileSync(blobFile(), flipped);
+    const r = await run(["push", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`]);
+    expectOneLineError(r, new RegExp(`^rl: cannot push ${reg.host}/hello:1: blob ${layer} of ${reg.host}/hello:1 is damaged in the store \\(its bytes do not match its digest\\): rl pull or rl load the image again$`));
+    await expect(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${other.host}/damaged:1`])).rejects.toThrow(/manifest unknown/);
+    writeFileSync(blobFile(), whole.subarray(0, 100));
+    expectOneLineError(await run(["push", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`]), /is damaged in the store/);
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    expect(await run(["push", "-q", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`])).toMatchObject({ code: 0 });
+    expect(JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${other.host}/damaged:1`])).layers[0].digest).toBe(layer);
+  });
+});
+
+describe.skipIf(Boolean(reason))("--pull newer (run) and --policy newer (pull)", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  afterAll(async () => {
+    await reg?.stop();
+    await t.cleanup();
+  });
+
+  test("pulls when the registry's digest differs, keeps the stored image when it is the same, and uses it with a warning when the registry cannot be reached", async () => {
+    reg = await startRegistry();
+    const name = `${reg.host}/app:1`;
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, name);
+    const first = await run(["pull", "-q", "--tls-verify=false", name]);
+    expect(first.code).toBe(0);
+    const same = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
+    expect(same).toMatchObject({ code: 0, stdout: first.stdout });
+    expect(same.stderr).toContain(`${name} is up to date`);
+    expect(same.stderr).not.toContain("Copied blob");
+    // The tag moves on the registry: newer pulls it.
+    await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, name);
+    const moved = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "new"]);
+    expect(moved).toMatchObject({ code: 0, stdout: "new\n" });
+    expect(moved.stderr).toContain(`Stored ${name}`);
+    const kept = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "kept"]);
+    expect(kept).toMatchObject({ code: 0, stdout: "kept\n" });
+    expect(kept.stderr).toContain(`${name} is up to date`);
+    // The registry is gone: the stored image serves, with a warning.
+    await reg.stop();
+    const offline = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "offline"]);
+    expect(offline).toMatchObject({ code: 0, stdout: "offline\n" });
+    expect(offline.stderr).toMatch(new RegExp(`^rl: warning: cannot check for a newer ${name}, using the stored image [0-9a-f]{12}: ${reg.host}: connection refused$`, "m"));
+    const pulled = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).not.toBe(first.stdout);
+    // An image named by its id has no registry to ask: no warning.
+    const byId = await run(["run", "--rm", "--pull", "newer", pulled.stdout.trim().slice(0, 12), "busybox", "echo", "by-id"]);
+    expect(byId).toMatchObject({ code: 0, stdout: "by-id\n", stderr: "" });
+    expectOneLineError(await run(["pull", "--policy", "never", `${reg.host}/other:1`]), /is not in the local store \(--pull=never\)$/);
+    expectOneLineError(await run(["pull", "--policy", "sometimes", name]), /invalid value|sometimes/);
+  });
+});
+
 describe.skipIf(Boolean(reason))("a pull that fails after some layers landed leaves none of them", () => {
   const { t, run, store } = makeRegistryEnv();
   let reg: Registry;
@@ -631,12 +710,16 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
 
   test("SIGINT while the last layer downloads: the layers already unpacked and their blobs are removed", async () => {
     expect(manifest.layers.length).toBe(3);
+    expect(ls(layersDir())).toEqual([]);
     const last = manifest.layers[2]!.digest;
     proxy.fault = (req, url) => (req.method === "GET" && url.pathname.endsWith(`/blobs/${last}`) ? "stall" : "pass");
     const p = Bun.spawn([RL_BIN, "pull", "--tls-verify=false", `${proxy.host}/layered:1`], { env: { ...t.env, RL_DEBUG: "1" }, stdout: "pipe", stderr: "pipe" });
     try {
       // The two other layers are downloaded and unpacked while the last one stalls.
-      while (ls(layersDir()).length < 2) await Bun.sleep(50);
+      while (ls(layersDir()).length < 2) {
+        if (p.exitCode !== null) throw new Error(`rl pull ended (${p.exitCode}) before the two layers landed: ${await new Response(p.stderr).text()}`);
+        await Bun.sleep(50);
+      }
     } finally {
       process.kill(p.pid, "SIGINT");
       expect(await p.exited).toBe(130);
@@ -660,8 +743,14 @@ describe.skipIf(Boolean(reason))("a pull that fails after some layers landed lea
       proxy.fault = () => "pass";
     }
     await nothingLeft();
-    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
-    expect(ls(layersDir()).length).toBe(3);
+    // Without the fault the same image pulls (in a store of its own: this block's store stays empty).
+    const own = makeRegistryEnv();
+    try {
+      expect(await own.run(["pull", "-q", "--tls-verify=false", `${reg.host}/layered:1`])).toMatchObject({ code: 0 });
+      expect(ls(join(own.t.env.RL_ROOT!, "layers")).length).toBe(3);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("on a terminal with fewer rows than layers, the redrawn block stays rows - 1 high: the bars that fit, then a count of the rest", async () => {
@@ -700,12 +789,24 @@ describe.skipIf(Boolean(reason))("registry auth: htpasswd, login/logout, auth.js
   const authJson = () => join(t.env.XDG_RUNTIME_DIR!, "containers/auth.json");
 
   test("anonymous pull is refused with one line", async () => {
-    expectOneLineError(await run(["pull", "--tls-verify=false", `${reg.host}/private/busybox:1`]), /authentication required|unauthorized/);
+    const own = makeRegistryEnv(); // no credentials anywhere
+    try {
+      expectOneLineError(await own.run(["pull", "--tls-verify=false", `${reg.host}/private/busybox:1`]), /authentication required|unauthorized/);
+      expect(own.store()).toMatchObject({ images: 0, names: [] });
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("login with a wrong password fails and writes nothing", async () => {
-    expectOneLineError(await run(["login", "--tls-verify=false", "-u", "alice", "-p", "wrong", reg.host]), /unauthorized/);
-    expect(existsSync(authJson())).toBe(false);
+    const own = makeRegistryEnv();
+    try {
+      expectOneLineError(await own.run(["login", "--tls-verify=false", "-u", "alice", "-p", "wrong", reg.host]), /unauthorized/);
+      expect(existsSync(join(own.t.env.XDG_RUNTIME_DIR!, "containers/auth.json"))).toBe(false);
+      expect(existsSync(join(own.t.env.XDG_RUNTIME_DIR!, "containers"))).toBe(false);
+    } finally {
+      await own.t.cleanup();
+    }
   });
 
   test("login writes auth.json (mode 0600), pull uses it, logout removes it", async () => {
@@ -779,8 +880,12 @@ describe.skipIf(Boolean(reason))("registry auth: htpasswd, login/logout, auth.js
     const docker = join(t.env.HOME!, ".docker");
     mkdirSync(docker, { recursive: true });
     writeFileSync(join(docker, "config.json"), JSON.stringify({ auths: { [`http://${reg.host}/v1/`]: { auth: Buffer.from("alice:s3cret").toString("base64") } } }));
-    const push = await run(["push", "--tls-verify=false", `${reg.host}/private/busybox:1`, `${reg.host}/private/copy:1`]);
-    expect(push).toMatchObject({ code: 0 });
+    try {
+      const push = await run(["push", "--tls-verify=false", `${reg.host}/private/busybox:1`, `${reg.host}/private/copy:1`]);
+      expect(push).toMatchObject({ code: 0 });
+    } finally {
+      rmSync(docker, { recursive: true, force: true }); // the other tests of this block run without it
+    }
     const authfile = join(t.root, "my-auth.json");
     const login = await run(["login", "--tls-verify=false", "--authfile", authfile, "-u", "alice", "-p", "s3cret", reg.host]);
     expect(login).toMatchObject({ code: 0 });
@@ -853,11 +958,16 @@ describe.skipIf(Boolean(reason))("registry with TLS (certs.d) and bearer tokens"
     expectOneLineError(await run(["login", "-u", "bob", "-p", "bad", reg.host]), /bad username or password|unauthorized/);
     const login = await run(["login", "-u", "bob", "-p", "tok3n", reg.host]);
     expect(login).toMatchObject({ code: 0 });
-    const r = await run(["run", "--rm", `${reg.host}/team/busybox:1`, "busybox", "echo", "token-ok"]);
-    expect(r.stdout).toBe("token-ok\n");
-    expect(tokens.requests).toContain("bob repository:team/busybox:pull");
-    const push = await run(["push", `${reg.host}/team/busybox:1`, `${reg.host}/team/other:2`]);
-    expect(push).toMatchObject({ code: 0 });
-    expect(tokens.requests).toContain("bob repository:team/other:pull,push");
+    try {
+      const r = await run(["run", "--rm", `${reg.host}/team/busybox:1`, "busybox", "echo", "token-ok"]);
+      expect(r.stdout).toBe("token-ok\n");
+      expect(tokens.requests).toContain("bob repository:team/busybox:pull");
+      const push = await run(["push", `${reg.host}/team/busybox:1`, `${reg.host}/team/other:2`]);
+      expect(push).toMatchObject({ code: 0 });
+      expect(tokens.requests).toContain("bob repository:team/other:pull,push");
+    } finally {
+      // The other tests of this block are anonymous.
+      expect(await run(["logout", reg.host])).toMatchObject({ code: 0 });
+    }
   });
 });

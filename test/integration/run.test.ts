@@ -4,7 +4,6 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from "node:path";
 import { userInfo } from "node:os";
 import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason, RL_BIN } from "./harness";
-import { makeLayeredImage } from "./layered-image";
 
 const reason = skipReason();
 if (reason) console.log(`skipping rl run integration tests: ${reason}`);
@@ -164,13 +163,6 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(r.stdout.match(/Read-only/g)?.length).toBe(2);
     });
 
-    test("writes go to the container's own layer", async () => {
-      const r1 = await run(["--rm", ALPINE, "sh", "-c", "rm /etc/alpine-release && echo changed > /etc/motd && cat /etc/motd"]);
-      expect(r1.stdout).toBe("changed\n");
-      const r2 = await run(["--rm", ALPINE, "cat", "/etc/alpine-release"]);
-      expect(r2.stdout).toBe("3.20.3\n");
-    });
-
     test("--read-only root, with --tmpfs still writable", async () => {
       const r = await run(["--rm", "--read-only", "--tmpfs", "/scratch:size=1m", ALPINE, "sh", "-c", "touch /x 2>&1; touch /scratch/ok && echo ok"]);
       expect(r.stdout).toContain("Read-only file system");
@@ -185,43 +177,6 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(r.stdout).toContain("host\n");
       expect(r.stdout).toContain("Read-only file system");
       expect(readFileSync(join(dir, "out"), "utf8")).toBe("ctr\n");
-    });
-
-    test("overlay, fuse-overlayfs and vfs chosen with --storage-driver", async () => {
-      const fstype: Record<string, string> = { overlay: "overlay\n", "fuse-overlayfs": "fuse.fuse-overlayfs\n", vfs: "ext4\n" };
-      for (const driver of Object.keys(fstype)) {
-        const r = await run(["--rm", "--storage-driver", driver, ALPINE, "sh", "-c", "grep ' / ' /proc/mounts | cut -d' ' -f3"]);
-        expect({ driver, ...r }).toMatchObject({ driver, code: 0, stdout: fstype[driver] });
-      }
-    });
-
-    test("every driver shows the same tree: whiteouts, opaque dirs, hardlinks, owners, setuid, fifos", async () => {
-      const image = makeLayeredImage(join(t.root, "layered"));
-      const show = "cd /data && find . | sort && stat -c '%n %u:%g %a %h %F' $(find . | sort) && cat opaque/new keep/hardlink link/inside";
-      const seen: Record<string, string> = {};
-      for (const driver of ["overlay", "fuse-overlayfs", "vfs"]) {
-        const r = await run(["--rm", "--storage-driver", driver, image, "sh", "-c", show]);
-        // fuse-overlayfs 1.10 on Linux 6.x says "unknown argument ignored: lazytime" and goes on.
-        const stderr = r.stderr.replace("unknown argument ignored: lazytime\n", "");
-        expect({ driver, code: r.code, stderr }).toEqual({ driver, code: 0, stderr: "" });
-        seen[driver] = r.stdout;
-      }
-      // Directory link counts differ by design: overlay says 1 for a merged dir, fuse-overlayfs for all.
-      const dirLinks = (out: string) => out.replace(/ \d+ directory$/gm, " directory");
-      expect(dirLinks(seen.vfs!)).toBe(dirLinks(seen.overlay!));
-      expect(dirLinks(seen["fuse-overlayfs"]!)).toBe(dirLinks(seen.overlay!));
-      const lines = seen.vfs!.split("\n");
-      expect(lines).not.toContain("./gone");
-      expect(lines).not.toContain("./opaque/old");
-      expect(lines).toContain("./opaque/new 0:0 644 1 regular file");
-      expect(lines).toContain("./keep/hardlink 0:0 644 2 regular file");
-      expect(lines).toContain("./owned42 42:42 644 1 regular file");
-      expect(lines).toContain("./suid 0:0 4755 1 regular file");
-      expect(lines).toContain("./fifo 0:0 644 1 fifo");
-      expect(lines).toContain("./link 0:0 755 2 directory"); // a symlink below, a directory above
-      expect(seen.vfs).toEndWith("only this\nkept\na dir now\n");
-      // --rm took the vfs copy (files owned by 42 included) with it.
-      expect(readdirSync(join(t.env.RL_ROOT!, "containers"))).toEqual([]);
     });
   });
 
@@ -291,7 +246,9 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       expect(dup.code).toBe(125);
       expect(dup.stderr).toContain('the container name "keepme" is already in use');
       expect((await rl(["rm", "keepme"], { env: t.env })).code).toBe(0);
-      expect((await rl(["ps", "-a"], { env: t.env })).stdout).not.toContain("keepme");
+      const after = await rl(["ps", "-a"], { env: t.env });
+      expect(after.code).toBe(0);
+      expect(after.stdout).not.toContain("keepme");
     });
   });
 
@@ -372,13 +329,23 @@ describe.skipIf(Boolean(reason))("rl run", () => {
     test("rl killed after the workload started but before it recorded it as running: the next rl removes the container", async () => {
       const before = containers();
       const hook = join(t.root, "paused-before-running");
-      const p = Bun.spawn([RL_BIN, "run", "--rm", ALPINE, "sleep", "1234"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_RUNNING: hook }, stdout: "ignore", stderr: "ignore" });
+      const p = Bun.spawn([RL_BIN, "run", "--rm", ALPINE, "sleep", "1235"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_RUNNING: hook }, stdout: "ignore", stderr: "ignore" });
       while (!existsSync(hook) && p.exitCode === null) await Bun.sleep(10);
       expect(existsSync(hook)).toBe(true);
       p.kill("SIGKILL");
       await p.exited;
       rmSync(hook, { force: true });
-      await rl(["ps", "-a"], { env: t.env });
+      // The workload dies with rl (its parent-death signal), a moment later: the sweep keeps a container
+      // whose first process still runs, so wait for it (bounded) before asking.
+      const sleepers = () => Bun.spawnSync(["pgrep", "-u", String(process.getuid!()), "-f", "^sleep 1235$"]).stdout.toString().trim();
+      for (let i = 0; i < 200 && sleepers() !== ""; i++) await Bun.sleep(10);
+      expect(sleepers()).toBe("");
+      // (It may have been caught before its exec, as the executor: then each rl until it is gone keeps it.)
+      for (let i = 0; i < 50; i++) {
+        expect((await rl(["ps", "-a"], { env: t.env })).code).toBe(0);
+        if (JSON.stringify(containers()) === JSON.stringify(before)) break;
+        await Bun.sleep(20);
+      }
       expect(containers()).toEqual(before);
     });
     test("a container directory without a record (what a power loss can leave) goes at the next rl; a recorded one stays", async () => {

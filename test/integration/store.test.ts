@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { release, userInfo } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { makeLargeImage, writeOciArchive } from "../../bench/large-image";
@@ -16,6 +17,9 @@ const ALPINE_MANIFEST = "sha256:198c5de3ec865533261cfaf079cc21a9edf39833bc231943
 const ALPINE_ID = "a9e81ecc4c3b07bb1950de30296b22e8d3800035ec8a73309a22533fdf10f12a";
 const ALPINE_DIFF = "1bccf10afce5c1ffe31381419930ad565c1436eaeb1ca680494b0663e0028419";
 const ALPINE = "docker.io/library/alpine:3.20.3";
+
+/** How many subordinate ranges this user has in FILE, read here without rl. */
+const byUser = (file: string) => readFileSync(file, "utf8").split("\n").filter((l) => [userInfo().username, String(process.getuid!())].includes(l.split(":")[0]!)).length;
 
 const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
@@ -59,6 +63,8 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     mkdirSync(work, { recursive: true });
     mkdirSync(podmanRuntime, { recursive: true, mode: 0o700 });
     ok(["skopeo", "copy", "-q", `oci:${ALPINE_LAYOUT}:3.20.3`, `oci-archive:${alpineArchive}:${ALPINE}`]);
+    // Every test may run alone or in any order: the shared store holds alpine before any of them.
+    ok([RL_BIN, "load", "-i", alpineArchive], t.env);
   });
   afterAll(async () => {
     const pause = join(podmanRuntime, "libpod/tmp/pause.pid");
@@ -70,17 +76,30 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     await t.cleanup();
   });
 
+  /** Run `fn` on a store of its own (`data`: its RL_ROOT), removed afterwards. */
+  async function inFreshStore(fn: (e: ReturnType<typeof makeEnv>, data: string) => Promise<void>) {
+    const e = makeEnv();
+    try {
+      await fn(e, e.env.RL_ROOT!);
+    } finally {
+      await e.cleanup();
+    }
+  }
+
   describe("load", () => {
     test("an oci-archive: Loaded image line, images table, digests kept", async () => {
-      const l = await r(["load", "-i", alpineArchive]);
-      expect(l).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n`, stderr: "" });
-      const table = (await r(["images"])).stdout.split("\n");
-      expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
-      expect(table[1]).toMatch(new RegExp(`^docker.io/library/alpine\\s+3\\.20\\.3\\s+${ALPINE_ID.slice(0, 12)}\\s+\\S.* ago\\s+8\\.09 MB$`));
-      const [img] = JSON.parse((await r(["images", "--format", "json"])).stdout);
-      expect(img).toMatchObject({ Id: ALPINE_ID, Digest: ALPINE_MANIFEST, RepoTags: [ALPINE], Dangling: false, Size: 8089600 });
-      expect((await r(["images", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
-      expect((await r(["image", "ls", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        const l = await f(["load", "-i", alpineArchive]);
+        expect(l).toMatchObject({ code: 0, stdout: `Loaded image: ${ALPINE}\n`, stderr: "" });
+        const table = (await f(["images"])).stdout.split("\n");
+        expect(table[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+        expect(table[1]).toMatch(new RegExp(`^docker.io/library/alpine\\s+3\\.20\\.3\\s+${ALPINE_ID.slice(0, 12)}\\s+\\S.* ago\\s+8\\.09 MB$`));
+        const [img] = JSON.parse((await f(["images", "--format", "json"])).stdout);
+        expect(img).toMatchObject({ Id: ALPINE_ID, Digest: ALPINE_MANIFEST, RepoTags: [ALPINE], Dangling: false, Size: 8089600 });
+        expect((await f(["images", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+        expect((await f(["image", "ls", "-q"])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}\n`);
+      });
     });
 
     test("the store keeps manifest, config and layer blobs", () => {
@@ -98,15 +117,17 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         "dive-test-oci-uncompressed-image.tar": "Loaded image: sha256:3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959\n",
         "ggcr-hello-world-v25.tar": "Loaded image: sha256:ee301c921b8aadc002973b2e0c3da17d701dcd994b606769a7e6eaa100b81d44\n",
       };
-      for (const [file, out] of Object.entries(expected)) {
-        expect(await r(["load", "-i", `${FIXTURES}/archives/${file}`])).toMatchObject({ code: 0, stdout: out });
-      }
-      const gz = join(work, "almostempty.tar.gz");
-      await Bun.write(gz, gzipSync(readFileSync(`${FIXTURES}/archives/containers-image-almostempty.tar`)));
-      expect(await r(["load", "-i", gz])).toMatchObject({ code: 0, stdout: expected["containers-image-almostempty.tar"] });
-      const p = Bun.spawn([RL_BIN, "load"], { env: t.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
-      expect(await new Response(p.stdout).text()).toBe(expected["containers-image-almostempty.tar"]!);
-      expect(await p.exited).toBe(0);
+      await inFreshStore(async (e) => {
+        for (const [file, out] of Object.entries(expected)) {
+          expect(await rl(["load", "-i", `${FIXTURES}/archives/${file}`], { env: e.env })).toMatchObject({ code: 0, stdout: out });
+        }
+        const gz = join(e.root, "almostempty.tar.gz");
+        await Bun.write(gz, gzipSync(readFileSync(`${FIXTURES}/archives/containers-image-almostempty.tar`)));
+        expect(await rl(["load", "-i", gz], { env: e.env })).toMatchObject({ code: 0, stdout: expected["containers-image-almostempty.tar"] });
+        const p = Bun.spawn([RL_BIN, "load"], { env: e.env, stdin: Bun.file(gz), stdout: "pipe", stderr: "pipe" });
+        expect(await new Response(p.stdout).text()).toBe(expected["containers-image-almostempty.tar"]!);
+        expect(await p.exited).toBe(0);
+      });
     });
 
     test("bad input: one clear line, exit 125, nothing left behind", async () => {
@@ -162,6 +183,146 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     });
   });
 
+  describe("--format templates (podman's field names)", () => {
+    test("ps, images, history, system df and info run a Go template on each record", async () => {
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["run", "--name", "fmt1", "--network", "none", ALPINE, "sh", "-c", "exit 3"])).code).toBe(3);
+        const id = JSON.parse((await f(["ps", "-a", "--format", "json"])).stdout)[0].Id as string;
+        expect(await f(["ps", "-a", "--format", "{{.Names}} {{.ID}} {{.Command}} {{.ExitCode}} {{.Exited}}"])).toEqual({ code: 0, stdout: `fmt1 ${id.slice(0, 12)} sh -c exit 3 3 true\n`, stderr: "" });
+        expect((await f(["ps", "-a", "--format", "{{.Status}}"])).stdout).toMatch(/^Exited \(3\) (Less than a second|\d+ seconds?) ago\n$/);
+        expect((await f(["ps", "-a", "--format", "table {{.ID}}\\t{{.Names}} {{upper .Image}}"])).stdout).toBe(
+          `CONTAINER ID  NAMES       IMAGE\n${id.slice(0, 12)}  fmt1        ${ALPINE.toUpperCase()}\n`,
+        );
+        expect((await f(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}} {{.Dangling}}"])).stdout).toBe(`docker.io/library/alpine:3.20.3 ${ALPINE_ID.slice(0, 12)} 8.09 MB false\n`);
+        expect((await f(["image", "history", "--format", "{{.ID}}|{{.Size}}", ALPINE])).stdout).toBe(`${ALPINE_ID.slice(0, 12)}|0 B\n<missing>|8.09 MB\n`);
+        expect((await f(["system", "df", "--format", "{{.Type}}={{.Total}}"])).stdout).toBe("Images=1\nContainers=1\nLocal Volumes=0\n");
+        expect(await f(["info", "-f", "{{.host.kernel}} {{len .idMapping.subuid}}"])).toMatchObject({ code: 0, stdout: `${release()} ${byUser("/etc/subuid")}\n` });
+      });
+    });
+
+    test("a field the records lack, or a template that does not parse: one line naming it, exit 125", async () => {
+      const bad = await r(["images", "--format", "{{.Repo}}"]);
+      expect(bad).toMatchObject({ code: 125, stdout: "" });
+      expect(bad.stderr).toMatch(/^rl: cannot format the output with "\{\{\.Repo\}\}": at 1:3: can't evaluate field Repo \(in \.Repo\): the fields are ID, Id, Repository, Tag, [^\n]*\n$/);
+      expect(await r(["ps", "--format", "{{if .Names}}x"])).toMatchObject({ code: 125, stdout: "", stderr: 'rl: invalid value "{{if .Names}}x" for --format: at 1:15: unexpected end of template: a block has no {{end}} (see rl ps --help)\n' });
+    });
+  });
+
+  describe("--filter and the listing flags", () => {
+    /** rl ARGS must succeed quietly: its output lines. */
+    const linesOf = (env: Record<string, string>) => async (args: string[]) => {
+      const out = await rl(args, { env });
+      expect({ args, code: out.code, stderr: out.stderr }).toEqual({ args, code: 0, stderr: "" });
+      return out.stdout.split("\n").filter(Boolean);
+    };
+    test("ps: docker's filter keys (AND across keys, OR within one), -n/-l, --no-trunc, -s, --sort", async () => {
+      await inFreshStore(async (e) => {
+        const f = linesOf(e.env);
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "c-ok", "--network", "none", ALPINE, "true"], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "c-bad", "--network", "none", ALPINE, "sh", "-c", "exit 3"], { env: e.env })).code).toBe(3);
+        const names = ["--format", "{{.Names}}"];
+        expect(await f(["ps", ...names])).toEqual([]); // none running
+        expect(await f(["ps", "--filter", "status=exited", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "--filter", "exited=3", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-a", "--filter", "name=^c-o", ...names])).toEqual(["c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "name=c-ok", "--filter", "name=c-bad", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "-f", "name=c-", "-f", "exited=0", ...names])).toEqual(["c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "ancestor=alpine:3.20.3", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "--filter", `ancestor=${ALPINE_ID.slice(0, 12)}`, ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "ancestor=busybox", ...names])).toEqual([]);
+        expect(await f(["ps", "-a", "--filter", "since=c-ok", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-a", "--filter", "before=c-bad", ...names])).toEqual(["c-ok"]);
+        expect(await f(["ps", "-a", "--filter", "network=none", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-n", "1", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-l", ...names])).toEqual(["c-bad"]);
+        expect(await f(["ps", "-a", "--sort", "names", ...names])).toEqual(["c-bad", "c-ok"]);
+        expect(await f(["ps", "-a", "--sort", "names", "--format", "{{.Names}} {{.ID}}", "--no-trunc"])).toEqual([expect.stringMatching(/^c-bad [0-9a-f]{64}$/), expect.stringMatching(/^c-ok [0-9a-f]{64}$/)]);
+        const sized = await f(["ps", "-a", "-s"]);
+        expect(sized[0]).toMatch(/\sNAMES\s+SIZE$/);
+        expect(sized[1]).toMatch(/\s(c-bad|c-ok)\s+\d+(\.\d+)? (B|kB)$/);
+        expect(await rl(["ps", "-a", "--filter", "bogus=1"], { env: e.env })).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: invalid filter "bogus=1": unknown key "bogus" \(keys: id, name, status/) });
+        expect(await rl(["ps", "-a", "--filter", "since=nosuch"], { env: e.env })).toMatchObject({ code: 125, stderr: "rl: invalid filter since=nosuch: no such container\n" });
+      });
+    });
+
+    test("images: a REFERENCE pattern, --filter dangling/reference/label/since, --digests, --no-trunc, -n", async () => {
+      await inFreshStore(async (e) => {
+        const f = linesOf(e.env);
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`], { env: e.env })).code).toBe(0);
+        expect((await rl(["tag", ALPINE, "localhost/mine:2"], { env: e.env })).code).toBe(0);
+        const dive = "3eaccc100f86";
+        const names = ["--format", "{{.Repository}}:{{.Tag}}"];
+        expect(await f(["images", "--filter", "dangling=true", "-q"])).toEqual([dive]);
+        expect(await f(["images", "--filter", "dangling=false", "-q"])).toEqual([ALPINE_ID.slice(0, 12)]);
+        expect(await f(["images", "alpine", ...names])).toEqual(["docker.io/library/alpine:3.20.3"]);
+        expect(await f(["images", "alpine:3.*", ...names])).toEqual(["docker.io/library/alpine:3.20.3"]);
+        expect(await f(["images", "localhost/*", ...names])).toEqual(["localhost/mine:2"]);
+        expect(await f(["images", "--filter", "reference=alpine:4.*", "-q"])).toEqual([]);
+        expect(await f(["images", "nosuch", "-q"])).toEqual([]);
+        expect(await f(["images", "--filter", "label=nosuch", "-q"])).toEqual([]);
+        expect(await f(["images", "-n", "alpine"])).toEqual([expect.stringMatching(/^docker\.io\/library\/alpine\s+3\.20\.3\s/)]);
+        const withDigest = await f(["images", "--digests", "alpine"]);
+        expect(withDigest[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
+        expect(withDigest[1]).toContain(ALPINE_MANIFEST);
+        expect(await f(["images", "--no-trunc", "-q", "alpine"])).toEqual([`sha256:${ALPINE_ID}`]);
+        expect(await f(["images", "-a", "-q"])).toEqual(expect.arrayContaining([dive, ALPINE_ID.slice(0, 12)]));
+        // alpine 3.20.3 was built in 2024, the dive test image in 2025.
+        expect(await f(["images", "--filter", "since=alpine:3.20.3", "-q"])).toEqual([dive]);
+        expect(await f(["images", "--filter", `before=${dive}`, "-q"])).toEqual([ALPINE_ID.slice(0, 12)]);
+        expect(await rl(["images", "--filter", "dangling=maybe"], { env: e.env })).toMatchObject({ code: 125, stderr: "rl: invalid filter dangling=maybe: use true or false\n" });
+      });
+    });
+  });
+
+  describe("shell completion", () => {
+    test("the bash script completes verbs, flags, containers and images from the store, and file names", async () => {
+      await inFreshStore(async (e) => {
+        expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
+        expect((await rl(["run", "--name", "web-1", "--network", "none", ALPINE, "true"], { env: e.env })).code).toBe(0);
+        // `rl` on PATH, as the script calls it; a directory with one file for file-name completion.
+        const bin = join(e.root, "bin");
+        mkdirSync(bin);
+        symlinkSync(RL_BIN, join(bin, "rl"));
+        const cwd = join(e.root, "cwd");
+        mkdirSync(cwd);
+        writeFileSync(join(cwd, "archive.tar"), "");
+        const script = ok([RL_BIN, "completion", "bash"], e.env);
+        const complete = (line: string) => {
+          const test = `${script}\nCOMP_LINE=${JSON.stringify(line)}; COMP_POINT=\${#COMP_LINE}; _rl_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+          const r = Bun.spawnSync(["bash", "-c", test], { cwd, env: { ...e.env, PATH: `${bin}:${e.env.PATH}` }, stdout: "pipe", stderr: "pipe" });
+          expect(r.exitCode).toBe(0);
+          return r.stdout.toString().split("\n").filter(Boolean);
+        };
+        expect(complete("rl ")).toEqual(expect.arrayContaining(["run", "ps", "images", "image", "system", "completion"]));
+        expect(complete("rl ima")).toEqual(["images", "image"]);
+        expect(complete("rl image ")).toEqual(["ls", "inspect", "history", "prune", "rm", "tag"]);
+        expect(complete("rl run --netw")).toEqual(["--network"]);
+        expect(complete("rl ps -")).toEqual(expect.arrayContaining(["--all", "-a", "--format", "--quiet", "-q", "--help"]));
+        expect(complete("rl rm we")).toEqual(["web-1"]);
+        expect(complete("rl rmi alp")).toEqual(["alpine:3.20.3"]);
+        // bash breaks words at ':': only what follows the colon is replaced.
+        expect(complete("rl rmi alpine:3")).toEqual(["3.20.3"]);
+        expect(complete("rl run --rm docker.io/library/al")).toEqual(["docker.io/library/alpine:3.20.3"]);
+        expect(complete("rl save -o arc")).toEqual(["archive.tar"]);
+        expect(complete("rl run --pull ")).toEqual(expect.arrayContaining(["always", "missing", "never"]));
+        expect(complete("rl system r")).toEqual(["reset"]);
+      });
+    });
+
+    test("zsh and fish scripts call the same completer; an unknown shell is one line, exit 125", async () => {
+      for (const shell of ["zsh", "fish"]) {
+        const out = await r(["completion", shell]);
+        expect(out).toMatchObject({ code: 0, stderr: "" });
+        expect(out.stdout).toContain("rl __complete");
+      }
+      expect(await r(["completion", "ksh"])).toMatchObject({ code: 125, stdout: "", stderr: 'rl: cannot print completion for "ksh": choose bash, zsh or fish\n' });
+    });
+  });
+
   describe("save and round trips", () => {
     test("save oci-archive keeps the original manifest: skopeo reads the same digest", async () => {
       const out = join(work, "saved-oci.tar");
@@ -178,7 +339,9 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       expect((await r(["save", "-o", out, ALPINE])).code).toBe(0);
       expect(JSON.parse(ok(["tar", "-xOf", out, "manifest.json"]))).toEqual([{ Config: `${ALPINE_ID}.json`, RepoTags: [ALPINE], Layers: [`${ALPINE_DIFF}.tar`] }]);
       // rl's oci-archive first: podman keeps the manifest digest it finds there.
-      const ociLoaded = podman(["load", "-i", join(work, "saved-oci.tar")]);
+      const savedOci = join(work, "saved-oci-for-podman.tar");
+      expect(await r(["save", "--format", "oci-archive", "-o", savedOci, ALPINE])).toMatchObject({ code: 0, stderr: "" });
+      const ociLoaded = podman(["load", "-i", savedOci]);
       expect(ociLoaded.stdout).toContain(`Loaded image: ${ALPINE}`);
       expect(podman(["image", "inspect", "--format", "{{.Digest}}", ALPINE]).stdout.trim()).toBe(ALPINE_MANIFEST);
       const loaded = podman(["load", "-i", out]);
@@ -291,48 +454,79 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
   });
 
   describe("rmi, prune, df", () => {
+    const names = async (env: Record<string, string>) => (JSON.parse((await rl(["ps", "-a", "--format", "json"], { env })).stdout) as { Names: string[] }[]).map((c) => c.Names[0]);
+
     test("an image a container uses is refused, -f removes the container too", async () => {
-      expect(await r(["rmi", "myalpine:v1"])).toMatchObject({ code: 0, stdout: "Untagged: docker.io/library/myalpine:v1\n" });
-      const refused = await r(["rmi", ALPINE]);
-      expect(refused).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot remove image .*: container exp uses it; .*rmi -f\n$/) });
-      const forced = await r(["rmi", "-f", ALPINE]);
-      expect(forced).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
-      expect((await r(["ps", "-a", "-q"])).stdout).not.toContain("exp");
-      expect(JSON.parse((await r(["ps", "-a", "--format", "json"])).stdout).map((c: { Names: string[] }) => c.Names[0])).not.toContain("exp");
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["tag", ALPINE, "myalpine:v1"])).code).toBe(0);
+        expect((await f(["run", "--name", "exp", "--network", "none", ALPINE, "true"])).code).toBe(0);
+        expect(await f(["rmi", "myalpine:v1"])).toMatchObject({ code: 0, stdout: "Untagged: docker.io/library/myalpine:v1\n" });
+        const refused = await f(["rmi", ALPINE]);
+        expect(refused).toMatchObject({ code: 125, stderr: expect.stringMatching(/^rl: cannot remove image .*: container exp uses it; .*rmi -f\n$/) });
+        expect(await names(e.env)).toEqual(["exp"]);
+        const forced = await f(["rmi", "-f", ALPINE]);
+        expect(forced).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
+        expect(await names(e.env)).toEqual([]);
+        expect(await f(["ps", "-a", "-q"])).toMatchObject({ code: 0, stdout: "" });
+      });
     });
 
     test("layers and blobs no image uses are gone; shared ones stay", async () => {
-      // imported:1 has the same layer as alpine: it must still be there and run.
-      expect(await r(["run", "--rm", "imported:1"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
-      const blobs = readdirSync(join(data, "blobs/sha256"));
-      expect(blobs).not.toContain(ALPINE_MANIFEST.slice(7));
-      expect(blobs).not.toContain(ALPINE_ID);
+      await inFreshStore(async (e, data) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        // imported:1 has the same layer as alpine: it must still be there and run.
+        expect((await f(["import", `${FIXTURES}/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz`, "imported:1"])).code).toBe(0);
+        expect(readdirSync(join(data, "blobs/sha256"))).toEqual(expect.arrayContaining([ALPINE_MANIFEST.slice(7), ALPINE_ID]));
+        expect(await f(["rmi", ALPINE])).toMatchObject({ code: 0, stdout: `Untagged: ${ALPINE}\nDeleted: ${ALPINE_ID}\n` });
+        expect(await f(["run", "--rm", "--network", "none", "imported:1", "cat", "/etc/alpine-release"])).toMatchObject({ code: 0, stdout: "3.20.3\n" });
+        const blobs = readdirSync(join(data, "blobs/sha256"));
+        expect(blobs).not.toContain(ALPINE_MANIFEST.slice(7));
+        expect(blobs).not.toContain(ALPINE_ID);
+        expect(ls(join(data, "layers")).length).toBe(1);
+      });
     });
 
-    test("system df counts images and containers", async () => {
-      const lines = (await r(["system", "df"])).stdout.trim().split("\n");
-      expect(lines[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
-      expect(lines[1]).toMatch(/^Images\s+\d+\s+\d+\s+\S+ \S+\s+\S+ \S+ \(\d+%\)$/);
-      expect(lines[2]).toMatch(/^Containers\s+\d+/);
-      const json = JSON.parse((await r(["system", "df", "--format", "json"])).stdout);
-      const images = JSON.parse((await r(["images", "--format", "json"])).stdout);
-      expect(json[0]).toMatchObject({ Type: "Images", Total: images.length });
+    test("system df counts images and containers: sizes as stored", async () => {
+      await inFreshStore(async (e) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`])).code).toBe(0);
+        expect((await f(["run", "--name", "big", "--network", "none", ALPINE, "sh", "-c", "head -c 100000 /dev/zero > /big"])).code).toBe(0);
+        const lines = (await f(["system", "df"])).stdout.trim().split("\n");
+        expect(lines[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+        // alpine (8,089,600 bytes, used by the container) and the dive test image (12,800 bytes, unused).
+        expect(lines[1]).toMatch(/^Images\s+2\s+1\s+8\.1 MB\s+12\.8 kB \(0%\)$/);
+        expect(lines[2]).toMatch(/^Containers\s+1\s+0\s+\d+(\.\d+)? kB\s+\d+(\.\d+)? kB \(100%\)$/);
+        const [images, containers] = JSON.parse((await f(["system", "df", "--format", "json"])).stdout);
+        expect(images).toEqual({ Type: "Images", Total: 2, Active: 1, Size: 8089600 + 12800, Reclaimable: 12800 });
+        expect(containers).toMatchObject({ Type: "Containers", Total: 1, Active: 0 });
+        // The container's own layer: the 100,000-byte file, in whole blocks, plus its directories.
+        expect(containers.Size).toBeGreaterThanOrEqual(100000);
+        expect(containers.Size).toBeLessThan(100000 + 64 * 1024);
+        expect(containers.Reclaimable).toBe(containers.Size);
+      });
     });
 
     test("prune removes dangling images; -a every unused one", async () => {
-      const before = JSON.parse((await r(["images", "--format", "json"])).stdout) as { Id: string; Dangling: boolean }[];
-      const dangling = before.filter((i) => i.Dangling).map((i) => i.Id);
-      expect(dangling.length).toBeGreaterThan(0);
-      const p = await r(["image", "prune"]);
-      expect(p.code).toBe(0);
-      expect(p.stdout.trim().split("\n").sort()).toEqual(dangling.sort());
-      const after = JSON.parse((await r(["images", "--format", "json"])).stdout) as { Dangling: boolean }[];
-      expect(after.length).toBe(before.length - dangling.length);
-      expect(after.every((i) => !i.Dangling)).toBe(true);
-      expect((await r(["image", "prune", "-a"])).code).toBe(0);
-      expect((await r(["images", "-q"])).stdout).toBe("");
-      expect(readdirSync(join(data, "layers"))).toEqual([]);
-      expect(readdirSync(join(data, "blobs/sha256"))).toEqual([]);
+      await inFreshStore(async (e, data) => {
+        const f = (args: string[]) => rl(args, { env: e.env });
+        expect((await f(["load", "-i", alpineArchive])).code).toBe(0);
+        expect((await f(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`])).code).toBe(0);
+        const before = JSON.parse((await f(["images", "--format", "json"])).stdout) as { Id: string; Dangling: boolean }[];
+        const dangling = before.filter((i) => i.Dangling).map((i) => i.Id);
+        expect(dangling).toEqual(["3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959"]);
+        const p = await f(["image", "prune"]);
+        expect(p).toMatchObject({ code: 0, stdout: `${dangling[0]}\n` });
+        const after = JSON.parse((await f(["images", "--format", "json"])).stdout) as { Id: string }[];
+        expect(after.map((i) => i.Id)).toEqual([ALPINE_ID]);
+        expect((await f(["image", "prune", "-a"])).code).toBe(0);
+        expect(await f(["images", "-q"])).toMatchObject({ code: 0, stdout: "" });
+        expect(readdirSync(join(data, "layers"))).toEqual([]);
+        expect(readdirSync(join(data, "blobs/sha256"))).toEqual([]);
+      });
     });
   });
 
@@ -361,7 +555,10 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         const tmp = join(e.env.RL_ROOT!, "tmp");
         const p = Bun.spawn([RL_BIN, "load", "-i", archive], { env: e.env, stdout: "ignore", stderr: "ignore" });
         // Wait until the unpack has started, then kill rl (its user-namespace worker dies with it).
-        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) await Bun.sleep(2);
+        while (!(existsSync(tmp) && readdirSync(tmp).some((n) => n.startsWith("unpack-") && !n.endsWith(".json")))) {
+          expect(p.exitCode).toBeNull(); // rl ended before it was caught unpacking
+          await Bun.sleep(2);
+        }
         p.kill("SIGKILL");
         await p.exited;
         expect(readdirSync(tmp).length).toBeGreaterThan(0);
@@ -439,15 +636,6 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
       return p;
     }
     const done = async (p: Bun.Subprocess<"ignore", "pipe", "pipe">) => ({ code: await p.exited, stdout: await new Response(p.stdout).text(), stderr: await new Response(p.stderr).text() });
-    /** Run `fn` on a store of its own (`data`: its RL_ROOT), removed afterwards. */
-    async function inFreshStore(fn: (e: ReturnType<typeof makeEnv>, data: string) => Promise<void>) {
-      const e = makeEnv();
-      try {
-        await fn(e, e.env.RL_ROOT!);
-      } finally {
-        await e.cleanup();
-      }
-    }
     const pending = (root: string) => {
       const db = new Database(join(root, "rl.db"), { readonly: true });
       try {

@@ -26,7 +26,9 @@ describe("usage errors: one line, exit 125, the help to read", () => {
     [["image", "ls", "--bogus"], "rl: unknown flag: --bogus (see rl image ls --help)\n"],
     [["ps", "extra"], "rl: unexpected argument: extra (see rl ps --help)\n"],
     [["port", "web", "80", "81"], "rl: unexpected argument: 81 (see rl port --help)\n"],
-    [["ps", "--format", "xml"], 'rl: invalid value "xml" for --format: choose from table, json (see rl ps --help)\n'],
+    [["ps", "--format", "xml"], `rl: invalid value "xml" for --format: use table, json, or a Go template such as '{{.ID}}' (see rl ps --help)\n`],
+    [["ps", "--format", "{{.Names"], 'rl: invalid value "{{.Names" for --format: at 1:1: unclosed action: no }} (see rl ps --help)\n'],
+    [["images", "--format", "{{nosuch .ID}}"], 'rl: invalid value "{{nosuch .ID}}" for --format: at 1:3: function "nosuch" not defined (see rl images --help)\n'],
     [["save", "-o"], "rl: flag needs an argument: -o (see rl save --help)\n"],
     [["image"], "rl: image needs more arguments (see rl image --help)\n"],
     [["image", "inspect"], "rl: image inspect needs more arguments (see rl image inspect --help)\n"],
@@ -122,11 +124,20 @@ describe("did you mean", () => {
     expect(editDistance("", "ps")).toBe(2);
     expect(editDistance("kitten", "sitting")).toBe(3);
   });
-  test("the closest name within 3 edits, the longer on a tie", () => {
+  test("a swap of two neighbours is one edit", () => expect(editDistance("imagse", "images")).toBe(1));
+  test("one edit away, a prefix or an abbreviation; the longer on a tie", () => {
     expect(closest("imgs", ["image", "images"])).toBe("images");
     expect(closest("pul", ["pull", "push", "ps"])).toBe("pull");
+    expect(closest("rmii", ["rm", "rmi"])).toBe("rmi");
+    expect(closest("sys", ["save", "system"])).toBe("system");
     expect(closest("xyzzyq", ["ps", "images"])).toBeUndefined();
   });
+  test.each([
+    ["stop", "save"],
+    ["logs", "login"],
+    ["kill", "pull"],
+    ["exec", "export"],
+  ])("%p is not a typo of %p", (typed, other) => expect(closest(typed, [other, "ps", "images"])).toBeUndefined());
 });
 
 describe("the command table", () => {

@@ -88,6 +88,25 @@ describe("parsePublish", () => {
     ["8080:http", 'the container port "http" is not a port or a range'],
   ])("%s is refused", (spec, msg) => expect(() => parsePublish(spec)).toThrow(msg));
 
+  test.each([
+    ["127.0.0.1:18099:80", "an exposed port is PORT[/tcp|udp]"],
+    ["18099:80/tcp", "an exposed port is PORT[/tcp|udp]"],
+    ["[::1]:80", "an exposed port is PORT[/tcp|udp]"],
+    ["80/tcp/udp", "an exposed port is PORT[/tcp|udp]"],
+    ["9000/sctp", "rl publishes tcp and udp ports only"],
+    ["80/http", 'unknown protocol "http"'],
+    ["0", "0 is not between 1 and 65535"],
+    ["70000/udp", "70000 is not between 1 and 65535"],
+    ["90-80", "ends before it starts"],
+  ])("an image exposing %s is refused, with -P or without", (key, msg) => {
+    expect(() => publishedPorts([], true, { [key]: {} })).toThrow(msg);
+    expect(() => publishedPorts(["8080:80"], false, { [key]: {} })).toThrow(`the image exposes ${JSON.stringify(key)}`);
+  });
+
+  test("an exposed range and an upper-case protocol are podman's EXPOSE too", () => {
+    expect(exposedPorts({ "7000-7002/UDP": {} }).map(formatPort)).toEqual(["7000/udp -> 0.0.0.0:0", "7001/udp -> 0.0.0.0:0", "7002/udp -> 0.0.0.0:0"]);
+  });
+
   test("-P adds exposed ports that -p did not publish; a host port twice is an error", () => {
     expect(exposedPorts({ "80/tcp": {}, "53/udp": {}, "8080": {} }).sort((a, b) => a.containerPort - b.containerPort)).toEqual([
       { hostIp: "", hostPort: 0, containerPort: 53, proto: "udp" },

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { parseOptions, type Parsed } from "../../cli/parse-options";
 import { OPTIONS } from "../../cli/commands/run";
 import { encodeOps } from "../../cli/lib/runtime/ops";
-import { mergeEnv, parseEnvLines, processArgs } from "../../cli/lib/runtime/spec";
-import { resolveUser } from "../../cli/lib/runtime/user";
+import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
+import { checkUserMapped, resolveUser } from "../../cli/lib/runtime/user";
 import { parseMountSpecs } from "../../cli/lib/runtime/mounts";
 import { parseSubIds } from "../../cli/lib/security/idmap";
 import { adjustCaps, capMask } from "../../cli/lib/security/capabilities";
@@ -57,9 +57,13 @@ describe("processArgs follows docker's precedence", () => {
 });
 
 describe("environment", () => {
-  test("KEY alone takes rl's value; comments and blanks skipped", () => {
-    expect(parseEnvLines(["A=1", "# c", "", "HOMEX", "SET"], { SET: "v" })).toEqual(["A=1", "SET=v"]);
+  test("env file: KEY alone takes rl's value; comments, blanks and leading white space dropped", () => {
+    expect(parseEnvFile(["A=1", "# c", "", "  B= x ", "HOMEX", "SET"], { SET: "v" })).toEqual(["A=1", "B= x ", "SET=v"]);
   });
+  test("-e keeps the value exactly as typed", () => {
+    expect(parseEnvFlags(["A= x ", "B=", "C==d", "", "D E=1", "SET", "UNSET"], { SET: "v" })).toEqual(["A= x ", "B=", "C==d", "D E=1", "SET=v"]);
+  });
+  test("-e with no name is refused", () => expect(() => parseEnvFlags(["=x"], {})).toThrow('invalid environment variable "=x": no name'));
   test("later lists override earlier ones", () => {
     expect(mergeEnv(["PATH=/a", "X=1"], ["PATH=/b"], ["Y=2"])).toEqual(["PATH=/b", "X=1", "Y=2"]);
   });
@@ -92,6 +96,30 @@ describe("mount specs", () => {
     "%p is refused",
     (v, msg) => expect(() => parseMountSpecs([v], [])).toThrow(msg),
   );
+  test.each([["/tmp:/dev"], ["/tmp:/dev/"], ["/tmp:/proc"], ["/tmp:/proc/sys/kernel"], ["/tmp:/x/../proc/self"]])("-v %p is refused", (v) =>
+    expect(() => parseMountSpecs([v], [])).toThrow(/is inside \/proc|cannot replace \/dev/),
+  );
+  test("targets beside them are not: /dev/x, /proc2, /sys; --tmpfs /dev is (only /proc is kept from tmpfs)", () => {
+    expect(parseMountSpecs(["/tmp:/dev/x", "/tmp:/proc2", "/tmp:/sys"], ["/dev"]).map((m) => m.destination)).toEqual(["/dev/x", "/proc2", "/sys", "/dev"]);
+    expect(() => parseMountSpecs([], ["/proc/x"])).toThrow("invalid tmpfs mount");
+  });
+});
+
+describe("checkUserMapped", () => {
+  const full = { uid: 1001, gid: 1001, subuid: { start: 100000, count: 65536 }, subgid: { start: 100000, count: 65536 } };
+  test("ids inside the mapping pass; the last mapped one too", () => {
+    expect(() => checkUserMapped({ uid: 65536, gid: 65536, additionalGids: [10] }, full)).not.toThrow();
+  });
+  test.each([
+    ["uid 4294967295", { uid: 4294967295, gid: 0, additionalGids: [] }, "uid 4294967295: the container's uids are 0-65536"],
+    ["gid 65537", { uid: 0, gid: 65537, additionalGids: [] }, "gid 65537"],
+    ["supplementary gid 70000", { uid: 0, gid: 0, additionalGids: [0, 70000] }, "gid 70000"],
+  ])("%s is refused", (_, u, msg) => expect(() => checkUserMapped(u, full)).toThrow(msg));
+  test("without subordinate ids only 0 exists, and the error says why", () => {
+    // root's supplementary groups (alpine's root is in bin, daemon, ...) are dropped there, not refused.
+    expect(() => checkUserMapped({ uid: 0, gid: 0, additionalGids: [0, 1, 2] }, { uid: 1001, gid: 1001 })).not.toThrow();
+    expect(() => checkUserMapped({ uid: 1000, gid: 0, additionalGids: [] }, { uid: 1001, gid: 1001, subuid: full.subuid })).toThrow("no subordinate ids in /etc/subuid and /etc/subgid");
+  });
 });
 
 describe("ids, capabilities, platforms, references", () => {

@@ -175,10 +175,7 @@ describe("tarEntries on GNU tar output", () => {
 
   test("pax xattrs from GNU tar --xattrs", async () => {
     const dir = await tree(async (d) => writeFile(join(d, "f"), "data"));
-    if (!setXattr(join(dir, "f"), "user.rl.test", "v\u00e4lue")) {
-      console.warn("skipped: no setfattr or python3 to set an xattr");
-      return;
-    }
+    expect(setXattr(join(dir, "f"), "user.rl.test", "v\u00e4lue")).toBe(true);
     const bytes = tar(dir, ["--format=pax", "--xattrs", "--xattrs-include=user.*", ...COMMON, "f"]);
     const [e] = await readAll(chunked(bytes, 300));
     expect(e?.path).toBe("f");

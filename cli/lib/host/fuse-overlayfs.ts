@@ -17,12 +17,24 @@ export function devFuseCheck(exists: boolean, readWritable: boolean, uid: number
   return passed();
 }
 
+const NOT_INSTALLED = "fuse-overlayfs is not installed (Debian/Ubuntu: apt install fuse-overlayfs)";
+const devFuseHere = () => devFuseCheck(existsSync("/dev/fuse"), canReadWrite("/dev/fuse"), process.getuid!());
+
+/** fuse-overlayfs as `rl run` finds it: on PATH, as podman does. */
+export const fuseOverlayfsPath = (): string | undefined => Bun.which("fuse-overlayfs", { PATH: process.env.PATH ?? "" }) ?? undefined;
+
+/** Why `rl run` cannot use fuse-overlayfs here (it is not on PATH, /dev/fuse is unusable), or undefined. */
+export function fuseOverlayfsProblem(): string | undefined {
+  if (!fuseOverlayfsPath()) return NOT_INSTALLED;
+  return devFuseHere().reason ?? undefined;
+}
+
 /** The binary as `rl run` finds it (PATH), and the device it needs. */
 export async function fuseOverlayfsInfo(): Promise<FuseOverlayfsInfo> {
-  const path = Bun.which("fuse-overlayfs");
-  const devFuse = devFuseCheck(existsSync("/dev/fuse"), canReadWrite("/dev/fuse"), process.getuid!());
+  const path = fuseOverlayfsPath();
+  const devFuse = devFuseHere();
   if (!path) {
-    return { ok: false, reason: "fuse-overlayfs is not installed (Debian/Ubuntu: apt install fuse-overlayfs)", path: null, version: null, devFuse };
+    return { ok: false, reason: NOT_INSTALLED, path: null, version: null, devFuse };
   }
   // It prints fusermount3's version first, then "fuse-overlayfs: version 1.10".
   const out = await outputOf([path, "--version"]);

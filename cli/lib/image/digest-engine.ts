@@ -3,11 +3,12 @@
  * on this host, measured once and remembered in the runtime dir (a tmpfs: measured again after a
  * reboot, which is when the CPU could have changed).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WasmSha256 } from "../../../core-as/index";
 import { RlError } from "../errors";
 import { paths } from "../paths";
+import { atomicWriteFile } from "../atomic-write";
 
 export type DigestEngine = "native" | "wasm";
 export const DIGEST_ENGINES: readonly DigestEngine[] = ["native", "wasm"];
@@ -84,10 +85,7 @@ function readCache(env: NodeJS.ProcessEnv): EngineSpeeds | undefined {
 function writeCache(env: NodeJS.ProcessEnv, speeds: EngineSpeeds): void {
   const file = cachePath(env);
   try {
-    mkdirSync(paths(env).runtime, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(speeds));
-    renameSync(tmp, file);
+    atomicWriteFile(file, JSON.stringify(speeds));
   } catch {
     // No writable runtime dir: measure again next time.
   }

@@ -5,7 +5,7 @@ import { forkForwarder, listenOn, makePipe, readByte, waitReadable } from "../sy
 import { closeFd, killPid } from "../sys/executor";
 import { pidStartTime } from "../sys/pid-start-time";
 import { waitForExit } from "../runtime/wait";
-import type { NetworkConfig } from "./options";
+import { slirpAddresses, type NetworkConfig } from "./options";
 import { formatHostAddress, type PortMapping } from "./ports";
 import { slirpAddHostfwd, startSlirp, stopSlirp, type Slirp } from "./slirp4netns";
 
@@ -80,7 +80,7 @@ export class ContainerNetwork {
       await slirpAddHostfwd(this.slirp.apiSocket!, this.ports);
       return;
     }
-    this.forwarder = await startForwarder(pid, this.ports, this.listeners);
+    this.forwarder = await startForwarder(pid, slirpAddresses(o.cidr).container, this.ports, this.listeners);
   }
 
   /** The listeners are the forwarder's now (kept until the container runs, for a retry). */
@@ -119,13 +119,13 @@ export class ContainerNetwork {
   }
 }
 
-async function startForwarder(pid: number, ports: PortMapping[], listeners: { fd: number }[]): Promise<{ pid: number; exited: Promise<number> }> {
+async function startForwarder(pid: number, containerIp: string, ports: PortMapping[], listeners: { fd: number }[]): Promise<{ pid: number; exited: Promise<number> }> {
   const userns = openSync(`/proc/${pid}/ns/user`, "r");
   const netns = openSync(`/proc/${pid}/ns/net`, "r");
   const ready = makePipe();
   let fpid: number;
   try {
-    fpid = forkForwarder(ports.map((p, i) => ({ fd: listeners[i]!.fd, proto: p.proto, containerPort: p.containerPort })), userns, netns, ready.write);
+    fpid = forkForwarder(ports.map((p, i) => ({ fd: listeners[i]!.fd, proto: p.proto, containerPort: p.containerPort })), containerIp, userns, netns, ready.write);
   } finally {
     closeSync(userns);
     closeSync(netns);

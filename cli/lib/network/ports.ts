@@ -22,14 +22,14 @@ function splitHostIp(spec: string, body: string): { ip: string | undefined; rest
   return { ip, rest: body.slice(close + 2) };
 }
 
-function portRange(text: string, spec: string, what: string, min = 1): [number, number] {
+function portRange(text: string, what: string, fail: (why: string) => RlError, min = 1): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
-  if (!m) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${what} ${JSON.stringify(text)} is not a port or a range`);
+  if (!m) throw fail(`${what} ${JSON.stringify(text)} is not a port or a range`);
   const lo = Number(m[1]);
   const hi = m[2] === undefined ? lo : Number(m[2]);
-  for (const p of [lo, hi]) if (p < min || p > 65535) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${p} is not between ${min} and 65535`);
-  if (lo === 0 && hi !== 0) throw new RlError(`invalid port ${JSON.stringify(spec)}: a range cannot start at 0`);
-  if (hi < lo) throw new RlError(`invalid port ${JSON.stringify(spec)}: the range ${text} ends before it starts`);
+  for (const p of [lo, hi]) if (p < min || p > 65535) throw fail(`${p} is not between ${min} and 65535`);
+  if (lo === 0 && hi !== 0) throw fail("a range cannot start at 0");
+  if (hi < lo) throw fail(`the range ${text} ends before it starts`);
   return [lo, hi];
 }
 
@@ -39,6 +39,7 @@ function portRange(text: string, spec: string, what: string, min = 1): [number, 
  * bracketed IPv6 (`[::1]:8080:80`); without one, every address of both families.
  */
 export function parsePublish(spec: string): PortMapping[] {
+  const fail = (why: string) => new RlError(`invalid port ${JSON.stringify(spec)}: ${why}`);
   let body = spec;
   let proto: Proto = "tcp";
   const slash = spec.lastIndexOf("/");
@@ -56,22 +57,34 @@ export function parsePublish(spec: string): PortMapping[] {
   const ip = v6.ip ?? (parts.length === 3 ? parts[0]! : "");
   const [hostPart, ctrPart] = parts.length === 1 ? ["", parts[0]!] : parts.slice(-2);
   if (ip !== "" && v6.ip === undefined && !isIpv4Address(ip)) throw new RlError(`invalid port ${JSON.stringify(spec)}: ${JSON.stringify(ip)} is not an IPv4 address (an IPv6 one goes in brackets)`);
-  const [clo, chi] = portRange(ctrPart!, spec, "the container port");
+  const [clo, chi] = portRange(ctrPart!, "the container port", fail);
   const count = chi - clo + 1;
   let hostPorts: number[];
   if (!hostPart) hostPorts = new Array(count).fill(0);
   else {
     // Host port 0 asks for a free port, as an empty one does.
-    const [hlo, hhi] = portRange(hostPart, spec, "the host port", 0);
+    const [hlo, hhi] = portRange(hostPart, "the host port", fail, 0);
     if (hlo !== 0 && hhi - hlo + 1 !== count) throw new RlError(`invalid port ${JSON.stringify(spec)}: the host range has ${hhi - hlo + 1} ports, the container range ${count}`);
     hostPorts = hlo === 0 ? new Array(count).fill(0) : Array.from({ length: count }, (_, i) => hlo + i);
   }
   return hostPorts.map((hostPort, i) => ({ hostIp: ip, hostPort, containerPort: clo + i, proto }));
 }
 
-/** `-P`: every port the image exposes ("80/tcp", "53/udp", "8080") to a free host port. */
+/**
+ * `-P`: every port the image exposes to a free host port. An ExposedPorts key is `PORT[/PROTO]` or a
+ * range `LO-HI[/PROTO]` (as podman reads EXPOSE), nothing more: the image never picks the host address
+ * or port. Anything else is refused, as podman refuses it, even without -P.
+ */
 export function exposedPorts(exposed: Record<string, unknown> | undefined): PortMapping[] {
-  return Object.keys(exposed ?? {}).flatMap((k) => parsePublish(k));
+  return Object.keys(exposed ?? {}).flatMap((key) => {
+    const bad = (why: string) => new RlError(`the image exposes ${JSON.stringify(key)}: ${why}`);
+    const m = /^(\d+)(?:-(\d+))?(?:\/([A-Za-z]+))?$/.exec(key);
+    if (!m) throw bad("an exposed port is PORT[/tcp|udp] or a range LO-HI[/tcp|udp]");
+    const proto = (m[3] ?? "tcp").toLowerCase();
+    if (proto !== "tcp" && proto !== "udp") throw bad(proto === "sctp" ? "rl publishes tcp and udp ports only" : `unknown protocol ${JSON.stringify(m[3])}`);
+    const [lo, hi] = portRange(key.split("/")[0]!, "the port", bad);
+    return Array.from({ length: hi - lo + 1 }, (_, i) => ({ hostIp: "", hostPort: 0, containerPort: lo + i, proto: proto as Proto }));
+  });
 }
 
 /** Published ports plus -P's (a port -p already publishes is not added again); a host port used twice is an error. */
@@ -85,8 +98,9 @@ export function publishedPorts(specs: string[], publishAll: boolean, exposed: Re
     if (used.has(key)) throw new RlError(`host port ${key} is published twice`);
     used.add(key);
   }
+  const fromImage = exposedPorts(exposed);
   if (publishAll) {
-    for (const e of exposedPorts(exposed)) if (!out.some((p) => p.containerPort === e.containerPort && p.proto === e.proto)) out.push(e);
+    for (const e of fromImage) if (!out.some((p) => p.containerPort === e.containerPort && p.proto === e.proto)) out.push(e);
   }
   return out;
 }

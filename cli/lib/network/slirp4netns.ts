@@ -1,6 +1,7 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
+import { atomicWriteFile } from "../atomic-write";
 import { closeFd } from "../sys/executor";
 import { makePipe, readByte, waitReadable } from "../sys/net";
 import type { SlirpOptions } from "./options";
@@ -33,8 +34,7 @@ function features(bin: string, runtimeDir: string): Features {
   const text = help.stdout.toString() + help.stderr.toString();
   const f = { sandbox: text.includes("--enable-sandbox"), seccomp: text.includes("--enable-seccomp") };
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
-  writeFileSync(`${cache}.${process.pid}`, JSON.stringify({ key, features: f }));
-  renameSync(`${cache}.${process.pid}`, cache);
+  atomicWriteFile(cache, JSON.stringify({ key, features: f }));
   return f;
 }
 
@@ -63,7 +63,8 @@ export async function startSlirp(pid: number, o: SlirpOptions, runtimeDir: strin
   // Its messages go to a log file: a pipe nobody reads could fill up and stall it.
   const log = join(runtimeDir, "slirp4netns.log");
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
-  const logFd = openSync(log, "w", 0o600);
+  // O_NOFOLLOW: a link in its place is not rl's, and must not send slirp4netns's output elsewhere.
+  const logFd = openSync(log, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   let proc: ReturnType<typeof Bun.spawn>;
   try {
     proc = Bun.spawn(args, { stdio: ["ignore", logFd, logFd, ready.write, exit.read] });

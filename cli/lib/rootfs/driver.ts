@@ -1,13 +1,25 @@
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
+import { fuseOverlayfsPath, fuseOverlayfsProblem } from "../host/fuse-overlayfs";
 import type { Op } from "../runtime/ops";
 
 export type StorageDriver = "overlay" | "fuse-overlayfs" | "vfs";
 
-export function parseDriver(text: string): StorageDriver {
+export function parseDriver(text: string, from = "storage driver"): StorageDriver {
   if (text === "overlay" || text === "fuse-overlayfs" || text === "vfs") return text;
-  throw new RlError(`unknown storage driver ${JSON.stringify(text)}: use overlay, fuse-overlayfs or vfs`);
+  throw new RlError(`unknown ${from} ${JSON.stringify(text)}: use overlay, fuse-overlayfs or vfs`);
+}
+
+/**
+ * The drivers `run` tries, in order: the one forced (--storage-driver, else RL_STORAGE_DRIVER), else
+ * kernel overlay, fuse-overlayfs where it can work here, and a copy.
+ */
+export function driverCandidates(forced: StorageDriver | undefined): StorageDriver[] {
+  if (forced) return [forced];
+  const env = process.env.RL_STORAGE_DRIVER;
+  if (env) return [parseDriver(env, "RL_STORAGE_DRIVER")];
+  return fuseOverlayfsProblem() ? ["overlay", "vfs"] : ["overlay", "fuse-overlayfs", "vfs"];
 }
 
 export interface RootfsLayout {
@@ -23,7 +35,7 @@ export const rootfsDir = (containerDir: string, driver: StorageDriver) => join(c
  * Ops that make the container's root filesystem appear at rootfsDir(): run in the child's new mount
  * namespace, so the mount disappears with the container.
  */
-export function rootfsOps(driver: StorageDriver, l: RootfsLayout, fuseOverlayfs?: string): Op[] {
+export function rootfsOps(driver: StorageDriver, l: RootfsLayout): Op[] {
   const target = rootfsDir(l.containerDir, driver);
   const upper = join(l.containerDir, "upper"), work = join(l.containerDir, "work");
   if (driver === "vfs") return [{ op: "mount", src: target, target, fstype: "", flags: 4096 | 16384, data: "" }];
@@ -36,8 +48,11 @@ export function rootfsOps(driver: StorageDriver, l: RootfsLayout, fuseOverlayfs?
       { op: "mount", src: "overlay", target, fstype: "overlay", flags: 0, data: `lowerdir=${lower},upperdir=${upper},workdir=${work},userxattr` },
     ];
   }
-  if (!fuseOverlayfs) throw new RlError("fuse-overlayfs is not installed (Debian/Ubuntu: apt install fuse-overlayfs)");
-  return [{ op: "spawnWait", argv: [fuseOverlayfs, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
+  const problem = fuseOverlayfsProblem();
+  if (problem) throw new RlError(`cannot use the storage driver fuse-overlayfs: ${problem}`);
+  // Mounted by a process of the container's namespaces that stays outside its pivoted root (see spawn_wait
+  // in helpers/executor.c): it dies with the container's pid namespace.
+  return [{ op: "spawnWait", argv: [fuseOverlayfsPath()!, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
 }
 
 /**

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { RlError } from "../errors";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { runInUserNamespace } from "../runtime/userns-job";
@@ -11,13 +11,18 @@ import { ownerTag } from "../store/tmp-name";
 const workerPath = join(PACKAGE_ROOT, "cli/lib/rootfs/userns-worker.ts");
 
 /**
- * Run a job of userns-worker.ts as root of a user namespace with the user's mapping: the job goes in
- * `jobFile`, the result comes back beside it; both are removed afterwards. Throws when the job failed.
+ * Run a job of userns-worker.ts as root of a user namespace with the user's mapping. The job and its
+ * result live in a fresh directory under `tmpDir` (one of the user's own 0700 dirs, never a shared one
+ * such as /tmp, where another user could plant the name), created with a random name and removed
+ * afterwards. Throws when the job failed.
  */
-export async function runWorkerJob(jobFile: string, job: WorkerJob, mapping: IdMapping = currentMapping()): Promise<WorkerResult> {
-  mkdirSync(dirname(jobFile), { recursive: true, mode: 0o700 });
-  writeFileSync(jobFile, JSON.stringify(job));
+export async function runWorkerJob(tmpDir: string, job: WorkerJob, mapping: IdMapping = currentMapping()): Promise<WorkerResult> {
+  mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
+  // Named like tmp/'s other entries, so that the debris cleaner removes it when this rl dies.
+  const dir = mkdtempSync(join(tmpDir, `job-${ownerTag()}-`));
+  const jobFile = join(dir, "job.json");
   try {
+    writeFileSync(jobFile, JSON.stringify(job), { flag: "wx", mode: 0o600 });
     // In the rl executable, process.execPath is rl itself: BUN_BE_BUN makes it run the worker as bun would.
     const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping, { BUN_BE_BUN: "1" });
     let result: WorkerResult;
@@ -29,16 +34,15 @@ export async function runWorkerJob(jobFile: string, job: WorkerJob, mapping: IdM
     if (!result.ok) throw new RlError(result.error ?? "unknown error", undefined, result.code);
     return result;
   } finally {
-    rmSync(jobFile, { force: true });
-    rmSync(`${jobFile}.result`, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** rm -rf of `paths`; when some belong to subordinate ids, they are removed from inside a user namespace. */
-export async function removePaths(tmpDir: string, paths: string[], tag: string): Promise<void> {
+export async function removePaths(tmpDir: string, paths: string[]): Promise<void> {
   try {
     for (const path of paths) removeTree(path);
   } catch {
-    await runWorkerJob(join(tmpDir, `remove-${ownerTag()}-${tag}.json`), { kind: "remove", paths });
+    await runWorkerJob(tmpDir, { kind: "remove", paths });
   }
 }

@@ -1,13 +1,11 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, mkdirSync } from "node:fs";
 import { hostname as hostHostname } from "node:os";
 import { join } from "node:path";
+import { atomicWriteFile } from "../atomic-write";
 import { hostsFile, resolvConf, type DnsOptions } from "../network/etc-files";
 import type { NetworkConfig } from "../network/options";
 
-function atomicWrite(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text, { mode: 0o644 });
-  renameSync(`${path}.tmp`, path);
-}
+const atomicWrite = (path: string, text: string) => atomicWriteFile(path, text, 0o644);
 
 function hostFile(path: string): string {
   try {

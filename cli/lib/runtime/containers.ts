@@ -17,7 +17,8 @@ export interface ContainerRow {
   image_name: string;
   command: string;
   driver: string;
-  state: "created" | "running" | "exited";
+  /** removing: rm -f or rmi -f killed it and is removing it (its rl run says so when it wakes). */
+  state: "created" | "running" | "exited" | "removing";
   pid: number | null;
   pid_start: string | null;
   exit_code: number | null;
@@ -56,6 +57,18 @@ export function markExited(d: Database, p: Paths, id: string, code: number): voi
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id), { transient: true });
 }
 
+/**
+ * Kill a running container that rm -f or rmi -f is about to remove, recording first that it is being
+ * removed: the rl that runs it, woken by the kill, tells its user why the container ended.
+ */
+export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'removing' WHERE id = ?").run(c.id), { transient: true });
+  if (!c.pid) return;
+  try {
+    process.kill(c.pid, "SIGKILL");
+  } catch {}
+}
+
 export function listContainers(d: Database): ContainerRow[] {
   return d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
 }
@@ -76,7 +89,7 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  */
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
   unlockForRemoval(containerDir(p, id));
-  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)], id.slice(0, 12));
+  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)]);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
 }
 
@@ -116,7 +129,7 @@ async function removeUnrecorded(d: Database, p: Paths): Promise<void> {
   if (!names.length) return;
   const known = new Set((d.query("SELECT id FROM containers").all() as { id: string }[]).map((r) => r.id));
   const unrecorded = names.filter((n) => !known.has(n) && CONTAINER_ID.test(n)).map((n) => join(p.containers, n));
-  if (unrecorded.length) await removePaths(p.tmp, unrecorded, "unrecorded");
+  if (unrecorded.length) await removePaths(p.tmp, unrecorded);
 }
 
 const CONTAINER_ID = /^[0-9a-f]{64}$/;

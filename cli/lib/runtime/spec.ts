@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { RlError } from "../errors";
 import type { ImageConfig } from "../image/types";
+import type { ContainerSecurity } from "../security/container-security";
 import type { ResolvedUser } from "./user";
 
 /** The subset of the OCI runtime-spec config.json that rl produces and applies. */
@@ -12,7 +13,8 @@ export interface Spec {
     args: string[];
     env: string[];
     cwd: string;
-    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+    capabilities: ContainerSecurity["capabilities"];
+    noNewPrivileges: boolean;
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -22,6 +24,7 @@ export interface Spec {
     namespaces: { type: "user" | "mount" | "pid" | "uts" | "ipc" | "network" | "cgroup"; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp?: ContainerSecurity["seccomp"];
   };
   annotations: Record<string, string>;
 }
@@ -37,12 +40,6 @@ export interface ProcessOptions {
 
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** podman's default capability set. */
-export const DEFAULT_CAPS = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
-];
-
 /** docker's rules: --entrypoint replaces Entrypoint and drops the image's Cmd; a command replaces Cmd. */
 export function processArgs(image: ImageConfig["config"], o: Pick<ProcessOptions, "command" | "entrypoint">): string[] {
   let entrypoint = image?.Entrypoint ?? [];
@@ -57,18 +54,26 @@ export function processArgs(image: ImageConfig["config"], o: Pick<ProcessOptions
   return args;
 }
 
-/** `KEY=VALUE` lines; `KEY` alone takes the value from rl's environment (skipped when unset). */
-export function parseEnvLines(lines: string[], hostEnv: NodeJS.ProcessEnv): string[] {
+/**
+ * `-e` values, as podman takes them: `KEY=VALUE` exactly as typed (white space kept), an empty one
+ * ignored, `KEY` alone takes the value from rl's environment (skipped when unset).
+ */
+export function parseEnvFlags(entries: string[], hostEnv: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const eq = line.indexOf("=");
-    if (eq === 0) throw new RlError(`invalid environment variable ${JSON.stringify(line)}`);
-    if (eq > 0) out.push(line);
-    else if (hostEnv[line] !== undefined) out.push(`${line}=${hostEnv[line]}`);
+  for (const entry of entries) {
+    if (entry === "") continue;
+    const eq = entry.indexOf("=");
+    if (eq === 0) throw new RlError(`invalid environment variable ${JSON.stringify(entry)}: no name`);
+    if (eq > 0) out.push(entry);
+    else if (hostEnv[entry] !== undefined) out.push(`${entry}=${hostEnv[entry]}`);
   }
   return out;
+}
+
+/** An env file's lines: blank lines and `#` comments skipped, leading white space dropped; else as `-e`. */
+export function parseEnvFile(lines: string[], hostEnv: NodeJS.ProcessEnv): string[] {
+  const entries = lines.map((l) => l.replace(/^\s+/, "")).filter((l) => l !== "" && !l.startsWith("#"));
+  return parseEnvFlags(entries, hostEnv);
 }
 
 export function readEnvFile(path: string): string[] {
@@ -88,7 +93,7 @@ export function mergeEnv(...lists: string[][]): string[] {
 
 export function processEnv(image: ImageConfig["config"], o: ProcessOptions, hostname: string, user: ResolvedUser): string[] {
   const fromFiles: string[] = [];
-  for (const f of o.envFiles) fromFiles.push(...parseEnvLines(readEnvFile(f), process.env));
+  for (const f of o.envFiles) fromFiles.push(...parseEnvFile(readEnvFile(f), process.env));
   const base = [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(o.tty ? ["TERM=xterm"] : []), `HOME=${user.home || "/"}`];
-  return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvLines(o.env, process.env));
+  return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvFlags(o.env, process.env));
 }

@@ -31,5 +31,5 @@ export async function cleanDebris(d: Database, p: Paths): Promise<void> {
     return;
   }
   const stale = names.filter(ownerGone);
-  if (stale.length) await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)), "clean");
+  if (stale.length) await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)));
 }

@@ -37,6 +37,11 @@ function duBytes(dir: string): number {
   return n;
 }
 
+/** The bytes of a container's own files (its writable layer), as `system df` and `ps -s` count them. */
+export function containerSize(p: Paths, id: string): number {
+  return duBytes(containerDir(p, id));
+}
+
 /** Bytes of the layers and blobs no image refers to (left by an interrupted pull or load): all reclaimable. */
 function unreferencedBytes(d: Database, p: Paths): number {
   const { layers, blobs } = unreferenced(d, p);
@@ -58,7 +63,7 @@ export function diskUsage(d: Database, p: Paths): UsageRow[] {
   const layerBytes = (chains: Iterable<string>) => [...new Set(chains)].reduce((n, c) => n + ((size.get(c) as { diff_size: number } | null)?.diff_size ?? 0), 0);
   const all = layerBytes(images.flatMap((i) => i.layers));
   const active = layerBytes(images.filter((i) => used.has(i.id)).flatMap((i) => i.layers));
-  const perContainer = containers.map((c) => ({ running: c.state === "running", bytes: duBytes(containerDir(p, c.id)) }));
+  const perContainer = containers.map((c) => ({ running: c.state === "running", bytes: containerSize(p, c.id) }));
   const cBytes = perContainer.reduce((n, c) => n + c.bytes, 0);
   const loose = unreferencedBytes(d, p);
   return [

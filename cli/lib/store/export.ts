@@ -9,7 +9,6 @@ import { containerDir, findContainer } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import type { IdMapping } from "../security/idmap";
 import { cleanDebris } from "./debris";
-import { tmpName } from "./tmp-name";
 import { findImage, layerDir } from "./images";
 
 /**
@@ -29,7 +28,7 @@ export async function exportContainer(d: Database, p: Paths, text: string, outpu
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   // The worker writes the file; rl removes its temp if the worker dies or rl is interrupted.
   const target = outputTarget(output);
-  const r = await writingOutput(target, () => runWorkerJob(`${tmpName(p, "export")}.json`, { kind: "export", dirs, output: target }, mapping));
+  const r = await writingOutput(target, () => runWorkerJob(p.tmp, { kind: "export", dirs, output: target }, mapping));
   const changed = r.changed ?? [];
   if (changed.length) {
     const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;

@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import { normalizeName } from "../image/reference";
 import type { Paths } from "../paths";
-import { removeContainer, type ContainerRow } from "../runtime/containers";
+import { killForRemoval, removeContainer, type ContainerRow } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
-import { tmpName } from "./tmp-name";
 import { findImage, layerDir, listImages, type StoredImage } from "./images";
 import { STORE_EXCLUSIVE, withLocks } from "./locks";
 import { deadOwners, dropWrites } from "./store-write";
@@ -22,11 +21,7 @@ function containersOf(d: Database, imageId: string): ContainerRow[] {
 
 async function removeContainersOf(d: Database, p: Paths, imageId: string): Promise<void> {
   for (const c of containersOf(d, imageId)) {
-    if (c.state === "running" && c.pid) {
-      try {
-        process.kill(c.pid, "SIGKILL");
-      } catch {}
-    }
+    if (c.state === "running") killForRemoval(d, p, c);
     await removeContainer(d, p, c.id);
   }
 }
@@ -89,7 +84,7 @@ export async function collectGarbage(d: Database, p: Paths): Promise<{ layers: n
     const { layers: deadLayers, blobs: deadBlobs } = unreferenced(d, p);
     for (const h of deadBlobs) rmSync(join(p.blobs, "sha256", h), { force: true });
     if (deadLayers.length) {
-      await runWorkerJob(`${tmpName(p, "gc")}.json`, { kind: "remove", paths: deadLayers.map((h) => layerDir(p, h)) });
+      await runWorkerJob(p.tmp, { kind: "remove", paths: deadLayers.map((h) => layerDir(p, h)) });
     }
     transaction(d, p.db, () => {
       for (const h of deadLayers) {

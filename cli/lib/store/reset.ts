@@ -25,8 +25,11 @@ export async function resetStore(p: Paths): Promise<void> {
   }
   const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : []);
   await withLocks(p, [STORE_EXCLUSIVE], async () => {
-    const paths = [...entries(p.data).filter((e) => e !== join(p.data, "locks")), ...entries(p.runtime)];
-    if (paths.length) await runWorkerJob(join("/tmp", `rl-reset-${process.pid}-${Date.now()}.json`), { kind: "remove", paths });
+    // tmp/ itself goes last: the job's own files are made there (after this list is taken).
+    const keep = [join(p.data, "locks"), p.tmp];
+    const paths = [...entries(p.data).filter((e) => !keep.includes(e)), ...entries(p.tmp), ...entries(p.runtime)];
+    if (paths.length) await runWorkerJob(p.tmp, { kind: "remove", paths });
+    removeTree(p.tmp);
   });
   removeTree(join(p.data, "locks"));
 }

@@ -182,10 +182,10 @@ async function unpackLayers(w: StoreWrite, layers: PendingLayer[], mapping: IdMa
       const job: WorkerJob = { kind: "unpack", layers: withBlobs, layersDir: p.layers, tmpDir, chown: hasFullMapping(mapping), idLimit: mappedSize(mapping), digestEngine: digestEngine() };
       let result: Awaited<ReturnType<typeof runWorkerJob>>;
       try {
-        result = await runWorkerJob(`${tmpDir}.json`, job, mapping);
+        result = await runWorkerJob(p.tmp, job, mapping);
       } catch (err) {
         // A worker killed midway (Ctrl-C reaches the whole process group) cannot clean up after itself.
-        await removePaths(p.tmp, [tmpDir, ...blobTmps], "unpack").catch(() => {});
+        await removePaths(p.tmp, [tmpDir, ...blobTmps]).catch(() => {});
         throw err;
       }
       try {

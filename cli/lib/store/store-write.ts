@@ -7,7 +7,6 @@ import { runWorkerJob } from "../rootfs/worker-job";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { transaction } from "./db";
 import { STORE_EXCLUSIVE, STORE_SHARED, tryWithLocks, withLocks } from "./locks";
-import { tmpName } from "./tmp-name";
 import { pauseForTests } from "../test-pause";
 import { referenced } from "./unreferenced";
 
@@ -118,7 +117,7 @@ export async function dropWrites(d: Database, p: Paths, owners: Owner[]): Promis
   for (const h of drop("blob", used.blobs)) rmSync(join(p.blobs, "sha256", h), { force: true });
   const dirs = layers.map((h) => join(p.layers, h)).filter((dir) => existsSync(dir));
   // Unpacked layers hold files of subordinate ids: removed from inside a user namespace.
-  if (dirs.length) await runWorkerJob(`${tmpName(p, "drop")}.json`, { kind: "remove", paths: dirs });
+  if (dirs.length) await runWorkerJob(p.tmp, { kind: "remove", paths: dirs });
   transaction(d, p.db, () => {
     for (const o of owners) d.query("DELETE FROM pending_writes WHERE pid = ? AND pid_start = ?").run(o.pid, o.pid_start);
     for (const h of layers) {
