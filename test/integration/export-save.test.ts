@@ -288,6 +288,19 @@ describe.skipIf(Boolean(reason))("rl save", () => {
     }
   });
 
+  test("Ctrl-C while -o is written leaves no file", async () => {
+    const dir = join(work, "interrupted");
+    mkdirSync(dir);
+    const pause = join(work, "pause-save");
+    const p = Bun.spawn([RL_BIN, "save", "-o", join(dir, "x.tar"), ALPINE], { env: { ...t.env, RL_TEST_PAUSE_SAVE: pause }, stdout: "pipe", stderr: "pipe" });
+    while (!existsSync(pause)) await Bun.sleep(10);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".rl-tmp"))).toHaveLength(1);
+    p.kill("SIGINT");
+    rmSync(pause); // rl goes on, and meets the signal at its next wait
+    expect(await p.exited).toBe(130);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   test("a damaged stored blob fails the save with one line, exit 125, and leaves no file", async () => {
     // A store of its own: its blobs get damaged.
     const fresh = makeEnv();

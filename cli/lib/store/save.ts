@@ -9,6 +9,7 @@ import { normalizeName } from "../image/reference";
 import { MEDIA } from "../image/types";
 import { TarFileWriter } from "../image/tar-writer";
 import type { Paths } from "../paths";
+import { pauseForTests } from "../test-pause";
 import { blobPath } from "./blob-path";
 import { imageManifest, requireImage, type StoredImage } from "./images";
 
@@ -152,6 +153,7 @@ export async function saveImages(d: Database, p: Paths, texts: string[], format:
   const target = outputTarget(output);
   await writingOutput(target, async () => {
     const out = openOutput(target);
+    pauseForTests("RL_TEST_PAUSE_SAVE");
     const tar = new TarFileWriter((b) => writeAll(out.fd, b));
     try {
       await (format === "oci-archive" ? writeOci : writeDocker)(d, p, chosen, tar);
