@@ -4,6 +4,8 @@ import { runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
 import { parseSecurityOpts } from "../lib/security/security-opts";
+import { parseUserns } from "../lib/security/userns";
+import { parseDevices, parseGroupAdd, parseUlimits, parseUmask } from "../lib/runtime/process-options";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
@@ -37,6 +39,12 @@ export const OPTIONS = {
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
   "security-opt": { type: "string", array: true, default: [], describe: "Security option: seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false], mask=PATH[:PATH...], unmask=PATH[:PATH...]|ALL" },
   privileged: { type: "boolean", default: false, describe: "Give the container every capability (in its user namespace), no seccomp filter and no masked paths" },
+  userns: { type: "string", default: "", describe: "User namespace: keep-id[:uid=N,gid=N] (you keep your uid and gid inside and run as them), nomap (only your subordinate ids), host (the default: you are root inside)" },
+  ulimit: { type: "string", array: true, default: [], describe: "Set a resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 or unlimited), up to rl's own hard limit" },
+  umask: { type: "string", describe: "The container process's umask (octal, default 0022)" },
+  "group-add": { type: "string", array: true, default: [], describe: "Add a supplementary group: a gid or a name in the image's /etc/group, or keep-groups (keep your own)" },
+  sysctl: { type: "string", array: true, default: [], describe: "Set a namespaced sysctl: KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)" },
+  device: { type: "string", array: true, default: [], describe: "Bind a host device you may open: HOST[:CONTAINER][:PERMS]" },
 } as const satisfies Record<string, Options>;
 
 export const POSITIONALS = {
@@ -87,6 +95,12 @@ export async function handler(a: Args): Promise<number> {
     capDrop: a["cap-drop"] as string[],
     security: parseSecurityOpts(a["security-opt"] as string[]),
     privileged: Boolean(a.privileged),
+    userns: parseUserns(String(a.userns ?? "")),
+    ulimits: parseUlimits(a.ulimit as string[]),
+    umask: parseUmask(a.umask as string | undefined),
+    groupAdd: parseGroupAdd(a["group-add"] as string[]),
+    sysctls: a.sysctl as string[],
+    devices: parseDevices(a.device as string[]),
   });
 }
 
