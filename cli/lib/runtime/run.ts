@@ -11,7 +11,7 @@ import { parseImageRef } from "../image/reference";
 import { formatPlatform, wantedPlatform } from "../image/platform";
 import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
-import { currentMapping, type IdMapping } from "../security/idmap";
+import { currentMapping, idLines, type IdMapping } from "../security/idmap";
 import { usernsMapping, usernsText, type UsernsMode } from "../security/userns";
 import { keepIdUser, setupAsRoot, usernsCopy, usernsDrivers } from "./userns-rootfs";
 import { parseSysctls, resolveGroupAdd, type DeviceBind, type GroupAdd, type Rlimit } from "./process-options";
@@ -173,12 +173,15 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
       readonlyPaths: security.readonlyPaths,
       seccomp: security.seccomp,
       ...(Object.keys(sysctls).length ? { sysctl: sysctls } : {}),
+      uidMappings: idLines(idmap, "uid").map((l) => ({ containerID: l.inside, hostID: l.outside, size: l.count })),
+      gidMappings: idLines(idmap, "gid").map((l) => ({ containerID: l.inside, hostID: l.outside, size: l.count })),
       ...(o.devices.length ? { devices: o.devices } : {}),
     },
     annotations: {
       "io.rl.image": img.id, "io.rl.name": name, "io.rl.seccomp": security.seccompProfile,
       ...(o.userns.mode !== "default" ? { "io.rl.userns": usernsText(o.userns) } : {}),
       ...(o.groupAdd.keepGroups ? { "run.oci.keep_original_groups": "1" } : {}),
+      ...(o.groupAdd.groups.length || o.groupAdd.keepGroups ? { "io.rl.group-add": o.groupAdd.keepGroups ? "keep-groups" : o.groupAdd.groups.join("\n") } : {}),
     },
   };
 }

@@ -28,6 +28,8 @@ export interface Spec {
     readonlyPaths: string[];
     seccomp?: ContainerSecurity["seccomp"];
     sysctl?: Record<string, string>;
+    uidMappings?: { containerID: number; hostID: number; size: number }[];
+    gidMappings?: { containerID: number; hostID: number; size: number }[];
     /** --device: bound from `source` (rootless: a bind, as podman). */
     devices?: DeviceBind[];
   };
