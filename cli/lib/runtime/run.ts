@@ -13,7 +13,7 @@ import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-pol
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, idLines, type IdMapping } from "../security/idmap";
 import { usernsMapping, usernsText, type UsernsMode } from "../security/userns";
-import { keepIdUser, setupAsRoot, usernsCopy, usernsDrivers } from "./userns-rootfs";
+import { checkUsernsNetwork, keepIdUser, setupAsRoot, usernsCopy, usernsDrivers } from "./userns-rootfs";
 import { parseSysctls, resolveGroupAdd, type DeviceBind, type GroupAdd, type Rlimit } from "./process-options";
 import { adjustCaps } from "../security/capabilities";
 import { containerSecurity } from "../security/container-security";
@@ -240,7 +240,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const mapping = currentMapping();
   // The container's own map (--userns); `mapping` stays the store's, for the jobs that write it.
   const idmap = usernsMapping(o.userns, mapping);
-  if (o.userns.mode !== "default" && o.network.startsWith("container:")) throw new RlError(`cannot use --userns=${usernsText(o.userns)} with --network ${o.network}: the container joins that one's user namespace`);
+  checkUsernsNetwork(o.userns, mapping, o.network);
   parseSysctls(o.sysctls, o.network === "host");
   // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
   // recorded and planned. Joining another container's network needs its record: cloned later then.

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import { RlError } from "../errors";
-import { hostId, idLines, type IdLine, type IdMapping } from "../security/idmap";
-import type { UsernsMode } from "../security/userns";
+import { hasFullMapping, hostId, idLines, type IdLine, type IdMapping } from "../security/idmap";
+import { usernsText, type UsernsMode } from "../security/userns";
 import type { StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 
@@ -58,4 +58,15 @@ export function usernsCopy(u: UsernsMode, store: IdMapping, container: IdMapping
  */
 export function setupAsRoot(u: UsernsMode, m: IdMapping): boolean {
   return u.mode === "keep-id" && hostId(idLines(m, "uid"), 0) !== undefined;
+}
+
+/** Networks a container with its own map cannot have: another's (its user namespace comes with it), and
+ * slirp4netns where root is not mapped (it switches to gid 0 in the container's namespace). */
+export function checkUsernsNetwork(u: UsernsMode, base: IdMapping, network: string): void {
+  if (u.mode === "default") return;
+  const asked = `--userns=${usernsText(u)}`;
+  if (network.startsWith("container:")) throw new RlError(`cannot use ${asked} with --network ${network}: the container joins that one's user namespace`);
+  if (!hasFullMapping(base) && (network === "slirp4netns" || network.startsWith("slirp4netns:"))) {
+    throw new RlError(`cannot use ${asked} with slirp4netns without subordinate ids in /etc/subuid and /etc/subgid: the container's root is not mapped, which slirp4netns needs; use --network none or host`);
+  }
 }

@@ -212,10 +212,12 @@ export function keepIdMapping(base: IdMapping, uid: number, gid: number): IdMapp
 
 /**
  * The id to give a file, in a namespace mapped as `stored`, so that a container mapped as `container`
- * sees `id`: the same host id. An id the container does not map keeps its own.
+ * sees `id`: the same host id. An id the container does not map keeps its own; one the namespace
+ * does not map either (the overflow id of a store unpacked with subordinate ids the user no longer has)
+ * goes to its root, the user, as files of unmapped ids do without subordinate ids.
  */
 export function reownId(stored: IdLine[], container: IdLine[], id: number): number {
   const host = hostId(container, id);
   const inStore = host === undefined ? undefined : containerId(stored, host);
-  return inStore ?? id;
+  return inStore ?? (hostId(stored, id) === undefined ? 0 : id);
 }
