@@ -93,6 +93,22 @@ describe.skipIf(Boolean(reason))("run options", () => {
     expect(out.trim()).toBe("00 00 00 00");
   });
 
+  test.skipIf(!hasSubIds)("inspect shows them with podman's names", async () => {
+    const opts = ["--userns=keep-id", "--ulimit", "nofile=100:200", "--umask", "077", "--group-add", "10", "--sysctl", "net.ipv4.ip_forward=1", "--device", "/dev/zero:/dev/myzero:r", "--security-opt", "seccomp=unconfined", "--security-opt", "no-new-privileges"];
+    expect((await rl(["run", "--name", "opts", ...opts, ALPINE, "true"], { env: t.env })).code).toBe(0);
+    try {
+      const template = "{{.Config.Umask}}|{{.HostConfig.UsernsMode}}|{{json .HostConfig.Ulimits}}|{{json .HostConfig.GroupAdd}}|{{json .HostConfig.Sysctls}}|{{json .HostConfig.SecurityOpt}}|{{json .HostConfig.Devices}}|{{index .HostConfig.IDMappings.UidMap 1}}";
+      const r = await rl(["inspect", "-f", template, "opts"], { env: t.env });
+      expect(r).toEqual({
+        code: 0,
+        stderr: "",
+        stdout: `0077|keep-id|[{"Name":"RLIMIT_NOFILE","Soft":100,"Hard":200}]|["10"]|{"net.ipv4.ip_forward":"1"}|["seccomp=unconfined","no-new-privileges"]|[{"PathOnHost":"/dev/zero","PathInContainer":"/dev/myzero","CgroupPermissions":"r"}]|${uid}:${uid}:1\n`,
+      });
+    } finally {
+      await rl(["rm", "opts"], { env: t.env });
+    }
+  });
+
   describe("refused values: one line, exit 125, nothing left behind", () => {
     const unreadable = ["/dev/kvm", "/dev/tty0", "/dev/console", "/dev/hwrng"].find((d) => {
       try {
