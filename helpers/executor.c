@@ -29,6 +29,7 @@ extern ssize_t read(int fd, void *buf, size_t n);
 extern ssize_t write(int fd, const void *buf, size_t n);
 extern int close(int fd);
 extern int dup2(int a, int b);
+extern int dup3(int a, int b, int flags);
 extern int open(const char *path, int flags, ...);
 extern int openat(int dirfd, const char *path, int flags, ...);
 extern int mkdirat(int dirfd, const char *path, int mode);
@@ -213,7 +214,8 @@ enum {
   OP_SECCOMP,         /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
   OP_READONLY_IN,     /* path: bind a path of the container onto itself, read-only all the way down */
   OP_RLIMIT,          /* resource soft hard (decimal, -1: unlimited): setrlimit */
-  OP_SYSCTL_IN        /* path value: write a /proc/sys file of the container's proc */
+  OP_SYSCTL_IN,       /* path value: write a /proc/sys file of the container's proc */
+  OP_OPEN_FD          /* path fd: open a host path (O_PATH, close-on-exec) as that descriptor */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -838,6 +840,13 @@ static void run_ops(const char *ops, int len) {
       lim[0] = to_long(a[1]) < 0 ? ~0ULL : (uint64_t)to_long(a[1]);
       lim[1] = to_long(a[2]) < 0 ? ~0ULL : (uint64_t)to_long(a[2]);
       r = (int)syscall(SYS_prlimit64, 0L, to_long(a[0]), lim, 0L);
+      break;
+    }
+    case OP_OPEN_FD: {
+      int fd = open(a[0], O_PATH | O_CLOEXEC);
+      if (fd < 0) { r = -1; break; }
+      r = dup3(fd, (int)to_long(a[1]), O_CLOEXEC) < 0 ? -1 : 0;
+      close(fd);
       break;
     }
     case OP_SYSCTL_IN: {

@@ -57,6 +57,14 @@ describe.skipIf(Boolean(reason))("run options", () => {
       expect(out.trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toEqual(["200", "300", `200 ${uid} 1`, "200:*:200:300:container user:/:/bin/sh"]);
     });
 
+    test.skipIf(!hasSubIds)("nomap: only the subordinate ids, from 0; the user's own files are nobody's inside", async () => {
+      const dir = join(t.root, "nomap-vol");
+      mkdirSync(dir, { mode: 0o700 });
+      const out = await sh(["--userns=nomap", "-v", `${dir}:/vol`], "id -u; cat /proc/self/uid_map; stat -c '%u:%g' /etc/passwd /etc/shadow /vol; touch /vol/x 2>/dev/null && echo wrote || echo refused");
+      const sub = m.subuid!;
+      expect(out.trim().split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toEqual(["0", `0 ${sub.start} ${sub.count}`, "0:0", "0:42", "65534:65534", "refused"]);
+    });
+
     test("keep-id with -u 0 runs as root", async () => {
       expect(await sh(["--userns=keep-id", "-u", "0"], "id -u")).toBe("0\n");
     });
@@ -119,7 +127,6 @@ describe.skipIf(Boolean(reason))("run options", () => {
     });
     const cases: [string, string[], string][] = [
       ["--userns=auto", ["--userns=auto"], 'rl: invalid --userns "auto": rl does not pick id ranges itself (auto); use keep-id, nomap or the default'],
-      ["--userns=nomap", ["--userns=nomap"], 'rl: invalid --userns "nomap": rl does not support nomap yet; keep-id or the default map the user'],
       ["--userns=bogus", ["--userns=bogus"], 'rl: invalid --userns "bogus": use keep-id[:uid=N,gid=N], nomap or host'],
       ["keep-id:uid=x", ["--userns=keep-id:uid=x"], 'rl: invalid --userns "keep-id:uid=x": keep-id takes uid=N and gid=N (decimal ids)'],
       ["keep-id with a joined network", ["--userns=keep-id", "--network", "container:other"], "rl: cannot use --userns=keep-id with --network container:other: the container joins that one's user namespace"],
@@ -158,6 +165,7 @@ describe.skipIf(Boolean(reason))("run options", () => {
       expect(r.code).toBe(0);
       expect(r.stdout.replace(/\s+/g, " ").trim()).toBe(`${uid} ${uid} ${uid} 1`);
       const refused = await run(["--userns=keep-id", ALPINE, "true"], env);
+      expect(await run(["--userns=nomap", ALPINE, "true"], env)).toEqual({ code: 125, stdout: "", stderr: "rl: cannot use --userns=nomap: this user has no subordinate ids in /etc/subuid and /etc/subgid, and nomap maps only those\n" });
       expect(refused).toEqual({ code: 125, stdout: "", stderr: "rl: cannot use --userns=keep-id with slirp4netns without subordinate ids in /etc/subuid and /etc/subgid: the container's root is not mapped, which slirp4netns needs; use --network none or host\n" });
     });
   });

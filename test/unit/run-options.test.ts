@@ -14,9 +14,10 @@ describe("--userns", () => {
     ["keep-id", { mode: "keep-id" }],
     ["keep-id:uid=200,gid=300", { mode: "keep-id", uid: 200, gid: 300 }],
     ["keep-id:gid=7", { mode: "keep-id", gid: 7 }],
+    ["nomap", { mode: "nomap" }],
   ])("%p", (text, want) => expect(parseUserns(text)).toEqual(want as never));
 
-  test.each(["auto", "auto:size=10", "nomap", "ns:/proc/1/ns/user", "keep-id:uid=", "keep-id:uid=-1", "keep-id:size=3", "keep-id:uid=99999999999", "private", "bogus"])("%p is refused", (text) => {
+  test.each(["auto", "auto:size=10", "ns:/proc/1/ns/user", "keep-id:uid=", "keep-id:uid=-1", "keep-id:size=3", "keep-id:uid=99999999999", "private", "bogus"])("%p is refused", (text) => {
     expect(() => parseUserns(text)).toThrow(`invalid --userns ${JSON.stringify(text)}`);
   });
 

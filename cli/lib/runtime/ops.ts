@@ -32,14 +32,15 @@ type BaseOp =
   | { op: "seccomp"; program: Uint8Array }
   | { op: "readonlyIn"; path: string }
   | { op: "rlimit"; resource: number; name: string; soft: number; hard: number }
-  | { op: "sysctlIn"; key: string; value: string };
+  | { op: "sysctlIn"; key: string; value: string }
+  | { op: "openFd"; path: string; fd: number };
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
   init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26,
-  rlimit: 27, sysctlIn: 28,
+  rlimit: 27, sysctlIn: 28, openFd: 29,
 };
 
 function args(o: Op): string[] {
@@ -67,6 +68,7 @@ function args(o: Op): string[] {
     case "seccomp": return [o.program.toHex()];
     case "rlimit": return [String(o.resource), String(o.soft), String(o.hard)];
     case "sysctlIn": return [`/proc/sys/${o.key.replaceAll(".", "/")}`, o.value];
+    case "openFd": return [o.path, String(o.fd)];
     default: return [];
   }
 }
@@ -125,5 +127,6 @@ export function describeOp(o: Op): string {
     case "readonlyIn": return `make ${o.path} read-only in the container`;
     case "rlimit": return `set the ${o.name} limit`;
     case "sysctlIn": return `set sysctl ${o.key}`;
+    case "openFd": return `open ${o.path}`;
   }
 }

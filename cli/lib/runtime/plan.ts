@@ -27,14 +27,15 @@ function mountFlags(options: string[]): { flags: number; data: string[] } {
  * Turn a runtime spec into the executor's setup steps, after `rootOps` made spec.root.path the
  * container's root. Mount order as measured in DESIGN.md: proc, /dev, devpts, shm, mqueue, sys, then
  * the user's mounts, then pivot_root. `seccomp`: the compiled program of spec.linux.seccomp.
- * `becomeRoot`: the process starts as another id than 0 (--userns=keep-id, nomap) and switches first.
+ * `becomeRoot`: the process starts as another id than 0 (--userns=keep-id, nomap) and switches once it
+ * holds the root and the bind sources (see hostSourcesFirst).
  */
 export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccomp?: Uint8Array; becomeRoot?: boolean }): Op[] {
   const has = (t: Spec["linux"]["namespaces"][number]["type"]) => spec.linux.namespaces.some((n) => n.type === t);
   const keepGroups = spec.annotations["run.oci.keep_original_groups"] === "1";
-  const ops: Op[] = o.becomeRoot ? [{ op: "user", uid: 0, gid: 0, groups: [], keepGroups: true }] : [];
-  ops.push({ op: "mount", src: "", target: "/", fstype: "", flags: MS.REC | MS.PRIVATE, data: "" }, ...rootOps);
+  const ops: Op[] = [{ op: "mount", src: "", target: "/", fstype: "", flags: MS.REC | MS.PRIVATE, data: "" }, ...rootOps];
   ops.push({ op: "setRoot", path: spec.root.path });
+  const setupStart = ops.length;
   for (const m of spec.mounts) {
     const { flags, data } = mountFlags(m.options);
     if (m.type === "bind") {
@@ -78,5 +79,28 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   if (o.init) ops.push({ op: "init" });
   if (spec.process.terminal) ops.push({ op: "console" });
   ops.push({ op: "exec", argv: spec.process.args, env: spec.process.env });
+  if (o.becomeRoot) ops.splice(setupStart, 0, ...hostSourcesFirst(ops.slice(setupStart)));
   return ops;
+}
+
+/** First descriptor number for bind sources opened before the switch to root. */
+const SOURCE_FDS = 200;
+
+/**
+ * The ops that switch a process that is not the container's root (keep-id: the user's uid; nomap: an
+ * unmapped id) to root before it sets the container up, after opening every bind source: as the
+ * container's root it may not enter the user's own 0700 directories (under nomap it is a subordinate
+ * id), while as an unmapped id it could not create files on the container's tmpfs (EOVERFLOW). The
+ * binds then take their sources from /proc/self/fd, which no directory's permissions stand in front of.
+ */
+function hostSourcesFirst(setup: Op[]): Op[] {
+  const out: Op[] = [];
+  for (const op of setup) {
+    if (op.op !== "bindIn") continue;
+    const fd = SOURCE_FDS + out.length;
+    out.push({ op: "openFd", path: op.src, fd });
+    op.src = `/proc/self/fd/${fd}`;
+  }
+  out.push({ op: "user", uid: 0, gid: 0, groups: [], keepGroups: true });
+  return out;
 }

@@ -51,13 +51,11 @@ export function usernsCopy(u: UsernsMode, store: IdMapping, container: IdMapping
 }
 
 /**
- * keep-id: the container's first process is the user's uid inside, not root; it becomes root (when
- * root is mapped) before it sets the container up, so that what it creates is root's. nomap stays the
- * user (unmapped) until the end: as root it would be a subordinate id, which may not enter the user's
- * own 0700 directories (rl's storage and run dirs, the user's bind sources).
+ * With its own map the container's first process is not its root (keep-id: the user's uid; nomap: an
+ * unmapped id): it becomes root, when root is mapped, before it sets the container up (see planOps).
  */
-export function setupAsRoot(u: UsernsMode, m: IdMapping): boolean {
-  return u.mode === "keep-id" && hostId(idLines(m, "uid"), 0) !== undefined;
+export function setupAsRoot(m: IdMapping): boolean {
+  return m.lines !== undefined && hostId(idLines(m, "uid"), 0) !== undefined;
 }
 
 /** Networks a container with its own map cannot have: another's (its user namespace comes with it), and

@@ -210,6 +210,12 @@ export function keepIdMapping(base: IdMapping, uid: number, gid: number): IdMapp
   return { ...base, lines: { uid: around(base.uid, uid, base.subuid), gid: around(base.gid, gid, base.subgid) } };
 }
 
+/** --userns=nomap (podman's): only the subordinate ids, from 0; the user's own id is not in the container. */
+export function noMapping(base: IdMapping): IdMapping {
+  if (!hasFullMapping(base)) throw new RlError("cannot use --userns=nomap: this user has no subordinate ids in /etc/subuid and /etc/subgid, and nomap maps only those");
+  return { ...base, lines: { uid: [{ inside: 0, outside: base.subuid!.start, count: base.subuid!.count }], gid: [{ inside: 0, outside: base.subgid!.start, count: base.subgid!.count }] } };
+}
+
 /**
  * The id to give a file, in a namespace mapped as `stored`, so that a container mapped as `container`
  * sees `id`: the same host id. An id the container does not map keeps its own; one the namespace

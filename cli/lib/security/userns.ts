@@ -1,22 +1,19 @@
 import { RlError } from "../errors";
-import { keepIdMapping, type IdMapping } from "./idmap";
+import { keepIdMapping, noMapping, type IdMapping } from "./idmap";
 
 /** What `--userns` asked for. */
-export type UsernsMode = { mode: "default" } | { mode: "keep-id"; uid?: number; gid?: number };
+export type UsernsMode = { mode: "default" } | { mode: "keep-id"; uid?: number; gid?: number } | { mode: "nomap" };
 
 const ID = /^\d{1,10}$/;
 
 /**
  * podman's values, rootless: "" and host (the user's own namespace: the user as root and the
- * subordinate ids, rl's default) and keep-id[:uid=N,gid=N]. nomap, auto, ns: and container: are refused.
+ * subordinate ids, rl's default), keep-id[:uid=N,gid=N] and nomap. auto, ns: and container: are refused.
  */
 export function parseUserns(text: string): UsernsMode {
   const bad = (why: string) => new RlError(`invalid --userns ${JSON.stringify(text)}: ${why}`);
   if (text === "" || text === "host") return { mode: "default" };
-  // As the user's subordinate root, the setup could not enter the user's own 0700 directories (rl's
-  // storage and run dirs, bind sources), and as the unmapped user it cannot create files on the
-  // container's tmpfs (EOVERFLOW): it needs descriptors opened before the switch, which rl lacks yet.
-  if (text === "nomap") throw bad("rl does not support nomap yet; keep-id or the default map the user");
+  if (text === "nomap") return { mode: "nomap" };
   const [mode, opts] = text.split(/:(.*)/s, 2) as [string, string?];
   if (mode === "keep-id") {
     const out: UsernsMode = { mode: "keep-id" };
@@ -35,11 +32,12 @@ export function parseUserns(text: string): UsernsMode {
 /** The container's id mapping for this mode, from the user's own (`base`). */
 export function usernsMapping(u: UsernsMode, base: IdMapping): IdMapping {
   if (u.mode === "keep-id") return keepIdMapping(base, u.uid ?? base.uid, u.gid ?? base.gid);
+  if (u.mode === "nomap") return noMapping(base);
   return base;
 }
 
 /** podman's HostConfig.UsernsMode. */
 export function usernsText(u: UsernsMode): string {
   if (u.mode === "keep-id") return `keep-id${u.uid !== undefined || u.gid !== undefined ? `:${[u.uid !== undefined && `uid=${u.uid}`, u.gid !== undefined && `gid=${u.gid}`].filter(Boolean).join(",")}` : ""}`;
-  return "";
+  return u.mode === "nomap" ? "nomap" : "";
 }
