@@ -89,6 +89,12 @@ describe.skipIf(Boolean(reason))("run options", () => {
     expect(out.trim().split(" ").map(Number).sort((a, b) => a - b)).toEqual([10, 1234, 65534]);
   });
 
+  test("--group-add keep-groups keeps rl's own supplementary groups (unmapped ones as nobody) instead of the image's", async () => {
+    const own = process.getgroups!().filter((g) => g !== gid);
+    const out = await sh(["--group-add", "keep-groups"], "id -G");
+    expect(out.trim().split(" ").map(Number).sort((a, b) => a - b)).toEqual([0, ...own.map(() => 65534)]);
+  });
+
   test("--sysctl sets namespaced sysctls in the container's own namespaces only", async () => {
     const out = await sh(["--sysctl", "net.ipv4.ip_forward=1", "--sysctl", "kernel.shmmax=123456"], "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax");
     expect(out).toBe("1\n123456\n");
