@@ -46,7 +46,9 @@ export function hardLimits(text = readFileSync("/proc/self/limits", "utf8")): Ma
 const above = (a: number, b: number) => (a === -1 ? b !== -1 : b !== -1 && a > b);
 
 /** `--ulimit NAME=SOFT[:HARD]` (or `host`: rl's own, which the container inherits anyway). */
-export function parseUlimits(entries: string[], hard: Map<string, number> = hardLimits()): Rlimit[] {
+export function parseUlimits(entries: string[], hard?: Map<string, number>): Rlimit[] {
+  if (!entries.length) return [];
+  hard ??= hardLimits();
   const out = new Map<string, Rlimit>();
   for (const e of entries) {
     if (e === "host") continue;
