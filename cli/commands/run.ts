@@ -33,7 +33,7 @@ export const OPTIONS = {
   "dns-option": { type: "string", array: true, default: [], describe: "Set a resolv.conf option (e.g. ndots:2)" },
   "add-host": { type: "string", array: true, default: [], describe: "Add NAME:IP to /etc/hosts" },
   ...PULL_FLAGS,
-  pull: { type: "string", default: "missing", choices: ["always", "missing", "never", "newer"], describe: "Pull the image: always, missing (not in the store) or never" },
+  pull: { type: "string", default: "missing", choices: ["always", "missing", "never", "newer"], describe: "Pull the image: always, missing (not in the store), never, or newer (when the registry's digest differs from the stored image's; the stored one when the registry cannot be asked)" },
   "storage-driver": { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" },
   "cap-add": { type: "string", array: true, default: [], describe: "Add a capability (or ALL)" },
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },

@@ -8,8 +8,8 @@ import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, type StoredImage } from "../store/images";
 import { parseImageRef } from "../image/reference";
-import { formatPlatform, wantedPlatform } from "../image/platform";
-import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-policy";
+import { wantedPlatform } from "../image/platform";
+import { imageByPolicy, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, idLines, type IdMapping } from "../security/idmap";
 import { usernsMapping, usernsText, type UsernsMode } from "../security/userns";
@@ -99,16 +99,7 @@ export interface ImageOptions extends RegistryOptions {
 export async function imageFor(d: Database, p: Paths, text: string, o: ImageOptions, mapping: IdMapping): Promise<StoredImage> {
   const ref = parseImageRef(text);
   const want = wantedPlatform(o);
-  if (ref.transport === "store" || ref.transport === "docker") {
-    const policy = o.pull ?? "missing";
-    // A platform asked for must be the stored image's; with none asked, the stored image serves whatever its platform.
-    const asked = platformAsked(o) ? want : undefined;
-    const img = policy === "always" ? undefined : findPulled(d, ref.name, asked);
-    if (img) return img;
-    if (policy === "never") throw new RlError(`image ${text} is not in the local store${asked ? ` for ${formatPlatform(asked)}` : ""} (--pull=never)`);
-    const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("../registry/pull"), import("../registry/options"), import("../registry/progress")]);
-    return interruptible((signal) => pullImage(d, p, ref.name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)) }));
-  }
+  if (ref.transport === "store" || ref.transport === "docker") return imageByPolicy(d, p, ref.name, mapping, o);
   // Reading transports pulls in zlib, tar and WASM: load them only when an image must be read.
   const [{ resolveSource }, { storeImage }] = await Promise.all([import("../image/resolve"), import("../store/store-image")]);
   const resolved = await resolveSource(ref, want);
@@ -340,12 +331,19 @@ export async function runContainer(o: RunOptions): Promise<number> {
   for (const sig of pending) killPid(pid, sig);
   const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
   const code = await started!.exited;
+  // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
+  const row = findContainer(d, id);
+  const removedMeanwhile = !row || row.state === "removing";
   if (term) {
     await Promise.race([term.done, Bun.sleep(500)]);
     term.detach();
   }
   for (const [s, h] of handlers) process.off(s, h);
   const networkDown = network.detach();
+  if (removedMeanwhile) {
+    await networkDown;
+    throw new RlError(`container ${name} was removed while it ran (by rl rmi -f of its image, or rl rm -f)`, code);
+  }
   if (o.rm) await removeContainer(d, p, id);
   else markExited(d, p, id, code);
   await networkDown;
