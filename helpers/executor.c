@@ -29,6 +29,7 @@ extern ssize_t read(int fd, void *buf, size_t n);
 extern ssize_t write(int fd, const void *buf, size_t n);
 extern int close(int fd);
 extern int dup2(int a, int b);
+extern int dup3(int a, int b, int flags);
 extern int open(const char *path, int flags, ...);
 extern int openat(int dirfd, const char *path, int flags, ...);
 extern int mkdirat(int dirfd, const char *path, int mode);
@@ -132,6 +133,7 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define SYS_setresuid 147
 #define SYS_clone 220
 #define SYS_keyctl 219
+#define SYS_prlimit64 261
 #else
 #define SYS_pivot_root 155
 #define SYS_openat2 437
@@ -144,6 +146,7 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define SYS_setresuid 117
 #define SYS_clone 56
 #define SYS_keyctl 250
+#define SYS_prlimit64 302
 #endif
 /* The same number on x86_64 and aarch64 (the generic table's). */
 #define SYS_mount_setattr 442
@@ -210,7 +213,10 @@ enum {
   OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
   OP_SECCOMP,         /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
   OP_READONLY_IN,     /* path: bind a path of the container onto itself, read-only all the way down */
-  OP_UNSHARE          /* flags: new namespaces (the cgroup one, once rl moved this process into its cgroup) */
+  OP_UNSHARE,         /* flags: new namespaces (the cgroup one, once rl moved this process into its cgroup) */
+  OP_RLIMIT,          /* resource soft hard (decimal, -1: unlimited): setrlimit */
+  OP_SYSCTL_IN,       /* path value: write a /proc/sys file of the container's proc */
+  OP_OPEN_FD          /* path fd: open a host path (O_PATH, close-on-exec) as that descriptor */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -820,7 +826,8 @@ static void run_ops(const char *ops, int len) {
       uint32_t groups[200]; long id; int i, n = (int)to_long(a[2]);
       if (n > 200) n = 200;
       for (i = 0; i < n; i++) groups[i] = (uint32_t)to_long(a[3 + i]);
-      if (syscall(SYS_setgroups, (long)n, groups) < 0 && errno != EPERM) { r = -1; break; }
+      /* n = -1: keep the supplementary groups rl has (--group-add keep-groups). */
+      if (n >= 0 && syscall(SYS_setgroups, (long)n, groups) < 0 && errno != EPERM) { r = -1; break; }
       id = to_long(a[1]);
       if (syscall(SYS_setresgid, id, id, id) < 0) { r = -1; break; }
       id = to_long(a[0]);
@@ -830,6 +837,28 @@ static void run_ops(const char *ops, int len) {
       break;
     }
     case OP_UMASK: umask((unsigned int)to_long(a[0])); break;
+    case OP_RLIMIT: {
+      uint64_t lim[2];
+      lim[0] = to_long(a[1]) < 0 ? ~0ULL : (uint64_t)to_long(a[1]);
+      lim[1] = to_long(a[2]) < 0 ? ~0ULL : (uint64_t)to_long(a[2]);
+      r = (int)syscall(SYS_prlimit64, 0L, to_long(a[0]), lim, 0L);
+      break;
+    }
+    case OP_OPEN_FD: {
+      int fd = open(a[0], O_PATH | O_CLOEXEC);
+      if (fd < 0) { r = -1; break; }
+      r = dup3(fd, (int)to_long(a[1]), O_CLOEXEC) < 0 ? -1 : 0;
+      close(fd);
+      break;
+    }
+    case OP_SYSCTL_IN: {
+      int fd = open_in_root(a[0], O_WRONLY | O_NOFOLLOW);
+      size_t n = slen(a[1]);
+      if (fd < 0) { r = -1; break; }
+      r = write(fd, a[1], n) == (ssize_t)n ? 0 : -1;
+      close(fd);
+      break;
+    }
     case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
     case OP_SECCOMP: r = load_seccomp(a[0]); break;
     case OP_INIT: run_init(); break;

@@ -5,6 +5,8 @@ import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
 import { parseSecurityOpts } from "../lib/security/security-opts";
 import { limitFlags } from "./limit-flags";
+import { parseUserns } from "../lib/security/userns";
+import { parseDevices, parseGroupAdd, parseUlimits, parseUmask } from "../lib/runtime/process-options";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
@@ -54,6 +56,12 @@ export const OPTIONS = {
   "device-read-iops": { type: "string", array: true, default: [], describe: "Limit read rate in IO per second from a device (io.max): /dev/sda:1000" },
   "device-write-iops": { type: "string", array: true, default: [], describe: "Limit write rate in IO per second to a device (io.max): /dev/sda:1000" },
   "oom-score-adj": { type: "string", describe: "Tune the host's OOM preferences for the container (-1000 to 1000; only raising works rootless)" },
+  userns: { type: "string", default: "", describe: "User namespace: keep-id[:uid=N,gid=N] (you keep your uid and gid inside and run as them), nomap (only your subordinate ids), host (the default: you are root inside)" },
+  ulimit: { type: "string", array: true, default: [], describe: "Set a resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 or unlimited), up to rl's own hard limit" },
+  umask: { type: "string", describe: "The container process's umask (octal, default 0022)" },
+  "group-add": { type: "string", array: true, default: [], describe: "Add a supplementary group: a gid or a name in the image's /etc/group, or keep-groups (keep your own)" },
+  sysctl: { type: "string", array: true, default: [], describe: "Set a namespaced sysctl: KEY=VALUE (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)" },
+  device: { type: "string", array: true, default: [], describe: "Bind a host device you may open: HOST[:CONTAINER][:PERMS]" },
 } as const satisfies Record<string, Options>;
 
 export const POSITIONALS = {
@@ -105,6 +113,12 @@ export async function handler(a: Args): Promise<number> {
     security: parseSecurityOpts(a["security-opt"] as string[]),
     privileged: Boolean(a.privileged),
     limits: limitFlags(a),
+    userns: parseUserns(String(a.userns ?? "")),
+    ulimits: parseUlimits(a.ulimit as string[]),
+    umask: parseUmask(a.umask as string | undefined),
+    groupAdd: parseGroupAdd(a["group-add"] as string[]),
+    sysctls: a.sysctl as string[],
+    devices: parseDevices(a.device as string[]),
   });
 }
 

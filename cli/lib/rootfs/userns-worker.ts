@@ -10,10 +10,13 @@ import { openLayer, type LayerDigests } from "../image/layer-stream";
 import type { LayerSource } from "../image/types";
 import { applyLayer } from "./apply-layer";
 import { removeTree } from "./remove-tree";
-import { flattenLayers } from "./flatten";
+import { appendEtcLine, flattenLayers } from "./flatten";
+import { reownId, type IdLine } from "../security/idmap";
 import type { DigestEngine } from "../image/digest-engine";
 import { exportTree } from "./export-tree";
 import type { OutputTarget } from "../output-file";
+
+type IdLines = { uid: IdLine[]; gid: IdLine[] };
 
 export type WorkerJob =
   | {
@@ -32,7 +35,12 @@ export type WorkerJob =
       digestEngine?: DigestEngine;
     }
   | { kind: "remove"; paths: string[] }
-  | { kind: "flatten"; layerDirs: string[]; dest: string }
+  /**
+   * `owners`: the copy's owners for a container that maps ids otherwise than the store (--userns):
+   * each file gets the id that shows it, in that container, with the owner it has in the store.
+   * `etc`: lines to add to the copy's /etc/passwd and /etc/group.
+   */
+  | { kind: "flatten"; layerDirs: string[]; dest: string; owners?: { stored: IdLines; container: IdLines }; etc?: { passwd?: string; group?: string } }
   /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output` (atomically), or to stdout. */
   | { kind: "export"; dirs: string[]; output?: OutputTarget };
 
@@ -92,7 +100,10 @@ async function main(): Promise<void> {
   try {
     if (job.kind === "unpack") result = await unpack(job);
     else if (job.kind === "flatten") {
-      flattenLayers(job.layerDirs, job.dest);
+      const o = job.owners;
+      flattenLayers(job.layerDirs, job.dest, o && ((u, g) => [reownId(o.stored.uid, o.container.uid, u), reownId(o.stored.gid, o.container.gid, g)]));
+      if (job.etc?.passwd) appendEtcLine(job.dest, "passwd", job.etc.passwd);
+      if (job.etc?.group) appendEtcLine(job.dest, "group", job.etc.group);
       result = { ok: true };
     } else if (job.kind === "export") result = exportTree(job.dirs, job.output);
     else {

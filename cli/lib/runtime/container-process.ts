@@ -74,7 +74,7 @@ export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolea
   const tap = slirp && !join;
   let spawned: Spawned;
   try {
-    spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal));
+    spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
   } finally {
     if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
   }

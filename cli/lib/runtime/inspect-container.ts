@@ -64,6 +64,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       Labels: image?.config.config?.Labels ?? {},
       StopSignal: image?.config.config?.StopSignal ?? "SIGTERM",
       Tty: spec?.process.terminal ?? false,
+      Umask: (spec?.process.user.umask ?? 0o022).toString(8).padStart(4, "0"),
     },
     HostConfig: {
       NetworkMode: net ? networkModeName(net.config) : "none",
@@ -72,9 +73,19 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       ReadonlyRootfs: spec?.root.readonly ?? false,
       MaskedPaths: spec?.linux.maskedPaths ?? [],
       ReadonlyPaths: spec?.linux.readonlyPaths ?? [],
+      SecurityOpt: spec ? securityOpt(spec) : [],
+      UsernsMode: spec?.annotations["io.rl.userns"] ?? "",
+      IDMappings: {
+        UidMap: (spec?.linux.uidMappings ?? []).map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
+        GidMap: (spec?.linux.gidMappings ?? []).map((m) => `${m.containerID}:${m.hostID}:${m.size}`),
+      },
+      Ulimits: (spec?.process.rlimits ?? []).map((l) => ({ Name: l.type, Soft: l.soft, Hard: l.hard })),
+      GroupAdd: spec?.annotations["io.rl.group-add"]?.split("\n") ?? [],
+      Sysctls: spec?.linux.sysctl ?? {},
+      Devices: (spec?.linux.devices ?? []).map((d) => ({ PathOnHost: d.source, PathInContainer: d.path, CgroupPermissions: d.permissions })),
     },
     Mounts: (spec?.mounts ?? [])
-      .filter((m) => m.type === "bind" && !m.source.startsWith(containerRunDir(p, r.id)))
+      .filter((m) => m.type === "bind" && !m.source.startsWith(containerRunDir(p, r.id)) && !spec?.linux.devices?.some((d) => d.path === m.destination))
       .map((m) => ({ Type: "bind", Source: m.source, Destination: m.destination, RW: !m.options.includes("ro"), Options: m.options })),
     NetworkSettings: {
       Ports: ports,
@@ -89,6 +100,15 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     Namespaces: alive ? namespacesOf(r.pid!) : {},
     Cgroup: alive ? cgroupOf(r.pid!) : "",
   };
+}
+
+/** podman's HostConfig.SecurityOpt: what --security-opt changed (the seccomp profile, no-new-privileges). */
+function securityOpt(spec: Spec): string[] {
+  const out: string[] = [];
+  const seccomp = spec.annotations["io.rl.seccomp"];
+  if (seccomp && seccomp !== "default") out.push(`seccomp=${seccomp}`);
+  if (spec.process.noNewPrivileges) out.push("no-new-privileges");
+  return out;
 }
 
 function readSpec(p: Paths, id: string): Spec | undefined {

@@ -23,7 +23,7 @@ type BaseOp =
   | { op: "stdinNull" }
   | { op: "setsid" }
   | { op: "dropCaps"; keep: bigint; staysRoot: boolean; ambient?: bigint }
-  | { op: "user"; uid: number; gid: number; groups: number[] }
+  | { op: "user"; uid: number; gid: number; groups: number[]; keepGroups?: boolean }
   | { op: "umask"; mask: number }
   | { op: "init" }
   | { op: "exec"; argv: string[]; env: string[] }
@@ -31,13 +31,18 @@ type BaseOp =
   | { op: "maskIn"; path: string }
   | { op: "seccomp"; program: Uint8Array }
   | { op: "readonlyIn"; path: string }
-  | { op: "unshare"; flags: number };
+  | { op: "unshare"; flags: number }
+  | { op: "rlimit"; resource: number; name: string; soft: number; hard: number }
+  | { op: "sysctlIn"; key: string; value: string }
+  | { op: "openFd"; path: string; fd: number };
 
-const CODES: Record<Op["op"], number> = {
+/** The executor's op codes (the enum in helpers/executor.c; test/unit/op-codes.test.ts keeps the two in step). */
+export const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
   init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26, unshare: 27,
+  rlimit: 28, sysctlIn: 29, openFd: 30,
 };
 
 function args(o: Op): string[] {
@@ -59,11 +64,14 @@ function args(o: Op): string[] {
     case "hostname": return [o.name];
     case "spawnWait": return o.argv;
     case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0", ...(o.ambient ? [o.ambient.toString()] : [])];
-    case "user": return [String(o.uid), String(o.gid), String(o.groups.length), ...o.groups.map(String)];
+    case "user": return [String(o.uid), String(o.gid), o.keepGroups ? "-1" : String(o.groups.length), ...(o.keepGroups ? [] : o.groups.map(String))];
     case "umask": return [String(o.mask)];
     case "unshare": return [String(o.flags)];
     case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];
     case "seccomp": return [o.program.toHex()];
+    case "rlimit": return [String(o.resource), String(o.soft), String(o.hard)];
+    case "sysctlIn": return [`/proc/sys/${o.key.replaceAll(".", "/")}`, o.value];
+    case "openFd": return [o.path, String(o.fd)];
     default: return [];
   }
 }
@@ -121,5 +129,8 @@ export function describeOp(o: Op): string {
     case "seccomp": return "install the seccomp filter";
     case "readonlyIn": return `make ${o.path} read-only in the container`;
     case "unshare": return "create the container's namespaces";
+    case "rlimit": return `set the ${o.name} limit`;
+    case "sysctlIn": return `set sysctl ${o.key}`;
+    case "openFd": return `open ${o.path}`;
   }
 }

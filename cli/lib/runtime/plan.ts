@@ -2,6 +2,7 @@ import { capMask } from "../security/capabilities";
 import { MS } from "./clone-flags";
 import type { Op } from "./ops";
 import type { Spec } from "./spec";
+import { RLIMIT_NUMBER } from "./process-options";
 
 const HOST_DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -26,11 +27,15 @@ function mountFlags(options: string[]): { flags: number; data: string[] } {
  * Turn a runtime spec into the executor's setup steps, after `rootOps` made spec.root.path the
  * container's root. Mount order as measured in DESIGN.md: proc, /dev, devpts, shm, mqueue, sys, then
  * the user's mounts, then pivot_root. `seccomp`: the compiled program of spec.linux.seccomp.
+ * `becomeRoot`: the process starts as another id than 0 (--userns=keep-id, nomap) and switches once it
+ * holds the root and the bind sources (see hostSourcesFirst).
  */
-export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccomp?: Uint8Array }): Op[] {
+export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; init: boolean; seccomp?: Uint8Array; becomeRoot?: boolean }): Op[] {
   const has = (t: Spec["linux"]["namespaces"][number]["type"]) => spec.linux.namespaces.some((n) => n.type === t);
+  const keepGroups = spec.annotations["run.oci.keep_original_groups"] === "1";
   const ops: Op[] = [{ op: "mount", src: "", target: "/", fstype: "", flags: MS.REC | MS.PRIVATE, data: "" }, ...rootOps];
   ops.push({ op: "setRoot", path: spec.root.path });
+  const setupStart = ops.length;
   for (const m of spec.mounts) {
     const { flags, data } = mountFlags(m.options);
     if (m.type === "bind") {
@@ -48,6 +53,8 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
     }
     if (m.destination === "/dev/pts" && m.type === "devpts") ops.push({ op: "symlinkIn", target: "pts/ptmx", path: "/dev/ptmx" });
   }
+  // Before /proc/sys turns read-only.
+  for (const [key, value] of Object.entries(spec.linux.sysctl ?? {})) ops.push({ op: "sysctlIn", key, value });
   for (const p of spec.linux.maskedPaths) ops.push({ op: "maskIn", path: p });
   for (const p of spec.linux.readonlyPaths) ops.push({ op: "readonlyIn", path: p, optional: true });
   if (spec.root.readonly) ops.push({ op: "remountReadOnlyIn", path: "/" });
@@ -56,7 +63,8 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   ops.push({ op: "mkdirIn", path: spec.process.cwd, mode: 0o755, optional: spec.root.readonly });
   ops.push({ op: "pivot" });
   ops.push({ op: "chdir", path: spec.process.cwd });
-  ops.push({ op: "umask", mask: 0o022 });
+  ops.push({ op: "umask", mask: spec.process.user.umask ?? 0o022 });
+  for (const r of spec.process.rlimits ?? []) ops.push({ op: "rlimit", resource: RLIMIT_NUMBER[r.type]!, name: r.type, soft: r.soft, hard: r.hard });
   if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
   // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it. The ops
   // after it run under the filter: they may only make syscalls the default profile allows.
@@ -64,12 +72,35 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   const { uid, gid, additionalGids } = spec.process.user;
   const caps = spec.process.capabilities;
   ops.push({ op: "dropCaps", keep: capMask(caps.bounding), staysRoot: uid === 0, ambient: capMask(caps.ambient) });
-  ops.push({ op: "user", uid, gid, groups: additionalGids });
+  ops.push({ op: "user", uid, gid, groups: additionalGids, keepGroups });
   // Before init, so that no process of the container keeps rl's stdin; init forks after the user switch,
   // so that it runs with the workload's user, capabilities and filter (as catatonit).
   if (!spec.process.terminal && !o.interactive) ops.push({ op: "stdinNull" });
   if (o.init) ops.push({ op: "init" });
   if (spec.process.terminal) ops.push({ op: "console" });
   ops.push({ op: "exec", argv: spec.process.args, env: spec.process.env });
+  if (o.becomeRoot) ops.splice(setupStart, 0, ...hostSourcesFirst(ops.slice(setupStart)));
   return ops;
+}
+
+/** First descriptor number for bind sources opened before the switch to root. */
+const SOURCE_FDS = 200;
+
+/**
+ * The ops that switch a process that is not the container's root (keep-id: the user's uid; nomap: an
+ * unmapped id) to root before it sets the container up, after opening every bind source: as the
+ * container's root it may not enter the user's own 0700 directories (under nomap it is a subordinate
+ * id), while as an unmapped id it could not create files on the container's tmpfs (EOVERFLOW). The
+ * binds then take their sources from /proc/self/fd, which no directory's permissions stand in front of.
+ */
+function hostSourcesFirst(setup: Op[]): Op[] {
+  const out: Op[] = [];
+  for (const op of setup) {
+    if (op.op !== "bindIn") continue;
+    const fd = SOURCE_FDS + out.length;
+    out.push({ op: "openFd", path: op.src, fd });
+    op.src = `/proc/self/fd/${fd}`;
+  }
+  out.push({ op: "user", uid: 0, gid: 0, groups: [], keepGroups: true });
+  return out;
 }

@@ -11,7 +11,10 @@ import { parseImageRef } from "../image/reference";
 import { wantedPlatform } from "../image/platform";
 import { imageByPolicy, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
-import { currentMapping, type IdMapping } from "../security/idmap";
+import { currentMapping, idLines, type IdMapping } from "../security/idmap";
+import { usernsMapping, usernsText, type UsernsMode } from "../security/userns";
+import { checkUsernsNetwork, keepIdUser, setupAsRoot, usernsCopy, usernsDrivers } from "./userns-rootfs";
+import { parseSysctls, resolveGroupAdd, type DeviceBind, type GroupAdd, type Rlimit } from "./process-options";
 import { adjustCaps } from "../security/capabilities";
 import { containerSecurity } from "../security/container-security";
 import { seccompProgram } from "../security/seccomp-program";
@@ -75,6 +78,13 @@ export interface RunOptions {
   privileged: boolean;
   /** --memory, --cpus, --pids-limit and the other resource flags. */
   limits: LimitFlags;
+  userns: UsernsMode;
+  ulimits: Rlimit[];
+  umask: number;
+  groupAdd: GroupAdd;
+  /** --sysctl KEY=VALUE, checked against the network once it is known. */
+  sysctls: string[];
+  devices: DeviceBind[];
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -114,10 +124,13 @@ function namespacesFor(net: ResolvedNetwork): Namespaces {
   return namespaces;
 }
 
-function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined, userMounts: Spec["mounts"]): Spec {
+function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined, userMounts: Spec["mounts"], idmap: IdMapping): Spec {
   const hostname = o.hostname ?? defaultHostname(id, net.config);
-  const userSpec = o.user ?? img.config.config?.User ?? "";
-  const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
+  const userSpec = o.user ?? keepIdUser(o.userns, idmap) ?? img.config.config?.User ?? "";
+  const groupFile = readImageFile(lowerTopFirst, "etc/group");
+  const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), groupFile);
+  if (o.user === undefined && o.userns.mode === "keep-id") user.additionalGids = [user.gid]; // as podman: groups=GID
+  user.additionalGids.push(...resolveGroupAdd(o.groupAdd.groups, groupFile).filter((g) => !user.additionalGids.includes(g)));
   const security = containerSecurity({ opts: o.security, privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, uid: user.uid });
   const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
   if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
@@ -131,13 +144,16 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
     ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
     ...userMounts,
     ...(init ? [{ destination: INIT_PATH, type: "bind", source: init, options: ["bind", "ro"] }] : []),
+    ...o.devices.map((d) => ({ destination: d.path, type: "bind", source: d.source, options: ["bind"] })),
   ];
+  const sysctls = parseSysctls(o.sysctls, net.config.mode === "host" || net.effective.mode === "host");
   const args = processArgs(img.config.config, o);
   return {
     ociVersion: "1.0.2",
     process: {
       terminal: o.tty,
-      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids, umask: o.umask },
+      ...(o.ulimits.length ? { rlimits: o.ulimits } : {}),
       args: init ? [INIT_PATH, "--", ...args] : args,
       env: processEnv(img.config.config, { ...o, tty: o.tty }, hostname, user),
       cwd,
@@ -152,8 +168,17 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
       maskedPaths: security.maskedPaths,
       readonlyPaths: security.readonlyPaths,
       seccomp: security.seccomp,
+      ...(Object.keys(sysctls).length ? { sysctl: sysctls } : {}),
+      uidMappings: idLines(idmap, "uid").map((l) => ({ containerID: l.inside, hostID: l.outside, size: l.count })),
+      gidMappings: idLines(idmap, "gid").map((l) => ({ containerID: l.inside, hostID: l.outside, size: l.count })),
+      ...(o.devices.length ? { devices: o.devices } : {}),
     },
-    annotations: { "io.rl.image": img.id, "io.rl.name": name, "io.rl.seccomp": security.seccompProfile },
+    annotations: {
+      "io.rl.image": img.id, "io.rl.name": name, "io.rl.seccomp": security.seccompProfile,
+      ...(o.userns.mode !== "default" ? { "io.rl.userns": usernsText(o.userns) } : {}),
+      ...(o.groupAdd.keepGroups ? { "run.oci.keep_original_groups": "1" } : {}),
+      ...(o.groupAdd.groups.length || o.groupAdd.keepGroups ? { "io.rl.group-add": o.groupAdd.keepGroups ? "keep-groups" : o.groupAdd.groups.join("\n") } : {}),
+    },
   };
 }
 
@@ -214,15 +239,19 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
+  // The container's own map (--userns); `mapping` stays the store's, for the jobs that write it.
+  const idmap = usernsMapping(o.userns, mapping);
+  checkUsernsNetwork(o.userns, mapping, o.network);
+  parseSysctls(o.sysctls, o.network === "host");
   // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
   let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, mapping, early.mode === "slirp4netns");
+  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
   const name = o.name ?? randomName();
-  const candidates = driverCandidates(o.storageDriver);
+  const candidates = idmap.lines ? usernsDrivers(o.storageDriver) : driverCandidates(o.storageDriver);
   try {
     d = openDb(p.db);
     await sweepStale(d, p);
@@ -232,7 +261,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, mapping, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
@@ -265,15 +294,15 @@ export async function runContainer(o: RunOptions): Promise<number> {
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts);
+      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts, idmap);
       if (cgDir) withCgroupMount(spec);
-      checkUserMapped(spec.process.user, mapping);
+      checkUserMapped(spec.process.user, idmap);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
-      if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
+      if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root, ...usernsCopy(o.userns, mapping, idmap, spec.process.user, [...lowerDirs].reverse()) }, mapping);
+      const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp, becomeRoot: setupAsRoot(idmap) });
       const ops = cgDir ? cgroupNamespaceFirst(planned) : planned;
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(cloneNs(namespaces), o, mapping, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(cloneNs(namespaces), o, idmap, net.config.mode === "slirp4netns"));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {

@@ -1,3 +1,4 @@
+import type { DeviceBind, Rlimit } from "./process-options";
 import { readFileSync } from "node:fs";
 import { RlError } from "../errors";
 import type { ImageConfig } from "../image/types";
@@ -9,7 +10,8 @@ export interface Spec {
   ociVersion: string;
   process: {
     terminal: boolean;
-    user: { uid: number; gid: number; additionalGids: number[] };
+    user: { uid: number; gid: number; additionalGids: number[]; umask?: number };
+    rlimits?: Rlimit[];
     args: string[];
     env: string[];
     cwd: string;
@@ -25,6 +27,11 @@ export interface Spec {
     maskedPaths: string[];
     readonlyPaths: string[];
     seccomp?: ContainerSecurity["seccomp"];
+    sysctl?: Record<string, string>;
+    uidMappings?: { containerID: number; hostID: number; size: number }[];
+    gidMappings?: { containerID: number; hostID: number; size: number }[];
+    /** --device: bound from `source` (rootless: a bind, as podman). */
+    devices?: DeviceBind[];
   };
   annotations: Record<string, string>;
 }

@@ -1,5 +1,5 @@
 import { RlError } from "../errors";
-import { hasFullMapping, mappedSize, type IdMapping } from "../security/idmap";
+import { hasFullMapping, hostId, idLines, type IdLine, type IdMapping } from "../security/idmap";
 
 export interface ResolvedUser {
   uid: number;
@@ -80,14 +80,25 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
  */
 export function checkUserMapped(u: Pick<ResolvedUser, "uid" | "gid" | "additionalGids">, m: IdMapping): void {
   const full = hasFullMapping(m);
-  const size = full ? mappedSize(m) : { uids: 1, gids: 1 };
   // Without subordinate ids setgroups is denied: supplementary groups are dropped, not refused.
   const gids = full ? [u.gid, ...u.additionalGids] : [u.gid];
-  const bad = u.uid >= size.uids ? { kind: "uid", id: u.uid } : gids.filter((g) => g >= size.gids).map((id) => ({ kind: "gid", id }))[0];
+  const unmapped = (kind: "uid" | "gid", id: number) => hostId(idLines(m, kind), id) === undefined;
+  const bad = unmapped("uid", u.uid) ? { kind: "uid" as const, id: u.uid } : gids.filter((g) => unmapped("gid", g)).map((id) => ({ kind: "gid" as const, id }))[0];
   if (!bad) return;
   if (!full) {
-    throw new RlError(`cannot run as ${bad.kind} ${bad.id}: this user has no subordinate ids in /etc/subuid and /etc/subgid, so the container has only uid 0 and gid 0 (ask for a range, e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)`);
+    const has = m.lines ? `only ${bad.kind} ${idLines(m, bad.kind)[0]!.inside}` : "only uid 0 and gid 0";
+    throw new RlError(`cannot run as ${bad.kind} ${bad.id}: this user has no subordinate ids in /etc/subuid and /etc/subgid, so the container has ${has} (ask for a range, e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)`);
   }
-  const n = bad.kind === "uid" ? size.uids : size.gids;
-  throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container's ${bad.kind}s are 0-${n - 1} (your own and the subordinate ones in /etc/sub${bad.kind})`);
+  throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container's ${bad.kind}s are ${describeIds(idLines(m, bad.kind))} (${m.lines ? "as --userns maps them" : `your own and the subordinate ones in /etc/sub${bad.kind}`})`);
+}
+
+/** "0-65536", or the ranges one by one where they leave gaps. */
+function describeIds(lines: IdLine[]): string {
+  const ranges: [number, number][] = [];
+  for (const l of [...lines].sort((a, b) => a.inside - b.inside)) {
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] + 1 === l.inside) last[1] = l.inside + l.count - 1;
+    else ranges.push([l.inside, l.inside + l.count - 1]);
+  }
+  return ranges.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)).join(", ");
 }

@@ -16,6 +16,15 @@ export interface IdMapping {
   gid: number;
   subuid?: IdRange;
   subgid?: IdRange;
+  /** A container's own map (--userns=keep-id or nomap) instead of the user at 0 and the range from 1. */
+  lines?: { uid: IdLine[]; gid: IdLine[] };
+}
+
+/** One line of /proc/PID/uid_map: ids inside..inside+count-1 are outside..outside+count-1 on the host. */
+export interface IdLine {
+  inside: number;
+  outside: number;
+  count: number;
 }
 
 /** Ranges for `user` (name or uid) in a /etc/subuid-style file; the largest first. */
@@ -100,18 +109,24 @@ function hasFileCaps(path: string): boolean {
  * Without subordinate ranges: only the user, at once, with one warning (as podman does).
  */
 export function startIdMaps(pid: number, m: IdMapping): () => void {
+  if (m.lines) return startLineMaps(pid, m.lines, hasFullMapping(m));
   if (!hasFullMapping(m)) {
     warnOnce(`no subordinate ids for this user in /etc/subuid and /etc/subgid: only the user's own id is mapped (as root); files owned by other ids are given to root`);
     writeSingleMapping(pid, m);
     return () => {};
   }
+  return runMapHelpers(pid, [String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)], [String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]);
+}
+
+/** newuidmap and newgidmap with these arguments, side by side; the returned function waits for both. */
+function runMapHelpers(pid: number, uidArgs: string[], gidArgs: string[]): () => void {
   const uidmap = idMapHelper("newuidmap"), gidmap = idMapHelper("newgidmap");
   for (const h of [uidmap, gidmap]) if (!h.usable) throw new RlError(h.reason!);
   const cannotWrite = (errno: number) => new RlError(`cannot write the id maps of the container: ${strerror(errno)}`);
   const helpers: Helper[] = [];
   try {
-    helpers.push(spawnHelper([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]));
-    helpers.push(spawnHelper([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]));
+    helpers.push(spawnHelper([uidmap.path!, ...uidArgs]));
+    helpers.push(spawnHelper([gidmap.path!, ...gidArgs]));
   } catch (err) {
     for (const h of helpers) h.wait();
     throw cannotWrite((err as { errno: number }).errno);
@@ -140,4 +155,75 @@ function writeSingleMapping(pid: number, m: IdMapping): void {
   } catch (err) {
     throw new RlError(`cannot write the id map of process ${pid}: ${(err as Error).message}`);
   }
+}
+
+/** A container's own map: through newuidmap/newgidmap, or (only the user's own id) written directly. */
+function startLineMaps(pid: number, lines: { uid: IdLine[]; gid: IdLine[] }, full: boolean): () => void {
+  const flat = (ls: IdLine[]) => [String(pid), ...ls.flatMap((l) => [String(l.inside), String(l.outside), String(l.count)])];
+  if (full) return runMapHelpers(pid, flat(lines.uid), flat(lines.gid));
+  const text = (ls: IdLine[]) => ls.map((l) => `${l.inside} ${l.outside} ${l.count}\n`).join("");
+  try {
+    writeFileSync(`/proc/${pid}/uid_map`, text(lines.uid));
+    writeFileSync(`/proc/${pid}/setgroups`, "deny\n");
+    writeFileSync(`/proc/${pid}/gid_map`, text(lines.gid));
+  } catch (err) {
+    throw new RlError(`cannot write the id map of process ${pid}: ${(err as Error).message}`);
+  }
+  return () => {};
+}
+
+/** The lines of a mapping, its own or the default one (the user at 0, the subordinate range from 1). */
+export function idLines(m: IdMapping, kind: "uid" | "gid"): IdLine[] {
+  if (m.lines) return m.lines[kind];
+  const sub = kind === "uid" ? m.subuid : m.subgid;
+  const own = { inside: 0, outside: kind === "uid" ? m.uid : m.gid, count: 1 };
+  return hasFullMapping(m) ? [own, { inside: 1, outside: sub!.start, count: sub!.count }] : [own];
+}
+
+/** The host id of a container id under these lines, or undefined when it is not mapped. */
+export function hostId(lines: IdLine[], id: number): number | undefined {
+  const l = lines.find((x) => id >= x.inside && id < x.inside + x.count);
+  return l && l.outside + id - l.inside;
+}
+
+/** The container id of a host id under these lines, or undefined. */
+export function containerId(lines: IdLine[], host: number): number | undefined {
+  const l = lines.find((x) => host >= x.outside && host < x.outside + x.count);
+  return l && l.inside + host - l.outside;
+}
+
+/**
+ * --userns=keep-id[:uid=N,gid=N] (podman's): the user's own ids are N inside, the subordinate ranges fill
+ * 0..N-1 and what follows N. Without subordinate ids only the user is mapped.
+ */
+export function keepIdMapping(base: IdMapping, uid: number, gid: number): IdMapping {
+  const around = (self: number, inside: number, sub: IdRange | undefined): IdLine[] => {
+    const lines: IdLine[] = [];
+    if (sub) {
+      const below = Math.min(inside, sub.count);
+      if (below > 0) lines.push({ inside: 0, outside: sub.start, count: below });
+      lines.push({ inside, outside: self, count: 1 });
+      if (sub.count > below) lines.push({ inside: inside + 1, outside: sub.start + below, count: sub.count - below });
+    } else lines.push({ inside, outside: self, count: 1 });
+    return lines;
+  };
+  return { ...base, lines: { uid: around(base.uid, uid, base.subuid), gid: around(base.gid, gid, base.subgid) } };
+}
+
+/** --userns=nomap (podman's): only the subordinate ids, from 0; the user's own id is not in the container. */
+export function noMapping(base: IdMapping): IdMapping {
+  if (!hasFullMapping(base)) throw new RlError("cannot use --userns=nomap: this user has no subordinate ids in /etc/subuid and /etc/subgid, and nomap maps only those");
+  return { ...base, lines: { uid: [{ inside: 0, outside: base.subuid!.start, count: base.subuid!.count }], gid: [{ inside: 0, outside: base.subgid!.start, count: base.subgid!.count }] } };
+}
+
+/**
+ * The id to give a file, in a namespace mapped as `stored`, so that a container mapped as `container`
+ * sees `id`: the same host id. An id the container does not map keeps its own; one the namespace
+ * does not map either (the overflow id of a store unpacked with subordinate ids the user no longer has)
+ * goes to its root, the user, as files of unmapped ids do without subordinate ids.
+ */
+export function reownId(stored: IdLine[], container: IdLine[], id: number): number {
+  const host = hostId(container, id);
+  const inStore = host === undefined ? undefined : containerId(stored, host);
+  return inStore ?? (hostId(stored, id) === undefined ? 0 : id);
 }

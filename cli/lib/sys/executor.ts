@@ -51,8 +51,10 @@ export interface Spawned {
  * number. With `join`, the child joins those user and network namespaces (fds) instead of creating them.
  * With `makeTap`, it first creates a persistent tap0 for slirp4netns: read the result with tapResult.
  * `pipes`: bit i gives the child a pipe as fd i instead of rl's own (rl's end in Spawned.pipes).
+ * `copy`: a copy of rl, never the program: a program exec'd before its id maps holds capabilities in
+ * its namespace only when the user turns out to be its root, which --userns=keep-id and nomap are not.
  */
-export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false, pipes = 0): Spawned {
+export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false, pipes = 0, copy = false): Spawned {
   const out = new Int32Array(3);
   const ends = new Int32Array(3).fill(-1);
   const spawn = (program: string | undefined) => {
@@ -63,7 +65,7 @@ export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { us
     return executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
   };
   const closeEnds = () => ends.forEach((fd, i) => fd >= 0 && (executor().rl_close(fd), (ends[i] = -1)));
-  const program = programFailed ? undefined : executorProgram();
+  const program = programFailed || copy ? undefined : executorProgram();
   let pid = spawn(program);
   // A program that cannot be run (a noexec mount, a foreign architecture): the copy of rl does the same.
   if (pid < 0 && program !== undefined) {
@@ -76,7 +78,7 @@ export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { us
     closeEnds();
     throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
   }
-  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed, pipes: [ends[0]!, ends[1]!, ends[2]!] };
+  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed && !copy, pipes: [ends[0]!, ends[1]!, ends[2]!] };
 }
 
 /** Once its id maps are written (or joined): a child running the executor program goes on (once). */
