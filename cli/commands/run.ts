@@ -56,7 +56,7 @@ export const OPTIONS = {
   "device-read-iops": { type: "string", array: true, default: [], describe: "Limit read rate in IO per second from a device (io.max): /dev/sda:1000" },
   "device-write-iops": { type: "string", array: true, default: [], describe: "Limit write rate in IO per second to a device (io.max): /dev/sda:1000" },
   "oom-score-adj": { type: "string", describe: "Tune the host's OOM preferences for the container (-1000 to 1000; only raising works rootless)" },
-  userns: { type: "string", default: "", describe: "User namespace: keep-id[:uid=N,gid=N] (you keep your uid and gid inside and run as them), nomap (only your subordinate ids), host (the default: you are root inside)" },
+  userns: { type: "string", default: "", describe: "User namespace: keep-id[:uid=N,gid=N] (you keep your uid and gid inside and run as them), nomap (only your subordinate ids); without it you are root inside" },
   ulimit: { type: "string", array: true, default: [], describe: "Set a resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 or unlimited), up to rl's own hard limit" },
   umask: { type: "string", describe: "The container process's umask (octal, default 0022)" },
   "group-add": { type: "string", array: true, default: [], describe: "Add a supplementary group: a gid or a name in the image's /etc/group, or keep-groups (keep your own)" },

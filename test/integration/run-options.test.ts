@@ -69,10 +69,6 @@ describe.skipIf(Boolean(reason))("run options", () => {
       expect(await sh(["--userns=keep-id", "-u", "0"], "id -u")).toBe("0\n");
     });
 
-    test("host is the user's own namespace, rl's default (as rootless podman)", async () => {
-      const out = await sh(["--userns=host"], "id -u; head -1 /proc/self/uid_map");
-      expect(out.replace(/[ \t]+/g, " ").split("\n").slice(0, 2)).toEqual(["0", ` 0 ${uid} 1`]);
-    });
   });
 
   test("--ulimit sets soft and hard limits", async () => {
@@ -133,7 +129,8 @@ describe.skipIf(Boolean(reason))("run options", () => {
     });
     const cases: [string, string[], string][] = [
       ["--userns=auto", ["--userns=auto"], 'rl: invalid --userns "auto": rl does not pick id ranges itself (auto); use keep-id, nomap or the default'],
-      ["--userns=bogus", ["--userns=bogus"], 'rl: invalid --userns "bogus": use keep-id[:uid=N,gid=N], nomap or host'],
+      ["--userns=bogus", ["--userns=bogus"], 'rl: invalid --userns "bogus": use keep-id[:uid=N,gid=N] or nomap'],
+      ["--userns=host", ["--userns=host"], `rl: invalid --userns "host": a rootless container cannot share the host's user namespace; without --userns you are root inside, your own uid outside (--userns=keep-id keeps your uid inside)`],
       ["keep-id:uid=x", ["--userns=keep-id:uid=x"], 'rl: invalid --userns "keep-id:uid=x": keep-id takes uid=N and gid=N (decimal ids)'],
       ["keep-id with a joined network", ["--userns=keep-id", "--network", "container:other"], "rl: cannot use --userns=keep-id with --network container:other: the container joins that one's user namespace"],
       ["an unknown ulimit", ["--ulimit", "bogus=1"], 'rl: invalid --ulimit "bogus=1": unknown name bogus (rl knows as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)'],

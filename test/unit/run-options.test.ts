@@ -10,14 +10,13 @@ const base: IdMapping = { uid: 1001, gid: 1002, subuid: { start: 100000, count: 
 describe("--userns", () => {
   test.each([
     ["", { mode: "default" }],
-    ["host", { mode: "default" }],
     ["keep-id", { mode: "keep-id" }],
     ["keep-id:uid=200,gid=300", { mode: "keep-id", uid: 200, gid: 300 }],
     ["keep-id:gid=7", { mode: "keep-id", gid: 7 }],
     ["nomap", { mode: "nomap" }],
   ])("%p", (text, want) => expect(parseUserns(text)).toEqual(want as never));
 
-  test.each(["auto", "auto:size=10", "ns:/proc/1/ns/user", "keep-id:uid=", "keep-id:uid=-1", "keep-id:size=3", "keep-id:uid=99999999999", "private", "bogus"])("%p is refused", (text) => {
+  test.each(["auto", "auto:size=10", "ns:/proc/1/ns/user", "keep-id:uid=", "keep-id:uid=-1", "keep-id:size=3", "keep-id:uid=99999999999", "private", "bogus", "host"])("%p is refused", (text) => {
     expect(() => parseUserns(text)).toThrow(`invalid --userns ${JSON.stringify(text)}`);
   });
 

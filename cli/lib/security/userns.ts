@@ -7,12 +7,14 @@ export type UsernsMode = { mode: "default" } | { mode: "keep-id"; uid?: number; 
 const ID = /^\d{1,10}$/;
 
 /**
- * podman's values, rootless: "" and host (the user's own namespace: the user as root and the
- * subordinate ids, rl's default), keep-id[:uid=N,gid=N] and nomap. auto, ns: and container: are refused.
+ * podman's values, rootless: "" (the user as root and the subordinate ids), keep-id[:uid=N,gid=N] and
+ * nomap. host is refused: without privileges a container cannot run in the host's user namespace (rootless
+ * podman takes it as its own pause namespace, i.e. its default); auto, ns: and container: are refused too.
  */
 export function parseUserns(text: string): UsernsMode {
   const bad = (why: string) => new RlError(`invalid --userns ${JSON.stringify(text)}: ${why}`);
-  if (text === "" || text === "host") return { mode: "default" };
+  if (text === "") return { mode: "default" };
+  if (text === "host") throw bad("a rootless container cannot share the host's user namespace; without --userns you are root inside, your own uid outside (--userns=keep-id keeps your uid inside)");
   if (text === "nomap") return { mode: "nomap" };
   const [mode, opts] = text.split(/:(.*)/s, 2) as [string, string?];
   if (mode === "keep-id") {
@@ -26,7 +28,7 @@ export function parseUserns(text: string): UsernsMode {
   }
   if (mode === "auto") throw bad("rl does not pick id ranges itself (auto); use keep-id, nomap or the default");
   if (mode === "ns" || mode === "container" || mode === "private") throw bad(`rl creates each container's user namespace itself; ${mode} is not supported`);
-  throw bad("use keep-id[:uid=N,gid=N], nomap or host");
+  throw bad("use keep-id[:uid=N,gid=N] or nomap");
 }
 
 /** The container's id mapping for this mode, from the user's own (`base`). */
