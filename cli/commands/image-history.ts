@@ -12,7 +12,10 @@ export const OPTIONS = {
   "no-trunc": { type: "boolean", default: false, describe: "Do not shorten CREATED BY" },
   format: FORMAT_FLAG,
 } as const satisfies OptionTable;
-export const EXAMPLES: Example[] = [["$0 image history alpine", "ID, CREATED, CREATED BY, SIZE, COMMENT"]];
+export const EXAMPLES: Example[] = [
+  ["$0 image history alpine", "ID, CREATED, CREATED BY, SIZE, COMMENT"],
+  ["$0 history alpine", "The same (docker's spelling)"],
+];
 
 export async function handler(a: { IMAGE: string; "no-trunc": boolean; format: OutputFormat }): Promise<number> {
   const d = await openStore(paths());

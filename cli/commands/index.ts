@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   login: () => import("./login"),
   logout: () => import("./logout"),
   tag: () => import("./tag"),
+  history: () => import("./image-history"),
   rmi: () => import("./rmi"),
   load: () => import("./load"),
   save: () => import("./save"),

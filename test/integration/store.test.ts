@@ -164,7 +164,10 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
     });
 
     test("history lists the steps newest first", async () => {
-      const lines = (await r(["image", "history", ALPINE])).stdout.trim().split("\n");
+      const out = await r(["image", "history", ALPINE]);
+      // `rl history` is docker's spelling of the same.
+      expect(await r(["history", ALPINE])).toEqual(out);
+      const lines = out.stdout.trim().split("\n");
       expect(lines[0]).toMatch(/^ID\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
       expect(lines[1]).toMatch(new RegExp(`^${ALPINE_ID.slice(0, 12)}\\s.*CMD \\["/bin/sh"\\]\\s+0 B$`));
       expect(lines[2]).toMatch(/^<missing>\s.*ADD alpine-minirootfs.*8\.09 MB$/);
