@@ -13,6 +13,7 @@ import { removeTree } from "./remove-tree";
 import { flattenLayers } from "./flatten";
 import type { DigestEngine } from "../image/digest-engine";
 import { exportTree } from "./export-tree";
+import { chownTree, fillVolume } from "./volume-files";
 
 export type WorkerJob =
   | {
@@ -33,7 +34,9 @@ export type WorkerJob =
   | { kind: "remove"; paths: string[] }
   | { kind: "flatten"; layerDirs: string[]; dest: string }
   /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output`. */
-  | { kind: "export"; dirs: string[]; output: string };
+  | { kind: "export"; dirs: string[]; output: string }
+  /** Fill each new volume directory `dest` from the image's directory `path`, then chown -R those asked (:U). */
+  | { kind: "volumes"; layerDirs: string[]; fills: { path: string; dest: string }[]; chowns: { dir: string; uid: number; gid: number }[] };
 
 export interface WorkerResult {
   ok: boolean;
@@ -90,7 +93,11 @@ async function main(): Promise<void> {
       flattenLayers(job.layerDirs, job.dest);
       result = { ok: true };
     } else if (job.kind === "export") result = await exportTree(job.dirs, job.output);
-    else {
+    else if (job.kind === "volumes") {
+      for (const f of job.fills) fillVolume(job.layerDirs, f.path, f.dest);
+      for (const c of job.chowns) chownTree(c.dir, c.uid, c.gid);
+      result = { ok: true };
+    } else {
       for (const p of job.paths) removeTree(p);
       result = { ok: true };
     }

@@ -38,6 +38,7 @@ import { checkUserMapped, resolveUser } from "./user";
 import { attachTerminal } from "./tty";
 import { relayPipes } from "./stdio-relay";
 import { parseMountSpecs } from "./mounts";
+import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 
 export interface RunOptions {
@@ -51,6 +52,10 @@ export interface RunOptions {
   hostname?: string;
   volumes: string[];
   tmpfs: string[];
+  /** --mount type=bind|volume|tmpfs,… */
+  mounts?: string[];
+  /** --volumes-from CTR[:ro|rw] */
+  volumesFrom?: string[];
   readOnly: boolean;
   rm: boolean;
   name?: string;
@@ -209,7 +214,7 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   // Checked before any side effect: a refused mount target leaves nothing behind.
-  const userMounts = parseMountSpecs(o.volumes, o.tmpfs);
+  const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
   const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
@@ -253,17 +258,20 @@ export async function runContainer(o: RunOptions): Promise<number> {
   let started: Awaited<ReturnType<typeof startChild>> | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
+  let vols: AttachedVolumes | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
     const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
+    vols = await attachVolumes(d, p, id, userMounts, o.volumesFrom ?? [], Object.keys(img.config.config?.Volumes ?? {}), [...lowerDirs].reverse(), mapping);
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts);
+      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, vols.mounts);
       checkUserMapped(spec.process.user, mapping);
+      if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, mapping);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
@@ -304,6 +312,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     network.closeListeners();
     await network.detach();
     await removeContainer(d, p, id).catch(() => {});
+    if (vols) await dropVolumes(d, p, id, vols.created);
     throw err;
   }
   const { pid } = started!;
@@ -317,7 +326,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   }
   for (const [s, h] of handlers) process.off(s, h);
   const networkDown = network.detach();
-  if (o.rm) await removeContainer(d, p, id);
+  if (o.rm) await removeContainer(d, p, id, { volumes: true });
   else markExited(d, p, id, code);
   await networkDown;
   if (!o.rm) clearHelpers(d, p, id);

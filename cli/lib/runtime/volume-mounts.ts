@@ -1,0 +1,101 @@
+import type { Database } from "bun:sqlite";
+import { posix } from "node:path";
+import { RlError } from "../errors";
+import type { Paths } from "../paths";
+import { transaction } from "../store/db";
+import { createVolume, findVolume, markFilled, removeVolume, volumeData, volumeEmpty } from "../store/volumes";
+import { runWorkerJob } from "../rootfs/worker-job";
+import type { IdMapping } from "../security/idmap";
+import { findContainer } from "./containers";
+import type { Spec } from "./spec";
+
+type Mount = Spec["mounts"][number];
+
+export interface AttachedVolumes {
+  /** The user's mounts with every volume turned into a bind of its directory. */
+  mounts: Mount[];
+  /** Volumes this run created (removed again when it fails). */
+  created: string[];
+  /** Volume directories to chown to the container's user (`:U`). */
+  chown: string[];
+}
+
+const norm = (dest: string) => posix.normalize(dest).replace(/(.)\/+$/, "$1");
+
+/** `--volumes-from CTR[:ro|rw]`: the volumes and binds container CTR mounts, read-only with :ro. */
+function mountsFrom(d: Database, spec: string): Mount[] {
+  const [name, mode, ...rest] = spec.split(":");
+  if (!name || rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) throw new RlError(`invalid --volumes-from ${JSON.stringify(spec)}: use CONTAINER[:ro|rw]`);
+  const c = findContainer(d, name);
+  if (!c) throw new RlError(`cannot use the volumes of container ${name}: no such container`);
+  const rows = d.query("SELECT destination, volume, source, options FROM container_volumes WHERE container_id = ?").all(c.id) as { destination: string; volume: string | null; source: string | null; options: string }[];
+  return rows.map((r) => {
+    let options = (JSON.parse(r.options) as string[]).filter((o) => o !== "U");
+    if (mode) options = [...options.filter((o) => o !== "ro" && o !== "rw"), mode];
+    return r.volume !== null ? { destination: r.destination, type: "volume", source: r.volume, options } : { destination: r.destination, type: "bind", source: r.source!, options };
+  });
+}
+
+/**
+ * Resolve the volumes of a new container `id` (recorded already): the user's volume mounts, those of
+ * --volumes-from containers, and an anonymous volume for each of the image's VOLUME paths not mounted
+ * otherwise. Creates the volumes missing, fills each new one from the image (`layerDirsTopFirst`) at its
+ * path, and records what the container mounts.
+ */
+export async function attachVolumes(d: Database, p: Paths, id: string, userMounts: Mount[], volumesFrom: string[], imageVolumes: string[], layerDirsTopFirst: string[], mapping: IdMapping): Promise<AttachedVolumes> {
+  const mounts = [...userMounts];
+  const taken = new Set(mounts.map((m) => norm(m.destination)));
+  for (const spec of volumesFrom) {
+    for (const m of mountsFrom(d, spec)) if (!taken.has(norm(m.destination))) (mounts.push(m), taken.add(norm(m.destination)));
+  }
+  for (const dest of imageVolumes) if (!taken.has(norm(dest))) (mounts.push({ destination: dest, type: "volume", source: "", options: ["rbind"] }), taken.add(norm(dest)));
+  const created: string[] = [];
+  const fills: { path: string; dest: string; name: string }[] = [];
+  const chown: string[] = [];
+  try {
+    const out: Mount[] = [];
+    for (const m of mounts) {
+      if (m.type !== "volume") {
+        out.push(m);
+        continue;
+      }
+      let name = m.source;
+      if (!name || !findVolume(d, name)) {
+        name = await createVolume(d, p, { name: name || undefined, anonymous: !name });
+        created.push(name);
+      }
+      const v = findVolume(d, name)!;
+      if (!v.filled && !("nocopy" in v.options) && volumeEmpty(p, name) && !fills.some((f) => f.name === name)) fills.push({ path: m.destination, dest: volumeData(p, name), name });
+      if (m.options.includes("U")) chown.push(volumeData(p, name));
+      out.push({ destination: m.destination, type: "bind", source: volumeData(p, name), options: m.options.filter((o) => o !== "U") });
+      m.source = name;
+    }
+    transaction(d, p.db, () => {
+      const insert = d.query("INSERT OR REPLACE INTO container_volumes (container_id, destination, volume, source, options) VALUES (?, ?, ?, ?, ?)");
+      for (const m of mounts) {
+        if (m.type === "volume") insert.run(id, m.destination, m.source, null, JSON.stringify(m.options));
+        else if (m.type === "bind") insert.run(id, m.destination, null, m.source, JSON.stringify(m.options));
+      }
+    });
+    if (fills.length) {
+      await runWorkerJob(p.tmp, { kind: "volumes", layerDirs: layerDirsTopFirst, fills: fills.map(({ path, dest }) => ({ path, dest })), chowns: [] }, mapping);
+      for (const f of fills) markFilled(d, p, f.name);
+    }
+    return { mounts: out, created, chown };
+  } catch (err) {
+    await dropVolumes(d, p, id, created);
+    throw err;
+  }
+}
+
+/** Undo attachVolumes for a container that does not start: its records, and the volumes its run created. */
+export async function dropVolumes(d: Database, p: Paths, id: string, created: string[]): Promise<void> {
+  transaction(d, p.db, () => d.query("DELETE FROM container_volumes WHERE container_id = ?").run(id));
+  for (const name of created) await removeVolume(d, p, name).catch(() => {});
+}
+
+/** `:U`: chown the volumes' content to the container's user, from inside the user namespace. */
+export async function chownVolumes(p: Paths, dirs: string[], user: { uid: number; gid: number }, mapping: IdMapping): Promise<void> {
+  if (!dirs.length) return;
+  await runWorkerJob(p.tmp, { kind: "volumes", layerDirs: [], fills: [], chowns: dirs.map((dir) => ({ dir, uid: user.uid, gid: user.gid })) }, mapping);
+}
