@@ -135,3 +135,9 @@ export function parseMountFlag(text: string): Spec["mounts"][number] {
   if (!existsSync(abs)) throw new RlError(`bind source path does not exist: ${abs}`);
   return { destination: dest, type: "bind", source: abs, options: ["rbind", ...mode, ...(propagation ? [propagation] : [])] };
 }
+
+/** Mounts in the order they can be made: by the depth of their destination, keeping the given order otherwise. */
+export function byDepth<M extends { destination: string }>(mounts: M[]): M[] {
+  const depth = (m: M) => posix.normalize(m.destination).split("/").filter(Boolean).length;
+  return mounts.map((m, i) => [m, i] as const).sort(([a, i], [b, j]) => depth(a) - depth(b) || i - j).map(([m]) => m);
+}

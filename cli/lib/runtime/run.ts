@@ -37,7 +37,7 @@ import { randomId, randomName, VALID_NAME } from "./names";
 import { checkUserMapped, resolveUser } from "./user";
 import { attachTerminal } from "./tty";
 import { relayPipes } from "./stdio-relay";
-import { parseMountSpecs } from "./mounts";
+import { byDepth, parseMountSpecs } from "./mounts";
 import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 
@@ -137,8 +137,8 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-    ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
-    ...userMounts,
+    // As podman: shallower destinations first, so a volume on /etc does not hide /etc/hosts.
+    ...byDepth([...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })), ...userMounts]),
     ...(init ? [{ destination: INIT_PATH, type: "bind", source: init, options: ["bind", "ro"] }] : []),
   ];
   const args = processArgs(img.config.config, o);
