@@ -96,6 +96,11 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     expect((await run(["run", "--name", "user1", "--network", "none", "-v", "busy:/data", ALPINE, "sh", "-c", "head -c 100000 /dev/zero > /data/blob"])).code).toBe(0);
     const df = (await run(["system", "df", "--format", "{{.Type}} {{.Total}} {{.Active}} {{.Size}}"])).stdout;
     expect(df).toMatch(/^Local Volumes 1 1 1\d\d(\.\d+)? kB$/m);
+    const id = (await run(["ps", "-a", "-q", "--no-trunc", "--filter", "volume=busy"])).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await run(["ps", "-a", "-q", "--filter", "volume=/data"])).stdout.trim()).toBe(id.slice(0, 12));
+    expect((await run(["ps", "-a", "-q", "--filter", "volume=other"])).stdout).toBe("");
+    expect((await run(["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.RW}}{{end}}", "user1"])).stdout).toBe("volume busy /data true\n");
     const refused = await run(["volume", "rm", "busy"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^rl: volume busy is being used by the following container\(s\): [0-9a-f]{64}: volume is being used\n$/);
@@ -115,10 +120,10 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     mkdirSync(host, { recursive: true });
     writeFileSync(join(host, "f"), "from host\n");
     const r = await sh(
-      ["--mount", "type=volume,src=mv,dst=/v", "--mount", `type=bind,source=${host},target=/b,readonly`, "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1770", "--mount", `type=bind,src=${host},dst=/p,bind-propagation=rslave`],
-      "echo v > /v/x && cat /v/x /b/f /p/f; touch /b/g 2>/dev/null || echo ro; stat -c %a /t; df -k /t | tail -1 | awk '{print $2}'",
+      ["--mount", "type=volume,src=mv,dst=/v", "--mount", `type=bind,source=${host},target=/b,readonly`, "--mount", "type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1770", "--mount", `type=bind,src=${host},dst=/p,bind-propagation=rshared`],
+      "echo v > /v/x && cat /v/x /b/f /p/f; touch /b/g 2>/dev/null || echo ro; stat -c %a /t; df -k /t | tail -1 | awk '{print $2}'; grep -c ' /p .* shared:' /proc/self/mountinfo",
     );
-    expect(r).toEqual({ code: 0, stdout: "v\nfrom host\nfrom host\nro\n1770\n1024\n", stderr: "" });
+    expect(r).toEqual({ code: 0, stdout: "v\nfrom host\nfrom host\nro\n1770\n1024\n1\n", stderr: "" });
     expect(await names()).toEqual(["mv"]);
     for (const [arg, msg] of [
       ["type=volume,src=x", "destination (dst, target) is required"],
@@ -180,6 +185,15 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     }
     for (const n of ["h1", "h2"]) expect(readdirSync(join(t.env.RL_ROOT!, "volumes", n, "_data"))).toEqual([]);
     expect((await run(["volume", "rm", "h1", "h2"])).code).toBe(0);
+  }, 120_000);
+
+  test("shell completion offers the volume commands and the store's volume names", async () => {
+    expect((await run(["volume", "create", "pgdata"])).code).toBe(0);
+    const complete = async (words: string[]) => (await run(["__complete", ...words])).stdout.split("\n").filter(Boolean);
+    expect(await complete(["volume", ""])).toEqual(["create", "ls", "inspect", "rm", "prune", "exists"]);
+    expect(await complete(["volume", "rm", "pg"])).toEqual(["pgdata"]);
+    expect(await complete(["volume", "inspect", "pgdata", ""])).toEqual(["pgdata"]);
+    expect((await run(["volume", "rm", "pgdata"])).code).toBe(0);
   }, 120_000);
 
   test("an older store gains the volume tables", async () => {

@@ -163,3 +163,9 @@ export function volumeRecord(p: Paths, v: VolumeRow) {
 export function anonymousVolumesOf(d: Database, id: string): string[] {
   return (d.query("SELECT DISTINCT v.name FROM container_volumes c JOIN volumes v ON v.name = c.volume WHERE c.container_id = ? AND v.anonymous = 1").all(id) as { name: string }[]).map((r) => r.name);
 }
+
+/** Destination → volume name of the volumes container `id` mounts. */
+export function containerVolumeNames(d: Database, id: string): Map<string, string> {
+  const rows = d.query("SELECT destination, volume FROM container_volumes WHERE container_id = ? AND volume IS NOT NULL").all(id) as { destination: string; volume: string }[];
+  return new Map(rows.map((r) => [r.destination, r.volume]));
+}
