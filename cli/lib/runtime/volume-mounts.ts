@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { posix } from "node:path";
-import { RlError } from "../errors";
+import { RlError, withContext } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
 import { createVolume, findVolume, markFilled, removeVolume, volumeData, volumeEmpty } from "../store/volumes";
@@ -61,8 +61,13 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
       }
       let name = m.source;
       if (!name || !findVolume(d, name)) {
-        name = await createVolume(d, p, { name: name || undefined, anonymous: !name });
-        created.push(name);
+        try {
+          name = await createVolume(d, p, { name: name || undefined, anonymous: !name });
+          created.push(name);
+        } catch (err) {
+          // Another rl created the same name meanwhile: use theirs.
+          if (!name || !findVolume(d, name)) throw err;
+        }
       }
       const v = findVolume(d, name)!;
       if (!v.filled && !("nocopy" in v.options) && volumeEmpty(p, name) && !fills.some((f) => f.name === name)) fills.push({ path: m.destination, dest: volumeData(p, name), name });
@@ -78,7 +83,8 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
       }
     });
     if (fills.length) {
-      await runWorkerJob(p.tmp, { kind: "volumes", layerDirs: layerDirsTopFirst, fills: fills.map(({ path, dest }) => ({ path, dest })), chowns: [] }, mapping);
+      const job = { kind: "volumes" as const, layerDirs: layerDirsTopFirst, fills: fills.map(({ path, dest }) => ({ path, dest })), chowns: [] };
+      await withContext(`fill volume ${fills.map((f) => f.name).join(", ")} from the image`, () => runWorkerJob(p.tmp, job, mapping));
       for (const f of fills) markFilled(d, p, f.name);
     }
     return { mounts: out, created, chown };

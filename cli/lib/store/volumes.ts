@@ -1,11 +1,12 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { randomId, VALID_NAME } from "../runtime/names";
 import { removePaths, runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
+import { tmpName } from "./tmp-name";
 
 export interface VolumeRow {
   name: string;
@@ -129,8 +130,8 @@ export function markFilled(d: Database, p: Paths, name: string): void {
 }
 
 /**
- * Remove a volume: refused while a container uses it, unless `users` says what to do with those (rm -f
- * removes them first). The record goes first, then the files (some owned by subordinate ids).
+ * Remove a volume: refused while a container uses it (rm -f removes those containers first). The record
+ * goes first, then the files (some owned by subordinate ids).
  */
 export async function removeVolume(d: Database, p: Paths, name: string): Promise<void> {
   transaction(d, p.db, () => {
@@ -138,7 +139,16 @@ export async function removeVolume(d: Database, p: Paths, name: string): Promise
     if (users.length) throw new RlError(`volume ${name} is being used by the following container(s): ${users.join(", ")}: volume is being used`, 2);
     d.query("DELETE FROM volumes WHERE name = ?").run(name);
   });
-  await removePaths(p.tmp, [join(p.volumes, name)]);
+  // Moved to tmp/ first: if this rl is killed while removing, the debris cleaner finishes the job.
+  const doomed = tmpName(p, "volume");
+  try {
+    mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
+    renameSync(join(p.volumes, name), doomed);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  await removePaths(p.tmp, [doomed]);
 }
 
 /** The names of the volumes no container uses. */
