@@ -63,6 +63,9 @@ export function* mergedTree(dirsTopFirst: string[], rel = ""): Generator<MergedE
   }
 }
 
+/** Opaque by its xattr or by fuse-overlayfs's `.wh..wh..opq` file. */
+const opaqueAnyway = (dir: string) => isOpaque(dir) || lstatOrNull(join(dir, ".wh..wh..opq")) !== null;
+
 /**
  * The layer directories (top first) whose merge is directory `rel` of the image, or undefined where the
  * image has no directory there: a missing path, or a symlink or file at it or at one of its parents
@@ -79,9 +82,9 @@ export function mergedDirAt(dirsTopFirst: string[], rel: string): string[] | und
       if (st && (isWhiteout(st) || !st.isDirectory())) break;
       if (st) {
         below.push(join(dir, name));
-        if (isOpaque(join(dir, name))) break;
+        if (opaqueAnyway(join(dir, name))) break;
       }
-      if (isOpaque(dir)) break;
+      if (opaqueAnyway(dir)) break;
     }
     if (!below.length) return undefined;
     dirs = below;
