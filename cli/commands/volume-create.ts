@@ -8,7 +8,7 @@ export const describe = "Create a volume (without a name: a random 64-hex one); 
 export const POSITIONALS = { NAME: "the volume's name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)" };
 export const OPTIONS = {
   label: { alias: "l", type: "string", array: true, default: [], describe: "Set a label: KEY=VALUE (repeatable)" },
-  opt: { alias: "o", type: "string", array: true, default: [], describe: "Set a driver option: nocopy (never filled from an image), uid=N, gid=N (owner of its directory)" },
+  opt: { alias: "o", type: "string", array: true, default: [], describe: "Set a driver option: nocopy or o=nocopy (never filled from an image), uid=N, gid=N (owner of its directory)" },
 } as const satisfies OptionTable;
 export const EXAMPLES: Example[] = [
   ["$0 volume create pgdata", "A volume named pgdata"],

@@ -56,7 +56,8 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
 
   test("bad input: one line, podman's exit codes, nothing created", async () => {
     expect(await run(["volume", "create", "bad/name"])).toEqual({ code: 125, stdout: "", stderr: 'rl: invalid volume name "bad/name": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*\n' });
-    expect(await run(["volume", "create", "--opt", "type=tmpfs", "v"])).toMatchObject({ code: 125, stderr: 'rl: invalid volume option "type" for driver "local": rl knows nocopy, uid, gid\n' });
+    expect(await run(["volume", "create", "--opt", "type=tmpfs", "v"])).toMatchObject({ code: 125, stderr: 'rl: invalid volume option "type" for driver "local": rl knows nocopy, uid, gid, o\n' });
+    expect(await run(["volume", "create", "-o", "o=size=1m", "v"])).toMatchObject({ code: 125, stderr: expect.stringContaining("of the mount options it knows only nocopy") });
     expect(await run(["volume", "create", "twice"])).toMatchObject({ code: 0 });
     expect(await run(["volume", "create", "twice"])).toEqual({ code: 125, stdout: "", stderr: "rl: volume with name twice already exists: volume already exists\n" });
     expect(await run(["volume", "rm", "nope"])).toEqual({ code: 1, stdout: "", stderr: 'rl: no volume with name "nope" found: no such volume\n' });
@@ -90,6 +91,22 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     // :U gives the volume's files to the container's user.
     expect(await sh(["--user", "1000:1001", "-v", "empty:/d:U"], "stat -c '%u %g' /d /d/f && echo z > /d/g && cat /d/g")).toEqual({ code: 0, stdout: "1000 1001\n1000 1001\nz\n", stderr: "" });
     expect((await run(["volume", "rm", "etcv", "empty"])).code).toBe(0);
+  }, 120_000);
+
+  test("copy-up as podman's: until the image had content at its path; never with nocopy; uid= and gid= own it", async () => {
+    // Mounted where the image has nothing, it stays empty and is filled at a later use where it has something.
+    expect(await sh(["-v", "later:/nothing"], "ls -A /nothing")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await sh(["-v", "later:/media"], "ls -A /media")).toEqual({ code: 0, stdout: "cdrom\nfloppy\nusb\n", stderr: "" });
+    expect(await sh(["-v", "later:/etc/apk"], "ls -A /etc/apk")).toEqual({ code: 0, stdout: "cdrom\nfloppy\nusb\n", stderr: "" });
+    // Made beforehand, it is filled at its first use; with nocopy (podman's -o o=nocopy too), never.
+    for (const args of [["pre"], ["--opt", "nocopy", "nc1"], ["-o", "o=nocopy", "nc2"], ["--opt", "uid=1000", "--opt", "gid=1001", "owned"]]) expect((await run(["volume", "create", ...args])).code).toBe(0);
+    expect(await sh(["-v", "pre:/media", "-v", "nc1:/etc/apk", "-v", "nc2:/etc/ssl", "-v", "owned:/o"], "ls -A /media /etc/apk /etc/ssl; stat -c '%u %g' /o")).toEqual({
+      code: 0,
+      stdout: "/etc/apk:\n\n/etc/ssl:\n\n/media:\ncdrom\nfloppy\nusb\n1000 1001\n",
+      stderr: "",
+    });
+    expect(JSON.parse((await run(["volume", "inspect", "nc2"])).stdout)[0].Options).toEqual({ o: "nocopy" });
+    expect((await run(["volume", "rm", "later", "pre", "nc1", "nc2", "owned"])).code).toBe(0);
   }, 120_000);
 
   test("rm is refused while a container uses the volume; -f removes that container; rm -v and system df", async () => {

@@ -44,6 +44,8 @@ export interface WorkerResult {
   skippedDevices?: string[];
   /** unpack: what each layer turned out to be, in job order. */
   layers?: LayerDigests[];
+  /** volumes: whether each fill copied the image's directory. */
+  filled?: boolean[];
 }
 
 async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<WorkerResult> {
@@ -94,9 +96,9 @@ async function main(): Promise<void> {
       result = { ok: true };
     } else if (job.kind === "export") result = await exportTree(job.dirs, job.output);
     else if (job.kind === "volumes") {
-      for (const f of job.fills) fillVolume(job.layerDirs, f.path, f.dest);
+      const filled = job.fills.map((f) => fillVolume(job.layerDirs, f.path, f.dest));
       for (const c of job.chowns) chownTree(c.dir, c.uid, c.gid);
-      result = { ok: true };
+      result = { ok: true, filled };
     } else {
       for (const p of job.paths) removeTree(p);
       result = { ok: true };

@@ -3,8 +3,9 @@ import { posix } from "node:path";
 import { RlError, withContext } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
-import { createVolume, findVolume, markFilled, removeVolume, volumeData, volumeEmpty } from "../store/volumes";
+import { createVolume, findVolume, markFilled, noCopy, removeVolume, volumeData, volumeEmpty } from "../store/volumes";
 import { runWorkerJob } from "../rootfs/worker-job";
+import { withLocks } from "../store/locks";
 import type { IdMapping } from "../security/idmap";
 import { findContainer } from "./containers";
 import type { Spec } from "./spec";
@@ -50,7 +51,7 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
   }
   for (const dest of imageVolumes) if (!taken.has(norm(dest))) (mounts.push({ destination: dest, type: "volume", source: "", options: ["rbind"] }), taken.add(norm(dest)));
   const created: string[] = [];
-  const fills: { path: string; dest: string; name: string }[] = [];
+  const firstUse: { path: string; name: string }[] = [];
   const chown: string[] = [];
   try {
     const out: Mount[] = [];
@@ -69,8 +70,7 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
           if (!name || !findVolume(d, name)) throw err;
         }
       }
-      const v = findVolume(d, name)!;
-      if (!v.filled && !("nocopy" in v.options) && volumeEmpty(p, name) && !fills.some((f) => f.name === name)) fills.push({ path: m.destination, dest: volumeData(p, name), name });
+      if (!findVolume(d, name)!.filled && !firstUse.some((f) => f.name === name)) firstUse.push({ path: m.destination, name });
       if (m.options.includes("U")) chown.push(volumeData(p, name));
       out.push({ destination: m.destination, type: "bind", source: volumeData(p, name), options: m.options.filter((o) => o !== "U") });
       m.source = name;
@@ -82,16 +82,30 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
         else if (m.type === "bind") insert.run(id, m.destination, null, m.source, JSON.stringify(m.options));
       }
     });
-    if (fills.length) {
-      const job = { kind: "volumes" as const, layerDirs: layerDirsTopFirst, fills: fills.map(({ path, dest }) => ({ path, dest })), chowns: [] };
-      await withContext(`fill volume ${fills.map((f) => f.name).join(", ")} from the image`, () => runWorkerJob(p.tmp, job, mapping));
-      for (const f of fills) markFilled(d, p, f.name);
-    }
+    if (firstUse.length) await fillVolumes(d, p, firstUse, layerDirsTopFirst, mapping);
     return { mounts: out, created, chown };
   } catch (err) {
     await dropVolumes(d, p, id, created);
     throw err;
   }
+}
+
+/**
+ * podman's copy-up: a volume not filled yet, and empty, gets the image's content at its path (unless
+ * created with nocopy); once it got some, it is never filled again. Locked, so that two containers
+ * starting with the same new volume do not both fill it.
+ */
+async function fillVolumes(d: Database, p: Paths, firstUse: { path: string; name: string }[], layerDirsTopFirst: string[], mapping: IdMapping): Promise<void> {
+  await withLocks(p, firstUse.map((f) => ({ name: `volume-${f.name}`, exclusive: true })), async () => {
+    const fills = firstUse.filter((f) => {
+      const v = findVolume(d, f.name);
+      return v && !v.filled && !noCopy(v.options) && volumeEmpty(p, f.name);
+    });
+    if (!fills.length) return;
+    const job = { kind: "volumes" as const, layerDirs: layerDirsTopFirst, fills: fills.map((f) => ({ path: f.path, dest: volumeData(p, f.name) })), chowns: [] };
+    const r = await withContext(`fill volume ${fills.map((f) => f.name).join(", ")} from the image`, () => runWorkerJob(p.tmp, job, mapping));
+    fills.forEach((f, i) => r.filled?.[i] && markFilled(d, p, f.name));
+  });
 }
 
 /** Undo attachVolumes for a container that does not start: its records, and the volumes its run created. */

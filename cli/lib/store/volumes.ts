@@ -33,8 +33,13 @@ const fromDb = (r: DbRow): VolumeRow => ({ ...r, labels: JSON.parse(r.labels), o
 /** The directory a volume's containers mount. */
 export const volumeData = (p: Paths, name: string) => join(p.volumes, name, "_data");
 
-/** `--opt` keys rl's local driver knows: nocopy (no filling from the image), uid and gid (the owner of an empty volume). */
-const OPTION_KEYS = ["nocopy", "uid", "gid"];
+/**
+ * `--opt` keys rl's local driver knows: nocopy (no filling from the image; also as podman's o=nocopy), uid
+ * and gid (the owner of its directory). It keeps volumes as directories: no other mount options.
+ */
+const OPTION_KEYS = ["nocopy", "uid", "gid", "o"];
+
+export const noCopy = (options: Record<string, string>) => "nocopy" in options || (options.o ?? "").split(",").includes("nocopy");
 
 export function checkVolumeName(name: string): void {
   if (!VALID_NAME.test(name)) throw new RlError(`invalid volume name ${JSON.stringify(name)}: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
@@ -56,6 +61,7 @@ export function checkVolumeOptions(options: Record<string, string>): void {
   for (const [k, v] of Object.entries(options)) {
     if (!OPTION_KEYS.includes(k)) throw new RlError(`invalid volume option ${JSON.stringify(k)} for driver "local": rl knows ${OPTION_KEYS.join(", ")}`);
     if ((k === "uid" || k === "gid") && !/^\d+$/.test(v)) throw new RlError(`invalid volume option ${k}=${v}: a number`);
+    if (k === "o" && v !== "nocopy") throw new RlError(`invalid volume option o=${v}: rl's local driver keeps volumes as directories; of the mount options it knows only nocopy`);
   }
 }
 
