@@ -185,6 +185,13 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     // A -v onto the same path replaces the anonymous volume.
     expect(await run(["run", "--rm", "--network", "none", "-v", "named:/cache", image, "cat", "/cache/seed"])).toEqual({ code: 0, stdout: "seeded\n", stderr: "" });
     expect((await run(["volume", "prune", "-f"])).stdout.split("\n").filter(Boolean)).toHaveLength(2);
+    // An image's VOLUME is checked as -v is: nothing is created for one onto /proc.
+    for (const [path, msg] of [["/proc/sys", "is inside /proc"], ["relative", "is not an absolute path"]]) {
+      const bad = imageWithVolumes(join(t.root, `bad-${path!.replaceAll("/", "")}`), [], [path!]);
+      expect(await run(["run", "--rm", "--network", "none", bad, "true"])).toMatchObject({ code: 125, stderr: expect.stringContaining(msg!) });
+    }
+    expect(await names()).toEqual([]);
+    expect((await run(["ps", "-a", "-q"])).stdout).toBe("");
   }, 120_000);
 
   test("a hostile image's volume path that is a symlink to a host directory copies nothing of the host", async () => {

@@ -141,3 +141,10 @@ export function byDepth<M extends { destination: string }>(mounts: M[]): M[] {
   const depth = (m: M) => posix.normalize(m.destination).split("/").filter(Boolean).length;
   return mounts.map((m, i) => [m, i] as const).sort(([a, i], [b, j]) => depth(a) - depth(b) || i - j).map(([m]) => m);
 }
+
+/** An anonymous volume for the image's `VOLUME` path (its config is the image author's: checked as -v is). */
+export function imageVolumeMount(path: string): Spec["mounts"][number] {
+  if (!isAbsolute(path)) throw new RlError(`the image's VOLUME ${JSON.stringify(path)} is not an absolute path`);
+  checkTarget(path, `image VOLUME ${JSON.stringify(path)}`, false);
+  return { destination: posix.normalize(path), type: "volume", source: "", options: ["rbind"] };
+}

@@ -8,6 +8,7 @@ import { runWorkerJob } from "../rootfs/worker-job";
 import { withLocks } from "../store/locks";
 import type { IdMapping } from "../security/idmap";
 import { findContainer } from "./containers";
+import { imageVolumeMount } from "./mounts";
 import type { Spec } from "./spec";
 
 type Mount = Spec["mounts"][number];
@@ -49,7 +50,7 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
   for (const spec of volumesFrom) {
     for (const m of mountsFrom(d, spec)) if (!taken.has(norm(m.destination))) (mounts.push(m), taken.add(norm(m.destination)));
   }
-  for (const dest of imageVolumes) if (!taken.has(norm(dest))) (mounts.push({ destination: dest, type: "volume", source: "", options: ["rbind"] }), taken.add(norm(dest)));
+  for (const m of imageVolumes.map(imageVolumeMount)) if (!taken.has(norm(m.destination))) (mounts.push(m), taken.add(norm(m.destination)));
   const created: string[] = [];
   const firstUse: { path: string; name: string }[] = [];
   const chown: string[] = [];
