@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { existsSync, mkdirSync } from "node:fs";
 import { posix } from "node:path";
 import { RlError, withContext } from "../errors";
 import type { Paths } from "../paths";
@@ -71,6 +72,8 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
           if (!name || !findVolume(d, name)) throw err;
         }
       }
+      // A record whose directory is missing (a killed create): made again, empty.
+      if (!existsSync(volumeData(p, name))) mkdirSync(volumeData(p, name), { recursive: true, mode: 0o700 });
       if (!findVolume(d, name)!.filled && !firstUse.some((f) => f.name === name)) firstUse.push({ path: m.destination, name });
       if (m.options.includes("U")) chown.push(volumeData(p, name));
       out.push({ destination: m.destination, type: "bind", source: volumeData(p, name), options: m.options.filter((o) => o !== "U") });
