@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
-import { posix } from "node:path";
+import { join, posix } from "node:path";
 import { RlError, withContext } from "../errors";
 import type { Paths } from "../paths";
 import { transaction } from "../store/db";
@@ -57,9 +57,11 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
   const chown: string[] = [];
   try {
     const out: Mount[] = [];
+    const recorded: Mount[] = [];
     for (const m of mounts) {
       if (m.type !== "volume") {
         out.push(m);
+        recorded.push(m);
         continue;
       }
       let name = m.source;
@@ -73,15 +75,18 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
         }
       }
       // A record whose directory is missing (a killed create): made again, empty.
-      if (!existsSync(volumeData(p, name))) mkdirSync(volumeData(p, name), { recursive: true, mode: 0o700 });
+      if (!existsSync(volumeData(p, name))) {
+        mkdirSync(join(p.volumes, name), { recursive: true, mode: 0o700 });
+        mkdirSync(volumeData(p, name), { mode: 0o755 });
+      }
       if (!findVolume(d, name)!.filled && !firstUse.some((f) => f.name === name)) firstUse.push({ path: m.destination, name });
       if (m.options.includes("U")) chown.push(volumeData(p, name));
       out.push({ destination: m.destination, type: "bind", source: volumeData(p, name), options: m.options.filter((o) => o !== "U") });
-      m.source = name;
+      recorded.push({ ...m, source: name });
     }
     transaction(d, p.db, () => {
       const insert = d.query("INSERT OR REPLACE INTO container_volumes (container_id, destination, volume, source, options) VALUES (?, ?, ?, ?, ?)");
-      for (const m of mounts) {
+      for (const m of recorded) {
         if (m.type === "volume") insert.run(id, m.destination, m.source, null, JSON.stringify(m.options));
         else if (m.type === "bind") insert.run(id, m.destination, null, m.source, JSON.stringify(m.options));
       }
