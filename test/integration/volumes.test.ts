@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { ALPINE, FIXTURES, makeEnv, rl, skipReason } from "./harness";
+import { ALPINE, FIXTURES, makeEnv, rl, RL_BIN, skipReason } from "./harness";
 import { busyboxLayer, ociLayout, sha256, tar, type TarSpec } from "./hostile-inputs";
 
 const reason = skipReason();
@@ -209,6 +209,25 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     }
     for (const n of ["h1", "h2"]) expect(readdirSync(join(t.env.RL_ROOT!, "volumes", n, "_data"))).toEqual([]);
     expect((await run(["volume", "rm", "h1", "h2"])).code).toBe(0);
+  }, 120_000);
+
+  test("rl killed while it removes a volume: the volume is gone, and the next rl removes its files", async () => {
+    expect((await sh(["-v", "doomed:/etc"], "true")).code).toBe(0);
+    const hook = join(t.root, "paused-volume-rm");
+    const p = Bun.spawn([RL_BIN, "volume", "rm", "doomed"], { env: { ...t.env, RL_TEST_PAUSE_VOLUME_RM: hook }, stdout: "ignore", stderr: "ignore" });
+    while (!existsSync(hook) && p.exitCode === null) await Bun.sleep(10);
+    expect(existsSync(hook)).toBe(true);
+    p.kill("SIGKILL");
+    await p.exited;
+    rmSync(hook, { force: true });
+    const tmp = join(t.env.RL_ROOT!, "tmp");
+    expect(readdirSync(tmp).filter((n) => n.startsWith("volume-"))).toHaveLength(1);
+    expect(existsSync(join(t.env.RL_ROOT!, "volumes/doomed"))).toBe(false);
+    expect(await names()).toEqual([]);
+    expect(readdirSync(tmp).filter((n) => n.startsWith("volume-"))).toEqual([]);
+    // The name is free again.
+    expect((await run(["volume", "create", "doomed"])).code).toBe(0);
+    expect((await run(["volume", "rm", "doomed"])).code).toBe(0);
   }, 120_000);
 
   test("shell completion offers the volume commands and the store's volume names", async () => {

@@ -7,6 +7,7 @@ import { randomId, VALID_NAME } from "../runtime/names";
 import { removePaths, runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
 import { tmpName } from "./tmp-name";
+import { pauseForTests } from "../test-pause";
 
 export interface VolumeRow {
   name: string;
@@ -154,6 +155,7 @@ export async function removeVolume(d: Database, p: Paths, name: string): Promise
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
     throw err;
   }
+  pauseForTests("RL_TEST_PAUSE_VOLUME_RM");
   await removePaths(p.tmp, [doomed]);
 }
 
