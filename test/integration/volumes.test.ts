@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { ALPINE, FIXTURES, makeEnv, rl, RL_BIN, skipReason } from "./harness";
@@ -209,6 +209,19 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     }
     for (const n of ["h1", "h2"]) expect(readdirSync(join(t.env.RL_ROOT!, "volumes", n, "_data"))).toEqual([]);
     expect((await run(["volume", "rm", "h1", "h2"])).code).toBe(0);
+  }, 120_000);
+
+  test(":U never follows a link a container left in the volume: the user's own files keep their owner", async () => {
+    const mine = join(t.root, "mine");
+    mkdirSync(join(mine, "sub"), { recursive: true });
+    writeFileSync(join(mine, "sub/file"), "the user's\n");
+    const owner = () => [mine, join(mine, "sub"), join(mine, "sub/file")].map((f) => statSync(f).uid);
+    const before = owner();
+    expect(before).toEqual([process.getuid!(), process.getuid!(), process.getuid!()]);
+    expect((await sh(["-v", "trap:/t"], `ln -s ${mine} /t/dirlink && ln -s ${mine}/sub/file /t/filelink && mkdir /t/real && ln -s ${mine}/sub /t/real/deeper`)).code).toBe(0);
+    expect(await sh(["--user", "1000:1000", "-v", "trap:/t:U"], "stat -c '%u %n' /t /t/real /t/dirlink /t/real/deeper")).toEqual({ code: 0, stdout: "1000 /t\n1000 /t/real\n1000 /t/dirlink\n1000 /t/real/deeper\n", stderr: "" });
+    expect(owner()).toEqual(before);
+    expect((await run(["volume", "rm", "trap"])).code).toBe(0);
   }, 120_000);
 
   test("rl killed while it removes a volume: the volume is gone, and the next rl removes its files", async () => {
