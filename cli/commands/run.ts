@@ -56,6 +56,7 @@ export const EXAMPLES: Example[] = [
   ["$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback"],
   ["$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network"],
   ["$0 run --rm --security-opt seccomp=profile.json IMAGE CMD", "Filter syscalls with a profile of one's own (docker's JSON format)"],
+  ["$0 run --name db -v pgdata:/var/lib/postgresql/data postgres", "A named volume: created on first use, filled from the image, kept after rm"],
 ];
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
