@@ -23,41 +23,19 @@ import { makeLargeImage, writeOciArchive } from "./large-image";
 import { digestTable, measureDigests } from "./measure-digests";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
+import { endPodmanPause, median, option, timed as run, type Sample } from "./timed";
 
 const REPO = resolve(import.meta.dir, "..");
-const args = process.argv.slice(2);
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1]! : def;
-};
-const ROUNDS = Number(opt("--rounds", "3"));
-const WORK = resolve(opt("--work", join(process.env.HOME ?? "/tmp", "rl-bench-load")));
-const SETTLE = Number(opt("--settle", "0"));
+const ROUNDS = Number(option("--rounds", "3"));
+const WORK = resolve(option("--work", join(process.env.HOME ?? "/tmp", "rl-bench-load")));
+const SETTLE = Number(option("--settle", "0"));
 
 if (process.getuid!() === 0) {
   process.stderr.write("run bench/load.ts as an ordinary user with subordinate id ranges, not as root\n");
   process.exit(64);
 }
 
-interface Sample {
-  ms: number;
-  rssKiB: number;
-}
-
-function timed(argv: string[], env: Record<string, string> = process.env as Record<string, string>): Sample {
-  const rssFile = join(WORK, "rss");
-  const t0 = performance.now();
-  const r = Bun.spawnSync(["/usr/bin/time", "-o", rssFile, "-f", "%M", ...argv], { env, stdout: "ignore", stderr: "pipe" });
-  const ms = performance.now() - t0;
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  return { ms, rssKiB: Number(readFileSync(rssFile, "utf8").trim().split("\n").pop()) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+const timed = (argv: string[], env?: Record<string, string>): Sample => run(argv, join(WORK, "rss"), env);
 
 const image = join(WORK, "image");
 const archive = join(WORK, "image.tar");
@@ -115,13 +93,7 @@ mkdirSync(quarterDir, { recursive: true });
 const quarter = timed([RL, "load", "-i", smallArchive], { ...process.env, RL_ROOT: join(quarterDir, "data"), RL_RUNROOT: join(quarterDir, "run") } as Record<string, string>);
 await clean();
 rmSync(join(WORK, "rss"), { force: true });
-// podman left its rootless pause process for this private runtime dir: end it (we started it).
-const pause = join(podmanXdg, "libpod/tmp/pause.pid");
-if (existsSync(pause)) {
-  try {
-    process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
-  } catch {}
-}
+endPodmanPause(podmanXdg);
 
 /** The large image's layer blobs, in its OCI layout. */
 function layerBlobs(layout: string): string[] {

@@ -17,6 +17,7 @@ interface CoreExports {
   tarMetaEnd(): number;
   tarReset(): void;
   tarReserve(bytes: number): number;
+  tarSparseBlock(): number;
   shaCtxPtr(): number;
   shaInputPtr(): number;
   shaInputSize(): number;
@@ -116,6 +117,7 @@ const OUT_GID = 24;
 const OUT_MODE = 32;
 const OUT_DEVMAJOR = 40;
 const OUT_DEVMINOR = 48;
+const OUT_SPARSE_SIZE = 56;
 const OUT_TYPEFLAG = 64;
 const OUT_BAD_FIELD = 80;
 const OUT_TYPE = 84;
@@ -130,6 +132,12 @@ const OUT_ERR_KEY_PTR = 116;
 const OUT_ERR_KEY_LEN = 120;
 const OUT_ERR_VALUE_PTR = 124;
 const OUT_ERR_VALUE_LEN = 128;
+const OUT_SPARSE = 132;
+const OUT_SPARSE_PTR = 136;
+const OUT_SPARSE_COUNT = 140;
+const SPARSE_EXT_BLOCKS = 2;
+const SPARSE_DATA_MAP = 3;
+const STATUS_SPARSE_MORE = 3;
 const S_USED = 0;
 const S_OPEN = 4;
 const S_PENDING = 8;
@@ -161,6 +169,15 @@ export interface TarEntryHeader {
   devminor: number;
   /** From pax SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records. */
   xattrs: Record<string, Uint8Array>;
+  /** A GNU sparse file: the data that follows is its segments' bytes, one after the other. */
+  sparse?: SparseMap;
+}
+
+/** Where a sparse file's data goes: the rest of its `size` bytes are holes. */
+export interface SparseMap {
+  size: number;
+  /** In order, not overlapping, inside the file. */
+  segments: { offset: number; length: number }[];
 }
 
 /** After the memory grew, the old views are detached (length 0): make new ones. */
@@ -191,13 +208,15 @@ function tarError(c: Core, status: number): Error {
     case -7:
       return new Error(`Cannot read pax header: invalid xattr name in ${text(OUT_ERR_KEY_PTR, OUT_ERR_KEY_LEN)}`);
     case -8:
-      return new Error("Cannot read tar entry: GNU sparse files are not supported");
+      return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: invalid GNU sparse map`);
     case -9:
       return new Error(`Cannot read tar entry: ${String.fromCharCode(u32(OUT_TYPEFLAG))} header of ${v.getFloat64(c.out + OUT_SIZE, true)} bytes is too large`);
     case -10:
       return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: negative size`);
     case -11:
       return new Error("Cannot read tar entry: its metadata entries do not fit in memory");
+    case -12:
+      return new Error("Cannot read tar entry: unsupported GNU sparse format version");
   }
   return new Error(`Cannot read tar entry: unexpected status ${status} from the WASM core`);
 }
@@ -218,6 +237,14 @@ export class TarHeaderReader {
   private metaAt = 0;
   private metaFed = 0;
   private saved: Uint8Array | undefined;
+  /**
+   * Where the rest of the last entry's sparse map is, when header() could not read all of it: in
+   * blocks right after the header (old GNU; not counted in the entry's size) or at the start of its
+   * data (pax 1.0). Feed those blocks to sparseBlock().
+   */
+  sparseMapIn: "header-blocks" | "data" | undefined;
+  private sparse: SparseMap | undefined;
+  private sparsePath = "";
 
   constructor() {
     const c = getCore();
@@ -277,7 +304,7 @@ export class TarHeaderReader {
         if (valueLen === XATTR_DELETED) delete xattrs[name];
         else xattrs[name] = c.bytes.slice(valueAt, valueAt + valueLen);
       }
-      return {
+      const entry: TarEntryHeader = {
         path: utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true))),
         type: ENTRY_KINDS[v.getUint32(out + OUT_TYPE, true)]!,
         linkpath: linkLen === 0 ? "" : utf8.decode(c.bytes.subarray(linkAt, linkAt + linkLen)),
@@ -290,6 +317,15 @@ export class TarHeaderReader {
         devminor: v.getFloat64(out + OUT_DEVMINOR, true),
         xattrs,
       };
+      this.sparseMapIn = undefined;
+      const sparseMode = v.getUint32(out + OUT_SPARSE, true);
+      if (sparseMode !== 0) {
+        entry.sparse = this.sparse = { size: v.getFloat64(out + OUT_SPARSE_SIZE, true), segments: [] };
+        this.sparsePath = entry.path;
+        this.addSegments(c);
+        this.sparseMapIn = sparseMode === SPARSE_EXT_BLOCKS ? "header-blocks" : sparseMode === SPARSE_DATA_MAP ? "data" : undefined;
+      }
+      return entry;
     }
     if (status === STATUS_META) {
       this.metaSize = v.getFloat64(out + OUT_SIZE, true);
@@ -299,6 +335,30 @@ export class TarHeaderReader {
     }
     if (status === STATUS_END) return "end";
     throw tarError(c, status);
+  }
+
+  private addSegments(c: Core): void {
+    const v = c.view;
+    const segments = this.sparse!.segments;
+    const count = v.getUint32(c.out + OUT_SPARSE_COUNT, true);
+    for (let i = 0, t = v.getUint32(c.out + OUT_SPARSE_PTR, true); i < count; i++, t += 16) {
+      segments.push({ offset: v.getFloat64(t, true), length: v.getFloat64(t + 8, true) });
+    }
+  }
+
+  /** The next 512-byte block of the sparse map sparseMapIn says goes on; sparseMapIn is cleared once it is read. */
+  sparseBlock(block: Uint8Array): void {
+    if (!this.sparseMapIn) throw new Error("Cannot read tar entry: no sparse map is being read");
+    const c = getCore();
+    this.claim(c);
+    c.bytes.set(block.length === 512 ? block : block.subarray(0, 512), c.block);
+    const status = c.exp.tarSparseBlock();
+    if (status < 0) {
+      this.sparseMapIn = undefined;
+      throw new Error(`Cannot read tar entry ${this.sparsePath}: invalid GNU sparse map`);
+    }
+    this.addSegments(c);
+    if (status !== STATUS_SPARSE_MORE) this.sparseMapIn = undefined;
   }
 
   /** The next bytes of the metadata body header() asked for. */
@@ -443,23 +503,12 @@ const ENTRY_KINDS: readonly EntryKind[] = ["file", "dir", "symlink", "hardlink",
 export type Existing = "none" | "dir" | "whiteout" | "other";
 const EXISTING: readonly Existing[] = ["none", "dir", "whiteout", "other"];
 
-export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root";
-const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root"];
+export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root" | "replace-dir";
+const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root", "replace-dir"];
 
 /** Why an entry is refused (core-as/assembly/layer-entry.ts REJECT_*). */
-export type RejectReason =
-  | "absolute"
-  | "escape"
-  | "too-long"
-  | "nul"
-  | "bad-whiteout"
-  | "duplicate"
-  | "replaces-dir"
-  | "whiteout-same-layer"
-  | "link-target"
-  | "root-not-dir"
-  | "empty";
-const REASONS: readonly (RejectReason | "")[] = ["", "absolute", "escape", "too-long", "nul", "bad-whiteout", "duplicate", "replaces-dir", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
+export type RejectReason = "escape" | "too-long" | "nul" | "bad-whiteout" | "whiteout-same-layer" | "link-target" | "root-not-dir" | "empty";
+const REASONS: readonly (RejectReason | "")[] = ["", "escape", "too-long", "nul", "bad-whiteout", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
 
 export interface EntryPath {
   /** Normalized, relative to the layer directory: "a/b"; "" for the root. */

@@ -209,7 +209,8 @@ enum {
   OP_NO_NEW_PRIVS,
   OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
   OP_SECCOMP,         /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
-  OP_READONLY_IN      /* path: bind a path of the container onto itself, read-only all the way down */
+  OP_READONLY_IN,     /* path: bind a path of the container onto itself, read-only all the way down */
+  OP_UNSHARE          /* flags: new namespaces (the cgroup one, once rl moved this process into its cgroup) */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -790,6 +791,7 @@ static void run_ops(const char *ops, int len) {
     case OP_SYSFS_IN: r = sysfs_in_root(a[0]); break;
     case OP_MASK_IN: r = mask_in_root(a[0]); break;
     case OP_READONLY_IN: r = readonly_in_root(a[0]); break;
+    case OP_UNSHARE: r = unshare((int)to_long(a[0])); break;
     case OP_PIVOT:
       if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) r = -1;
       break;

@@ -1,13 +1,13 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openStore, paths, RlError, saveImages, withContext, type ArchiveFormat } from "../lib/index";
+import { openStore, paths, RlError, saveImages, withContext, writingArchive, type ArchiveFormat } from "../lib/index";
 
 export const command = "save <IMAGE..>";
 export const describe = "Write images to an archive (docker-archive or oci-archive)";
 
 export const POSITIONALS = { IMAGE: "image names or ids" };
 export const OPTIONS = {
-  output: { alias: "o", type: "string", describe: "File to write (default: stdout, which must not be a terminal)" },
+  output: { alias: "o", type: "string", describe: "File to write, replaced only when complete (default: stdout, which must not be a terminal)" },
   format: { type: "string", choices: ["docker-archive", "oci-archive"], default: "docker-archive", describe: "Archive format" },
 } as const satisfies OptionTable;
 export const EXAMPLES: Example[] = [
@@ -19,6 +19,5 @@ export async function handler(a: { IMAGE: string[]; output?: string; format: Arc
   if (!a.output && process.stdout.isTTY) throw new RlError("refusing to write an archive to a terminal: use -o FILE or redirect stdout");
   const p = paths();
   const d = await openStore(p);
-  await withContext(`save ${a.IMAGE.join(" ")}`, () => saveImages(d, p, a.IMAGE, a.format, a.output));
-  return 0;
+  return writingArchive(() => withContext(`save ${a.IMAGE.join(" ")}`, () => saveImages(d, p, a.IMAGE, a.format, a.output)));
 }

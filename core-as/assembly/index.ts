@@ -1,5 +1,5 @@
 // Entry point of the WASM core: re-exports what core-as/index.ts calls.
-export { tarHeader, tarMetaEnd, tarReset, tarReserve } from "./tar-stream";
+export { tarHeader, tarMetaEnd, tarReset, tarReserve, tarSparseBlock } from "./tar-stream";
 export { sha256Init, sha256Update, sha256Final, digestCompare, chainIds } from "./sha256";
 export { planPath, decideEntry } from "./layer-entry";
 export { zstdScanInit, zstdScanUpdate, zstdScanFinish } from "./zstd-frames";

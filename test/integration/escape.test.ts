@@ -78,9 +78,13 @@ describe.skipIf(Boolean(reason))("escape", () => {
     // The probe itself, in the keyring it made: the key is there to be found.
     const host = Bun.spawnSync([probe, "addkey", "rl-escape-key", probe, "keyring", "rl-escape-key"]);
     expect(host.stdout.toString()).toBe("find key rl-escape-key: ok\n");
+    // The default seccomp filter refuses keyctl; without it the container's own session keyring has no such key.
     const inside = Bun.spawnSync([probe, "addkey", "rl-escape-key", RL_BIN, "run", "--rm", ...withProbe(), ALPINE, "/probe/probe", "keyring", "rl-escape-key"], { env: t.env, stderr: "pipe" });
     expect(inside.stderr.toString()).toBe("");
-    expect(inside.stdout.toString()).toBe("find key rl-escape-key: ENOKEY\n");
+    expect(inside.stdout.toString()).toBe("find key rl-escape-key: EPERM\n");
+    const unfiltered = Bun.spawnSync([probe, "addkey", "rl-escape-key", RL_BIN, "run", "--rm", "--security-opt", "seccomp=unconfined", ...withProbe(), ALPINE, "/probe/probe", "keyring", "rl-escape-key"], { env: t.env, stderr: "pipe" });
+    expect(unfiltered.stderr.toString()).toBe("");
+    expect(unfiltered.stdout.toString()).toBe("find key rl-escape-key: ENOKEY\n");
   });
 
   test("from inside a default container: a submount under a :ro bind cannot be written (-v /:/host:ro, /host/dev/shm)", async () => {

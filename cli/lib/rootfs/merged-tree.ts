@@ -14,9 +14,32 @@ export const isOverlayXattr = (name: string) => /^(user|trusted)\.(overlay|fuseo
 
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 
+/** The xattrs that mark a directory opaque, in the formats of overlayfs (rootless, rootful) and fuse-overlayfs. */
+export const OPAQUE_XATTRS = ["user.overlay.opaque", "user.fuseoverlayfs.opaque", "trusted.overlay.opaque"];
+
+/** An opaque marker's value says yes ("y"). */
+export const isOpaqueValue = (v: Uint8Array | undefined) => v !== undefined && v[0] === 0x79;
+
 function isOpaque(dir: string): boolean {
-  const v = lgetxattr(dir, "user.overlay.opaque") ?? lgetxattr(dir, "user.fuseoverlayfs.opaque") ?? lgetxattr(dir, "trusted.overlay.opaque");
-  return v !== undefined && v[0] === 0x79; // "y"
+  for (const name of OPAQUE_XATTRS) if (lgetxattr(dir, name) !== undefined) return isOpaqueValue(lgetxattr(dir, name));
+  return false;
+}
+
+/**
+ * Which layer each visible name of one directory comes from, given that directory's listing in each
+ * layer (top first; `opaque`: the directory is opaque there): names sorted, whited-out ones left out.
+ * Whiteouts in fuse-overlayfs's `.wh.NAME` form and `.wh..wh..opq` are read here; char 0/0 whiteouts
+ * are seen by the caller when it looks at the entry.
+ */
+export function visibleNames(layers: { names: string[]; opaque: boolean }[]): [string, number][] {
+  const seen = new Map<string, number>(); // name → index of the topmost layer that has it (-1: whited out)
+  for (let i = 0; i < layers.length; i++) {
+    const { names, opaque } = layers[i]!;
+    for (const n of names) if (n.startsWith(".wh.") && n !== ".wh..wh..opq" && !seen.has(n.slice(4))) seen.set(n.slice(4), -1);
+    for (const n of names) if (!n.startsWith(".wh.") && !seen.has(n)) seen.set(n, i);
+    if (opaque || names.includes(".wh..wh..opq")) break;
+  }
+  return [...seen.entries()].filter(([, i]) => i >= 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function lstatOrNull(path: string): Stats | null {
@@ -34,16 +57,8 @@ function lstatOrNull(path: string): Stats | null {
  * `.wh..wh..opq` file) hides the directories of the same path below it.
  */
 export function* mergedTree(dirsTopFirst: string[], rel = ""): Generator<MergedEntry> {
-  const seen = new Map<string, number>(); // name → index of the topmost layer that has it (-1: whited out)
-  for (let i = 0; i < dirsTopFirst.length; i++) {
-    const names = readdirSync(dirsTopFirst[i]!);
-    for (const n of names) if (n.startsWith(".wh.") && n !== ".wh..wh..opq" && !seen.has(n.slice(4))) seen.set(n.slice(4), -1);
-    for (const n of names) if (!n.startsWith(".wh.") && !seen.has(n)) seen.set(n, i);
-    if (isOpaque(dirsTopFirst[i]!) || names.includes(".wh..wh..opq")) break;
-  }
-  for (const name of [...seen.keys()].sort()) {
-    const i = seen.get(name)!;
-    if (i < 0) continue;
+  const listings = dirsTopFirst.map((dir) => ({ names: readdirSync(dir), opaque: isOpaque(dir) }));
+  for (const [name, i] of visibleNames(listings)) {
     const source = join(dirsTopFirst[i]!, name);
     const st = lstatSync(source);
     if (isWhiteout(st)) continue;

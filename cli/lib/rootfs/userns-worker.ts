@@ -14,6 +14,7 @@ import { flattenLayers } from "./flatten";
 import type { DigestEngine } from "../image/digest-engine";
 import { exportTree } from "./export-tree";
 import { chownTree, fillVolume } from "./volume-files";
+import type { OutputTarget } from "../output-file";
 
 export type WorkerJob =
   | {
@@ -33,14 +34,18 @@ export type WorkerJob =
     }
   | { kind: "remove"; paths: string[] }
   | { kind: "flatten"; layerDirs: string[]; dest: string }
-  /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output`. */
-  | { kind: "export"; dirs: string[]; output: string }
+  /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output` (atomically), or to stdout. */
+  | { kind: "export"; dirs: string[]; output?: OutputTarget }
   /** Fill each new volume directory `dest` from the image's directory `path`, then chown -R those asked (:U). */
   | { kind: "volumes"; layerDirs: string[]; fills: { path: string; dest: string }[]; chowns: { dir: string; uid: number; gid: number }[] };
 
 export interface WorkerResult {
   ok: boolean;
   error?: string;
+  /** The errno name of the error, when it was one (EPIPE: the reader of stdout went away). */
+  code?: string;
+  /** export: files that changed size while they were read. */
+  changed?: string[];
   skippedDevices?: string[];
   /** unpack: what each layer turned out to be, in job order. */
   layers?: LayerDigests[];
@@ -94,7 +99,7 @@ async function main(): Promise<void> {
     else if (job.kind === "flatten") {
       flattenLayers(job.layerDirs, job.dest);
       result = { ok: true };
-    } else if (job.kind === "export") result = await exportTree(job.dirs, job.output);
+    } else if (job.kind === "export") result = exportTree(job.dirs, job.output);
     else if (job.kind === "volumes") {
       const filled = job.fills.map((f) => fillVolume(job.layerDirs, f.path, f.dest));
       for (const c of job.chowns) chownTree(c.dir, c.uid, c.gid);
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
     }
     if (job.kind === "flatten") removeTree(job.dest);
     const e = err as NodeJS.ErrnoException;
-    result = { ok: false, error: e.message ?? String(err) };
+    result = { ok: false, error: e.message ?? String(err), code: e.code };
   }
   writeFileSync(`${jobFile}.result.tmp`, JSON.stringify(result));
   renameSync(`${jobFile}.result.tmp`, `${jobFile}.result`);

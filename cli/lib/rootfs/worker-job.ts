@@ -31,7 +31,7 @@ export async function runWorkerJob(tmpDir: string, job: WorkerJob, mapping: IdMa
     } catch {
       throw new RlError(`the ${job.kind} process ended with exit code ${code} and no result`);
     }
-    if (!result.ok) throw new RlError(result.error ?? "unknown error");
+    if (!result.ok) throw new RlError(result.error ?? "unknown error", undefined, result.code);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

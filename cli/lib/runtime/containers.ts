@@ -10,6 +10,7 @@ import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { pidStartTime } from "../sys/pid-start-time";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
+import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 
 export interface ContainerRow {
   id: string;
@@ -18,7 +19,8 @@ export interface ContainerRow {
   image_name: string;
   command: string;
   driver: string;
-  state: "created" | "running" | "exited";
+  /** removing: rm -f or rmi -f killed it and is removing it (its rl run says so when it wakes). */
+  state: "created" | "running" | "exited" | "removing";
   pid: number | null;
   pid_start: string | null;
   exit_code: number | null;
@@ -57,6 +59,18 @@ export function markExited(d: Database, p: Paths, id: string, code: number): voi
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id), { transient: true });
 }
 
+/**
+ * Kill a running container that rm -f or rmi -f is about to remove, recording first that it is being
+ * removed: the rl that runs it, woken by the kill, tells its user why the container ended.
+ */
+export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'removing' WHERE id = ?").run(c.id), { transient: true });
+  if (!c.pid) return;
+  try {
+    process.kill(c.pid, "SIGKILL");
+  } catch {}
+}
+
 export function listContainers(d: Database): ContainerRow[] {
   return d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
 }
@@ -79,6 +93,7 @@ export async function removeContainer(d: Database, p: Paths, id: string, o: { vo
   unlockForRemoval(containerDir(p, id));
   await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)]);
   const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
+  await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
   // With -v (and --rm): the anonymous volumes no other container uses any more.
   for (const v of anonymous) if (!volumeUsers(d, v).length) await removeVolume(d, p, v);
@@ -98,6 +113,8 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
     endStaleHelpers(d, p, r.id, pidStartTime);
+    recordOomKill(d, p, r.id);
+    await removeContainerCgroup(d, r.id);
     if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
     else markExited(d, p, r.id, 137);
   }

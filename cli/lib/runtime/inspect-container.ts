@@ -13,6 +13,7 @@ import { containerVolumeNames } from "../store/volumes";
 import { pidStartTime } from "../sys/pid-start-time";
 import { containerDir, containerRunDir, type ContainerRow } from "./containers";
 import type { Spec } from "./spec";
+import { containerOomKilled } from "./cgroup/container-cgroup";
 
 /** Go's zero time, which podman prints for a time that has not come. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -40,7 +41,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       Running: alive,
       Paused: false,
       Restarting: false,
-      OOMKilled: false,
+      OOMKilled: containerOomKilled(d, r.id),
       Dead: false,
       Pid: alive ? r.pid : 0,
       ExitCode: r.exit_code ?? 0,

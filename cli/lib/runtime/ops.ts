@@ -30,13 +30,14 @@ type BaseOp =
   | { op: "noNewPrivs" }
   | { op: "maskIn"; path: string }
   | { op: "seccomp"; program: Uint8Array }
-  | { op: "readonlyIn"; path: string };
+  | { op: "readonlyIn"; path: string }
+  | { op: "unshare"; flags: number };
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
-  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26,
+  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26, unshare: 27,
 };
 
 function args(o: Op): string[] {
@@ -60,6 +61,7 @@ function args(o: Op): string[] {
     case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0", ...(o.ambient ? [o.ambient.toString()] : [])];
     case "user": return [String(o.uid), String(o.gid), String(o.groups.length), ...o.groups.map(String)];
     case "umask": return [String(o.mask)];
+    case "unshare": return [String(o.flags)];
     case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];
     case "seccomp": return [o.program.toHex()];
     default: return [];
@@ -118,5 +120,6 @@ export function describeOp(o: Op): string {
     case "maskIn": return `mask ${o.path} in the container`;
     case "seccomp": return "install the seccomp filter";
     case "readonlyIn": return `make ${o.path} read-only in the container`;
+    case "unshare": return "create the container's namespaces";
   }
 }

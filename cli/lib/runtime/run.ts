@@ -8,8 +8,8 @@ import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, type StoredImage } from "../store/images";
 import { parseImageRef } from "../image/reference";
-import { formatPlatform, wantedPlatform } from "../image/platform";
-import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-policy";
+import { wantedPlatform } from "../image/platform";
+import { imageByPolicy, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
@@ -40,6 +40,9 @@ import { relayPipes } from "./stdio-relay";
 import { byDepth, parseMountSpecs } from "./mounts";
 import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
+import { parseLimits, type LimitFlags } from "./cgroup/limits";
+import { cgroupParent, createContainerCgroup, recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
+import { applyLimits, cgroupNamespaceFirst, withCgroupMount } from "./cgroup/container-setup";
 
 export interface RunOptions {
   image: string;
@@ -75,6 +78,8 @@ export interface RunOptions {
   /** --security-opt, parsed. */
   security: SecurityOpts;
   privileged: boolean;
+  /** --memory, --cpus, --pids-limit and the other resource flags. */
+  limits: LimitFlags;
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -94,16 +99,7 @@ export interface ImageOptions extends RegistryOptions {
 export async function imageFor(d: Database, p: Paths, text: string, o: ImageOptions, mapping: IdMapping): Promise<StoredImage> {
   const ref = parseImageRef(text);
   const want = wantedPlatform(o);
-  if (ref.transport === "store" || ref.transport === "docker") {
-    const policy = o.pull ?? "missing";
-    // A platform asked for must be the stored image's; with none asked, the stored image serves whatever its platform.
-    const asked = platformAsked(o) ? want : undefined;
-    const img = policy === "always" ? undefined : findPulled(d, ref.name, asked);
-    if (img) return img;
-    if (policy === "never") throw new RlError(`image ${text} is not in the local store${asked ? ` for ${formatPlatform(asked)}` : ""} (--pull=never)`);
-    const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("../registry/pull"), import("../registry/options"), import("../registry/progress")]);
-    return interruptible((signal) => pullImage(d, p, ref.name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)) }));
-  }
+  if (ref.transport === "store" || ref.transport === "docker") return imageByPolicy(d, p, ref.name, mapping, o);
   // Reading transports pulls in zlib, tar and WASM: load them only when an image must be read.
   const [{ resolveSource }, { storeImage }] = await Promise.all([import("../image/resolve"), import("../store/store-image")]);
   const resolved = await resolveSource(ref, want);
@@ -215,6 +211,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
+  // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.
+  const limits = parseLimits(o.limits);
+  const cgParent = cgroupParent(limits, process.getuid!());
+  // With a cgroup of its own, the container's process enters its cgroup namespace once moved there.
+  const cloneNs = (ns: Namespaces) => (cgParent ? ns.filter((n) => n.type !== "cgroup") : ns);
   const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
@@ -222,7 +223,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
   let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o, mapping, early.mode === "slirp4netns");
+  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, mapping, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
   const name = o.name ?? randomName();
@@ -236,7 +237,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(namespacesFor(net), o, mapping, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, mapping, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
@@ -259,9 +260,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
   let vols: AttachedVolumes | undefined;
+  let cgDir: string | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
+    cgDir = cgParent ? createContainerCgroup(d, p, id, cgParent, limits) : undefined;
     const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
@@ -270,13 +273,15 @@ export async function runContainer(o: RunOptions): Promise<number> {
       driver = candidate;
       const root = rootfsDir(dir, driver);
       const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, vols.mounts);
+      if (cgDir) withCgroupMount(spec);
       checkUserMapped(spec.process.user, mapping);
       if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, mapping);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
+      const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
+      const ops = cgDir ? cgroupNamespaceFirst(planned) : planned;
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(namespaces, o, mapping, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(cloneNs(namespaces), o, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
@@ -291,6 +296,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
         }, { transient: true });
       };
       try {
+        await applyLimits(c, cgDir, limits);
         started = await startChild(c, ops, network, record);
         break;
       } catch (err) {
@@ -320,14 +326,25 @@ export async function runContainer(o: RunOptions): Promise<number> {
   for (const sig of pending) killPid(pid, sig);
   const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
   const code = await started!.exited;
+  // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
+  const row = findContainer(d, id);
+  const removedMeanwhile = !row || row.state === "removing";
   if (term) {
     await Promise.race([term.done, Bun.sleep(500)]);
     term.detach();
   }
   for (const [s, h] of handlers) process.off(s, h);
   const networkDown = network.detach();
+  if (removedMeanwhile) {
+    await networkDown;
+    throw new RlError(`container ${name} was removed while it ran (by rl rmi -f of its image, or rl rm -f)`, code);
+  }
+  if (cgDir) recordOomKill(d, p, id);
   if (o.rm) await removeContainer(d, p, id, { volumes: true });
-  else markExited(d, p, id, code);
+  else {
+    markExited(d, p, id, code);
+    await removeContainerCgroup(d, id);
+  }
   await networkDown;
   if (!o.rm) clearHelpers(d, p, id);
   return code;

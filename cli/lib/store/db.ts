@@ -99,6 +99,15 @@ CREATE TABLE IF NOT EXISTS container_volumes (
   PRIMARY KEY (container_id, destination)
 );
 -- end of volumes
+
+-- cgroups (cgroup branch): the cgroup made for a container with resource limits, so its removal and the
+-- stale sweep find it, and whether the kernel's OOM killer ended something in it (memory.events oom_kill).
+CREATE TABLE IF NOT EXISTS container_cgroups (
+  container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
+  path TEXT NOT NULL,             -- absolute, under /sys/fs/cgroup
+  oom_killed INTEGER NOT NULL DEFAULT 0
+);
+-- end of cgroups
 `;
 
 /**

@@ -1,20 +1,21 @@
 import type { Database } from "bun:sqlite";
-import { writeAll } from "../write-all";
-import { closeSync, copyFileSync, mkdirSync, openSync, readSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
+import { warnOnce } from "../log";
+import { outputTarget, writingOutput } from "../output-file";
 import type { Paths } from "../paths";
 import { containerDir, findContainer } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import type { IdMapping } from "../security/idmap";
 import { cleanDebris } from "./debris";
-import { tmpName } from "./tmp-name";
 import { findImage, layerDir } from "./images";
 
 /**
  * `export`: the container's filesystem (its image's layers under its writable layer, whiteouts
- * honoured) as a tar, to `output` or stdout. The files belong to subordinate ids, so the tar is
- * written from inside a user namespace, where their owners read as the container's ids.
+ * honoured) as a tar, to `output` (atomically) or stdout, streamed as it is read. The files belong to
+ * subordinate ids, so the tar is written from inside a user namespace, where their owners read as the
+ * container's ids; that process writes to rl's stdout (or the output file) itself.
  */
 export async function exportContainer(d: Database, p: Paths, text: string, output: string | undefined, mapping: IdMapping): Promise<void> {
   await cleanDebris(d, p);
@@ -25,28 +26,12 @@ export async function exportContainer(d: Database, p: Paths, text: string, outpu
   const dir = containerDir(p, c.id);
   const dirs = c.driver === "vfs" ? [join(dir, "rootfs")] : [join(dir, "upper"), ...[...img.layers].reverse().map((l) => layerDir(p, l))];
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
-  const tmp = `${tmpName(p, "export")}.tar`;
-  try {
-    await runWorkerJob(p.tmp, { kind: "export", dirs, output: tmp }, mapping);
-    if (output) {
-      try {
-        renameSync(tmp, output);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
-        copyFileSync(tmp, output);
-      }
-      return;
-    }
-    const fd = openSync(tmp, "r");
-    try {
-      const buf = new Uint8Array(1 << 20);
-      for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
-        writeAll(1, buf, n);
-      }
-    } finally {
-      closeSync(fd);
-    }
-  } finally {
-    rmSync(tmp, { force: true });
+  // The worker writes the file; rl removes its temp if the worker dies or rl is interrupted.
+  const target = outputTarget(output);
+  const r = await writingOutput(target, () => runWorkerJob(p.tmp, { kind: "export", dirs, output: target }, mapping));
+  const changed = r.changed ?? [];
+  if (changed.length) {
+    const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;
+    warnOnce(`${changed.length} file(s) of ${c.name} shrank while they were read (the container is running); padded with zeros: ${some}`);
   }
 }

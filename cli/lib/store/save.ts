@@ -1,13 +1,15 @@
 import type { Database } from "bun:sqlite";
 import { writeAll } from "../write-all";
-import { closeSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { RlError } from "../errors";
+import { statSync } from "node:fs";
+import { messageOf, RlError } from "../errors";
+import { bytesMatch, digestMatches, newDigester } from "../image/digest";
+import { isClosedOutput, openOutput, outputTarget, writingOutput } from "../output-file";
 import { openLayer } from "../image/layer-stream";
 import { normalizeName } from "../image/reference";
 import { MEDIA } from "../image/types";
 import { TarFileWriter } from "../image/tar-writer";
 import type { Paths } from "../paths";
+import { pauseForTests } from "../test-pause";
 import { blobPath } from "./blob-path";
 import { imageManifest, requireImage, type StoredImage } from "./images";
 
@@ -32,8 +34,43 @@ function choose(d: Database, texts: string[]): Chosen[] {
   return out;
 }
 
-function blobChunks(path: string): AsyncIterable<Uint8Array> {
-  return Bun.file(path).stream() as unknown as AsyncIterable<Uint8Array>;
+/** A blob of the store found damaged while it was being written out. */
+function damaged(digest: string, why: string): RlError {
+  return new RlError(`the stored blob ${digest} is damaged (${why}): pull or load the image again`);
+}
+
+/** Before anything is written: every blob is there with the size its descriptor gives (a truncated one is the usual damage). */
+function checkSizes(p: Paths, blobs: { digest: string; size: number }[]): void {
+  for (const { digest, size } of blobs) {
+    let actual: number;
+    try {
+      actual = statSync(blobPath(p, digest)).size;
+    } catch {
+      throw damaged(digest, "it is missing");
+    }
+    if (actual !== size) throw damaged(digest, `${actual} bytes, its descriptor says ${size}`);
+  }
+}
+
+/** A stored blob's bytes as they are written, hashed on the way: a blob that does not match its digest fails the save. */
+async function* verifiedBlob(p: Paths, digest: string, size: number): AsyncGenerator<Uint8Array> {
+  const hash = newDigester();
+  let n = 0;
+  for await (const c of Bun.file(blobPath(p, digest)).stream() as unknown as AsyncIterable<Uint8Array>) {
+    n += c.length;
+    if (n > size) throw damaged(digest, `more than the ${size} bytes its descriptor says`);
+    hash.update(c);
+    yield c;
+  }
+  if (n !== size) throw damaged(digest, `${n} bytes, its descriptor says ${size}`);
+  if (!digestMatches(hash, digest)) throw damaged(digest, `its content hashes to ${hash.digest()}`);
+}
+
+/** The manifest as stored in the database, checked against its digest. */
+function manifestOf(d: Database, img: StoredImage): ReturnType<typeof imageManifest> {
+  const m = imageManifest(d, img.id);
+  if (!bytesMatch(m.bytes, m.digest)) throw new RlError(`the stored manifest ${m.digest} of image ${img.id.slice(7, 19)} is damaged: pull or load the image again`);
+  return m;
 }
 
 async function writeOci(d: Database, p: Paths, chosen: Chosen[], tar: TarFileWriter): Promise<void> {
@@ -43,13 +80,18 @@ async function writeOci(d: Database, p: Paths, chosen: Chosen[], tar: TarFileWri
   await tar.add({ path: "blobs/sha256", type: "dir" });
   const written = new Set<string>();
   const index: object[] = [];
-  for (const { img, names } of chosen) {
-    const m = imageManifest(d, img.id);
-    for (const digest of [...m.value.layers.map((l) => l.digest), img.id, m.digest]) {
+  const manifests = chosen.map(({ img }) => manifestOf(d, img));
+  checkSizes(p, manifests.flatMap((m) => [...m.value.layers, m.value.config]));
+  for (const [i, { names }] of chosen.entries()) {
+    const m = manifests[i]!;
+    for (const { digest, size } of [...m.value.layers, m.value.config]) {
       if (written.has(digest)) continue;
       written.add(digest);
-      const path = blobPath(p, digest);
-      await tar.add({ path: `blobs/sha256/${digest.slice(7)}`, type: "file", size: statSync(path).size, mode: 0o644 }, blobChunks(path));
+      await tar.add({ path: `blobs/sha256/${digest.slice(7)}`, type: "file", size, mode: 0o644 }, verifiedBlob(p, digest, size));
+    }
+    if (!written.has(m.digest)) {
+      written.add(m.digest);
+      await tar.add({ path: `blobs/sha256/${m.digest.slice(7)}`, type: "file", size: m.bytes.length, mode: 0o644 }, m.bytes);
     }
     const desc = { mediaType: m.value.mediaType ?? MEDIA.ociManifest, digest: m.digest, size: m.bytes.length };
     if (!names.length) index.push(desc);
@@ -65,13 +107,14 @@ async function writeDocker(d: Database, p: Paths, chosen: Chosen[], tar: TarFile
   const size = d.query("SELECT diff_size FROM layer_sizes WHERE chain_id = ?");
   const written = new Set<string>();
   const entries: object[] = [];
-  for (const { img, names } of chosen) {
-    const m = imageManifest(d, img.id);
-    const cfgPath = blobPath(p, img.id);
+  const manifests = chosen.map(({ img }) => manifestOf(d, img));
+  checkSizes(p, manifests.flatMap((m) => [...m.value.layers, m.value.config]));
+  for (const [i, { img, names }] of chosen.entries()) {
+    const m = manifests[i]!;
     const cfgName = `${img.id.slice(7)}.json`;
     if (!written.has(cfgName)) {
       written.add(cfgName);
-      await tar.add({ path: cfgName, type: "file", size: statSync(cfgPath).size, mode: 0o644 }, blobChunks(cfgPath));
+      await tar.add({ path: cfgName, type: "file", size: m.value.config.size, mode: 0o644 }, verifiedBlob(p, img.id, m.value.config.size));
     }
     const diffIds = img.config.rootfs.diff_ids;
     const layerNames: string[] = [];
@@ -85,8 +128,13 @@ async function writeDocker(d: Database, p: Paths, chosen: Chosen[], tar: TarFile
       if (diffSize === undefined) throw new RlError(`the store has no size for layer ${diffIds[i]}: load the image again`);
       const file = blobPath(p, l.digest);
       const { chunks, verify } = openLayer({ file, offset: 0, size: l.size, mediaType: l.mediaType ?? "", digest: l.digest, diffId: diffIds[i]! });
-      await tar.add({ path: name, type: "file", size: diffSize, mode: 0o644 }, chunks);
-      verify();
+      try {
+        await tar.add({ path: name, type: "file", size: diffSize, mode: 0o644 }, chunks);
+        verify();
+      } catch (err) {
+        if (isClosedOutput(err)) throw err;
+        throw damaged(l.digest, messageOf(err));
+      }
     }
     entries.push({ Config: cfgName, RepoTags: names, Layers: layerNames });
   }
@@ -96,27 +144,24 @@ async function writeDocker(d: Database, p: Paths, chosen: Chosen[], tar: TarFile
 
 /**
  * `save`: write images to `output` (atomically: a temp file beside it, renamed when complete) or to
- * stdout. oci-archive keeps the original manifest bytes, so digests survive a round trip.
+ * stdout, streamed. Every blob is checked against its descriptor as it is written: a damaged one fails
+ * the save (and no file is left). oci-archive keeps the original manifest bytes, so digests survive a
+ * round trip.
  */
 export async function saveImages(d: Database, p: Paths, texts: string[], format: ArchiveFormat, output: string | undefined): Promise<void> {
   const chosen = choose(d, texts);
-  const tmp = output ? join(dirname(output), `.${process.pid}-${Date.now()}.rl-save.tmp`) : undefined;
-  const fd = tmp ? openSync(tmp, "wx", 0o644) : 1;
-  const tar = new TarFileWriter((b) => writeAll(fd, b));
-  try {
-    await (format === "oci-archive" ? writeOci : writeDocker)(d, p, chosen, tar);
-    await tar.end();
-    if (tmp) {
-      closeSync(fd);
-      renameSync(tmp, output!);
+  const target = outputTarget(output);
+  await writingOutput(target, async () => {
+    const out = openOutput(target);
+    pauseForTests("RL_TEST_PAUSE_SAVE");
+    const tar = new TarFileWriter((b) => writeAll(out.fd, b));
+    try {
+      await (format === "oci-archive" ? writeOci : writeDocker)(d, p, chosen, tar);
+      await tar.end();
+      out.commit();
+    } catch (err) {
+      out.abort();
+      throw err;
     }
-  } catch (err) {
-    if (tmp) {
-      try {
-        closeSync(fd);
-      } catch {}
-      rmSync(tmp, { force: true });
-    }
-    throw err;
-  }
+  });
 }
