@@ -11,9 +11,10 @@ import { positionalsOf, verbName, type Verb } from "./verb";
 export const FILES = ":files";
 
 /** What a positional names, by its name in the verb's command string. */
-const POSITIONAL_KINDS: Record<string, "image" | "container" | "file"> = {
+const POSITIONAL_KINDS: Record<string, "image" | "container" | "volume" | "file"> = {
   IMAGE: "image",
   CONTAINER: "container",
+  VOLUME: "volume",
   TARBALL: "file",
 };
 
@@ -64,7 +65,7 @@ export async function complete(words: string[]): Promise<string[]> {
   if (!p || (positional >= positionals.length && !p.variadic)) return [];
   const kind = POSITIONAL_KINDS[p.name];
   if (kind === "image") return (await storeNames("image")).filter((n) => n.startsWith(cur));
-  if (kind === "container") return (await storeNames("container")).filter((n) => n.startsWith(cur));
+  if (kind === "container" || kind === "volume") return (await storeNames(kind)).filter((n) => n.startsWith(cur));
   return [FILES];
 }
 
@@ -90,8 +91,8 @@ function flagsOf(options: OptionTable): string[] {
   return out.sort();
 }
 
-/** Container names, or image names (and short ids of unnamed images), read from the store without changing it. */
-async function storeNames(kind: "image" | "container"): Promise<string[]> {
+/** Container names, volume names, or image names (and short ids of unnamed images), read from the store without changing it. */
+async function storeNames(kind: "image" | "container" | "volume"): Promise<string[]> {
   const { paths } = await import("./lib/paths");
   const p = paths();
   if (!existsSync(p.db)) return [];
@@ -99,6 +100,7 @@ async function storeNames(kind: "image" | "container"): Promise<string[]> {
   const d = new Database(p.db, { readonly: true });
   try {
     if (kind === "container") return (d.query("SELECT name FROM containers ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    if (kind === "volume") return (d.query("SELECT name FROM volumes ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     const named = (d.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
     // docker.io/library/alpine:3.20 is also `alpine:3.20`, as typed.
     const short = named.filter((n) => n.startsWith("docker.io/library/")).map((n) => n.slice("docker.io/library/".length));

@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   inspect: () => import("./inspect"),
   images: () => import("./images"),
   image: () => import("./image"),
+  volume: () => import("./volume"),
   pull: () => import("./pull"),
   push: () => import("./push"),
   login: () => import("./login"),

@@ -4,6 +4,7 @@ import { FORMAT_FLAG } from "./output-flags";
 import type { Database } from "bun:sqlite";
 import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
 import { labelMatches, nameMatches, parseFilters, requireReference } from "../lib/filters";
+import { containerVolumeNames } from "../lib/store/volumes";
 import { networkModeName } from "../lib/network/options";
 import { containerSize } from "../lib/store/disk-usage";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
@@ -15,7 +16,7 @@ export const OPTIONS = {
   all: { alias: "a", type: "boolean", default: false, describe: "Show all containers (default: running only)" },
   quiet: { alias: "q", type: "boolean", default: false, describe: "Print only container ids" },
   format: FORMAT_FLAG,
-  filter: { alias: "f", type: "string", array: true, default: [], describe: "Only containers that match KEY=VALUE (id, name, status, ancestor, exited, label, before, since, network); repeatable: AND across keys, OR within one" },
+  filter: { alias: "f", type: "string", array: true, default: [], describe: "Only containers that match KEY=VALUE (id, name, status, ancestor, exited, label, before, since, network, volume); repeatable: AND across keys, OR within one" },
   last: { alias: "n", type: "number", default: -1, describe: "Only the N last created containers, of any state" },
   latest: { alias: "l", type: "boolean", default: false, describe: "Only the last created container, of any state" },
   "no-trunc": { type: "boolean", default: false, describe: "Do not shorten ids and commands" },
@@ -126,5 +127,6 @@ function containerFilter(d: Database, all: ContainerRow[], filters: string[]) {
       const n = loadNetwork(d, r.id);
       return n ? networkModeName(n.config) === v : v === "none";
     },
+    volume: (r, v) => [...containerVolumeNames(d, r.id)].some(([dest, name]) => name === v || dest === v),
   });
 }

@@ -8,13 +8,14 @@ export const describe = "Remove one or more stopped containers";
 export const POSITIONALS = { CONTAINER: "container names or ids" };
 export const OPTIONS = {
   force: { alias: "f", type: "boolean", default: false, describe: "Kill a running container first; ignore missing ones" },
+  volumes: { alias: "v", type: "boolean", default: false, describe: "Remove the container's anonymous volumes too (named volumes stay)" },
 } as const satisfies OptionTable;
 export const EXAMPLES: Example[] = [
   ["$0 rm web", "Remove the stopped container named web"],
   ["$0 rm -f web db", "Remove web and db, killing them first if they run"],
 ];
 
-export async function handler(a: { CONTAINER: string[]; force: boolean }): Promise<number> {
+export async function handler(a: { CONTAINER: string[]; force: boolean; volumes: boolean }): Promise<number> {
   const p = paths();
   const d = openDb(p.db);
   await sweepStale(d, p);
@@ -31,7 +32,7 @@ export async function handler(a: { CONTAINER: string[]; force: boolean }): Promi
       if (!a.force) throw new RlError(`cannot remove container ${name}: it is running (stop it first, or use rm -f)`);
       killForRemoval(d, p, c);
     }
-    await removeContainer(d, p, c.id);
+    await removeContainer(d, p, c.id, { volumes: a.volumes });
     console.log(c.id);
   }
   return code;

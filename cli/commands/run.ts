@@ -22,7 +22,9 @@ export const OPTIONS = {
   workdir: { alias: "w", type: "string", describe: "Working directory inside the container" },
   user: { alias: "u", type: "string", describe: "User: uid[:gid] or name[:group], resolved in the image's /etc/passwd" },
   hostname: { alias: "h", type: "string", describe: "Container host name" },
-  volume: { alias: "v", type: "string", array: true, default: [], describe: "Bind mount HOST-DIR:CONTAINER-DIR[:ro]" },
+  volume: { alias: "v", type: "string", array: true, default: [], describe: "Mount a host directory or a volume: HOST-DIR:CONTAINER-DIR[:ro], VOLUME:CONTAINER-DIR[:ro|U] (created on first use, filled from the image), or CONTAINER-DIR (an anonymous volume)" },
+  mount: { type: "string", array: true, default: [], describe: "Mount: type=bind|volume|tmpfs,source=…,destination=…[,ro][,tmpfs-size=…][,tmpfs-mode=…][,bind-propagation=…]" },
+  "volumes-from": { type: "string", array: true, default: [], describe: "Mount the volumes and binds of another container: CONTAINER[:ro|rw]" },
   tmpfs: { type: "string", array: true, default: [], describe: "Mount a tmpfs: PATH[:OPTIONS]" },
   "read-only": { type: "boolean", default: false, describe: "Mount the root filesystem read-only" },
   init: { type: "boolean", default: false, describe: "Run a tiny init as PID 1 that forwards signals and reaps zombies" },
@@ -79,6 +81,7 @@ export const EXAMPLES: Example[] = [
   ["$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback"],
   ["$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network"],
   ["$0 run --rm --security-opt seccomp=profile.json IMAGE CMD", "Filter syscalls with a profile of one's own (docker's JSON format)"],
+  ["$0 run --name db -v pgdata:/var/lib/postgresql/data postgres", "A named volume: created on first use, filled from the image, kept after rm"],
 ];
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
@@ -96,6 +99,8 @@ export async function handler(a: Args): Promise<number> {
     hostname: a.hostname as string | undefined,
     volumes: a.volume as string[],
     tmpfs: a.tmpfs as string[],
+    mounts: a.mount as string[],
+    volumesFrom: a["volumes-from"] as string[],
     readOnly: Boolean(a["read-only"]),
     rm: Boolean(a.rm),
     name: a.name as string | undefined,

@@ -22,3 +22,4 @@ export { openStore } from "./store/open-store";
 export { portLines } from "./network/port-lines";
 export { loadNetwork } from "./network/store";
 export { formatPortsColumn } from "./network/ports";
+export { checkVolumeName, createVolume, findVolume, keyValues, listVolumes, removeVolume, requireVolume, unusedVolumes, volumeRecord, volumeUsers, type VolumeRow } from "./store/volumes";

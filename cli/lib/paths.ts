@@ -11,6 +11,8 @@ export interface Paths {
   blobs: string;
   layers: string;
   containers: string;
+  /** Volumes: volumes/NAME/_data is what containers mount. */
+  volumes: string;
   db: string;
   tmp: string;
 }
@@ -29,6 +31,7 @@ export function paths(env: NodeJS.ProcessEnv = process.env): Paths {
     blobs: join(data, "blobs"),
     layers: join(data, "layers"),
     containers: join(data, "containers"),
+    volumes: join(data, "volumes"),
     db: join(data, "rl.db"),
     tmp: join(data, "tmp"),
   };

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { confinedTree } from "../../cli/lib/rootfs/confined-tree";
-import { mergedTree } from "../../cli/lib/rootfs/merged-tree";
+import { mergedDirAt, mergedTree } from "../../cli/lib/rootfs/merged-tree";
 import { lsetxattr } from "../../cli/lib/sys/libc";
 
 // Made in beforeAll, not at load, so a run that -t filters away leaves nothing in /tmp.
@@ -78,4 +78,21 @@ test("a directory swapped for a symlink to outside while it is walked: the walk 
   // Walked again, the symlink is an entry, never followed.
   const again = [...confinedTree([tree])].map((e) => `${e.rel}${e.link ? ` -> ${e.link}` : ""}`);
   expect(again).toEqual([`d -> ${outside}`, "e", "moved", "moved/inner"]);
+});
+
+test("mergedDirAt: the layer directories of a path, through whiteouts and opaque directories, never through a symlink", () => {
+  const lower = layer("d1", { "v/a/x": "1", "v/b/y": "1", "w/z": "1", "gone/q": "1" });
+  const upper = layer("d2", { "v/a/x2": "2", "v/b/.wh..wh..opq": "", ".wh.gone": "", file: "2" });
+  symlinkSync("/etc", join(upper, "link"));
+  symlinkSync("v", join(upper, "vlink"));
+  const rel = (dirs: string[] | undefined) => dirs?.map((d) => d.slice(work.length + 1));
+  expect(rel(mergedDirAt([upper, lower], "/v/a"))).toEqual(["d2/v/a", "d1/v/a"]);
+  expect(rel(mergedDirAt([upper, lower], "v/b/"))).toEqual(["d2/v/b"]);
+  expect(rel(mergedDirAt([upper, lower], "/w"))).toEqual(["d1/w"]);
+  expect(rel(mergedDirAt([upper, lower], "/"))).toEqual(["d2", "d1"]);
+  // Below an opaque directory (the .wh..wh..opq file of fuse-overlayfs), the lower layer's is hidden.
+  mkdirSync(join(lower, "v/b/deeper"));
+  mkdirSync(join(upper, "v/b/deeper"));
+  expect(rel(mergedDirAt([upper, lower], "/v/b/deeper"))).toEqual(["d2/v/b/deeper"]);
+  for (const missing of ["/gone", "/nothing", "/file", "/link", "/vlink/a", "/v/../w"]) expect(mergedDirAt([upper, lower], missing)).toBeUndefined();
 });

@@ -4,7 +4,7 @@ import { OPTIONS } from "../../cli/commands/run";
 import { encodeOps } from "../../cli/lib/runtime/ops";
 import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
 import { checkUserMapped, resolveUser } from "../../cli/lib/runtime/user";
-import { parseMountSpecs } from "../../cli/lib/runtime/mounts";
+import { byDepth, parseMountFlag, parseMountSpecs } from "../../cli/lib/runtime/mounts";
 import { parseSubIds } from "../../cli/lib/security/idmap";
 import { adjustCaps, capMask } from "../../cli/lib/security/capabilities";
 import { parsePlatform, selectManifest } from "../../cli/lib/image/platform";
@@ -92,13 +92,44 @@ describe("mount specs", () => {
       { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "size=1m"] },
     ]);
   });
-  test.each([["named:/x", "named volumes"], ["/tmp:rel", "must be absolute"], ["/tmp:/x:zz", "invalid volume option"], ["/nonexistent-src:/x", "bind source path does not exist"]])(
+  test.each([["bad/name:/x", "neither a path"], ["named:rel", "must be absolute"], ["/tmp:rel", "must be absolute"], ["named:/x:exec", "invalid volume option"], ["/tmp:/x:zz", "invalid volume option"], ["/nonexistent-src:/x", "bind source path does not exist"]])(
     "%p is refused",
     (v, msg) => expect(() => parseMountSpecs([v], [])).toThrow(msg),
   );
   test.each([["/tmp:/dev"], ["/tmp:/dev/"], ["/tmp:/proc"], ["/tmp:/proc/sys/kernel"], ["/tmp:/x/../proc/self"]])("-v %p is refused", (v) =>
     expect(() => parseMountSpecs([v], [])).toThrow(/is inside \/proc|cannot replace \/dev/),
   );
+  test("named and anonymous volumes: a mount of type volume, its source the name (empty: a new anonymous one)", () => {
+    expect(parseMountSpecs(["data:/d:ro,U", "/anon", "v.1:/e:z"], [])).toEqual([
+      { destination: "/d", type: "volume", source: "data", options: ["rbind", "ro", "U"] },
+      { destination: "/anon", type: "volume", source: "", options: ["rbind"] },
+      { destination: "/e", type: "volume", source: "v.1", options: ["rbind"] },
+    ]);
+  });
+  test("--mount with podman's keys and aliases", () => {
+    expect(parseMountFlag("type=volume,src=v,target=/v,readonly")).toEqual({ destination: "/v", type: "volume", source: "v", options: ["rbind", "ro"] });
+    expect(parseMountFlag("destination=/a")).toEqual({ destination: "/a", type: "volume", source: "", options: ["rbind"] });
+    expect(parseMountFlag("type=bind,source=/tmp,dst=/b,ro=false,bind-propagation=rshared")).toEqual({ destination: "/b", type: "bind", source: "/tmp", options: ["rbind", "rshared"] });
+    expect(parseMountFlag("type=tmpfs,dst=/t,tmpfs-size=64m,tmpfs-mode=1777,ro=true")).toEqual({ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "noexec", "ro", "size=64m", "mode=1777"] });
+  });
+  test.each([
+    ["type=volume", "destination (dst, target) is required"],
+    ["type=volume,dst=rel", "must be an absolute path"],
+    ["type=volume,src=a/b,dst=/x", "is not a volume name"],
+    ["type=bind,dst=/x", "a bind needs a source"],
+    ["type=bind,src=/nonexistent-src,dst=/x", "bind source path does not exist"],
+    ["type=bind,src=/tmp,dst=/proc/x", "is inside /proc"],
+    ["type=tmpfs,src=x,dst=/t", "a tmpfs has no source"],
+    ["type=tmpfs,dst=/t,tmpfs-mode=rwx", "tmpfs-mode is an octal mode"],
+    ["type=volume,dst=/t,bind-propagation=shared", "bind-propagation is for type=bind"],
+    ["type=volume,dst=/t,ro=maybe", "ro is true or false"],
+    ["type=volume,dst=/t,src", "src needs a value"],
+    ["type=cifs,dst=/t", "is not bind, volume or tmpfs"],
+  ])("--mount %p is refused", (m, msg) => expect(() => parseMountFlag(m)).toThrow(msg));
+  test("mounts are made shallowest first, in the given order otherwise", () => {
+    const m = (destination: string) => ({ destination });
+    expect(byDepth([m("/etc/hosts"), m("/etc"), m("/a/b/c"), m("/x"), m("/etc/resolv.conf")]).map((x) => x.destination)).toEqual(["/etc", "/x", "/etc/hosts", "/etc/resolv.conf", "/a/b/c"]);
+  });
   test("targets beside them are not: /dev/x, /proc2, /sys; --tmpfs /dev is (only /proc is kept from tmpfs)", () => {
     expect(parseMountSpecs(["/tmp:/dev/x", "/tmp:/proc2", "/tmp:/sys"], ["/dev"]).map((m) => m.destination)).toEqual(["/dev/x", "/proc2", "/sys", "/dev"]);
     expect(() => parseMountSpecs([], ["/proc/x"])).toThrow("invalid tmpfs mount");

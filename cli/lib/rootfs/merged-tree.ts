@@ -77,3 +77,32 @@ export function* mergedTree(dirsTopFirst: string[], rel = ""): Generator<MergedE
     yield* mergedTree(below, relPath);
   }
 }
+
+/** Opaque by its xattr or by fuse-overlayfs's `.wh..wh..opq` file. */
+const opaqueAnyway = (dir: string) => isOpaque(dir) || lstatOrNull(join(dir, ".wh..wh..opq")) !== null;
+
+/**
+ * The layer directories (top first) whose merge is directory `rel` of the image, or undefined where the
+ * image has no directory there: a missing path, or a symlink or file at it or at one of its parents
+ * (never followed: the image chooses them, and a link could point anywhere on the host).
+ */
+export function mergedDirAt(dirsTopFirst: string[], rel: string): string[] | undefined {
+  let dirs = dirsTopFirst;
+  for (const name of rel.split("/").filter((n) => n && n !== ".")) {
+    if (name === "..") return undefined;
+    const below: string[] = [];
+    for (const dir of dirs) {
+      if (lstatOrNull(join(dir, `.wh.${name}`))) break;
+      const st = lstatOrNull(join(dir, name));
+      if (st && (isWhiteout(st) || !st.isDirectory())) break;
+      if (st) {
+        below.push(join(dir, name));
+        if (opaqueAnyway(join(dir, name))) break;
+      }
+      if (opaqueAnyway(dir)) break;
+    }
+    if (!below.length) return undefined;
+    dirs = below;
+  }
+  return dirs;
+}

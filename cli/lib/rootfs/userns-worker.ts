@@ -14,6 +14,7 @@ import { appendEtcLine, flattenLayers } from "./flatten";
 import { reownId, type IdLine } from "../security/idmap";
 import type { DigestEngine } from "../image/digest-engine";
 import { exportTree } from "./export-tree";
+import { chownTree, fillVolume } from "./volume-files";
 import type { OutputTarget } from "../output-file";
 
 type IdLines = { uid: IdLine[]; gid: IdLine[] };
@@ -42,7 +43,9 @@ export type WorkerJob =
    */
   | { kind: "flatten"; layerDirs: string[]; dest: string; owners?: { stored: IdLines; container: IdLines }; etc?: { passwd?: string; group?: string } }
   /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output` (atomically), or to stdout. */
-  | { kind: "export"; dirs: string[]; output?: OutputTarget };
+  | { kind: "export"; dirs: string[]; output?: OutputTarget }
+  /** Fill each new volume directory `dest` from the image's directory `path`, then chown -R those asked (:U). */
+  | { kind: "volumes"; layerDirs: string[]; fills: { path: string; dest: string }[]; chowns: { dir: string; uid: number; gid: number }[] };
 
 export interface WorkerResult {
   ok: boolean;
@@ -54,6 +57,8 @@ export interface WorkerResult {
   skippedDevices?: string[];
   /** unpack: what each layer turned out to be, in job order. */
   layers?: LayerDigests[];
+  /** volumes: whether each fill copied the image's directory. */
+  filled?: boolean[];
 }
 
 async function unpack(job: Extract<WorkerJob, { kind: "unpack" }>): Promise<WorkerResult> {
@@ -106,7 +111,11 @@ async function main(): Promise<void> {
       if (job.etc?.group) appendEtcLine(job.dest, "group", job.etc.group);
       result = { ok: true };
     } else if (job.kind === "export") result = exportTree(job.dirs, job.output);
-    else {
+    else if (job.kind === "volumes") {
+      const filled = job.fills.map((f) => fillVolume(job.layerDirs, f.path, f.dest));
+      for (const c of job.chowns) chownTree(c.dir, c.uid, c.gid);
+      result = { ok: true, filled };
+    } else {
       for (const p of job.paths) removeTree(p);
       result = { ok: true };
     }

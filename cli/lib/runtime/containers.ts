@@ -9,6 +9,7 @@ import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { pidStartTime } from "../sys/pid-start-time";
+import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 
 export interface ContainerRow {
@@ -88,11 +89,14 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  * Remove a container's files and record. Files the workload created as other users belong to
  * subordinate ids: those are removed from inside a user namespace.
  */
-export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
+export async function removeContainer(d: Database, p: Paths, id: string, o: { volumes?: boolean } = {}): Promise<void> {
   unlockForRemoval(containerDir(p, id));
   await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)]);
+  const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
   await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
+  // With -v (and --rm): the anonymous volumes no other container uses any more.
+  for (const v of anonymous) if (!volumeUsers(d, v).length) await removeVolume(d, p, v);
 }
 
 /**
@@ -111,7 +115,7 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     endStaleHelpers(d, p, r.id, pidStartTime);
     recordOomKill(d, p, r.id);
     await removeContainerCgroup(d, r.id);
-    if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
+    if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
     else markExited(d, p, r.id, 137);
   }
   await removeUnrecorded(d, p);

@@ -9,6 +9,7 @@ import { networkModeName } from "../network/options";
 import { loadNetwork } from "../network/store";
 import type { Paths } from "../paths";
 import { findImage } from "../store/images";
+import { containerVolumeNames } from "../store/volumes";
 import { pidStartTime } from "../sys/pid-start-time";
 import { containerDir, containerRunDir, type ContainerRow } from "./containers";
 import type { Spec } from "./spec";
@@ -18,6 +19,7 @@ import { containerOomKilled } from "./cgroup/container-cgroup";
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
+  const volumes = containerVolumeNames(d, r.id);
   const spec = readSpec(p, r.id);
   const argv = JSON.parse(r.command || "[]") as string[];
   const image = findImage(d, r.image_id);
@@ -86,7 +88,10 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     },
     Mounts: (spec?.mounts ?? [])
       .filter((m) => m.type === "bind" && !m.source.startsWith(containerRunDir(p, r.id)) && !spec?.linux.devices?.some((d) => d.path === m.destination))
-      .map((m) => ({ Type: "bind", Source: m.source, Destination: m.destination, RW: !m.options.includes("ro"), Options: m.options })),
+      .map((m) => {
+        const volume = volumes.get(m.destination);
+        return { Type: volume ? "volume" : "bind", ...(volume ? { Name: volume, Driver: "local" } : {}), Source: m.source, Destination: m.destination, RW: !m.options.includes("ro"), Options: m.options };
+      }),
     NetworkSettings: {
       Ports: ports,
       IPAddress: slirp ? "10.0.2.100" : "",

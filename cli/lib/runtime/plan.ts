@@ -4,6 +4,9 @@ import type { Op } from "./ops";
 import type { Spec } from "./spec";
 import { RLIMIT_NUMBER } from "./process-options";
 
+/** bind-propagation values past the default (private), as mount(2) flags: MS_SHARED, MS_SLAVE, MS_REC. */
+const PROPAGATION: Record<string, number> = { shared: 1 << 20, rshared: (1 << 20) | MS.REC, slave: 1 << 19, rslave: (1 << 19) | MS.REC };
+
 const HOST_DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
 
 function mountFlags(options: string[]): { flags: number; data: string[] } {
@@ -16,7 +19,7 @@ function mountFlags(options: string[]): { flags: number; data: string[] } {
       case "nodev": flags |= MS.NODEV; break;
       case "noexec": flags |= MS.NOEXEC; break;
       case "strictatime": flags |= MS.STRICTATIME; break;
-      case "rw": case "bind": case "rbind": case "private": break;
+      case "rw": case "bind": case "rbind": case "private": case "rprivate": break;
       default: data.push(o);
     }
   }
@@ -40,6 +43,8 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
     const { flags, data } = mountFlags(m.options);
     if (m.type === "bind") {
       ops.push({ op: "bindIn", src: m.source, target: m.destination, flags, recursive: m.options.includes("rbind") });
+      const propagation = m.options.find((opt) => Object.hasOwn(PROPAGATION, opt));
+      if (propagation) ops.push({ op: "mountIn", src: "", target: m.destination, fstype: "", flags: PROPAGATION[propagation]!, data: "" });
     } else if (m.type === "sysfs") {
       ops.push({ op: "sysfsIn", path: m.destination });
     } else {

@@ -40,7 +40,8 @@ import { randomId, randomName, VALID_NAME } from "./names";
 import { checkUserMapped, resolveUser } from "./user";
 import { attachTerminal } from "./tty";
 import { relayPipes } from "./stdio-relay";
-import { parseMountSpecs } from "./mounts";
+import { byDepth, parseMountSpecs } from "./mounts";
+import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 import { parseLimits, type LimitFlags } from "./cgroup/limits";
 import { cgroupParent, createContainerCgroup, recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
@@ -57,6 +58,10 @@ export interface RunOptions {
   hostname?: string;
   volumes: string[];
   tmpfs: string[];
+  /** --mount type=bind|volume|tmpfs,… */
+  mounts?: string[];
+  /** --volumes-from CTR[:ro|rw] */
+  volumesFrom?: string[];
   readOnly: boolean;
   rm: boolean;
   name?: string;
@@ -141,8 +146,8 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-    ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
-    ...userMounts,
+    // As podman: shallower destinations first, so a volume on /etc does not hide /etc/hosts.
+    ...byDepth([...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })), ...userMounts]),
     ...(init ? [{ destination: INIT_PATH, type: "bind", source: init, options: ["bind", "ro"] }] : []),
     ...o.devices.map((d) => ({ destination: d.path, type: "bind", source: d.source, options: ["bind"] })),
   ];
@@ -230,7 +235,7 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
   // Checked before any side effect: a refused mount target leaves nothing behind.
-  const userMounts = parseMountSpecs(o.volumes, o.tmpfs);
+  const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
   // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.
   const limits = parseLimits(o.limits);
   const cgParent = cgroupParent(limits, process.getuid!());
@@ -283,6 +288,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   let started: Awaited<ReturnType<typeof startChild>> | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
+  let vols: AttachedVolumes | undefined;
   let cgDir: string | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -291,12 +297,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
     const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
+    vols = await attachVolumes(d, p, id, userMounts, o.volumesFrom ?? [], Object.keys(img.config.config?.Volumes ?? {}), [...lowerDirs].reverse(), mapping);
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts, idmap);
+      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, vols.mounts, idmap);
       if (cgDir) withCgroupMount(spec);
       checkUserMapped(spec.process.user, idmap);
+      if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, idmap);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root, ...usernsCopy(o.userns, mapping, idmap, spec.process.user, [...lowerDirs].reverse()) }, mapping);
       const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp, becomeRoot: setupAsRoot(idmap) });
@@ -339,6 +347,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     network.closeListeners();
     await network.detach();
     await removeContainer(d, p, id).catch(() => {});
+    if (vols) await dropVolumes(d, p, id, vols.created);
     throw err;
   }
   const { pid } = started!;
@@ -360,7 +369,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     throw new RlError(`container ${name} was removed while it ran (by rl rmi -f of its image, or rl rm -f)`, code);
   }
   if (cgDir) recordOomKill(d, p, id);
-  if (o.rm) await removeContainer(d, p, id);
+  if (o.rm) await removeContainer(d, p, id, { volumes: true });
   else {
     markExited(d, p, id, code);
     await removeContainerCgroup(d, id);

@@ -6,6 +6,7 @@ import { containerDir, listContainers } from "../runtime/containers";
 import { blobPath } from "./blob-path";
 import { layerDir, listImages } from "./images";
 import { unreferenced } from "./unreferenced";
+import { listVolumes, volumeData } from "./volumes";
 
 export interface UsageRow {
   type: string;
@@ -54,6 +55,14 @@ function unreferencedBytes(d: Database, p: Paths): number {
   return n;
 }
 
+/** Volumes: those a container uses are active; the others' bytes are reclaimable (volume prune). */
+function volumeUsage(d: Database, p: Paths): UsageRow {
+  const used = new Set((d.query("SELECT DISTINCT volume FROM container_volumes WHERE volume IS NOT NULL").all() as { volume: string }[]).map((r) => r.volume));
+  const sizes = listVolumes(d).map((v) => ({ used: used.has(v.name), bytes: duBytes(volumeData(p, v.name)) }));
+  const sum = (list: typeof sizes) => list.reduce((n, v) => n + v.bytes, 0);
+  return { type: "Local Volumes", total: sizes.length, active: sizes.filter((v) => v.used).length, size: sum(sizes), reclaimable: sum(sizes.filter((v) => !v.used)) };
+}
+
 /** `system df`: images (unique layers counted once, plus unreferenced layers and blobs), containers (their writable layers). */
 export function diskUsage(d: Database, p: Paths): UsageRow[] {
   const images = listImages(d);
@@ -75,6 +84,6 @@ export function diskUsage(d: Database, p: Paths): UsageRow[] {
       size: cBytes,
       reclaimable: perContainer.filter((c) => !c.running).reduce((n, c) => n + c.bytes, 0),
     },
-    { type: "Local Volumes", total: 0, active: 0, size: 0, reclaimable: 0 },
+    volumeUsage(d, p),
   ];
 }
