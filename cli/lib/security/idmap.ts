@@ -10,12 +10,16 @@ export interface IdRange {
   count: number;
 }
 
-/** How container ids 0..N map to the host: the user at 0, then its subordinate range from 1. */
+/**
+ * How container ids 0..N map to the host: the user at 0, then its subordinate ids from 1, range after
+ * range in the order given. Without both lists only the user is mapped (`single` says why).
+ */
 export interface IdMapping {
   uid: number;
   gid: number;
-  subuid?: IdRange;
-  subgid?: IdRange;
+  subuid?: IdRange[];
+  subgid?: IdRange[];
+  single?: string;
 }
 
 /** Ranges for `user` (name or uid) in a /etc/subuid-style file; the largest first. */
@@ -30,36 +34,123 @@ export function parseSubIds(text: string, names: string[]): IdRange[] {
   return out.sort((a, b) => b.count - a.count);
 }
 
-function readRanges(file: string, names: string[]): IdRange[] {
-  try {
-    return parseSubIds(readFileSync(file, "utf8"), names);
-  } catch {
-    return [];
+/**
+ * The ids that exist in the user namespace whose /proc/PID/uid_map (or gid_map) this is: the first
+ * column of each line, sorted. In the initial namespace that is every id; in a container only what
+ * the outer runtime mapped.
+ */
+export function existingIds(uidMap: string): IdRange[] {
+  const out: IdRange[] = [];
+  for (const line of uidMap.split("\n")) {
+    const [inside, , count] = line.trim().split(/\s+/).map(Number);
+    if (Number.isInteger(inside) && Number.isInteger(count) && count! > 0) out.push({ start: inside!, count: count! });
   }
+  out.sort((a, b) => a.start - b.start);
+  // Adjacent lines (rootless podman's "0 UID 1" then "1 SUB N") are one run of ids.
+  const merged: IdRange[] = [];
+  for (const r of out) {
+    const last = merged.at(-1);
+    if (last && r.start <= last.start + last.count) last.count = Math.max(last.count, r.start + r.count - last.start);
+    else merged.push({ ...r });
+  }
+  return merged;
+}
+
+/** The kernel takes at most 340 lines per id map; one is the user's own. */
+export const MAX_SUBORDINATE_PIECES = 339;
+
+/**
+ * The parts of `ranges` (in their order, each cut in ascending pieces) that exist in this user
+ * namespace, without the user's own id (the kernel refuses a map whose host ids overlap).
+ */
+export function clipRanges(ranges: IdRange[], existing: IdRange[], own: number): IdRange[] {
+  const out: IdRange[] = [];
+  for (const r of ranges) {
+    for (const e of existing) {
+      const start = Math.max(r.start, e.start), end = Math.min(r.start + r.count, e.start + e.count);
+      if (start >= end) continue;
+      if (own >= start && own < end) {
+        if (own > start) out.push({ start, count: own - start });
+        if (end > own + 1) out.push({ start: own + 1, count: end - own - 1 });
+      } else {
+        out.push({ start, count: end - start });
+      }
+    }
+  }
+  return out.slice(0, MAX_SUBORDINATE_PIECES);
+}
+
+export const span = (r: IdRange[]) => r.map((x) => (x.count === 1 ? `${x.start}` : `${x.start}-${x.start + x.count - 1}`)).join(", ");
+
+export interface MappingInput {
+  uid: number;
+  gid: number;
+  /** The user's lines of /etc/subuid and /etc/subgid, parsed. */
+  subuid: IdRange[];
+  subgid: IdRange[];
+  /** /proc/self/uid_map and gid_map of the namespace rl runs in. */
+  uidMap: string;
+  gidMap: string;
+}
+
+/** The mapping rl uses: the subordinate ranges clipped to the ids that exist here, or the user alone. */
+export function planMapping(i: MappingInput): IdMapping {
+  const base = { uid: i.uid, gid: i.gid };
+  const alone = "only the user's own id is mapped (as root); files owned by other ids are given to root";
+  if (!i.subuid.length || !i.subgid.length) return { ...base, single: `no subordinate ids for this user in /etc/subuid and /etc/subgid: ${alone}` };
+  const uids = existingIds(i.uidMap), gids = existingIds(i.gidMap);
+  const subuid = clipRanges(i.subuid, uids, i.uid), subgid = clipRanges(i.subgid, gids, i.gid);
+  if (subuid.length && subgid.length) return { ...base, subuid, subgid };
+  const [file, listed, here] = subuid.length ? ["/etc/subgid", i.subgid, gids] : ["/etc/subuid", i.subuid, uids];
+  return {
+    ...base,
+    single: `no subordinate ids for this user exist in the user namespace rl runs in (a container?): ${file} lists ${span(listed)}, ` +
+      `only ${span(here)} exist here: ${alone}`,
+  };
+}
+
+export type ReadFile = (path: string) => string | null;
+
+const readOrNull: ReadFile = (path) => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+};
+
+/** What planMapping needs, from this process's files (RL_SUBUID_FILE and RL_SUBGID_FILE replace /etc's). */
+export function mappingInput(read: ReadFile = readOrNull): MappingInput & { user: string } {
+  const uid = process.getuid!(), gid = process.getgid!();
+  let user = String(uid);
+  try {
+    user = userInfo().username;
+  } catch {}
+  const names = [user, String(uid)];
+  return {
+    user,
+    uid,
+    gid,
+    subuid: parseSubIds(read(process.env.RL_SUBUID_FILE ?? "/etc/subuid") ?? "", names),
+    subgid: parseSubIds(read(process.env.RL_SUBGID_FILE ?? "/etc/subgid") ?? "", names),
+    // Unreadable (no /proc): taken as the initial namespace, where every id exists.
+    uidMap: read("/proc/self/uid_map") ?? "0 0 4294967295",
+    gidMap: read("/proc/self/gid_map") ?? "0 0 4294967295",
+  };
 }
 
 export function currentMapping(): IdMapping {
-  const uid = process.getuid!(), gid = process.getgid!();
-  let name = String(uid);
-  try {
-    name = userInfo().username;
-  } catch {}
-  const names = [name, String(uid)];
-  return {
-    uid,
-    gid,
-    subuid: readRanges(process.env.RL_SUBUID_FILE ?? "/etc/subuid", names)[0],
-    subgid: readRanges(process.env.RL_SUBGID_FILE ?? "/etc/subgid", names)[0],
-  };
+  return planMapping(mappingInput());
 }
 
 /** Highest container uid/gid + 1 that the mapping covers. */
 export function mappedSize(m: IdMapping): { uids: number; gids: number } {
-  return { uids: 1 + (m.subuid?.count ?? 0), gids: 1 + (m.subgid?.count ?? 0) };
+  const total = (r?: IdRange[]) => (r ?? []).reduce((n, x) => n + x.count, 0);
+  return { uids: 1 + total(m.subuid), gids: 1 + total(m.subgid) };
 }
 
 export function hasFullMapping(m: IdMapping): boolean {
-  return Boolean(m.subuid && m.subgid);
+  return Boolean(m.subuid?.length && m.subgid?.length);
 }
 
 export interface HelperStatus {
@@ -101,7 +192,7 @@ function hasFileCaps(path: string): boolean {
  */
 export function startIdMaps(pid: number, m: IdMapping): () => void {
   if (!hasFullMapping(m)) {
-    warnOnce(`no subordinate ids for this user in /etc/subuid and /etc/subgid: only the user's own id is mapped (as root); files owned by other ids are given to root`);
+    warnOnce(m.single ?? "only the user's own id is mapped");
     writeSingleMapping(pid, m);
     return () => {};
   }
@@ -110,8 +201,8 @@ export function startIdMaps(pid: number, m: IdMapping): () => void {
   const cannotWrite = (errno: number) => new RlError(`cannot write the id maps of the container: ${strerror(errno)}`);
   const helpers: Helper[] = [];
   try {
-    helpers.push(spawnHelper([uidmap.path!, String(pid), "0", String(m.uid), "1", "1", String(m.subuid!.start), String(m.subuid!.count)]));
-    helpers.push(spawnHelper([gidmap.path!, String(pid), "0", String(m.gid), "1", "1", String(m.subgid!.start), String(m.subgid!.count)]));
+    helpers.push(spawnHelper([uidmap.path!, String(pid), ...mapTriples(m.uid, m.subuid!).flat().map(String)]));
+    helpers.push(spawnHelper([gidmap.path!, String(pid), ...mapTriples(m.gid, m.subgid!).flat().map(String)]));
   } catch (err) {
     for (const h of helpers) h.wait();
     throw cannotWrite((err as { errno: number }).errno);
@@ -125,6 +216,17 @@ export function startIdMaps(pid: number, m: IdMapping): () => void {
     const why = failed.stderr.trim().split("\n").pop() || `exit code ${exitCodeOf(failed.status)}`;
     throw new RlError(`${failed.argv[0]} failed: ${why}`);
   };
+}
+
+/** [container id, host id, count] lines: the user at 0, then each range after the previous one. */
+export function mapTriples(own: number, sub: IdRange[]): [number, number, number][] {
+  const out: [number, number, number][] = [[0, own, 1]];
+  let next = 1;
+  for (const r of sub) {
+    out.push([next, r.start, r.count]);
+    next += r.count;
+  }
+  return out;
 }
 
 /** Write the id maps of a child that waits for them. */
