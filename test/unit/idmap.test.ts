@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { clipRanges, existingIds, mappedSize, mapTriples, planMapping, type IdRange } from "../../cli/lib/security/idmap";
+import { clipRanges, existingIds, helpersRefusedHere, mappedSize, mapTriples, planMapping, userName, type IdRange } from "../../cli/lib/security/idmap";
 
 const r = (start: number, count: number): IdRange => ({ start, count });
 const HOST = "         0          0 4294967295\n";
@@ -69,5 +69,41 @@ describe("planMapping", () => {
     const m = planMapping({ ...base, gidMap: PODMAN, subuid: [r(100000, 65536)], subgid: [r(100000, 65536)] });
     expect(m.subuid).toBeUndefined();
     expect(m.single).toContain("/etc/subgid lists 100000-165535");
+  });
+});
+
+describe("helpersRefusedHere", () => {
+  // /proc/self/status lines: podman's default bounding set (no CAP_SYS_ADMIN), the same with it.
+  const podman = "NoNewPrivs:\t0\nCapBnd:\t00000000800405fb\n";
+  const sysAdmin = "NoNewPrivs:\t0\nCapBnd:\t00000000802405fb\n";
+  const setuid = [{ usable: true, setuid: true }, { usable: true, setuid: true }];
+  const fileCaps = [{ usable: true, setuid: false }, { usable: true, setuid: false }];
+  test.each([
+    ["host: setuid helpers have every capability", podman, true, setuid, undefined],
+    ["container, setuid helpers, no CAP_SYS_ADMIN", podman, false, setuid, "no CAP_SYS_ADMIN"],
+    ["container, setuid helpers, CAP_SYS_ADMIN in the bounding set", sysAdmin, false, setuid, undefined],
+    ["container, helpers with file capabilities", podman, false, fileCaps, undefined],
+    ["no_new_privs, even on a host", "NoNewPrivs:\t1\nCapBnd:\t000001ffffffffff\n", true, setuid, "no_new_privs"],
+  ] as [string, string, boolean, typeof setuid, string | undefined][])("%s", (_, status, initial, helpers, want) => {
+    const got = helpersRefusedHere(status, initial, helpers);
+    if (want === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(want);
+  });
+
+  test("a refusal maps the user alone, saying why", () => {
+    const m = planMapping({ uid: 1000, gid: 1000, uidMap: PODMAN, gidMap: PODMAN, subuid: [r(1, 999)], subgid: [r(1, 999)], helpersRefused: "newuidmap cannot" });
+    expect(m.subuid).toBeUndefined();
+    expect(m.single).toStartWith("newuidmap cannot: only the user's own id is mapped");
+  });
+});
+
+describe("userName", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/bash\ntester:x:1000:1000::/home/tester:/bin/bash\n";
+  test("from /etc/passwd, whatever $USER says", () => {
+    expect(userName(1000, (p) => (p === "/etc/passwd" ? passwd : null))).toBe("tester");
+  });
+  test("a uid in no file: the system's answer, else the number", () => {
+    expect(userName(4242, () => null)).toMatch(/^(\S+)$/);
+    expect(userName(4242, () => null)).not.toBe("unknown");
   });
 });

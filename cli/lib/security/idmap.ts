@@ -91,6 +91,8 @@ export interface MappingInput {
   /** /proc/self/uid_map and gid_map of the namespace rl runs in. */
   uidMap: string;
   gidMap: string;
+  /** Why newuidmap/newgidmap cannot map subordinate ids here (helpersRefusedHere). */
+  helpersRefused?: string;
 }
 
 /** The mapping rl uses: the subordinate ranges clipped to the ids that exist here, or the user alone. */
@@ -100,7 +102,7 @@ export function planMapping(i: MappingInput): IdMapping {
   if (!i.subuid.length || !i.subgid.length) return { ...base, single: `no subordinate ids for this user in /etc/subuid and /etc/subgid: ${alone}` };
   const uids = existingIds(i.uidMap), gids = existingIds(i.gidMap);
   const subuid = clipRanges(i.subuid, uids, i.uid), subgid = clipRanges(i.subgid, gids, i.gid);
-  if (subuid.length && subgid.length) return { ...base, subuid, subgid };
+  if (subuid.length && subgid.length) return i.helpersRefused ? { ...base, single: `${i.helpersRefused}: ${alone}` } : { ...base, subuid, subgid };
   const [file, listed, here] = subuid.length ? ["/etc/subgid", i.subgid, gids] : ["/etc/subuid", i.subuid, uids];
   return {
     ...base,
@@ -108,6 +110,10 @@ export function planMapping(i: MappingInput): IdMapping {
       `only ${span(here)} exist here: ${alone}`,
   };
 }
+
+// Unreadable (no /proc): taken as the initial namespace, where every id exists.
+const INITIAL_MAP = "0 0 4294967295";
+const isInitialMap = (text: string) => text.trim().split(/\s+/).join(" ") === INITIAL_MAP;
 
 export type ReadFile = (path: string) => string | null;
 
@@ -122,21 +128,36 @@ const readOrNull: ReadFile = (path) => {
 /** What planMapping needs, from this process's files (RL_SUBUID_FILE and RL_SUBGID_FILE replace /etc's). */
 export function mappingInput(read: ReadFile = readOrNull): MappingInput & { user: string } {
   const uid = process.getuid!(), gid = process.getgid!();
-  let user = String(uid);
-  try {
-    user = userInfo().username;
-  } catch {}
+  const user = userName(uid, read);
   const names = [user, String(uid)];
+  const uidMap = read("/proc/self/uid_map") ?? INITIAL_MAP;
+  const helpers = [idMapHelper("newuidmap"), idMapHelper("newgidmap")];
   return {
     user,
     uid,
     gid,
     subuid: parseSubIds(read(process.env.RL_SUBUID_FILE ?? "/etc/subuid") ?? "", names),
     subgid: parseSubIds(read(process.env.RL_SUBGID_FILE ?? "/etc/subgid") ?? "", names),
-    // Unreadable (no /proc): taken as the initial namespace, where every id exists.
-    uidMap: read("/proc/self/uid_map") ?? "0 0 4294967295",
-    gidMap: read("/proc/self/gid_map") ?? "0 0 4294967295",
+    uidMap,
+    gidMap: read("/proc/self/gid_map") ?? INITIAL_MAP,
+    helpersRefused: helpersRefusedHere(read("/proc/self/status") ?? "", isInitialMap(uidMap), helpers),
   };
+}
+
+/**
+ * The user's name, as newuidmap finds it: /etc/passwd first (Bun's userInfo() answers "unknown" when
+ * $USER is unset, as in a container started with --user), then the system's lookup.
+ */
+export function userName(uid: number, read: ReadFile): string {
+  for (const line of (read("/etc/passwd") ?? "").split("\n")) {
+    const [name, , id] = line.split(":");
+    if (name && id === String(uid)) return name;
+  }
+  try {
+    const name = userInfo().username;
+    if (name && name !== "unknown") return name;
+  } catch {}
+  return String(uid);
 }
 
 export function currentMapping(): IdMapping {
@@ -157,6 +178,8 @@ export interface HelperStatus {
   path?: string;
   usable: boolean;
   reason?: string;
+  /** Setuid root: it runs as uid 0, not as the user who owns the namespace it maps. */
+  setuid?: boolean;
 }
 
 /** newuidmap/newgidmap must exist and be setuid root (or carry file capabilities). */
@@ -170,7 +193,27 @@ export function idMapHelper(name: "newuidmap" | "newgidmap"): HelperStatus {
   if (!setuidRoot && !hasFileCaps(path)) {
     return { path, usable: false, reason: `${path} is neither setuid root nor has file capabilities (reinstall uidmap)` };
   }
-  return { path, usable: true };
+  return { path, usable: true, setuid: setuidRoot };
+}
+
+const CAP_SYS_ADMIN = 21n;
+
+/**
+ * Why newuidmap and newgidmap, though installed, cannot write a map in the user namespace rl runs
+ * in: under no_new_privs they gain nothing; setuid root in a namespace other than the initial one,
+ * they need CAP_SYS_ADMIN there (the kernel checks it on the new namespace, whose owner is the user,
+ * not root), which a container's bounding set usually lacks. File capabilities keep the user's uid.
+ */
+export function helpersRefusedHere(status: string, initialNamespace: boolean, helpers: HelperStatus[]): string | undefined {
+  const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)`, "m"))?.[1];
+  if (field("NoNewPrivs") === "1") {
+    return "rl runs with no_new_privs set (docker's --security-opt no-new-privileges, Kubernetes' allowPrivilegeEscalation: false), so newuidmap and newgidmap cannot gain the privilege to map subordinate ids";
+  }
+  const bounding = field("CapBnd");
+  if (initialNamespace || !bounding || !helpers.some((h) => h.setuid)) return undefined;
+  if ((BigInt(`0x${bounding}`) >> CAP_SYS_ADMIN) & 1n) return undefined;
+  return "newuidmap and newgidmap are setuid root and the container rl runs in has no CAP_SYS_ADMIN, which the kernel then asks of them " +
+    "(in its image give them file capabilities instead, as podman's images do: chmod u-s and setcap cap_setuid+ep /usr/bin/newuidmap, cap_setgid+ep /usr/bin/newgidmap; or run it with --cap-add SYS_ADMIN)";
 }
 
 /** `which`, also looking in the sbin directories an ordinary user's PATH often lacks. */
@@ -234,7 +277,7 @@ export function writeIdMaps(pid: number, m: IdMapping): void {
   startIdMaps(pid, m)();
 }
 
-function writeSingleMapping(pid: number, m: IdMapping): void {
+export function writeSingleMapping(pid: number, m: IdMapping): void {
   try {
     writeFileSync(`/proc/${pid}/uid_map`, `0 ${m.uid} 1\n`);
     writeFileSync(`/proc/${pid}/setgroups`, "deny\n");
