@@ -7,6 +7,7 @@ import { strerror } from "../sys/errno";
 import { abortChild, childMapped, closeFd, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
 import { CLONE } from "./clone-flags";
 import { describeOp, encodeOps, type Op } from "./ops";
+import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { waitForExit } from "./wait";
 
@@ -27,7 +28,7 @@ function startError(op: Op, errno: number): RlError {
     if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
     if (errno === 13 || errno === 8 || errno === 21) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
   }
-  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
+  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}${outerRefusal(op, errno)}`);
 }
 
 /** Open the namespaces to join (another container's user and network namespaces). */

@@ -1,6 +1,7 @@
 import { capMask } from "../security/capabilities";
 import { MS } from "./clone-flags";
 import type { Op } from "./ops";
+import { inheritedHostname } from "./outer-container";
 import type { Spec } from "./spec";
 
 const HOST_DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -52,7 +53,7 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
     ops.push({ op: "bindIn", src: `${spec.root.path}${p}`, target: p, flags: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC, recursive: true, optional: true });
   }
   if (spec.root.readonly) ops.push({ op: "remountReadOnlyIn", path: "/" });
-  if (has("uts")) ops.push({ op: "hostname", name: spec.hostname });
+  if (has("uts") && !inheritedHostname(spec.hostname)) ops.push({ op: "hostname", name: spec.hostname });
   if (has("network")) ops.push({ op: "loopbackUp" });
   ops.push({ op: "mkdirIn", path: spec.process.cwd, mode: 0o755, optional: spec.root.readonly });
   ops.push({ op: "pivot" });

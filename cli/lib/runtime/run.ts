@@ -28,6 +28,7 @@ import { formatHostAddress, publishedPorts, type PortMapping } from "../network/
 import { clearHelpers, loadNetwork, saveNetwork } from "../network/store";
 import type { DnsOptions } from "../network/etc-files";
 import { findContainer } from "./containers";
+import { containerHostname } from "./outer-container";
 import { planOps } from "./plan";
 import { DEFAULT_CAPS, processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
@@ -245,13 +246,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
-    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
+    const hostname = await containerHostname(o.hostname, defaultHostname(id, net.config));
+    const files = writeContainerFiles(containerRunDir(p, id), { hostname, name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const spec = buildSpec({ ...o, hostname }, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
       const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
