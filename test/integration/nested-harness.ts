@@ -31,8 +31,7 @@ export class OuterPodman {
   }
 
   podman(args: string[]): Result {
-    const argv = ["podman", "--root", join(this.dir, "root"), "--runroot", join(this.dir, "run"), "--runtime", "runc", "--storage-driver", "vfs", ...args];
-    const r = Bun.spawnSync(argv, { env: this.env, stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync([...this.base(), ...args], { env: this.env, stdout: "pipe", stderr: "pipe" });
     return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   }
 
@@ -41,17 +40,26 @@ export class OuterPodman {
     if (r.code !== 0) throw new Error(`podman import ${NESTED_IMAGE_TAR} failed: ${r.stderr}`);
   }
 
+  /** podman's argv up to the subcommand: this user's private store, runc. */
+  private base(): string[] {
+    return ["podman", "--root", join(this.dir, "root"), "--runroot", join(this.dir, "run"), "--runtime", "runc", "--storage-driver", "vfs"];
+  }
+
   /**
-   * `script` (sh) in a new outer container with podman's defaults plus `flags`, as `user` (tester,
-   * uid 1000, unless given). rl is `rl` there: `bun /rl/repo/cli/main.ts`.
+   * `podman run` options and image for an outer container with podman's defaults plus `flags`, as
+   * `user` (tester, uid 1000, unless given), with the checkout, the fixtures and bun bound read-only.
    */
-  async run(flags: string[], script: string, user = "tester"): Promise<Result> {
-    const argv = [
-      "podman", "--root", join(this.dir, "root"), "--runroot", join(this.dir, "run"), "--runtime", "runc", "--storage-driver", "vfs",
-      "run", "--rm", "--hostname", OUTER_HOSTNAME, "--user", user, "-e", "HOME=/home/tester", "-w", IN_REPO,
+  containerArgs(flags: string[], user = "tester"): string[] {
+    return [
+      "--hostname", OUTER_HOSTNAME, "--user", user, "-e", "HOME=/home/tester", "-w", IN_REPO,
       "-v", `${REPO}:${IN_REPO}:ro`, "-v", `${realpathSync(FIXTURES)}:/rl/shared:ro`, "-v", `${realpathSync(process.execPath)}:/usr/local/bin/bun:ro`,
-      ...flags, OUTER_IMAGE, "sh", "-c", `rl() { bun ${IN_REPO}/cli/main.ts "$@"; }\n${script}`,
+      ...flags, OUTER_IMAGE,
     ];
+  }
+
+  /** `script` (sh) in a new outer container (see containerArgs); `rl` there is `bun /rl/repo/cli/main.ts`. */
+  async run(flags: string[], script: string, user = "tester"): Promise<Result> {
+    const argv = [...this.base(), "run", "--rm", ...this.containerArgs(flags, user), "sh", "-c", `rl() { bun ${IN_REPO}/cli/main.ts "$@"; }\n${script}`];
     const p = Bun.spawn(argv, { env: this.env, stdout: "pipe", stderr: "pipe" });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { code, stdout, stderr };
