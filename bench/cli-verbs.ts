@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 /**
  * Start-up of rl's everyday verbs against podman's: `ps`, `images`, `ps -a --format json` and two Go
- * templates (`ps -a --format '{{.Names}}'`, a `table` one of `images`), each with a store holding one
- * image and three exited containers. Run it as an ordinary user (not root):
+ * templates (`ps -a --format '{{.Names}}'`, a `table` one of `images`) and `inspect -f '{{.State.Pid}}'`,
+ * each with a store holding one image and three exited containers. Run it as an ordinary user (not root):
  *
  *   bun bench/cli-verbs.ts [--rounds N] [--json] [--no-podman]
  *
@@ -18,7 +18,9 @@ import { RL, rlStartMode } from "./rl-command";
 
 const REPO = resolve(import.meta.dir, "..");
 const IMAGE = `oci:${resolve(REPO, "../shared/fixtures/oci/busybox-1.38.0-musl-amd64")}`;
-const VERBS = [["ps"], ["images"], ["ps", "-a", "--format", "json"], ["ps", "-a", "--format", "{{.Names}}"], ["images", "--format", "table {{.Repository}}\t{{.Tag}}\t{{.Size}}"]];
+/** The first container of each tool is named, for inspect. */
+const NAME = `rl-bench-${process.pid}`;
+const VERBS = [["ps"], ["images"], ["ps", "-a", "--format", "json"], ["ps", "-a", "--format", "{{.Names}}"], ["images", "--format", "table {{.Repository}}\t{{.Tag}}\t{{.Size}}"], ["inspect", "-f", "{{.State.Pid}}", NAME]];
 const CONTAINERS = 3;
 
 const args = Bun.argv.slice(2);
@@ -63,7 +65,7 @@ function exec(argv: string[], env: Record<string, string | undefined> = process.
 const bun = process.execPath;
 const loadBefore = loadavg().map((x) => x.toFixed(2)).join(" ");
 log(`set-up: rl store in ${dir} with ${IMAGE} and ${CONTAINERS} exited containers`);
-for (let i = 0; i < CONTAINERS; i++) exec([RL, "run", "--network", "none", IMAGE, "true"], rlEnv);
+for (let i = 0; i < CONTAINERS; i++) exec([RL, "run", ...(i === 0 ? ["--name", NAME] : []), "--network", "none", IMAGE, "true"], rlEnv);
 
 interface Cmd {
   name: string;
@@ -77,7 +79,7 @@ if (podman) {
   log(`set-up: podman pull ${IMAGE} and ${CONTAINERS} exited containers in the user's podman store`);
   const id = exec(["podman", "pull", "-q", IMAGE]).stdout.trim().split("\n").pop()!;
   for (let i = 0; i < CONTAINERS; i++) {
-    const cid = exec(["podman", "--runtime", "runc", "run", "-d", "--network", "none", id, "true"]).stdout.trim();
+    const cid = exec(["podman", "--runtime", "runc", "run", "-d", ...(i === 0 ? ["--name", NAME] : []), "--network", "none", id, "true"]).stdout.trim();
     podmanContainers.push(cid);
     exec(["podman", "wait", cid]);
   }

@@ -4,7 +4,7 @@
  * a bare `unshare` into the same kinds of namespaces, and (for reference) Bun's own share: a Bun program
  * that loads what rl loads and exits (bench/bun-floor.ts). Run it as an ordinary user (not root):
  *
- *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman] [--network none|slirp4netns]
+ *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman] [--network none|slirp4netns] [--rl-also "OPTS"]
  *
  * Each round times every command once, rotating their order so that none always runs first or
  * right after the same neighbour. Wall time is measured with performance.now() around
@@ -29,6 +29,8 @@ interface Options {
   podman: boolean;
   /** --network for rl and podman: none (the goal's setting) or slirp4netns (both tools' default). */
   network: string;
+  /** More rl rows, each with these run options (e.g. "--security-opt seccomp=unconfined"), in the same rounds. */
+  rlAlso: string[];
 }
 
 function usage(code: number): never {
@@ -40,13 +42,14 @@ function usage(code: number): never {
   --check         exit 2 if a goal is missed (rl <= ${GOAL_VS_PODMAN}x podman, <= ${GOAL_VS_UNSHARE}x unshare)
   --no-podman     leave podman out
   --network MODE  none (default: the goals are set for it) or slirp4netns (both tools' default network)
+  --rl-also OPTS  also time rl with these run options, e.g. "--security-opt seccomp=unconfined" (repeatable)
 `;
   (code === 0 ? process.stdout : process.stderr).write(text);
   process.exit(code);
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { rounds: 20, image: "", json: false, check: false, podman: true, network: "none" };
+  const opts: Options = { rounds: 20, image: "", json: false, check: false, podman: true, network: "none", rlAlso: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -79,6 +82,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--no-podman":
         opts.podman = false;
+        break;
+      case "--rl-also":
+        opts.rlAlso.push(value());
         break;
       case "--network": {
         const n = value();
@@ -250,6 +256,14 @@ const rl: Cmd = { name: "rl", argv: [RL, "run", "--rm", "--network", opts.networ
     cmds.push(rl);
   }
   results.push(r);
+  // The same run with other options: its own row, timed in the same rounds.
+  for (const extra of r.ok ? opts.rlAlso : []) {
+    const argv = [...rl.argv.slice(0, 3), ...extra.split(/\s+/).filter(Boolean), ...rl.argv.slice(3)];
+    const w = tryExec(argv);
+    const also: Result = { name: `rl ${extra}`, argv, ok: w.code === 0, samplesMs: [], ...(w.code === 0 ? {} : { error: `warm-up exited ${w.code}: ${lastLines(w.stderr)}` }) };
+    results.push(also);
+    if (also.ok) cmds.push({ name: also.name, argv });
+  }
 }
 
 // (b) podman: pull the same image into podman's own store (kept afterwards as a cache), run by id.

@@ -17,6 +17,7 @@ interface CoreExports {
   tarMetaEnd(): number;
   tarReset(): void;
   tarReserve(bytes: number): number;
+  tarSparseBlock(): number;
   shaCtxPtr(): number;
   shaInputPtr(): number;
   shaInputSize(): number;
@@ -36,6 +37,8 @@ interface CoreExports {
   zstdScanInit(): void;
   zstdScanUpdate(len: number): void;
   zstdScanFinish(): number;
+  seccompCompile(): number;
+  seccompOutPtr(): number;
 }
 
 interface Core {
@@ -114,6 +117,7 @@ const OUT_GID = 24;
 const OUT_MODE = 32;
 const OUT_DEVMAJOR = 40;
 const OUT_DEVMINOR = 48;
+const OUT_SPARSE_SIZE = 56;
 const OUT_TYPEFLAG = 64;
 const OUT_BAD_FIELD = 80;
 const OUT_TYPE = 84;
@@ -128,6 +132,12 @@ const OUT_ERR_KEY_PTR = 116;
 const OUT_ERR_KEY_LEN = 120;
 const OUT_ERR_VALUE_PTR = 124;
 const OUT_ERR_VALUE_LEN = 128;
+const OUT_SPARSE = 132;
+const OUT_SPARSE_PTR = 136;
+const OUT_SPARSE_COUNT = 140;
+const SPARSE_EXT_BLOCKS = 2;
+const SPARSE_DATA_MAP = 3;
+const STATUS_SPARSE_MORE = 3;
 const S_USED = 0;
 const S_OPEN = 4;
 const S_PENDING = 8;
@@ -159,6 +169,15 @@ export interface TarEntryHeader {
   devminor: number;
   /** From pax SCHILY.xattr.* (and LIBARCHIVE.xattr.*) records. */
   xattrs: Record<string, Uint8Array>;
+  /** A GNU sparse file: the data that follows is its segments' bytes, one after the other. */
+  sparse?: SparseMap;
+}
+
+/** Where a sparse file's data goes: the rest of its `size` bytes are holes. */
+export interface SparseMap {
+  size: number;
+  /** In order, not overlapping, inside the file. */
+  segments: { offset: number; length: number }[];
 }
 
 /** After the memory grew, the old views are detached (length 0): make new ones. */
@@ -189,13 +208,15 @@ function tarError(c: Core, status: number): Error {
     case -7:
       return new Error(`Cannot read pax header: invalid xattr name in ${text(OUT_ERR_KEY_PTR, OUT_ERR_KEY_LEN)}`);
     case -8:
-      return new Error("Cannot read tar entry: GNU sparse files are not supported");
+      return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: invalid GNU sparse map`);
     case -9:
       return new Error(`Cannot read tar entry: ${String.fromCharCode(u32(OUT_TYPEFLAG))} header of ${v.getFloat64(c.out + OUT_SIZE, true)} bytes is too large`);
     case -10:
       return new Error(`Cannot read tar entry ${text(OUT_PATH_PTR, OUT_PATH_LEN)}: negative size`);
     case -11:
       return new Error("Cannot read tar entry: its metadata entries do not fit in memory");
+    case -12:
+      return new Error("Cannot read tar entry: unsupported GNU sparse format version");
   }
   return new Error(`Cannot read tar entry: unexpected status ${status} from the WASM core`);
 }
@@ -216,6 +237,14 @@ export class TarHeaderReader {
   private metaAt = 0;
   private metaFed = 0;
   private saved: Uint8Array | undefined;
+  /**
+   * Where the rest of the last entry's sparse map is, when header() could not read all of it: in
+   * blocks right after the header (old GNU; not counted in the entry's size) or at the start of its
+   * data (pax 1.0). Feed those blocks to sparseBlock().
+   */
+  sparseMapIn: "header-blocks" | "data" | undefined;
+  private sparse: SparseMap | undefined;
+  private sparsePath = "";
 
   constructor() {
     const c = getCore();
@@ -275,7 +304,7 @@ export class TarHeaderReader {
         if (valueLen === XATTR_DELETED) delete xattrs[name];
         else xattrs[name] = c.bytes.slice(valueAt, valueAt + valueLen);
       }
-      return {
+      const entry: TarEntryHeader = {
         path: utf8.decode(c.bytes.subarray(pathAt, pathAt + v.getUint32(out + OUT_PATH_LEN, true))),
         type: ENTRY_KINDS[v.getUint32(out + OUT_TYPE, true)]!,
         linkpath: linkLen === 0 ? "" : utf8.decode(c.bytes.subarray(linkAt, linkAt + linkLen)),
@@ -288,6 +317,15 @@ export class TarHeaderReader {
         devminor: v.getFloat64(out + OUT_DEVMINOR, true),
         xattrs,
       };
+      this.sparseMapIn = undefined;
+      const sparseMode = v.getUint32(out + OUT_SPARSE, true);
+      if (sparseMode !== 0) {
+        entry.sparse = this.sparse = { size: v.getFloat64(out + OUT_SPARSE_SIZE, true), segments: [] };
+        this.sparsePath = entry.path;
+        this.addSegments(c);
+        this.sparseMapIn = sparseMode === SPARSE_EXT_BLOCKS ? "header-blocks" : sparseMode === SPARSE_DATA_MAP ? "data" : undefined;
+      }
+      return entry;
     }
     if (status === STATUS_META) {
       this.metaSize = v.getFloat64(out + OUT_SIZE, true);
@@ -297,6 +335,30 @@ export class TarHeaderReader {
     }
     if (status === STATUS_END) return "end";
     throw tarError(c, status);
+  }
+
+  private addSegments(c: Core): void {
+    const v = c.view;
+    const segments = this.sparse!.segments;
+    const count = v.getUint32(c.out + OUT_SPARSE_COUNT, true);
+    for (let i = 0, t = v.getUint32(c.out + OUT_SPARSE_PTR, true); i < count; i++, t += 16) {
+      segments.push({ offset: v.getFloat64(t, true), length: v.getFloat64(t + 8, true) });
+    }
+  }
+
+  /** The next 512-byte block of the sparse map sparseMapIn says goes on; sparseMapIn is cleared once it is read. */
+  sparseBlock(block: Uint8Array): void {
+    if (!this.sparseMapIn) throw new Error("Cannot read tar entry: no sparse map is being read");
+    const c = getCore();
+    this.claim(c);
+    c.bytes.set(block.length === 512 ? block : block.subarray(0, 512), c.block);
+    const status = c.exp.tarSparseBlock();
+    if (status < 0) {
+      this.sparseMapIn = undefined;
+      throw new Error(`Cannot read tar entry ${this.sparsePath}: invalid GNU sparse map`);
+    }
+    this.addSegments(c);
+    if (status !== STATUS_SPARSE_MORE) this.sparseMapIn = undefined;
   }
 
   /** The next bytes of the metadata body header() asked for. */
@@ -441,23 +503,12 @@ const ENTRY_KINDS: readonly EntryKind[] = ["file", "dir", "symlink", "hardlink",
 export type Existing = "none" | "dir" | "whiteout" | "other";
 const EXISTING: readonly Existing[] = ["none", "dir", "whiteout", "other"];
 
-export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root";
-const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root"];
+export type EntryAction = "create" | "replace" | "update-dir" | "whiteout" | "opaque" | "skip-device" | "skip" | "root" | "replace-dir";
+const ACTIONS: readonly EntryAction[] = ["create", "replace", "update-dir", "whiteout", "opaque", "skip-device", "skip", "root", "replace-dir"];
 
 /** Why an entry is refused (core-as/assembly/layer-entry.ts REJECT_*). */
-export type RejectReason =
-  | "absolute"
-  | "escape"
-  | "too-long"
-  | "nul"
-  | "bad-whiteout"
-  | "duplicate"
-  | "replaces-dir"
-  | "whiteout-same-layer"
-  | "link-target"
-  | "root-not-dir"
-  | "empty";
-const REASONS: readonly (RejectReason | "")[] = ["", "absolute", "escape", "too-long", "nul", "bad-whiteout", "duplicate", "replaces-dir", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
+export type RejectReason = "escape" | "too-long" | "nul" | "bad-whiteout" | "whiteout-same-layer" | "link-target" | "root-not-dir" | "empty";
+const REASONS: readonly (RejectReason | "")[] = ["", "escape", "too-long", "nul", "bad-whiteout", "whiteout-same-layer", "link-target", "root-not-dir", "empty"];
 
 export interface EntryPath {
   /** Normalized, relative to the layer directory: "a/b"; "" for the root. */
@@ -543,4 +594,67 @@ export class ZstdFrameScanner {
     const r = c.exp.zstdScanFinish();
     return r === 0 ? "ok" : r === 1 ? "bad" : "truncated";
   }
+}
+
+// ---- seccomp ----
+
+/** A seccomp policy with every name resolved to a number, as core-as/assembly/seccomp.ts compiles it. */
+export interface BpfPolicy {
+  /** AUDIT_ARCH_* of the architecture the program accepts. */
+  arch: number;
+  /** SECCOMP_RET_* values: for a foreign architecture (and numbers from refuseFrom on), for a known
+   * syscall no rule names, for a number the architecture's table does not name. */
+  badArchAction: number;
+  defaultAction: number;
+  unknownAction: number;
+  /** Numbers from here on are refused like a foreign architecture (x32's on x86_64); 0: none. */
+  refuseFrom: number;
+  /** The syscall numbers the architecture's table names (all below 1024). */
+  known: readonly number[];
+  rules: readonly BpfRule[];
+}
+
+export interface BpfRule {
+  nr: number;
+  action: number;
+  /** All must hold. op: libseccomp's SCMP_CMP_* number (1 NE .. 7 MASKED_EQ); for MASKED_EQ value is the mask. */
+  args: readonly { index: number; op: number; value: bigint; valueTwo: bigint }[];
+}
+
+const SECCOMP_ERRORS: Record<number, string> = {
+  [-1]: "the program would exceed 4096 instructions",
+  [-2]: "an argument condition is invalid (index above 5, unknown comparison, or more than 6 in a rule)",
+  [-3]: "the policy is too large or names a syscall number above 1023",
+};
+
+/** Compiles a policy to a classic BPF program (struct sock_filter[], 8 bytes each) in the core. */
+export function compileSeccomp(p: BpfPolicy): Uint8Array {
+  const c = getCore();
+  const words = 7 + p.known.length + p.rules.reduce((n, r) => n + 3 + r.args.length * 6, 0);
+  if (words * 4 > c.shaInputSize) throw new Error(`Cannot compile the seccomp profile: ${SECCOMP_ERRORS[-3]}`);
+  const v = c.view;
+  let at = c.shaInput;
+  const put = (x: number) => {
+    v.setUint32(at, x >>> 0, true);
+    at += 4;
+  };
+  for (const x of [p.arch, p.badArchAction, p.defaultAction, p.unknownAction, p.refuseFrom, p.known.length, p.rules.length]) put(x);
+  for (const n of p.known) put(n);
+  for (const r of p.rules) {
+    put(r.nr);
+    put(r.action);
+    put(r.args.length);
+    for (const a of r.args) {
+      put(a.index);
+      put(a.op);
+      put(Number(a.value & 0xffffffffn));
+      put(Number((a.value >> 32n) & 0xffffffffn));
+      put(Number(a.valueTwo & 0xffffffffn));
+      put(Number((a.valueTwo >> 32n) & 0xffffffffn));
+    }
+  }
+  const n = c.exp.seccompCompile();
+  if (n < 0) throw new Error(`Cannot compile the seccomp profile: ${SECCOMP_ERRORS[n] ?? `status ${n}`}`);
+  const out = c.exp.seccompOutPtr();
+  return c.bytes.slice(out, out + n * 8);
 }

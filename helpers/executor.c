@@ -58,6 +58,7 @@ extern int pause(void);
 extern int getpid(void);
 extern int access(const char *path, int mode);
 extern int poll(void *fds, unsigned long n, int timeout);
+extern ssize_t readlink(const char *path, char *buf, size_t n);
 extern int setns(int fd, int type);
 extern int unshare(int flags);
 extern int posix_spawn(int *pid, const char *path, const void *file_actions, const void *attr, char *const argv[], char *const envp[]);
@@ -107,7 +108,17 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define MNT_DETACH 2
 
 #define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
 #define RESOLVE_IN_ROOT 0x10
+#define AT_EMPTY_PATH 0x1000
+#define AT_RECURSIVE 0x8000
+#define MOUNT_ATTR_RDONLY 0x1
+#define MOUNT_ATTR_NOSUID 0x2
+#define MOUNT_ATTR_NODEV 0x4
+#define MOUNT_ATTR_NOEXEC 0x8
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#define ENOSYS 38
+#define ELOOP 40
 
 #if defined(__aarch64__)
 #define SYS_pivot_root 41
@@ -120,6 +131,7 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define SYS_setresgid 149
 #define SYS_setresuid 147
 #define SYS_clone 220
+#define SYS_keyctl 219
 #else
 #define SYS_pivot_root 155
 #define SYS_openat2 437
@@ -131,7 +143,10 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define SYS_setresgid 119
 #define SYS_setresuid 117
 #define SYS_clone 56
+#define SYS_keyctl 250
 #endif
+/* The same number on x86_64 and aarch64 (the generic table's). */
+#define SYS_mount_setattr 442
 
 #define CLOSE_RANGE_CLOEXEC 4
 
@@ -186,13 +201,15 @@ enum {
   OP_CONSOLE,         /* allocate a pty from the container's devpts, send its master to the supervisor */
   OP_STDIN_NULL,
   OP_SETSID,
-  OP_DROP_CAPS,       /* keep-mask (decimal) stays-root (0|1) */
+  OP_DROP_CAPS,       /* keep-mask (decimal) stays-root (0|1) [ambient-mask: kept through OP_USER's switch] */
   OP_USER,            /* uid gid ngroups groups... */
   OP_UMASK,           /* mode */
   OP_INIT,            /* fork; this process becomes a tiny init: forwards signals, reaps, exits as the child */
   OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
   OP_NO_NEW_PRIVS,
-  OP_MASK_IN          /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
+  OP_SECCOMP,         /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
+  OP_READONLY_IN      /* path: bind a path of the container onto itself, read-only all the way down */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -203,6 +220,7 @@ struct msghdr {
 };
 struct open_how { uint64_t flags; uint64_t mode; uint64_t resolve; };
 struct ifreq { char name[16]; short flags; char pad[22]; };
+struct mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
 struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
 
 static int sync_fd = -1, err_fd = -1, console_fd = -1, root_fd = -1;
@@ -212,9 +230,12 @@ static int join_user_fd = -1, join_net_fd = -1, join_unshare = 0;
 static int late_unshare = 0;
 /* The supervisor's ends, which the child's copy of the descriptor table must drop (or EOF never comes). */
 static int parent_fds[3] = {-1, -1, -1};
+/* Pipes that become the container's fds 0-2 (rl_stdio_pipes), or -1 to keep rl's own. */
+static int stdio_child[3] = {-1, -1, -1};
 
 /* ---- small string helpers (no libc string functions needed) ---- */
 static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+static int streq(const char *a, const char *b) { while (*a && *a == *b) { a++; b++; } return *a == *b; }
 static long to_long(const char *s) {
   long v = 0; int neg = 0;
   if (*s == '-') { neg = 1; s++; }
@@ -239,15 +260,17 @@ static void fail(int op_index, int err) {
 }
 
 /* Open `path` inside the container root: symlinks resolve as if the root were "/". */
-static int open_in_root(const char *path, int flags) {
+static int open_in_root_how(const char *path, int flags, uint64_t resolve) {
   struct open_how how;
   int fd;
-  how.flags = flags | O_CLOEXEC; how.mode = 0; how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.flags = flags | O_CLOEXEC; how.mode = 0; how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
   while (*path == '/') path++;
   if (!*path) path = ".";
   do fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how); while (fd < 0 && errno == EINTR);
   return fd;
 }
+
+static int open_in_root(const char *path, int flags) { return open_in_root_how(path, flags, 0); }
 
 /* mkdir -p inside the root; returns 0 or -1 with errno. */
 static int mkdir_in_root(const char *path, int mode) {
@@ -339,11 +362,77 @@ static int remount_ro_in_root(const char *path, unsigned long extra) {
   return r;
 }
 
+/*
+ * Remount every mount at or below the mount `fd` is the root of with `flags` added, for kernels
+ * without mount_setattr (before 5.12): the mount points come from /proc/self/mountinfo.
+ */
+static int remount_tree(int fd, unsigned long flags) {
+  static char self[4096], info[1 << 20];
+  char p[64], mp[4096]; ssize_t n, len = 0, k; int in, r = 0;
+  size_t i, j, plen;
+  fd_path(fd, p);
+  if ((n = readlink(p, self, sizeof self - 1)) < 0) return -1;
+  self[n] = 0; plen = (size_t)n;
+  if ((in = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0) return -1;
+  while (len < (ssize_t)sizeof info - 1 && (k = read(in, info + len, sizeof info - 1 - len)) > 0) len += k;
+  close(in);
+  if (len == (ssize_t)sizeof info - 1) { errno = 7; return -1; } /* E2BIG: a mount might go unseen */
+  info[len] = 0;
+  for (i = 0; i < (size_t)len && r == 0; ) {
+    /* Field 5 is the mount point, with space, tab, newline and backslash as octal escapes. */
+    int field = 0;
+    while (i < (size_t)len && field < 4) { if (info[i] == ' ') field++; i++; }
+    for (j = 0; i < (size_t)len && info[i] != ' ' && info[i] != '\n' && j < sizeof mp - 1; i++) {
+      if (info[i] == '\\' && i + 3 < (size_t)len) { mp[j++] = (char)((info[i + 1] - '0') * 64 + (info[i + 2] - '0') * 8 + (info[i + 3] - '0')); i += 3; }
+      else mp[j++] = info[i];
+    }
+    mp[j] = 0;
+    while (i < (size_t)len && info[i] != '\n') i++;
+    i++;
+    if (j < plen || (j > plen && mp[plen] != '/' && plen > 1)) continue;
+    for (k = 0; k < (ssize_t)plen && mp[k] == self[k]; k++) {}
+    if (k != (ssize_t)plen) continue;
+    if ((in = open(mp, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) { r = -1; break; }
+    fd_path(in, p);
+    r = mount(0, p, 0, MS_REMOUNT | MS_BIND | flags | locked_flags(in), 0);
+    close(in);
+  }
+  return r;
+}
+
+/* Add MS_RDONLY/NOSUID/NODEV/NOEXEC to the mount `fd` is the root of and to every mount below it. */
+static int set_flags_recursive(int fd, unsigned long flags) {
+  struct mount_attr a;
+  a.attr_set = 0; a.attr_clr = 0; a.propagation = 0; a.userns_fd = 0;
+  if (flags & MS_RDONLY) a.attr_set |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) a.attr_set |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) a.attr_set |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) a.attr_set |= MOUNT_ATTR_NOEXEC;
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) == 0) return 0;
+  if (errno != ENOSYS) return -1;
+  return remount_tree(fd, flags);
+}
+
+/* The directory or file `fd` is on proc: a mount there, found through a symlink of the image's, would
+ * cover the container's /proc (its masks and read-only paths) as `-v` onto /proc would. */
+static int on_proc(int fd) {
+  long st[16];
+  return fstatfs(fd, st) == 0 && st[0] == 0x9fa0 /* PROC_SUPER_MAGIC */;
+}
+
 static int mount_in_root(const char *src, const char *target, const char *fstype, unsigned long flags, const char *data) {
   char p[64]; int fd, r;
+  /* As runc: proc and sysfs (and here /dev) go on an ordinary directory, never through a symlink of the
+   * image's. */
+  if (streq(fstype, "proc") || streq(fstype, "sysfs") || streq(target, "/dev")) {
+    fd = open_in_root_how(target, O_PATH, RESOLVE_NO_SYMLINKS);
+    if (fd < 0 && errno == ELOOP) return -1;
+    if (fd >= 0) close(fd);
+  }
   if (mkdir_in_root(target, 0755) < 0) return -1;
   fd = open_in_root(target, O_PATH | O_DIRECTORY);
   if (fd < 0) return -1;
+  if (!streq(fstype, "proc") && on_proc(fd)) { close(fd); errno = 18 /* EXDEV */; return -1; }
   fd_path(fd, p);
   r = mount(src, p, fstype, flags, (data && *data) ? data : 0);
   close(fd);
@@ -361,6 +450,7 @@ static int bind_in_root(const char *src, const char *target, unsigned long flags
   if (r < 0) return -1;
   fd = open_in_root(target, O_PATH);
   if (fd < 0) return -1;
+  if (on_proc(fd)) { close(fd); errno = 18 /* EXDEV */; return -1; }
   fd_path(fd, p);
   r = mount(src, p, 0, MS_BIND | (recursive ? MS_REC : 0), 0);
   close(fd);
@@ -369,9 +459,25 @@ static int bind_in_root(const char *src, const char *target, unsigned long flags
     fd = open_in_root(target, O_PATH);
     if (fd < 0) return -1;
     fd_path(fd, p);
-    r = mount(0, p, 0, MS_REMOUNT | MS_BIND | flags | locked_flags(fd), 0);
+    /* A recursive bind's submounts get the flags too: read-only means read-only all the way down. */
+    if (recursive) r = set_flags_recursive(fd, flags);
+    else r = mount(0, p, 0, MS_REMOUNT | MS_BIND | flags | locked_flags(fd), 0);
     close(fd);
   }
+  return r;
+}
+
+/* Bind a path of the container onto itself, read-only, recursively: both ends resolved in the root
+ * (an image's /proc may be a symlink to a host path). */
+static int readonly_in_root(const char *path) {
+  char p[64]; int fd, r;
+  if ((fd = open_in_root(path, O_PATH)) < 0) return -1;
+  fd_path(fd, p);
+  r = mount(p, p, 0, MS_BIND | MS_REC, 0);
+  close(fd);
+  if (r < 0 || (fd = open_in_root(path, O_PATH)) < 0) return -1;
+  r = set_flags_recursive(fd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  close(fd);
   return r;
 }
 
@@ -481,7 +587,8 @@ static int console_setup(void) {
   path[i] = 0;
   slave = open(path, O_RDWR | O_NOCTTY);
   if (slave < 0) return -1;
-  if (setsid() < 0) return -1;
+  /* The container's first process made its own session already (child_main); a forked workload has not. */
+  if (setsid() < 0 && errno != EPERM) return -1;
   if (ioctl(slave, TIOCSCTTY, 0) < 0) return -1;
   if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) return -1;
   if (slave > 2) close(slave);
@@ -494,16 +601,57 @@ static int console_setup(void) {
 
 /* Bounding and ambient sets always; effective/permitted only for a workload that stays root (a switch to
  * another uid clears them anyway, and capset could not raise them afterwards). */
-static int drop_caps(uint64_t keep, int stays_root) {
-  uint32_t hdr[2]; uint32_t data[6]; int cap;
-  for (cap = 0; cap < 64; cap++)
-    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != 22) return -1;
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (!stays_root) return 0;
+static int set_caps(uint64_t eff, uint64_t inh) {
+  uint32_t hdr[2]; uint32_t data[6];
   hdr[0] = 0x20080522; hdr[1] = 0;
-  data[0] = (uint32_t)keep; data[1] = (uint32_t)keep; data[2] = 0;                /* effective, permitted, inheritable */
-  data[3] = (uint32_t)(keep >> 32); data[4] = (uint32_t)(keep >> 32); data[5] = 0;
+  data[0] = (uint32_t)eff; data[1] = (uint32_t)eff; data[2] = (uint32_t)inh;       /* effective, permitted, inheritable */
+  data[3] = (uint32_t)(eff >> 32); data[4] = (uint32_t)(eff >> 32); data[5] = (uint32_t)(inh >> 32);
   return syscall(SYS_capset, hdr, data) < 0 ? -1 : 0;
+}
+
+/* Capabilities a workload that is not root keeps (--cap-add): OP_USER raises them as ambient ones. */
+static uint64_t user_ambient = 0;
+
+static int drop_caps(uint64_t keep, int stays_root, uint64_t ambient) {
+  int cap;
+  for (cap = 0; cap < 64; cap++) {
+    if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != 22) return -1;
+    /* Capabilities this kernel does not have (ALL names the newest ones) cannot be raised. */
+    if ((keep & (1ULL << cap)) && prctl(23 /* PR_CAPBSET_READ */, cap, 0, 0, 0) != 1) keep &= ~(1ULL << cap);
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (!stays_root) {
+    /* The uid switch would clear the permitted set: keep it for the ambient ones. */
+    user_ambient = ambient & keep;
+    return user_ambient && prctl(8 /* PR_SET_KEEPCAPS */, 1, 0, 0, 0) < 0 ? -1 : 0;
+  }
+  return set_caps(keep, 0);
+}
+
+/* After the switch to a user other than root: only the ambient capabilities stay, through exec. */
+static int raise_ambient(void) {
+  int cap;
+  if (!user_ambient) return 0;
+  if (set_caps(user_ambient, user_ambient) < 0) return -1;
+  for (cap = 0; cap < 64; cap++)
+    if ((user_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, 2 /* PR_CAP_AMBIENT_RAISE */, cap, 0, 0) < 0) return -1;
+  return prctl(8 /* PR_SET_KEEPCAPS */, 0, 0, 0, 0);
+}
+
+/* Install a seccomp filter given as hex text (the op list carries NUL-terminated strings). Without
+ * no_new_privs the kernel asks for CAP_SYS_ADMIN in this user namespace: before the capabilities go. */
+static int load_seccomp(const char *hex) {
+  static unsigned char prog[4096 * 8];
+  struct { unsigned short len; void *filter; } fprog;
+  size_t n = slen(hex) / 2, i;
+  if (n == 0 || n % 8 || n > sizeof prog) { errno = 22; return -1; }
+  for (i = 0; i < n * 2; i++) {
+    char c = hex[i]; int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) { errno = 22; return -1; }
+    prog[i / 2] = (unsigned char)(i % 2 ? (prog[i / 2] | v) : v << 4);
+  }
+  fprog.len = (unsigned short)(n / 8); fprog.filter = prog;
+  return prctl(22 /* PR_SET_SECCOMP */, 2 /* SECCOMP_MODE_FILTER */, &fprog, 0, 0);
 }
 
 static void reset_signals(void) {
@@ -538,6 +686,8 @@ static void run_init(void) {
   init_child = pid;
   close(err_fd);                        /* the workload's exec, not ours, ends the supervisor's wait */
   if (console_fd >= 0) close(console_fd); /* and its console, if it asks for one */
+  /* The init writes nothing: it keeps no copy of rl's fds 0-2 (with -t, the user's terminal). */
+  if ((sig = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) { dup2(sig, 0); dup2(sig, 1); dup2(sig, 2); close(sig); }
   for (sig = 1; sig < 32; sig++)
     if (sig != SIGKILL && sig != 19 && sig != SIGCHLD) signal(sig, init_forward);
   for (;;) {
@@ -639,6 +789,7 @@ static void run_ops(const char *ops, int len) {
     case OP_REMOUNT_RO_IN: r = remount_ro_in_root(a[0], 0); break;
     case OP_SYSFS_IN: r = sysfs_in_root(a[0]); break;
     case OP_MASK_IN: r = mask_in_root(a[0]); break;
+    case OP_READONLY_IN: r = readonly_in_root(a[0]); break;
     case OP_PIVOT:
       if (fchdir(root_fd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) r = -1;
       break;
@@ -655,9 +806,10 @@ static void run_ops(const char *ops, int len) {
     }
     case OP_SETSID: setsid(); break;
     case OP_DROP_CAPS: {
-      uint64_t keep = 0; const char *s = a[0];
+      uint64_t keep = 0, ambient = 0; const char *s = a[0];
       while (*s >= '0' && *s <= '9') keep = keep * 10 + (uint64_t)(*s++ - '0');
-      r = drop_caps(keep, a[1][0] == '1');
+      for (s = argc > 2 ? a[2] : ""; *s >= '0' && *s <= '9'; s++) ambient = ambient * 10 + (uint64_t)(*s - '0');
+      r = drop_caps(keep, a[1][0] == '1', ambient);
       break;
     }
     case OP_USER: {
@@ -670,11 +822,14 @@ static void run_ops(const char *ops, int len) {
       id = to_long(a[1]);
       if (syscall(SYS_setresgid, id, id, id) < 0) { r = -1; break; }
       id = to_long(a[0]);
-      if ((r = (int)syscall(SYS_setresuid, id, id, id)) == 0) r = rearm_pdeathsig();
+      r = (int)syscall(SYS_setresuid, id, id, id);
+      if (r == 0) r = rearm_pdeathsig();
+      if (r == 0) r = raise_ambient();
       break;
     }
     case OP_UMASK: umask((unsigned int)to_long(a[0])); break;
     case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
+    case OP_SECCOMP: r = load_seccomp(a[0]); break;
     case OP_INIT: run_init(); break;
     case OP_EXEC: {
       /* args: argc, argv..., envc, env... */
@@ -732,10 +887,20 @@ static int transfer_full(int fd, char *buf, long n, int writing) {
   return 0;
 }
 
+/* Make the pipes of rl_stdio_pipes the process's fds 0-2 (dup2 clears their close-on-exec). */
+static void take_stdio(void) {
+  int i;
+  for (i = 0; i < 3; i++) if (stdio_child[i] >= 0 && dup2(stdio_child[i], i) < 0) _exit(125);
+}
+
 static int child_main(void *arg) {
   int len, i, make_tap = arg != 0;
   char *ops;
   for (i = 0; i < 3; i++) if (parent_fds[i] >= 0) close(parent_fds[i]);
+  take_stdio();
+  /* A session of its own, with or without -t: the user's terminal is never its controlling one, so
+   * /dev/tty cannot be opened (ENXIO) and the user's session cannot be signalled through it. */
+  setsid();
   reset_signals();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
@@ -756,6 +921,10 @@ static int child_main(void *arg) {
   if (transfer_full(sync_fd, ops, len, 0) < 0) _exit(125);
   close(sync_fd);
   if (make_tap) sync_tap_link();
+  /* A fresh session keyring, as runc does: the user's session keyring (its keys) stays out of reach.
+   * ENOSYS (no keys in the kernel) and EPERM (a seccomp filter around rl, as docker's: inherited, it
+   * keeps the container from keyctl too) leave nothing to protect. */
+  if (syscall(SYS_keyctl, (long)KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 && errno != ENOSYS && errno != EPERM) fail(-5, errno);
   if (join_user_fd >= 0) join_namespaces();
   run_ops(ops, len);
   return 125;
@@ -784,6 +953,7 @@ static int exec_child(void *arg) {
   static char *const no_env[] = {0};
   int i;
   for (i = 0; i < 5; i++) if (s->fds[i] >= 0) fcntl(s->fds[i], 2 /* F_SETFD */, 0);
+  take_stdio();
   execve(s->path, s->argv, no_env);
   s->err = errno;
   _exit(127);
@@ -818,6 +988,12 @@ int main(int argc, char **argv) {
 }
 #endif
 
+/* rl's copies of the child's ends of the rl_stdio_pipes pipes: closed once the child has its own. */
+static void drop_stdio(void) {
+  int i;
+  for (i = 0; i < 3; i++) if (stdio_child[i] >= 0) { close(stdio_child[i]); stdio_child[i] = -1; }
+}
+
 /*
  * Clone the container's first process, which waits for rl_release. out[0]: write end to release it,
  * out[1]: read end of the error pipe, out[2]: the supervisor's end of the console socket (or -1).
@@ -831,15 +1007,16 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
   size_t stack_size = program ? 1 << 16 : 1 << 20;
   char *stack;
   struct exec_start start;
-  if (pipe2(syncp, O_CLOEXEC) < 0) return -errno;
-  if (pipe2(errp, O_CLOEXEC) < 0) { e = errno; close(syncp[0]); close(syncp[1]); return -e; }
+  if (pipe2(syncp, O_CLOEXEC) < 0) { e = errno; drop_stdio(); return -e; }
+  if (pipe2(errp, O_CLOEXEC) < 0) { e = errno; close(syncp[0]); close(syncp[1]); drop_stdio(); return -e; }
   if (want_console && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) < 0) {
-    e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]); return -e;
+    e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]); drop_stdio(); return -e;
   }
   stack = mmap(0, stack_size, 3 /* RW */, 0x22 | 0x20000 /* PRIVATE|ANON|STACK */, -1, 0);
   if (stack == (char *)-1) {
     e = errno; close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
     if (cons[0] >= 0) { close(cons[0]); close(cons[1]); }
+    drop_stdio();
     return -e;
   }
   join_user_fd = join_user; join_net_fd = join_net; join_unshare = 0;
@@ -879,11 +1056,37 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
     e = errno;
   }
   munmap(stack, stack_size);
+  drop_stdio();
   close(syncp[0]); close(errp[1]);
   if (cons[1] >= 0) close(cons[1]);
   if (pid < 0) { close(syncp[1]); close(errp[0]); if (cons[0] >= 0) close(cons[0]); return -e; }
   out[0] = syncp[1]; out[1] = errp[0]; out[2] = cons[0];
   return pid;
+}
+
+/*
+ * Pipes for the next rl_spawn's fds 0-2: bit i of `mask` asks for one as fd i (rl's own is kept
+ * otherwise). out[i]: rl's end (the write end for stdin, the read end for stdout and stderr), or -1.
+ * Returns 0 or -errno (then none is made).
+ */
+int rl_stdio_pipes(int mask, int *out) {
+  int i, p[2], e;
+  for (i = 0; i < 3; i++) out[i] = -1;
+  for (i = 0; i < 3; i++) {
+    if (!(mask & (1 << i))) continue;
+    if (pipe2(p, O_CLOEXEC) < 0) {
+      e = errno;
+      for (i = 0; i < 3; i++) {
+        if (out[i] >= 0) close(out[i]);
+        if (stdio_child[i] >= 0) close(stdio_child[i]);
+        out[i] = stdio_child[i] = -1;
+      }
+      return -e;
+    }
+    stdio_child[i] = i == 0 ? p[0] : p[1];
+    out[i] = i == 0 ? p[1] : p[0];
+  }
+  return 0;
 }
 
 static int recv_fd(int sock) {

@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   ps: () => import("./ps"),
   rm: () => import("./rm"),
   port: () => import("./port"),
+  inspect: () => import("./inspect"),
   images: () => import("./images"),
   image: () => import("./image"),
   pull: () => import("./pull"),

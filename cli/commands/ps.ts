@@ -2,7 +2,7 @@ import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
 import type { Database } from "bun:sqlite";
-import { ago, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
+import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
 import { labelMatches, nameMatches, parseFilters, requireReference } from "../lib/filters";
 import { networkModeName } from "../lib/network/options";
 import { containerSize } from "../lib/store/disk-usage";
@@ -55,7 +55,7 @@ export async function handler(a: PsArgs): Promise<number> {
     .filter(matches)
     .map((r) => ({ ...r, ports: loadNetwork(d, r.id)?.ports ?? [], argv: JSON.parse(r.command || "[]") as string[] }));
   if (last > 0) rows = rows.slice(0, last); // newest first
-  const status = (r: (typeof rows)[number]) => (r.state === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : r.state === "running" ? "Up" : "Created");
+  const status = (r: (typeof rows)[number]) => (r.state === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : r.state === "running" ? upFor(r.created) : "Created");
   const sortKey: Record<string, (r: (typeof rows)[number]) => string | number> = { created: (r) => -r.created, id: (r) => r.id, image: (r) => r.image_name, names: (r) => r.name, status: (r) => status(r), command: (r) => r.argv.join(" ") };
   rows.sort((x, y) => (sortKey[a.sort]!(x) < sortKey[a.sort]!(y) ? -1 : sortKey[a.sort]!(x) > sortKey[a.sort]!(y) ? 1 : 0));
   const id = (r: (typeof rows)[number]) => (a["no-trunc"] ? r.id : r.id.slice(0, 12));

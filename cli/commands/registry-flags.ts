@@ -1,5 +1,6 @@
 import type { Options } from "yargs";
 import type { ImageOptions } from "../lib/runtime/run";
+import { checkAuthFile } from "../lib/registry/auth-file";
 import { parsePullPolicy } from "../lib/registry/pull-policy";
 import type { RegistryOptions, TlsVerify } from "../lib/registry/options";
 
@@ -29,6 +30,7 @@ export function tlsVerifyOf(a: Record<string, unknown>): TlsVerify {
 }
 
 export function registryOptions(a: Record<string, unknown>): RegistryOptions {
+  checkAuthFile(a.authfile as string | undefined);
   return { tlsVerify: tlsVerifyOf(a), creds: a.creds as string | undefined, authfile: a.authfile as string | undefined };
 }
 

@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, openDb, paths, removeContainer, RlError, sweepStale } from "../lib/index";
+import { findContainer, killForRemoval, openDb, paths, removeContainer, RlError, sweepStale } from "../lib/index";
 
 export const command = "rm <CONTAINER..>";
 export const describe = "Remove one or more stopped containers";
@@ -29,7 +29,7 @@ export async function handler(a: { CONTAINER: string[]; force: boolean }): Promi
     }
     if (c.state === "running") {
       if (!a.force) throw new RlError(`cannot remove container ${name}: it is running (stop it first, or use rm -f)`);
-      if (c.pid) process.kill(c.pid, "SIGKILL");
+      killForRemoval(d, p, c);
     }
     await removeContainer(d, p, c.id);
     console.log(c.id);

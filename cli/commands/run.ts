@@ -3,6 +3,7 @@ import type { Example } from "../verb";
 import { runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
+import { parseSecurityOpts } from "../lib/security/security-opts";
 
 export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
@@ -30,10 +31,12 @@ export const OPTIONS = {
   "dns-option": { type: "string", array: true, default: [], describe: "Set a resolv.conf option (e.g. ndots:2)" },
   "add-host": { type: "string", array: true, default: [], describe: "Add NAME:IP to /etc/hosts" },
   ...PULL_FLAGS,
-  pull: { type: "string", default: "missing", choices: ["always", "missing", "never", "newer"], describe: "Pull the image: always, missing (not in the store) or never" },
+  pull: { type: "string", default: "missing", choices: ["always", "missing", "never", "newer"], describe: "Pull the image: always, missing (not in the store), never, or newer (when the registry's digest differs from the stored image's; the stored one when the registry cannot be asked)" },
   "storage-driver": { type: "string", describe: "Root filesystem: overlay, fuse-overlayfs or vfs (default: the best that works)" },
   "cap-add": { type: "string", array: true, default: [], describe: "Add a capability (or ALL)" },
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
+  "security-opt": { type: "string", array: true, default: [], describe: "Security option: seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false], mask=PATH[:PATH...], unmask=PATH[:PATH...]|ALL" },
+  privileged: { type: "boolean", default: false, describe: "Give the container every capability (in its user namespace), no seccomp filter and no masked paths" },
 } as const satisfies Record<string, Options>;
 
 export const POSITIONALS = {
@@ -50,6 +53,7 @@ export const EXAMPLES: Example[] = [
   ["$0 run --rm -p 8080:80 --name web IMAGE httpd -f -p 80", "Publish container port 80 on host port 8080 (see rl port web)"],
   ["$0 run --rm --network slirp4netns:allow_host_loopback=true IMAGE wget -O- http://10.0.2.2:8000", "Reach a server on the host's loopback"],
   ["$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network"],
+  ["$0 run --rm --security-opt seccomp=profile.json IMAGE CMD", "Filter syscalls with a profile of one's own (docker's JSON format)"],
 ];
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
@@ -81,6 +85,8 @@ export async function handler(a: Args): Promise<number> {
     storageDriver: a["storage-driver"] ? parseDriver(String(a["storage-driver"])) : undefined,
     capAdd: a["cap-add"] as string[],
     capDrop: a["cap-drop"] as string[],
+    security: parseSecurityOpts(a["security-opt"] as string[]),
+    privileged: Boolean(a.privileged),
   });
 }
 

@@ -5,7 +5,13 @@ export function ago(ms: number): string {
   return `${duration(Math.max(0, Date.now() - ms))} ago`;
 }
 
-function duration(ms: number): string {
+/** podman's STATUS of a running container: "Up 3 minutes" (since it started). */
+export function upFor(since: number): string {
+  return `Up ${duration(Math.max(0, Date.now() - since))}`;
+}
+
+/** A duration in podman's words ("Less than a second", "About a minute", "3 hours"). */
+export function duration(ms: number): string {
   const s = Math.floor(ms / 1000);
   if (s < 1) return "Less than a second";
   if (s === 1) return "1 second";

@@ -1,5 +1,5 @@
 // Entry point of the WASM core: re-exports what core-as/index.ts calls.
-export { tarHeader, tarMetaEnd, tarReset, tarReserve } from "./tar-stream";
+export { tarHeader, tarMetaEnd, tarReset, tarReserve, tarSparseBlock } from "./tar-stream";
 export { sha256Init, sha256Update, sha256Final, digestCompare, chainIds } from "./sha256";
 export { planPath, decideEntry } from "./layer-entry";
 export { zstdScanInit, zstdScanUpdate, zstdScanFinish } from "./zstd-frames";
@@ -61,4 +61,12 @@ export function pathMax(): u32 {
 /** Address of the zstd scanner's state. */
 export function zstdStatePtr(): usize {
   return ZSTATE;
+}
+
+export { seccompCompile } from "./seccomp";
+import { SC_OUT } from "./seccomp";
+
+/** Address of the compiled seccomp program (the policy goes in the SHA-256 input area). */
+export function seccompOutPtr(): usize {
+  return SC_OUT;
 }

@@ -28,17 +28,14 @@ export const NAME_AUFS_META: u32 = 4; // other .wh..wh.* (AUFS bookkeeping; igno
 
 // Reasons for refusing an entry; JS has the messages.
 export const OK: i32 = 0;
-export const REJECT_ABSOLUTE: i32 = 1;
-export const REJECT_ESCAPE: i32 = 2;
-export const REJECT_TOO_LONG: i32 = 3;
-export const REJECT_NUL: i32 = 4;
-export const REJECT_BAD_WHITEOUT: i32 = 5;
-export const REJECT_DUPLICATE: i32 = 6;
-export const REJECT_REPLACES_DIR: i32 = 7;
-export const REJECT_WHITEOUT_SAME_LAYER: i32 = 8;
-export const REJECT_LINK_TARGET: i32 = 9;
-export const REJECT_ROOT_NOT_DIR: i32 = 10;
-export const REJECT_EMPTY: i32 = 11;
+export const REJECT_ESCAPE: i32 = 1;
+export const REJECT_TOO_LONG: i32 = 2;
+export const REJECT_NUL: i32 = 3;
+export const REJECT_BAD_WHITEOUT: i32 = 4;
+export const REJECT_WHITEOUT_SAME_LAYER: i32 = 5;
+export const REJECT_LINK_TARGET: i32 = 6;
+export const REJECT_ROOT_NOT_DIR: i32 = 7;
+export const REJECT_EMPTY: i32 = 8;
 
 // Entry types (as core-as/index.ts numbers them).
 export const T_FILE: u32 = 0;
@@ -58,13 +55,14 @@ export const E_OTHER: u32 = 3;
 
 // Decisions (>= 0; a refusal is returned as -REJECT_*).
 export const A_CREATE: i32 = 0;
-export const A_REPLACE: i32 = 1; // remove the whiteout there, then create
+export const A_REPLACE: i32 = 1; // remove what is there (not a directory), then create
 export const A_UPDATE_DIR: i32 = 2; // the directory exists: set its metadata
 export const A_WHITEOUT: i32 = 3; // char 0/0 at the hidden name
 export const A_OPAQUE: i32 = 4; // user.overlay.opaque=y on the parent
 export const A_SKIP_DEVICE: i32 = 5;
 export const A_SKIP: i32 = 6;
 export const A_ROOT: i32 = 7; // metadata of the layer directory itself
+export const A_REPLACE_DIR: i32 = 8; // remove the directory there with all it holds, then create
 
 const SLASH: u8 = 0x2f;
 const DOT: u8 = 0x2e;
@@ -83,13 +81,14 @@ export function startsWith(p: usize, len: u32, s: string): bool {
 
 /**
  * Normalizes the `len`-byte name at PATH_IN into PATH_OUT: "./" and empty components are dropped,
- * "//" collapses, ".." removes the previous component. Refuses absolute names and any ".." that
- * would climb out of the layer. Classifies the last component. Returns OK or a REJECT_* reason.
+ * "//" collapses, ".." removes the previous component. A leading "/" is the layer's root, as in
+ * docker's and containers/storage's unpackers (kaniko starts every layer with a "/" entry); any
+ * ".." that would climb out of the layer is refused. Classifies the last component. Returns OK or a
+ * REJECT_* reason.
  */
 export function planPath(len: u32): i32 {
   if (len > PATH_MAX) return REJECT_TOO_LONG;
   if (len == 0) return REJECT_EMPTY;
-  if (load<u8>(PATH_IN) == SLASH) return REJECT_ABSOLUTE;
   let out: u32 = 0;
   let i: u32 = 0;
   while (i < len) {
@@ -146,7 +145,9 @@ export function planPath(len: u32): i32 {
 /**
  * The decision for an entry of `type` whose name planPath classified as `cls`, with `existing`
  * at its path (for a whiteout: at the name it hides). For hardlinks, `linkCls` and `linkExisting`
- * describe the link's target. Returns an A_* decision, or -REJECT_*.
+ * describe the link's target. An entry repeated in a layer replaces the earlier one (a directory
+ * with all it holds), but for two directories, which merge: the last one wins, as in docker's and
+ * containers/storage's unpackers. Returns an A_* decision, or -REJECT_*.
  */
 export function decideEntry(type: u32, cls: u32, existing: u32, linkCls: u32, linkExisting: u32): i32 {
   switch (cls) {
@@ -166,7 +167,6 @@ export function decideEntry(type: u32, cls: u32, existing: u32, linkCls: u32, li
   if (type == T_OTHER) return A_SKIP;
   if (type == T_HARDLINK && (linkCls != NAME_PLAIN || linkExisting != E_OTHER)) return -REJECT_LINK_TARGET;
   if (existing == E_NONE) return A_CREATE;
-  if (existing == E_WHITEOUT) return A_REPLACE;
-  if (existing == E_DIR) return type == T_DIR ? A_UPDATE_DIR : -REJECT_REPLACES_DIR;
-  return -REJECT_DUPLICATE;
+  if (existing == E_DIR) return type == T_DIR ? A_UPDATE_DIR : A_REPLACE_DIR;
+  return A_REPLACE;
 }

@@ -16,6 +16,7 @@ export const OUT_GID: usize = 24;
 export const OUT_MODE: usize = 32;
 export const OUT_DEVMAJOR: usize = 40;
 export const OUT_DEVMINOR: usize = 48;
+export const OUT_SPARSE_SIZE: usize = 56; // a sparse file's size (tar-sparse.ts)
 // u32 fields
 export const OUT_TYPEFLAG: usize = 64;
 export const OUT_NAME_LEN: usize = 68;
@@ -34,6 +35,9 @@ export const OUT_ERR_KEY_PTR: usize = 116; // the pax record an error is about
 export const OUT_ERR_KEY_LEN: usize = 120;
 export const OUT_ERR_VALUE_PTR: usize = 124;
 export const OUT_ERR_VALUE_LEN: usize = 128;
+export const OUT_SPARSE: usize = 132; // SPARSE_* (tar-sparse.ts)
+export const OUT_SPARSE_PTR: usize = 136; // table of OUT_SPARSE_COUNT (offset, numbytes) f64 pairs
+export const OUT_SPARSE_COUNT: usize = 140;
 // bytes: joined prefix + "/" + name (at most 155 + 1 + 100), then linkname (at most 100)
 export const OUT_NAME: usize = 256;
 export const OUT_LINK: usize = 512;

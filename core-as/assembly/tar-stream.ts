@@ -11,7 +11,7 @@
 // They are dropped once their entry is out. A global 'g' header is checked like a per-file one,
 // then dropped: it applies to no entry, as in Go's archive/tar and so in docker and podman.
 // Precedence, per field: per-file pax > GNU long name/link > the header's own field; an empty pax
-// value removes the field.
+// value removes the field. A GNU sparse file's map and real name are read here too (tar-sparse.ts).
 
 import { bytesEqual, startsWith, T_BLOCK, T_CHAR, T_DIR, T_FIFO, T_FILE, T_HARDLINK, T_OTHER, T_SYMLINK } from "./layer-entry";
 import {
@@ -33,6 +33,7 @@ import {
   OUT_PATH_LEN,
   OUT_PATH_PTR,
   OUT_SIZE,
+  OUT_SPARSE,
   OUT_TYPE,
   OUT_TYPEFLAG,
   OUT_UID,
@@ -41,6 +42,7 @@ import {
   parseTarHeader,
   STATUS_OK,
 } from "./tar-header";
+import { SPARSE_NONE, SPARSE_OUT, SPARSE_STATE_BYTES, sparseBegin, sparseDataMap, sparseMapText, sparseNextBlock, sparseOldGnu, sparsePaxList, STATUS_BAD_SPARSE, STATUS_SPARSE_VERSION } from "./tar-sparse";
 
 export const STATUS_META: i32 = 2;
 export const STATUS_PAX_NO_LENGTH: i32 = -3;
@@ -48,7 +50,6 @@ export const STATUS_PAX_BAD_LENGTH: i32 = -4;
 export const STATUS_PAX_NO_EQUALS: i32 = -5;
 export const STATUS_PAX_BAD_VALUE: i32 = -6; // OUT_ERR_KEY / OUT_ERR_VALUE
 export const STATUS_PAX_BAD_XATTR_NAME: i32 = -7; // OUT_ERR_KEY
-export const STATUS_SPARSE: i32 = -8;
 export const STATUS_META_TOO_LARGE: i32 = -9; // OUT_TYPEFLAG, OUT_SIZE
 export const STATUS_NEGATIVE_SIZE: i32 = -10; // OUT_PATH
 export const STATUS_NO_MEMORY: i32 = -11;
@@ -57,18 +58,20 @@ export const STATUS_NO_MEMORY: i32 = -11;
 export const MAX_META_SIZE: u32 = 64 << 20;
 
 /** State kept between calls. JS saves it with the data area in use when it switches streams. */
-export const TSTATE: usize = memory.data(16, 16);
-export const TSTATE_BYTES: u32 = 16;
+export const TSTATE_BYTES: u32 = 16 + SPARSE_STATE_BYTES;
+export const TSTATE: usize = memory.data(TSTATE_BYTES, 16);
 const S_USED: usize = 0; // bytes of the data area holding complete bodies
 const S_OPEN: usize = 4; // bytes reserved for the body being written (tag included); 0 when none
 const S_PENDING: usize = 8; // per-file bodies ('x', 'X', 'L', 'K') waiting for their entry
 const S_DROP: usize = 12; // 1: an entry took its per-file bodies; drop them on the next call
+const S_SPARSE: usize = 16; // the sparse map being read (tar-sparse.ts)
 
 /** The data area: bodies, each as a tag and the body padded to 4 bytes. */
 export const DATA: usize = (__heap_base + 15) & ~(<usize>15);
 const TAG_TYPEFLAG: usize = 0;
 const TAG_LEN: usize = 4;
 const TAG_XATTRS: usize = 8; // number of xattr records in a pax body
+const TAG_SPARSE: usize = 12; // number of GNU.sparse.map, .offset and .numbytes records in it
 const TAG_BYTES: usize = 16;
 
 const DELETED: u32 = 0xffffffff; // value length of an xattr record that removes the name
@@ -81,13 +84,20 @@ const F_SIZE: u32 = 2;
 const F_UID: u32 = 3;
 const F_GID: u32 = 4;
 const F_MTIME: u32 = 5;
-const FIELDS: u32 = 6;
-const K_XATTR: u32 = 6; // SCHILY.xattr.NAME: raw name and value
-const K_LIBARCHIVE_XATTR: u32 = 7; // LIBARCHIVE.xattr.NAME: URL-encoded name, base64 value
-const K_SPARSE: u32 = 8;
-const K_OTHER: u32 = 9;
-/** Per field: value address, value length (u32 each); length 0: not set, or an empty value removed it. */
-const SLOTS: usize = memory.data(6 * 8, 16);
+const F_SP_MAJOR: u32 = 6; // GNU.sparse.major
+const F_SP_MINOR: u32 = 7; // GNU.sparse.minor
+const F_SP_NAME: u32 = 8; // GNU.sparse.name: the file's real name
+const F_SP_SIZE: u32 = 9; // GNU.sparse.size (0.x) or GNU.sparse.realsize (1.0)
+const F_SP_NUMBLOCKS: u32 = 10; // GNU.sparse.numblocks (0.x)
+const F_SP_MAP: u32 = 11; // GNU.sparse.map (0.1)
+const FIELDS: u32 = 12;
+const K_XATTR: u32 = 12; // SCHILY.xattr.NAME: raw name and value
+const K_LIBARCHIVE_XATTR: u32 = 13; // LIBARCHIVE.xattr.NAME: URL-encoded name, base64 value
+const K_SP_OFFSET: u32 = 14; // GNU.sparse.offset (0.0): one per segment, in order
+const K_SP_NUMBYTES: u32 = 15; // GNU.sparse.numbytes (0.0): after its offset
+const K_OTHER: u32 = 16;
+/** Per field: value address, value length (u32 each); length 0: not set, or an empty value removes it. */
+const SLOTS: usize = memory.data(FIELDS * 8, 16);
 
 const TF_PAX: u32 = 0x78; // 'x'
 const TF_PAX_OLD: u32 = 0x58; // 'X' (Solaris)
@@ -414,8 +424,24 @@ function keyKind(k: usize, n: u32): u32 {
   if (bytesEqual(k, n, "mtime")) return F_MTIME;
   if (startsWith(k, n, "SCHILY.xattr.")) return K_XATTR;
   if (startsWith(k, n, "LIBARCHIVE.xattr.")) return K_LIBARCHIVE_XATTR;
-  if (startsWith(k, n, "GNU.sparse.")) return K_SPARSE;
+  if (startsWith(k, n, "GNU.sparse.")) return sparseKeyKind(k + 11, n - 11);
   return K_OTHER;
+}
+
+function sparseKeyKind(k: usize, n: u32): u32 {
+  if (bytesEqual(k, n, "offset")) return K_SP_OFFSET;
+  if (bytesEqual(k, n, "numbytes")) return K_SP_NUMBYTES;
+  if (bytesEqual(k, n, "map")) return F_SP_MAP;
+  if (bytesEqual(k, n, "size") || bytesEqual(k, n, "realsize")) return F_SP_SIZE;
+  if (bytesEqual(k, n, "numblocks")) return F_SP_NUMBLOCKS;
+  if (bytesEqual(k, n, "name")) return F_SP_NAME;
+  if (bytesEqual(k, n, "major")) return F_SP_MAJOR;
+  if (bytesEqual(k, n, "minor")) return F_SP_MINOR;
+  return K_OTHER;
+}
+
+function isIntegerField(kind: u32): bool {
+  return kind == F_SIZE || kind == F_UID || kind == F_GID || kind == F_SP_SIZE || kind == F_SP_NUMBLOCKS;
 }
 
 function failRecord(status: i32, k: usize, kn: u32, v: usize, vn: u32): i32 {
@@ -426,10 +452,15 @@ function failRecord(status: i32, k: usize, kn: u32, v: usize, vn: u32): i32 {
   return status;
 }
 
-// Where resolveEntry() puts xattr records and decoded LIBARCHIVE names and values.
+// Where resolveEntry() puts xattr records and decoded LIBARCHIVE names and values, and the numbers
+// of a pax 0.0 sparse map.
 let xattrTable: usize = 0;
 let xattrCount: u32 = 0;
 let decodedEnd: usize = 0;
+let sparseList: usize = 0;
+let sparseNumbers: u32 = 0;
+/** Set by a checking paxRecords(): GNU.sparse.map, .offset and .numbytes records in the body. */
+let sparseRecords: u32 = 0;
 
 function addXattr(name: usize, nameLen: u32, value: usize, valueLen: u32): void {
   const t = xattrTable + (<usize>xattrCount << 4);
@@ -442,11 +473,14 @@ function addXattr(name: usize, nameLen: u32, value: usize, valueLen: u32): void 
 
 /**
  * Walks the "LEN KEY=VALUE\n" records of a pax body. With `apply` false it checks them (as a body
- * arrives) and returns the number of xattr records or an error status; with `apply` true (the
- * body was checked) it fills the SLOTS and adds the xattr records.
+ * arrives) and returns the number of xattr records (sparseRecords: the sparse map's) or an error
+ * status; with `apply` true (the body was checked) it fills the SLOTS, adds the xattr records and
+ * the numbers of a pax 0.0 sparse map.
  */
 function paxRecords(body: usize, n: u32, apply: bool): i32 {
   let xattrs: i32 = 0;
+  let offsetWaits = false;
+  sparseRecords = 0;
   let pos: u32 = 0;
   while (pos < n) {
     if (load<u8>(body + <usize>pos) == 0) break; // some writers pad the body with NULs
@@ -477,7 +511,8 @@ function paxRecords(body: usize, n: u32, apply: bool): i32 {
     const vn = e - 1 - eq - 1;
     const kind = keyKind(k, kn);
     if (kind < FIELDS) {
-      if (vn > 0 && (kind == F_SIZE || kind == F_UID || kind == F_GID || kind == F_MTIME)) {
+      if (kind == F_SP_MAP) sparseRecords++;
+      if (vn > 0 && (isIntegerField(kind) || kind == F_MTIME)) {
         if (kind == F_MTIME) paxDecimal(v, vn);
         else paxInteger(v, vn);
         if (!numberOk) return failRecord(STATUS_PAX_BAD_VALUE, k, kn, v, vn);
@@ -502,8 +537,17 @@ function paxRecords(body: usize, n: u32, apply: bool): i32 {
         if (vn > 0) decodedEnd += <usize>base64Decode(v, vn, valueOut);
         addXattr(nameOut, <u32>(valueOut - nameOut), valueOut, vn > 0 ? <u32>(decodedEnd - valueOut) : DELETED);
       }
-    } else if (kind == K_SPARSE) {
-      return STATUS_SPARSE;
+    } else if (kind == K_SP_OFFSET || kind == K_SP_NUMBYTES) {
+      // In pairs, offset first, as GNU tar writes them.
+      if ((kind == K_SP_NUMBYTES) != offsetWaits) return failRecord(STATUS_PAX_BAD_VALUE, k, kn, v, vn);
+      offsetWaits = !offsetWaits;
+      const x = paxInteger(v, vn);
+      if (!numberOk) return failRecord(STATUS_PAX_BAD_VALUE, k, kn, v, vn);
+      sparseRecords++;
+      if (apply) {
+        store<f64>(sparseList + (<usize>sparseNumbers << 3), x);
+        sparseNumbers++;
+      }
     }
     pos = e;
   }
@@ -541,6 +585,7 @@ export function tarMetaEnd(): i32 {
     const r = paxRecords(at + TAG_BYTES, n, false);
     if (r < 0) return r;
     store<u32>(at + TAG_XATTRS, <u32>r);
+    store<u32>(at + TAG_SPARSE, sparseRecords);
   }
   store<u32>(TSTATE + S_OPEN, 0);
   if (typeflag == TF_GLOBAL) return STATUS_OK; // checked, then dropped
@@ -621,8 +666,8 @@ function entryType(typeflag: u32, path: usize, pathLen: u32): i32 {
       return T_DIR;
     case 0x36:
       return T_FIFO;
-    case 0x53: // 'S'
-      return STATUS_SPARSE;
+    case 0x53: // 'S': old GNU sparse file
+      return T_FILE;
   }
   return T_OTHER;
 }
@@ -640,17 +685,23 @@ function resolveEntry(typeflag: u32): i32 {
   xattrCount = 0;
   haveMeta = used > DATA;
   if (haveMeta) {
-    memory.fill(SLOTS, 0, 6 * 8);
-    // Room for the xattr table and decoded LIBARCHIVE names and values (never longer than their records).
+    memory.fill(SLOTS, 0, FIELDS * 8);
+    // Room for the xattr table and decoded LIBARCHIVE names and values (never longer than their
+    // records), then for the numbers of a sparse map (at most one per two bytes of its records).
     let xattrs: usize = 0;
+    let sparse: usize = 0;
     let paxBytes: usize = 0;
     for (let at = DATA; at < used; at += TAG_BYTES + <usize>align4(load<u32>(at + TAG_LEN))) {
       xattrs += <usize>load<u32>(at + TAG_XATTRS);
+      sparse += <usize>load<u32>(at + TAG_SPARSE);
       paxBytes += <usize>load<u32>(at + TAG_LEN);
     }
     xattrTable = used;
     decodedEnd = used + (xattrs << 4);
+    sparseList = (decodedEnd + paxBytes + 7) & ~(<usize>7);
+    sparseNumbers = 0;
     if (xattrs > 0 && !reach(<u64>decodedEnd + <u64>paxBytes)) return STATUS_NO_MEMORY;
+    if (sparse > 0 && !reach(<u64>sparseList + (<u64>(paxBytes >> 1) + 1) * 8)) return STATUS_NO_MEMORY;
     // In the order they came: later records win.
     for (let at = DATA; at < used; at += TAG_BYTES + <usize>align4(load<u32>(at + TAG_LEN))) {
       const tf = load<u32>(at + TAG_TYPEFLAG);
@@ -675,7 +726,15 @@ function resolveEntry(typeflag: u32): i32 {
   store<u32>(OUT + OUT_XATTR_PTR, <u32>xattrTable);
   store<u32>(OUT + OUT_XATTR_COUNT, xattrCount);
 
+  store<u32>(OUT + OUT_SPARSE, SPARSE_NONE);
+  const sparse = sparseFormat(typeflag);
+  if (sparse < 0) return sparse;
   pickText(F_PATH, longName, longNameLen, hasLongName, OUT + OUT_NAME, load<u32>(OUT + OUT_NAME_LEN));
+  if (sparse != SP_NONE && paxSets(F_SP_NAME)) {
+    // The stored name is made up ("./GNUSparseFile.PID/NAME"): this is the file's own.
+    textPtr = slotPtr(F_SP_NAME);
+    textLen = slotLen(F_SP_NAME);
+  }
   const path = textPtr;
   let pathLen = textLen;
   const type = entryType(typeflag, path, pathLen);
@@ -686,6 +745,7 @@ function resolveEntry(typeflag: u32): i32 {
   store<u32>(OUT + OUT_PATH_PTR, <u32>path);
   store<u32>(OUT + OUT_PATH_LEN, pathLen);
   store<u32>(OUT + OUT_TYPE, <u32>type);
+  if (sparse != SP_NONE && type != T_FILE) return STATUS_BAD_SPARSE;
   pickText(F_LINKPATH, longLink, longLinkLen, hasLongLink, OUT + OUT_LINK, load<u32>(OUT + OUT_LINK_LEN));
   store<u32>(OUT + OUT_LINKPATH_PTR, <u32>textPtr);
   store<u32>(OUT + OUT_LINKPATH_LEN, textLen);
@@ -702,7 +762,47 @@ function resolveEntry(typeflag: u32): i32 {
   store<f64>(OUT + OUT_UID, paxNumber(F_UID, load<f64>(OUT + OUT_UID)));
   store<f64>(OUT + OUT_GID, paxNumber(F_GID, load<f64>(OUT + OUT_GID)));
   store<f64>(OUT + OUT_MTIME, paxNumber(F_MTIME, load<f64>(OUT + OUT_MTIME)));
-  return STATUS_OK;
+  if (sparse == SP_NONE) return STATUS_OK;
+  const at = TSTATE + S_SPARSE;
+  if (sparse == SP_OLD_GNU) return sparseOldGnu(at, stored);
+  if (!paxSets(F_SP_SIZE)) return STATUS_BAD_SPARSE;
+  sparseBegin(at, paxNumber(F_SP_SIZE, 0), stored, sparse == SP_PAX_1 ? SPARSE_OUT : sparseList);
+  if (sparse == SP_PAX_1) {
+    sparseDataMap();
+    return STATUS_OK;
+  }
+  let numbers = <i32>sparseNumbers;
+  if (paxSets(F_SP_MAP)) numbers = sparseMapText(slotPtr(F_SP_MAP), slotLen(F_SP_MAP), sparseList);
+  if (numbers < 0 || !paxSets(F_SP_NUMBLOCKS)) return STATUS_BAD_SPARSE;
+  return sparsePaxList(sparseList, <u32>numbers, paxNumber(F_SP_NUMBLOCKS, 0), stored);
+}
+
+const SP_NONE: i32 = 0;
+const SP_OLD_GNU: i32 = 1;
+const SP_PAX_0: i32 = 2; // 0.0 and 0.1
+const SP_PAX_1: i32 = 3;
+
+/** Whether a slot holds exactly the ASCII text `s`. */
+function slotIs(field: u32, s: string): bool {
+  return paxSets(field) && bytesEqual(slotPtr(field), slotLen(field), s);
+}
+
+/** Which GNU sparse form the entry being resolved is in (SP_*), or STATUS_SPARSE_VERSION. */
+function sparseFormat(typeflag: u32): i32 {
+  if (typeflag == 0x53) return SP_OLD_GNU; // 'S'
+  if (!haveMeta) return SP_NONE;
+  if (paxSets(F_SP_MAJOR) || paxSets(F_SP_MINOR)) {
+    if (slotIs(F_SP_MAJOR, "1") && slotIs(F_SP_MINOR, "0")) return SP_PAX_1;
+    if (slotIs(F_SP_MAJOR, "0") && (slotIs(F_SP_MINOR, "0") || slotIs(F_SP_MINOR, "1"))) return SP_PAX_0;
+    return STATUS_SPARSE_VERSION;
+  }
+  // 0.0 and 0.1 have no version records.
+  return paxSets(F_SP_MAP) || paxSets(F_SP_NUMBLOCKS) || sparseNumbers > 0 ? SP_PAX_0 : SP_NONE;
+}
+
+/** The next block of a sparse map that goes on after its header (OUT_SPARSE says so): see tar-sparse.ts. */
+export function tarSparseBlock(): i32 {
+  return sparseNextBlock(TSTATE + S_SPARSE);
 }
 
 /** Reads the header block at BLOCK; returns a STATUS_* code (see the top of this file). */

@@ -89,11 +89,17 @@ const CASES: Case[] = [
   { name: "invalid pax mtime", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { mtime: "yesterday" } }])), error: /invalid mtime "yesterday"/ },
   { name: "invalid pax uid", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { uid: "-5" } }])), error: /invalid uid "-5"/ },
   { name: "owner outside the mapped ids", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { uid: "700000" } }])), error: /a is owned by uid 700000, outside the uids this user can map \(0-\d+\): potentially insufficient UIDs/ },
+  {
+    name: "GNU sparse map past the file's end",
+    sources: anyTransport(() => layerOf([{ name: "sp", body: "x".repeat(10), pax: { "GNU.sparse.size": "5", "GNU.sparse.numblocks": "1", "GNU.sparse.map": "0,10" } }])),
+    error: /Cannot read tar entry sp: invalid GNU sparse map/,
+  },
+  { name: "GNU sparse format of an unknown version", sources: anyTransport(() => layerOf([{ name: "sp", body: "x", pax: { "GNU.sparse.major": "9", "GNU.sparse.minor": "0" } }])), error: /unsupported GNU sparse format version/ },
   { name: "name with a NUL byte", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { path: "a\0b" } }])), error: /the name contains a NUL byte/ },
   { name: "name longer than PATH_MAX", sources: anyTransport(() => layerOf([{ name: "a", body: "x", pax: { path: "d/".repeat(2100) + "f" } }])), error: /longer than 4096 bytes/ },
   // --- escapes ---
   { name: "entry with ..", sources: anyTransport(() => layerOf([FILE(`../../../../../../../../../../../..${victim}/dotdot`)])), error: /climbs out of the layer/, escapes: ["dotdot"] },
-  { name: "absolute entry name", sources: anyTransport(() => layerOf([FILE(`${victim}/absolute`)])), error: /it is an absolute path/, escapes: ["absolute"] },
+  { name: "absolute entry name with .. climbing out", sources: anyTransport(() => layerOf([FILE(`/../../../../../../../../..${victim}/absolute`)])), error: /climbs out of the layer/, escapes: ["absolute"] },
   {
     name: "file written through a symlink to outside",
     sources: anyTransport(() => layerOf([{ name: "esc", type: "symlink", link: `${victim}` }, FILE("esc/through-symlink")])),
@@ -115,16 +121,10 @@ const CASES: Case[] = [
   {
     name: "directory replaced by a symlink, then written through",
     sources: anyTransport(() => layerOf([{ name: "d", type: "dir" }, { name: "d", type: "symlink", link: `${victim}` }, FILE("d/replaced")])),
-    error: /refusing symlink "d" → ".*": it would replace a directory of the same layer/,
+    error: /refusing file "d\/replaced": it goes through the symlink d/,
     escapes: ["replaced"],
   },
-  {
-    name: "file replaced by a symlink (duplicate entry)",
-    sources: anyTransport(() => layerOf([FILE("f"), { name: "f", type: "symlink", link: `${victim}/secret` }, FILE("f", "overwrite")])),
-    error: /refusing symlink "f" → ".*": an entry of the same name came earlier in the layer/,
-  },
-  { name: "duplicate file entries", sources: anyTransport(() => layerOf([FILE("same", "one"), FILE("same", "two")])), error: /refusing file "same": an entry of the same name came earlier in the layer/ },
-  { name: "hardlink to an absolute path outside", sources: anyTransport(() => layerOf([{ name: "hl", type: "hardlink", link: `${victim}/secret` }])), error: /refusing hardlink "hl" → ".*secret": its target: it is an absolute path/, escapes: [] },
+  { name: "hardlink to an absolute path outside", sources: anyTransport(() => layerOf([{ name: "hl", type: "hardlink", link: `${victim}/secret` }])), error: /refusing hardlink "hl" → ".*secret": its target is not a file earlier in this layer/, escapes: [] },
   { name: "hardlink with .. in its target", sources: anyTransport(() => layerOf([{ name: "hl", type: "hardlink", link: `../../../../../../../../..${victim}/secret` }])), error: /its target: its "\.\." climbs out of the layer/ },
   {
     name: "hardlink through a symlink to outside",
@@ -176,8 +176,8 @@ const CASES: Case[] = [
   {
     name: "the second image of an archive escapes; the first one is fine",
     loadOnly: true,
-    sources: severalImages(() => [{ layers: [{ tar: tar([FILE("good-image", "fine")]) }] }, layerOf([FILE(`${victim}/second-image`)])]),
-    error: /it is an absolute path/,
+    sources: severalImages(() => [{ layers: [{ tar: tar([FILE("good-image", "fine")]) }] }, layerOf([FILE(`../../../../../../../../../..${victim}/second-image`)])]),
+    error: /climbs out of the layer/,
     escapes: ["second-image"],
   },
 ];

@@ -93,7 +93,12 @@ describe("rl info --format json", () => {
   test.skipIf(isRoot)("exits 0 with JSON", () => {
     expect(run.code).toBe(0);
     expect(typeof info).toBe("object");
-    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start", "containerStart", "storeLog"]);
+    expect(Object.keys(info)).toEqual(["host", "userNamespaces", "idMapping", "storage", "digest", "network", "cgroups", "paths", "start", "containerStart", "storeLog", "seccomp"]);
+  });
+
+  test.skipIf(isRoot)("seccomp: the kernel's actions, and a filter for this architecture", () => {
+    expect(info.seccomp.actions).toEqual(readFileSync("/proc/sys/kernel/seccomp/actions_avail", "utf8").trim().split(" "));
+    expect(info.seccomp).toMatchObject({ ok: true, arch: process.arch === "x64" ? "x86_64" : "aarch64" });
   });
 
   test.skipIf(isRoot)("kernel is os.release()", () => {

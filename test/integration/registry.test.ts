@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FIXTURES, makeEnv, rl, skipReason, RL_BIN } from "./harness";
+import { FIXTURES, rl, skipReason, RL_BIN } from "./harness";
 import { makeLayeredImage } from "./layered-image";
-import { fill, freePort, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
+import { expectOneLineError, fill, freePort, makeRegistryEnv, selfSigned, skopeo, startFaultProxy, startRegistry, startTokenServer, type FaultProxy, type Registry, type TokenServer } from "./registry-harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping registry integration tests: ${reason}`);
@@ -26,32 +26,6 @@ function idFor(layout: string, index: string, arch: string, variant?: string): s
   return blobJson(layout, m.digest).config.digest;
 }
 
-/** One store per describe block, with its own HOME and config dirs so no user's auth.json or registries.conf is read. */
-function makeRegistryEnv() {
-  const t = makeEnv((root, env) => {
-    for (const d of ["home", "run-user", "config"]) mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
-    writeFileSync(join(root, "registries.conf"), "");
-    Object.assign(env, { HOME: join(root, "home"), XDG_RUNTIME_DIR: join(root, "run-user"), XDG_CONFIG_HOME: join(root, "config"), RL_REGISTRIES_CONF: join(root, "registries.conf"), RL_CERTS_DIR: join(root, "certs.d") });
-    delete env.REGISTRY_AUTH_FILE;
-  });
-  const run = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
-  /** What a user would see of the store: image rows, names, and any leftovers in tmp/. */
-  const store = () => {
-    const dbPath = join(t.env.RL_ROOT!, "rl.db");
-    if (!existsSync(dbPath)) return { images: 0, names: [] as string[], tmp: [] as string[] };
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      const images = (db.query("SELECT count(*) AS n FROM images").get() as { n: number }).n;
-      const names = (db.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-      const tmpDir = join(t.env.RL_ROOT!, "tmp");
-      return { images, names, tmp: existsSync(tmpDir) ? readdirSync(tmpDir) : [] };
-    } finally {
-      db.close();
-    }
-  };
-  return { t, run, store };
-}
-
 /** rl run under `script`, on a pseudo-terminal `columns` wide and `rows` high: what the terminal received, and the exit code. */
 async function onTerminal(env: Record<string, string>, args: string[], columns = 100, rows = 40): Promise<{ out: string; code: number }> {
   const cmd = `stty cols ${columns} rows ${rows}; exec ${[RL_BIN, ...args].join(" ")}`;
@@ -66,14 +40,6 @@ function blobLines(out: string): string[] {
     .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
     .split(/\r?\n/)
     .filter((l) => l.startsWith("Copying blob "));
-}
-
-/** rl's own failures: one error line (after any progress lines), exit 125. */
-function expectOneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code).toBe(125);
-  const lines = r.stderr.trimEnd().split("\n");
-  expect(lines.filter((l) => l.startsWith("rl: "))).toEqual([lines[lines.length - 1]!]);
-  expect(lines[lines.length - 1]).toMatch(pattern);
 }
 
 describe.skipIf(Boolean(reason))("rl pull/run/push against a plain-HTTP registry", () => {
@@ -618,6 +584,99 @@ describe.skipIf(Boolean(reason))("registry faults: retries, resumes, corrupt blo
     expect(stderr).toMatch(/interrupted by SIGINT/);
     expect(store()).toEqual(before);
     proxy.fault = () => "pass";
+  });
+});
+
+describe.skipIf(Boolean(reason))("blobs damaged in the store: pull replaces them, push refuses to send them", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  let other: Registry;
+  let layer = "";
+
+  beforeAll(async () => {
+    [reg, other] = await Promise.all([startRegistry(), startRegistry()]);
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, `${reg.host}/hello:1`);
+    layer = JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/hello:1`])).layers[0].digest;
+  });
+  afterAll(async () => {
+    await Promise.all([reg?.stop(), other?.stop()]);
+    await t.cleanup();
+  });
+
+  const blobFile = () => join(t.env.RL_ROOT!, "blobs/sha256", layer.slice(7));
+  const stored = () => `sha256:${new Bun.CryptoHasher("sha256").update(readFileSync(blobFile())).digest("hex")}`;
+
+  test("a second pull replaces a truncated blob, and one of the same size with a flipped byte, instead of trusting that it exists", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    const whole = readFileSync(blobFile());
+    writeFileSync(blobFile(), whole.subarray(0, whole.length >> 1));
+    const again = await run(["pull", "--tls-verify=false", `${reg.host}/hello:1`]);
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stderr).toContain(`Blob ${layer.slice(7, 19)} in the store does not match its digest: downloading it again`);
+    expect(stored()).toBe(layer);
+    const flipped = new Uint8Array(whole);
+    flipped[flipped.length >> 1]! ^= 1;
+    writeFileSync(blobFile(), flipped);
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    expect(stored()).toBe(layer);
+  });
+
+  test("push of a damaged blob: one line naming it, exit 125, and no manifest on the registry; after a pull it pushes", async () => {
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    const whole = readFileSync(blobFile());
+    const flipped = new Uint8Array(whole);
+    flipped[flipped.length >> 1]! ^= 1;
+    writeFileSync(blobFile(), flipped);
+    const r = await run(["push", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`]);
+    expectOneLineError(r, new RegExp(`^rl: cannot push ${reg.host}/hello:1: blob ${layer} of ${reg.host}/hello:1 is damaged in the store \\(its bytes do not match its digest\\): rl pull or rl load the image again$`));
+    await expect(skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${other.host}/damaged:1`])).rejects.toThrow(/manifest unknown/);
+    writeFileSync(blobFile(), whole.subarray(0, 100));
+    expectOneLineError(await run(["push", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`]), /is damaged in the store/);
+    expect(await run(["pull", "-q", "--tls-verify=false", `${reg.host}/hello:1`])).toMatchObject({ code: 0 });
+    expect(await run(["push", "-q", "--tls-verify=false", `${reg.host}/hello:1`, `${other.host}/damaged:1`])).toMatchObject({ code: 0 });
+    expect(JSON.parse(await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${other.host}/damaged:1`])).layers[0].digest).toBe(layer);
+  });
+});
+
+describe.skipIf(Boolean(reason))("--pull newer (run) and --policy newer (pull)", () => {
+  const { t, run } = makeRegistryEnv();
+  let reg: Registry;
+  afterAll(async () => {
+    await reg?.stop();
+    await t.cleanup();
+  });
+
+  test("pulls when the registry's digest differs, keeps the stored image when it is the same, and uses it with a warning when the registry cannot be reached", async () => {
+    reg = await startRegistry();
+    const name = `${reg.host}/app:1`;
+    await fill(`oci:${OCI}/hello-world-multiarch:linux-amd64`, name);
+    const first = await run(["pull", "-q", "--tls-verify=false", name]);
+    expect(first.code).toBe(0);
+    const same = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
+    expect(same).toMatchObject({ code: 0, stdout: first.stdout });
+    expect(same.stderr).toContain(`${name} is up to date`);
+    expect(same.stderr).not.toContain("Copied blob");
+    // The tag moves on the registry: newer pulls it.
+    await fill(`oci:${OCI}/busybox-1.38.0-musl-amd64:busybox:1.38.0-musl`, name);
+    const moved = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "new"]);
+    expect(moved).toMatchObject({ code: 0, stdout: "new\n" });
+    expect(moved.stderr).toContain(`Stored ${name}`);
+    const kept = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "kept"]);
+    expect(kept).toMatchObject({ code: 0, stdout: "kept\n" });
+    expect(kept.stderr).toContain(`${name} is up to date`);
+    // The registry is gone: the stored image serves, with a warning.
+    await reg.stop();
+    const offline = await run(["run", "--rm", "--pull", "newer", "--tls-verify=false", name, "busybox", "echo", "offline"]);
+    expect(offline).toMatchObject({ code: 0, stdout: "offline\n" });
+    expect(offline.stderr).toMatch(new RegExp(`^rl: warning: cannot check for a newer ${name}, using the stored image [0-9a-f]{12}: ${reg.host}: connection refused$`, "m"));
+    const pulled = await run(["pull", "--policy", "newer", "--tls-verify=false", name]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).not.toBe(first.stdout);
+    // An image named by its id has no registry to ask: no warning.
+    const byId = await run(["run", "--rm", "--pull", "newer", pulled.stdout.trim().slice(0, 12), "busybox", "echo", "by-id"]);
+    expect(byId).toMatchObject({ code: 0, stdout: "by-id\n", stderr: "" });
+    expectOneLineError(await run(["pull", "--policy", "never", `${reg.host}/other:1`]), /is not in the local store \(--pull=never\)$/);
+    expectOneLineError(await run(["pull", "--policy", "sometimes", name]), /invalid value|sometimes/);
   });
 });
 

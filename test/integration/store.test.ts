@@ -211,13 +211,15 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
   });
 
   describe("--filter and the listing flags", () => {
+    /** rl ARGS must succeed quietly: its output lines. */
+    const linesOf = (env: Record<string, string>) => async (args: string[]) => {
+      const out = await rl(args, { env });
+      expect({ args, code: out.code, stderr: out.stderr }).toEqual({ args, code: 0, stderr: "" });
+      return out.stdout.split("\n").filter(Boolean);
+    };
     test("ps: docker's filter keys (AND across keys, OR within one), -n/-l, --no-trunc, -s, --sort", async () => {
       await inFreshStore(async (e) => {
-        const f = async (args: string[]) => {
-          const out = await rl(args, { env: e.env });
-          expect({ args, code: out.code, stderr: out.stderr }).toEqual({ args, code: 0, stderr: "" });
-          return out.stdout.split("\n").filter(Boolean);
-        };
+        const f = linesOf(e.env);
         expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
         expect((await rl(["run", "--name", "c-ok", "--network", "none", ALPINE, "true"], { env: e.env })).code).toBe(0);
         expect((await rl(["run", "--name", "c-bad", "--network", "none", ALPINE, "sh", "-c", "exit 3"], { env: e.env })).code).toBe(3);
@@ -248,11 +250,7 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
 
     test("images: a REFERENCE pattern, --filter dangling/reference/label/since, --digests, --no-trunc, -n", async () => {
       await inFreshStore(async (e) => {
-        const f = async (args: string[]) => {
-          const out = await rl(args, { env: e.env });
-          expect({ args, code: out.code, stderr: out.stderr }).toEqual({ args, code: 0, stderr: "" });
-          return out.stdout.split("\n").filter(Boolean);
-        };
+        const f = linesOf(e.env);
         expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
         expect((await rl(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`], { env: e.env })).code).toBe(0);
         expect((await rl(["tag", ALPINE, "localhost/mine:2"], { env: e.env })).code).toBe(0);

@@ -427,8 +427,12 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
     { name: "an invalid value in a global header", members: () => [globalPax([["uid", "x"]])], error: /^Cannot read pax header: invalid uid "x"$/ },
     { name: "a record with no '=' in a global header", members: () => [{ typeflag: "g", body: "8 pathq\n" }], error: /^Cannot read pax header: record has no '='$/ },
     { name: "a bad LIBARCHIVE xattr name", members: () => [pax([["LIBARCHIVE.xattr.user.%zz", "YQ=="]])], error: /^Cannot read pax header: invalid xattr name in LIBARCHIVE\.xattr\.user\.%zz$/ },
-    { name: "GNU sparse records", members: () => [pax([["GNU.sparse.major", "1"]])], error: /^Cannot read tar entry: GNU sparse files are not supported$/ },
-    { name: "a GNU sparse member", members: () => [{ typeflag: "S", name: "s" }], error: /^Cannot read tar entry: GNU sparse files are not supported$/ },
+    { name: "a GNU sparse major version without its minor", members: () => [pax([["GNU.sparse.major", "1"]])], error: /^Cannot read tar entry: unsupported GNU sparse format version$/ },
+    { name: "a GNU sparse version 2.0", members: () => [pax([["GNU.sparse.major", "2"], ["GNU.sparse.minor", "0"]])], error: /^Cannot read tar entry: unsupported GNU sparse format version$/ },
+    { name: "a GNU sparse member with no map", members: () => [{ typeflag: "S", name: "s" }], error: /^Cannot read tar entry s: invalid GNU sparse map$/ },
+    { name: "a pax 0.0 numbytes before its offset", members: () => [pax([["GNU.sparse.numbytes", "1"], ["GNU.sparse.offset", "0"]])], error: /^Cannot read pax header: invalid GNU.sparse.numbytes "1"$/ },
+    { name: "a pax 0.0 offset that is not a number", members: () => [pax([["GNU.sparse.offset", "x"]])], error: /^Cannot read pax header: invalid GNU.sparse.offset "x"$/ },
+    { name: "a pax sparse size that is not a number", members: () => [pax([["GNU.sparse.realsize", "-1"]])], error: /^Cannot read pax header: invalid GNU.sparse.realsize "-1"$/ },
     { name: "a negative size", members: () => [file("neg", { fields: { size: base256(-1n, 12) } })], error: /^Cannot read tar entry neg: negative size$/ },
     {
       name: "a metadata entry over 64 MiB",
@@ -444,6 +448,163 @@ describe("TarHeaderReader: pax and GNU metadata entries", () => {
   for (const c of bad) {
     test(`throws on ${c.name}`, () => {
       expect(() => readMembers([...c.members(), file("f")])).toThrow(c.error);
+    });
+  }
+});
+
+// ---- GNU sparse files ----
+
+/** An old GNU header field pair (offset, numbytes) as 24 bytes of octal text. */
+const gnuPair = (offset: number, length: number) => octal(offset, 12) + octal(length, 12);
+
+/** An old GNU 'S' header: `pairs` in the header (at most 4), `extended` set when more follow. */
+function oldGnu(name: string, pairs: [number, number][], realsize: number, stored: number, extended = false): Uint8Array {
+  return header({
+    name,
+    typeflag: "S",
+    magic: "gnu",
+    fields: { size: octal(stored, 12) },
+    raw: [[386, pairs.map(([o, n]) => gnuPair(o, n)).join("")], [482, extended ? "\x01" : "\0"], [483, octal(realsize, 12)]],
+  });
+}
+
+/** An old GNU extension block: up to 21 pairs, then the "isextended" byte. */
+function gnuExtension(pairs: [number, number][], extended: boolean): Uint8Array {
+  const b = new Uint8Array(512);
+  put(b, 0, pairs.map(([o, n]) => gnuPair(o, n)).join(""));
+  b[504] = extended ? 1 : 0;
+  return b;
+}
+
+/** 512-byte blocks holding `text` (NUL padded). */
+function blocksOf(text: string): Uint8Array[] {
+  const bytes = enc.encode(text);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += 512) {
+    const b = new Uint8Array(512);
+    b.set(bytes.subarray(i, i + 512));
+    out.push(b);
+  }
+  return out;
+}
+
+const segs = (pairs: [number, number][]) => pairs.map(([offset, length]) => ({ offset, length }));
+
+describe("TarHeaderReader: GNU sparse files", () => {
+  test("old GNU 'S': the map in the header", () => {
+    const r = new TarHeaderReader();
+    const e = r.header(oldGnu("sp", [[4096, 100], [10000, 50], [20000, 0]], 20000, 150)) as TarEntryHeader;
+    expect(e).toMatchObject({ path: "sp", type: "file", size: 150, sparse: { size: 20000, segments: segs([[4096, 100], [10000, 50], [20000, 0]]) } });
+    expect(r.sparseMapIn).toBeUndefined();
+  });
+
+  test("old GNU 'S': the map goes on in extension blocks", () => {
+    const pairs: [number, number][] = Array.from({ length: 30 }, (_, i) => [i * 1000, 10]);
+    const r = new TarHeaderReader();
+    const e = r.header(oldGnu("sp", pairs.slice(0, 4), 30000, 300, true)) as TarEntryHeader;
+    expect(r.sparseMapIn).toBe("header-blocks");
+    r.sparseBlock(gnuExtension(pairs.slice(4, 25), true));
+    expect(r.sparseMapIn).toBe("header-blocks");
+    r.sparseBlock(gnuExtension(pairs.slice(25), false));
+    expect(r.sparseMapIn).toBeUndefined();
+    expect(e.sparse).toEqual({ size: 30000, segments: segs(pairs) });
+  });
+
+  test("old GNU 'S': base-256 offsets beyond the octal fields", () => {
+    const big = 2 ** 40;
+    const b256 = (n: number) => base256(BigInt(n), 12);
+    const h = header({ name: "sp", typeflag: "S", magic: "gnu", fields: { size: octal(10, 12) }, raw: [[386, b256(big)], [398, octal(10, 12)], [483, b256(big + 10)]] });
+    expect((new TarHeaderReader().header(h) as TarEntryHeader).sparse).toEqual({ size: big + 10, segments: segs([[big, 10]]) });
+  });
+
+  test("pax 0.0: offset and numbytes records in order; 0.1: the map in one record; the name from GNU.sparse.name", () => {
+    const zero = readMembers([
+      pax([["GNU.sparse.size", "9000"], ["GNU.sparse.numblocks", "2"], ["GNU.sparse.offset", "0"], ["GNU.sparse.numbytes", "10"], ["GNU.sparse.offset", "8990"], ["GNU.sparse.numbytes", "10"]]),
+      file("sp", { fields: { size: octal(20, 12) } }),
+    ]);
+    expect(zero[0]).toMatchObject({ path: "sp", size: 20, sparse: { size: 9000, segments: segs([[0, 10], [8990, 10]]) } });
+    const one = readMembers([
+      pax([["GNU.sparse.size", "9000"], ["GNU.sparse.numblocks", "2"], ["GNU.sparse.name", "real/name"], ["GNU.sparse.map", "0,10,8990,10"]]),
+      file("./GNUSparseFile.1/name", { fields: { size: octal(20, 12) } }),
+    ]);
+    expect(one[0]).toMatchObject({ path: "real/name", size: 20, sparse: { size: 9000, segments: segs([[0, 10], [8990, 10]]) } });
+  });
+
+  test("pax 1.0: the map is read from the data, a number split across blocks", () => {
+    const pairs: [number, number][] = Array.from({ length: 48 }, (_, i) => [i * 1_000_000 + 123_456, 7]);
+    const text = `${pairs.length}\n${pairs.map(([o, n]) => `${o}\n${n}\n`).join("")}`;
+    expect(text.slice(510, 514)).toMatch(/^\d{4}$/);
+    const blocks = blocksOf(text);
+    const r = new TarHeaderReader();
+    const [e] = readMembers(
+      [pax([["GNU.sparse.major", "1"], ["GNU.sparse.minor", "0"], ["GNU.sparse.name", "sp"], ["GNU.sparse.realsize", "48000000"]]), file("./GNUSparseFile.9/sp", { fields: { size: octal(1024 + 48 * 7, 12) } })],
+      r,
+    );
+    expect(r.sparseMapIn).toBe("data");
+    // Another reader in between: each keeps its own map state.
+    expect(readMembers([file("other")])[0]!.path).toBe("other");
+    r.sparseBlock(blocks[0]!);
+    expect(r.sparseMapIn).toBe("data");
+    expect(readMembers([file("other2")])[0]!.path).toBe("other2");
+    r.sparseBlock(blocks[1]!);
+    expect(r.sparseMapIn).toBeUndefined();
+    expect(e).toMatchObject({ path: "sp", size: 1024 + 48 * 7, sparse: { size: 48_000_000, segments: segs(pairs) } });
+  });
+
+  const badMaps: { name: string; run: (r: TarHeaderReader) => void }[] = [
+    { name: "overlapping segments", run: (r) => void r.header(oldGnu("sp", [[0, 100], [50, 10]], 1000, 110)) },
+    { name: "a segment past the file's size", run: (r) => void r.header(oldGnu("sp", [[990, 20]], 1000, 20)) },
+    { name: "segments out of order", run: (r) => void r.header(oldGnu("sp", [[500, 10], [0, 10]], 1000, 20)) },
+    { name: "segments holding less than the entry's data", run: (r) => void r.header(oldGnu("sp", [[0, 10]], 1000, 512)) },
+    { name: "segments holding more than the entry's data", run: (r) => void r.header(oldGnu("sp", [[0, 600]], 1000, 512)) },
+    {
+      name: "an extension block with a bad number",
+      run: (r) => {
+        r.header(oldGnu("sp", [[0, 10]], 1000, 20, true));
+        const b = gnuExtension([[100, 10]], false);
+        b[3] = 0x39; // '9'
+        r.sparseBlock(b);
+      },
+    },
+    {
+      name: "a pax 0.1 map with fewer pairs than numblocks",
+      run: (r) => void readMembers([pax([["GNU.sparse.size", "100"], ["GNU.sparse.numblocks", "2"], ["GNU.sparse.map", "0,10"]]), file("sp", { fields: { size: octal(10, 12) } })], r),
+    },
+    {
+      name: "a pax 0.1 map that is not numbers",
+      run: (r) => void readMembers([pax([["GNU.sparse.size", "100"], ["GNU.sparse.numblocks", "1"], ["GNU.sparse.map", "0,1x"]]), file("sp", { fields: { size: octal(10, 12) } })], r),
+    },
+    { name: "a pax 0.1 map without a size", run: (r) => void readMembers([pax([["GNU.sparse.numblocks", "1"], ["GNU.sparse.map", "0,10"]]), file("sp", { fields: { size: octal(10, 12) } })], r) },
+    { name: "a sparse map on a directory", run: (r) => void readMembers([pax([["GNU.sparse.size", "10"], ["GNU.sparse.numblocks", "1"], ["GNU.sparse.map", "0,0"]]), { typeflag: "5", name: "d" }], r) },
+    {
+      name: "a pax 1.0 map with text in it",
+      run: (r) => {
+        readMembers([pax([["GNU.sparse.major", "1"], ["GNU.sparse.minor", "0"], ["GNU.sparse.realsize", "100"]]), file("sp", { fields: { size: octal(1024, 12) } })], r);
+        r.sparseBlock(blocksOf("1\nzero\n")[0]!);
+      },
+    },
+    {
+      name: "a pax 1.0 map of more than 2^20 segments",
+      run: (r) => {
+        // Empty segments, a map that is the entry's whole data: valid but for their number.
+        const pairs = 2 ** 20 + 1;
+        const blocks = blocksOf(`${pairs}\n${"0\n0\n".repeat(pairs)}`);
+        readMembers([pax([["GNU.sparse.major", "1"], ["GNU.sparse.minor", "0"], ["GNU.sparse.realsize", "100"]]), file("sp", { fields: { size: octal(blocks.length * 512, 12) } })], r);
+        for (const b of blocks) r.sparseBlock(b);
+      },
+    },
+    {
+      name: "a pax 1.0 map longer than the entry's data",
+      run: (r) => {
+        readMembers([pax([["GNU.sparse.major", "1"], ["GNU.sparse.minor", "0"], ["GNU.sparse.realsize", "100"]]), file("sp", { fields: { size: octal(512, 12) } })], r);
+        r.sparseBlock(blocksOf(`99999999\n${"1\n".repeat(250)}`)[0]!);
+        r.sparseBlock(new Uint8Array(512).fill(0x31));
+      },
+    },
+  ];
+  for (const c of badMaps) {
+    test(`throws on ${c.name}`, () => {
+      expect(() => c.run(new TarHeaderReader())).toThrow(/^Cannot read tar entry (sp|d): invalid GNU sparse map$/);
     });
   }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ago } from "../../cli/lib/format";
+import { ago, upFor } from "../../cli/lib/format";
 
 describe("ago: podman's words for how long ago", () => {
   const S = 1000;
@@ -30,4 +30,10 @@ describe("ago: podman's words for how long ago", () => {
     expect(ago(Date.now() - elapsed - (elapsed < S ? 0 : 100))).toBe(want);
   });
   test("a time in the future is 'Less than a second ago', not negative", () => expect(ago(Date.now() + 5000)).toBe("Less than a second ago"));
+});
+
+test("a running container's status: Up and how long", () => {
+  expect(upFor(Date.now())).toBe("Up Less than a second");
+  expect(upFor(Date.now() - 90_000)).toBe("Up About a minute");
+  expect(upFor(Date.now() - 3 * 3600_000 - 100)).toBe("Up 3 hours");
 });

@@ -287,6 +287,7 @@ describe("formatHostInfo", () => {
     start: "executable /r/helpers/build/rl",
     containerStart: "executor program /r/helpers/build/executor-1f",
     storeLog: "checkpointed once past 512 KiB (/r/helpers/build/sqlite-no-checkpoint-2a.so)",
+    seccomp: { ok: true, reason: null, actions: ["errno", "kill_process", "allow"], arch: "x86_64" },
   };
   const text = formatHostInfo(info);
   const lines = text.split("\n");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { clipRanges, existingIds, helpersRefusedHere, mappedSize, mapTriples, planMapping, userName, type IdRange } from "../../cli/lib/security/idmap";
+import { clipRanges, existingIds, helpersRefusedHere, mappedSize, mapTriples, planMapping, singleWarning, userName, type IdRange } from "../../cli/lib/security/idmap";
 
 const r = (start: number, count: number): IdRange => ({ start, count });
 const HOST = "         0          0 4294967295\n";
@@ -54,13 +54,13 @@ describe("planMapping", () => {
   test("no ranges: the user alone, with the reason", () => {
     const m = planMapping({ ...base, subuid: [], subgid: [] });
     expect(m.subuid).toBeUndefined();
-    expect(m.single).toStartWith("no subordinate ids for this user in /etc/subuid and /etc/subgid: only the user's own id is mapped");
+    expect(singleWarning(m)).toStartWith("no subordinate ids for this user in /etc/subuid and /etc/subgid: only the user's own id is mapped");
     expect(mappedSize(m)).toEqual({ uids: 1, gids: 1 });
   });
   test("nested, nothing of the range exists: the user alone, naming what is listed and what exists", () => {
     const m = planMapping({ ...base, uidMap: PODMAN, gidMap: PODMAN, subuid: [r(100000, 65536)], subgid: [r(100000, 65536)] });
     expect(m.subuid).toBeUndefined();
-    expect(m.single).toBe(
+    expect(singleWarning(m)).toBe(
       "no subordinate ids for this user exist in the user namespace rl runs in (a container?): /etc/subuid lists 100000-165535, only 0-65536 exist here: " +
         "only the user's own id is mapped (as root); files owned by other ids are given to root",
     );
@@ -93,7 +93,7 @@ describe("helpersRefusedHere", () => {
   test("a refusal maps the user alone, saying why", () => {
     const m = planMapping({ uid: 1000, gid: 1000, uidMap: PODMAN, gidMap: PODMAN, subuid: [r(1, 999)], subgid: [r(1, 999)], helpersRefused: "newuidmap cannot" });
     expect(m.subuid).toBeUndefined();
-    expect(m.single).toStartWith("newuidmap cannot: only the user's own id is mapped");
+    expect(singleWarning(m)).toStartWith("newuidmap cannot: only the user's own id is mapped");
   });
 });
 

@@ -17,6 +17,18 @@ describe("planEntryPath (WASM core)", () => {
     ["d/.wh..wh.plnk", "d/.wh..wh.plnk", "d", ".wh..wh.plnk", "aufs-meta"],
     ["dir/x.wh.y", "dir/x.wh.y", "dir", "x.wh.y", "plain"],
     ["ünïcødé/名前", "ünïcødé/名前", "ünïcødé", "名前", "plain"],
+    // kaniko and other builders: a leading "/" is the layer's root, "/" itself is the root
+    ["/", "", "", "", "root"],
+    ["//", "", "", "", "root"],
+    ["/.", "", "", "", "root"],
+    ["/etc/x", "etc/x", "etc", "x", "plain"],
+    ["//x", "x", "", "x", "plain"],
+    ["./etc/x", "etc/x", "etc", "x", "plain"],
+    [".//etc//x", "etc/x", "etc", "x", "plain"],
+    ["/./etc/../etc/x/", "etc/x", "etc", "x", "plain"],
+    ["/.wh.x", ".wh.x", "", ".wh.x", "whiteout"],
+    ["./dir/.wh..wh..opq", "dir/.wh..wh..opq", "dir", ".wh..wh..opq", "opaque"],
+    ["//dir//.wh.y", "dir/.wh.y", "dir", ".wh.y", "whiteout"],
   ])("%j → %j", (name, path, parent, base, cls) => {
     expect(planEntryPath(name)).toMatchObject({ path, parent, name: base, cls });
   });
@@ -26,9 +38,11 @@ describe("planEntryPath (WASM core)", () => {
   });
 
   test.each([
-    ["/etc/passwd", "absolute"],
-    ["//x", "absolute"],
     ["..", "escape"],
+    ["/..", "escape"],
+    ["/../etc/passwd", "escape"],
+    ["//..//x", "escape"],
+    ["./etc/../../x", "escape"],
     ["../x", "escape"],
     ["./../x", "escape"],
     ["a/../../x", "escape"],
@@ -54,11 +68,14 @@ describe("decideEntry (WASM core)", () => {
     ["file", "plain", "whiteout", "replace"],
     ["dir", "plain", "whiteout", "replace"],
     ["dir", "plain", "dir", "update-dir"],
-    ["file", "plain", "dir", { reject: "replaces-dir" }],
-    ["symlink", "plain", "dir", { reject: "replaces-dir" }],
-    ["file", "plain", "other", { reject: "duplicate" }],
-    ["symlink", "plain", "other", { reject: "duplicate" }],
-    ["dir", "plain", "other", { reject: "duplicate" }],
+    // An entry repeated in the layer replaces the earlier one (two directories merge).
+    ["file", "plain", "dir", "replace-dir"],
+    ["symlink", "plain", "dir", "replace-dir"],
+    ["hardlink", "plain", "dir", "replace-dir"],
+    ["fifo", "plain", "dir", "replace-dir"],
+    ["file", "plain", "other", "replace"],
+    ["symlink", "plain", "other", "replace"],
+    ["dir", "plain", "other", "replace"],
     ["char", "plain", "none", "skip-device"],
     ["block", "plain", "none", "skip-device"],
     ["other", "plain", "none", "skip"],

@@ -6,10 +6,16 @@ import { formatRef, parseRegistryRef } from "../../cli/lib/registry/ref";
 import { normalizeName, parseImageRef } from "../../cli/lib/image/reference";
 import { findRegistry, parseRegistriesConf, registriesConfPath } from "../../cli/lib/registry/registries-conf";
 import { endpointsFor } from "../../cli/lib/registry/endpoints";
-import { findCredentials, readableAuthFiles, removeCredentials, storeCredentials, writableAuthFile } from "../../cli/lib/registry/auth-file";
+import { checkAuthFile, findCredentials, readableAuthFiles, removeCredentials, storeCredentials, writableAuthFile } from "../../cli/lib/registry/auth-file";
 import { parseChallenge } from "../../cli/lib/registry/client";
 import { hostTls, withDefaultCas } from "../../cli/lib/registry/certs";
-import { imageHasPlatform, platformAsked } from "../../cli/lib/registry/pull-policy";
+import { imageHasPlatform, parsePullPolicy, platformAsked, PULL_POLICIES } from "../../cli/lib/registry/pull-policy";
+import { expansionError, expansionLimit, unreadableCompression } from "../../cli/lib/image/compression";
+import { registryTimeoutMs } from "../../cli/lib/registry/limits";
+import { readBody, readPrefix } from "../../cli/lib/registry/read-body";
+import { isNetworkError, networkWords } from "../../cli/lib/registry/network-error";
+import { localFailure } from "../../cli/lib/registry/local-failure";
+import type { Paths } from "../../cli/lib/paths";
 import type { StoredImage } from "../../cli/lib/store/images";
 import { getCACertificates } from "node:tls";
 import { wantedPlatform } from "../../cli/lib/image/platform";
@@ -322,5 +328,71 @@ describe("progress on a terminal", () => {
     // Nothing for longer than the window: 0.
     now += 10_000;
     expect(meter.speed()).toBe(0);
+  });
+});
+
+describe("limits, timeouts, error words", () => {
+  test("a compressed layer may unpack to the larger of RL_LAYER_MAX_RATIO times its size and RL_LAYER_MAX_SIZE", () => {
+    const cases: [number, Record<string, string>, number][] = [
+      [4 << 20, {}, 1 << 30], // a 4 MiB layer: the 1 GiB floor
+      [100 << 20, {}, 100 * (100 << 20)], // a 100 MiB layer: 100 times
+      [4 << 20, { RL_LAYER_MAX_SIZE: String(8 * 2 ** 30) }, 8 * 2 ** 30],
+      [4 << 20, { RL_LAYER_MAX_RATIO: "1000", RL_LAYER_MAX_SIZE: "1" }, 1000 * (4 << 20)],
+      [4 << 20, { RL_LAYER_MAX_RATIO: "nonsense", RL_LAYER_MAX_SIZE: "-3" }, 1 << 30],
+    ];
+    for (const [size, env, limit] of cases) expect(expansionLimit(size, env).limit).toBe(limit);
+    expect(expansionError("sha256:x", 4 << 20, {}).message).toBe(
+      "layer sha256:x unpacks to more than 1.07 GB from 4.19 MB compressed (the larger of 100 times its size and 1.07 GB): refused as a decompression bomb; RL_LAYER_MAX_SIZE (bytes) and RL_LAYER_MAX_RATIO raise the limit",
+    );
+  });
+
+  test("xz and bzip2 are recognised by their magic, gzip and zstd are readable", () => {
+    expect(unreadableCompression(new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))).toBe("xz");
+    expect(unreadableCompression(new TextEncoder().encode("BZh91AY"))).toBe("bzip2");
+    expect(unreadableCompression(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0]))).toBeUndefined();
+    expect(unreadableCompression(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 0]))).toBeUndefined();
+  });
+
+  test("RL_REGISTRY_TIMEOUT in seconds, 30 by default or when it is not a positive number", () => {
+    expect(registryTimeoutMs({})).toBe(30_000);
+    expect(registryTimeoutMs({ RL_REGISTRY_TIMEOUT: "1.5" })).toBe(1500);
+    expect(registryTimeoutMs({ RL_REGISTRY_TIMEOUT: "0" })).toBe(30_000);
+    expect(registryTimeoutMs({ RL_REGISTRY_TIMEOUT: "soon" })).toBe(30_000);
+  });
+
+  test("a body is read up to its limit: a larger Content-Length is refused unread, a longer body is cut off", async () => {
+    const body = (n: number, headers: Record<string, string> = {}) => new Response(new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array(n)), c.close()) }), { headers });
+    expect((await readBody(body(10), 10, "x")).length).toBe(10);
+    await expect(readBody(body(11), 10, "the manifest")).rejects.toThrow("the manifest is too large: more than the 10B rl accepts");
+    await expect(readBody(new Response(new Uint8Array(20), { headers: { "content-length": "20" } }), 10, "the manifest")).rejects.toThrow("the manifest is too large: 20 bytes, more than the 10B rl accepts");
+    expect(await readPrefix(new Response("x".repeat(100)), 5)).toBe("xxxxx");
+  });
+
+  test("Bun's fetch failures in a user's words; transient ones are retried", () => {
+    const bun = (code: string, message: string) => Object.assign(new TypeError(message), { code });
+    expect(networkWords(bun("ECONNRESET", "ECONNRESET: The socket connection was closed unexpectedly. For more information, pass `verbose: true` in the second argument to fetch()"))).toBe("the connection was closed unexpectedly");
+    expect(networkWords(bun("ConnectionRefused", "Unable to connect. Is the computer able to access the url?"))).toBe("connection refused");
+    expect(networkWords(bun("SomethingNew", "SomethingNew: it broke. For more information, pass `verbose: true` in the second argument to fetch()"))).toBe("it broke.");
+    expect(isNetworkError(bun("ETIMEDOUT", "x"))).toBe(true);
+    expect(isNetworkError(bun("ENOTFOUND", "x"))).toBe(false);
+  });
+
+  test("local failures (a full disk, a file size limit) are the store's, not the registry's; others pass", () => {
+    const p = { data: "/home/u/.local/share/rl" } as Paths;
+    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", syscall: "write" });
+    expect(localFailure(enospc, p)?.message).toBe("writing to the store in /home/u/.local/share/rl failed: no space left on the device (ENOSPC)");
+    expect(localFailure(new Error("ENOSPC: no space left on device, write"), p)?.errno).toBe("ENOSPC"); // from the unpacking worker
+    expect(localFailure(new Error("registry says no"), p)).toBeUndefined();
+    expect(localFailure(Object.assign(new Error("x"), { code: "ECONNRESET" }), p)).toBeUndefined();
+  });
+
+  test("--pull and --policy take podman's four policies", () => {
+    expect(PULL_POLICIES.map((s) => parsePullPolicy(s))).toEqual(["always", "missing", "never", "newer"]);
+    expect(() => parsePullPolicy("sometimes", "--policy")).toThrow('invalid --policy "sometimes": use always, missing, never or newer');
+  });
+
+  test("an --authfile that does not exist is refused; none given is fine", () => {
+    expect(() => checkAuthFile(join(tmpdir(), "rl-no-such-dir/auth.json"))).toThrow(/given with --authfile does not exist$/);
+    expect(() => checkAuthFile(undefined)).not.toThrow();
   });
 });

@@ -3,7 +3,7 @@ import { parseOptions, type Parsed } from "../../cli/parse-options";
 import { OPTIONS } from "../../cli/commands/run";
 import { encodeOps } from "../../cli/lib/runtime/ops";
 import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
-import { resolveUser } from "../../cli/lib/runtime/user";
+import { checkUserMapped, resolveUser } from "../../cli/lib/runtime/user";
 import { parseMountSpecs } from "../../cli/lib/runtime/mounts";
 import { parseSubIds } from "../../cli/lib/security/idmap";
 import { adjustCaps, capMask } from "../../cli/lib/security/capabilities";
@@ -96,6 +96,34 @@ describe("mount specs", () => {
     "%p is refused",
     (v, msg) => expect(() => parseMountSpecs([v], [])).toThrow(msg),
   );
+  test.each([["/tmp:/dev"], ["/tmp:/dev/"], ["/tmp:/proc"], ["/tmp:/proc/sys/kernel"], ["/tmp:/x/../proc/self"]])("-v %p is refused", (v) =>
+    expect(() => parseMountSpecs([v], [])).toThrow(/is inside \/proc|cannot replace \/dev/),
+  );
+  test("targets beside them are not: /dev/x, /proc2, /sys; --tmpfs /dev is (only /proc is kept from tmpfs)", () => {
+    expect(parseMountSpecs(["/tmp:/dev/x", "/tmp:/proc2", "/tmp:/sys"], ["/dev"]).map((m) => m.destination)).toEqual(["/dev/x", "/proc2", "/sys", "/dev"]);
+    expect(() => parseMountSpecs([], ["/proc/x"])).toThrow("invalid tmpfs mount");
+  });
+});
+
+describe("checkUserMapped", () => {
+  const full = { uid: 1001, gid: 1001, subuid: [{ start: 100000, count: 65536 }], subgid: [{ start: 100000, count: 65536 }] };
+  test("ids inside the mapping pass; the last mapped one too", () => {
+    expect(() => checkUserMapped({ uid: 65536, gid: 65536, additionalGids: [10] }, full)).not.toThrow();
+  });
+  test.each([
+    ["uid 4294967295", { uid: 4294967295, gid: 0, additionalGids: [] }, "uid 4294967295: the container's uids are 0-65536"],
+    ["gid 65537", { uid: 0, gid: 65537, additionalGids: [] }, "gid 65537"],
+    ["supplementary gid 70000", { uid: 0, gid: 0, additionalGids: [0, 70000] }, "gid 70000"],
+  ])("%s is refused", (_, u, msg) => expect(() => checkUserMapped(u, full)).toThrow(msg));
+  test("without subordinate ids only 0 exists, and the error says why", () => {
+    // root's supplementary groups (alpine's root is in bin, daemon, ...) are dropped there, not refused.
+    expect(() => checkUserMapped({ uid: 0, gid: 0, additionalGids: [0, 1, 2] }, { uid: 1001, gid: 1001 })).not.toThrow();
+    expect(() => checkUserMapped({ uid: 1000, gid: 0, additionalGids: [] }, { uid: 1001, gid: 1001, subuid: full.subuid })).toThrow("no subordinate ids in /etc/subuid and /etc/subgid");
+  });
+  test("single-id because of the namespace rl runs in: the error gives that reason", () => {
+    const nested = { uid: 1000, gid: 1000, single: "no subordinate ids for this user exist in the user namespace rl runs in (a container?)" };
+    expect(() => checkUserMapped({ uid: 1000, gid: 0, additionalGids: [] }, nested)).toThrow(`cannot run as uid 1000: the container has only uid 0 and gid 0: ${nested.single}`);
+  });
 });
 
 describe("ids, capabilities, platforms, references", () => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { indexTarFile, type TarEntry, tarEntries } from "../../cli/lib/image/tar-entries";
 import { paxRecord } from "../../cli/lib/image/tar-writer";
+import { SPARSE_FORMATS, SPARSE_PIECES, SPARSE_SIZE, writeSparseFile } from "../integration/layer-dialects";
 
 const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 const ALPINE = join(FIXTURES, "rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz");
@@ -462,6 +463,50 @@ describe("tarEntries on hand-built archives", () => {
       for (const size of [1 << 20, 256, 1]) {
         await expect(readAll(chunked(c.bytes(), size))).rejects.toThrow(c.error);
       }
+    });
+  }
+});
+
+describe("tarEntries on GNU tar's sparse files", () => {
+  /** The file an entry stands for: zeros, its segments filled from its body. */
+  async function expand(e: TarEntry): Promise<Uint8Array> {
+    const out = new Uint8Array(e.sparse!.size);
+    const data = await concat(e.body);
+    let at = 0;
+    for (const s of e.sparse!.segments) {
+      out.set(data.subarray(at, at + s.length), s.offset);
+      at += s.length;
+    }
+    expect(at).toBe(data.length);
+    return out;
+  }
+
+  for (const [name, args] of Object.entries(SPARSE_FORMATS)) {
+    test(`${name}: the map, the data and the name, also split in small chunks`, async () => {
+      const dir = await tree(async (d) => {
+        writeSparseFile(join(d, "sparse.img"));
+        await writeFile(join(d, "after"), "next entry");
+      });
+      const want = new Uint8Array(await Bun.file(join(dir, "sparse.img")).arrayBuffer());
+      const bytes = tar(dir, [...COMMON, ...args, "sparse.img", "after"]);
+      for (const size of [1 << 20, 512, 100]) {
+        const entries: [TarEntry, Uint8Array][] = [];
+        for await (const e of tarEntries(chunked(bytes, size))) entries.push([e, e.sparse ? await expand(e) : await concat(e.body)]);
+        expect(entries.map(([e]) => [e.path, e.type])).toEqual([["sparse.img", "file"], ["after", "file"]]);
+        const [e, data] = entries[0]!;
+        expect(e.sparse!.size).toBe(SPARSE_SIZE);
+        // GNU tar finds the pieces of data (in whole file system blocks), and ends the map with the file's end.
+        expect(e.sparse!.segments.filter((s) => s.length > 0).length).toBe(SPARSE_PIECES);
+        expect(Buffer.compare(data, want)).toBe(0);
+        expect(dec.decode(entries[1]![1])).toBe("next entry");
+      }
+      // An archive holding a sparse file is indexed around it.
+      const path = join(tmp, `sparse-${name.replace(/\W/g, "")}.tar`);
+      await writeFile(path, bytes);
+      const index = await indexTarFile(path);
+      expect([...index.keys()]).toEqual(["after"]);
+      const m = index.get("after")!;
+      expect(dec.decode(await Bun.file(path).slice(m.offset, m.offset + m.size).arrayBuffer())).toBe("next entry");
     });
   }
 });

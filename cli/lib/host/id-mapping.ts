@@ -1,4 +1,4 @@
-import { existingIds, idMapHelper, mappingInput, mapTriples, planMapping, type IdRange, type MappingInput } from "../security/idmap";
+import { existingIds, singleWarning, idMapHelper, mappingInput, mapTriples, planMapping, type IdRange, type MappingInput } from "../security/idmap";
 import { readText } from "./check";
 
 export interface HelperInfo {
@@ -37,7 +37,7 @@ export function idMappingReason(user: string, subuid: IdRange[], subgid: IdRange
     return `${user} has no ranges in ${noRanges.join(" and ")}: only the user's own id is mapped, files owned by other ids become root's ` +
       `(sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user})`;
   }
-  if (single) return single;
+  if (single) return singleWarning({ uid: 0, gid: 0, single });
   return helpers.find((h) => !h.ok)?.reason ?? null;
 }
 

@@ -12,6 +12,7 @@ import { overlayInfo, type OverlayInfo } from "./overlay";
 import { probeKernelOverlay } from "./overlay-probe";
 import { systemInfo, type SystemInfo } from "./system";
 import { readUsernsSysctls, userNamespaceInfo, type UserNamespaceInfo } from "./user-namespaces";
+import { seccompInfo, type SeccompInfo } from "../security/seccomp-info";
 
 /** What this host offers rl. Every key is always present (null when unknown): `rl info --format json` is an interface. */
 export interface HostInfo {
@@ -35,6 +36,8 @@ export interface HostInfo {
   containerStart: string;
   /** When the store's SQLite log is checkpointed: past a size, or at each command's end (why). */
   storeLog: string;
+  /** Whether containers get the default seccomp filter. */
+  seccomp: SeccompInfo;
 }
 
 export function defaultDriver(overlayOk: boolean, fuseOk: boolean): StorageDriver {
@@ -58,5 +61,6 @@ export async function hostInfo(): Promise<HostInfo> {
     start: getStartedFrom(),
     containerStart: containerStart(),
     storeLog: storeLogMode(),
+    seccomp: seccompInfo(),
   };
 }

@@ -27,6 +27,7 @@ export function formatHostInfo(i: HostInfo): string {
       ["bun", i.host.bun],
       ["rl runs from", i.start],
       ["containers start", i.containerStart],
+      ["seccomp", state(i.seccomp, i.seccomp.ok ? `default filter for ${i.seccomp.arch}; kernel actions: ${i.seccomp.actions.join(" ")}` : "", "unavailable")],
     ]],
     ["user namespaces", [
       ["user namespaces", state(i.userNamespaces, "", "unavailable")],

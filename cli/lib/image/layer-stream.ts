@@ -2,7 +2,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import { Readable } from "node:stream";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { LayerSource } from "./types";
-import { sniff, type Compression } from "./compression";
+import { expansionError, expansionLimit, sniff, type Compression } from "./compression";
 import { ZstdFrameScanner } from "../../../core-as/index";
 import { digestMatches, newDigester } from "./digest";
 
@@ -81,10 +81,13 @@ export function openLayer(
       input.on("error", (err) => dec.destroy(err));
       source = input.pipe(dec);
     }
+    // A compressed layer that inflates far past its size is stopped here, not after it filled the disk.
+    const limit = kind === "none" ? Infinity : expansionLimit(layer.size).limit;
     for await (const c of source) {
       const bytes = c instanceof Uint8Array ? c : new Uint8Array(c);
       plain.update(bytes);
       plainBytes += bytes.length;
+      if (plainBytes > limit) throw expansionError(layer.digest ?? layer.diffId, layer.size);
       yield bytes;
     }
     const framing = frames?.finish();

@@ -22,7 +22,9 @@ export function parseJson<T>(bytes: Uint8Array, what: string): T {
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as T;
   } catch (err) {
-    throw new RlError(`${what} is not valid JSON: ${(err as Error).message}`);
+    // Bun says "JSON Parse error: Unexpected identifier "x"": keep what it found, not whose parser it was.
+    const detail = (err as Error).message.replace(/^JSON Parse error:\s*/, "");
+    throw new RlError(`${what} is not valid JSON: ${detail.charAt(0).toLowerCase()}${detail.slice(1)}`);
   }
 }
 

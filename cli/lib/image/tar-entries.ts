@@ -145,9 +145,25 @@ async function readMeta(tar: TarHeaderReader, read: (max: number) => Promise<Uin
 }
 
 /**
+ * Reads the rest of a sparse file's map (where tar.sparseMapIn says), `next` giving each 512-byte
+ * block; returns how many bytes of the entry's data it took.
+ */
+async function readSparseMap(tar: TarHeaderReader, next: () => Promise<Uint8Array | undefined>): Promise<number> {
+  let taken = 0;
+  while (tar.sparseMapIn) {
+    if (tar.sparseMapIn === "data") taken += 512;
+    const block = await next();
+    if (!block) throw new Error(TRUNCATED);
+    tar.sparseBlock(block);
+  }
+  return taken;
+}
+
+/**
  * Yields the entries of a tar stream in order. Metadata entries are not yielded: pax 'x' and GNU
  * 'L'/'K' apply to the next entry, a global pax 'g' header is checked and dropped (as docker and
- * podman do). Reads the input to its end, also past the end-of-archive blocks.
+ * podman do). A GNU sparse file (any of its forms) comes with its map, its body being the bytes of
+ * its segments. Reads the input to its end, also past the end-of-archive blocks.
  */
 export async function* tarEntries(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<TarEntry> {
   const reader = new ChunkReader(chunks[Symbol.asyncIterator]());
@@ -178,6 +194,7 @@ export async function* tarEntries(chunks: AsyncIterable<Uint8Array>): AsyncGener
         if (!reader.skipNow(padding(size))) await reader.skip(padding(size));
         continue;
       }
+      if (tar.sparseMapIn) h.size -= await readSparseMap(tar, () => reader.block());
       const state: BodyState = { remaining: h.size, current: true };
       yield Object.assign(h, { body: bodyOf(reader, state) });
       state.current = false;
@@ -254,13 +271,22 @@ export async function indexTarFile(path: string): Promise<Map<string, TarMember>
         pos += padding(size);
         continue;
       }
+      if (tar.sparseMapIn) {
+        entry.size -= await readSparseMap(tar, async () => {
+          if (pos + 512 > fileSize) return undefined;
+          await readAt(block, pos);
+          pos += 512;
+          return block;
+        });
+      }
       const stored = entry.size;
       if (pos + stored > fileSize) throw new Error(TRUNCATED);
       const name = normalizeMemberName(entry.path);
       // Later members replace earlier ones of the same name, as on extraction.
       files.delete(name);
       links.delete(name);
-      if (entry.type === "file" || (entry.type === "hardlink" && stored > 0)) {
+      // A sparse file's data is not one range of the archive: not a member to read in place.
+      if ((entry.type === "file" && !entry.sparse) || (entry.type === "hardlink" && stored > 0)) {
         files.set(name, { offset: pos, size: stored });
       } else if (entry.type === "hardlink") {
         links.set(name, normalizeMemberName(entry.linkpath));

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { constants as osConstants, homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { RlError } from "../errors";
 import { atomicWriteFile } from "../atomic-write";
 import { userRuntimeDir } from "../runtime-dir";
+import { strerror } from "../sys/errno";
 
 export interface Credentials {
   username: string;
@@ -26,15 +27,34 @@ export function readableAuthFiles(authfile?: string, env = process.env): string[
   return [writableAuthFile(undefined, env), join(env.XDG_CONFIG_HOME || join(home, ".config"), "containers/auth.json"), join(home, ".docker/config.json")];
 }
 
+/** An fs failure in a user's words: "Is a directory (EISDIR)", without the path of a temp file. */
+function fsWords(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const errno = code ? (osConstants.errno as Record<string, number>)[code] : undefined;
+  return errno ? strerror(errno) : (err as Error).message;
+}
+
+/** --authfile names a file that must exist (podman: "checking authfile: stat …"), except for rl login, which creates it. */
+export function checkAuthFile(authfile: string | undefined): void {
+  if (authfile && !existsSync(authfile)) throw new RlError(`the credentials file ${authfile} given with --authfile does not exist`);
+}
+
 function readDoc(file: string): AuthDoc {
   if (!existsSync(file)) return {};
+  let text: string;
   try {
-    const doc = JSON.parse(readFileSync(file, "utf8"));
-    if (typeof doc !== "object" || doc === null) throw new Error("not a JSON object");
-    return doc as AuthDoc;
+    text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new RlError(`cannot read credentials from ${file}: ${(err as Error).message}`);
+    throw new RlError(`cannot read credentials from ${file}: ${fsWords(err)}`);
   }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new RlError(`cannot read credentials from ${file}: it is not valid JSON`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new RlError(`cannot read credentials from ${file}: it is not a JSON object`);
+  return doc as AuthDoc;
 }
 
 /** docker writes keys like "https://index.docker.io/v1/"; podman writes "host[:port][/repo]". */
@@ -67,8 +87,12 @@ export function findCredentials(registry: string, repository: string, authfile?:
 }
 
 function writeDoc(file: string, doc: AuthDoc): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  atomicWriteFile(file, `${JSON.stringify(doc, null, "\t")}\n`);
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    atomicWriteFile(file, `${JSON.stringify(doc, null, "\t")}\n`);
+  } catch (err) {
+    throw new RlError(`cannot write credentials to ${file}: ${fsWords(err)}`);
+  }
 }
 
 /** Record credentials for `key` (a registry, or registry/repo), replacing the old entry. */

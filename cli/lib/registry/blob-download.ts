@@ -3,19 +3,24 @@ import { debug } from "../log";
 import { putBlob } from "../store/blobs";
 import type { StoreWrite } from "../store/store-write";
 import type { Descriptor } from "../image/types";
-import { isNetworkError, type RegistryClient } from "./client";
+import type { RegistryClient } from "./client";
+import { isNetworkError, networkWords } from "./network-error";
+import { StallError } from "./watchdog";
 
 const RESUMES = 5;
 
 /**
- * The bytes of a blob, resumed with `Range: bytes=N-` when the connection drops midway (a registry that
- * ignores Range sends it all again: the bytes already had are skipped).
+ * The bytes of a blob, resumed with `Range: bytes=N-` when the connection drops or stalls midway (a
+ * registry that ignores Range sends it all again: the bytes already had are skipped). As in
+ * containers/image, a stalled connection is resumed only after it brought something: a registry that
+ * stalls at the same byte every time fails the pull after one more wait, not after five.
  */
 export async function* blobChunks(c: RegistryClient, d: Descriptor, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   let got = 0;
   for (let resumes = 0; ; resumes++) {
-    const res = await c.request("GET", `${c.o.repository}/blobs/${d.digest}`, { headers: got ? { range: `bytes=${got}-` } : {}, follow: true });
+    const res = await c.request("GET", `${c.o.repository}/blobs/${d.digest}`, { headers: got ? { range: `bytes=${got}-` } : {}, follow: true, what: `blob ${d.digest}` });
     let skip = got && res.status !== 206 ? got : 0;
+    const from = got;
     try {
       if (!res.body) throw new RlError(`blob ${d.digest}: empty response`);
       for await (const chunk of res.body) {
@@ -33,11 +38,15 @@ export async function* blobChunks(c: RegistryClient, d: Descriptor, onBytes: (n:
       if (got >= d.size) return;
       throw Object.assign(new TypeError(`connection closed after ${got} of ${d.size} bytes`), { code: "ECONNRESET" });
     } catch (err) {
-      if (signal?.aborted || !isNetworkError(err) || resumes >= RESUMES) {
+      // A connection that stalls again before bringing anything new is a stalled registry: each wait costs a
+      // whole timeout, so it is not asked again. A dropped one costs little, and is.
+      if (signal?.aborted || !isNetworkError(err) || resumes >= RESUMES || (got === from && err instanceof StallError)) {
         if (err instanceof RlError || signal?.aborted) throw err;
-        throw new RlError(`downloading blob ${d.digest} failed after ${got} of ${d.size} bytes: ${(err as Error).message}`);
+        const why = err instanceof StallError ? err.message : networkWords(err);
+        throw new RlError(`downloading blob ${d.digest} failed after ${got} of ${d.size} bytes: ${why}`);
       }
       debug(`blob ${d.digest}: ${(err as Error).message}; resuming at byte ${got}`);
+      await res.body?.cancel().catch(() => {});
       await Bun.sleep(200 * 2 ** resumes);
     }
   }

@@ -1,5 +1,5 @@
 import { RlError } from "../errors";
-import { removeCredentials, storeCredentials, writableAuthFile, type Credentials } from "./auth-file";
+import { checkAuthFile, removeCredentials, storeCredentials, writableAuthFile, type Credentials } from "./auth-file";
 import { endpointsFor } from "./endpoints";
 import { clientFor, type TlsVerify } from "./options";
 import { loadRegistriesConf } from "./registries-conf";
@@ -25,6 +25,7 @@ export async function login(registryText: string, creds: Credentials, o: { tlsVe
 }
 
 export function logout(registryText: string | "all", o: { authfile?: string }): string {
+  checkAuthFile(o.authfile);
   const file = writableAuthFile(o.authfile);
   const key = registryText === "all" ? "all" : loginKey(registryText);
   if (!removeCredentials(file, key) && key !== "all") throw new RlError(`not logged into ${key} (in ${file})`);

@@ -3,9 +3,9 @@ import { digestOf } from "../image/digest";
 import { parseJson } from "../image/oci-layout";
 import { MEDIA, type Index, type Manifest } from "../image/types";
 import type { RegistryClient } from "./client";
+import { LIMITS } from "./limits";
 
 export const MANIFEST_ACCEPT = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest, MEDIA.dockerSchema1Signed, MEDIA.dockerSchema1].join(", ");
-const MAX_MANIFEST = 4 << 20;
 
 export interface FetchedManifest {
   digest: string;
@@ -20,14 +20,14 @@ export function isIndexType(mediaType: string): boolean {
 
 /** GET a manifest by tag or digest; a digest reference must match the bytes received. */
 export async function fetchManifest(c: RegistryClient, reference: string): Promise<FetchedManifest> {
-  const res = await c.request("GET", `${c.o.repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, follow: true });
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  if (bytes.length > MAX_MANIFEST) throw new RlError(`${c.host}: the manifest of ${c.o.repository}:${reference} is too large (${bytes.length} bytes)`);
+  const what = `the manifest of ${c.o.repository}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
+  const { res, bytes } = await c.fetchBytes(`${c.o.repository}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, follow: true }, LIMITS.manifest, what);
   const digest = digestOf(bytes);
   if (reference.startsWith("sha256:") && digest !== reference) throw new RlError(`${c.host}: manifest ${reference} does not match its digest (got ${digest})`);
   const header = res.headers.get("docker-content-digest");
   if (header?.startsWith("sha256:") && header !== digest) throw new RlError(`${c.host}: manifest of ${c.o.repository}:${reference} does not match the digest the registry sent (${header})`);
-  const value = parseJson<Manifest & Index>(bytes, `manifest of ${c.o.repository}:${reference}`);
+  const value = parseJson<Manifest & Index>(bytes, `${what} from ${c.host}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new RlError(`${what} from ${c.host} is not a JSON object`);
   const contentType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
   const mediaType = value.mediaType ?? (Array.isArray(value.manifests) ? MEDIA.ociIndex : contentType || MEDIA.ociManifest);
   if (value.schemaVersion === 1 || mediaType === MEDIA.dockerSchema1 || mediaType === MEDIA.dockerSchema1Signed) {

@@ -1,18 +1,54 @@
 import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import { normalizeName } from "../image/reference";
-import { platformMatches } from "../image/platform";
+import { formatPlatform, platformMatches, wantedPlatform } from "../image/platform";
+import type { Paths } from "../paths";
+import type { IdMapping } from "../security/idmap";
+import type { RegistryOptions } from "./options";
 import type { Platform } from "../image/types";
 import { findImage, type StoredImage } from "../store/images";
 import { formatRef, onRegistry, parseRegistryRef } from "./ref";
 import { loadRegistriesConf } from "./registries-conf";
 
-export type PullPolicy = "always" | "missing" | "never";
+/**
+ * podman's pull policies: always pull; pull when missing; never pull; pull when newer, that is when the
+ * registry's digest differs from the stored image's (a registry that cannot be asked leaves the stored
+ * image in use, with a warning).
+ */
+export const PULL_POLICIES = ["always", "missing", "never", "newer"] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
 
-export function parsePullPolicy(text: string): PullPolicy {
-  if (text === "always" || text === "missing" || text === "never") return text;
-  if (text === "newer") return "always";
-  throw new RlError(`invalid --pull ${JSON.stringify(text)}: use always, missing or never`);
+export function parsePullPolicy(text: string, flag = "--pull"): PullPolicy {
+  if ((PULL_POLICIES as readonly string[]).includes(text)) return text as PullPolicy;
+  throw new RlError(`invalid ${flag} ${JSON.stringify(text)}: use always, missing, never or newer`);
+}
+
+/** What picks and pulls an image: the policy, the platform wanted and the registry flags. */
+export interface PolicyOptions extends RegistryOptions {
+  pull?: PullPolicy;
+  platform?: string;
+  os?: string;
+  arch?: string;
+  variant?: string;
+  quiet?: boolean;
+}
+
+/**
+ * The image `name` (a registry name, or a stored image's id) as `o.pull` says (default missing): the stored
+ * one, or one pulled now. The registry code is loaded only when the registry is asked.
+ */
+export async function imageByPolicy(d: Database, p: Paths, name: string, mapping: IdMapping, o: PolicyOptions): Promise<StoredImage> {
+  const policy = o.pull ?? "missing";
+  const want = wantedPlatform(o);
+  // A platform asked for must be the stored image's; with none asked, the stored image serves whatever its platform.
+  const asked = platformAsked(o) ? want : undefined;
+  const stored = policy === "always" ? undefined : findPulled(d, name, asked);
+  // An image named by its id has no registry to ask.
+  const byId = stored && stored.id.slice("sha256:".length).startsWith(name.replace(/^sha256:/, ""));
+  if (stored && (policy !== "newer" || byId)) return stored;
+  if (!stored && policy === "never") throw new RlError(`image ${name} is not in the local store${asked ? ` for ${formatPlatform(asked)}` : ""} (--pull=never)`);
+  const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("./pull"), import("./options"), import("./progress")]);
+  return interruptible((signal) => pullImage(d, p, name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)), stored }));
 }
 
 /** Whether the user named a platform (--platform, --os, --arch, --variant), as opposed to taking the host's. */

@@ -1,9 +1,9 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { limiter } from "../limiter";
 import { RlError, messageOf } from "../errors";
-import { debug } from "../log";
+import { debug, warnOnce } from "../log";
 import { chainIds, digestOf } from "../image/digest";
 import { layerSourcesFor } from "../image/layers";
 import { parseJson } from "../image/oci-layout";
@@ -22,19 +22,26 @@ import type { LayerDigests } from "../image/layer-stream";
 import { downloadBlob, parallel } from "./blob-download";
 import type { RegistryClient } from "./client";
 import { endpointsFor, type Endpoint } from "./endpoints";
+import { LIMITS } from "./limits";
+import { localFailure } from "./local-failure";
+import { storedBlobIntact } from "./stored-blob";
 import { fetchManifest, isIndexType, type FetchedManifest } from "./manifest";
 import { clientFor, type RegistryOptions } from "./options";
-import { Progress, type ProgressMode } from "./progress";
+import { mib, Progress, type ProgressMode } from "./progress";
 import { formatRef, manifestReference, parseRegistryRef } from "./ref";
 import { loadRegistriesConf } from "./registries-conf";
 
 export interface PullOptions extends RegistryOptions {
   platform: Platform;
   progress: ProgressMode;
+  /**
+   * --pull newer: the image stored under this name. It is kept when the registry has the same manifest,
+   * and used (with a warning) when the registry cannot be asked or the pull fails.
+   */
+  stored?: StoredImage;
 }
 
 const PARALLEL = 3;
-const MAX_CONFIG = 4 << 20;
 
 /** The manifest for `platform`: the tagged one, or the one an index lists for it. */
 async function platformManifest(c: RegistryClient, reference: string, platform: Platform): Promise<{ top: FetchedManifest; image: FetchedManifest }> {
@@ -46,10 +53,19 @@ async function platformManifest(c: RegistryClient, reference: string, platform: 
   return { top, image };
 }
 
-/** The error of one endpoint, naming its host when the message does not already. */
-function fromEndpoint(err: unknown, e: Endpoint): unknown {
+/** The error of one endpoint, naming its host when the message does not already; a failure of this machine (a full disk) is not the registry's. */
+function fromEndpoint(err: unknown, e: Endpoint, p: Paths): unknown {
+  const local = localFailure(err, p);
+  if (local) return local;
   if (!(err instanceof Error) || err.message.includes(e.host)) return err;
   return new RlError(`${e.host}: ${err.message}`, err instanceof RlError ? err.exitCode : undefined);
+}
+
+/** Whether the manifest found is the one `stored` was pulled as (its index's digest, or its platform's manifest). */
+function isStored(d: Database, stored: StoredImage, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }): boolean {
+  const rows = d.query("SELECT repo_digest, manifest_digest FROM image_repo_digests WHERE image_id = ?").all(stored.id) as { repo_digest: string; manifest_digest: string }[];
+  const repo = `${e.ref.registry}/${e.ref.repository}@`;
+  return rows.some((r) => r.repo_digest.startsWith(repo) && (r.repo_digest === `${repo}${found.top.digest}` || r.manifest_digest === found.image.digest));
 }
 
 /**
@@ -79,22 +95,33 @@ export async function pullImage(d: Database, p: Paths, text: string, mapping: Id
   let lastError: unknown;
   /** By the full name each registry was asked for: its last endpoint's error. */
   const failures = new Map<string, { e: Endpoint; err: unknown }>();
+  // Credentials are read first: a bad auth file is the user's to fix, not one registry's failure.
+  const clients = endpoints.map((e) => clientFor(e, "pull", o));
   for (const [i, e] of endpoints.entries()) {
     const progress = new Progress(o.progress);
     try {
-      const c = clientFor(e, "pull", o);
+      const c = clients[i]!;
       const found = await platformManifest(c, manifestReference(ref), o.platform);
+      if (o.stored && isStored(d, o.stored, e, found)) {
+        progress.line(`${formatRef(e.ref)} is up to date (digest ${found.top.digest})`);
+        return o.stored;
+      }
       return await withStoreWrite(d, p, (w) => fetchAndStore(w, c, e, found, mapping, o, progress));
     } catch (err) {
       progress.stop();
       if (o.signal?.aborted) throw err;
-      lastError = fromEndpoint(err, e);
+      lastError = fromEndpoint(err, e, p);
       failures.set(formatRef(e.ref), { e, err: lastError });
       const next = endpoints[i + 1];
       if (next) progress.line(`Failed on ${e.host}/${e.repository}: ${messageOf(err)}; trying ${next.host}/${next.repository}`);
     }
   }
-  throw failures.size > 1 ? noRegistryHadIt(failures) : lastError;
+  const error = failures.size > 1 ? noRegistryHadIt(failures) : lastError;
+  if (o.stored) {
+    warnOnce(`cannot check for a newer ${text}, using the stored image ${o.stored.id.slice(7, 19)}: ${messageOf(error)}`);
+    return o.stored;
+  }
+  throw error;
 }
 
 async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, found: { top: FetchedManifest; image: FetchedManifest }, mapping: IdMapping, o: PullOptions, progress: Progress): Promise<StoredImage> {
@@ -139,8 +166,13 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
     await parallel(m.layers.map((l, i) => ({ l, i })), PARALLEL, async ({ l, i }) => {
       const bar = progress.add(l.digest.slice(7, 19), l.size);
       if (hasBlob(p, l.digest)) {
-        bar.finish("exists");
-        return unpack(i);
+        if (await storedBlobIntact(p, l)) {
+          bar.finish("exists");
+          return unpack(i);
+        }
+        // Damaged in the store (a disk error, a truncated copy): replaced by the download below.
+        progress.line(`Blob ${l.digest.slice(7, 19)} in the store does not match its digest: downloading it again`);
+        rmSync(blobPath(p, l.digest), { force: true });
       }
       const tmp = tmpName(p, "blob");
       const download = downloadBlob(w, c, l, bar.bytes, o.signal, tmp);
@@ -183,10 +215,15 @@ async function fetchAndStore(w: StoreWrite, c: RegistryClient, e: Endpoint, foun
 }
 
 async function fetchConfig(w: StoreWrite, c: RegistryClient, desc: { digest: string; size: number }): Promise<{ bytes: Uint8Array; value: ImageConfig }> {
-  if (desc.size > MAX_CONFIG) throw new RlError(`config ${desc.digest} is too large (${desc.size} bytes)`);
-  if (!hasBlob(w.p, desc.digest)) await downloadBlob(w, c, { ...desc }, () => {}, c.o.signal);
-  const bytes = new Uint8Array(readFileSync(blobPath(w.p, desc.digest)));
+  if (desc.size > LIMITS.config) throw new RlError(`config ${desc.digest} is too large (${desc.size} bytes, more than the ${mib(LIMITS.config)} rl accepts)`);
+  const file = blobPath(w.p, desc.digest);
+  // A stored config that is damaged is fetched again.
+  if (existsSync(file) && !(await storedBlobIntact(w.p, desc))) rmSync(file, { force: true });
+  if (!existsSync(file)) await downloadBlob(w, c, { ...desc }, () => {}, c.o.signal);
+  const bytes = new Uint8Array(readFileSync(file));
   if (digestOf(bytes) !== desc.digest) throw new RlError(`config ${desc.digest} in the store does not match its digest`);
-  return { bytes, value: parseJson<ImageConfig>(bytes, `config ${desc.digest}`) };
+  const value = parseJson<ImageConfig>(bytes, `config ${desc.digest}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new RlError(`config ${desc.digest} is not a JSON object`);
+  return { bytes, value };
 }
 

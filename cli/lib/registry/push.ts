@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { RlError } from "../errors";
-import { digestOf } from "../image/digest";
+import { digestMatches, digestOf, newDigester } from "../image/digest";
 import { parseJson } from "../image/oci-layout";
 import { MEDIA, type Descriptor, type Manifest } from "../image/types";
 import type { Paths } from "../paths";
@@ -40,25 +40,53 @@ function locationOf(res: Response, what: string): string {
 const REPORT = 1 << 20;
 
 /**
+ * The digest of a blob's bytes, taken as upload bodies read them in order (a retried body repeats
+ * offsets already hashed: those are skipped). What the store holds is checked as it is sent, not read twice.
+ */
+class SentDigest {
+  private readonly hash = newDigester();
+  private pos = 0;
+  constructor(private readonly d: Descriptor) {}
+
+  /** Hash `bytes` read at `offset`; false when they complete the blob and it does not match its digest. */
+  add(offset: number, bytes: Uint8Array): boolean {
+    if (offset <= this.pos && offset + bytes.length > this.pos) {
+      const fresh = bytes.subarray(this.pos - offset);
+      this.hash.update(fresh);
+      this.pos += fresh.length;
+    }
+    return this.pos < this.d.size || digestMatches(this.hash, this.d.digest);
+  }
+}
+
+/**
  * The bytes `start..end` of `file` as a request body that calls `sent(offset)` as each piece is taken by the
  * connection. A body is made again for each attempt of a request: offsets can repeat, callers keep the highest.
+ * The last piece of a blob whose bytes do not match its digest is never sent: the body fails with `damaged`
+ * instead, so the registry never receives (and never commits) the whole blob.
  */
-function fileBody(file: string, start: number, end: number, sent: (offset: number) => void): ReadableStream<Uint8Array> {
+function fileBody(file: string, start: number, end: number, sent: (offset: number) => void, check: SentDigest, damaged: () => Error): ReadableStream<Uint8Array> {
   const blob = Bun.file(file);
   let pos = start;
   return new ReadableStream({
     async pull(ctl) {
       if (pos >= end) return ctl.close();
       const next = Math.min(pos + REPORT, end);
-      ctl.enqueue(await blob.slice(pos, next).bytes());
+      const bytes = await blob.slice(pos, next).bytes();
+      if (bytes.length !== next - pos || !check.add(pos, bytes)) return ctl.error(damaged());
+      ctl.enqueue(bytes);
       pos = next;
       sent(pos);
     },
   });
 }
 
+function damagedBlob(d: Descriptor, source: string): RlError {
+  return new RlError(`blob ${d.digest} of ${source} is damaged in the store (its bytes do not match its digest): rl pull or rl load the image again`);
+}
+
 /** Upload one blob unless the repository has it; mount it from `from` (same registry) when possible. */
-async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: string[], onBytes: (n: number) => void): Promise<"exists" | "mounted" | "uploaded"> {
+async function pushBlob(c: RegistryClient, d: Descriptor, file: string, source: string, from: string[], onBytes: (n: number) => void): Promise<"exists" | "mounted" | "uploaded"> {
   const head = await c.request("HEAD", `${c.o.repository}/blobs/${d.digest}`, { accept: [404] });
   if (head.status === 200) return "exists";
   let start: Response | undefined;
@@ -72,6 +100,8 @@ async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: st
   start ??= await c.request("POST", `${c.o.repository}/blobs/uploads/`, { accept: [202] });
   let location = locationOf(start, d.digest);
   let reported = 0;
+  const check = new SentDigest(d);
+  const damaged = () => damagedBlob(d, source);
   const sent = (offset: number) => {
     if (offset > reported) onBytes(offset - reported);
     reported = Math.max(reported, offset);
@@ -79,7 +109,7 @@ async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: st
   if (d.size <= MONOLITHIC) {
     await c.request("PUT", withDigest(location, d.digest), {
       headers: { "content-type": "application/octet-stream", "content-length": String(d.size) },
-      body: () => fileBody(file, 0, d.size, sent),
+      body: () => fileBody(file, 0, d.size, sent, check, damaged),
       accept: [201],
     });
     return "uploaded";
@@ -88,7 +118,7 @@ async function pushBlob(c: RegistryClient, d: Descriptor, file: string, from: st
     const end = Math.min(off + CHUNK, d.size);
     const res = await c.request("PATCH", location, {
       headers: { "content-type": "application/octet-stream", "content-range": `${off}-${end - 1}`, "content-length": String(end - off) },
-      body: () => fileBody(file, off, end, sent),
+      body: () => fileBody(file, off, end, sent, check, damaged),
       accept: [202],
     });
     location = locationOf(res, d.digest);
@@ -142,10 +172,11 @@ export async function pushImage(d: Database, p: Paths, source: string, dest: str
     }
     await parallel([manifest.config, ...manifest.layers], 3, async (b) => {
       const file = blobPath(p, b.digest);
-      if (!existsSync(file) || statSync(file).size !== b.size) throw new RlError(`blob ${b.digest} of ${source} is missing from the store: pull or load the image again`);
+      if (!existsSync(file)) throw new RlError(`blob ${b.digest} of ${source} is missing from the store: rl pull or rl load the image again`);
+      if (statSync(file).size !== b.size) throw damagedBlob(b, source);
       const bar = progress.add(b.digest.slice(7, 19), b.size);
       try {
-        const how = await pushBlob(c, b, file, from, bar.bytes);
+        const how = await pushBlob(c, b, file, source, from, bar.bytes);
         bar.finish(how === "uploaded" ? "done" : how);
       } catch (err) {
         bar.finish("failed");

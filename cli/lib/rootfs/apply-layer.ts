@@ -1,5 +1,5 @@
-import { closeSync, fchmodSync, fchownSync, futimesSync, writeSync } from "node:fs";
-import { decideEntry, planEntryPath, type EntryAction, type EntryPath, type Existing, type RejectReason } from "../../../core-as/index";
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, writeSync } from "node:fs";
+import { decideEntry, planEntryPath, type EntryAction, type EntryPath, type Existing, type RejectReason, type SparseMap } from "../../../core-as/index";
 import type { TarEntry } from "../image/tar-entries";
 import { fchmodat, fsetxattr, lchownat, linkat, lsetxattr, lutimesat, mkdirat, mknod, O, symlinkat, unlinkat } from "../sys/libc";
 import { writeSmallFile } from "../sys/layer-files";
@@ -21,13 +21,10 @@ export interface ApplyResult {
 export class LayerError extends Error {}
 
 const WHY: Record<RejectReason, string> = {
-  absolute: "it is an absolute path",
   escape: 'its ".." climbs out of the layer',
   "too-long": "the name is longer than 4096 bytes",
   nul: "the name contains a NUL byte",
   "bad-whiteout": "it is a whiteout of no valid name",
-  duplicate: "an entry of the same name came earlier in the layer",
-  "replaces-dir": "it would replace a directory of the same layer",
   "whiteout-same-layer": "it is a whiteout of an entry of the same layer (whiteouts hide lower layers only)",
   "link-target": "its target is not a file earlier in this layer",
   "root-not-dir": "the layer's root can only be a directory",
@@ -58,7 +55,7 @@ function plan(e: TarEntry, name: string, of = ""): EntryPath {
 export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
   const result: ApplyResult = { entries: 0, bytes: 0, skippedDevices: [] };
   const layer = new LayerDir(dir);
-  const dirTimes: DirTime[] = [];
+  const dirTimes: DirTimes = new Map();
   try {
     for await (const e of entries) {
       result.entries++;
@@ -69,8 +66,8 @@ export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string, 
         throw err;
       }
     }
-    // Directory times last: creating their entries changed them. Children before parents.
-    for (const t of dirTimes.reverse()) lutimesat(t.path.cls === "root" ? layer.rootFd : layer.dir(t.path.parent, false), t.path.cls === "root" ? "." : t.path.name, t.mtime);
+    // Directory times last: creating their entries changed them.
+    for (const t of dirTimes.values()) lutimesat(t.path.cls === "root" ? layer.rootFd : layer.dir(t.path.parent, false), t.path.cls === "root" ? "." : t.path.name, t.mtime);
   } finally {
     layer.close();
   }
@@ -85,19 +82,18 @@ export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string, 
  */
 const SMALL_FILE = 1 << 20;
 
-interface DirTime {
-  path: EntryPath;
-  mtime: number;
-}
+/** Each directory's time, by its path in the layer: the last entry of a path wins. */
+type DirTimes = Map<string, { path: EntryPath; mtime: number }>;
 
-async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, result: ApplyResult, dirTimes: DirTime[]): Promise<void> {
+async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, result: ApplyResult, dirTimes: DirTimes): Promise<void> {
   const p = plan(e, e.path);
   const parent = p.cls === "root" ? layer.rootFd : layer.dir(p.parent, true);
   const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name);
   let link: { cls: EntryPath["cls"]; existing: Existing; at?: EntryPath } | undefined;
   if (e.type === "hardlink") {
     const t = plan(e, e.linkpath, "its target: ");
-    link = { cls: t.cls, existing: t.cls === "plain" ? layer.existingAt(t.parent, t.name) : "none", at: t };
+    // A link to its own name has no target once the entry replaces what is there.
+    link = { cls: t.cls, existing: t.cls === "plain" && t.path !== p.path ? layer.existingAt(t.parent, t.name) : "none", at: t };
   }
   const action: EntryAction | { reject: RejectReason } = decideEntry(e.type, p.cls, existing, link);
   if (typeof action === "object") throw refuse(e, WHY[action.reject]);
@@ -116,10 +112,14 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       return;
     case "root":
       setMetadata(layer.rootFd, e, opts, ".");
-      dirTimes.push({ path: p, mtime: e.mtime });
+      dirTimes.set("", { path: p, mtime: e.mtime });
       return;
     case "replace":
       unlinkat(parent, p.name);
+      break;
+    case "replace-dir":
+      layer.removeDir(parent, p.name, p.path);
+      for (const key of dirTimes.keys()) if (key === p.path || key.startsWith(`${p.path}/`)) dirTimes.delete(key);
       break;
   }
   switch (e.type) {
@@ -131,13 +131,13 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       } finally {
         closeSync(fd);
       }
-      dirTimes.push({ path: p, mtime: e.mtime });
+      dirTimes.set(p.path, { path: p, mtime: e.mtime });
       return;
     }
     case "file": {
       // Checked first, so that an owner out of range fails at this entry, before anything is created.
       const [uid, gid] = opts.chown ? [checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid")] : [-1, -1];
-      if (e.size <= SMALL_FILE && !hasXattrs(e)) {
+      if (e.size <= SMALL_FILE && !hasXattrs(e) && !e.sparse) {
         const chunks: Uint8Array[] = [];
         for await (const chunk of e.body) chunks.push(chunk);
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -147,9 +147,12 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       }
       const fd = layer.openAt(parent, p.name, O.WRONLY | O.CREAT | O.EXCL, 0o600);
       try {
-        for await (const chunk of e.body) {
-          for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
-          result.bytes += chunk.length;
+        if (e.sparse) result.bytes += await writeSparse(fd, e.body, e.sparse);
+        else {
+          for await (const chunk of e.body) {
+            for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+            result.bytes += chunk.length;
+          }
         }
         setMetadata(fd, e, opts, p.path);
         futimesSync(fd, e.mtime, e.mtime);
@@ -177,6 +180,33 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
       lutimesat(parent, p.name, e.mtime);
       return;
   }
+}
+
+/**
+ * Writes a sparse file's data (its segments' bytes, one after the other) where its map says: what lies
+ * between is never written, so it stays a hole; then gives the file its size. Returns the bytes written.
+ */
+async function writeSparse(fd: number, body: AsyncIterable<Uint8Array>, map: SparseMap): Promise<number> {
+  const segments = map.segments;
+  let i = 0;
+  let done = 0; // bytes of segments[i] written
+  let total = 0;
+  for await (const chunk of body) {
+    for (let off = 0; off < chunk.length; ) {
+      while (done === segments[i]!.length) {
+        i++;
+        done = 0;
+      }
+      // The core checked that the segments hold exactly the entry's data.
+      const s = segments[i]!;
+      const n = writeSync(fd, chunk, off, Math.min(chunk.length - off, s.length - done), s.offset + done);
+      off += n;
+      done += n;
+      total += n;
+    }
+  }
+  ftruncateSync(fd, map.size);
+  return total;
 }
 
 /** Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability). */

@@ -1,5 +1,6 @@
 import { AT_FDCWD, closeFd, lstatType, mkdirat, O, openat2, RESOLVE, S_IFCHR, S_IFDIR } from "../sys/libc";
 import type { Existing } from "../../../core-as/index";
+import { removeTree } from "./remove-tree";
 
 export class UnsafePathError extends Error {}
 
@@ -101,6 +102,20 @@ export class LayerDir {
       return "none";
     }
     return this.existing(fd, name);
+  }
+
+  /**
+   * Removes the directory `name` in `dirfd` (at `rel` in the layer) with all it holds, and drops the
+   * descriptors of what was under it: an entry written through one would be lost.
+   */
+  removeDir(dirfd: number, name: string, rel: string): void {
+    for (const [path, fd] of this.open) {
+      if (path !== rel && !path.startsWith(`${rel}/`)) continue;
+      this.open.delete(path);
+      closeFd(fd);
+    }
+    // One component under a descriptor of the layer: the walk below it never follows a symlink.
+    removeTree(`/proc/self/fd/${dirfd}/${name}`);
   }
 
   /** Opens `name` in `dirfd` (no symlinks followed); the caller closes it. */

@@ -4,11 +4,12 @@ import { RlError } from "../errors";
 import type { ContainerNetwork } from "../network/attach";
 import { startIdMaps, type IdMapping } from "../security/idmap";
 import { strerror } from "../sys/errno";
-import { abortChild, childMapped, closeFd, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
+import { abortChild, childMapped, closeFd, closePipes, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
 import { CLONE } from "./clone-flags";
 import { describeOp, encodeOps, type Op } from "./ops";
 import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
+import { stdioPipes } from "./stdio-relay";
 import { waitForExit } from "./wait";
 
 // The container's first process: cloned as soon as its namespaces are known, mapped (newuidmap and
@@ -26,7 +27,17 @@ function startError(op: Op, errno: number): RlError {
   if (op.op === "exec") {
     const cmd = op.argv[0]!;
     if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
-    if (errno === 13 || errno === 8 || errno === 21) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
+    // EPERM: a file capability beyond the bounding set (the kernel refuses such an exec).
+    if (errno === 13 || errno === 8 || errno === 21 || errno === 1) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
+  }
+  // ELOOP from the executor's check that proc, sysfs and /dev go on a directory, not through a symlink.
+  if (errno === 40 && (op.op === "mountIn" || op.op === "sysfsIn")) {
+    const target = op.op === "mountIn" ? op.target : op.path;
+    return new RlError(`cannot ${describeOp(op)}: ${target} is a symlink in the image; it must be a directory`);
+  }
+  // EXDEV: the executor found the target on proc (an image's symlink into /proc): refused as -v onto /proc is.
+  if (errno === 18 && (op.op === "mountIn" || op.op === "bindIn")) {
+    return new RlError(`cannot ${describeOp(op)}: ${op.target} leads into /proc through a symlink of the image's, which the container's own proc filesystem covers`);
   }
   return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}${outerRefusal(op, errno)}`);
 }
@@ -58,12 +69,13 @@ export interface Child {
   tap: boolean;
 }
 
-export async function cloneChild(namespaces: Namespaces, tty: boolean, mapping: IdMapping, slirp: boolean): Promise<Child> {
+/** `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). */
+export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean }, mapping: IdMapping, slirp: boolean): Promise<Child> {
   const join = joinFds(namespaces);
   const tap = slirp && !join;
   let spawned: Spawned;
   try {
-    spawned = spawnChild(cloneFlags(namespaces), tty, join, tap);
+    spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal));
   } finally {
     if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
   }
@@ -106,7 +118,7 @@ export async function discardChild(c: Child): Promise<void> {
  * on failure the child is gone when this throws (the caller detaches the network). `whileStarting`
  * runs while the child sets itself up (recording it, say); when it throws, the child is ended.
  */
-export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<{ pid: number; ptyMaster: number; exited: Promise<number> }> {
+export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<{ pid: number; ptyMaster: number; pipes: readonly number[]; exited: Promise<number> }> {
   try {
     c.idMaps();
     // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
@@ -130,15 +142,18 @@ export async function startChild(c: Child, ops: Op[], network: ContainerNetwork,
   if (meanwhile && r.failedOp === -1) {
     killPid(c.spawned.pid, 9);
     if (r.ptyMaster >= 0) closeFd(r.ptyMaster);
+    closePipes(c.spawned);
     await c.exited;
     throw meanwhile.error;
   }
   if (r.failedOp !== -1) {
+    closePipes(c.spawned);
     await c.exited;
     if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
     if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
+    if (r.failedOp === -5) throw new RlError(`cannot give the container a session keyring of its own: ${strerror(r.errno)}`);
     const failed = ops[r.failedOp];
     throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
   }
-  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, exited: c.exited };
+  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, pipes: c.spawned.pipes, exited: c.exited };
 }

@@ -17,7 +17,8 @@ export interface ContainerRow {
   image_name: string;
   command: string;
   driver: string;
-  state: "created" | "running" | "exited";
+  /** removing: rm -f or rmi -f killed it and is removing it (its rl run says so when it wakes). */
+  state: "created" | "running" | "exited" | "removing";
   pid: number | null;
   pid_start: string | null;
   exit_code: number | null;
@@ -54,6 +55,18 @@ export function markRunning(d: Database, p: Paths, id: string, pid: number): voi
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id), { transient: true });
+}
+
+/**
+ * Kill a running container that rm -f or rmi -f is about to remove, recording first that it is being
+ * removed: the rl that runs it, woken by the kill, tells its user why the container ended.
+ */
+export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'removing' WHERE id = ?").run(c.id), { transient: true });
+  if (!c.pid) return;
+  try {
+    process.kill(c.pid, "SIGKILL");
+  } catch {}
 }
 
 export function listContainers(d: Database): ContainerRow[] {

@@ -22,19 +22,21 @@ type BaseOp =
   | { op: "console" }
   | { op: "stdinNull" }
   | { op: "setsid" }
-  | { op: "dropCaps"; keep: bigint; staysRoot: boolean }
+  | { op: "dropCaps"; keep: bigint; staysRoot: boolean; ambient?: bigint }
   | { op: "user"; uid: number; gid: number; groups: number[] }
   | { op: "umask"; mask: number }
   | { op: "init" }
   | { op: "exec"; argv: string[]; env: string[] }
   | { op: "noNewPrivs" }
-  | { op: "maskIn"; path: string };
+  | { op: "maskIn"; path: string }
+  | { op: "seccomp"; program: Uint8Array }
+  | { op: "readonlyIn"; path: string };
 
 const CODES: Record<Op["op"], number> = {
   mount: 1, mountIn: 2, bindIn: 3, mkdirIn: 4, mkfileIn: 5, symlinkIn: 6, setRoot: 7,
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
-  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24,
+  init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26,
 };
 
 function args(o: Op): string[] {
@@ -50,14 +52,16 @@ function args(o: Op): string[] {
     case "sysfsIn":
     case "chdir":
     case "maskIn":
+    case "readonlyIn":
       return [o.path];
     case "symlinkIn": return [o.target, o.path];
     case "hostname": return [o.name];
     case "spawnWait": return o.argv;
-    case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0"];
+    case "dropCaps": return [o.keep.toString(), o.staysRoot ? "1" : "0", ...(o.ambient ? [o.ambient.toString()] : [])];
     case "user": return [String(o.uid), String(o.gid), String(o.groups.length), ...o.groups.map(String)];
     case "umask": return [String(o.mask)];
     case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];
+    case "seccomp": return [o.program.toHex()];
     default: return [];
   }
 }
@@ -112,5 +116,7 @@ export function describeOp(o: Op): string {
     case "exec": return `run ${o.argv[0]}`;
     case "noNewPrivs": return "set no_new_privs";
     case "maskIn": return `mask ${o.path} in the container`;
+    case "seccomp": return "install the seccomp filter";
+    case "readonlyIn": return `make ${o.path} read-only in the container`;
   }
 }

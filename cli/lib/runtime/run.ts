@@ -8,11 +8,14 @@ import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
 import { findImage, layerDir, type StoredImage } from "../store/images";
 import { parseImageRef } from "../image/reference";
-import { formatPlatform, wantedPlatform } from "../image/platform";
-import { findPulled, platformAsked, type PullPolicy } from "../registry/pull-policy";
+import { wantedPlatform } from "../image/platform";
+import { imageByPolicy, type PullPolicy } from "../registry/pull-policy";
 import type { RegistryOptions } from "../registry/options";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { adjustCaps } from "../security/capabilities";
+import { containerSecurity } from "../security/container-security";
+import { seccompProgram } from "../security/seccomp-program";
+import type { SecurityOpts } from "../security/security-opts";
 import { driverCandidates, rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
@@ -30,10 +33,11 @@ import type { DnsOptions } from "../network/etc-files";
 import { findContainer } from "./containers";
 import { containerHostname } from "./outer-container";
 import { planOps } from "./plan";
-import { DEFAULT_CAPS, processArgs, processEnv, type Spec } from "./spec";
+import { processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
-import { resolveUser } from "./user";
+import { checkUserMapped, resolveUser } from "./user";
 import { attachTerminal } from "./tty";
+import { relayPipes } from "./stdio-relay";
 import { parseMountSpecs } from "./mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 
@@ -64,6 +68,9 @@ export interface RunOptions {
   storageDriver?: StorageDriver;
   capAdd: string[];
   capDrop: string[];
+  /** --security-opt, parsed. */
+  security: SecurityOpts;
+  privileged: boolean;
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -83,16 +90,7 @@ export interface ImageOptions extends RegistryOptions {
 export async function imageFor(d: Database, p: Paths, text: string, o: ImageOptions, mapping: IdMapping): Promise<StoredImage> {
   const ref = parseImageRef(text);
   const want = wantedPlatform(o);
-  if (ref.transport === "store" || ref.transport === "docker") {
-    const policy = o.pull ?? "missing";
-    // A platform asked for must be the stored image's; with none asked, the stored image serves whatever its platform.
-    const asked = platformAsked(o) ? want : undefined;
-    const img = policy === "always" ? undefined : findPulled(d, ref.name, asked);
-    if (img) return img;
-    if (policy === "never") throw new RlError(`image ${text} is not in the local store${asked ? ` for ${formatPlatform(asked)}` : ""} (--pull=never)`);
-    const [{ pullImage }, { interruptible }, { progressMode }] = await Promise.all([import("../registry/pull"), import("../registry/options"), import("../registry/progress")]);
-    return interruptible((signal) => pullImage(d, p, ref.name, mapping, { ...o, signal, platform: want, progress: progressMode(Boolean(o.quiet)) }));
-  }
+  if (ref.transport === "store" || ref.transport === "docker") return imageByPolicy(d, p, ref.name, mapping, o);
   // Reading transports pulls in zlib, tar and WASM: load them only when an image must be read.
   const [{ resolveSource }, { storeImage }] = await Promise.all([import("../image/resolve"), import("../store/store-image")]);
   const resolved = await resolveSource(ref, want);
@@ -112,22 +110,22 @@ function namespacesFor(net: ResolvedNetwork): Namespaces {
   return namespaces;
 }
 
-function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined): Spec {
+function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, img: StoredImage, root: string, id: string, name: string, files: Record<string, string>, lowerTopFirst: string[], init: string | undefined, userMounts: Spec["mounts"]): Spec {
   const hostname = o.hostname ?? defaultHostname(id, net.config);
   const userSpec = o.user ?? img.config.config?.User ?? "";
   const user = resolveUser(userSpec || "0", readImageFile(lowerTopFirst, "etc/passwd"), readImageFile(lowerTopFirst, "etc/group"));
-  const caps = adjustCaps(DEFAULT_CAPS, o.capAdd, o.capDrop);
+  const security = containerSecurity({ opts: o.security, privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, uid: user.uid });
   const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
   if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
   const mounts: Spec["mounts"] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"] },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
     ...Object.entries(files).map(([dest, src]) => ({ destination: dest, type: "bind", source: src, options: ["bind"] })),
-    ...parseMountSpecs(o.volumes, o.tmpfs),
+    ...userMounts,
     ...(init ? [{ destination: INIT_PATH, type: "bind", source: init, options: ["bind", "ro"] }] : []),
   ];
   const args = processArgs(img.config.config, o);
@@ -139,17 +137,19 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
       args: init ? [INIT_PATH, "--", ...args] : args,
       env: processEnv(img.config.config, { ...o, tty: o.tty }, hostname, user),
       cwd,
-      capabilities: { bounding: caps, effective: user.uid === 0 ? caps : [], permitted: user.uid === 0 ? caps : [] },
+      capabilities: security.capabilities,
+      noNewPrivileges: security.noNewPrivileges,
     },
     root: { path: root, readonly: o.readOnly },
     hostname,
     mounts,
     linux: {
       namespaces,
-      maskedPaths: ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"],
-      readonlyPaths: ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+      maskedPaths: security.maskedPaths,
+      readonlyPaths: security.readonlyPaths,
+      seccomp: security.seccomp,
     },
-    annotations: { "io.rl.image": img.id, "io.rl.name": name },
+    annotations: { "io.rl.image": img.id, "io.rl.name": name, "io.rl.seccomp": security.seccompProfile },
   };
 }
 
@@ -200,6 +200,8 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
 export async function runContainer(o: RunOptions): Promise<number> {
   if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+  // Checked before any side effect: a refused mount target leaves nothing behind.
+  const userMounts = parseMountSpecs(o.volumes, o.tmpfs);
   const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
@@ -207,7 +209,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
   let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o.tty, mapping, early.mode === "slirp4netns");
+  if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o, mapping, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
   const name = o.name ?? randomName();
@@ -221,7 +223,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(namespacesFor(net), o.tty, mapping, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(namespacesFor(net), o, mapping, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
@@ -253,11 +255,13 @@ export async function runContainer(o: RunOptions): Promise<number> {
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec({ ...o, hostname }, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init);
+      const spec = buildSpec({ ...o, hostname }, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, userMounts);
+      checkUserMapped(spec.process.user, mapping);
+      const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
       if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root }, mapping);
-      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init });
+      const ops = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp });
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(namespaces, o.tty, mapping, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(namespaces, o, mapping, net.config.mode === "slirp4netns"));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
@@ -298,14 +302,21 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const { pid } = started!;
   target = pid;
   for (const sig of pending) killPid(pid, sig);
-  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : undefined;
+  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
   const code = await started!.exited;
+  // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
+  const row = findContainer(d, id);
+  const removedMeanwhile = !row || row.state === "removing";
   if (term) {
     await Promise.race([term.done, Bun.sleep(500)]);
     term.detach();
   }
   for (const [s, h] of handlers) process.off(s, h);
   const networkDown = network.detach();
+  if (removedMeanwhile) {
+    await networkDown;
+    throw new RlError(`container ${name} was removed while it ran (by rl rmi -f of its image, or rl rm -f)`, code);
+  }
   if (o.rm) await removeContainer(d, p, id);
   else markExited(d, p, id, code);
   await networkDown;

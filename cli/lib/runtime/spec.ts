@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { RlError } from "../errors";
 import type { ImageConfig } from "../image/types";
+import type { ContainerSecurity } from "../security/container-security";
 import type { ResolvedUser } from "./user";
 
 /** The subset of the OCI runtime-spec config.json that rl produces and applies. */
@@ -12,7 +13,8 @@ export interface Spec {
     args: string[];
     env: string[];
     cwd: string;
-    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+    capabilities: ContainerSecurity["capabilities"];
+    noNewPrivileges: boolean;
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -22,6 +24,7 @@ export interface Spec {
     namespaces: { type: "user" | "mount" | "pid" | "uts" | "ipc" | "network" | "cgroup"; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp?: ContainerSecurity["seccomp"];
   };
   annotations: Record<string, string>;
 }
@@ -36,12 +39,6 @@ export interface ProcessOptions {
 }
 
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/** podman's default capability set. */
-export const DEFAULT_CAPS = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
-  "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
-];
 
 /** docker's rules: --entrypoint replaces Entrypoint and drops the image's Cmd; a command replaces Cmd. */
 export function processArgs(image: ImageConfig["config"], o: Pick<ProcessOptions, "command" | "entrypoint">): string[] {

@@ -1,4 +1,5 @@
 import { RlError } from "../errors";
+import { hasFullMapping, mappedSize, NO_RANGES, type IdMapping } from "../security/idmap";
 
 export interface ResolvedUser {
   uid: number;
@@ -71,4 +72,23 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
     ? [gid, ...groups.filter((g) => g.members.includes(entry!.name) && g.gid !== gid).map((g) => g.gid)]
     : [];
   return { uid, gid, additionalGids, home: entry?.home };
+}
+
+/**
+ * Refuse ids the container does not have: setresuid(-1) would mean "no change" (the workload would
+ * stay root), and any other unmapped id fails in the kernel with a bare EINVAL.
+ */
+export function checkUserMapped(u: Pick<ResolvedUser, "uid" | "gid" | "additionalGids">, m: IdMapping): void {
+  const full = hasFullMapping(m);
+  const size = full ? mappedSize(m) : { uids: 1, gids: 1 };
+  // Without subordinate ids setgroups is denied: supplementary groups are dropped, not refused.
+  const gids = full ? [u.gid, ...u.additionalGids] : [u.gid];
+  const bad = u.uid >= size.uids ? { kind: "uid", id: u.uid } : gids.filter((g) => g >= size.gids).map((id) => ({ kind: "gid", id }))[0];
+  if (!bad) return;
+  if (!full && m.single && m.single !== NO_RANGES) throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container has only uid 0 and gid 0: ${m.single}`);
+  if (!full) {
+    throw new RlError(`cannot run as ${bad.kind} ${bad.id}: this user has no subordinate ids in /etc/subuid and /etc/subgid, so the container has only uid 0 and gid 0 (ask for a range, e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)`);
+  }
+  const n = bad.kind === "uid" ? size.uids : size.gids;
+  throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container's ${bad.kind}s are 0-${n - 1} (your own and the subordinate ones in /etc/sub${bad.kind})`);
 }

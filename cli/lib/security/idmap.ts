@@ -12,7 +12,8 @@ export interface IdRange {
 
 /**
  * How container ids 0..N map to the host: the user at 0, then its subordinate ids from 1, range after
- * range in the order given. Without both lists only the user is mapped (`single` says why).
+ * range in the order given. Without both lists only the user is mapped (`single` says why: NO_RANGES
+ * or what the user namespace rl runs in refuses).
  */
 export interface IdMapping {
   uid: number;
@@ -95,19 +96,24 @@ export interface MappingInput {
   helpersRefused?: string;
 }
 
+export const NO_RANGES = "no subordinate ids for this user in /etc/subuid and /etc/subgid";
+const ALONE = "only the user's own id is mapped (as root); files owned by other ids are given to root";
+
+/** The one warning of a single-id mapping. */
+export const singleWarning = (m: IdMapping): string => `${m.single ?? NO_RANGES}: ${ALONE}`;
+
 /** The mapping rl uses: the subordinate ranges clipped to the ids that exist here, or the user alone. */
 export function planMapping(i: MappingInput): IdMapping {
   const base = { uid: i.uid, gid: i.gid };
-  const alone = "only the user's own id is mapped (as root); files owned by other ids are given to root";
-  if (!i.subuid.length || !i.subgid.length) return { ...base, single: `no subordinate ids for this user in /etc/subuid and /etc/subgid: ${alone}` };
+  if (!i.subuid.length || !i.subgid.length) return { ...base, single: NO_RANGES };
   const uids = existingIds(i.uidMap), gids = existingIds(i.gidMap);
   const subuid = clipRanges(i.subuid, uids, i.uid), subgid = clipRanges(i.subgid, gids, i.gid);
-  if (subuid.length && subgid.length) return i.helpersRefused ? { ...base, single: `${i.helpersRefused}: ${alone}` } : { ...base, subuid, subgid };
+  if (subuid.length && subgid.length) return i.helpersRefused ? { ...base, single: i.helpersRefused } : { ...base, subuid, subgid };
   const [file, listed, here] = subuid.length ? ["/etc/subgid", i.subgid, gids] : ["/etc/subuid", i.subuid, uids];
   return {
     ...base,
     single: `no subordinate ids for this user exist in the user namespace rl runs in (a container?): ${file} lists ${span(listed)}, ` +
-      `only ${span(here)} exist here: ${alone}`,
+      `only ${span(here)} exist here`,
   };
 }
 
@@ -235,7 +241,7 @@ function hasFileCaps(path: string): boolean {
  */
 export function startIdMaps(pid: number, m: IdMapping): () => void {
   if (!hasFullMapping(m)) {
-    warnOnce(m.single ?? "only the user's own id is mapped");
+    warnOnce(singleWarning(m));
     writeSingleMapping(pid, m);
     return () => {};
   }

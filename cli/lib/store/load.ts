@@ -9,7 +9,7 @@ import { resolveDockerArchive } from "../image/docker-archive";
 import { parseJson, resolveDescriptor } from "../image/oci-layout";
 import { hostPlatform } from "../image/platform";
 import { normalizeName } from "../image/reference";
-import { sniff } from "../image/compression";
+import { sniff, unreadableCompression, unreadableCompressionError } from "../image/compression";
 import type { Index, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
@@ -32,6 +32,8 @@ export async function spoolUncompressed(source: AsyncIterable<Uint8Array>, dest:
     if (!first.done) yield first.value;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
+  const unreadable = unreadableCompression(head);
+  if (unreadable) throw unreadableCompressionError("the archive", unreadable);
   const kind = sniff(head);
   let chunks: AsyncIterable<Uint8Array> = all();
   if (kind !== "none") chunks = Readable.from(all()).pipe(kind === "gzip" ? createGunzip({ chunkSize: 1 << 18 }) : createZstdDecompress({ chunkSize: 1 << 18 }));
@@ -82,9 +84,15 @@ export async function loadArchive(d: Database, p: Paths, file: string | undefine
   let spooled: string | undefined;
   try {
     const input = file ? Bun.file(file) : Bun.stdin;
-    if (file && statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new RlError(`it is a directory: rl load reads a docker-archive or oci-archive file (for an OCI layout use rl run oci:DIR)`);
-    if (file && !(await input.exists())) throw new RlError(`${file}: no such file`);
-    if (!file || sniff(new Uint8Array(await input.slice(0, 4).arrayBuffer())) !== "none") {
+    const st = file ? statSync(file, { throwIfNoEntry: false }) : undefined;
+    if (file && !st) throw new RlError(`${file}: no such file`);
+    if (st?.isDirectory()) throw new RlError(`it is a directory: rl load reads a docker-archive or oci-archive file (for an OCI layout use rl run oci:DIR)`);
+    // A pipe (-i /dev/stdin, a FIFO) is read like stdin; a device (/dev/zero) is no archive.
+    if (st && !st.isFile() && !st.isFIFO()) throw new RlError(`${file} is not a tar archive: it is ${st.isCharacterDevice() ? "a character device" : st.isBlockDevice() ? "a block device" : "a socket"}`);
+    const head = st?.isFile() ? new Uint8Array(await input.slice(0, 6).arrayBuffer()) : undefined;
+    const unreadable = head && unreadableCompression(head);
+    if (unreadable) throw unreadableCompressionError(file!, unreadable);
+    if (!head || sniff(head) !== "none") {
       spooled = `${tmpName(p, "load")}.tar`;
       await spoolUncompressed(input.stream() as unknown as AsyncIterable<Uint8Array>, spooled);
       path = spooled;

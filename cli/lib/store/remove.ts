@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { RlError } from "../errors";
 import { normalizeName } from "../image/reference";
 import type { Paths } from "../paths";
-import { removeContainer, type ContainerRow } from "../runtime/containers";
+import { killForRemoval, removeContainer, type ContainerRow } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
 import { findImage, layerDir, listImages, type StoredImage } from "./images";
@@ -21,11 +21,7 @@ function containersOf(d: Database, imageId: string): ContainerRow[] {
 
 async function removeContainersOf(d: Database, p: Paths, imageId: string): Promise<void> {
   for (const c of containersOf(d, imageId)) {
-    if (c.state === "running" && c.pid) {
-      try {
-        process.kill(c.pid, "SIGKILL");
-      } catch {}
-    }
+    if (c.state === "running") killForRemoval(d, p, c);
     await removeContainer(d, p, c.id);
   }
 }

@@ -17,6 +17,7 @@ export const executor = lazyC("executor.c", {
   rl_set_winsize: { args: ["i32", "i32", "i32"], returns: "i32" },
   rl_close: { args: ["i32"], returns: "i32" },
   rl_spawn_helper: { args: ["ptr", "i32", "ptr"], returns: "ptr" },
+  rl_stdio_pipes: { args: ["i32", "ptr"], returns: "i32" },
   rl_wait_helper: { args: ["ptr", "ptr", "i32"], returns: "i32" },
 });
 
@@ -41,27 +42,41 @@ export interface Spawned {
   consoleFd: number;
   /** It runs the executor program and waits to be told that its id maps are written (childMapped). */
   awaitsMapped: boolean;
+  /** rl's ends of the pipes that are the child's fds 0-2 (see spawnChild's `pipes`), -1 where none. */
+  pipes: [number, number, number];
 }
 
 /**
  * Clone a child that waits for `releaseChild` and its op list; returns its pid or throws an errno
  * number. With `join`, the child joins those user and network namespaces (fds) instead of creating them.
  * With `makeTap`, it first creates a persistent tap0 for slirp4netns: read the result with tapResult.
+ * `pipes`: bit i gives the child a pipe as fd i instead of rl's own (rl's end in Spawned.pipes).
  */
-export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false): Spawned {
+export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false, pipes = 0): Spawned {
   const out = new Int32Array(3);
-  const spawn = (program: string | undefined) =>
-    executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
+  const ends = new Int32Array(3).fill(-1);
+  const spawn = (program: string | undefined) => {
+    if (pipes) {
+      const r = executor().rl_stdio_pipes(pipes, ptr(ends));
+      if (r < 0) return r;
+    }
+    return executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
+  };
+  const closeEnds = () => ends.forEach((fd, i) => fd >= 0 && (executor().rl_close(fd), (ends[i] = -1)));
   const program = programFailed ? undefined : executorProgram();
   let pid = spawn(program);
   // A program that cannot be run (a noexec mount, a foreign architecture): the copy of rl does the same.
   if (pid < 0 && program !== undefined) {
     debug(`cannot run the executor program ${program}: ${strerror(-pid)}; cloning a copy of rl instead`);
     programFailed = true;
+    closeEnds();
     pid = spawn(undefined);
   }
-  if (pid < 0) throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
-  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed };
+  if (pid < 0) {
+    closeEnds();
+    throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
+  }
+  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed, pipes: [ends[0]!, ends[1]!, ends[2]!] };
 }
 
 /** Once its id maps are written (or joined): a child running the executor program goes on (once). */
@@ -105,6 +120,15 @@ export function abortChild(s: Spawned): void {
   // Its descriptors close here: nothing may be written to their numbers afterwards.
   s.awaitsMapped = false;
   executor().rl_abort(s.syncFd, s.errFd, s.consoleFd);
+  closePipes(s);
+}
+
+/** Close rl's ends of the child's stdio pipes (a child that never ran, or failed to start). */
+export function closePipes(s: Spawned): void {
+  s.pipes.forEach((fd, i) => {
+    if (fd >= 0) executor().rl_close(fd);
+    s.pipes[i] = -1;
+  });
 }
 
 /** waitpid(pid) for this pid only. Returns the raw status, or undefined while it runs (nohang). */

@@ -1,0 +1,33 @@
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { findContainer, findImage, inspectImage, openDb, paths, RlError, sweepStale } from "../lib/index";
+import { inspectContainer } from "../lib/runtime/inspect-container";
+import { parseFormat, printOutput, type OutputFormat } from "../lib/output-format";
+
+export const command = "inspect <NAME..>";
+export const describe = "Show containers' or images' details as JSON, or one value with -f";
+export const POSITIONALS = { NAME: "container or image names or ids" };
+export const OPTIONS = {
+  type: { alias: "t", type: "string", choices: ["all", "container", "image"], default: "all", describe: "What the names are: a container first, else an image (all)" },
+  format: { alias: "f", type: "string", default: "json", coerce: parseFormat, describe: "json (the default), or a Go template such as '{{.State.Pid}}'" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 inspect web", "Everything about the container web, podman's fields"],
+  ["$0 inspect -f '{{.State.Pid}}' web", "Its first process's pid (for nsenter -t PID)"],
+  ["$0 inspect -f '{{json .Config.Env}}' alpine", "An image's environment"],
+];
+
+export async function handler(a: { NAME: string[]; type: string; format: OutputFormat }): Promise<number> {
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  const records = a.NAME.map((name) => {
+    const c = a.type !== "image" ? findContainer(d, name) : undefined;
+    if (c) return inspectContainer(d, p, c);
+    const img = a.type !== "container" ? findImage(d, name) : undefined;
+    if (img) return inspectImage(d, img);
+    throw new RlError(`no such ${a.type === "all" ? "container or image" : a.type}: ${name}`);
+  });
+  printOutput(a.format.kind === "table" ? parseFormat("json") : a.format, { json: () => records, table: () => "", records: () => records });
+  return 0;
+}

@@ -1,0 +1,120 @@
+/**
+ * `rl inspect` of a container, with podman's field names, plus what the usual debugging starts from:
+ * the namespaces of its first process (`/proc/PID/ns/*`, for nsenter and lsns) and its cgroup.
+ */
+import type { Database } from "bun:sqlite";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { networkModeName } from "../network/options";
+import { loadNetwork } from "../network/store";
+import type { Paths } from "../paths";
+import { findImage } from "../store/images";
+import { pidStartTime } from "../sys/pid-start-time";
+import { containerDir, containerRunDir, type ContainerRow } from "./containers";
+import type { Spec } from "./spec";
+
+/** Go's zero time, which podman prints for a time that has not come. */
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
+  const spec = readSpec(p, r.id);
+  const argv = JSON.parse(r.command || "[]") as string[];
+  const image = findImage(d, r.image_id);
+  const net = loadNetwork(d, r.id);
+  // The first process is the container's only while it is the one recorded (pid and start time).
+  const alive = r.state === "running" && r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+  const dir = containerDir(p, r.id);
+  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const m of net?.ports ?? []) (ports[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp || "0.0.0.0", HostPort: String(m.hostPort) });
+  const slirp = net?.config.mode === "slirp4netns";
+  return {
+    Id: r.id,
+    Created: new Date(r.created).toISOString(),
+    Path: argv[0] ?? "",
+    Args: argv.slice(1),
+    State: {
+      OciVersion: spec?.ociVersion ?? "1.0.2",
+      Status: r.state,
+      Running: alive,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: alive ? r.pid : 0,
+      ExitCode: r.exit_code ?? 0,
+      Error: "",
+      StartedAt: r.state === "created" ? ZERO_TIME : new Date(r.created).toISOString(),
+      FinishedAt: r.finished ? new Date(r.finished).toISOString() : ZERO_TIME,
+    },
+    Image: r.image_id.replace(/^sha256:/, ""),
+    ImageName: r.image_name,
+    Name: r.name,
+    Driver: r.driver,
+    EffectiveCaps: spec?.process.capabilities.effective ?? [],
+    BoundingCaps: spec?.process.capabilities.bounding ?? [],
+    Config: {
+      Hostname: spec?.hostname ?? "",
+      User: spec ? `${spec.process.user.uid}:${spec.process.user.gid}` : "",
+      Env: spec?.process.env ?? [],
+      Cmd: argv,
+      Image: r.image_name,
+      WorkingDir: spec?.process.cwd ?? "/",
+      Entrypoint: image?.config.config?.Entrypoint ?? [],
+      Labels: image?.config.config?.Labels ?? {},
+      StopSignal: image?.config.config?.StopSignal ?? "SIGTERM",
+      Tty: spec?.process.terminal ?? false,
+    },
+    HostConfig: {
+      NetworkMode: net ? networkModeName(net.config) : "none",
+      AutoRemove: r.auto_remove === 1,
+      PortBindings: ports,
+      ReadonlyRootfs: spec?.root.readonly ?? false,
+      MaskedPaths: spec?.linux.maskedPaths ?? [],
+      ReadonlyPaths: spec?.linux.readonlyPaths ?? [],
+    },
+    Mounts: (spec?.mounts ?? [])
+      .filter((m) => m.type === "bind" && !m.source.startsWith(containerRunDir(p, r.id)))
+      .map((m) => ({ Type: "bind", Source: m.source, Destination: m.destination, RW: !m.options.includes("ro"), Options: m.options })),
+    NetworkSettings: {
+      Ports: ports,
+      IPAddress: slirp ? "10.0.2.100" : "",
+      Gateway: slirp ? "10.0.2.2" : "",
+    },
+    GraphDriver: {
+      Name: r.driver,
+      Data: { UpperDir: join(dir, "upper"), WorkDir: join(dir, "work"), MergedDir: spec?.root.path ?? join(dir, "merged") },
+    },
+    // Beyond podman: where nsenter, lsns and /proc start from.
+    Namespaces: alive ? namespacesOf(r.pid!) : {},
+    Cgroup: alive ? cgroupOf(r.pid!) : "",
+  };
+}
+
+function readSpec(p: Paths, id: string): Spec | undefined {
+  const file = join(containerRunDir(p, id), "config.json");
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Spec;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `/proc/PID/ns/*` as links read ("net:[4026532008]"). */
+function namespacesOf(pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const ns of ["user", "mnt", "pid", "uts", "ipc", "net", "cgroup"]) {
+    try {
+      out[ns] = readlinkSync(`/proc/${pid}/ns/${ns}`);
+    } catch {}
+  }
+  return out;
+}
+
+function cgroupOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}

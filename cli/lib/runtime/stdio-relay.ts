@@ -1,0 +1,93 @@
+import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
+import { closeFd } from "../sys/executor";
+
+/**
+ * Which of the container's fds 0-2 get a pipe relayed by rl instead of rl's own (bit i for fd i).
+ * Without -t the container must never hold the user's terminal: with a descriptor of it, it could
+ * reopen it through /proc/self/fd or push input into the user's shell (TIOCSTI). So a fd of rl's that
+ * is a terminal becomes a pipe, as podman's conmon gives; files and pipes are passed as they are.
+ * stdin counts only with -i (otherwise the container gets /dev/null).
+ */
+export function stdioPipes(o: { tty: boolean; interactive: boolean }): number {
+  if (o.tty) return 0;
+  return (o.interactive && isatty(0) ? 1 : 0) | (isatty(1) ? 2 : 0) | (isatty(2) ? 4 : 0);
+}
+
+/** Write all of `data` to a fd of rl's (a terminal, possibly non-blocking). */
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return;
+      Bun.sleepSync(1);
+    }
+  }
+}
+
+// Bun's own readers and writers (non-blocking, on its event loop), not fs.read/fs.write: those take a
+// thread of a small pool each, and two outputs blocked in reads starve the input's writes.
+
+/** Copy a pipe to rl's fd `to` until EOF, then close it. */
+async function pump(fd: number, to: number): Promise<void> {
+  try {
+    for await (const chunk of Bun.file(fd).stream()) writeAll(to, chunk);
+  } catch {}
+  closeFd(fd);
+}
+
+/** Feed rl's stdin into the container's stdin pipe; its end closes the pipe (EOF in the container). */
+function feed(fd: number): () => void {
+  const stdin = process.stdin;
+  const sink = Bun.file(fd).writer();
+  let closed = false, busy = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stdin.off("data", onData);
+    stdin.off("end", close);
+    stdin.pause();
+    stdin.unref?.();
+    if (!busy) finish();
+  };
+  const finish = () => {
+    try {
+      sink.end();
+    } catch {}
+    closeFd(fd);
+  };
+  const onData = async (data: Buffer) => {
+    busy = true;
+    stdin.pause();
+    let failed = false;
+    try {
+      sink.write(data);
+      await sink.flush();
+    } catch {
+      failed = true; // EPIPE: the container closed its stdin, or is gone
+    }
+    busy = false;
+    if (closed) return finish();
+    if (failed) return close();
+    stdin.resume();
+  };
+  stdin.on("data", onData);
+  stdin.on("end", close);
+  stdin.resume();
+  return close;
+}
+
+/**
+ * Relay the container's stdio pipes (Spawned.pipes: rl's ends, -1 where the container has rl's own fd):
+ * rl's stdin into the container, the container's stdout and stderr out to rl's. `done` resolves once
+ * both outputs reached EOF, everything copied; `detach` stops reading rl's stdin.
+ */
+export function relayPipes(pipes: readonly number[]): { done: Promise<void>; detach: () => void } {
+  const outputs: Promise<void>[] = [];
+  if (pipes[1]! >= 0) outputs.push(pump(pipes[1]!, 1));
+  if (pipes[2]! >= 0) outputs.push(pump(pipes[2]!, 2));
+  const stopInput = pipes[0]! >= 0 ? feed(pipes[0]!) : () => {};
+  return { done: Promise.all(outputs).then(() => {}), detach: stopInput };
+}
