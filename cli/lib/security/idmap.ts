@@ -137,7 +137,8 @@ export function mappingInput(read: ReadFile = readOrNull): MappingInput & { user
   const user = userName(uid, read);
   const names = [user, String(uid)];
   const uidMap = read("/proc/self/uid_map") ?? INITIAL_MAP;
-  const helpers = [idMapHelper("newuidmap"), idMapHelper("newgidmap")];
+  // Only a nested namespace needs to know how the helpers gain their privilege.
+  const helpers = isInitialMap(uidMap) ? [] : [idMapHelper("newuidmap"), idMapHelper("newgidmap")];
   return {
     user,
     uid,
