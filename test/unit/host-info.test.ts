@@ -268,6 +268,8 @@ describe("formatHostInfo", () => {
     userNamespaces: { ok: true, reason: null, note: null, maxUserNamespaces: 1, unprivilegedUsernsClone: null, apparmorRestrictUnprivilegedUserns: null },
     idMapping: {
       ok: true, reason: null, user: "u", uid: 1000, gid: 1000, subuid: [{ start: 100000, count: 65536 }], subgid: [{ start: 100000, count: 65536 }],
+      existing: { uids: [{ start: 0, count: 4294967295 }], gids: [{ start: 0, count: 4294967295 }] },
+      uidMap: [[0, 1000, 1], [1, 100000, 65536]], gidMap: [[0, 1000, 1], [1, 100000, 65536]],
       newuidmap: { ...check, path: "/usr/bin/newuidmap" }, newgidmap: { ...check, path: "/usr/bin/newgidmap" },
     },
     storage: {

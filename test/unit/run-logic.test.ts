@@ -137,7 +137,7 @@ describe("mount specs", () => {
 });
 
 describe("checkUserMapped", () => {
-  const full = { uid: 1001, gid: 1001, subuid: { start: 100000, count: 65536 }, subgid: { start: 100000, count: 65536 } };
+  const full = { uid: 1001, gid: 1001, subuid: [{ start: 100000, count: 65536 }], subgid: [{ start: 100000, count: 65536 }] };
   test("ids inside the mapping pass; the last mapped one too", () => {
     expect(() => checkUserMapped({ uid: 65536, gid: 65536, additionalGids: [10] }, full)).not.toThrow();
   });
@@ -150,6 +150,10 @@ describe("checkUserMapped", () => {
     // root's supplementary groups (alpine's root is in bin, daemon, ...) are dropped there, not refused.
     expect(() => checkUserMapped({ uid: 0, gid: 0, additionalGids: [0, 1, 2] }, { uid: 1001, gid: 1001 })).not.toThrow();
     expect(() => checkUserMapped({ uid: 1000, gid: 0, additionalGids: [] }, { uid: 1001, gid: 1001, subuid: full.subuid })).toThrow("no subordinate ids in /etc/subuid and /etc/subgid");
+  });
+  test("single-id because of the namespace rl runs in: the error gives that reason", () => {
+    const nested = { uid: 1000, gid: 1000, single: "no subordinate ids for this user exist in the user namespace rl runs in (a container?)" };
+    expect(() => checkUserMapped({ uid: 1000, gid: 0, additionalGids: [] }, nested)).toThrow(`cannot run as uid 1000: the container has only uid 0 and gid 0: ${nested.single}`);
   });
 });
 

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { keepIdMapping, reownId, idLines, type IdMapping } from "../../cli/lib/security/idmap";
+import { keepIdMapping, noMapping, reownId, idLines, type IdMapping } from "../../cli/lib/security/idmap";
 import { parseUserns } from "../../cli/lib/security/userns";
 import { hardLimits, parseGroupAdd, parseSysctls, parseUlimits, parseUmask, resolveGroupAdd } from "../../cli/lib/runtime/process-options";
 import { checkUserMapped } from "../../cli/lib/runtime/user";
 import { encodeOps } from "../../cli/lib/runtime/ops";
 
-const base: IdMapping = { uid: 1001, gid: 1002, subuid: { start: 100000, count: 65536 }, subgid: { start: 200000, count: 65536 } };
+const base: IdMapping = { uid: 1001, gid: 1002, subuid: [{ start: 100000, count: 65536 }], subgid: [{ start: 200000, count: 65536 }] };
 
 describe("--userns", () => {
   test.each([
@@ -31,13 +31,24 @@ describe("--userns", () => {
   });
 
   test("keep-id:uid=N beyond the subordinate range leaves a gap; without subordinate ids only the user", () => {
-    const small = { ...base, subuid: { start: 100000, count: 10 } };
+    const small = { ...base, subuid: [{ start: 100000, count: 10 }] };
     expect(idLines(keepIdMapping(small, 50, 0), "uid")).toEqual([{ inside: 0, outside: 100000, count: 10 }, { inside: 50, outside: 1001, count: 1 }]);
     expect(idLines(keepIdMapping({ uid: 1001, gid: 1001 }, 1001, 1001), "uid")).toEqual([{ inside: 1001, outside: 1001, count: 1 }]);
   });
 
+  test("keep-id and nomap over several subordinate ranges (as in a nested namespace): each range in order, the user's id at N", () => {
+    const two = { ...base, subuid: [{ start: 100000, count: 999 }, { start: 101000, count: 100 }] };
+    expect(idLines(keepIdMapping(two, 1001, 1002), "uid")).toEqual([
+      { inside: 0, outside: 100000, count: 999 },
+      { inside: 999, outside: 101000, count: 2 },
+      { inside: 1001, outside: 1001, count: 1 },
+      { inside: 1002, outside: 101002, count: 98 },
+    ]);
+    expect(idLines(noMapping(two), "uid")).toEqual([{ inside: 0, outside: 100000, count: 999 }, { inside: 999, outside: 101000, count: 100 }]);
+  });
+
   test("ids outside a keep-id map are refused with the map's ranges", () => {
-    const m = keepIdMapping({ ...base, subuid: { start: 100000, count: 10 } }, 50, 0);
+    const m = keepIdMapping({ ...base, subuid: [{ start: 100000, count: 10 }] }, 50, 0);
     expect(() => checkUserMapped({ uid: 50, gid: 0, additionalGids: [] }, m)).not.toThrow();
     expect(() => checkUserMapped({ uid: 20, gid: 0, additionalGids: [] }, m)).toThrow("cannot run as uid 20: the container's uids are 0-9, 50 (as --userns maps them)");
     expect(() => checkUserMapped({ uid: 0, gid: 0, additionalGids: [] }, keepIdMapping({ uid: 1001, gid: 1001 }, 1001, 1001))).toThrow("so the container has only uid 1001");

@@ -1,3 +1,4 @@
+import { span } from "../security/idmap";
 import type { Check } from "./check";
 import type { HostInfo } from "./info";
 
@@ -11,6 +12,9 @@ function state(c: Check & { note?: string | null }, detail = "", word = "missing
 }
 
 const ranges = (r: { start: number; count: number }[]) => (r.length ? r.map((x) => `${x.start}:${x.count}`).join(", ") : "none");
+
+const triples = (t: [number, number, number][]) => t.map((x) => x.join(" ")).join(", ");
+const idCount = (t: [number, number, number][]) => t.reduce((n, x) => n + x[2], 0);
 
 /** Grouped, aligned "key: value" lines for people; `--format json` is for programs. */
 export function formatHostInfo(i: HostInfo): string {
@@ -32,7 +36,10 @@ export function formatHostInfo(i: HostInfo): string {
       ["subgid", ranges(m.subgid)],
       ["newuidmap", state(m.newuidmap, m.newuidmap.path ?? "")],
       ["newgidmap", state(m.newgidmap, m.newgidmap.path ?? "")],
-      ["id mapping", state(m, m.ok ? `container ids 0-${Math.min(m.subuid[0]!.count, m.subgid[0]!.count)}` : "", "partial")],
+      ["ids here", m.existing.uids.length === 1 && m.existing.uids[0]!.count === 4294967295 ? "all (the initial user namespace)" : `uids ${span(m.existing.uids)}; gids ${span(m.existing.gids)} (rl runs in a user namespace: a container?)`],
+      ["id mapping", state(m, `container ids 0-${Math.min(idCount(m.uidMap), idCount(m.gidMap)) - 1}`, "partial")],
+      ["uid map", triples(m.uidMap)],
+      ["gid map", triples(m.gidMap)],
     ]],
     ["storage", [
       ["kernel overlayfs", state(s.overlay, "", "unavailable")],

@@ -79,8 +79,11 @@ export async function startSlirp(pid: number, o: SlirpOptions, runtimeDir: strin
     closeFd(exit.write);
     proc.kill(9);
     await proc.exited;
-    const err = readFileSync(log, "utf8").trim().split("\n").filter(Boolean).pop();
-    throw new RlError(`cannot start slirp4netns: ${err ?? "it did not report ready"}`);
+    // Its last words, but for the warnings it prints at every start ("Support for seccomp is experimental").
+    const err = readFileSync(log, "utf8").trim().split("\n").filter((l) => l && !l.startsWith("WARNING:")).pop();
+    // Inside a container (a CI job): rootless podman and docker give none unless asked.
+    const tun = existsSync("/dev/net/tun") ? "" : " (there is no /dev/net/tun: if rl runs in a container, run that container with --device /dev/net/tun, or use --network none or host)";
+    throw new RlError(`cannot start slirp4netns: ${err ?? "it did not report ready"}${tun}`);
   }
   return { proc, exitWrite: exit.write, apiSocket };
 }

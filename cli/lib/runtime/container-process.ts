@@ -7,6 +7,7 @@ import { strerror } from "../sys/errno";
 import { abortChild, childMapped, closeFd, closePipes, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
 import { CLONE } from "./clone-flags";
 import { describeOp, encodeOps, type Op } from "./ops";
+import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { waitForExit } from "./wait";
@@ -38,7 +39,7 @@ function startError(op: Op, errno: number): RlError {
   if (errno === 18 && (op.op === "mountIn" || op.op === "bindIn")) {
     return new RlError(`cannot ${describeOp(op)}: ${op.target} leads into /proc through a symlink of the image's, which the container's own proc filesystem covers`);
   }
-  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`);
+  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}${outerRefusal(op, errno)}`);
 }
 
 /** Open the namespaces to join (another container's user and network namespaces). */

@@ -1,6 +1,7 @@
 import { capMask } from "../security/capabilities";
 import { MS } from "./clone-flags";
 import type { Op } from "./ops";
+import { inheritedHostname } from "./outer-container";
 import type { Spec } from "./spec";
 import { RLIMIT_NUMBER } from "./process-options";
 
@@ -63,7 +64,7 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   for (const p of spec.linux.maskedPaths) ops.push({ op: "maskIn", path: p });
   for (const p of spec.linux.readonlyPaths) ops.push({ op: "readonlyIn", path: p, optional: true });
   if (spec.root.readonly) ops.push({ op: "remountReadOnlyIn", path: "/" });
-  if (has("uts")) ops.push({ op: "hostname", name: spec.hostname });
+  if (has("uts") && !inheritedHostname(spec.hostname)) ops.push({ op: "hostname", name: spec.hostname });
   if (has("network")) ops.push({ op: "loopbackUp" });
   ops.push({ op: "mkdirIn", path: spec.process.cwd, mode: 0o755, optional: spec.root.readonly });
   ops.push({ op: "pivot" });

@@ -34,6 +34,7 @@ import { formatHostAddress, publishedPorts, type PortMapping } from "../network/
 import { clearHelpers, loadNetwork, saveNetwork } from "../network/store";
 import type { DnsOptions } from "../network/etc-files";
 import { findContainer } from "./containers";
+import { containerHostname } from "./outer-container";
 import { planOps } from "./plan";
 import { processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
@@ -294,14 +295,15 @@ export async function runContainer(o: RunOptions): Promise<number> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
     cgDir = cgParent ? createContainerCgroup(d, p, id, cgParent, limits) : undefined;
-    const files = writeContainerFiles(containerRunDir(p, id), { hostname: o.hostname ?? defaultHostname(id, net.config), name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
+    const hostname = await containerHostname(o.hostname, defaultHostname(id, net.config));
+    const files = writeContainerFiles(containerRunDir(p, id), { hostname, name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
     vols = await attachVolumes(d, p, id, userMounts, o.volumesFrom ?? [], Object.keys(img.config.config?.Volumes ?? {}), [...lowerDirs].reverse(), mapping);
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
-      const spec = buildSpec(o, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, vols.mounts, idmap);
+      const spec = buildSpec({ ...o, hostname }, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, vols.mounts, idmap);
       if (cgDir) withCgroupMount(spec);
       checkUserMapped(spec.process.user, idmap);
       if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, idmap);

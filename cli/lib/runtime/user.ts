@@ -1,5 +1,5 @@
 import { RlError } from "../errors";
-import { hasFullMapping, hostId, idLines, type IdLine, type IdMapping } from "../security/idmap";
+import { hasFullMapping, hostId, idLines, NO_RANGES, type IdLine, type IdMapping } from "../security/idmap";
 
 export interface ResolvedUser {
   uid: number;
@@ -85,6 +85,7 @@ export function checkUserMapped(u: Pick<ResolvedUser, "uid" | "gid" | "additiona
   const unmapped = (kind: "uid" | "gid", id: number) => hostId(idLines(m, kind), id) === undefined;
   const bad = unmapped("uid", u.uid) ? { kind: "uid" as const, id: u.uid } : gids.filter((g) => unmapped("gid", g)).map((id) => ({ kind: "gid" as const, id }))[0];
   if (!bad) return;
+  if (!full && m.single && m.single !== NO_RANGES) throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container has only uid 0 and gid 0: ${m.single}`);
   if (!full) {
     const has = m.lines ? `only ${bad.kind} ${idLines(m, bad.kind)[0]!.inside}` : "only uid 0 and gid 0";
     throw new RlError(`cannot run as ${bad.kind} ${bad.id}: this user has no subordinate ids in /etc/subuid and /etc/subgid, so the container has ${has} (ask for a range, e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)`);
