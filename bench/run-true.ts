@@ -4,7 +4,7 @@
  * a bare `unshare` into the same kinds of namespaces, and (for reference) Bun's own share: a Bun program
  * that loads what rl loads and exits (bench/bun-floor.ts). Run it as an ordinary user (not root):
  *
- *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman] [--network none|slirp4netns] [--rl-also "OPTS"]
+ *   bun bench/run-true.ts [--rounds N] [--image oci:PATH[:REF]] [--json] [--check] [--no-podman] [--network none|slirp4netns] [--rl-also "OPTS"] [--baseline RL]
  *
  * Each round times every command once, rotating their order so that none always runs first or
  * right after the same neighbour. Wall time is measured with performance.now() around
@@ -31,6 +31,8 @@ interface Options {
   network: string;
   /** More rl rows, each with these run options (e.g. "--security-opt seccomp=unconfined"), in the same rounds. */
   rlAlso: string[];
+  /** Another rl executable (a build of an earlier commit), timed in the same rounds with a store of its own. */
+  baseline?: string;
 }
 
 function usage(code: number): never {
@@ -43,6 +45,7 @@ function usage(code: number): never {
   --no-podman     leave podman out
   --network MODE  none (default: the goals are set for it) or slirp4netns (both tools' default network)
   --rl-also OPTS  also time rl with these run options, e.g. "--security-opt seccomp=unconfined" (repeatable)
+  --baseline RL   also time another rl executable (e.g. an earlier commit's helpers/build/rl), with its own store
 `;
   (code === 0 ? process.stdout : process.stderr).write(text);
   process.exit(code);
@@ -86,6 +89,9 @@ function parseArgs(argv: string[]): Options {
       case "--rl-also":
         opts.rlAlso.push(value());
         break;
+      case "--baseline":
+        opts.baseline = resolve(value());
+        break;
       case "--network": {
         const n = value();
         if (n !== "none" && n !== "slirp4netns") {
@@ -121,6 +127,7 @@ interface Cmd {
   name: string;
   argv: string[];
   note?: string;
+  env?: Record<string, string | undefined>;
 }
 
 interface Result {
@@ -144,14 +151,14 @@ interface Outcome {
   stderr: string;
 }
 
-function exec(argv: string[], keepStdout = false): Outcome {
+function exec(argv: string[], keepStdout = false, env: Record<string, string | undefined> = process.env): Outcome {
   const t0 = performance.now();
   const p = Bun.spawnSync(argv, {
     cwd: REPO,
     stdin: "ignore",
     stdout: keepStdout ? "pipe" : "ignore",
     stderr: "pipe",
-    env: process.env,
+    env,
   });
   const ms = performance.now() - t0;
   return {
@@ -162,9 +169,9 @@ function exec(argv: string[], keepStdout = false): Outcome {
   };
 }
 
-function tryExec(argv: string[], keepStdout = false): Outcome {
+function tryExec(argv: string[], keepStdout = false, env?: Record<string, string | undefined>): Outcome {
   try {
-    return exec(argv, keepStdout);
+    return exec(argv, keepStdout, env);
   } catch (e) {
     return { code: 127, ms: 0, stdout: "", stderr: String((e as Error).message ?? e) };
   }
@@ -266,6 +273,23 @@ const rl: Cmd = { name: "rl", argv: [RL, "run", "--rm", "--network", opts.networ
   }
 }
 
+// (a') an earlier build of rl, on a store of its own (its schema may be older), timed in the same rounds.
+if (opts.baseline) {
+  const dir = mkdtempSync(join(tmpdir(), "rl-bench-baseline-"));
+  const env = { ...process.env, RL_ROOT: join(dir, "root"), RL_RUNROOT: join(dir, "run") };
+  process.on("exit", () => {
+    Bun.spawnSync([opts.baseline!, "system", "reset", "-f"], { env, stdout: "ignore", stderr: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const argv = [opts.baseline, "run", "--rm", "--network", opts.network, image, "true"];
+  const w = tryExec(argv, false, env);
+  const r: Result = { name: "rl (baseline)", argv, ok: w.code === 0, samplesMs: [], note: opts.baseline, ...(w.code === 0 ? {} : { error: `warm-up exited ${w.code}: ${lastLines(w.stderr)}` }) };
+  const id = storedIdOf(image);
+  if (r.ok && id) r.argv = [opts.baseline, "run", "--rm", "--network", opts.network, id.slice(0, 12), "true"];
+  results.push(r);
+  if (r.ok) cmds.push({ name: r.name, argv: r.argv, note: r.note, env });
+}
+
 // (b) podman: pull the same image into podman's own store (kept afterwards as a cache), run by id.
 let podmanInfo = "";
 if (opts.podman) {
@@ -353,7 +377,7 @@ for (let round = 0; round < opts.rounds && active.length > 0; round++) {
   for (const c of order) {
     const r = byName.get(c.name)!;
     if (!r.ok) continue;
-    const o = tryExec(c.argv);
+    const o = tryExec(c.argv, false, c.env);
     if (o.code !== 0) {
       r.ok = false;
       r.error = `round ${round + 1} exited ${o.code}: ${lastLines(o.stderr)}`;
