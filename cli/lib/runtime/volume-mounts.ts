@@ -84,13 +84,16 @@ export async function attachVolumes(d: Database, p: Paths, id: string, userMount
       out.push({ destination: m.destination, type: "bind", source: volumeData(p, name), options: m.options.filter((o) => o !== "U") });
       recorded.push({ ...m, source: name });
     }
-    transaction(d, p.db, () => {
-      const insert = d.query("INSERT OR REPLACE INTO container_volumes (container_id, destination, volume, source, options) VALUES (?, ?, ?, ?, ?)");
-      for (const m of recorded) {
-        if (m.type === "volume") insert.run(id, m.destination, m.source, null, JSON.stringify(m.options));
-        else if (m.type === "bind") insert.run(id, m.destination, null, m.source, JSON.stringify(m.options));
-      }
-    });
+    // A container's own records: no sync of their own (as its row); none at all without mounts (rl run's hot path).
+    if (recorded.length) {
+      transaction(d, p.db, () => {
+        const insert = d.query("INSERT OR REPLACE INTO container_volumes (container_id, destination, volume, source, options) VALUES (?, ?, ?, ?, ?)");
+        for (const m of recorded) {
+          if (m.type === "volume") insert.run(id, m.destination, m.source, null, JSON.stringify(m.options));
+          else if (m.type === "bind") insert.run(id, m.destination, null, m.source, JSON.stringify(m.options));
+        }
+      }, { transient: true });
+    }
     if (firstUse.length) await fillVolumes(d, p, firstUse, layerDirsTopFirst, mapping);
     return { mounts: out, created, chown };
   } catch (err) {
@@ -119,7 +122,7 @@ async function fillVolumes(d: Database, p: Paths, firstUse: { path: string; name
 
 /** Undo attachVolumes for a container that does not start: its records, and the volumes its run created. */
 export async function dropVolumes(d: Database, p: Paths, id: string, created: string[]): Promise<void> {
-  transaction(d, p.db, () => d.query("DELETE FROM container_volumes WHERE container_id = ?").run(id));
+  transaction(d, p.db, () => d.query("DELETE FROM container_volumes WHERE container_id = ?").run(id), { transient: true });
   for (const name of created) await removeVolume(d, p, name).catch(() => {});
 }
 
