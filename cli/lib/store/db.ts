@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS layer_sizes (
 -- the images referring to it (store/store-write.ts). Rows of a dead owner are what a killed rl left:
 -- the next rl removes those no image refers to (cleanDebris).
 CREATE TABLE IF NOT EXISTS pending_writes (
-  kind TEXT NOT NULL,             -- layer | blob
+  kind TEXT NOT NULL,             -- layer | blob | gc (a collection owed by rmi or prune)
   hex TEXT NOT NULL,              -- chain id or digest, without "sha256:"
   pid INTEGER NOT NULL,           -- the rl process writing it
   pid_start TEXT NOT NULL,        -- its /proc/PID/stat start time, against pid reuse
@@ -199,6 +199,12 @@ export function storeError(err: unknown, path: string): RlError {
   const msg = (err as Error).message ?? String(err);
   if (isBusy(err)) {
     return new RlError(`the store ${dirname(path)} is locked by another rl process; try again when it is done`);
+  }
+  if (/file is not a database|malformed|SQLITE_NOTADB|SQLITE_CORRUPT/i.test(msg)) {
+    return new RlError(`the store's database ${path} is corrupt (${msg}): rl system reset -f recovers, removing every image and container`);
+  }
+  if (/disk is full|SQLITE_FULL|ENOSPC/i.test(msg)) {
+    return new RlError(`the disk holding the store ${dirname(path)} is full: free space (rl rm, rl rmi, rl image prune) and try again`);
   }
   if (/readonly|permission denied|unable to open|EACCES|EROFS/i.test(msg)) {
     return new RlError(`the store ${dirname(path)} is not writable: ${msg}`);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Paths } from "../paths";
 import { removePaths } from "../rootfs/worker-job";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
+import { finishReset } from "./reset";
 import { dropDeadWrites } from "./store-write";
 import { tmpOwner } from "./tmp-name";
 
@@ -17,12 +18,13 @@ function ownerGone(name: string): boolean {
 }
 
 /**
- * Remove what killed rl processes left: the layers and blobs of store writes they never committed
+ * Remove what killed rl processes left: a reset's trash (reset.ts), the layers and blobs of store writes they never committed
  * (see store-write.ts), and their entries in tmp/ (half-unpacked layers, partial blobs, job files).
  * What live processes own is kept. Unpacked files belong to subordinate ids: when a plain removal
  * fails, the rest is removed from inside a user namespace.
  */
 export async function cleanDebris(d: Database, p: Paths): Promise<void> {
+  await finishReset(p);
   await dropDeadWrites(d, p);
   let names: string[];
   try {
