@@ -9,6 +9,7 @@ import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { pidStartTime } from "../sys/pid-start-time";
+import { randomName } from "./names";
 
 export interface ContainerRow {
   id: string;
@@ -29,14 +30,24 @@ export interface ContainerRow {
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
 export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
 
-/** Record a new container; `pid`: its first process, cloned already (a sweep tells a dead rl's container by it). */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished">): void {
-  transaction(d, p.db, () => {
-    const taken = d.query("SELECT id FROM containers WHERE name = ?").get(row.name) as { id: string } | null;
-    if (taken) throw new RlError(`the container name "${row.name}" is already in use by ${taken.id.slice(0, 12)}: remove that container (rl rm ${row.name}) or choose another name`);
+/**
+ * Record a new container; `pid`: its first process, cloned already (a sweep tells a dead rl's container by
+ * it). A generated name (`generated`) that is taken is drawn again; the write lock held from the check to
+ * the insert makes the check final. Returns the name recorded.
+ */
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished">, o: { generated?: boolean } = {}): string {
+  return transaction(d, p.db, () => {
+    let name = row.name;
+    for (let draws = 1; ; draws++) {
+      const taken = d.query("SELECT id FROM containers WHERE name = ?").get(name) as { id: string } | null;
+      if (!taken) break;
+      if (!o.generated || draws >= 20) throw new RlError(`the container name "${name}" is already in use by ${taken.id.slice(0, 12)}: remove that container (rl rm ${name}) or choose another name`);
+      name = randomName();
+    }
     d.query(
       "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(row.id, row.name, row.image_id, row.image_name, row.command, row.driver, row.state, row.pid, row.pid_start, row.auto_remove, row.created);
+    ).run(row.id, name, row.image_id, row.image_name, row.command, row.driver, row.state, row.pid, row.pid_start, row.auto_remove, row.created);
+    return name;
   }, { transient: true });
 }
 

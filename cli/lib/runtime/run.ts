@@ -221,7 +221,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (early.mode !== "container") child = await cloneChild(namespacesFor({ config: early, effective: early }), o.tty, mapping, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
-  const name = o.name ?? randomName();
+  let name = o.name ?? randomName();
   const candidates = driverCandidates(o.storageDriver);
   try {
     d = openDb(p.db);
@@ -235,7 +235,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     child ??= await cloneChild(namespacesFor(net), o.tty, mapping, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
-      insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
+      name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     }, { transient: true });
   } catch (err) {

@@ -4,6 +4,7 @@ import { normalizeName } from "../image/reference";
 import type { Paths } from "../paths";
 import { removeContainer, type ContainerRow } from "../runtime/containers";
 import { ownProcess } from "../sys/pid-start-time";
+import { pauseForTests } from "../test-pause";
 import { collectUnreferenced, owesCollection } from "./collect";
 import { transaction } from "./db";
 import { findImage, listImages, type StoredImage } from "./images";
@@ -82,6 +83,7 @@ export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] 
  */
 export async function collectGarbage(d: Database, p: Paths): Promise<{ layers: number; blobs: number }> {
   return withLocks(p, [STORE_EXCLUSIVE], async () => {
+    pauseForTests("RL_TEST_PAUSE_BEFORE_COLLECT");
     const own = ownProcess();
     const dead = deadOwners(d);
     const done = await collectUnreferenced(d, p, [{ pid: own.pid, pid_start: own.start }, ...dead]);

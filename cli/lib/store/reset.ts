@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { warnOnce } from "../log";
 import { processAlive } from "../sys/pid-start-time";
+import { pauseForTests } from "../test-pause";
 import type { Paths } from "../paths";
 import { removePaths } from "../rootfs/worker-job";
 import { removeTree } from "../rootfs/remove-tree";
@@ -35,6 +36,7 @@ export async function resetStore(p: Paths): Promise<void> {
     removeTree(join(p.data, "locks"));
     return;
   }
+  pauseForTests("RL_TEST_PAUSE_BEFORE_RESET_REMOVE");
   await removeRuntime(p, [trash]);
 }
 
