@@ -3,7 +3,8 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
-import { transaction } from "../store/db";
+import { isDiskFull, transaction } from "../store/db";
+import { debug } from "../log";
 import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
@@ -67,8 +68,13 @@ export function markExited(d: Database, p: Paths, id: string, code: number): voi
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ?").run(code, Date.now(), id), { transient: true });
 }
 
+/**
+ * Every container, newest first. One recorded as running whose process is gone shows as killed: the
+ * sweep records that, but cannot on a full disk, and listing must not depend on a write.
+ */
 export function listContainers(d: Database): ContainerRow[] {
-  return d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
+  const rows = d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
+  return rows.map((r) => (r.state === "running" && !(r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start) ? { ...r, state: "exited", exit_code: 137, pid: null } : r));
 }
 
 /** Find a container by name, full id or id prefix. */
@@ -104,9 +110,15 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     // between two attempts and gets a minute.
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
-    endStaleHelpers(d, p, r.id, pidStartTime);
-    if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
-    else markExited(d, p, r.id, 137);
+    try {
+      endStaleHelpers(d, p, r.id, pidStartTime);
+      if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id);
+      else markExited(d, p, r.id, 137);
+    } catch (err) {
+      // On a full disk the command goes on (listContainers shows the container as killed); a later sweep records it.
+      if (!isDiskFull(err)) throw err;
+      debug(`sweep: container ${r.id.slice(0, 12)} left for later: ${(err as Error).message}`);
+    }
   }
   await removeUnrecorded(d, p);
 }

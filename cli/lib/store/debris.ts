@@ -2,7 +2,9 @@ import type { Database } from "bun:sqlite";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
+import { debug } from "../log";
 import { removePaths } from "../rootfs/worker-job";
+import { isDiskFull } from "./db";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { finishReset } from "./reset";
 import { dropDeadWrites } from "./store-write";
@@ -24,14 +26,20 @@ function ownerGone(name: string): boolean {
  * fails, the rest is removed from inside a user namespace.
  */
 export async function cleanDebris(d: Database, p: Paths): Promise<void> {
-  await finishReset(p);
-  await dropDeadWrites(d, p);
-  let names: string[];
   try {
-    names = readdirSync(p.tmp);
-  } catch {
-    return;
+    await finishReset(p);
+    await dropDeadWrites(d, p);
+    let names: string[];
+    try {
+      names = readdirSync(p.tmp);
+    } catch {
+      return;
+    }
+    const stale = names.filter(ownerGone);
+    if (stale.length) await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)), "clean");
+  } catch (err) {
+    // On a full disk the command goes on (it may be the one that frees space); a later one cleans up.
+    if (!isDiskFull(err)) throw err;
+    debug(`store: debris left for later: ${(err as Error).message}`);
   }
-  const stale = names.filter(ownerGone);
-  if (stale.length) await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)), "clean");
 }
