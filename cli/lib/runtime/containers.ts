@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync } from "node:fs";
+import { tmpName } from "../store/tmp-name";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
@@ -92,9 +93,20 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  * subordinate ids: those are removed from inside a user namespace.
  */
 export async function removeContainer(d: Database, p: Paths, id: string): Promise<void> {
-  unlockForRemoval(containerDir(p, id));
-  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)], id.slice(0, 12));
+  await removePaths(p.tmp, [containerRunDir(p, id)], id.slice(0, 12));
+  // As layers go (store/collect.ts): out of containers/ in one rename, then the record, then the files. A
+  // kill in between leaves a tmp/ entry naming the container: the sweep deletes its record too (debris.ts).
+  const dir = containerDir(p, id);
+  unlockForRemoval(dir);
+  const aside = `${tmpName(p, "rm")}-${id}`;
+  try {
+    mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
+    renameSync(dir, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
+  await removePaths(p.tmp, [aside], id.slice(0, 12));
 }
 
 /**

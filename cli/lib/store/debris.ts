@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Paths } from "../paths";
 import { debug } from "../log";
 import { removePaths } from "../rootfs/worker-job";
-import { isDiskFull } from "./db";
+import { isDiskFull, transaction } from "./db";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { finishReset } from "./reset";
 import { dropDeadWrites } from "./store-write";
@@ -36,7 +36,11 @@ export async function cleanDebris(d: Database, p: Paths): Promise<void> {
       return;
     }
     const stale = names.filter(ownerGone);
-    if (stale.length) await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)), "clean");
+    if (!stale.length) return;
+    // A container whose rm was killed after its files left containers/: its record goes too.
+    const removed = stale.flatMap((n) => /^rm-.*-([0-9a-f]{64})$/.exec(n)?.[1] ?? []);
+    if (removed.length) transaction(d, p.db, () => removed.forEach((id) => d.query("DELETE FROM containers WHERE id = ?").run(id)));
+    await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)), "clean");
   } catch (err) {
     // On a full disk the command goes on (it may be the one that frees space); a later one cleans up.
     if (!isDiskFull(err)) throw err;
