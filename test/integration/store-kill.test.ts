@@ -13,11 +13,11 @@ const reason = skipReason();
 const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 const FILES = 6000;
 
-/** An unnamed one-layer image of FILES empty files in /data; returns the archive and the layer's directory name. */
-function manyFiles(root: string): { archive: string; hex: string } {
+/** An unnamed one-layer image of FILES empty files in /data: its archive, and where its files are once stored. */
+function manyFiles(e: TestEnv): { archive: string; files: string } {
   const layer = tar(Array.from({ length: FILES }, (_, i) => ({ name: `data/f${i}`, body: "" })));
-  const archive = ociArchive(join(root, "many.tar"), { layers: [{ tar: layer }] }).slice("oci-archive:".length);
-  return { archive, hex: chainIds([sha256(layer)])[0]!.slice(7) };
+  const archive = ociArchive(join(e.root, "many.tar"), { layers: [{ tar: layer }] }).slice("oci-archive:".length);
+  return { archive, files: join(e.env.RL_ROOT!, "layers", chainIds([sha256(layer)])[0]!.slice(7), "data") };
 }
 
 /**
@@ -31,6 +31,17 @@ async function killWhen(env: Record<string, string>, args: string[], deleting: (
   p.kill("SIGKILL");
   await p.exited;
   return killed;
+}
+
+/**
+ * Load the image, then run `args(its id)` and kill it once the layer's files start to go (or the layer
+ * left layers/ whole). Whether the kill came before rl ended.
+ */
+async function loadThenKill(e: TestEnv, m: { archive: string; files: string }, args: (id: string) => string[]): Promise<boolean> {
+  expect(await rl(["load", "-i", m.archive], { env: e.env })).toMatchObject({ code: 0 });
+  expect(ls(m.files).length).toBe(FILES);
+  const id = JSON.parse((await rl(["images", "--format", "json"], { env: e.env })).stdout)[0].Id;
+  return killWhen(e.env, args(id), () => ls(m.files).length < FILES);
 }
 
 describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
@@ -47,17 +58,9 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
   test("a killed rmi leaves no half-deleted layer that a later load reuses", async () => {
     const e = fresh();
     const data = e.env.RL_ROOT!;
-    const { archive, hex } = manyFiles(e.root);
-    const files = join(data, "layers", hex, "data");
+    const { archive, files } = manyFiles(e);
     let killed = 0;
-    for (let trial = 0; trial < 3; trial++) {
-      const loaded = await rl(["load", "-i", archive], { env: e.env });
-      expect(loaded).toMatchObject({ code: 0 });
-      expect(ls(files).length).toBe(FILES);
-      const id = JSON.parse((await rl(["images", "--format", "json"], { env: e.env })).stdout)[0].Id;
-      // Killed once the layer's files start to go (or the layer left layers/ whole).
-      if (await killWhen(e.env, ["rmi", id], () => ls(files).length < FILES)) killed++;
-    }
+    for (let trial = 0; trial < 3; trial++) if (await loadThenKill(e, { archive, files }, (id) => ["rmi", id])) killed++;
     expect(killed).toBeGreaterThan(0);
     // The next load unpacks the layer again, whole.
     expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
@@ -68,7 +71,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
   test("an rmi killed after deleting its image: the next command deletes the layers and blobs", async () => {
     const e = fresh();
     const data = e.env.RL_ROOT!;
-    const { archive } = manyFiles(e.root);
+    const { archive } = manyFiles(e);
     expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
     const id = JSON.parse((await rl(["images", "--format", "json"], { env: e.env })).stdout)[0].Id;
     const hook = join(e.root, "before-collect");
@@ -87,12 +90,10 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
   test("a killed system reset leaves the old store or nothing", async () => {
     const e = fresh();
     const data = e.env.RL_ROOT!;
-    const { archive, hex } = manyFiles(e.root);
-    const files = join(data, "layers", hex, "data");
+    const { archive, files } = manyFiles(e);
     let killed = 0;
     for (let trial = 0; trial < 3; trial++) {
-      expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
-      if (await killWhen(e.env, ["system", "reset", "-f"], () => ls(files).length < FILES)) killed++;
+      if (await loadThenKill(e, { archive, files }, () => ["system", "reset", "-f"])) killed++;
       const images = await rl(["images", "-q"], { env: e.env });
       expect(images.code).toBe(0);
       // Nothing, or an image whose layer is whole.
@@ -106,7 +107,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
 
   test("a reset killed after taking the store away: the next command deletes the rest", async () => {
     const e = fresh();
-    const { archive } = manyFiles(e.root);
+    const { archive } = manyFiles(e);
     expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
     const hook = join(e.root, "before-remove");
     const p = Bun.spawn([RL_BIN, "system", "reset", "-f"], { env: { ...e.env, RL_TEST_PAUSE_BEFORE_RESET_REMOVE: hook }, stdout: "ignore", stderr: "ignore" });
@@ -122,7 +123,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
 
   test("a store whose database is corrupt: commands say so and name the fix; system reset -f recovers", async () => {
     const e = fresh();
-    const { archive } = manyFiles(e.root);
+    const { archive } = manyFiles(e);
     expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
     // Everything in the database file (the log checkpointed into it), then its header overwritten.
     const db = new Database(join(e.env.RL_ROOT!, "rl.db"));

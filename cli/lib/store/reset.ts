@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { warnOnce } from "../log";
 import { processAlive } from "../sys/pid-start-time";
@@ -31,8 +31,12 @@ export async function resetStore(p: Paths): Promise<void> {
   if (!trash) {
     // The data dir cannot be renamed (a mount point, or its parent is not writable): emptied in place.
     warnOnce(`${p.data} cannot be renamed: emptying it in place (a reset killed now leaves part of the store)`);
-    const entries = readdirSync(p.data).map((n) => join(p.data, n));
-    await withLocks(p, [STORE_EXCLUSIVE], () => removeRuntime(p, entries.filter((e) => e !== join(p.data, "locks"))));
+    // The database first: without it no image is listed. Only what the user owns (not a file system's lost+found).
+    const entries = readdirSync(p.data)
+      .filter((n) => n !== "locks" && lstatSync(join(p.data, n)).uid === process.getuid!())
+      .sort((a, b) => Number(b.startsWith("rl.db")) - Number(a.startsWith("rl.db")))
+      .map((n) => join(p.data, n));
+    await withLocks(p, [STORE_EXCLUSIVE], () => removeRuntime(p, entries));
     removeTree(join(p.data, "locks"));
     return;
   }
