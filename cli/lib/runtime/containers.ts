@@ -70,22 +70,27 @@ export function markExited(d: Database, p: Paths, id: string, code: number): voi
 }
 
 /**
- * Every container, newest first. One recorded as running whose process is gone shows as killed: the
- * sweep records that, but cannot on a full disk, and listing must not depend on a write.
+ * A container as it is: one recorded as running whose process is gone shows as killed. The sweep records
+ * that, but cannot on a full disk, and reading must not depend on a write.
  */
+function asItIs(r: ContainerRow): ContainerRow {
+  const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+  return r.state === "running" && !alive ? { ...r, state: "exited", exit_code: 137, pid: null } : r;
+}
+
+/** Every container, newest first. */
 export function listContainers(d: Database): ContainerRow[] {
-  const rows = d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
-  return rows.map((r) => (r.state === "running" && !(r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start) ? { ...r, state: "exited", exit_code: 137, pid: null } : r));
+  return (d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[]).map(asItIs);
 }
 
 /** Find a container by name, full id or id prefix. */
 export function findContainer(d: Database, text: string): ContainerRow | undefined {
   const byName = d.query("SELECT * FROM containers WHERE name = ?").get(text) as ContainerRow | null;
-  if (byName) return byName;
+  if (byName) return asItIs(byName);
   if (!/^[0-9a-f]{1,64}$/.test(text)) return undefined;
   const rows = d.query("SELECT * FROM containers WHERE id LIKE ?").all(`${text}%`) as ContainerRow[];
   if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} containers: use more of the id`);
-  return rows[0];
+  return rows[0] && asItIs(rows[0]);
 }
 
 /**
