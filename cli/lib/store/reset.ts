@@ -14,6 +14,16 @@ import { tmpName } from "./tmp-name";
 /** Where a reset puts the store before deleting it: beside it, so that one rename takes all of it away. */
 const trashOf = (p: Paths) => `${p.data}.reset-trash`;
 
+/** Whether `path` is a directory of this user's (beside a data dir in a shared place, another user may have put something there). */
+function ownDir(path: string): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() && st.uid === process.getuid!();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `system reset`: kill running containers, then take the whole data dir away in one rename (the store
  * is then gone: the next rl starts a new one) and delete it, files owned by subordinate ids too (from
@@ -48,6 +58,7 @@ export async function resetStore(p: Paths): Promise<void> {
 function takeAway(p: Paths): string | undefined {
   const trash = trashOf(p);
   for (;;) {
+    if (existsSync(trash) && !ownDir(trash)) return undefined;
     if (existsSync(trash)) {
       mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
       try {
@@ -101,7 +112,7 @@ function killContainers(p: Paths): void {
  */
 export async function finishReset(p: Paths): Promise<void> {
   const trash = trashOf(p);
-  if (!existsSync(trash)) return;
+  if (!existsSync(trash) || !ownDir(trash)) return;
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const mine = tmpName(p, "reset");
   try {
