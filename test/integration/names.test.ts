@@ -24,7 +24,7 @@ describe.skipIf(Boolean(reason))("generated container names", () => {
     expect(names.length).toBe(140);
     expect(new Set(names).size).toBe(140);
     for (const n of names) expect(n).toMatch(/^[a-z]+_[a-z]+$/);
-  });
+  }, 600_000);
 });
 
 describe.skipIf(Boolean(reason))("image names are checked wherever they enter the store", () => {

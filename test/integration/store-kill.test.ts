@@ -53,7 +53,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
   };
   afterAll(async () => {
     for (const e of envs) await e.cleanup();
-  });
+  }, 300_000);
 
   test("a killed rmi leaves no half-deleted layer that a later load reuses", async () => {
     const e = fresh();
@@ -66,7 +66,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
     expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
     expect(ls(files).length).toBe(FILES);
     expect(ls(join(data, "tmp"))).toEqual([]);
-  });
+  }, 300_000);
 
   test("an rmi killed after deleting its image: the next command deletes the layers and blobs", async () => {
     const e = fresh();
@@ -85,7 +85,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
     expect(ls(join(data, "layers"))).toEqual([]);
     expect(ls(join(data, "blobs/sha256"))).toEqual([]);
     expect(ls(join(data, "tmp"))).toEqual([]);
-  });
+  }, 300_000);
 
   test("a killed system reset leaves the old store or nothing", async () => {
     const e = fresh();
@@ -103,7 +103,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
       expect(ls(e.root).filter((n) => n.includes("trash"))).toEqual([]);
     }
     expect(killed).toBeGreaterThan(0);
-  });
+  }, 300_000);
 
   test("a reset killed after taking the store away: the next command deletes the rest", async () => {
     const e = fresh();
@@ -119,7 +119,7 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
     expect(ls(e.root).filter((n) => n !== "before-remove").sort()).toEqual(["data", "many.tar", "run"]);
     expect(ls(join(e.env.RL_ROOT!, "tmp"))).toEqual([]);
     expect(ls(join(e.env.RL_ROOT!, "layers"))).toEqual([]);
-  });
+  }, 300_000);
 
   test("a store whose database is corrupt: commands say so and name the fix; system reset -f recovers", async () => {
     const e = fresh();
@@ -141,5 +141,5 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
     expect(reset).toMatchObject({ code: 0 });
     expect(await rl(["images", "-q"], { env: e.env })).toMatchObject({ code: 0, stdout: "", stderr: "" });
     expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
-  });
+  }, 300_000);
 });

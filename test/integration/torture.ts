@@ -27,17 +27,18 @@ const ALPINE_LAYOUT = `oci:${FIXTURES}/oci/alpine-3.20.3:3.20.3`;
 const ROOTFS = `${FIXTURES}/rootfs/alpine-minirootfs-3.20.3-x86_64.tar.gz`;
 
 /** The store's files as a size: how many and their bytes (not the database, its lock files and reserve, which a command may keep). */
-async function storeSize(t: TestEnv): Promise<{ files: number; bytes: number }> {
+async function storeSize(t: TestEnv): Promise<{ files: number; bytes: number; paths: Set<string> }> {
   const data = t.env.RL_ROOT!;
-  if (!existsSync(data)) return { files: 0, bytes: 0 };
+  if (!existsSync(data)) return { files: 0, bytes: 0, paths: new Set() };
   const out = join(t.root, "size.txt");
   // Unpacked files belong to subordinate ids: counted from inside the user namespace.
-  const script = `find '${data}' -type f ! -path '${data}/rl.db*' ! -path '${data}/locks/*' ! -path '${data}/reserve' -printf '%s\\n' > '${out}'`;
+  const script = `find '${data}' -type f ! -path '${data}/rl.db*' ! -path '${data}/locks/*' ! -path '${data}/reserve' -printf '%s %P\\n' > '${out}'`;
   const code = await runInUserNamespace(["/bin/sh", "-c", script]);
   if (code !== 0) throw new Error(`find in the store failed (${code})`);
-  const sizes = readFileSync(out, "utf8").split("\n").filter(Boolean).map(Number);
+  const lines = readFileSync(out, "utf8").split("\n").filter(Boolean);
   rmSync(out);
-  return { files: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0) };
+  const sizes = lines.map((l) => Number(l.slice(0, l.indexOf(" "))));
+  return { files: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0), paths: new Set(lines.map((l) => l.slice(l.indexOf(" ") + 1))) };
 }
 
 const sha256 = (bytes: Uint8Array) => `sha256:${new Bun.CryptoHasher("sha256").update(bytes).digest("hex")}`;
@@ -159,7 +160,10 @@ export async function torture(o: { trials: number; commands?: readonly Command[]
         const size = await storeSize(t);
         const complete = { files: pre.files + after.files - before.files, bytes: pre.bytes + after.bytes - before.bytes };
         if (!(size.files === pre.files && size.bytes === pre.bytes) && !(size.files === complete.files && size.bytes === complete.bytes)) {
-          bad.push(`store size ${JSON.stringify(size)}: before ${JSON.stringify(pre)}, complete ${JSON.stringify(complete)}`);
+          const added = [...size.paths].filter((x) => !pre.paths.has(x)).slice(0, 5);
+          const gone = [...pre.paths].filter((x) => !size.paths.has(x)).slice(0, 5);
+          const shown = (x: { files: number; bytes: number }) => `${x.files} files, ${x.bytes} bytes`;
+          bad.push(`store size ${shown(size)}: before ${shown(pre)}, complete ${shown(complete)} (new: ${added.join(" ")}; gone: ${gone.join(" ")})`);
         }
         bad.push(...(await check(t)));
         f.trials++;

@@ -10,7 +10,7 @@ import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
-import { pidStartTime } from "../sys/pid-start-time";
+import { ownProcess, pidStartTime } from "../sys/pid-start-time";
 import { randomName } from "./names";
 
 export interface ContainerRow {
@@ -54,11 +54,12 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
 }
 
 /**
- * The container's first process is being replaced (another storage driver): none is known meanwhile, and
- * it is being created again (a stale sweep gives it a minute).
+ * The container's first process is being replaced (another storage driver): it is being created again,
+ * by this rl process, recorded as its process meanwhile, so a sweep tells whether that rl was killed.
  */
 export function forgetPid(d: Database, p: Paths, id: string): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = NULL, pid_start = NULL WHERE id = ?").run(id), { transient: true });
+  const own = ownProcess();
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ? WHERE id = ?").run(own.pid, own.start, id), { transient: true });
 }
 
 export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
@@ -123,8 +124,8 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
     const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
-    // A container being created has its first process recorded (it dies with its rl); without one, it is
-    // between two attempts and gets a minute.
+    // A container being created has its first process recorded (it dies with its rl), or between two
+    // attempts the rl creating it (forgetPid); a record with neither (an older rl's) gets a minute.
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
     try {

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { debug } from "../log";
 import type { Paths } from "../paths";
@@ -7,7 +7,6 @@ import { removePaths } from "../rootfs/worker-job";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { transaction } from "./db";
 import { STORE_EXCLUSIVE, STORE_SHARED, tryWithLocks, withLocks } from "./locks";
-import { tmpName } from "./tmp-name";
 import { pauseForTests } from "../test-pause";
 import { referenced } from "./unreferenced";
 import { collectUnreferenced, owingCollection, setAside } from "./collect";
