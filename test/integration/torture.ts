@@ -83,6 +83,28 @@ async function check(t: TestEnv): Promise<string[]> {
   return bad;
 }
 
+/** Wait (up to 10 s) until the container processes of a killed rl are gone: their parent's death ends them, not at once. */
+async function containersGone(t: TestEnv): Promise<void> {
+  const file = join(t.env.RL_ROOT!, "rl.db");
+  if (!existsSync(file)) return;
+  const db = new Database(file, { readonly: true });
+  let rows: { pid: number; pid_start: string }[];
+  try {
+    rows = db.query("SELECT pid, pid_start FROM containers WHERE pid IS NOT NULL AND pid_start IS NOT NULL").all() as typeof rows;
+  } finally {
+    db.close();
+  }
+  const alive = (r: { pid: number; pid_start: string }) => {
+    try {
+      const stat = readFileSync(`/proc/${r.pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] === r.pid_start;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 500 && rows.some(alive); i++) await Bun.sleep(20);
+}
+
 /** The store as a command expects it before it runs (a busybox image that nothing touches is always there). */
 async function prepare(t: TestEnv, c: Command, files: { archive: string; base: string }): Promise<void> {
   const must = async (args: string[]) => {
@@ -155,6 +177,7 @@ export async function torture(o: { trials: number; commands?: readonly Command[]
         const killed = p.exitCode === null;
         p.kill("SIGKILL");
         await p.exited;
+        await containersGone(t);
         const next = [await rl(["ps", "-a"], { env: t.env }), await rl(["images"], { env: t.env })];
         const bad = next.filter((r) => r.code !== 0).map((r) => `next command failed: ${r.stderr.trim()}`);
         const size = await storeSize(t);
