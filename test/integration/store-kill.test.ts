@@ -68,6 +68,19 @@ describe.skipIf(Boolean(reason))("kill -9 while deleting", () => {
     expect(ls(join(data, "tmp"))).toEqual([]);
   }, 300_000);
 
+  test("a layer whose root belongs to a subordinate id is deleted too (it moves to tmp/ from inside the user namespace)", async () => {
+    const e = fresh();
+    const data = e.env.RL_ROOT!;
+    const layer = tar([{ name: "./", type: "dir", uid: 42, gid: 42, mode: 0o755 }, { name: "./f", body: "x", uid: 42, gid: 42 }]);
+    const archive = ociArchive(join(e.root, "owned.tar"), { layers: [{ tar: layer }] }).slice("oci-archive:".length);
+    expect(await rl(["load", "-i", archive], { env: e.env })).toMatchObject({ code: 0 });
+    expect(ls(join(data, "layers")).length).toBe(1);
+    const id = JSON.parse((await rl(["images", "--format", "json"], { env: e.env })).stdout)[0].Id;
+    expect(await rl(["rmi", id], { env: e.env })).toMatchObject({ code: 0, stderr: "" });
+    expect(ls(join(data, "layers"))).toEqual([]);
+    expect(ls(join(data, "tmp"))).toEqual([]);
+  }, 300_000);
+
   test("an rmi killed after deleting its image: the next command deletes the layers and blobs", async () => {
     const e = fresh();
     const data = e.env.RL_ROOT!;

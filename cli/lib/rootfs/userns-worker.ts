@@ -31,6 +31,8 @@ export type WorkerJob =
       digestEngine?: DigestEngine;
     }
   | { kind: "remove"; paths: string[] }
+  /** rename(2) as root of the namespace: a directory owned by a subordinate id can move to another parent. */
+  | { kind: "rename"; moves: { from: string; to: string }[] }
   | { kind: "flatten"; layerDirs: string[]; dest: string }
   /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output`. */
   | { kind: "export"; dirs: string[]; output: string };
@@ -90,7 +92,10 @@ async function main(): Promise<void> {
       flattenLayers(job.layerDirs, job.dest);
       result = { ok: true };
     } else if (job.kind === "export") result = await exportTree(job.dirs, job.output);
-    else {
+    else if (job.kind === "rename") {
+      for (const m of job.moves) renameSync(m.from, m.to);
+      result = { ok: true };
+    } else {
       for (const p of job.paths) removeTree(p);
       result = { ok: true };
     }

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
-import { removePaths } from "../rootfs/worker-job";
+import { removePaths, runWorkerJob } from "../rootfs/worker-job";
 import { ownProcess } from "../sys/pid-start-time";
 import { transaction } from "./db";
 import { layerDir } from "./images";
@@ -31,18 +31,27 @@ export function owingCollection(d: Database, owners: Owner[]): Owner[] {
  * Rename layer directories (chain id hexes) out of layers/ into tmp/, under names carrying this process:
  * the first step of deleting them, atomic. Returns where they went (layers without a directory are skipped).
  */
-export function setAside(p: Paths, hexes: string[], kind: string): string[] {
+export async function setAside(p: Paths, hexes: string[], kind: string): Promise<string[]> {
   if (!hexes.length) return [];
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const aside: string[] = [];
+  const denied: { from: string; to: string }[] = [];
   for (const h of hexes) {
-    const to = tmpName(p, kind);
+    const move = { from: layerDir(p, h), to: tmpName(p, kind) };
     try {
-      renameSync(layerDir(p, h), to);
-      aside.push(to);
+      renameSync(move.from, move.to);
+      aside.push(move.to);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      // Moving a directory to another parent rewrites its "..": a layer whose root belongs to a
+      // subordinate id moves from inside the user namespace.
+      if (code === "EACCES" || code === "EPERM") denied.push(move);
+      else if (code !== "ENOENT") throw err;
     }
+  }
+  if (denied.length) {
+    await runWorkerJob(`${tmpName(p, "rename")}.json`, { kind: "rename", moves: denied });
+    aside.push(...denied.map((m) => m.to));
   }
   return aside;
 }
@@ -58,7 +67,7 @@ export function setAside(p: Paths, hexes: string[], kind: string): string[] {
 export async function collectUnreferenced(d: Database, p: Paths, settled: Owner[]): Promise<{ layers: number; blobs: number }> {
   const { layers, blobs } = unreferenced(d, p);
   for (const h of blobs) rmSync(join(p.blobs, "sha256", h), { force: true });
-  const aside = setAside(p, layers, "gc");
+  const aside = await setAside(p, layers, "gc");
   transaction(d, p.db, () => {
     for (const h of layers) {
       d.query("DELETE FROM layers WHERE chain_id = ?").run(`sha256:${h}`);

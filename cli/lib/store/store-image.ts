@@ -108,7 +108,7 @@ export async function unpackMissing(w: StoreWrite, layers: PendingLayer[], mappi
     const hexes = still.map((l) => l.chainId.slice(7));
     w.claim("layer", hexes);
     // A directory without its record is what a killed rl left, maybe half written or half deleted.
-    const stale = setAside(p, hexes, "stale");
+    const stale = await setAside(p, hexes, "stale");
     if (stale.length) await removePaths(p.tmp, stale, "stale");
     const got = await unpackLayers(w, still, mapping);
     recordLayers(w, still, got);

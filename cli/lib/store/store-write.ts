@@ -126,7 +126,7 @@ export async function dropWrites(d: Database, p: Paths, owners: Owner[]): Promis
   const layers = drop("layer", used.layers);
   for (const h of drop("blob", used.blobs)) rmSync(join(p.blobs, "sha256", h), { force: true });
   // As collectUnreferenced: out of layers/ first, then the records, then the files.
-  const aside = setAside(p, layers, "drop");
+  const aside = await setAside(p, layers, "drop");
   transaction(d, p.db, () => {
     for (const o of owners) d.query("DELETE FROM pending_writes WHERE pid = ? AND pid_start = ?").run(o.pid, o.pid_start);
     for (const h of layers) {
