@@ -33,11 +33,14 @@ export const containerDir = (p: Paths, id: string) => join(p.containers, id);
 export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
 
 /**
- * Record a new container; `pid`: its first process, cloned already (a sweep tells a dead rl's container by
- * it). A generated name (`generated`) that is taken is drawn again; the write lock held from the check to
- * the insert makes the check final. Returns the name recorded.
+ * Record a new container, created by this rl process: the record names it as the container's process until
+ * markRunning, so a sweep tells whether the rl creating it was killed (the workload itself may have ended
+ * already: a zombie its rl has not reaped while it waits to record it). A generated name (`generated`)
+ * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
+ * Returns the name recorded.
  */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished">, o: { generated?: boolean } = {}): string {
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start">, o: { generated?: boolean } = {}): string {
+  const own = ownProcess();
   return transaction(d, p.db, () => {
     let name = row.name;
     for (let draws = 1; ; draws++) {
@@ -48,15 +51,12 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
     }
     d.query(
       "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(row.id, name, row.image_id, row.image_name, row.command, row.driver, row.state, row.pid, row.pid_start, row.auto_remove, row.created);
+    ).run(row.id, name, row.image_id, row.image_name, row.command, row.driver, "created", own.pid, own.start, row.auto_remove, row.created);
     return name;
   }, { transient: true });
 }
 
-/**
- * The container's first process is being replaced (another storage driver): it is being created again,
- * by this rl process, recorded as its process meanwhile, so a sweep tells whether that rl was killed.
- */
+/** The container's first process is being replaced (another storage driver): created again, by this rl (as insertContainer). */
 export function forgetPid(d: Database, p: Paths, id: string): void {
   const own = ownProcess();
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ? WHERE id = ?").run(own.pid, own.start, id), { transient: true });
@@ -75,8 +75,12 @@ export function markExited(d: Database, p: Paths, id: string, code: number): voi
  * that, but cannot on a full disk, and reading must not depend on a write.
  */
 function asItIs(r: ContainerRow): ContainerRow {
-  const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
-  return r.state === "running" && !alive ? { ...r, state: "exited", exit_code: 137, pid: null } : r;
+  return r.state === "running" && !recordedProcessAlive(r) ? { ...r, state: "exited", exit_code: 137, pid: null } : r;
+}
+
+/** Whether the container's recorded process (or, while it is created, the rl creating it) still runs. */
+function recordedProcessAlive(r: ContainerRow): boolean {
+  return r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
 }
 
 /** Every container, newest first. */
@@ -123,9 +127,9 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
-    const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
-    // A container being created has its first process recorded (it dies with its rl), or between two
-    // attempts the rl creating it (forgetPid); a record with neither (an older rl's) gets a minute.
+    const alive = recordedProcessAlive(r);
+    // A container being created has the rl creating it recorded (insertContainer, forgetPid); a record
+    // with no process (an older rl's, between two attempts) gets a minute.
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
     try {

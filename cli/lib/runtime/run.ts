@@ -17,7 +17,6 @@ import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
-import { pidStartTime } from "../sys/pid-start-time";
 import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
 import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
@@ -233,9 +232,8 @@ export async function runContainer(o: RunOptions): Promise<number> {
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
     child ??= await cloneChild(namespacesFor(net), o.tty, mapping, net.config.mode === "slirp4netns");
-    const pid = child.spawned.pid;
     transaction(d, p.db, () => {
-      name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
+      name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     }, { transient: true });
   } catch (err) {
