@@ -29,14 +29,18 @@ async function removeContainersOf(d: Database, p: Paths, imageId: string): Promi
   }
 }
 
-function deleteImageRow(d: Database, p: Paths, img: StoredImage): RemoveEvent[] {
+/** Delete the images' rows in one transaction (all or none), noting the collection their layers and blobs are owed. */
+function deleteImageRows(d: Database, p: Paths, imgs: StoredImage[]): RemoveEvent[] {
+  if (!imgs.length) return [];
   transaction(d, p.db, () => {
     owesCollection(d);
-    d.query("DELETE FROM image_names WHERE image_id = ?").run(img.id);
-    d.query("DELETE FROM image_repo_digests WHERE image_id = ?").run(img.id);
-    d.query("DELETE FROM images WHERE id = ?").run(img.id);
+    for (const img of imgs) {
+      d.query("DELETE FROM image_names WHERE image_id = ?").run(img.id);
+      d.query("DELETE FROM image_repo_digests WHERE image_id = ?").run(img.id);
+      d.query("DELETE FROM images WHERE id = ?").run(img.id);
+    }
   });
-  return [...img.names.map((n) => ({ untagged: n })), { deleted: img.id }];
+  return imgs.flatMap((img) => [...img.names.map((n) => ({ untagged: n })), { deleted: img.id }]);
 }
 
 /**
@@ -62,18 +66,13 @@ export async function removeImage(d: Database, p: Paths, text: string, force: bo
     throw new RlError(`cannot remove image ${text}: container ${users.map((c) => c.name).join(", ")} uses it; remove the container first (rl rm), or use rmi -f`);
   }
   await removeContainersOf(d, p, img.id);
-  return deleteImageRow(d, p, img);
+  return deleteImageRows(d, p, [img]);
 }
 
 /** `image prune`: images without names (with `all`, every image) that no container uses. */
 export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] {
-  const events: RemoveEvent[] = [];
-  for (const img of listImages(d)) {
-    if (!all && img.names.length) continue;
-    if (containersOf(d, img.id).length) continue;
-    events.push(...deleteImageRow(d, p, img));
-  }
-  return events;
+  // Chosen inside the transaction: a container that starts to use an image meanwhile keeps it.
+  return transaction(d, p.db, () => deleteImageRows(d, p, listImages(d).filter((img) => (all || !img.names.length) && !containersOf(d, img.id).length)));
 }
 
 /**
