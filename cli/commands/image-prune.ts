@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, openStore, paths, pruneImages } from "../lib/index";
+import { collectGarbage, openStore, paths, pruneImages, spendReserveWhenFull } from "../lib/index";
 
 export const command = "prune";
 export const describe = "Remove images without names (with -a: every image no container uses)";
@@ -16,6 +16,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { all: boolean }): Promise<number> {
   const p = paths();
+  spendReserveWhenFull();
   const d = await openStore(p);
   for (const e of pruneImages(d, p, a.all)) if ("deleted" in e) console.log(e.deleted.slice(7));
   await collectGarbage(d, p);

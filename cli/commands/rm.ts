@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, killForRemoval, openDb, paths, removeContainer, RlError, sweepStale } from "../lib/index";
+import { findContainer, killForRemoval, openDb, paths, removeContainer, RlError, sweepStale, spendReserveWhenFull } from "../lib/index";
 
 export const command = "rm <CONTAINER..>";
 export const describe = "Remove one or more stopped containers";
@@ -17,6 +17,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { CONTAINER: string[]; force: boolean; volumes: boolean }): Promise<number> {
   const p = paths();
+  spendReserveWhenFull();
   const d = openDb(p.db);
   await sweepStale(d, p);
   let code = 0;

@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, openStore, paths, removeImage, RlError } from "../lib/index";
+import { collectGarbage, openStore, paths, removeImage, RlError, spendReserveWhenFull } from "../lib/index";
 
 export const command = "rmi <IMAGE..>";
 export const describe = "Remove images (a name untags; the image goes when no name is left)";
@@ -16,6 +16,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { IMAGE: string[]; force: boolean }): Promise<number> {
   const p = paths();
+  spendReserveWhenFull();
   const d = await openStore(p);
   let code = 0;
   try {

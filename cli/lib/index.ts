@@ -2,7 +2,7 @@ export { RlError, EXIT_RL_ERROR, messageOf } from "./errors";
 export { paths } from "./paths";
 export { runContainer, type RunOptions } from "./runtime/run";
 export { parseDriver } from "./rootfs/driver";
-export { openDb } from "./store/db";
+export { openDb, spendReserveWhenFull } from "./store/db";
 export { listContainers, findContainer, killForRemoval, removeContainer, sweepStale, type ContainerRow } from "./runtime/containers";
 export { ago, formatTable, humanSize, shortId, upFor } from "./format";
 export { currentMapping } from "./security/idmap";

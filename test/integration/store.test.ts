@@ -713,7 +713,7 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
   });
 
   describe("system reset", () => {
-    test("refuses without -f and a terminal; -f leaves the data dir empty", async () => {
+    test("refuses without -f and a terminal; -f removes the data dir", async () => {
       const e = makeEnv();
       try {
         expect((await rl(["load", "-i", alpineArchive], { env: e.env })).code).toBe(0);
@@ -721,7 +721,8 @@ describe.skipIf(Boolean(reason))("image store commands", () => {
         const no = await rl(["system", "reset"], { env: e.env });
         expect(no).toMatchObject({ code: 125, stderr: expect.stringContaining("-f") });
         expect(await rl(["system", "reset", "-f"], { env: e.env })).toMatchObject({ code: 0, stderr: "" });
-        expect(readdirSync(e.env.RL_ROOT!)).toEqual([]);
+        expect(ls(e.env.RL_ROOT!)).toEqual([]);
+        expect(ls(e.root).sort()).toEqual(["run"]);
         expect((await rl(["images", "-q"], { env: e.env })).stdout).toBe("");
       } finally {
         await e.cleanup();

@@ -3,7 +3,7 @@ import type { FileSet } from "./files";
 import { readRange } from "./files";
 import { parseJson } from "./oci-layout";
 import { sha256Hex } from "./digest";
-import { normalizeName } from "./reference";
+import { imageName, normalizeName } from "./reference";
 import type { ImageConfig, ResolvedImage } from "./types";
 
 interface ArchiveEntry {
@@ -55,6 +55,15 @@ export async function resolveDockerArchive(files: FileSet, ref: string | undefin
     configBytes,
     config,
     layers,
-    names: (entry!.RepoTags ?? []).map(normalizeName),
+    names: (entry!.RepoTags ?? []).map((t) => repoTag(t, files.describe)),
   };
+}
+
+/** A RepoTags entry as the name to store; as podman, a bad one refuses the archive. */
+function repoTag(tag: string, describe: string): string {
+  try {
+    return imageName(tag);
+  } catch (err) {
+    throw new RlError(`${describe}: manifest.json has an ${(err as Error).message}`);
+  }
 }

@@ -37,3 +37,28 @@ export function normalizeName(name: string): string {
     return name;
   }
 }
+
+/** The reference grammar's limits: 255 characters for a name (registry and repository), 128 for a tag. */
+const NAME_MAX = 255;
+
+/**
+ * A name to store an image under, checked against the reference grammar and docker-normalized:
+ * `alpine` → `docker.io/library/alpine:latest`. Every name that enters the store goes through here
+ * (tag, import, load's RepoTags, pull); a bad one is refused with the reason.
+ */
+export function imageName(text: string): string {
+  const shown = text.length > 80 ? `${JSON.stringify(text.slice(0, 60))}… (${text.length} characters)` : JSON.stringify(text);
+  const bad = (why: string) => new RlError(`invalid image name ${shown}: ${why}`);
+  // Checked first: a 10 KB name must not be echoed whole.
+  if (text.length > NAME_MAX + 1 + 128) throw bad(`names are at most ${NAME_MAX} characters, tags ${128}`);
+  let ref;
+  try {
+    ref = parseRegistryRef(text);
+  } catch (err) {
+    throw bad((err as Error).message.replace(/^invalid image reference "(?:[^"\\]|\\.)*": /, ""));
+  }
+  if (ref.digest) throw bad("a stored name has a tag, not a digest");
+  const full = ref.registry ? ref : onRegistry(ref, DOCKER_HUB);
+  if (`${full.registry}/${full.repository}`.length > NAME_MAX) throw bad(`names are at most ${NAME_MAX} characters, tags ${128}`);
+  return formatRef(full);
+}

@@ -36,6 +36,8 @@ export type WorkerJob =
       digestEngine?: DigestEngine;
     }
   | { kind: "remove"; paths: string[] }
+  /** rename(2) as root of the namespace: a directory owned by a subordinate id can move to another parent. */
+  | { kind: "rename"; moves: { from: string; to: string }[] }
   /**
    * `owners`: the copy's owners for a container that maps ids otherwise than the store (--userns):
    * each file gets the id that shows it, in that container, with the owner it has in the store.
@@ -111,7 +113,10 @@ async function main(): Promise<void> {
       if (job.etc?.group) appendEtcLine(job.dest, "group", job.etc.group);
       result = { ok: true };
     } else if (job.kind === "export") result = exportTree(job.dirs, job.output);
-    else if (job.kind === "volumes") {
+    else if (job.kind === "rename") {
+      for (const m of job.moves) renameSync(m.from, m.to);
+      result = { ok: true };
+    } else if (job.kind === "volumes") {
       const filled = job.fills.map((f) => fillVolume(job.layerDirs, f.path, f.dest));
       for (const c of job.chowns) chownTree(c.dir, c.uid, c.gid);
       result = { ok: true, filled };

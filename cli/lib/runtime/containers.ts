@@ -1,14 +1,17 @@
 import type { Database } from "bun:sqlite";
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync } from "node:fs";
+import { tmpName } from "../store/tmp-name";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
-import { transaction } from "../store/db";
+import { isDiskFull, transaction } from "../store/db";
+import { debug } from "../log";
 import { cleanDebris } from "../store/debris";
 import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
-import { pidStartTime } from "../sys/pid-start-time";
+import { ownProcess, pidStartTime } from "../sys/pid-start-time";
+import { randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 
@@ -32,23 +35,34 @@ export interface ContainerRow {
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
 export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
 
-/** Record a new container; `pid`: its first process, cloned already (a sweep tells a dead rl's container by it). */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished">): void {
-  transaction(d, p.db, () => {
-    const taken = d.query("SELECT id FROM containers WHERE name = ?").get(row.name) as { id: string } | null;
-    if (taken) throw new RlError(`the container name "${row.name}" is already in use by ${taken.id.slice(0, 12)}: remove that container (rl rm ${row.name}) or choose another name`);
+/**
+ * Record a new container, created by this rl process: the record names it as the container's process until
+ * markRunning, so a sweep tells whether the rl creating it was killed (the workload itself may have ended
+ * already: a zombie its rl has not reaped while it waits to record it). A generated name (`generated`)
+ * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
+ * Returns the name recorded.
+ */
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start">, o: { generated?: boolean } = {}): string {
+  const own = ownProcess();
+  return transaction(d, p.db, () => {
+    let name = row.name;
+    for (let draws = 1; ; draws++) {
+      const taken = d.query("SELECT id FROM containers WHERE name = ?").get(name) as { id: string } | null;
+      if (!taken) break;
+      if (!o.generated || draws >= 20) throw new RlError(`the container name "${name}" is already in use by ${taken.id.slice(0, 12)}: remove that container (rl rm ${name}) or choose another name`);
+      name = randomName();
+    }
     d.query(
       "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(row.id, row.name, row.image_id, row.image_name, row.command, row.driver, row.state, row.pid, row.pid_start, row.auto_remove, row.created);
+    ).run(row.id, name, row.image_id, row.image_name, row.command, row.driver, "created", own.pid, own.start, row.auto_remove, row.created);
+    return name;
   }, { transient: true });
 }
 
-/**
- * The container's first process is being replaced (another storage driver): none is known meanwhile, and
- * it is being created again (a stale sweep gives it a minute).
- */
+/** The container's first process is being replaced (another storage driver): created again, by this rl (as insertContainer). */
 export function forgetPid(d: Database, p: Paths, id: string): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = NULL, pid_start = NULL WHERE id = ?").run(id), { transient: true });
+  const own = ownProcess();
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ? WHERE id = ?").run(own.pid, own.start, id), { transient: true });
 }
 
 export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
@@ -71,18 +85,32 @@ export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
   } catch {}
 }
 
+/**
+ * A container as it is: one recorded as running whose process is gone shows as killed. The sweep records
+ * that, but cannot on a full disk, and reading must not depend on a write.
+ */
+function asItIs(r: ContainerRow): ContainerRow {
+  return r.state === "running" && !recordedProcessAlive(r) ? { ...r, state: "exited", exit_code: 137, pid: null } : r;
+}
+
+/** Whether the container's recorded process (or, while it is created, the rl creating it) still runs. */
+function recordedProcessAlive(r: ContainerRow): boolean {
+  return r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+}
+
+/** Every container, newest first. */
 export function listContainers(d: Database): ContainerRow[] {
-  return d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[];
+  return (d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[]).map(asItIs);
 }
 
 /** Find a container by name, full id or id prefix. */
 export function findContainer(d: Database, text: string): ContainerRow | undefined {
   const byName = d.query("SELECT * FROM containers WHERE name = ?").get(text) as ContainerRow | null;
-  if (byName) return byName;
+  if (byName) return asItIs(byName);
   if (!/^[0-9a-f]{1,64}$/.test(text)) return undefined;
   const rows = d.query("SELECT * FROM containers WHERE id LIKE ?").all(`${text}%`) as ContainerRow[];
   if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} containers: use more of the id`);
-  return rows[0];
+  return rows[0] && asItIs(rows[0]);
 }
 
 /**
@@ -90,11 +118,22 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
  * subordinate ids: those are removed from inside a user namespace.
  */
 export async function removeContainer(d: Database, p: Paths, id: string, o: { volumes?: boolean } = {}): Promise<void> {
-  unlockForRemoval(containerDir(p, id));
-  await removePaths(p.tmp, [containerDir(p, id), containerRunDir(p, id)]);
+  await removePaths(p.tmp, [containerRunDir(p, id)]);
+  // As layers go (store/collect.ts): out of containers/ in one rename, then the record, then the files. A
+  // kill in between leaves a tmp/ entry naming the container: the sweep deletes its record too (debris.ts).
+  const dir = containerDir(p, id);
+  unlockForRemoval(dir);
+  const aside = `${tmpName(p, "rm")}-${id}`;
+  try {
+    mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
+    renameSync(dir, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
   const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
   await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
+  await removePaths(p.tmp, [aside]);
   // With -v (and --rm): the anonymous volumes no other container uses any more.
   for (const v of anonymous) if (!volumeUsers(d, v).length) await removeVolume(d, p, v);
 }
@@ -107,16 +146,22 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
-    const alive = r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
-    // A container being created has its first process recorded (it dies with its rl); without one, it is
-    // between two attempts and gets a minute.
+    const alive = recordedProcessAlive(r);
+    // A container being created has the rl creating it recorded (insertContainer, forgetPid); a record
+    // with no process (an older rl's, between two attempts) gets a minute.
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
-    endStaleHelpers(d, p, r.id, pidStartTime);
-    recordOomKill(d, p, r.id);
-    await removeContainerCgroup(d, r.id);
-    if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
-    else markExited(d, p, r.id, 137);
+    try {
+      endStaleHelpers(d, p, r.id, pidStartTime);
+      recordOomKill(d, p, r.id);
+      await removeContainerCgroup(d, r.id);
+      if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
+      else markExited(d, p, r.id, 137);
+    } catch (err) {
+      // On a full disk the command goes on (listContainers shows the container as killed); a later sweep records it.
+      if (!isDiskFull(err)) throw err;
+      debug(`sweep: container ${r.id.slice(0, 12)} left for later: ${(err as Error).message}`);
+    }
   }
   await removeUnrecorded(d, p);
 }

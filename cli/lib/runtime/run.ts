@@ -23,7 +23,6 @@ import { driverCandidates, rootfsDir, rootfsOps, type StorageDriver } from "../r
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
-import { pidStartTime } from "../sys/pid-start-time";
 import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
 import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
@@ -256,7 +255,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns");
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
-  const name = o.name ?? randomName();
+  let name = o.name ?? randomName();
   const candidates = idmap.lines ? usernsDrivers(o.storageDriver) : driverCandidates(o.storageDriver);
   try {
     d = openDb(p.db);
@@ -270,7 +269,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns");
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
-      insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, state: "created", pid, pid_start: pidStartTime(pid) ?? null, auto_remove: o.rm ? 1 : 0, created: Date.now() });
+      name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     }, { transient: true });
   } catch (err) {

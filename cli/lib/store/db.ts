@@ -1,6 +1,6 @@
 import { constants, Database } from "bun:sqlite";
-import { mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { RlError } from "../errors";
 import { debug } from "../log";
 import { prebuiltExtension } from "../sys/compile-c";
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS layer_sizes (
 -- the images referring to it (store/store-write.ts). Rows of a dead owner are what a killed rl left:
 -- the next rl removes those no image refers to (cleanDebris).
 CREATE TABLE IF NOT EXISTS pending_writes (
-  kind TEXT NOT NULL,             -- layer | blob
+  kind TEXT NOT NULL,             -- layer | blob | gc (a collection owed by rmi or prune)
   hex TEXT NOT NULL,              -- chain id or digest, without "sha256:"
   pid INTEGER NOT NULL,           -- the rl process writing it
   pid_start TEXT NOT NULL,        -- its /proc/PID/stat start time, against pid reuse
@@ -144,6 +144,7 @@ export function openDb(path: string): Database {
       const { user_version } = d.query("PRAGMA user_version").get() as { user_version: number };
       if (user_version !== SCHEMA_VERSION) d.exec(`${SCHEMA}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
       db = d;
+      keepReserve(dirname(path));
       return d;
     } catch (err) {
       d?.close();
@@ -230,6 +231,12 @@ export function storeError(err: unknown, path: string): RlError {
   if (isBusy(err)) {
     return new RlError(`the store ${dirname(path)} is locked by another rl process; try again when it is done`);
   }
+  if (/file is not a database|malformed|SQLITE_NOTADB|SQLITE_CORRUPT/i.test(msg)) {
+    return new RlError(`the store's database ${path} is corrupt (${msg}): rl system reset -f recovers, removing every image and container`);
+  }
+  if (isDiskFull(err)) {
+    return new RlError(`the disk holding the store ${dirname(path)} is full: free space (rl rm, rl rmi, rl image prune) and try again`);
+  }
   if (/readonly|permission denied|unable to open|EACCES|EROFS/i.test(msg)) {
     return new RlError(`the store ${dirname(path)} is not writable: ${msg}`);
   }
@@ -247,11 +254,59 @@ export function transaction<T>(d: Database, path: string, fn: () => T, o: { tran
   const transient = o.transient === true && !d.inTransaction;
   try {
     if (transient) d.exec("PRAGMA synchronous = NORMAL");
-    return d.transaction(fn).immediate();
+    try {
+      return d.transaction(fn).immediate();
+    } catch (err) {
+      if (!(isDiskFull(err) && !d.inTransaction && spendReserve(dirname(path)))) throw err;
+      return d.transaction(fn).immediate();
+    }
   } catch (err) {
     if (err instanceof RlError) throw err;
     throw storeError(err, path);
   } finally {
     if (transient) d.exec("PRAGMA synchronous = FULL");
+  }
+}
+
+/** Whether `err` says the disk is full (SQLite's SQLITE_FULL, a file system's ENOSPC, or rl's word for them). */
+export function isDiskFull(err: unknown): boolean {
+  return /disk is full|SQLITE_FULL|ENOSPC|no space left|^the disk holding the store .* is full/i.test((err as Error)?.message ?? String(err)) || (err as NodeJS.ErrnoException)?.code === "ENOSPC";
+}
+
+/**
+ * A file of RESERVE bytes kept in the store, so that a full disk does not wedge it: a command that frees
+ * space (rm, rmi, prune: spendReserveWhenFull) deletes it when the disk is too full to record what it
+ * deletes, then retries. It comes back with the next command that finds room for it.
+ */
+const RESERVE = 1 << 20;
+let spendable = false;
+
+/** Let this command's transactions delete the store's reserve when the disk is full (commands that free space). */
+export function spendReserveWhenFull(): void {
+  spendable = true;
+}
+
+function keepReserve(dir: string): void {
+  const file = join(dir, "reserve");
+  if (existsSync(file)) return;
+  const tmp = `${file}.${process.pid}`;
+  try {
+    // Written, not truncated to size: the blocks must be allocated to be worth anything.
+    writeFileSync(tmp, new Uint8Array(RESERVE), { flag: "wx", mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    debug(`store: no reserve (${(err as Error).message})`);
+  }
+}
+
+function spendReserve(dir: string): boolean {
+  if (!spendable) return false;
+  try {
+    unlinkSync(join(dir, "reserve"));
+    debug("store: the disk is full: spent the reserve");
+    return true;
+  } catch {
+    return false;
   }
 }

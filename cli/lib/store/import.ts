@@ -6,7 +6,7 @@ import { digestOf } from "../image/digest";
 import { openLayer } from "../image/layer-stream";
 import type { Compression } from "../image/compression";
 import { hostPlatform } from "../image/platform";
-import { normalizeName } from "../image/reference";
+import { imageName } from "../image/reference";
 import { MEDIA, type ImageConfig, type ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
@@ -79,6 +79,7 @@ const OCI_LAYER: Record<Compression, string> = {
  * The tarball's bytes are kept as the layer blob as they are.
  */
 export async function importTarball(d: Database, p: Paths, file: string | undefined, ref: string | undefined, changes: string[], mapping: IdMapping): Promise<StoredImage> {
+  const names = ref ? [imageName(ref)] : [];
   await cleanDebris(d, p);
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const config0 = applyChanges({}, changes);
@@ -129,7 +130,7 @@ export async function importTarball(d: Database, p: Paths, file: string | undefi
       configBytes,
       config,
       layers: [{ file: path!, offset: 0, size, mediaType: layerDesc.mediaType, digest: layer.digest, diffId: layer.diffId }],
-      names: ref ? [normalizeName(ref)] : [],
+      names,
     };
     return await storeImage(d, p, img, mapping);
   } finally {

@@ -1,16 +1,15 @@
 import type { Database } from "bun:sqlite";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { RlError } from "../errors";
 import { normalizeName } from "../image/reference";
 import type { Paths } from "../paths";
 import { killForRemoval, removeContainer, type ContainerRow } from "../runtime/containers";
-import { runWorkerJob } from "../rootfs/worker-job";
+import { ownProcess } from "../sys/pid-start-time";
+import { pauseForTests } from "../test-pause";
+import { collectUnreferenced, owesCollection } from "./collect";
 import { transaction } from "./db";
-import { findImage, layerDir, listImages, type StoredImage } from "./images";
+import { findImage, listImages, type StoredImage } from "./images";
 import { STORE_EXCLUSIVE, withLocks } from "./locks";
 import { deadOwners, dropWrites } from "./store-write";
-import { unreferenced } from "./unreferenced";
 
 /** What rmi and prune did, in podman's words: "Untagged: NAME", "Deleted: ID". */
 export type RemoveEvent = { untagged: string } | { deleted: string };
@@ -26,13 +25,18 @@ async function removeContainersOf(d: Database, p: Paths, imageId: string): Promi
   }
 }
 
-function deleteImageRow(d: Database, p: Paths, img: StoredImage): RemoveEvent[] {
+/** Delete the images' rows in one transaction (all or none), noting the collection their layers and blobs are owed. */
+function deleteImageRows(d: Database, p: Paths, imgs: StoredImage[]): RemoveEvent[] {
+  if (!imgs.length) return [];
   transaction(d, p.db, () => {
-    d.query("DELETE FROM image_names WHERE image_id = ?").run(img.id);
-    d.query("DELETE FROM image_repo_digests WHERE image_id = ?").run(img.id);
-    d.query("DELETE FROM images WHERE id = ?").run(img.id);
+    owesCollection(d);
+    for (const img of imgs) {
+      d.query("DELETE FROM image_names WHERE image_id = ?").run(img.id);
+      d.query("DELETE FROM image_repo_digests WHERE image_id = ?").run(img.id);
+      d.query("DELETE FROM images WHERE id = ?").run(img.id);
+    }
   });
-  return [...img.names.map((n) => ({ untagged: n })), { deleted: img.id }];
+  return imgs.flatMap((img) => [...img.names.map((n) => ({ untagged: n })), { deleted: img.id }]);
 }
 
 /**
@@ -58,40 +62,28 @@ export async function removeImage(d: Database, p: Paths, text: string, force: bo
     throw new RlError(`cannot remove image ${text}: container ${users.map((c) => c.name).join(", ")} uses it; remove the container first (rl rm), or use rmi -f`);
   }
   await removeContainersOf(d, p, img.id);
-  return deleteImageRow(d, p, img);
+  return deleteImageRows(d, p, [img]);
 }
 
 /** `image prune`: images without names (with `all`, every image) that no container uses. */
 export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] {
-  const events: RemoveEvent[] = [];
-  for (const img of listImages(d)) {
-    if (!all && img.names.length) continue;
-    if (containersOf(d, img.id).length) continue;
-    events.push(...deleteImageRow(d, p, img));
-  }
-  return events;
+  // Chosen inside the transaction: a container that starts to use an image meanwhile keeps it.
+  return transaction(d, p.db, () => deleteImageRows(d, p, listImages(d).filter((img) => (all || !img.names.length) && !containersOf(d, img.id).length)));
 }
 
 /**
- * Delete layers and blobs no image refers to (a container keeps its image, and so its layers). Holds
- * the store lock exclusively: a process storing an image holds it shared until its row is written,
- * so nothing it is about to record can be collected.
+ * Delete layers and blobs no image refers to (a container keeps its image, and so its layers), with what
+ * killed rl processes left unfinished. Holds the store lock exclusively: a process storing an image holds
+ * it shared until its row is written, so nothing it is about to record can be collected.
  */
 export async function collectGarbage(d: Database, p: Paths): Promise<{ layers: number; blobs: number }> {
   return withLocks(p, [STORE_EXCLUSIVE], async () => {
-    // Claims of killed writers: what they created goes below with the rest, unless an image uses it.
-    await dropWrites(d, p, deadOwners(d));
-    const { layers: deadLayers, blobs: deadBlobs } = unreferenced(d, p);
-    for (const h of deadBlobs) rmSync(join(p.blobs, "sha256", h), { force: true });
-    if (deadLayers.length) {
-      await runWorkerJob(p.tmp, { kind: "remove", paths: deadLayers.map((h) => layerDir(p, h)) });
-    }
-    transaction(d, p.db, () => {
-      for (const h of deadLayers) {
-        d.query("DELETE FROM layers WHERE chain_id = ?").run(`sha256:${h}`);
-        d.query("DELETE FROM layer_sizes WHERE chain_id = ?").run(`sha256:${h}`);
-      }
-    });
-    return { layers: deadLayers.length, blobs: deadBlobs.length };
+    pauseForTests("RL_TEST_PAUSE_BEFORE_COLLECT");
+    const own = ownProcess();
+    const dead = deadOwners(d);
+    const done = await collectUnreferenced(d, p, [{ pid: own.pid, pid_start: own.start }, ...dead]);
+    // Claims of killed writers: what they created went above with the rest (no image uses it).
+    await dropWrites(d, p, dead);
+    return done;
   });
 }

@@ -15,6 +15,8 @@ import { removePaths, runWorkerJob } from "../rootfs/worker-job";
 import { blobPath, hasBlob } from "./blob-path";
 import { putBlob, putBlobBytes } from "./blobs";
 import { findImage, layerDir, type StoredImage } from "./images";
+import { setAside } from "./collect";
+import { transaction } from "./db";
 import { withLocks } from "./locks";
 import { withStoreWrite, type StoreWrite } from "./store-write";
 import { tmpName } from "./tmp-name";
@@ -95,18 +97,43 @@ export function recordImages(w: StoreWrite, prepared: PreparedImage[]): StoredIm
  * starts. Returns what the unpacked layers turned out to be.
  */
 export async function unpackMissing(w: StoreWrite, layers: PendingLayer[], mapping: IdMapping): Promise<Map<string, LayerDigests>> {
-  const p = w.p;
+  const { d, p } = w;
   const known = new Map<string, LayerDigests>();
-  const missing = layers.filter((l) => !existsSync(layerDir(p, l.chainId)));
+  const missing = layers.filter((l) => !layerComplete(d, p, l.chainId));
   if (!missing.length) return known;
   const locks = missing.map((l) => ({ name: `layer-${l.chainId.slice(7)}`, exclusive: true }));
   await withLocks(p, locks, async () => {
-    const still = missing.filter((l) => !existsSync(layerDir(p, l.chainId)));
-    w.claim("layer", still.map((l) => l.chainId.slice(7)));
-    const got = still.length ? await unpackLayers(w, still, mapping) : [];
+    const still = missing.filter((l) => !layerComplete(d, p, l.chainId));
+    if (!still.length) return;
+    const hexes = still.map((l) => l.chainId.slice(7));
+    w.claim("layer", hexes);
+    // A directory without its record is what a killed rl left, maybe half written or half deleted.
+    const stale = await setAside(p, hexes, "stale");
+    if (stale.length) await removePaths(p.tmp, stale);
+    const got = await unpackLayers(w, still, mapping);
+    recordLayers(w, still, got);
     still.forEach((l, i) => known.set(l.chainId, got[i]!));
   });
   return known;
+}
+
+/**
+ * A layer is in the store when its record is and its directory too: the record is written once the
+ * directory is complete (recordLayers) and deleted after the directory has left layers/ (collect.ts).
+ */
+function layerComplete(d: Database, p: Paths, chainId: string): boolean {
+  return d.query("SELECT 1 FROM layers WHERE chain_id = ?").get(chainId) !== null && existsSync(layerDir(p, chainId));
+}
+
+/** The records of layers just unpacked into layers/: from now on they count as stored (still claimed by `w` until its commit). */
+function recordLayers(w: StoreWrite, layers: PendingLayer[], got: LayerDigests[]): void {
+  const now = Date.now();
+  transaction(w.d, w.p.db, () => {
+    layers.forEach((l, i) => {
+      w.d.query("INSERT OR REPLACE INTO layers (chain_id, diff_id, created) VALUES (?, ?, ?)").run(l.chainId, l.diffId, now);
+      w.d.query("INSERT OR REPLACE INTO layer_sizes (chain_id, diff_size) VALUES (?, ?)").run(l.chainId, got[i]!.diffSize);
+    });
+  });
 }
 
 /** Make sure the layer's compressed blob is in the store; returns how to describe it in a manifest. */

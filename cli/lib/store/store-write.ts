@@ -1,16 +1,20 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { debug } from "../log";
 import type { Paths } from "../paths";
-import { runWorkerJob } from "../rootfs/worker-job";
+import { removePaths } from "../rootfs/worker-job";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { transaction } from "./db";
 import { STORE_EXCLUSIVE, STORE_SHARED, tryWithLocks, withLocks } from "./locks";
 import { pauseForTests } from "../test-pause";
 import { referenced } from "./unreferenced";
+import { collectUnreferenced, owingCollection, setAside } from "./collect";
 
-/** What a store write creates: a layer directory (by chain id) or a blob (by digest), as hex. */
+/**
+ * What a store write creates: a layer directory (by chain id) or a blob (by digest), as hex. (Rows of kind
+ * "gc", hex "", are a collection owed by an rmi or prune: collect.ts.)
+ */
 export type PendingKind = "layer" | "blob";
 interface Owner {
   pid: number;
@@ -99,7 +103,13 @@ export function deadOwners(d: Database): Owner[] {
  */
 export async function dropDeadWrites(d: Database, p: Paths): Promise<void> {
   const dead = deadOwners(d);
-  if (dead.length) await tryWithLocks(p, [STORE_EXCLUSIVE], () => dropWrites(d, p, dead));
+  if (!dead.length) return;
+  await tryWithLocks(p, [STORE_EXCLUSIVE], async () => {
+    // A killed rmi or prune: its images are gone, the layers and blobs only they used not yet.
+    const owing = owingCollection(d, dead);
+    if (owing.length) await collectUnreferenced(d, p, owing);
+    await dropWrites(d, p, dead);
+  });
 }
 
 /**
@@ -115,9 +125,8 @@ export async function dropWrites(d: Database, p: Paths, owners: Owner[]): Promis
   const drop = (kind: PendingKind, keep: Set<string>) => [...new Set(rows.filter((r) => isOwner(r) && r.kind === kind && !keep.has(r.hex) && !live.has(`${kind}:${r.hex}`)).map((r) => r.hex))];
   const layers = drop("layer", used.layers);
   for (const h of drop("blob", used.blobs)) rmSync(join(p.blobs, "sha256", h), { force: true });
-  const dirs = layers.map((h) => join(p.layers, h)).filter((dir) => existsSync(dir));
-  // Unpacked layers hold files of subordinate ids: removed from inside a user namespace.
-  if (dirs.length) await runWorkerJob(p.tmp, { kind: "remove", paths: dirs });
+  // As collectUnreferenced: out of layers/ first, then the records, then the files.
+  const aside = await setAside(p, layers, "drop");
   transaction(d, p.db, () => {
     for (const o of owners) d.query("DELETE FROM pending_writes WHERE pid = ? AND pid_start = ?").run(o.pid, o.pid_start);
     for (const h of layers) {
@@ -125,4 +134,5 @@ export async function dropWrites(d: Database, p: Paths, owners: Owner[]): Promis
       d.query("DELETE FROM layer_sizes WHERE chain_id = ?").run(`sha256:${h}`);
     }
   });
+  if (aside.length) await removePaths(p.tmp, aside);
 }

@@ -41,10 +41,12 @@ export function referenced(d: Database, p: Paths): { layers: Set<string>; blobs:
 }
 
 /**
- * Layer directories and blobs (as hex digests) that no image refers to: what rmi and prune leave
- * behind, and what another rl process is writing right now. Reclaimable; collected by collectGarbage.
+ * Layers (directories or records) and blobs, as hex digests, that no image refers to: what rmi and prune
+ * leave behind, and what another rl process is writing right now. Reclaimable; collected by collectGarbage.
  */
 export function unreferenced(d: Database, p: Paths): { layers: string[]; blobs: string[] } {
   const { layers, blobs } = referenced(d, p);
-  return { layers: list(p.layers).filter((h) => !layers.has(h)), blobs: list(join(p.blobs, "sha256")).filter((h) => !blobs.has(h)) };
+  const recorded = (d.query("SELECT chain_id FROM layers").all() as { chain_id: string }[]).map((r) => r.chain_id.slice(7));
+  const allLayers = [...new Set([...list(p.layers), ...recorded])];
+  return { layers: allLayers.filter((h) => !layers.has(h)), blobs: list(join(p.blobs, "sha256")).filter((h) => !blobs.has(h)) };
 }
