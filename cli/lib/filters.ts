@@ -42,3 +42,17 @@ export function requireReference<T>(found: T | undefined, key: string, value: st
   if (found === undefined) throw new RlError(`invalid filter ${key}=${value}: no such ${what}`);
   return found;
 }
+
+/**
+ * docker's `until` filter of prune: a time (RFC 3339, a date, or Unix seconds) or a Go duration before
+ * now ("24h", "90m", "1h30m"); what was created before it matches.
+ */
+export function untilTime(value: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length && parts.map((m) => m[0]).join("") === value) return now - parts.reduce((n, m) => n + Number(m[1]) * units[m[2]!]!, 0);
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new RlError(`invalid filter until=${value}: use a duration (24h, 90m) or a time (2026-12-01T00:00:00Z, Unix seconds)`);
+  return t;
+}

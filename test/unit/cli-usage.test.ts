@@ -156,3 +156,16 @@ describe("the command table", () => {
     }
   });
 });
+
+describe("prune's until filter", () => {
+  const { untilTime } = require("../../cli/lib/filters") as typeof import("../../cli/lib/filters");
+  const now = Date.parse("2026-12-07T12:00:00Z");
+  test.each([
+    ["24h", now - 24 * 3600_000],
+    ["1h30m", now - 90 * 60_000],
+    ["1.5h", now - 90 * 60_000],
+    ["2026-12-01T00:00:00Z", Date.parse("2026-12-01T00:00:00Z")],
+    ["1700000000", 1700000000_000],
+  ])("%p", (v, want) => expect(untilTime(v, now)).toBe(want));
+  test("anything else is a clear error", () => expect(() => untilTime("soon", now)).toThrow("invalid filter until=soon: use a duration (24h, 90m) or a time"));
+});

@@ -66,9 +66,10 @@ export async function removeImage(d: Database, p: Paths, text: string, force: bo
 }
 
 /** `image prune`: images without names (with `all`, every image) that no container uses. */
-export function pruneImages(d: Database, p: Paths, all: boolean): RemoveEvent[] {
+/** Remove unnamed images (`all`: every image) that no container uses and that `matches` (prune's --filter) keeps in. */
+export function pruneImages(d: Database, p: Paths, all: boolean, matches: (img: StoredImage) => boolean = () => true): RemoveEvent[] {
   // Chosen inside the transaction: a container that starts to use an image meanwhile keeps it.
-  return transaction(d, p.db, () => deleteImageRows(d, p, listImages(d).filter((img) => (all || !img.names.length) && !containersOf(d, img.id).length)));
+  return transaction(d, p.db, () => deleteImageRows(d, p, listImages(d).filter((img) => (all || !img.names.length) && !containersOf(d, img.id).length && matches(img))));
 }
 
 /**
