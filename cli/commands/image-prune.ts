@@ -20,8 +20,10 @@ export const EXAMPLES: Example[] = [
 /** prune's --filter for images: docker's until and label. */
 export function pruneFilter(filters: string[]): (img: StoredImage) => boolean {
   const created = (img: StoredImage) => (img.config.created ? Date.parse(img.config.created) : img.stored);
+  // Read once, now: a bad time is an error even when there is nothing to prune.
+  const until = new Map(filters.filter((f) => f.startsWith("until=")).map((f) => [f.slice(6), untilTime(f.slice(6))]));
   return parseFilters<StoredImage>(filters, {
-    until: (img, v) => created(img) < untilTime(v),
+    until: (img, v) => created(img) < until.get(v)!,
     label: (img, v) => labelMatches(img.config.config?.Labels ?? {}, v),
   });
 }

@@ -13,6 +13,7 @@ describe.skipIf(Boolean(reason))("system prune and image prune --filter", () => 
     return r.stdout;
   };
   const DIVE = "3eaccc100f866490f00ae82727b459a737af031dcf44c791d8aa714a70f24959";
+  const ALPINE_ID = "a9e81ecc4c3b07bb1950de30296b22e8d3800035ec8a73309a22533fdf10f12a";
 
   test("image prune --filter until= keeps what was built after; label= only what carries it", async () => {
     await ok(["load", "-i", `${FIXTURES}/archives/dive-test-oci-gzip-image.tar`]);
@@ -33,13 +34,16 @@ describe.skipIf(Boolean(reason))("system prune and image prune --filter", () => 
     const running = Bun.spawn([RL_BIN, "run", "--rm", "--name", "up", "--network", "none", BUSYBOX, "sh", "-c", "echo up; exec sleep 600"], { env: t.env, stdout: "pipe", stderr: "pipe" });
     try {
       expect(new TextDecoder().decode((await running.stdout.getReader().read()).value)).toBe("up\n");
-      expect(await ok(["system", "prune"])).toBe(`Deleted Containers\n${goneId}\nDeleted Images\n${DIVE}\n`);
+      // The alpine image run from an OCI layout has no name: once its container is gone it is unused and unnamed too.
+      const pruned = (await ok(["system", "prune"])).split("\n");
+      expect(pruned.slice(0, 3)).toEqual(["Deleted Containers", goneId, "Deleted Images"]);
+      expect(pruned.slice(3).filter(Boolean).sort()).toEqual([DIVE, ALPINE_ID].sort());
       expect((await ok(["ps", "-a", "--format", "{{.Names}}"])).trim()).toBe("up");
       expect(await ok(["volume", "ls", "-q"])).toBe("spare\n");
-      // -a: alpine (no container now) goes, busybox (the running container's) stays; --volumes: spare goes.
-      const all = await ok(["system", "prune", "-a", "--volumes"]);
-      expect(all).toMatch(/^Deleted Images\n[0-9a-f]{64}\nDeleted Volumes\nspare\n$/);
-      expect((await ok(["images", "--format", "{{.Repository}}"])).trim()).toContain("busybox");
+      // -a would take every unused image: busybox (the running container's) stays; --volumes: spare goes.
+      expect(await ok(["system", "prune", "-a", "--volumes"])).toBe("Deleted Volumes\nspare\n");
+      const inUse = (await ok(["ps", "--format", "{{.ImageID}}"])).trim();
+      expect(await ok(["images", "-q"])).toBe(`${inUse.slice(0, 12)}\n`);
       expect(await ok(["volume", "ls", "-q"])).toBe("");
     } finally {
       running.kill("SIGKILL");
