@@ -20,7 +20,10 @@ describe.skipIf(Boolean(reason))("generated container names", () => {
     }
     for (const r of await Promise.all(Array.from({ length: 20 }, run))) if (r.code !== 0) failures.push(r.stderr);
     expect(failures).toEqual([]);
-    const names = JSON.parse((await rl(["ps", "-a", "--format", "json"], { env: t.env })).stdout).map((c: { Names: string[] }) => c.Names[0]);
+    const rows = JSON.parse((await rl(["ps", "-a", "--format", "json"], { env: t.env })).stdout) as { Names: string[]; ExitCode: number }[];
+    // Each ended as it did (a concurrent sweep must neither take a container nor record it killed).
+    expect(rows.map((c) => c.ExitCode).filter((c) => c !== 0)).toEqual([]);
+    const names = rows.map((c) => c.Names[0]);
     expect(names.length).toBe(140);
     expect(new Set(names).size).toBe(140);
     for (const n of names) expect(n).toMatch(/^[a-z]+_[a-z]+$/);

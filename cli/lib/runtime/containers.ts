@@ -65,8 +65,15 @@ export function forgetPid(d: Database, p: Paths, id: string): void {
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ? WHERE id = ?").run(own.pid, own.start, id), { transient: true });
 }
 
+/**
+ * The container runs as `pid`. A workload that has already ended (a zombie until its rl reaps it) has no
+ * start time to record: its rl, which records the exit next, stays the process the sweep looks at.
+ */
 export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? null, id), { transient: true });
+  const start = pidStartTime(pid);
+  const own = ownProcess();
+  const [who, since] = start === undefined ? [own.pid, own.start] : [pid, start];
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(who, since, id), { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
@@ -151,6 +158,9 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     // with no process (an older rl's, between two attempts) gets a minute.
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
     if (alive || fresh) continue;
+    // The rows were read before: the rl of this one may have recorded it running or exited since, and
+    // ended. Act only if the record is still the one judged stale (the rl's own updates win).
+    if (!claimStale(d, p, r)) continue;
     try {
       endStaleHelpers(d, p, r.id, pidStartTime);
       recordOomKill(d, p, r.id);
@@ -164,6 +174,13 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     }
   }
   await removeUnrecorded(d, p);
+}
+
+/** Mark a stale container as the sweep's (state `removing`), if its record is still as read; false if it moved on. */
+function claimStale(d: Database, p: Paths, r: ContainerRow): boolean {
+  return transaction(d, p.db, () =>
+    d.query("UPDATE containers SET state = 'removing' WHERE id = ? AND state = ? AND pid IS ? AND pid_start IS ?").run(r.id, r.state, r.pid, r.pid_start).changes === 1,
+  { transient: true });
 }
 
 /**
