@@ -47,24 +47,34 @@ describe.skipIf(Boolean(reason) || !mounted)("a full disk", () => {
   const r = (args: string[]) => rl(args, { env });
   const ballast = () => join(SMALL_DISK, `ballast-${process.pid}`);
 
-  beforeAll(async () => {
-    store = join(SMALL_DISK, `store-${process.pid}`);
-    env = { ...t.env, RL_ROOT: store };
+  const archives: string[] = [];
+  const stores: string[] = [];
+  beforeAll(() => {
     for (const [image, name] of [[ALPINE, "localhost/a:1"], [BUSYBOX, "localhost/b:1"]]) {
-      const archive = join(t.root, "image.tar");
+      const archive = join(t.root, `${name!.replace(/\W/g, "-")}.tar`);
       expect(Bun.spawnSync(["skopeo", "copy", "-q", image!, `docker-archive:${archive}:${name}`]).exitCode).toBe(0);
-      expect(await r(["load", "-i", archive])).toMatchObject({ code: 0 });
-      rmSync(archive);
+      archives.push(archive);
     }
   });
+  /** Each test starts with both images stored (the other test removes them, and the order is not fixed). */
+  let n = 0;
+  const loadImages = async () => {
+    // A store of its own on the small disk (the other test resets its store).
+    store = join(SMALL_DISK, `store-${process.pid}-${++n}`);
+    env = { ...t.env, RL_ROOT: store };
+    stores.push(store);
+    for (const archive of archives) expect(await r(["load", "-i", archive])).toMatchObject({ code: 0 });
+  };
   afterAll(async () => {
     rmSync(ballast(), { force: true });
     const { runWorkerJob } = await import("../../cli/lib/rootfs/worker-job");
-    if (store) await runWorkerJob(t.root, { kind: "remove", paths: [store] });
+    const left = stores.filter((s) => existsSync(s));
+    if (left.length) await runWorkerJob(t.root, { kind: "remove", paths: left });
     await t.cleanup();
   });
 
   test("filled by a container: listing works, rm frees the space", async () => {
+    await loadImages();
     const script = "dd if=/dev/zero of=/big bs=1M; dd if=/dev/zero of=/big2 bs=1k; echo full; sleep 1000";
     const p = Bun.spawn([RL_BIN, "run", "--name", "filler", "--network", "none", "localhost/a:1", "sh", "-c", script], { env, stdout: "pipe", stderr: "pipe" });
     // rl is killed once the container wrote all it could and said so.
@@ -100,6 +110,7 @@ describe.skipIf(Boolean(reason) || !mounted)("a full disk", () => {
   });
 
   test("filled by another program: rmi, image prune and system reset still work", async () => {
+    await loadImages();
     fillDisk(ballast());
     expect(free()).toBe(0);
     expect(await r(["rmi", "localhost/a:1"])).toMatchObject({ code: 0, stderr: "", stdout: expect.stringContaining("Deleted: ") });

@@ -160,8 +160,8 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     if (alive || fresh) continue;
     // The rows were read before: the rl of this one may have recorded it running or exited since, and
     // ended. Act only if the record is still the one judged stale (the rl's own updates win).
-    if (!claimStale(d, p, r)) continue;
     try {
+      if (!claimStale(d, p, r)) continue;
       endStaleHelpers(d, p, r.id, pidStartTime);
       recordOomKill(d, p, r.id);
       await removeContainerCgroup(d, r.id);
