@@ -166,7 +166,8 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
       recordOomKill(d, p, r.id);
       await removeContainerCgroup(d, r.id);
       if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
-      else markExited(d, p, r.id, 137);
+      // Unless its own rl recorded the real exit meanwhile (it reaps the workload, then records it).
+      else transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = 137, finished = ?, pid = NULL WHERE id = ? AND state = 'removing'").run(Date.now(), r.id), { transient: true });
     } catch (err) {
       // On a full disk the command goes on (listContainers shows the container as killed); a later sweep records it.
       if (!isDiskFull(err)) throw err;
