@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ALPINE, makeEnv, rl, skipReason } from "./harness";
@@ -34,10 +34,19 @@ describe.skipIf(Boolean(reason))("image names are checked wherever they enter th
   const t = makeEnv();
   afterAll(() => t.cleanup());
   const r = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
+  /** What a refused command must leave as it was: images, layers, blobs, and an empty tmp/. */
+  const storeState = async () => ({
+    images: (await r(["images", "-q"])).stdout,
+    layers: ls(join(t.env.RL_ROOT!, "layers")),
+    blobs: ls(join(t.env.RL_ROOT!, "blobs/sha256")),
+  });
+  // The tag test stores an image; tests run in any order, so each compares with the store as it found it.
+  let before: Awaited<ReturnType<typeof storeState>> = { images: "", layers: [], blobs: [] };
+  beforeEach(async () => {
+    before = await storeState();
+  });
   const empty = async () => {
-    expect((await r(["images", "-q"])).stdout).toBe("");
-    expect(ls(join(t.env.RL_ROOT!, "layers"))).toEqual([]);
-    expect(ls(join(t.env.RL_ROOT!, "blobs/sha256"))).toEqual([]);
+    expect(await storeState()).toEqual(before);
     expect(ls(join(t.env.RL_ROOT!, "tmp"))).toEqual([]);
   };
   const layer = () => [{ tar: tar([{ name: "a", body: "x" }]) }];
