@@ -1,7 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, openStore, paths, pruneImages, spendReserveWhenFull, type StoredImage } from "../lib/index";
-import { labelMatches, parseFilters, untilTime } from "../lib/filters";
+import { collectGarbage, openStore, paths, pruneImages, spendReserveWhenFull } from "../lib/index";
+import { pruneFilter } from "../lib/store/image-filters";
 
 export const command = "prune";
 export const describe = "Remove images without names (with -a: every image no container uses)";
@@ -16,17 +16,6 @@ export const EXAMPLES: Example[] = [
   ["$0 image prune -a", "Remove every image no container uses"],
   ["$0 image prune -a --filter until=720h", "Remove unused images built more than 30 days ago"],
 ];
-
-/** prune's --filter for images: docker's until and label. */
-export function pruneFilter(filters: string[]): (img: StoredImage) => boolean {
-  const created = (img: StoredImage) => (img.config.created ? Date.parse(img.config.created) : img.stored);
-  // Read once, now: a bad time is an error even when there is nothing to prune.
-  const until = new Map(filters.filter((f) => f.startsWith("until=")).map((f) => [f.slice(6), untilTime(f.slice(6))]));
-  return parseFilters<StoredImage>(filters, {
-    until: (img, v) => created(img) < until.get(v)!,
-    label: (img, v) => labelMatches(img.config.config?.Labels ?? {}, v),
-  });
-}
 
 export async function handler(a: { all: boolean; filter: string[] }): Promise<number> {
   const matches = pruneFilter(a.filter);

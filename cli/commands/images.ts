@@ -1,9 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import type { Database } from "bun:sqlite";
-import { ago, findImage, formatTable, humanSize, imageSize, listImages, openStore, paths, RlError, shortId, type StoredImage } from "../lib/index";
-import { labelMatches, parseFilters, requireReference } from "../lib/filters";
+import { ago, formatTable, humanSize, imageSize, listImages, openStore, paths, shortId } from "../lib/index";
+import { splitName } from "../lib/image/reference";
+import { imageCreated, imageFilter, referenceMatches } from "../lib/store/image-filters";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
 
 export const command = "images [REFERENCE]";
@@ -28,12 +28,6 @@ export const EXAMPLES: Example[] = [
   ["$0 images 'alpine:3.*'", "Only alpine images tagged 3.something"],
 ];
 
-/** "docker.io/library/alpine:3.20" → ["docker.io/library/alpine", "3.20"]. */
-function splitName(name: string): [string, string] {
-  const at = name.lastIndexOf(":");
-  return at > name.lastIndexOf("/") ? [name.slice(0, at), name.slice(at + 1)] : [name, "latest"];
-}
-
 interface ImagesArgs {
   REFERENCE?: string;
   quiet: boolean;
@@ -48,8 +42,8 @@ interface ImagesArgs {
 export async function handler(a: ImagesArgs): Promise<number> {
   const d = await openStore(paths());
   const all = listImages(d);
-  const created = (i: (typeof all)[number]) => (i.config.created ? Date.parse(i.config.created) : i.stored);
-  const matches = imageFilter(d, a.REFERENCE === undefined ? a.filter : [...a.filter, `reference=${a.REFERENCE}`], created);
+  const created = imageCreated;
+  const matches = imageFilter(d, a.REFERENCE === undefined ? a.filter : [...a.filter, `reference=${a.REFERENCE}`]);
   const images = all.filter(matches);
   const id = (i: (typeof all)[number]) => (a["no-trunc"] ? i.id : shortId(i.id));
   if (a.quiet) {
@@ -107,31 +101,4 @@ export async function handler(a: ImagesArgs): Promise<number> {
 function referenceFilter(a: ImagesArgs, name: string): boolean {
   const patterns = [...a.filter.filter((f) => f.startsWith("reference=")).map((f) => f.slice(10)), ...(a.REFERENCE === undefined ? [] : [a.REFERENCE])];
   return patterns.every((p) => referenceMatches(name, p));
-}
-
-/**
- * docker's reference filter: a glob (`*` within a path component, `?`) against the name as typed or as
- * stored (`alpine:3.*` matches docker.io/library/alpine:3.20); a name without a tag matches every tag.
- */
-export function referenceMatches(name: string, pattern: string): boolean {
-  const short = name.replace(/^docker\.io\/(library\/)?/, "");
-  const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
-  const [repo] = splitName(name);
-  const [shortRepo] = splitName(short);
-  return [name, short].some((n) => glob.test(n)) || (!/:[^/]*$/.test(pattern) && [repo, shortRepo].some((n) => glob.test(n)));
-}
-
-/** `--filter` for images: docker's keys; `before`/`since` name an image. */
-function imageFilter(d: Database, filters: string[], created: (i: StoredImage) => number) {
-  const at = (key: string, value: string) => created(requireReference(findImage(d, value), key, value, "image"));
-  return parseFilters<StoredImage>(filters, {
-    dangling: (i, v) => {
-      if (v !== "true" && v !== "false") throw new RlError(`invalid filter dangling=${v}: use true or false`);
-      return (i.names.length === 0) === (v === "true");
-    },
-    reference: (i, v) => i.names.some((n) => referenceMatches(n, v)),
-    label: (i, v) => labelMatches(i.config.config?.Labels ?? {}, v),
-    before: (i, v) => created(i) < at("before", v),
-    since: (i, v) => created(i) > at("since", v),
-  });
 }

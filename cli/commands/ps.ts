@@ -1,11 +1,8 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import type { Database } from "bun:sqlite";
-import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
-import { labelMatches, nameMatches, parseFilters, requireReference } from "../lib/filters";
-import { containerVolumeNames } from "../lib/store/volumes";
-import { networkModeName } from "../lib/network/options";
+import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale } from "../lib/index";
+import { containerFilter } from "../lib/runtime/container-filter";
 import { containerSize } from "../lib/store/disk-usage";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
 
@@ -105,28 +102,4 @@ export async function handler(a: PsArgs): Promise<number> {
     headers: { ID: "CONTAINER ID", Id: "CONTAINER ID", CreatedHuman: "CREATED" },
   });
   return 0;
-}
-
-/** `--filter` for containers, docker's keys; `before`/`since` name a container, `ancestor` an image (name or id). */
-function containerFilter(d: Database, all: ContainerRow[], filters: string[]) {
-  const byRef = (value: string) => all.find((c) => c.name === value || c.id.startsWith(value));
-  const created = (key: string, value: string) => requireReference(byRef(value), key, value, "container").created;
-  return parseFilters<ContainerRow>(filters, {
-    id: (r, v) => r.id.startsWith(v),
-    name: (r, v) => nameMatches(r.name, v),
-    status: (r, v) => r.state === v,
-    exited: (r, v) => r.state === "exited" && String(r.exit_code) === v,
-    ancestor: (r, v) => {
-      const img = findImage(d, v);
-      return img ? img.id === r.image_id : r.image_name === v || r.image_name.replace(/^docker\.io\/(library\/)?/, "") === v;
-    },
-    label: (r, v) => labelMatches(findImage(d, r.image_id)?.config.config?.Labels ?? {}, v),
-    before: (r, v) => r.created < created("before", v),
-    since: (r, v) => r.created > created("since", v),
-    network: (r, v) => {
-      const n = loadNetwork(d, r.id);
-      return n ? networkModeName(n.config) === v : v === "none";
-    },
-    volume: (r, v) => [...containerVolumeNames(d, r.id)].some(([dest, name]) => name === v || dest === v),
-  });
 }

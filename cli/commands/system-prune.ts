@@ -1,7 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { collectGarbage, listContainers, openDb, paths, pruneImages, removeContainer, removeVolume, spendReserveWhenFull, sweepStale, unusedVolumes } from "../lib/index";
-import { pruneFilter } from "./image-prune";
+import { pruneFilter } from "../lib/store/image-filters";
 
 export const command = "prune";
 export const describe = "Remove stopped containers, unnamed images (-a: every unused image) and, with --volumes, unused volumes";

@@ -62,3 +62,14 @@ export function imageName(text: string): string {
   if (`${full.registry}/${full.repository}`.length > NAME_MAX) throw bad(`names are at most ${NAME_MAX} characters, tags ${128}`);
   return formatRef(full);
 }
+
+/** "docker.io/library/alpine:3.20" → ["docker.io/library/alpine", "3.20"]; no tag: "latest". */
+export function splitName(name: string): [string, string] {
+  const at = name.lastIndexOf(":");
+  return at > name.lastIndexOf("/") ? [name.slice(0, at), name.slice(at + 1)] : [name, "latest"];
+}
+
+/** A stored name as users type it: docker.io/library/alpine:3.20 is `alpine:3.20`, docker.io/x/y is `x/y`. */
+export function shortName(name: string): string {
+  return name.replace(/^docker\.io\/(library\/)?/, "");
+}
