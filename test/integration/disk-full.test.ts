@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { ALPINE, BUSYBOX, makeEnv, rl, RL_BIN, skipReason } from "./harness";
+import { ALPINE, BUSYBOX, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
 
 // A full disk must not wedge the store: reading commands need no write, commands that free space work.
 // On a small file system the test user owns: .ci/setup-host loop-mounts a 64 MiB ext4 there.
@@ -65,8 +65,9 @@ describe.skipIf(Boolean(reason) || !mounted)("a full disk", () => {
     stores.push(store);
     for (const archive of archives) expect(await r(["load", "-i", archive])).toMatchObject({ code: 0 });
   };
+  // A failed test must not leave the disk full for the next.
+  afterEach(() => rmSync(ballast(), { force: true }));
   afterAll(async () => {
-    rmSync(ballast(), { force: true });
     const { runWorkerJob } = await import("../../cli/lib/rootfs/worker-job");
     const left = stores.filter((s) => existsSync(s));
     if (left.length) await runWorkerJob(t.root, { kind: "remove", paths: left });
@@ -86,8 +87,12 @@ describe.skipIf(Boolean(reason) || !mounted)("a full disk", () => {
       said += new TextDecoder().decode(value);
     }
     expect({ said, stderr: p.exitCode === null ? "" : await new Response(p.stderr).text() }).toEqual({ said: "full\n", stderr: "" });
+    const pid = Number((await r(["inspect", "-f", "{{.State.Pid}}", "filler"])).stdout);
+    expect(pid).toBeGreaterThan(0);
     p.kill("SIGKILL");
     await p.exited;
+    // The container dies with its rl, but not at the same instant (its exit tears down its mounts on a full disk).
+    await until("the killed container's process to end", () => !existsSync(`/proc/${pid}`), 200);
     // What the killed processes held may come back: the rest is filled too, as a disk that is full stays.
     fillDisk(ballast());
     expect(free()).toBe(0);

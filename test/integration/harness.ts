@@ -74,3 +74,13 @@ export async function rl(args: string[], o: { env: Record<string, string>; stdin
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
+
+/** `fn`'s first truthy answer, asked every 100 ms; gives up (naming `what`) after `tries`. */
+export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, tries = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (v) return v;
+    await Bun.sleep(100);
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { BUSYBOX, makeEnv, REPO, rl, skipReason, RL_BIN } from "./harness";
+import { BUSYBOX, makeEnv, REPO, rl, skipReason, RL_BIN, until } from "./harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping network integration tests: ${reason}`);
@@ -34,14 +34,6 @@ function gone(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, tries = 100): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await Bun.sleep(100);
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 async function httpGet(url: string): Promise<string | undefined> {
   try {
