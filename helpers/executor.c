@@ -990,7 +990,7 @@ static int exec_child(void *arg) {
   _exit(127);
 }
 
-#ifdef RL_EXECUTOR_MAIN
+#if defined(RL_EXECUTOR_MAIN) && !defined(RL_MONITOR_PROGRAM) /* monitor.c has a main of its own */
 /*
  * Exec'd before its id maps exist, the program holds no capability in its new user namespace. It waits
  * for rl_mapped, then execs itself again, now as the namespace's root with every capability, as a

@@ -11,6 +11,7 @@ import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { waitForExit } from "./wait";
+import { spawnMonitored, type Monitor, type MonitorRequest } from "../sys/monitor";
 
 // The container's first process: cloned as soon as its namespaces are known, mapped (newuidmap and
 // newgidmap run while rl plans the container), connected, then released with its op list.
@@ -67,19 +68,32 @@ export interface Child {
   idMaps: () => void;
   /** It creates a persistent tap0 for slirp4netns (its report must be read before the release). */
   tap: boolean;
+  /** A detached container's monitor, its parent. */
+  monitor?: Monitor;
 }
 
-/** `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). */
-export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean }, mapping: IdMapping, slirp: boolean): Promise<Child> {
+/** A detached container's child is its monitor's: how the monitor keeps its output and its end. */
+export type DetachedOutput = Pick<MonitorRequest, "log" | "exitFile" | "cleanup">;
+
+/**
+ * `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). `detached`:
+ * the child is cloned by a monitor (sys/monitor.ts), which outlives rl and owns its stdio.
+ */
+export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean }, mapping: IdMapping, slirp: boolean, detached?: DetachedOutput): Promise<Child> {
   const join = joinFds(namespaces);
   const tap = slirp && !join;
   let spawned: Spawned;
+  let monitor: Monitor | undefined;
   try {
-    spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
+    if (detached) {
+      // A copy of rl (what keep-id and nomap need: see spawnChild) cannot outlive rl.
+      if (mapping.lines !== undefined) throw new RlError("cannot run a detached container with --userns keep-id or nomap yet: run it in the foreground");
+      ({ spawned, monitor } = spawnMonitored({ cloneFlags: cloneFlags(namespaces), tty: terminal.tty, makeTap: tap, keepStdin: terminal.interactive && !terminal.tty, ...detached }, join));
+    } else spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
   } finally {
     if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
   }
-  const exited = waitForExit(spawned.pid);
+  const exited = monitor ? monitor.exited : waitForExit(spawned.pid);
   try {
     // A joined user namespace has its id maps already.
     const written = join ? () => {} : startIdMaps(spawned.pid, mapping);
@@ -96,7 +110,7 @@ export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolea
       }
       if (outcome.error) throw outcome.error;
     };
-    return { spawned, exited, idMaps, tap };
+    return { spawned, exited, idMaps, tap, monitor };
   } catch (err) {
     abortChild(spawned);
     await exited;
@@ -126,7 +140,7 @@ export async function startChild(c: Child, ops: Op[], network: ContainerNetwork,
       const e = tapResult(c.spawned);
       if (e !== 0) debug(`no persistent tap0 (${e < 0 ? "the container process is gone" : strerror(e)}): slirp4netns creates its own`);
     }
-    await network.attach(c.spawned.pid);
+    await network.attach(c.spawned.pid, c.monitor !== undefined);
   } catch (err) {
     await discardChild(c);
     throw err;

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { tmpName } from "../store/tmp-name";
 import { join } from "node:path";
 import { RlError } from "../errors";
-import type { Paths } from "../paths";
+import { paths, type Paths } from "../paths";
 import { isDiskFull, transaction } from "../store/db";
 import { debug } from "../log";
 import { cleanDebris } from "../store/debris";
@@ -14,6 +14,7 @@ import { ownProcess, pidStartTime } from "../sys/pid-start-time";
 import { randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
+import { readExitFile } from "./exit-file";
 
 export interface ContainerRow {
   id: string;
@@ -93,11 +94,25 @@ export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
 }
 
 /**
- * A container as it is: one recorded as running whose process is gone shows as killed. The sweep records
- * that, but cannot on a full disk, and reading must not depend on a write.
+ * A container as it is: one recorded as running whose process is gone shows as exited, with the code
+ * its monitor wrote (a detached container) or as killed. The sweep or the monitor's exit command records
+ * that, but not on a full disk, and reading must not depend on a write.
  */
 function asItIs(r: ContainerRow): ContainerRow {
-  return r.state === "running" && !recordedProcessAlive(r) ? { ...r, state: "exited", exit_code: 137, pid: null } : r;
+  if (r.state !== "running" || recordedProcessAlive(r)) return r;
+  const end = readExitFile(paths(), r.id);
+  return { ...r, state: "exited", exit_code: end?.code ?? 137, finished: end?.finished ?? r.finished, pid: null };
+}
+
+/** The monitor of a detached container, recorded once the container runs. */
+export function recordMonitor(d: Database, id: string, pid: number): void {
+  d.query("INSERT OR REPLACE INTO container_monitors (container_id, pid, pid_start) VALUES (?, ?, ?)").run(id, pid, pidStartTime(pid) ?? "");
+}
+
+/** Whether a detached container's monitor still runs (its exit command then records the container's end). */
+function monitorAlive(d: Database, id: string): boolean {
+  const m = d.query("SELECT pid, pid_start FROM container_monitors WHERE container_id = ?").get(id) as { pid: number; pid_start: string } | null;
+  return m !== null && pidStartTime(m.pid) === m.pid_start;
 }
 
 /** Whether the container's recorded process (or, while it is created, the rl creating it) still runs. */
@@ -138,6 +153,8 @@ export async function removeContainer(d: Database, p: Paths, id: string, o: { vo
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
+  // A detached container's network helpers are no rl's own to stop: they go with its record.
+  endStaleHelpers(d, p, id, pidStartTime);
   await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
   await removePaths(p.tmp, [aside]);
@@ -153,21 +170,13 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
-    const alive = recordedProcessAlive(r);
     // A container being created has the rl creating it recorded (insertContainer, forgetPid); a record
-    // with no process (an older rl's, between two attempts) gets a minute.
+    // with no process (an older rl's, between two attempts) gets a minute. A detached container's end is
+    // its monitor's to record while the monitor runs.
     const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
-    if (alive || fresh) continue;
-    // The rows were read before: the rl of this one may have recorded it running or exited since, and
-    // ended. Act only if the record is still the one judged stale (the rl's own updates win).
+    if (recordedProcessAlive(r) || fresh || monitorAlive(d, r.id)) continue;
     try {
-      if (!claimStale(d, p, r)) continue;
-      endStaleHelpers(d, p, r.id, pidStartTime);
-      recordOomKill(d, p, r.id);
-      await removeContainerCgroup(d, r.id);
-      if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
-      // Unless its own rl recorded the real exit meanwhile (it reaps the workload, then records it).
-      else transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = 137, finished = ?, pid = NULL WHERE id = ? AND state = 'removing'").run(Date.now(), r.id), { transient: true });
+      await finishEnded(d, p, r);
     } catch (err) {
       // On a full disk the command goes on (listContainers shows the container as killed); a later sweep records it.
       if (!isDiskFull(err)) throw err;
@@ -175,6 +184,33 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
     }
   }
   await removeUnrecorded(d, p);
+}
+
+/**
+ * Record the end of a container whose process is gone (`r` as read): its helpers and cgroup go, then it
+ * is exited with the code its monitor wrote, or as killed; removed if started with --rm.
+ */
+async function finishEnded(d: Database, p: Paths, r: ContainerRow): Promise<void> {
+  // The row was read before: its rl may have recorded it running or exited since, and ended. Act only
+  // if the record is still the one judged ended (the rl's own updates win).
+  if (!claimStale(d, p, r)) return;
+  endStaleHelpers(d, p, r.id, pidStartTime);
+  recordOomKill(d, p, r.id);
+  await removeContainerCgroup(d, r.id);
+  if (r.auto_remove || r.state === "created") return removeContainer(d, p, r.id, { volumes: true });
+  const end = readExitFile(p, r.id) ?? { code: 137, finished: Date.now() };
+  // Unless its own rl recorded the real exit meanwhile (it reaps the workload, then records it).
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ? AND state = 'removing'").run(end.code, end.finished, r.id), { transient: true });
+}
+
+/**
+ * A detached container's exit command (`rl __cleanup ID`, run by its monitor once the container ended
+ * and the exit file is written): record its end as the sweep would, now.
+ */
+export async function cleanupDetached(d: Database, p: Paths, id: string): Promise<void> {
+  const r = d.query("SELECT * FROM containers WHERE id = ?").get(id) as ContainerRow | null;
+  if (!r || r.state !== "running" || recordedProcessAlive(r)) return;
+  await finishEnded(d, p, r);
 }
 
 /** Mark a stale container as the sweep's (state `removing`), if its record is still as read; false if it moved on. */

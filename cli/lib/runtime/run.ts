@@ -24,8 +24,10 @@ import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
 import { pauseForTests } from "../test-pause";
-import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
-import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
+import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces } from "./container-process";
+import type { Monitor } from "../sys/monitor";
+import { exitFilePath, logPath, rlCommand } from "./exit-file";
+import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale } from "./containers";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
 import { parseNetwork, type NetworkConfig } from "../network/options";
@@ -64,6 +66,10 @@ export interface RunOptions {
   volumesFrom?: string[];
   readOnly: boolean;
   rm: boolean;
+  /** -d: the container runs on under its monitor; rl prints its id and returns. */
+  detach?: boolean;
+  /** Where a detached container's output goes. */
+  logDriver?: LogDriver;
   name?: string;
   interactive: boolean;
   tty: boolean;
@@ -90,6 +96,19 @@ export interface RunOptions {
   /** --sysctl KEY=VALUE, checked against the network once it is known. */
   sysctls: string[];
   devices: DeviceBind[];
+}
+
+export type LogDriver = "k8s-file" | "none";
+
+export function parseLogDriver(text: string): LogDriver {
+  if (text === "k8s-file" || text === "none") return text;
+  throw new RlError(`unknown log driver ${JSON.stringify(text)}: choose k8s-file or none`);
+}
+
+/** How a detached container's monitor keeps its output and its end (see cloneChild). */
+function detachedOutput(o: RunOptions, p: Paths, id: string): DetachedOutput | undefined {
+  if (!o.detach) return undefined;
+  return { log: o.logDriver === "none" ? "" : logPath(p, id), exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
 }
 
 const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
@@ -251,10 +270,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
-  let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns");
-  let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
+  const detached = detachedOutput(o, p, id);
+  let child: Child | undefined;
+  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns", detached);
+  let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   let name = o.name ?? randomName();
   const candidates = idmap.lines ? usernsDrivers(o.storageDriver) : driverCandidates(o.storageDriver);
   try {
@@ -266,7 +286,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns", detached);
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
@@ -290,6 +310,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   let driver: StorageDriver = candidates[0]!;
   let vols: AttachedVolumes | undefined;
   let cgDir: string | undefined;
+  let monitor: Monitor | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
@@ -311,7 +332,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp, becomeRoot: setupAsRoot(idmap) });
       const ops = cgDir ? cgroupNamespaceFirst(planned) : planned;
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(cloneNs(namespaces), o, idmap, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(cloneNs(namespaces), o, idmap, net.config.mode === "slirp4netns", detached));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
@@ -323,11 +344,13 @@ export async function runContainer(o: RunOptions): Promise<number> {
           d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
           markRunning(d, p, id, c.spawned.pid);
+          if (c.monitor) recordMonitor(d, id, c.monitor.pid);
         }, { transient: true });
       };
       try {
         await applyLimits(c, cgDir, limits);
         started = await startChild(c, ops, network, record);
+        monitor = c.monitor;
         break;
       } catch (err) {
         await network.detach();
@@ -350,6 +373,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
     await removeContainer(d, p, id).catch(() => {});
     if (vols) await dropVolumes(d, p, id, vols.created);
     throw err;
+  }
+  if (monitor) {
+    for (const [s, h] of handlers) process.off(s, h);
+    // The monitor keeps the container, its output and its network helpers from here on.
+    monitor.commit(network.handOver());
+    network.letGo();
+    console.log(id);
+    return 0;
   }
   const { pid } = started!;
   target = pid;

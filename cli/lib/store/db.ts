@@ -108,6 +108,15 @@ CREATE TABLE IF NOT EXISTS container_cgroups (
   oom_killed INTEGER NOT NULL DEFAULT 0
 );
 -- end of cgroups
+
+-- detached containers (detach branch): the monitor (helpers/monitor.c) that is a detached container's
+-- parent: while it runs, the container's end is its to record (its exit command), not the stale sweep's.
+CREATE TABLE IF NOT EXISTS container_monitors (
+  container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
+  pid INTEGER NOT NULL,
+  pid_start TEXT NOT NULL
+);
+-- end of detached containers
 `;
 
 /**

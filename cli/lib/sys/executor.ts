@@ -25,7 +25,7 @@ export const executor = lazyC("executor.c", {
  * The executor built as a program: the container's first process execs it (rl_spawn in executor.c), which
  * spares copying Bun's memory. RL_TEST_EXECUTOR_PROGRAM replaces its path (tests of the fallback).
  */
-const executorProgram = lazyProgram("executor.c", process.env.RL_TEST_EXECUTOR_PROGRAM);
+export const executorProgram = lazyProgram("executor.c", process.env.RL_TEST_EXECUTOR_PROGRAM);
 let programFailed = false;
 
 /** How containers start here (rl info). */
