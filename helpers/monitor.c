@@ -148,10 +148,9 @@ struct pollfd_ { int fd; short events, revents; };
 #define O_TRUNC 01000
 #define O_NONBLOCK 04000
 #define SYS_pidfd_open 434
-#define LINE_MAX_BYTES 16384
 
-/* One stream written to the log: what was read of the line not yet ended. */
-struct stream { int fd; const char *name; char line[LINE_MAX_BYTES]; int len; };
+/* One stream written to the log. */
+struct stream { int fd; const char *name; };
 
 static int log_fd = -1;
 static const char *log_path = "";
@@ -204,38 +203,24 @@ static void log_record(struct stream *s, const char *text, int n, int partial) {
   write_all(log_fd, "\n", 1);
 }
 
-/* Read what is there; 0 at EOF (or an error: EIO of a pty without a slave), 1 otherwise. */
+/* Read what is there and log it: each line as a record of its own, what follows the last line end as
+ * a partial one at once (so that `rl logs` shows a prompt or a progress bar without waiting). 0 at EOF
+ * (or an error: EIO of a pty without a slave), 1 otherwise. */
 static int pump(struct stream *s) {
   char buf[65536]; ssize_t n; int i, start = 0;
   do n = read(s->fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
   if (n < 0 && errno == 11 /* EAGAIN */) return 1;
-  if (n <= 0) {
-    if (s->len) log_record(s, s->line, s->len, 1);
-    s->len = 0;
-    return 0;
-  }
+  if (n <= 0) return 0;
   for (i = 0; i < n; i++) {
     if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n')) {
       /* the pty's "\r\n" is one line end, as podman's conmon writes it */
       int end = i;
       if (buf[i] == '\r') i++;
-      if (s->len) {
-        int k, room = LINE_MAX_BYTES - s->len, take = end - start < room ? end - start : room;
-        for (k = 0; k < take; k++) s->line[s->len + k] = buf[start + k];
-        log_record(s, s->line, s->len + take, 0);
-        s->len = 0;
-      } else log_record(s, buf + start, end - start, 0);
+      log_record(s, buf + start, end - start, 0);
       start = i + 1;
     }
   }
-  /* the rest waits for its line end; a line longer than the buffer goes out in parts */
-  while (start < n) {
-    int k, take = (int)(n - start);
-    if (take > LINE_MAX_BYTES - s->len) take = LINE_MAX_BYTES - s->len;
-    for (k = 0; k < take; k++) s->line[s->len + k] = buf[start + k];
-    s->len += take; start += take;
-    if (s->len == LINE_MAX_BYTES) { log_record(s, s->line, s->len, 1); s->len = 0; }
-  }
+  if (start < n) log_record(s, buf + start, (int)(n - start), 1);
   return 1;
 }
 

@@ -630,7 +630,11 @@ int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, co
     /* A detached container's: it outlives rl, in a session of its own, until rl's exit command for
      * that container (or the stale sweep) ends it. */
     extern int setsid(void);
+    extern int dup2(int a, int b);
+    int null = open("/dev/null", 2 /* O_RDWR */);
     setsid();
+    /* rl's stdio may be a pipe someone reads to its end (`id=$(rl run -d ...)`): not held open here */
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
   } else {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() != parent) _exit(0);
