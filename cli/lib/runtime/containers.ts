@@ -153,8 +153,9 @@ export async function removeContainer(d: Database, p: Paths, id: string, o: { vo
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
-  // A detached container's network helpers are no rl's own to stop: they go with its record.
-  endStaleHelpers(d, p, id, pidStartTime);
+  // A detached container's network helpers are no rl's own to stop: they go with its record. (A
+  // foreground container's rl stops its own, letting the forwarder send on what it holds.)
+  if (d.query("SELECT 1 FROM container_monitors WHERE container_id = ?").get(id)) endStaleHelpers(d, p, id, pidStartTime);
   await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
   await removePaths(p.tmp, [aside]);
