@@ -3,7 +3,7 @@
  * namespace of the container's first process, found by that namespace's identity (not by pid ranges or
  * cgroups, which rl may not have), each read through its own /proc directory descriptor.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { closeFd } from "../sys/libc";
 import { namespaceId, openProcDir, readInProcRoot, readProcFile } from "../sys/proc-dir";
 import { parseIdMap, type IdLine } from "../security/idmap";
@@ -124,9 +124,14 @@ export function containerProcesses(pid: number, start: string, o: { label?: bool
     closeFd(first);
   }
   const procs: ProcInfo[] = [];
+  // /proc/PID belongs to the process's user: one outside the container's map runs no process of it. A
+  // quick look that spares most of the host's processes the checks below, which decide.
+  const mapped = (uid: number) => found.uidMap.some((l) => uid >= l.outside && uid < l.outside + l.count);
   for (const name of readdirSync("/proc")) {
     const hostPid = Number(name);
     if (!Number.isInteger(hostPid) || hostPid <= 0) continue;
+    const owner = statSync(`/proc/${name}`, { throwIfNoEntry: false })?.uid;
+    if (owner === undefined || !mapped(owner)) continue;
     const dir = openProcDir(hostPid);
     if (dir === undefined) continue;
     try {
