@@ -1,7 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { listContainers, openDb, paths, sweepStale } from "../lib/index";
-import { processRuns, requireContainer } from "../lib/engine/container-end";
+import { listContainers, openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { processRuns } from "../lib/engine/container-end";
 import { RlError } from "../lib/errors";
 import { killPid } from "../lib/sys/executor";
 import { parseSignal } from "../lib/sys/signals";

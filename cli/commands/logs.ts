@@ -1,7 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, sweepStale } from "../lib/index";
-import { requireContainer } from "../lib/engine/container-end";
+import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
 import { parseLogTime, printLogs } from "../lib/engine/container-logs";
 import { RlError } from "../lib/errors";
 

@@ -1,7 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { listContainers, openDb, paths, sweepStale } from "../lib/index";
-import { requireContainer } from "../lib/engine/container-end";
+import { listContainers, openDb, paths, requireContainer, sweepStale } from "../lib/index";
 import { stopContainer } from "../lib/engine/stop-container";
 import { RlError } from "../lib/errors";
 

@@ -1,7 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, sweepStale } from "../lib/index";
-import { requireContainer, untilProcessEnds, untilRecorded } from "../lib/engine/container-end";
+import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { untilProcessEnds, untilRecorded } from "../lib/engine/container-end";
 import { RlError } from "../lib/errors";
 
 export const command = "wait <CONTAINER..>";

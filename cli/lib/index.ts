@@ -3,7 +3,7 @@ export { paths } from "./paths";
 export { runContainer, type RunOptions } from "./runtime/run";
 export { parseDriver } from "./rootfs/driver";
 export { openDb, spendReserveWhenFull } from "./store/db";
-export { cleanupDetached, listContainers, findContainer, killForRemoval, removeContainer, sweepStale, type ContainerRow } from "./runtime/containers";
+export { cleanupDetached, listContainers, findContainer, requireContainer, killForRemoval, removeContainer, renameContainer, pruneContainers, sweepStale, type ContainerRow } from "./runtime/containers";
 export { ago, formatTable, humanSize, shortId, upFor } from "./format";
 export { currentMapping } from "./security/idmap";
 export { findImage, requireImage, listImages, imageSize, type StoredImage } from "./store/images";

@@ -1,8 +1,7 @@
 import type { Database } from "bun:sqlite";
-import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { pidStartTime } from "../sys/pid-start-time";
-import { findContainer, sweepStale, type ContainerRow } from "../runtime/containers";
+import { sweepStale, type ContainerRow } from "../runtime/containers";
 
 const POLL_MS = 10;
 
@@ -37,11 +36,4 @@ export async function untilRecorded(d: Database, p: Paths, id: string): Promise<
     }
     await Bun.sleep(POLL_MS);
   }
-}
-
-/** Find a container or say so, as podman does. */
-export function requireContainer(d: Database, text: string): ContainerRow {
-  const c = findContainer(d, text);
-  if (!c) throw new RlError(`no container with name or ID ${JSON.stringify(text)} found: no such container`);
-  return c;
 }

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
-import { findContainer } from "../runtime/containers";
+import { requireContainer } from "../runtime/containers";
 import { loadNetwork } from "./store";
 import { formatHostAddress, formatPort, type PortMapping } from "./ports";
 
@@ -9,8 +9,7 @@ import { formatHostAddress, formatPort, type PortMapping } from "./ports";
  * `0.0.0.0:8080` when a port is asked for.
  */
 export function portLines(d: Database, container: string, filter?: string): string[] {
-  const c = findContainer(d, container);
-  if (!c) throw new RlError(`no such container: ${container}`);
+  const c = requireContainer(d, container);
   const ports: PortMapping[] = loadNetwork(d, c.id)?.ports ?? [];
   if (filter === undefined) return ports.map(formatPort);
   const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(filter);

@@ -11,7 +11,7 @@ import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { ownProcess, pidStartTime } from "../sys/pid-start-time";
-import { randomName } from "./names";
+import { checkContainerName, randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 import { readExitFile } from "./exit-file";
@@ -120,6 +120,16 @@ function recordedProcessAlive(r: ContainerRow): boolean {
   return r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
 }
 
+/**
+ * Whether no process carries the container on: its recorded one is gone. A container being created has
+ * the rl creating it recorded (insertContainer, forgetPid); a record with no process (an older rl's,
+ * between two attempts) gets a minute.
+ */
+function abandoned(d: Database, r: ContainerRow): boolean {
+  const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
+  return !recordedProcessAlive(r) && !fresh && !monitorAlive(d, r.id);
+}
+
 /** Every container, newest first. */
 export function listContainers(d: Database): ContainerRow[] {
   return (d.query("SELECT * FROM containers ORDER BY created DESC").all() as ContainerRow[]).map(asItIs);
@@ -133,6 +143,43 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
   const rows = d.query("SELECT * FROM containers WHERE id LIKE ?").all(`${text}%`) as ContainerRow[];
   if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} containers: use more of the id`);
   return rows[0] && asItIs(rows[0]);
+}
+
+/** Find a container (as findContainer), or fail saying there is none. */
+export function requireContainer(d: Database, text: string): ContainerRow {
+  const c = findContainer(d, text);
+  if (!c) throw new RlError(`no such container: ${text}`);
+  return c;
+}
+
+/**
+ * Give a container, running or not, another name. Only the record changes: as in podman, the name the
+ * container's /etc/hosts already gives it stays. The write lock held from the check to the update makes
+ * the check final.
+ */
+export function renameContainer(d: Database, p: Paths, c: ContainerRow, name: string): void {
+  checkContainerName(name);
+  transaction(d, p.db, () => {
+    const taken = d.query("SELECT id FROM containers WHERE name = ?").get(name) as { id: string } | null;
+    if (taken && taken.id !== c.id) throw new RlError(`cannot rename container ${c.name} to ${name}: the name is already in use by ${taken.id.slice(0, 12)}`);
+    if (d.query("UPDATE containers SET name = ? WHERE id = ? AND state != 'removing'").run(name, c.id).changes !== 1) throw new RlError(`cannot rename container ${c.name}: it is being removed`);
+  });
+}
+
+/**
+ * Remove every stopped container (exited, or created by an rl that is gone) that `matches`, and return
+ * their ids. Each is claimed first, as the sweep claims one, so a container that moved on meanwhile
+ * (removed, started) stays.
+ */
+export async function pruneContainers(d: Database, p: Paths, matches: (c: ContainerRow) => boolean = () => true): Promise<string[]> {
+  const removed: string[] = [];
+  for (const c of listContainers(d)) {
+    const stopped = c.state === "exited" || (c.state === "created" && abandoned(d, c));
+    if (!stopped || !matches(c) || !claimForRemoval(d, p, c)) continue;
+    await removeContainer(d, p, c.id);
+    removed.push(c.id);
+  }
+  return removed;
 }
 
 /**
@@ -171,11 +218,7 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
-    // A container being created has the rl creating it recorded (insertContainer, forgetPid); a record
-    // with no process (an older rl's, between two attempts) gets a minute. A detached container's end is
-    // its monitor's to record while the monitor runs.
-    const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
-    if (recordedProcessAlive(r) || fresh || monitorAlive(d, r.id)) continue;
+    if (!abandoned(d, r)) continue;
     try {
       await finishEnded(d, p, r);
     } catch (err) {
@@ -194,7 +237,7 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
 async function finishEnded(d: Database, p: Paths, r: ContainerRow): Promise<void> {
   // The row was read before: its rl may have recorded it running or exited since, and ended. Act only
   // if the record is still the one judged ended (the rl's own updates win).
-  if (!claimStale(d, p, r)) return;
+  if (!claimForRemoval(d, p, r)) return;
   endStaleHelpers(d, p, r.id, pidStartTime);
   recordOomKill(d, p, r.id);
   await removeContainerCgroup(d, r.id);
@@ -214,8 +257,8 @@ export async function cleanupDetached(d: Database, p: Paths, id: string): Promis
   await finishEnded(d, p, r);
 }
 
-/** Mark a stale container as the sweep's (state `removing`), if its record is still as read; false if it moved on. */
-function claimStale(d: Database, p: Paths, r: ContainerRow): boolean {
+/** Mark a container as this command's to remove (state `removing`), if its record is still as read; false if it moved on. */
+function claimForRemoval(d: Database, p: Paths, r: ContainerRow): boolean {
   return transaction(d, p.db, () =>
     d.query("UPDATE containers SET state = 'removing' WHERE id = ? AND state = ? AND pid IS ? AND pid_start IS ?").run(r.id, r.state, r.pid, r.pid_start).changes === 1,
   { transient: true });

@@ -38,7 +38,7 @@ import { findContainer } from "./containers";
 import { containerHostname } from "./outer-container";
 import { planOps } from "./plan";
 import { processArgs, processEnv, type Spec } from "./spec";
-import { randomId, randomName, VALID_NAME } from "./names";
+import { checkContainerName, randomId, randomName } from "./names";
 import { checkUserMapped, resolveUser } from "./user";
 import { attachTerminal } from "./tty";
 import { relayPipes } from "./stdio-relay";
@@ -252,7 +252,7 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
 export async function runContainer(o: RunOptions): Promise<number> {
-  if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+  if (o.name !== undefined) checkContainerName(o.name);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
   // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.

@@ -18,11 +18,11 @@ function isDigits(s: string): boolean {
   return true;
 }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+export interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+export interface GroupEntry { name: string; gid: number; members: string[] }
 
 // Loops, not flatMap: every rl run parses these, and a process's first flatMap costs ~0.1 ms.
-function parsePasswd(text: string | undefined): PasswdEntry[] {
+export function parsePasswd(text: string | undefined): PasswdEntry[] {
   const out: PasswdEntry[] = [];
   for (const line of (text ?? "").split("\n")) {
     const f = line.split(":");
@@ -31,7 +31,7 @@ function parsePasswd(text: string | undefined): PasswdEntry[] {
   return out;
 }
 
-function parseGroup(text: string | undefined): GroupEntry[] {
+export function parseGroup(text: string | undefined): GroupEntry[] {
   const out: GroupEntry[] = [];
   for (const line of (text ?? "").split("\n")) {
     const f = line.split(":");
