@@ -28,7 +28,8 @@
 #define MON_PROGRAM 4      /* the executor program the child execs */
 #define MON_LOG 5          /* the log file ("" for --log-driver none) */
 #define MON_EXIT 6         /* the exit file: "CODE FINISHED_MS\n", written atomically */
-#define MON_CLEANUP 7      /* the exit command's argv from here on */
+#define MON_COPY 7         /* 1: the child is a copy of the monitor (child_main, no exec): --userns keep-id, nomap */
+#define MON_CLEANUP 8      /* the exit command's argv from here on */
 #define MON_MAX_WORDS 40
 
 #ifdef RL_EXECUTOR_MAIN
@@ -335,7 +336,9 @@ int main(int argc, char **argv) {
   /* stdout and stderr are pipes read here; stdin is this process's /dev/null, or a pipe held open (-i) */
   mask = to_long(words[MON_CONSOLE]) ? 0 : 6 | (to_long(words[MON_STDIN]) ? 1 : 0);
   if ((i = rl_stdio_pipes(mask, ends)) < 0) { mon_send(ctl, &i, sizeof i, 0, 0); return 125; }
-  pid = rl_spawn((int)to_long(words[MON_FLAGS]), (int)to_long(words[MON_CONSOLE]), out, joined[0], joined[1], (int)to_long(words[MON_TAP]), words[MON_PROGRAM]);
+  /* A copy of this small process costs nothing much to clone; it is what a user namespace in which the
+   * user is not root needs (see spawnChild in cli/lib/sys/executor.ts). */
+  pid = rl_spawn((int)to_long(words[MON_FLAGS]), (int)to_long(words[MON_CONSOLE]), out, joined[0], joined[1], (int)to_long(words[MON_TAP]), to_long(words[MON_COPY]) ? 0 : words[MON_PROGRAM]);
   if (joined[0] >= 0) close(joined[0]);
   if (joined[1] >= 0) close(joined[1]);
   if (pid < 0) { mon_send(ctl, &pid, sizeof pid, 0, 0); return 125; }

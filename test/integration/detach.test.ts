@@ -181,6 +181,13 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect(await r(["run", "-d", "--log-driver", "syslog", ALPINE, "true"])).toMatchObject({ code: 125, stderr: 'rl: unknown log driver "syslog": choose k8s-file or none\n' });
   });
 
+  test("--userns keep-id and nomap: the monitor's child is a copy of it (the executor program would hold no capability there)", async () => {
+    await detach(["--name", "keep", "--userns", "keep-id", ALPINE, "id", "-u"]);
+    expect(await r(["wait", "keep"])).toMatchObject({ stdout: "0\n" });
+    expect((await r(["logs", "keep"])).stdout).toBe(`${process.getuid!()}\n`);
+    expect((await r(["inspect", "-f", "{{.LogPath}}", "keep"])).stdout).toMatch(/\/containers\/[0-9a-f]{64}\/ctr\.log\n$/);
+  });
+
   test("20 started side by side from separate processes: all run, all stop and go; the store is sound", async () => {
     const names = Array.from({ length: 20 }, (_, i) => `par${i}`);
     const started = await Promise.all(names.map((n) => r(["run", "-d", "--name", n, "--network", "none", ALPINE, "sleep", "1000"])));

@@ -86,9 +86,7 @@ export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolea
   let monitor: Monitor | undefined;
   try {
     if (detached) {
-      // A copy of rl (what keep-id and nomap need: see spawnChild) cannot outlive rl.
-      if (mapping.lines !== undefined) throw new RlError("cannot run a detached container with --userns keep-id or nomap yet: run it in the foreground");
-      ({ spawned, monitor } = spawnMonitored({ cloneFlags: cloneFlags(namespaces), tty: terminal.tty, makeTap: tap, keepStdin: terminal.interactive && !terminal.tty, ...detached }, join));
+      ({ spawned, monitor } = spawnMonitored({ cloneFlags: cloneFlags(namespaces), tty: terminal.tty, makeTap: tap, keepStdin: terminal.interactive && !terminal.tty, copy: mapping.lines !== undefined, ...detached }, join));
     } else spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
   } finally {
     if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);

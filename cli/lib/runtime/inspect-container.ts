@@ -14,6 +14,7 @@ import { pidStartTime } from "../sys/pid-start-time";
 import { containerDir, containerRunDir, type ContainerRow } from "./containers";
 import type { Spec } from "./spec";
 import { containerOomKilled } from "./cgroup/container-cgroup";
+import { logPath } from "./exit-file";
 
 /** Go's zero time, which podman prints for a time that has not come. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -53,6 +54,8 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     ImageName: r.image_name,
     Name: r.name,
     Driver: r.driver,
+    // A detached container's log (rl logs); a foreground one has none.
+    LogPath: existsSync(logPath(p, r.id)) ? logPath(p, r.id) : "",
     EffectiveCaps: spec?.process.capabilities.effective ?? [],
     BoundingCaps: spec?.process.capabilities.bounding ?? [],
     Config: {

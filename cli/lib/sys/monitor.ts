@@ -21,6 +21,8 @@ export interface MonitorRequest {
   makeTap: boolean;
   /** -i without -t: a stdin pipe the monitor holds open. */
   keepStdin: boolean;
+  /** The child is a copy of the monitor, not the executor program (see spawnChild's `copy`). */
+  copy: boolean;
   /** The log file, or "" for --log-driver none. */
   log: string;
   /** Where it writes "CODE FINISHED_MS" when the container ends. */
@@ -66,7 +68,7 @@ export function spawnMonitored(r: MonitorRequest, join?: { userns: number; netns
   } finally {
     closeFd(theirs);
   }
-  const words = [r.cloneFlags, r.tty ? 1 : 0, r.makeTap ? 1 : 0, r.keepStdin ? 1 : 0, executor, r.log, r.exitFile, ...r.cleanup].join("\0");
+  const words = [r.cloneFlags, r.tty ? 1 : 0, r.makeTap ? 1 : 0, r.keepStdin ? 1 : 0, executor, r.log, r.exitFile, r.copy ? 1 : 0, ...r.cleanup].join("\0");
   const request = cstr(words);
   const out = new Int32Array(3);
   monitorLib().rl_monitor_spawn(ctl, ptr(request), request.length - 1, join?.userns ?? -1, join?.netns ?? -1, ptr(out));
@@ -94,5 +96,5 @@ export function spawnMonitored(r: MonitorRequest, join?: { userns: number; netns
       proc.unref();
     },
   };
-  return { spawned: { pid: out[0]!, syncFd: out[1]!, errFd: out[2]!, consoleFd: -1, awaitsMapped: true, pipes: [-1, -1, -1] }, monitor };
+  return { spawned: { pid: out[0]!, syncFd: out[1]!, errFd: out[2]!, consoleFd: -1, awaitsMapped: !r.copy, pipes: [-1, -1, -1] }, monitor };
 }
