@@ -10,6 +10,12 @@ export interface ApplyOptions {
   chown: boolean;
   /** Highest mapped uid/gid + 1, for a clear message when an owner is out of range. */
   idLimit: { uids: number; gids: number };
+  /**
+   * Extract files as `cp` does, not a layer: every name is plain (`.wh.NAME` is a file like any other),
+   * the entry "." is skipped, and an entry replaces a directory with a non-directory, or the reverse,
+   * only with `overwrite`. `where`: the directory's path as the user knows it, for those refusals.
+   */
+  plain?: { overwrite: boolean; where: string };
 }
 
 export interface ApplyResult {
@@ -39,20 +45,21 @@ function refuse(e: TarEntry, why: string): LayerError {
   return new LayerError(`refusing ${e.type} ${JSON.stringify(e.path)}${link}: ${why}`);
 }
 
-/** The core's plan for `name` (the entry's own, or its hardlink target's when `of` says so). */
-function plan(e: TarEntry, name: string, of = ""): EntryPath {
+/** The core's plan for `name` (the entry's own, or its hardlink target's when `of` says so); a plain name is never a whiteout. */
+function plan(e: TarEntry, name: string, plain: boolean, of = ""): EntryPath {
   const p = planEntryPath(name);
   if ("reject" in p) throw refuse(e, `${of}${WHY[p.reject]}`);
-  return p;
+  return plain && p.cls !== "root" ? { ...p, cls: "plain" } : p;
 }
 
 /**
- * Write one layer's entries into `dir` in the overlay format: OCI whiteouts become char 0/0 devices,
- * opaque markers the `user.overlay.opaque` xattr. What to do with each entry is decided by the WASM
- * core (core-as/assembly/layer-entry.ts); this file only does the I/O, through LayerDir, so nothing
- * is written outside `dir`.
+ * Write one layer's entries into `dir` (a path, or a descriptor that applyLayer closes) in the overlay
+ * format: OCI whiteouts become char 0/0 devices, opaque markers the `user.overlay.opaque` xattr (with
+ * `opts.plain`, files as they are). What to do with each entry is decided by the WASM core
+ * (core-as/assembly/layer-entry.ts); this file only does the I/O, through LayerDir, so nothing is
+ * written outside `dir`.
  */
-export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
+export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string | number, opts: ApplyOptions): Promise<ApplyResult> {
   const result: ApplyResult = { entries: 0, bytes: 0, skippedDevices: [] };
   const layer = new LayerDir(dir);
   const dirTimes: DirTimes = new Map();
@@ -86,17 +93,24 @@ const SMALL_FILE = 1 << 20;
 type DirTimes = Map<string, { path: EntryPath; mtime: number }>;
 
 async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, result: ApplyResult, dirTimes: DirTimes): Promise<void> {
-  const p = plan(e, e.path);
+  const plain = opts.plain !== undefined;
+  const p = plan(e, e.path, plain);
   const parent = p.cls === "root" ? layer.rootFd : layer.dir(p.parent, true);
-  const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name);
+  const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name, plain);
   let link: { cls: EntryPath["cls"]; existing: Existing; at?: EntryPath } | undefined;
   if (e.type === "hardlink") {
-    const t = plan(e, e.linkpath, "its target: ");
+    const t = plan(e, e.linkpath, plain, "its target: ");
     // A link to its own name has no target once the entry replaces what is there.
-    link = { cls: t.cls, existing: t.cls === "plain" && t.path !== p.path ? layer.existingAt(t.parent, t.name) : "none", at: t };
+    link = { cls: t.cls, existing: t.cls === "plain" && t.path !== p.path ? layer.existingAt(t.parent, t.name, plain) : "none", at: t };
   }
   const action: EntryAction | { reject: RejectReason } = decideEntry(e.type, p.cls, existing, link);
   if (typeof action === "object") throw refuse(e, WHY[action.reject]);
+  if (opts.plain) {
+    if (action === "root") return;
+    const where = `${opts.plain.where.replace(/\/$/, "")}/${p.path}`;
+    if (action === "replace" && e.type === "dir" && !opts.plain.overwrite) throw new LayerError(`cannot replace ${where}, which is not a directory, with a directory (--overwrite allows it)`);
+    if (action === "replace-dir" && !opts.plain.overwrite) throw new LayerError(`cannot replace the directory ${where} with a non-directory (--overwrite allows it)`);
+  }
   switch (action) {
     case "skip":
       return;
