@@ -39,10 +39,10 @@ describe("where docker's rules put a copy", () => {
     ["a file into an existing directory, under its own name", file, { state: "dir", dirOnly: false, name: "x" }, { into: "dest", name: "a" }],
     ["a file over an existing file", file, { state: "other", dirOnly: false, name: "x" }, { into: "parent", name: "x" }],
     ["a file to a new name", file, { state: "none", dirOnly: false, name: "x" }, { into: "parent", name: "x" }],
-    ["a file to a new name ending in /", file, { state: "none", dirOnly: true, name: "x" }, { error: "no such directory" }],
+    ["a file to a new name ending in /", file, { state: "none", dirOnly: true, name: "x" }, { refused: "no-dir" }],
     ["a directory into an existing directory", dir, { state: "dir", dirOnly: false, name: "x" }, { into: "dest", name: "d" }],
     ["a directory's contents into an existing directory", contents, { state: "dir", dirOnly: false, name: "x" }, { into: "dest", name: "" }],
     ["a directory to a new name (created, with its contents)", dir, { state: "none", dirOnly: true, name: "x" }, { into: "parent", name: "x" }],
-    ["a directory over a file", dir, { state: "other", dirOnly: false, name: "x" }, { error: "it is not a directory, and the source is one" }],
+    ["a directory over a file", dir, { state: "other", dirOnly: false, name: "x" }, { refused: "dir-onto-file" }],
   ] as const)("%s", (_, src, dest, want) => expect(placeCopy(src, dest)).toEqual(want as never));
 });

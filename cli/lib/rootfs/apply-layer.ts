@@ -14,9 +14,14 @@ export interface ApplyOptions {
    * Extract files as `cp` does, not a layer: every name is plain (`.wh.NAME` is a file like any other),
    * the entry "." is skipped, and an entry replaces a directory with a non-directory, or the reverse,
    * only with `overwrite`. `where`: the directory's path as the user knows it, for those refusals.
+   * `setid: false`: setuid and setgid bits are dropped (files for the host, where a set-id file of the
+   * user's or of a subordinate id would run as them for whoever may execute it; as GNU tar does for a user).
    */
-  plain?: { overwrite: boolean; where: string };
+  plain?: { overwrite: boolean; where: string; setid: boolean };
 }
+
+/** The permission bits an entry gets. */
+const modeOf = (e: TarEntry, opts: ApplyOptions) => e.mode & (opts.plain?.setid === false ? 0o1777 : 0o7777);
 
 export interface ApplyResult {
   entries: number;
@@ -155,7 +160,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
         const chunks: Uint8Array[] = [];
         for await (const chunk of e.body) chunks.push(chunk);
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        writeSmallFile(parent, p.name, data, e.mode & 0o7777, uid, gid, e.mtime);
+        writeSmallFile(parent, p.name, data, modeOf(e, opts), uid, gid, e.mtime);
         result.bytes += data.length;
         return;
       }
@@ -189,7 +194,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
     case "fifo":
       mknod(p.name, "fifo", parent);
       if (opts.chown) lchownat(parent, p.name, checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid"));
-      fchmodat(parent, p.name, e.mode & 0o7777);
+      fchmodat(parent, p.name, modeOf(e, opts));
       setXattrs(e, (k, v) => lsetxattr(`/proc/self/fd/${parent}/${p.name}`, k, v));
       lutimesat(parent, p.name, e.mtime);
       return;
@@ -226,7 +231,7 @@ async function writeSparse(fd: number, body: AsyncIterable<Uint8Array>, map: Spa
 /** Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability). */
 function setMetadata(fd: number, e: TarEntry, opts: ApplyOptions, rel: string): void {
   if (opts.chown) fchownSync(fd, checkedId(e, opts, rel, "uid"), checkedId(e, opts, rel, "gid"));
-  fchmodSync(fd, e.mode & 0o7777);
+  fchmodSync(fd, modeOf(e, opts));
   setXattrs(e, (k, v) => fsetxattr(fd, k, v, rel));
 }
 

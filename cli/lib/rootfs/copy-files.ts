@@ -1,9 +1,9 @@
-import { readSync } from "node:fs";
+import { fstatSync, readSync } from "node:fs";
 import type { TarEntry, TarEntryType } from "../image/tar-entries";
 import { tarEntries } from "../image/tar-entries";
 import { openOutput } from "../output-file";
 import { dataRuns, openEntry, type OpenEntry } from "../sys/layer-files";
-import { AT_FDCWD, closeFd, lstatType, O, openat2, RESOLVE } from "../sys/libc";
+import { AT_FDCWD, closeFd, lstatType, O, openat2, RESOLVE, S_IFDIR } from "../sys/libc";
 import { applyLayer } from "./apply-layer";
 import { plainTree, type ConfinedEntry } from "./confined-tree";
 import { linkTarget, parseCopyPath, placeCopy, type DestState } from "./copy-path";
@@ -42,15 +42,31 @@ interface Space {
   fd: number;
   resolve: number;
   where: string;
+  /** The host's: a symlink rl follows itself is held to the kernel's fs.protected_symlinks rule. */
+  host?: boolean;
 }
 
 const S_IFMT = 0o170000;
 const TYPES: Record<number, TarEntryType> = { 0o100000: "file", 0o040000: "dir", 0o120000: "symlink", 0o010000: "fifo", 0o020000: "char", 0o060000: "block" };
-const isDir = (e: OpenEntry) => (e.st.mode & S_IFMT) === 0o040000;
+const S_IFLNK = 0o120000;
+const isDir = (e: OpenEntry) => (e.st.mode & S_IFMT) === S_IFDIR;
 const MAX_LINKS = 40;
 const CHUNK = 1 << 20;
 
 const failure = (path: string, what: string, s: Space) => new Error(`${path}: ${what} ${s.where}`);
+
+/**
+ * A symlink of the host that rl is about to follow by reading it: refused where the kernel would not
+ * follow it either (fs.protected_symlinks): in a sticky world-writable directory such as /tmp, a link
+ * owned by neither the user nor the directory's owner, which another user may have planted there.
+ */
+function checkFollow(s: Space, dirFd: number, link: OpenEntry, path: string): void {
+  if (!s.host) return;
+  const dir = fstatSync(dirFd);
+  if ((dir.mode & 0o1002) === 0o1002 && link.st.uid !== process.getuid!() && link.st.uid !== dir.uid) {
+    throw failure(path, "leads through a symlink another user owns in a sticky world-writable directory: not followed", s);
+  }
+}
 
 /** The directory `dir` of `s`, open; `missing` is the error when it is not one. */
 function openDir(s: Space, dir: string, missing: () => Error): number {
@@ -76,6 +92,10 @@ function openSource(s: Space, path: string, follow: boolean): { entry: OpenEntry
     let e: OpenEntry | undefined;
     try {
       e = openEntry(dirFd, at.base || ".");
+      if (e?.link !== undefined && (follow || asked.dirOnly)) {
+        closeFd(e.fd);
+        checkFollow(s, dirFd, e, path);
+      }
     } finally {
       closeFd(dirFd);
     }
@@ -87,7 +107,6 @@ function openSource(s: Space, path: string, follow: boolean): { entry: OpenEntry
       }
       return { entry: e, name: asked.base, contents: asked.contents || asked.base === "" };
     }
-    closeFd(e.fd);
     if (hops === MAX_LINKS) throw failure(path, "too many levels of symbolic links", s);
     at = linkTarget(at, e.link);
   }
@@ -108,10 +127,16 @@ function findDest(s: Space, path: string): Dest {
   for (let hops = 0; ; hops++) {
     const dirFd = openDir(s, at.dir, () => failure(at.dir, "no such directory", s));
     if (!at.base) return { dirFd, name: "", state: "dir", dirOnly: true };
-    const e = openEntry(dirFd, at.base);
+    const t = lstatType(dirFd, at.base);
+    // Only a symlink is opened (O_PATH, for its target): a file there need not be readable to be replaced.
+    const e = t?.type === S_IFLNK ? openEntry(dirFd, at.base) : undefined;
     if (e) closeFd(e.fd);
-    if (!e || e.link === undefined) return { dirFd, name: at.base, state: !e ? "none" : isDir(e) ? "dir" : "other", dirOnly: asked.dirOnly };
-    closeFd(dirFd);
+    if (e?.link === undefined) return { dirFd, name: at.base, state: !t ? "none" : t.type === S_IFDIR ? "dir" : "other", dirOnly: asked.dirOnly };
+    try {
+      checkFollow(s, dirFd, e, path);
+    } finally {
+      closeFd(dirFd);
+    }
     if (hops === MAX_LINKS) throw failure(path, "too many levels of symbolic links", s);
     at = linkTarget(at, e.link);
   }
@@ -132,15 +157,18 @@ async function* fileData(fd: number, runs: { offset: number; length: number }[])
 
 const joinName = (prefix: string, rel: string) => (prefix && rel ? `${prefix}/${rel}` : prefix || rel);
 
-/** A walked tree as tar entries named under `prefix` ("." for its top when there is none), hardlinks kept, holes kept as holes. */
-async function* asTarEntries(entries: Iterable<ConfinedEntry>, prefix: string): AsyncGenerator<TarEntry> {
+/**
+ * A walked tree as tar entries named under `prefix` ("." for its top when there is none), hardlinks
+ * kept, holes kept as holes, xattrs as export keeps them (for the host: user.* only, no file capabilities).
+ */
+async function* asTarEntries(entries: Iterable<ConfinedEntry>, prefix: string, toHost: boolean): AsyncGenerator<TarEntry> {
   const links = new Map<string, string>();
   for (const e of entries) {
     const type = TYPES[e.st.mode & S_IFMT];
     if (!type) continue; // a socket
     const path = joinName(prefix, e.rel) || ".";
     const xattrs: Record<string, Uint8Array> = {};
-    for (const [k, v] of e.xattrs) if (exported(k)) xattrs[k] = v;
+    for (const [k, v] of e.xattrs) if (exported(k) && !(toHost && k === "security.capability")) xattrs[k] = v;
     const entry: TarEntry = {
       path,
       type,
@@ -179,12 +207,14 @@ async function* asTarEntries(entries: Iterable<ConfinedEntry>, prefix: string): 
  * that never leave the directory they start from (apply-layer.ts in its plain mode). A top entry that
  * did not exist before goes again when the copy fails.
  */
-async function extract(entries: AsyncIterable<TarEntry>, dest: Dest, placed: { into: "dest" | "parent"; name: string }, where: string, job: CopyJob) {
+async function extract(entries: AsyncIterable<TarEntry>, dest: Dest, placed: { into: "dest" | "parent"; name: string }, job: CopyJob & { to: { path: string } }) {
+  const where = placed.into === "dest" ? job.to.path : parseCopyPath(job.to.path).dir;
   const baseFd = placed.into === "dest" && dest.name ? openat2(dest.dirFd, dest.name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS) : dest.dirFd;
   const fresh = placed.name !== "" && lstatType(baseFd, placed.name) === undefined;
   const keep = fresh ? openat2(baseFd, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, RESOLVE.BENEATH) : -1;
   try {
-    return await applyLayer(entries, baseFd, { chown: job.archive, idLimit: job.idLimit, plain: { overwrite: job.overwrite, where } });
+    const plain = { overwrite: job.overwrite, where, setid: job.to.side !== "host" };
+    return await applyLayer(entries, baseFd, { chown: job.archive, idLimit: job.idLimit, plain });
   } catch (err) {
     if (fresh) removeBeneath(keep, placed.name);
     throw err;
@@ -203,7 +233,7 @@ export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: str
   const rootFd = "fd" in job.root ? job.root.fd : openat2(AT_FDCWD, job.root.dir, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, 0);
   const spaces: Record<"container" | "host", Space> = {
     container: { fd: rootFd, resolve: RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS, where: `in container ${job.container}` },
-    host: { fd: AT_FDCWD, resolve: 0, where: "on the host" },
+    host: { fd: AT_FDCWD, resolve: 0, where: "on the host", host: true },
   };
   try {
     if (job.from.side === "stream") {
@@ -212,10 +242,10 @@ export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: str
       const dest = findDest(s, job.to.path);
       if (dest.state !== "dir") {
         closeFd(dest.dirFd);
-        throw failure(job.to.path, "is not a directory (a tar stream from stdin is extracted into one)", s);
+        throw dest.state === "none" ? failure(job.to.path, "no such directory", s) : new Error(`${job.to.path} is not a directory: a tar stream from stdin is extracted into one`);
       }
       const input = Bun.stdin.stream() as unknown as AsyncIterable<Uint8Array>;
-      const r = await extract(tarEntries(input), dest, { into: "dest", name: "" }, job.to.path, job);
+      const r = await extract(tarEntries(input), dest, { into: "dest", name: "" }, { ...job, to: job.to });
       return { ok: true, skippedDevices: r.skippedDevices };
     }
     const src = openSource(spaces[job.from.side], job.from.path, job.followLink);
@@ -230,11 +260,11 @@ export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: str
       const s = spaces[job.to.side];
       const dest = findDest(s, job.to.path);
       const placed = placeCopy({ isDir: isDir(src.entry), contents: src.contents, name: src.name }, dest);
-      if ("error" in placed) {
+      if ("refused" in placed) {
         closeFd(dest.dirFd);
-        throw failure(job.to.path, placed.error, s);
+        throw placed.refused === "no-dir" ? failure(job.to.path, "no such directory", s) : new Error(`${job.to.path} is not a directory: a directory cannot be copied onto it`);
       }
-      const r = await extract(asTarEntries(plainTree(src.entry), placed.name), dest, placed, job.to.path, job);
+      const r = await extract(asTarEntries(plainTree(src.entry), placed.name, job.to.side === "host"), dest, placed, { ...job, to: job.to });
       return { ok: true, skippedDevices: r.skippedDevices };
     } finally {
       closeFd(src.entry.fd);

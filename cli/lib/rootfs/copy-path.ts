@@ -31,12 +31,15 @@ export type DestState = "none" | "dir" | "other";
 /**
  * Where docker's rules put a copy of `src` (a directory or not, `name` its name, "" for a root) given
  * what is at the destination: into that directory under the source's name, or its contents into it
- * (`name` ""), or at the destination's own name (a new entry, or one replacing a file). An error
- * message when the rules refuse.
+ * (`name` ""), or at the destination's own name (a new entry, or one replacing a file). Refused: a
+ * directory onto a file, and a file to a directory that does not exist (a path ending in "/").
  */
-export function placeCopy(src: { isDir: boolean; contents: boolean; name: string }, dest: { state: DestState; dirOnly: boolean; name: string }): { into: "dest"; name: string } | { into: "parent"; name: string } | { error: string } {
+export function placeCopy(
+  src: { isDir: boolean; contents: boolean; name: string },
+  dest: { state: DestState; dirOnly: boolean; name: string },
+): { into: "dest" | "parent"; name: string } | { refused: "dir-onto-file" | "no-dir" } {
   if (dest.state === "dir") return { into: "dest", name: src.contents ? "" : src.name };
-  if (dest.state === "other") return src.isDir ? { error: "it is not a directory, and the source is one" } : { into: "parent", name: dest.name };
-  if (!src.isDir && dest.dirOnly) return { error: "no such directory" };
+  if (dest.state === "other") return src.isDir ? { refused: "dir-onto-file" } : { into: "parent", name: dest.name };
+  if (!src.isDir && dest.dirOnly) return { refused: "no-dir" };
   return { into: "parent", name: dest.name };
 }

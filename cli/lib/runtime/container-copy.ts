@@ -2,12 +2,12 @@ import type { Database } from "bun:sqlite";
 import { fstatSync, readlinkSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { RlError } from "../errors";
-import { warnOnce } from "../log";
 import type { Paths } from "../paths";
 import type { CopyEnd, CopyJob } from "../rootfs/copy-files";
 import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { mappedSize, type IdMapping } from "../security/idmap";
+import { warnShrunk } from "../store/export";
 import { findImage, layerDir } from "../store/images";
 import { withLocks } from "../store/locks";
 import { AT_FDCWD, closeFd, O, openat2 } from "../sys/libc";
@@ -52,17 +52,14 @@ export async function copyContainerFiles(d: Database, p: Paths, srcArg: string, 
   if ("container" in src && "container" in dest) throw new RlError("copying between containers is not supported: one of SRC and DEST must be a host path or -");
   const side = "container" in src ? src : "container" in dest ? dest : undefined;
   if (!side) throw new RlError("one of SRC and DEST must be a container's path (CONTAINER:PATH)");
-  if ("stream" in src && "stream" in dest) throw new RlError("SRC and DEST cannot both be -");
   if (!side.container) throw new RlError(`invalid container path ${JSON.stringify(side === src ? srcArg : destArg)}: the container's name is missing before ":"`);
   await sweepStale(d, p);
   const c = findContainer(d, side.container);
   if (!c) throw new RlError(`no such container: ${side.container}`);
   const job: CopyJob = { kind: "copy", root: { dir: "" }, container: c.name, from: endOf(src), to: endOf(dest), ...o, idLimit: mappedSize(mapping) };
   const r = (c.state === "running" && (await copyRunning(p, c, job, mapping))) || (await copyStopped(d, p, c, job, mapping));
-  const skipped = r.skippedDevices ?? [], changed = r.changed ?? [];
-  const some = (l: string[]) => `${l.slice(0, 3).join(", ")}${l.length > 3 ? ", ..." : ""}`;
-  if (skipped.length) warnOnce(`${skipped.length} device node(s) not copied (rl cannot create them): ${some(skipped)}`);
-  if (changed.length) warnOnce(`${changed.length} file(s) of ${c.name} shrank while they were read (the container is running); padded with zeros: ${some(changed)}`);
+  // Device nodes are left out silently (rl cannot create them; a running container's are its /dev's).
+  warnShrunk(c.name, r.changed ?? []);
 }
 
 type JobResult = Awaited<ReturnType<typeof runWorkerJob>>;
