@@ -27,6 +27,9 @@ const SETUP = [
   "chmod 600 /d/bob",
   "echo '#!/bin/sh' > /d/suid",
   "chmod 4755 /d/suid",
+  // Whiteouts over the image's files in the container's writable layer.
+  "rm /etc/motd",
+  "rm -r /etc/apk/keys",
 ].join(" && ");
 
 describe.skipIf(Boolean(reason))("rl cp", () => {
@@ -164,10 +167,14 @@ describe.skipIf(Boolean(reason))("rl cp", () => {
     });
   });
 
-  test("a copy into a stopped container is in its filesystem: rl export shows it", () => {
+  test("a copy into a stopped container is in its filesystem, also where it removed the image's files: rl export shows it", () => {
     writeFileSync(join(work, "seen"), "seen by export\n");
-    expect(sh(`"$RL" cp seen stopped:/etc/seen`)).toMatchObject({ code: 0, stderr: "" });
-    expect(sh(`"$RL" export stopped | tar -xO etc/seen`)).toEqual({ code: 0, stdout: "seen by export\n", stderr: "" });
+    mkdirSync(join(work, "keys"));
+    writeFileSync(join(work, "keys/mine.pub"), "mine\n");
+    expect(sh(`"$RL" cp seen stopped:/etc/seen && "$RL" cp seen stopped:/etc/motd && "$RL" cp keys stopped:/etc/apk`)).toMatchObject({ code: 0, stderr: "" });
+    expect(sh(`"$RL" export stopped | tar -xO etc/seen etc/motd`)).toEqual({ code: 0, stdout: "seen by export\nseen by export\n", stderr: "" });
+    // The directory the container removed comes back with only what was copied, none of the image's keys.
+    expect(sh(`"$RL" export stopped | tar -t | grep '^etc/apk/keys'`).stdout).toBe("etc/apk/keys/\netc/apk/keys/mine.pub\n");
   });
 
   describe("errors: one line, exit 125, nothing left behind", () => {
