@@ -203,18 +203,18 @@ async function* asTarEntries(entries: Iterable<ConfinedEntry>, prefix: string, t
 }
 
 /**
- * Write `entries` where docker's rules put them at `dest` (a directory of `s`), through descriptors
- * that never leave the directory they start from (apply-layer.ts in its plain mode). A top entry that
- * did not exist before goes again when the copy fails.
+ * Write `entries` where docker's rules put them at the destination `to` (found as `dest`), through
+ * descriptors that never leave the directory they start from (apply-layer.ts in its plain mode). A top
+ * entry that did not exist before goes again when the copy fails.
  */
-async function extract(entries: AsyncIterable<TarEntry>, dest: Dest, placed: { into: "dest" | "parent"; name: string }, job: CopyJob & { to: { path: string } }) {
-  const where = placed.into === "dest" ? job.to.path : parseCopyPath(job.to.path).dir;
+async function extract(entries: AsyncIterable<TarEntry>, dest: Dest, placed: { into: "dest" | "parent"; name: string }, to: { side: string; path: string }, job: CopyJob): Promise<void> {
+  const where = placed.into === "dest" ? to.path : parseCopyPath(to.path).dir;
   const baseFd = placed.into === "dest" && dest.name ? openat2(dest.dirFd, dest.name, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS) : dest.dirFd;
   const fresh = placed.name !== "" && lstatType(baseFd, placed.name) === undefined;
   const keep = fresh ? openat2(baseFd, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, RESOLVE.BENEATH) : -1;
   try {
-    const plain = { overwrite: job.overwrite, where, setid: job.to.side !== "host" };
-    return await applyLayer(entries, baseFd, { chown: job.archive, idLimit: job.idLimit, plain });
+    // Device nodes are left out (rl cannot create them; a running container's are its /dev's).
+    await applyLayer(entries, baseFd, { chown: job.archive, idLimit: job.idLimit, plain: { overwrite: job.overwrite, where, setid: to.side !== "host" } });
   } catch (err) {
     if (fresh) removeBeneath(keep, placed.name);
     throw err;
@@ -229,7 +229,7 @@ async function extract(entries: AsyncIterable<TarEntry>, dest: Dest, placed: { i
  * tar stream on stdin) and write it at the destination (a directory, or a tar stream on stdout), the
  * container's side confined to its root whatever its symlinks say or its processes do meanwhile.
  */
-export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: string[]; skippedDevices?: string[] }> {
+export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: string[] }> {
   const rootFd = "fd" in job.root ? job.root.fd : openat2(AT_FDCWD, job.root.dir, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, 0);
   const spaces: Record<"container" | "host", Space> = {
     container: { fd: rootFd, resolve: RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS, where: `in container ${job.container}` },
@@ -245,8 +245,8 @@ export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: str
         throw dest.state === "none" ? failure(job.to.path, "no such directory", s) : new Error(`${job.to.path} is not a directory: a tar stream from stdin is extracted into one`);
       }
       const input = Bun.stdin.stream() as unknown as AsyncIterable<Uint8Array>;
-      const r = await extract(tarEntries(input), dest, { into: "dest", name: "" }, { ...job, to: job.to });
-      return { ok: true, skippedDevices: r.skippedDevices };
+      await extract(tarEntries(input), dest, { into: "dest", name: "" }, job.to, job);
+      return { ok: true };
     }
     const src = openSource(spaces[job.from.side], job.from.path, job.followLink);
     try {
@@ -264,8 +264,8 @@ export async function copyFiles(job: CopyJob): Promise<{ ok: true; changed?: str
         closeFd(dest.dirFd);
         throw placed.refused === "no-dir" ? failure(job.to.path, "no such directory", s) : new Error(`${job.to.path} is not a directory: a directory cannot be copied onto it`);
       }
-      const r = await extract(asTarEntries(plainTree(src.entry), placed.name, job.to.side === "host"), dest, placed, { ...job, to: job.to });
-      return { ok: true, skippedDevices: r.skippedDevices };
+      await extract(asTarEntries(plainTree(src.entry), placed.name, job.to.side === "host"), dest, placed, job.to, job);
+      return { ok: true };
     } finally {
       closeFd(src.entry.fd);
     }

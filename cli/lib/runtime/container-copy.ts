@@ -56,13 +56,14 @@ export async function copyContainerFiles(d: Database, p: Paths, srcArg: string, 
   await sweepStale(d, p);
   const c = findContainer(d, side.container);
   if (!c) throw new RlError(`no such container: ${side.container}`);
-  const job: CopyJob = { kind: "copy", root: { dir: "" }, container: c.name, from: endOf(src), to: endOf(dest), ...o, idLimit: mappedSize(mapping) };
+  const job: JobWithoutRoot = { kind: "copy", container: c.name, from: endOf(src), to: endOf(dest), ...o, idLimit: mappedSize(mapping) };
   const r = (c.state === "running" && (await copyRunning(p, c, job, mapping))) || (await copyStopped(d, p, c, job, mapping));
-  // Device nodes are left out silently (rl cannot create them; a running container's are its /dev's).
   warnShrunk(c.name, r.changed ?? []);
 }
 
 type JobResult = Awaited<ReturnType<typeof runWorkerJob>>;
+/** The job but for where the container's root is, which depends on its state. */
+type JobWithoutRoot = Omit<CopyJob, "root">;
 
 /**
  * The copy through the root of the running container's first process: opened by rl, whose user owns
@@ -70,7 +71,7 @@ type JobResult = Awaited<ReturnType<typeof runWorkerJob>>;
  * job. Undefined when that process is gone (the container stopped) or is not in a mount namespace of
  * its own (its rl, while it records an exit): the stopped container's copy then.
  */
-async function copyRunning(p: Paths, c: ContainerRow, job: CopyJob, mapping: IdMapping): Promise<JobResult | undefined> {
+async function copyRunning(p: Paths, c: ContainerRow, job: JobWithoutRoot, mapping: IdMapping): Promise<JobResult | undefined> {
   if (!c.pid || !c.pid_start) return undefined;
   let fd: number;
   try {
@@ -105,7 +106,7 @@ function isContainerRoot(pid: number, start: string, fd: number): boolean {
  * gone with the job (a new pid namespace ends a fuse-overlayfs daemon with it). One copy at a time per
  * container: two overlay mounts of one writable layer do not mix.
  */
-async function copyStopped(d: Database, p: Paths, c: ContainerRow, job: CopyJob, mapping: IdMapping): Promise<JobResult> {
+async function copyStopped(d: Database, p: Paths, c: ContainerRow, job: JobWithoutRoot, mapping: IdMapping): Promise<JobResult> {
   if (c.state === "removing") throw new RlError(`container ${c.name} is being removed`);
   if (c.state === "created" && c.pid && c.pid_start && processAlive(c.pid, c.pid_start)) throw new RlError(`container ${c.name} is starting: try again once it runs`);
   const img = findImage(d, c.image_id);
