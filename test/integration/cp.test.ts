@@ -123,6 +123,8 @@ describe.skipIf(Boolean(reason))("rl cp", () => {
 
     test("- : out as a tar stream GNU tar reads, in from one GNU tar wrote (into a directory only)", () => {
       expect(listing(`${c}:/d/sub/.`)).toEqual(expect.arrayContaining(["-rw-r--r-- 0/0 g"]));
+      // A reader that stops early ends the copy quietly, 141 as for SIGPIPE.
+      expect(sh(`"$RL" cp ${c}:/ - | head -c 100 > /dev/null; echo "\${PIPESTATUS[0]}"`)).toEqual({ code: 0, stdout: "141\n", stderr: "" });
       expect(listing(`${c}:/d`)).toEqual(expect.arrayContaining(["drwxr-xr-x 0/0 d/", "-rw-r----- 0/0 d/f", "lrwxrwxrwx 0/0 d/fl -> f", "-rw------- 1000/1000 d/bob"]));
       mkdirSync(join(work, `stream-${c}/x`), { recursive: true });
       writeFileSync(join(work, `stream-${c}/x/y`), "from tar\n");
