@@ -20,7 +20,6 @@ function open() {
     utimensat: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
     statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
     fstatfs: { args: ["i32", "ptr"], returns: "i32" },
-    renameat2: { args: ["i32", "ptr", "i32", "ptr", "u32"], returns: "i32" },
     close: { args: ["i32"], returns: "i32" },
     flock: { args: ["i32", "i32"], returns: "i32" },
     execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
@@ -157,14 +156,6 @@ export function fsMagic(fd: number): number {
   const buf = new BigInt64Array(15);
   check(libc().fstatfs(fd, ptr(buf)), "statfs", String(fd));
   return Number(buf[0]!);
-}
-
-/** RENAME_NOREPLACE for renameat: fail with EEXIST instead of replacing what is there. */
-export const RENAME_NOREPLACE = 1;
-
-/** rename(2) of `from` in `fromDir` to `to` in `toDir` (single components: nothing is followed). */
-export function renameat(fromDir: number, from: string, toDir: number, to: string, flags = 0): void {
-  check(libc().renameat2(fromDir, ptr(cstr(from)), toDir, ptr(cstr(to)), flags), "rename", to);
 }
 
 export function closeFd(fd: number): void {
