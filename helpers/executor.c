@@ -239,6 +239,8 @@ static int late_unshare = 0;
 static int parent_fds[3] = {-1, -1, -1};
 /* Pipes that become the container's fds 0-2 (rl_stdio_pipes), or -1 to keep rl's own. */
 static int stdio_child[3] = {-1, -1, -1};
+/* A descriptor of rl's that the next child keeps, at its number, through its exec (rl_pass_fd), or -1. */
+static int pass_fd = -1;
 
 /* ---- small string helpers (no libc string functions needed) ---- */
 static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
@@ -881,11 +883,11 @@ static void run_ops(const char *ops, int len) {
   fail(index, 0);
 }
 
-static void close_all_but(int a, int b, int c, int d, int e) {
-  int keep[5], i, j, lo = 3;
-  keep[0] = a; keep[1] = b; keep[2] = c; keep[3] = d; keep[4] = e;
-  for (i = 1; i < 5; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
-  for (i = 0; i < 5; i++) {
+static void close_all_but(int a, int b, int c, int d, int e, int f) {
+  int keep[6], i, j, lo = 3;
+  keep[0] = a; keep[1] = b; keep[2] = c; keep[3] = d; keep[4] = e; keep[5] = f;
+  for (i = 1; i < 6; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+  for (i = 0; i < 6; i++) {
     if (keep[i] < lo) continue;
     if (keep[i] > lo) syscall(SYS_close_range, lo, keep[i] - 1, 0);
     lo = keep[i] + 1;
@@ -936,7 +938,8 @@ static int child_main(void *arg) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
    * host port, the exit fd of slirp4netns): close all but ours. */
-  close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
+  close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd, pass_fd);
+  if (pass_fd >= 0) fcntl(pass_fd, 2 /* F_SETFD */, 0);
   if (late_unshare && unshare(late_unshare) < 0) fail(-2, errno);
   if (make_tap) {
     /* Done before the release and reported at once: slirp4netns starts only after this message. */
@@ -1050,6 +1053,13 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
     drop_stdio();
     return -e;
   }
+  /* The program is exec'd with its descriptors by number (exec_start): it has no word for a passed one. */
+  if (pass_fd >= 0 && program) {
+    e = 22 /* EINVAL */; munmap(stack, stack_size); close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
+    if (cons[0] >= 0) { close(cons[0]); close(cons[1]); }
+    drop_stdio(); pass_fd = -1;
+    return -e;
+  }
   join_user_fd = join_user; join_net_fd = join_net; join_unshare = 0;
   if (join_user >= 0) {
     /* The namespaces are joined (and the others created) by the child itself: see join_namespaces. */
@@ -1088,11 +1098,22 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
   }
   munmap(stack, stack_size);
   drop_stdio();
+  pass_fd = -1;
   close(syncp[0]); close(errp[1]);
   if (cons[1] >= 0) close(cons[1]);
   if (pid < 0) { close(syncp[1]); close(errp[0]); if (cons[0] >= 0) close(cons[0]); return -e; }
   out[0] = syncp[1]; out[1] = errp[0]; out[2] = cons[0];
   return pid;
+}
+
+/*
+ * A descriptor of rl's for the next rl_spawn's child (a copy of rl, not the program) to keep at the same
+ * number through its exec: what the child could not open itself once in its own user namespace, such as a
+ * running container's /proc/PID/root (the kernel lets only an ancestor namespace's owner reach it).
+ */
+int rl_pass_fd(int fd) {
+  pass_fd = fd;
+  return 0;
 }
 
 /*

@@ -32,6 +32,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   save: () => import("./save"),
   import: () => import("./import"),
   export: () => import("./export"),
+  cp: () => import("./cp"),
   system: () => import("./system"),
   info: () => import("./info"),
   completion: () => import("./completion"),

@@ -14,6 +14,7 @@ export { loadArchive } from "./store/load";
 export { saveImages, type ArchiveFormat } from "./store/save";
 export { importTarball } from "./store/import";
 export { exportContainer } from "./store/export";
+export { copyContainerFiles } from "./runtime/container-copy";
 export { writingArchive } from "./output-file";
 export { resetStore } from "./store/reset";
 export { tagImage } from "./store/tag";

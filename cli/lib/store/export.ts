@@ -28,9 +28,12 @@ export async function exportContainer(d: Database, p: Paths, text: string, outpu
   // The worker writes the file; rl removes its temp if the worker dies or rl is interrupted.
   const target = outputTarget(output);
   const r = await writingOutput(target, () => runWorkerJob(p.tmp, { kind: "export", dirs, output: target }, mapping));
-  const changed = r.changed ?? [];
-  if (changed.length) {
-    const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;
-    warnOnce(`${changed.length} file(s) of ${c.name} shrank while they were read (the container is running); padded with zeros: ${some}`);
-  }
+  warnShrunk(c.name, r.changed ?? []);
+}
+
+/** The warning for files of a running container that shrank while an archive of them was written. */
+export function warnShrunk(container: string, changed: string[]): void {
+  if (!changed.length) return;
+  const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;
+  warnOnce(`${changed.length} file(s) of ${container} shrank while they were read (the container is running); padded with zeros: ${some}`);
 }

@@ -18,6 +18,7 @@ export const executor = lazyC("executor.c", {
   rl_close: { args: ["i32"], returns: "i32" },
   rl_spawn_helper: { args: ["ptr", "i32", "ptr"], returns: "ptr" },
   rl_stdio_pipes: { args: ["i32", "ptr"], returns: "i32" },
+  rl_pass_fd: { args: ["i32"], returns: "i32" },
   rl_wait_helper: { args: ["ptr", "ptr", "i32"], returns: "i32" },
 });
 
@@ -53,8 +54,9 @@ export interface Spawned {
  * `pipes`: bit i gives the child a pipe as fd i instead of rl's own (rl's end in Spawned.pipes).
  * `copy`: a copy of rl, never the program: a program exec'd before its id maps holds capabilities in
  * its namespace only when the user turns out to be its root, which --userns=keep-id and nomap are not.
+ * `passFd`: a descriptor of rl's that the child keeps, at its number, through its exec (a copy of rl then).
  */
-export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false, pipes = 0, copy = false): Spawned {
+export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false, pipes = 0, copy = false, passFd = -1): Spawned {
   const out = new Int32Array(3);
   const ends = new Int32Array(3).fill(-1);
   const spawn = (program: string | undefined) => {
@@ -62,10 +64,11 @@ export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { us
       const r = executor().rl_stdio_pipes(pipes, ptr(ends));
       if (r < 0) return r;
     }
+    if (passFd >= 0) executor().rl_pass_fd(passFd);
     return executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
   };
   const closeEnds = () => ends.forEach((fd, i) => fd >= 0 && (executor().rl_close(fd), (ends[i] = -1)));
-  const program = programFailed || copy ? undefined : executorProgram();
+  const program = programFailed || copy || passFd >= 0 ? undefined : executorProgram();
   let pid = spawn(program);
   // A program that cannot be run (a noexec mount, a foreign architecture): the copy of rl does the same.
   if (pid < 0 && program !== undefined) {

@@ -19,6 +19,7 @@ function open() {
     fchmodat: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
     utimensat: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
     statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
+    fstatfs: { args: ["i32", "ptr"], returns: "i32" },
     close: { args: ["i32"], returns: "i32" },
     flock: { args: ["i32", "i32"], returns: "i32" },
     execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
@@ -148,6 +149,13 @@ export function lstatType(dirfd: number, path: string): StatxType | undefined {
     throw errnoError("stat", path);
   }
   return { type: statxView.getUint16(28, true) & S_IFMT, rdevMajor: statxView.getUint32(128, true), rdevMinor: statxView.getUint32(132, true) };
+}
+
+/** The filesystem type of the descriptor `fd` (statfs f_type: a magic number, e.g. 0x9fa0 for proc). */
+export function fsMagic(fd: number): number {
+  const buf = new BigInt64Array(15);
+  check(libc().fstatfs(fd, ptr(buf)), "statfs", String(fd));
+  return Number(buf[0]!);
 }
 
 export function closeFd(fd: number): void {
