@@ -2,11 +2,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, openSync, closeSync, ftruncateSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeLevels, openLevels } from "../../cli/lib/rootfs/confined-tree";
-import { copyMergedTree, mergedDirMeta, sameOwner, setDirMeta } from "../../cli/lib/rootfs/copy-tree";
 import { flattenLayers } from "../../cli/lib/rootfs/flatten";
 import { fillVolume } from "../../cli/lib/rootfs/volume-files";
-import { AT_FDCWD, closeFd, lgetxattrs, lsetxattr, mknod, O, openat2, setTimes } from "../../cli/lib/sys/libc";
+import { AT_FDCWD, lgetxattrs, lsetxattr, mknod, setTimes } from "../../cli/lib/sys/libc";
 
 let work = "";
 beforeAll(() => {
@@ -54,47 +52,30 @@ const ns = (p: string) => {
 };
 const at = ([s, n]: [number, number]) => BigInt(s) * 1_000_000_000n + BigInt(n);
 
-test("copyMergedTree: the merged view with modes, times to the nanosecond, xattrs, hard links, holes; links copied, never followed", () => {
+test("copyMergedTree (as the vfs driver's flattenLayers): the merged view with modes, times to the nanosecond, xattrs, hard links, holes; links copied, never followed", () => {
   const [upper, lower] = layers("tree");
   const dest = join(work, "tree-copy");
-  mkdirSync(dest);
-  const fd = openat2(AT_FDCWD, dest, O.RDONLY | O.DIRECTORY, 0, 0);
-  const levels = openLevels([join(upper!, "data"), join(lower!, "data")]);
-  try {
-    const meta = mergedDirMeta(levels);
-    copyMergedTree(levels, fd, sameOwner);
-    setDirMeta(fd, meta, sameOwner, dest);
-  } finally {
-    closeLevels(levels);
-    closeFd(fd);
-  }
+  flattenLayers([lower!, upper!], dest);
+  const data = join(dest, "data");
   // Times first: listing a directory, or reading a link, moves its atime.
-  const link = lstatSync(join(dest, "link"), { bigint: true });
+  const link = lstatSync(join(data, "link"), { bigint: true });
   expect([link.atimeNs, link.mtimeNs]).toEqual([at(T1), at(T2)]);
-  for (const f of ["sub/file", "sub", "."]) expect({ f, times: ns(join(dest, f)) }).toEqual({ f, times: [at(T1), at(T2)] });
-  expect(readdirSync(dest).sort()).toEqual(["fifo", "hard", "link", "low", "opq", "sparse", "sub"]);
-  expect(readdirSync(join(dest, "opq"))).toEqual(["new"]);
-  expect(readFileSync(join(dest, "low"), "utf8")).toBe("from below\n");
-  expect(statSync(join(dest, "sub/file")).mode & 0o7777).toBe(0o4751);
-  expect(statSync(join(dest, "sub/file")).ino).toBe(statSync(join(dest, "hard")).ino);
-  expect([...lgetxattrs(join(dest, "sub/file"))].map(([k, v]) => `${k}=${new TextDecoder().decode(v)}`)).toEqual(["user.note=kept"]);
-  expect(lgetxattrs(join(dest, "opq")).size).toBe(0); // overlay's own marker stays behind
-  expect(readlinkSync(join(dest, "link"))).toBe("/etc/passwd");
-  expect(lstatSync(join(dest, "fifo")).isFIFO()).toBe(true);
-  const sparse = statSync(join(dest, "sparse"));
+  for (const f of ["sub/file", "sub", "."]) expect({ f, times: ns(join(data, f)) }).toEqual({ f, times: [at(T1), at(T2)] });
+  expect(readdirSync(data).sort()).toEqual(["fifo", "hard", "link", "low", "opq", "sparse", "sub"]);
+  expect(readdirSync(join(data, "opq"))).toEqual(["new"]);
+  expect(readFileSync(join(data, "low"), "utf8")).toBe("from below\n");
+  expect(statSync(join(data, "sub/file")).mode & 0o7777).toBe(0o4751);
+  expect(statSync(join(data, "sub/file")).ino).toBe(statSync(join(data, "hard")).ino);
+  expect([...lgetxattrs(join(data, "sub/file"))].map(([k, v]) => `${k}=${new TextDecoder().decode(v)}`)).toEqual(["user.note=kept"]);
+  expect(lgetxattrs(join(data, "opq")).size).toBe(0); // overlay's own marker stays behind
+  expect(readlinkSync(join(data, "link"))).toBe("/etc/passwd");
+  expect(lstatSync(join(data, "fifo")).isFIFO()).toBe(true);
+  const sparse = statSync(join(data, "sparse"));
   expect(sparse.size).toBe(16 << 20);
   expect(sparse.blocks * 512).toBeLessThan(1 << 20);
-  expect(readFileSync(join(dest, "sparse")).subarray(8 << 20, (8 << 20) + 3).toString()).toBe("end");
-  expect(statSync(join(dest, "sub")).mode & 0o7777).toBe(0o710);
-  expect(statSync(dest).mode & 0o7777).toBe(0o750);
-});
-
-test("flattenLayers (vfs) is the same copy of the whole image", () => {
-  const [upper, lower] = layers("flat");
-  const dest = join(work, "flat-copy");
-  flattenLayers([lower!, upper!], dest);
-  expect(readdirSync(join(dest, "data")).sort()).toEqual(["fifo", "hard", "link", "low", "opq", "sparse", "sub"]);
-  expect(statSync(join(dest, "data")).mode & 0o7777).toBe(0o750);
+  expect(readFileSync(join(data, "sparse")).subarray(8 << 20, (8 << 20) + 3).toString()).toBe("end");
+  expect(statSync(join(data, "sub")).mode & 0o7777).toBe(0o710);
+  expect(statSync(data).mode & 0o7777).toBe(0o750);
 });
 
 test("fillVolume: the image's directory at the path; what is already in the volume stays, a link there is never followed", () => {

@@ -28,6 +28,14 @@ function layer(name: string, files: Record<string, string | null>): string {
 
 /** Where a descriptor is, below `work`. */
 const where = (fd: number) => readlinkSync(`/proc/self/fd/${fd}`).slice(work.length + 1);
+/** Where openMergedDir finds `path`: its layer directories, below `work`. */
+function mergedDirAt(dirs: string[], path: string): string[] | undefined {
+  const levels = openMergedDir(dirs, path);
+  if (!levels) return undefined;
+  const found = levels.map((l) => where(l.fd));
+  closeLevels(levels);
+  return found;
+}
 const view = (dirs: string[]) => Array.from(confinedTree(dirs), (e) => `${e.rel}<${where(e.fd).split("/")[0]}`); // each while its descriptor is open
 
 test("upper entries hide lower ones; directories merge and come before their children, names sorted", () => {
@@ -82,13 +90,7 @@ test("openMergedDir: the layer directories of a path, through whiteouts and opaq
   const lower = layer("d1", { "v/a/x": "1", "v/b/y": "1", "w/z": "1", "gone/q": "1", "wgone/q": "1" });
   const upper = layer("d2", { "v/a/x2": "2", "v/b/.wh..wh..opq": "", ".wh.gone": "", file: "2" });
   mknod(join(upper, "wgone"), "whiteout");
-  const at = (path: string) => {
-    const levels = openMergedDir([upper, lower], path);
-    if (!levels) return undefined;
-    const dirs = levels.map((l) => where(l.fd));
-    closeLevels(levels);
-    return dirs;
-  };
+  const at = (path: string) => mergedDirAt([upper, lower], path);
   expect(at("/v/a")).toEqual(["d2/v/a", "d1/v/a"]);
   expect(at("v/b/")).toEqual(["d2/v/b"]);
   expect(at("/w")).toEqual(["d1/w"]);
@@ -113,13 +115,7 @@ test("openMergedDir: symlinks resolve inside the image, as the container's mount
   symlinkSync("loop", join(upper, "loop"));
   mkdirSync(join(upper, "srv"));
   symlinkSync(`../../../../../../..${outside}/secret`, join(upper, "srv/hostrel"));
-  const at = (path: string) => {
-    const levels = openMergedDir([upper, lower], path);
-    if (!levels) return undefined;
-    const dirs = levels.map((l) => where(l.fd));
-    closeLevels(levels);
-    return dirs;
-  };
+  const at = (path: string) => mergedDirAt([upper, lower], path);
   expect(at("/rel")).toEqual(["e1/srv/data"]);
   expect(at("/abs")).toEqual(["e1/srv/data"]);
   expect(at("/up/up/srv/data")).toEqual(["e1/srv/data"]);
