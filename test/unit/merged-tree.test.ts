@@ -99,7 +99,7 @@ test("openMergedDir: the layer directories of a path, through whiteouts and opaq
   mkdirSync(join(lower, "v/b/deeper"));
   mkdirSync(join(upper, "v/b/deeper"));
   expect(at("/v/b/deeper")).toEqual(["d2/v/b/deeper"]);
-  for (const missing of ["/gone", "/gone/q", "/wgone", "/wgone/q", "/nothing", "/file", "/file/x", "/v/a/x"]) expect({ missing, dirs: at(missing) }).toEqual({ missing, dirs: undefined });
+  for (const missing of ["/gone", "/gone/q", "/wgone", "/wgone/q", "/nothing", "/file", "/file/x", "/v/a/x", `/${"n".repeat(253)}`, `/v/${"n".repeat(300)}`]) expect({ missing, dirs: at(missing) }).toEqual({ missing, dirs: undefined });
 });
 
 test("openMergedDir: symlinks resolve inside the image, as the container's mount does; never to the host", () => {

@@ -128,6 +128,7 @@ export function openMergedDir(dirsTopFirst: string[], path: string): Level[] | u
   }
 }
 
+const NAME_MAX = 255;
 const parts = (path: string) => path.split("/").filter((n) => n && n !== ".");
 
 /**
@@ -135,10 +136,12 @@ const parts = (path: string) => path.split("/").filter((n) => n && n !== ".");
  * undefined (nothing there, whited out, or not a directory).
  */
 function lookup(levels: Level[], name: string): Level[] | string | undefined {
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX) return undefined; // no file has such a name (the mount reports it)
   const below: Level[] = [];
   try {
     for (const level of levels) {
-      if (lstatType(level.fd, `.wh.${name}`)) break;
+      if (bytes <= NAME_MAX - 4 && lstatType(level.fd, `.wh.${name}`)) break;
       const e = openEntry(level.fd, name);
       if (e && !isDir(e)) {
         closeFd(e.fd);
