@@ -23,14 +23,16 @@ export function fillVolume(layerDirsTopFirst: string[], path: string, dest: stri
   const levels = openMergedDir(layerDirsTopFirst, path);
   if (!levels) return false;
   const tmp = `${basename(dest)}.fill`;
-  // The volume's own directory in the store: rl's, not a container's.
-  const parent = openat2(AT_FDCWD, dirname(dest), DIR_FLAGS, 0, 0);
+  let parent = -1;
   try {
+    // The volume's own directory in the store: rl's, not a container's.
+    parent = openat2(AT_FDCWD, dirname(dest), DIR_FLAGS, 0, 0);
     removeTree(`/proc/self/fd/${parent}/${tmp}`); // left by a fill that was killed
     mkdirat(parent, tmp, 0o700);
     const from = openat2(parent, tmp, DIR_FLAGS, 0, BENEATH);
-    const to = openat2(parent, basename(dest), DIR_FLAGS, 0, BENEATH);
+    let to = -1;
     try {
+      to = openat2(parent, basename(dest), DIR_FLAGS, 0, BENEATH);
       const meta = mergedDirMeta(levels);
       copyMergedTree(levels, from, sameOwner);
       for (const name of readDirNames(from, tmp)) {
@@ -43,16 +45,15 @@ export function fillVolume(layerDirsTopFirst: string[], path: string, dest: stri
       setDirMeta(to, meta, sameOwner, dest);
     } finally {
       closeFd(from);
-      closeFd(to);
+      if (to >= 0) closeFd(to);
       removeTree(`/proc/self/fd/${parent}/${tmp}`);
     }
   } finally {
-    closeFd(parent);
+    if (parent >= 0) closeFd(parent);
     closeLevels(levels);
   }
   return true;
 }
-
 
 /**
  * chown -R of `dir` to uid:gid (`:U`), through descriptors: every entry is changed relative to its
