@@ -1,4 +1,4 @@
-import { AT_FDCWD, closeFd, fsMagic, O, openat2 } from "../sys/libc";
+import { AT_FDCWD, closeFd, fsMagic, lstatType, O, openat2 } from "../sys/libc";
 import { fdXattrs, openEntry, readDirNames, type OpenEntry } from "../sys/layer-files";
 import { isOpaqueValue, OPAQUE_XATTRS, visibleNames } from "./merged-tree";
 
@@ -17,30 +17,47 @@ const deviceOf = (e: OpenEntry) => e.st.inode.slice(0, e.st.inode.indexOf(":"));
 /** The kernel's own filesystems (proc, sysfs, devpts, mqueue, cgroup, cgroup2, securityfs, debugfs, tracefs, bpf): files with no content to copy. */
 const KERNEL_FS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x19800202, 0x27e0eb, 0x63677270, 0x73636673, 0x64626720, 0x74726163, 0xcafe4a11]);
 
-interface Level {
+/** One layer's directory of a merged directory, open; `opaque`: the layers below it do not show. */
+export interface Level {
   fd: number;
   opaque: boolean;
   /** A plain tree's directory: its device, to see where another filesystem is mounted. */
   device?: string;
 }
 
-/**
- * The file system an overlay of `dirsTopFirst` shows (as mergedTree: whiteouts and opaque directories
- * honoured, names sorted, each directory before its children), walked through descriptors only: each
- * entry is opened relative to its directory's descriptor, never through a symlink, never outside it
- * (sys/layer-files.ts openEntry). The trees may belong to a running container, which can rename and
- * swap anything meanwhile: the walk then sees an entry as it was or as it is, never a file outside.
- */
-export function* confinedTree(dirsTopFirst: string[]): Generator<ConfinedEntry> {
+export function closeLevels(levels: Level[]): void {
+  for (const l of levels) closeFd(l.fd);
+}
+
+/** The root directories of layers (top first), open; the caller closes them (closeLevels). */
+export function openLevels(dirsTopFirst: string[]): Level[] {
   const roots: Level[] = [];
   try {
     for (const dir of dirsTopFirst) {
-      const fd = openat2(AT_FDCWD, dir, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, 0);
-      roots.push({ fd, opaque: isOpaque(fdXattrs(fd, dir)) });
+      const level = { fd: openat2(AT_FDCWD, dir, O.RDONLY | O.DIRECTORY | O.NOFOLLOW | O.CLOEXEC, 0, 0), opaque: false };
+      roots.push(level);
+      level.opaque = isOpaque(fdXattrs(level.fd, dir));
     }
-    yield* walk(roots, "", true);
+  } catch (err) {
+    closeLevels(roots);
+    throw err;
+  }
+  return roots;
+}
+
+/**
+ * The file system an overlay of `dirsTopFirst` shows (whiteouts and opaque directories honoured, names
+ * sorted, each directory before its children), walked through descriptors only: each entry is opened
+ * relative to its directory's descriptor, never through a symlink, never outside it (sys/layer-files.ts
+ * openEntry). The trees may belong to a running container, which can rename and swap anything
+ * meanwhile: the walk then sees an entry as it was or as it is, never a file outside.
+ */
+export function* confinedTree(dirsTopFirst: string[]): Generator<ConfinedEntry> {
+  const roots = openLevels(dirsTopFirst);
+  try {
+    yield* confinedWalk(roots);
   } finally {
-    for (const r of roots) closeFd(r.fd);
+    closeLevels(roots);
   }
 }
 
@@ -52,6 +69,15 @@ export function* confinedTree(dirsTopFirst: string[]): Generator<ConfinedEntry> 
 export function* plainTree(top: OpenEntry): Generator<ConfinedEntry> {
   yield { ...top, rel: "", xattrs: fdXattrs(top.fd, ".") };
   if (isDir(top)) yield* walk([{ fd: top.fd, opaque: false, device: deviceOf(top) }], "", false);
+}
+
+/**
+ * As confinedTree, below a merged directory already open (`rel`: its path, which the entries' paths
+ * start with). Whiteouts in fuse-overlayfs's `.wh.NAME` form and `.wh..wh..opq` are read from the
+ * listings (merged-tree.ts visibleNames), char 0/0 whiteouts and the opaque xattr here.
+ */
+export function* confinedWalk(levels: Level[], rel = ""): Generator<ConfinedEntry> {
+  yield* walk(levels, rel, true);
 }
 
 function* walk(levels: Level[], rel: string, layered: boolean): Generator<ConfinedEntry> {
@@ -83,7 +109,79 @@ function* walk(levels: Level[], rel: string, layered: boolean): Generator<Confin
       yield* walk(below, relPath, layered);
     } finally {
       closeFd(e.fd);
-      for (const b of below.slice(1)) closeFd(b.fd);
+      closeLevels(below.slice(1));
     }
   }
+}
+
+/** As the kernel's RESOLVE_IN_ROOT gives up on a path: after this many symlinks (ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * The merged directory at `path` in the overlay of `dirsTopFirst` (its layers' directories, open; the
+ * caller closes them), or undefined where the image has no directory there. The path resolves as the
+ * container's mount of it does (openat2 RESOLVE_IN_ROOT in the executor): a symlink of the image is
+ * followed inside the image, an absolute one from the image's root, and ".." never climbs above that
+ * root. Every step opens one name under a layer directory's descriptor (openEntry), so neither a link
+ * nor a swap leads out of the layers.
+ */
+export function openMergedDir(dirsTopFirst: string[], path: string): Level[] | undefined {
+  const stack: Level[][] = [openLevels(dirsTopFirst)]; // the directories from the root to where the walk is
+  let todo = parts(path);
+  let links = 0;
+  try {
+    while (todo.length) {
+      const name = todo.shift()!;
+      if (name === "..") {
+        if (stack.length > 1) closeLevels(stack.pop()!);
+        continue;
+      }
+      const found = lookup(stack[stack.length - 1]!, name);
+      if (found === undefined || (typeof found === "string" && ++links > MAX_LINKS)) return undefined;
+      if (typeof found !== "string") {
+        stack.push(found);
+        continue;
+      }
+      if (found.startsWith("/")) while (stack.length > 1) closeLevels(stack.pop()!);
+      todo = [...parts(found), ...todo];
+    }
+    return stack.pop();
+  } finally {
+    for (const levels of stack) closeLevels(levels);
+  }
+}
+
+const NAME_MAX = 255;
+const parts = (path: string) => path.split("/").filter((n) => n && n !== ".");
+
+/**
+ * `name` in the merged directory `levels`: the directories it merges (open), a symlink's target, or
+ * undefined (nothing there, whited out, or not a directory).
+ */
+function lookup(levels: Level[], name: string): Level[] | string | undefined {
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX) return undefined; // no file has such a name (the mount reports it)
+  const below: Level[] = [];
+  try {
+    for (const level of levels) {
+      if (bytes <= NAME_MAX - 4 && lstatType(level.fd, `.wh.${name}`)) break;
+      const e = openEntry(level.fd, name);
+      if (e && !isDir(e)) {
+        closeFd(e.fd);
+        // The topmost entry is what the name is; a non-directory under a directory ends the merge.
+        if (below.length || isWhiteout(e)) break;
+        return e.link;
+      }
+      if (e) {
+        const opaque = isOpaque(fdXattrs(e.fd, name)) || lstatType(e.fd, ".wh..wh..opq") !== undefined;
+        below.push({ fd: e.fd, opaque });
+        if (opaque) break;
+      }
+      if (level.opaque) break;
+    }
+  } catch (err) {
+    closeLevels(below);
+    throw err;
+  }
+  return below.length ? below : undefined;
 }

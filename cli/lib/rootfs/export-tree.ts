@@ -3,7 +3,7 @@ import { writeAll } from "../write-all";
 import { openOutput, type Output, type OutputTarget } from "../output-file";
 import { pauseForTests } from "../test-pause";
 import { TAR_END, tarHeader, tarPadding, type SparseRun, type TarWriteEntry, type TarWriteType } from "../image/tar-writer";
-import { dataRuns, sendFile } from "../sys/layer-files";
+import { dataRuns, mayHaveHoles, sendFile } from "../sys/layer-files";
 import { confinedTree, type ConfinedEntry } from "./confined-tree";
 import { isOverlayXattr } from "./merged-tree";
 
@@ -83,8 +83,8 @@ export const exported = (name: string) => (name.startsWith("user.") && !isOverla
 
 /** The runs of a file worth writing as a sparse member, or undefined when it has no holes. */
 function sparseRuns(e: ConfinedEntry): SparseRun[] | undefined {
-  const { size, blocks } = e.st;
-  if (size === 0 || blocks * 512 >= size) return undefined; // as many blocks as bytes: no holes (cheap test)
+  const { size } = e.st;
+  if (!mayHaveHoles(e.st)) return undefined;
   // Runs on 512-byte blocks (GNU tar's reader starts each at a block); a filesystem's runs already are.
   const runs: SparseRun[] = [];
   let data = 0;

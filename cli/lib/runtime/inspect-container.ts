@@ -6,6 +6,7 @@ import type { Database } from "bun:sqlite";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { networkModeName } from "../network/options";
+import { portBindings } from "../network/ports";
 import { loadNetwork } from "../network/store";
 import type { Paths } from "../paths";
 import { findImage } from "../store/images";
@@ -28,8 +29,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
   // The first process is the container's only while it is the one recorded (pid and start time).
   const alive = r.state === "running" && r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
   const dir = containerDir(p, r.id);
-  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const m of net?.ports ?? []) (ports[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp || "0.0.0.0", HostPort: String(m.hostPort) });
+  const ports = portBindings(net?.ports ?? []);
   const slirp = net?.config.mode === "slirp4netns";
   return {
     Id: r.id,
