@@ -30,6 +30,13 @@ export interface ContainerRow {
   auto_remove: number;
   created: number;
   finished: number | null;
+  /** When it last started (ms since the epoch). */
+  started: number | null;
+  /** The monitor process of a detached container, and its /proc/PID/stat start time. */
+  monitor_pid: number | null;
+  monitor_start: string | null;
+  /** JSON: the container's creation config. */
+  config: string | null;
 }
 
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
@@ -42,7 +49,7 @@ export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
  * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
  * Returns the name recorded.
  */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start">, o: { generated?: boolean } = {}): string {
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start" | "config">, o: { generated?: boolean } = {}): string {
   const own = ownProcess();
   return transaction(d, p.db, () => {
     let name = row.name;
@@ -73,7 +80,7 @@ export function markRunning(d: Database, p: Paths, id: string, pid: number): voi
   const start = pidStartTime(pid);
   const own = ownProcess();
   const [who, since] = start === undefined ? [own.pid, own.start] : [pid, start];
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(who, since, id), { transient: true });
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ? WHERE id = ?").run(who, since, Date.now(), id), { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
