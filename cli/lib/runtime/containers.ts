@@ -15,6 +15,7 @@ import { randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 
+/** A row of the containers table (its DDL: store/schema/containers.ts). */
 export interface ContainerRow {
   id: string;
   name: string;
