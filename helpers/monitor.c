@@ -251,6 +251,18 @@ static void write_exit_file(const char *path, int code, long finished) {
   rename(tmp, path);
 }
 
+/* rl's word on the container (blocking): the commit with the descriptors to hold (1: it is kept), or
+ * EOF (2: rl failed or died, and gave it up). */
+static int take_commit(int ctl, int *committed, int *held, int *nheld) {
+  int go = 0, r = mon_recv(ctl, &go, sizeof go, held, MON_MAX_FDS);
+  close(ctl);
+  if (r != (int)sizeof go || go != 1) { *committed = 2; return 0; }
+  *committed = 1;
+  for (*nheld = 0; *nheld < MON_MAX_FDS && held[*nheld] >= 0; (*nheld)++) {}
+  open_log();
+  return 1;
+}
+
 /* Wait until `pid` ends (pidfd readable, or polled) while the streams are pumped and, until it is
  * committed (1) or abandoned (2), the control socket is read; its wait status. */
 static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *committed, int *held, int *nheld) {
@@ -265,7 +277,12 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     w = poll(pfd, (unsigned long)n, pidfd >= 0 ? -1 : 200);
     if (w < 0 && errno != EINTR) break;
     do w = waitpid(pid, &status, 1 /* WNOHANG */); while (w < 0 && errno == EINTR);
-    if (w == pid) { if (pidfd >= 0) close(pidfd); return status; }
+    if (w == pid) {
+      if (pidfd >= 0) close(pidfd);
+      /* A workload that ended at once may beat rl's commit: rl still says whether it keeps it. */
+      if (*committed == 0) take_commit(ctl, committed, held, nheld);
+      return status;
+    }
     for (i = 0; i < nstreams; i++) {
       int k;
       if (streams[i].fd < 0) continue;
@@ -275,17 +292,8 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     }
     if (*committed == 0) {
       for (i = 0; i < n; i++) if (pfd[i].fd == ctl && pfd[i].revents) {
-        int go = 0, r = mon_recv(ctl, &go, sizeof go, held, MON_MAX_FDS);
-        if (r == (int)sizeof go && go == 1) {
-          *committed = 1;
-          for (*nheld = 0; *nheld < MON_MAX_FDS && held[*nheld] >= 0; (*nheld)++) {}
-          close(ctl);
-          open_log();
-        } else {
-          /* rl failed or died before the container was recorded: it must not run on unseen */
-          *committed = 2;
-          kill(pid, SIGKILL);
-        }
+        /* rl failed or died before the container was recorded: it must not run on unseen */
+        if (!take_commit(ctl, committed, held, nheld)) kill(pid, SIGKILL);
       }
     }
   }

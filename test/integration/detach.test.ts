@@ -34,7 +34,7 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
   /** The container's first process, its monitor and its network helpers, as recorded. */
   const processesOf = (id: string): number[] => {
     const c = query<{ pid: number | null }>("SELECT pid FROM containers WHERE id = ?", id).map((x) => x.pid);
-    const m = query<{ pid: number }>("SELECT pid FROM container_monitors WHERE container_id = ?", id).map((x) => x.pid);
+    const m = query<{ pid: number | null }>("SELECT monitor_pid AS pid FROM containers WHERE id = ?", id).map((x) => x.pid);
     const helpers = query<{ helpers: string }>("SELECT helpers FROM container_networks WHERE container_id = ?", id).flatMap((x) => (JSON.parse(x.helpers) as { pid: number }[]).map((h) => h.pid));
     return [...c, ...m, ...helpers].filter((p): p is number => typeof p === "number");
   };
@@ -77,6 +77,20 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect(await r(["wait", "quick"])).toMatchObject({ code: 0, stdout: "3\n" });
     expect(await status("quick")).toMatch(/^Exited \(3\) /);
     expect(query<{ state: string; exit_code: number }>("SELECT state, exit_code FROM containers WHERE name = 'quick'")).toEqual([{ state: "exited", exit_code: 3 }]);
+  });
+
+  test("a workload that ends before rl has handed it to its monitor still has its own exit code and output", async () => {
+    const hook = join(t.root, "paused-before-handover");
+    const p = Bun.spawn([RL_BIN, "run", "-d", "--name", "instant", "--network", "none", ALPINE, "sh", "-c", "echo at-once; exit 4"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_HANDOVER: hook }, stdout: "pipe", stderr: "pipe" });
+    await until("the pause", () => existsSync(hook) || p.exitCode !== null);
+    expect({ paused: existsSync(hook), stderr: p.exitCode === null ? "" : await new Response(p.stderr).text() }).toEqual({ paused: true, stderr: "" });
+    const [row] = query<{ pid: number }>("SELECT pid FROM containers WHERE name = ?", "instant");
+    await until("the workload to end", () => !alive(row!.pid));
+    rmSync(hook);
+    expect(await p.exited).toBe(0);
+    expect(await r(["wait", "instant"])).toMatchObject({ stdout: "4\n" });
+    expect((await r(["logs", "instant"])).stdout).toBe("at-once\n");
+    expect((await r(["rm", "instant"])).code).toBe(0);
   });
 
   test("logs -f follows until the container ends", async () => {
@@ -140,7 +154,7 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
   test("SIGKILL of the monitor ends the container; it shows as killed, nothing is left", async () => {
     const id = await detach(["--name", "orphan", ALPINE, "sleep", "1000"]);
     const procs = processesOf(id);
-    const [monitor] = query<{ pid: number }>("SELECT pid FROM container_monitors WHERE container_id = ?", id);
+    const [monitor] = query<{ pid: number }>("SELECT monitor_pid AS pid FROM containers WHERE id = ?", id);
     process.kill(monitor!.pid, "SIGKILL");
     await until("every process of the container to end", () => procs.every((p) => !alive(p)));
     expect(await status("orphan")).toMatch(/^Exited \(137\) /);
@@ -159,7 +173,7 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     await until("the pause", () => existsSync(hook) || p.exitCode !== null);
     expect(existsSync(hook)).toBe(true);
     const [row] = query<{ id: string }>("SELECT id FROM containers WHERE name = 'halfway'");
-    const monitors = query<{ pid: number }>("SELECT pid FROM container_monitors");
+    const monitors = query<{ pid: number }>("SELECT monitor_pid AS pid FROM containers WHERE monitor_pid IS NOT NULL");
     p.kill("SIGKILL");
     await p.exited;
     rmSync(hook, { force: true });
@@ -167,7 +181,7 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     await until("the workload to end", () => sleepers() === "");
     await until("the next rl to remove it", async () => !(await r(["ps", "-a", "--format", "{{.Names}}"])).stdout.includes("halfway"));
     expect(existsSync(join(t.env.RL_ROOT!, "containers", row!.id))).toBe(false);
-    expect(query("SELECT pid FROM container_monitors")).toEqual(monitors);
+    expect(query("SELECT monitor_pid AS pid FROM containers WHERE monitor_pid IS NOT NULL")).toEqual(monitors);
   });
 
   test("-dit: a shell on a terminal stays up; --log-driver none keeps no log", async () => {

@@ -111,6 +111,7 @@ export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolea
     return { spawned, exited, idMaps, tap, monitor };
   } catch (err) {
     abortChild(spawned);
+    monitor?.abandon();
     await exited;
     throw err;
   }
@@ -122,7 +123,13 @@ export async function discardChild(c: Child): Promise<void> {
   try {
     c.idMaps();
   } catch {}
-  await c.exited;
+  await ended(c);
+}
+
+/** Wait for a child given up on: a detached one's monitor is told first (it waits for rl's word). */
+export function ended(c: Child): Promise<number> {
+  c.monitor?.abandon();
+  return c.exited;
 }
 
 /**
@@ -155,12 +162,12 @@ export async function startChild(c: Child, ops: Op[], network: ContainerNetwork,
     killPid(c.spawned.pid, 9);
     if (r.ptyMaster >= 0) closeFd(r.ptyMaster);
     closePipes(c.spawned);
-    await c.exited;
+    await ended(c);
     throw meanwhile.error;
   }
   if (r.failedOp !== -1) {
     closePipes(c.spawned);
-    await c.exited;
+    await ended(c);
     if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
     if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
     if (r.failedOp === -5) throw new RlError(`cannot give the container a session keyring of its own: ${strerror(r.errno)}`);

@@ -16,6 +16,7 @@ import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes"
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 import { readExitFile } from "./exit-file";
 
+/** A row of the containers table (its DDL: store/schema/containers.ts). */
 export interface ContainerRow {
   id: string;
   name: string;
@@ -31,6 +32,13 @@ export interface ContainerRow {
   auto_remove: number;
   created: number;
   finished: number | null;
+  /** When it last started (ms since the epoch). */
+  started: number | null;
+  /** The monitor process of a detached container, and its /proc/PID/stat start time. */
+  monitor_pid: number | null;
+  monitor_start: string | null;
+  /** JSON: the container's creation config. */
+  config: string | null;
 }
 
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
@@ -43,7 +51,7 @@ export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
  * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
  * Returns the name recorded.
  */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start">, o: { generated?: boolean } = {}): string {
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start" | "config">, o: { generated?: boolean } = {}): string {
   const own = ownProcess();
   return transaction(d, p.db, () => {
     let name = row.name;
@@ -74,7 +82,7 @@ export function markRunning(d: Database, p: Paths, id: string, pid: number): voi
   const start = pidStartTime(pid);
   const own = ownProcess();
   const [who, since] = start === undefined ? [own.pid, own.start] : [pid, start];
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(who, since, id), { transient: true });
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ? WHERE id = ?").run(who, since, Date.now(), id), { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
@@ -106,13 +114,12 @@ function asItIs(r: ContainerRow): ContainerRow {
 
 /** The monitor of a detached container, recorded once the container runs. */
 export function recordMonitor(d: Database, id: string, pid: number): void {
-  d.query("INSERT OR REPLACE INTO container_monitors (container_id, pid, pid_start) VALUES (?, ?, ?)").run(id, pid, pidStartTime(pid) ?? "");
+  d.query("UPDATE containers SET monitor_pid = ?, monitor_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? "", id);
 }
 
 /** Whether a detached container's monitor still runs (its exit command then records the container's end). */
-function monitorAlive(d: Database, id: string): boolean {
-  const m = d.query("SELECT pid, pid_start FROM container_monitors WHERE container_id = ?").get(id) as { pid: number; pid_start: string } | null;
-  return m !== null && pidStartTime(m.pid) === m.pid_start;
+function monitorAlive(r: ContainerRow): boolean {
+  return r.monitor_pid !== null && pidStartTime(r.monitor_pid) === r.monitor_start;
 }
 
 /** Whether the container's recorded process (or, while it is created, the rl creating it) still runs. */
@@ -125,9 +132,9 @@ function recordedProcessAlive(r: ContainerRow): boolean {
  * the rl creating it recorded (insertContainer, forgetPid); a record with no process (an older rl's,
  * between two attempts) gets a minute.
  */
-function abandoned(d: Database, r: ContainerRow): boolean {
+function abandoned(r: ContainerRow): boolean {
   const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
-  return !recordedProcessAlive(r) && !fresh && !monitorAlive(d, r.id);
+  return !recordedProcessAlive(r) && !fresh && !monitorAlive(r);
 }
 
 /** Every container, newest first. */
@@ -174,7 +181,7 @@ export function renameContainer(d: Database, p: Paths, c: ContainerRow, name: st
 export async function pruneContainers(d: Database, p: Paths, matches: (c: ContainerRow) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const c of listContainers(d)) {
-    const stopped = c.state === "exited" || (c.state === "created" && abandoned(d, c));
+    const stopped = c.state === "exited" || (c.state === "created" && abandoned(c));
     if (!stopped || !matches(c) || !claimForRemoval(d, p, c)) continue;
     await removeContainer(d, p, c.id);
     removed.push(c.id);
@@ -202,7 +209,7 @@ export async function removeContainer(d: Database, p: Paths, id: string, o: { vo
   const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
   // A detached container's network helpers are no rl's own to stop: they go with its record. (A
   // foreground container's rl stops its own, letting the forwarder send on what it holds.)
-  if (d.query("SELECT 1 FROM container_monitors WHERE container_id = ?").get(id)) endStaleHelpers(d, p, id, pidStartTime);
+  if ((d.query("SELECT monitor_pid FROM containers WHERE id = ?").get(id) as { monitor_pid: number | null } | null)?.monitor_pid) endStaleHelpers(d, p, id, pidStartTime);
   await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
   await removePaths(p.tmp, [aside]);
@@ -218,7 +225,7 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
-    if (!abandoned(d, r)) continue;
+    if (!abandoned(r)) continue;
     try {
       await finishEnded(d, p, r);
     } catch (err) {

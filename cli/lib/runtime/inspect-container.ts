@@ -47,7 +47,8 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       Pid: alive ? r.pid : 0,
       ExitCode: r.exit_code ?? 0,
       Error: "",
-      StartedAt: r.state === "created" ? ZERO_TIME : new Date(r.created).toISOString(),
+      // A container from before the store recorded starts shows its creation time.
+      StartedAt: r.started ? new Date(r.started).toISOString() : r.state === "created" ? ZERO_TIME : new Date(r.created).toISOString(),
       FinishedAt: r.finished ? new Date(r.finished).toISOString() : ZERO_TIME,
     },
     Image: r.image_id.replace(/^sha256:/, ""),

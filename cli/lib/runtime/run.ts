@@ -366,6 +366,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     if (child) await discardChild(child);
     if (started) {
       killPid(started.pid, 9);
+      monitor?.abandon();
       await started.exited;
     }
     network.closeListeners();
@@ -377,6 +378,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   if (monitor) {
     for (const [s, h] of handlers) process.off(s, h);
     // The monitor keeps the container, its output and its network helpers from here on.
+    pauseForTests("RL_TEST_PAUSE_BEFORE_HANDOVER");
     monitor.commit(network.handOver());
     network.letGo();
     console.log(id);

@@ -38,6 +38,8 @@ export interface Monitor {
   exited: Promise<number>;
   /** The container runs and is recorded: hand over `fds` (kept while it runs) and let the monitor go. */
   commit(fds: number[]): void;
+  /** rl gives the container up (its start failed): the monitor ends it and exits (see `exited`). */
+  abandon(): void;
 }
 
 /** Why detached containers cannot run here, or undefined when they can. */
@@ -86,6 +88,11 @@ export function spawnMonitored(r: MonitorRequest, join?: { userns: number; netns
   const monitor: Monitor = {
     pid: proc.pid,
     exited,
+    abandon() {
+      if (committed) return;
+      committed = true;
+      closeFd(ctl);
+    },
     commit(fds) {
       if (committed) return;
       committed = true;
