@@ -38,8 +38,8 @@ import { planOps } from "./plan";
 import { processArgs, processEnv, type Spec } from "./spec";
 import { randomId, randomName, VALID_NAME } from "./names";
 import { checkUserMapped, resolveUser } from "./user";
-import { attachTerminal } from "./tty";
-import { relayPipes } from "./stdio-relay";
+import { attachStdio, detachStdio } from "./attach-stdio";
+import { forwardSignals } from "./signal-forwarding";
 import { byDepth, parseMountSpecs } from "./mounts";
 import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
@@ -91,9 +91,6 @@ export interface RunOptions {
   sysctls: string[];
   devices: DeviceBind[];
 }
-
-const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
-const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
 export interface ImageOptions extends RegistryOptions {
@@ -281,10 +278,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const namespaces = namespacesFor(net);
   // Signals that arrive while the container starts are delivered once it runs.
-  let target = 0;
-  const pending: number[] = [];
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (target ? killPid(target, SIGNUM[s]!) : pending.push(SIGNUM[s]!))] as const);
-  for (const [s, h] of handlers) process.on(s, h);
+  const signals = forwardSignals();
   let started: Awaited<ReturnType<typeof startChild>> | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
@@ -339,7 +333,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     }
     network.closeListeners();
   } catch (err) {
-    for (const [s, h] of handlers) process.off(s, h);
+    signals.stop();
     if (child) await discardChild(child);
     if (started) {
       killPid(started.pid, 9);
@@ -351,19 +345,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
     if (vols) await dropVolumes(d, p, id, vols.created);
     throw err;
   }
-  const { pid } = started!;
-  target = pid;
-  for (const sig of pending) killPid(pid, sig);
-  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
+  signals.to(started!.pid);
+  const term = attachStdio(started!, o.interactive);
   const code = await started!.exited;
   // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
   const row = findContainer(d, id);
   const removedMeanwhile = !row || row.state === "removing";
-  if (term) {
-    await Promise.race([term.done, Bun.sleep(500)]);
-    term.detach();
-  }
-  for (const [s, h] of handlers) process.off(s, h);
+  await detachStdio(term);
+  signals.stop();
   const networkDown = network.detach();
   if (removedMeanwhile) {
     await networkDown;
