@@ -23,7 +23,7 @@ export const EXAMPLES: Example[] = [
   ["$0 exec web cat /etc/hostname", "Run a command in the running container web; rl exits with its code"],
   ["$0 exec -it web sh", "An interactive shell in web, on a terminal of its own"],
   ["$0 exec -u nobody -w /tmp -e DEBUG=1 web env", "As another user of the container, in another directory, with one more variable"],
-  ["$0 exec -d web sh -c 'sleep 60 > /tmp/x'", "Start a command in the background inside web"],
+  ["$0 exec -d web httpd -p 8080 -h /srv", "Start a server in the background inside web (it stays when rl returns)"],
   ["$0 exec -i web sh -c 'cat > /tmp/config' < config", "Copy rl's stdin into a file of the container"],
 ];
 

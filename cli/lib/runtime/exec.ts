@@ -9,6 +9,7 @@ import { seccompProgram } from "../security/seccomp-program";
 import { AT_FDCWD, O, openat2 } from "../sys/libc";
 import { abortChild, JOIN_ORDER, spawnChild, type Spawned } from "../sys/executor";
 import { processAlive } from "../sys/pid-start-time";
+import { strerror } from "../sys/errno";
 import { attachStdio, detachStdio } from "./attach-stdio";
 import { enterCgroup, containerCgroup } from "./cgroup/container-cgroup";
 import { closeJoinFds, releaseWithOps } from "./container-process";
@@ -53,27 +54,30 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   if (c.state !== "running" || c.pid === null || c.pid_start === null) throw notRunning(o.container, c.state === "removing" ? "being removed" : c.state);
   const spec = runtimeSpec(p, c.id, o.container);
   const target = openContainer(c, o.container);
-  let ops, spawned: Spawned;
+  // Started first: the executor starts up while its op list is made. It joins the namespaces once released.
+  let spawned: Spawned;
+  try {
+    spawned = spawnChild(0, o.tty, target.join, false, o.detach ? 0 : stdioPipes(o));
+  } catch (err) {
+    closeContainer(target);
+    throw new RlError(`cannot start a process in container ${o.container}: ${strerror((err as { errno: number }).errno)}`);
+  }
+  closeJoinFds(target.join);
+  const exited = waitForExit(spawned.pid);
+  let ops;
   try {
     const proc = execProcess(spec, o, added, target.root);
     const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
     const keepGroups = o.user === undefined && spec.annotations["run.oci.keep_original_groups"] === "1";
     ops = processOps(proc, { interactive: o.interactive, fork: o.detach ? "detach" : "init", seccomp, keepGroups });
-    spawned = spawnChild(0, o.tty, target.join, false, o.detach ? 0 : stdioPipes(o));
+    const cgroup = containerCgroup(d, c.id);
+    if (cgroup) enterCgroup(cgroup, spawned.pid);
+  } catch (err) {
+    abortChild(spawned);
+    await exited;
+    throw err;
   } finally {
-    closeJoinFds(target.join);
     closeSync(target.root);
-  }
-  const exited = waitForExit(spawned.pid);
-  const cgroup = containerCgroup(d, c.id);
-  if (cgroup) {
-    try {
-      enterCgroup(cgroup, spawned.pid);
-    } catch (err) {
-      abortChild(spawned);
-      await exited;
-      throw err;
-    }
   }
   const signals = o.detach ? undefined : forwardSignals();
   let started;
@@ -109,19 +113,22 @@ function runtimeSpec(p: Paths, id: string, name: string): Spec {
   }
 }
 
+/** A running container's process, held by descriptors (see openContainer). */
+interface Opened {
+  join: number[];
+  root: number;
+}
+
 /**
  * Descriptors of the namespaces (JOIN_ORDER, -1 for one the container shares with rl: --network host)
  * and of the root of the container's recorded process, checked to be that process's: opened first,
  * then its start time compared with the recorded one, so a pid reused meanwhile is never joined.
  */
-function openContainer(c: ContainerRow, name: string): { join: number[]; root: number } {
+function openContainer(c: ContainerRow, name: string): Opened {
   const pid = c.pid!;
-  const join: number[] = [];
-  let root = -1;
-  const close = () => {
-    closeJoinFds(join);
-    if (root >= 0) closeSync(root);
-  };
+  const opened: Opened = { join: [], root: -1 };
+  const { join } = opened;
+  const close = () => closeContainer(opened);
   const own = (file: string) => statSync(`/proc/self/ns/${file}`).ino;
   try {
     for (const type of JOIN_ORDER) {
@@ -141,7 +148,7 @@ function openContainer(c: ContainerRow, name: string): { join: number[]; root: n
       }
       join.push(fd);
     }
-    root = openat2(AT_FDCWD, `/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0);
+    opened.root = openat2(AT_FDCWD, `/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0);
   } catch (err) {
     close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -152,7 +159,12 @@ function openContainer(c: ContainerRow, name: string): { join: number[]; root: n
     close();
     throw notRunning(name, "exited");
   }
-  return { join, root };
+  return opened;
+}
+
+function closeContainer(o: Opened): void {
+  closeJoinFds(o.join);
+  if (o.root >= 0) closeSync(o.root);
 }
 
 /** Value of `key` in an environment list. */
