@@ -1095,8 +1095,9 @@ static void drop_stdio(void) {
 /*
  * Clone the container's first process, which waits for rl_release. out[0]: write end to release it,
  * out[1]: read end of the error pipe, out[2]: the supervisor's end of the console socket (or -1).
- * join: JOIN_COUNT fds of namespaces to join instead of creating them (-1 where none; see join_fds), or
- * 0: a running container's (exec), or another container's user and network namespaces. make_tap: create a persistent tap0 first and report it (rl_tap_result).
+ * join: JOIN_COUNT fds of namespaces to join instead of creating them (-1 where none, see join_fds: a
+ * running container's for exec, another container's user and network ones for --network container:X),
+ * or 0. make_tap: create a persistent tap0 first and report it (rl_tap_result).
  * program: the executor program to exec in the child (see exec_child), or 0 to run child_main in a
  * copy of this process. Returns the pid, or -errno.
  */

@@ -114,6 +114,14 @@ export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolea
   }
 }
 
+/** A released child that has exec'd: its pty master (-t) or rl's ends of its stdio pipes, and its end. */
+export interface Started {
+  pid: number;
+  ptyMaster: number;
+  pipes: readonly number[];
+  exited: Promise<number>;
+}
+
 /** End a child that was never released. */
 export async function discardChild(c: Child): Promise<void> {
   abortChild(c.spawned);
@@ -128,7 +136,7 @@ export async function discardChild(c: Child): Promise<void> {
  * on failure the child is gone when this throws (the caller detaches the network). `whileStarting`
  * runs while the child sets itself up (recording it, say); when it throws, the child is ended.
  */
-export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<{ pid: number; ptyMaster: number; pipes: readonly number[]; exited: Promise<number> }> {
+export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<Started> {
   try {
     c.idMaps();
     // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
@@ -149,7 +157,7 @@ export async function startChild(c: Child, ops: Op[], network: ContainerNetwork,
  * throws. `whileStarting` runs while the child sets itself up; when it throws, the child is ended.
  * `joined`: the namespaces it joins, for the error when it cannot (run's: another container's network).
  */
-export async function releaseWithOps(spawned: Spawned, exited: Promise<number>, ops: Op[], o: { whileStarting?: () => void; joined?: string } = {}): Promise<{ pid: number; ptyMaster: number; pipes: readonly number[]; exited: Promise<number> }> {
+export async function releaseWithOps(spawned: Spawned, exited: Promise<number>, ops: Op[], o: { whileStarting?: () => void; joined?: string } = {}): Promise<Started> {
   let meanwhile: { error: unknown } | undefined;
   const r = releaseChild(spawned, encodeOps(ops), () => {
     try {

@@ -14,6 +14,7 @@ import { attachStdio, detachStdio } from "./attach-stdio";
 import { enterCgroup, containerCgroup } from "./cgroup/container-cgroup";
 import { closeJoinFds, releaseWithOps } from "./container-process";
 import { containerRunDir, findContainer, type ContainerRow } from "./containers";
+import type { Op } from "./ops";
 import { processOps } from "./plan";
 import { forwardSignals } from "./signal-forwarding";
 import { mergeEnv, parseEnvFile, parseEnvFlags, readEnvFile, type Spec } from "./spec";
@@ -64,12 +65,9 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   }
   closeJoinFds(target.join);
   const exited = waitForExit(spawned.pid);
-  let ops;
+  let ops: Op[];
   try {
-    const proc = execProcess(spec, o, added, target.root);
-    const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
-    const keepGroups = o.user === undefined && spec.annotations["run.oci.keep_original_groups"] === "1";
-    ops = processOps(proc, { interactive: o.interactive, fork: o.detach ? "detach" : "init", seccomp, keepGroups });
+    ops = await execOps(p, spec, o, added, target.root);
     const cgroup = containerCgroup(d, c.id);
     if (cgroup) enterCgroup(cgroup, spawned.pid);
   } catch (err) {
@@ -101,6 +99,17 @@ export async function execInContainer(o: ExecOptions): Promise<number> {
   await detachStdio(stdio);
   signals.stop();
   return code;
+}
+
+/**
+ * The exec'd process's op list: its setup (execProcess) under the container's seccomp filter, forked
+ * into the container's pid namespace by a process that stays outside (init), or left to it (detach).
+ */
+async function execOps(p: Paths, spec: Spec, o: ExecOptions, added: string[], root: number): Promise<Op[]> {
+  const proc = execProcess(spec, o, added, root);
+  const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
+  const keepGroups = o.user === undefined && spec.annotations["run.oci.keep_original_groups"] === "1";
+  return processOps(proc, { interactive: o.interactive, fork: o.detach ? "detach" : "init", seccomp, keepGroups });
 }
 
 /** The runtime spec rl saved when the container started (with its runtime state: gone after a reboot). */

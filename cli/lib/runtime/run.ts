@@ -24,7 +24,7 @@ import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
 import { pauseForTests } from "../test-pause";
-import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
+import { cloneChild, discardChild, startChild, type Child, type Namespaces, type Started } from "./container-process";
 import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
@@ -279,7 +279,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const namespaces = namespacesFor(net);
   // Signals that arrive while the container starts are delivered once it runs.
   const signals = forwardSignals();
-  let started: Awaited<ReturnType<typeof startChild>> | undefined;
+  let started: Started | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
   let vols: AttachedVolumes | undefined;
