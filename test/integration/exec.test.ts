@@ -23,7 +23,7 @@ describe.skipIf(Boolean(reason))("rl exec", () => {
   };
 
   beforeAll(async () => {
-    await start("x", ["--hostname", "exectest", "-e", "FROM_RUN=1", "-e", "KEEP=run", "-w", "/srv", ALPINE, "sleep", "1000"]);
+    await start("x", ["--hostname", "exectest", "-e", "FROM_RUN=1", "-e", "KEEP=run", "-w", "/srv", "--umask", "027", "--ulimit", "nofile=100:200", "--security-opt", "no-new-privileges", ALPINE, "sleep", "1000"]);
   });
   afterAll(async () => {
     // rm -f kills the containers; their rl run then ends. A run that did not (or a failed rm): SIGKILL,
@@ -71,6 +71,10 @@ describe.skipIf(Boolean(reason))("rl exec", () => {
     expect(readFileSync(`/proc/${pid}/root/tmp/from-exec`, "utf8")).toBe("written\n");
     // Not rl's own namespaces: the container's differ from the host's.
     expect((await exec(["x", "readlink", "/proc/self/ns/pid"])).stdout.trim()).not.toBe(`pid:[${Bun.spawnSync(["stat", "-Lc", "%i", "/proc/self/ns/pid"]).stdout.toString().trim()}]`);
+  });
+
+  test("the container's umask, resource limits and no_new_privs", async () => {
+    expect(await exec(["x", "sh", "-c", "umask; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status"])).toEqual({ code: 0, stdout: "0027\n100\n200\nNoNewPrivs:\t1\n", stderr: "" });
   });
 
   test("-i passes stdin; without it stdin is empty", async () => {
