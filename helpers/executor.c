@@ -711,7 +711,13 @@ static void run_init(void) {
   int pid, status, w, sig;
   pid = raw_fork();
   if (pid < 0) fail(0, errno);
-  if (pid == 0) { prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); return; }  /* the workload goes on to exec */
+  if (pid == 0) {
+    /* The workload goes on to exec, the leader of a session of its own (the init's may be outside the
+     * container's pid namespace: exec's). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    setsid();
+    return;
+  }
   init_child = pid;
   close(err_fd);                        /* the workload's exec, not ours, ends the supervisor's wait */
   if (console_fd >= 0) close(console_fd); /* and its console, if it asks for one */

@@ -77,6 +77,11 @@ describe.skipIf(Boolean(reason))("rl exec", () => {
     expect(await exec(["x", "sh", "-c", "umask; ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status"])).toEqual({ code: 0, stdout: "0027\n100\n200\nNoNewPrivs:\t1\n", stderr: "" });
   });
 
+  test("the command leads a session of its own, as with podman", async () => {
+    // /proc/self/stat: pid (comm) state ppid pgrp session
+    expect(await exec(["x", "sh", "-c", "cut -d' ' -f1,5,6 /proc/$$/stat"])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^(\d+) \1 \1\n$/) });
+  });
+
   test("-i passes stdin; without it stdin is empty", async () => {
     expect(await exec(["-i", "x", "cat"], "piped\n")).toEqual({ code: 0, stdout: "piped\n", stderr: "" });
     expect(await exec(["x", "cat"], "piped\n")).toEqual({ code: 0, stdout: "", stderr: "" });
