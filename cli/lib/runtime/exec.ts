@@ -151,9 +151,9 @@ function openContainer(c: ContainerRow, name: string): Opened {
           closeSync(fd);
           fd = -1;
         }
-        // No user or pid namespace of its own: the recorded process is not the container's (its rl,
-        // which records the exit of a workload that has just ended).
-        if (fd < 0 && (type === "user" || type === "pid")) throw Object.assign(new Error("not a container process"), { code: "ESRCH" });
+        // No user, mount or pid namespace of its own: the recorded process is not the container's (its
+        // rl, which records the exit of a workload that has just ended). Only the network may be rl's.
+        if (fd < 0 && (type === "user" || type === "mount" || type === "pid")) throw Object.assign(new Error("not a container process"), { code: "ESRCH" });
       }
       join.push(fd);
     }
