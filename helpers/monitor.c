@@ -59,7 +59,7 @@ extern int *__errno_location(void);
 
 #define SOCK_SEQPACKET 5
 #define MSG_CMSG_CLOEXEC 0x40000000
-#define MON_MAX_FDS 4
+#define MON_MAX_FDS 8 /* the namespaces to join (the executor's JOIN_COUNT, 7), or what the commit hands over */
 
 /* Send `len` bytes and up to MON_MAX_FDS descriptors in one message. 0, or -errno. */
 static int mon_send(int sock, const void *data, int len, const int *fds, int nfds) {
@@ -112,13 +112,25 @@ int rl_monitor_socketpair(int *out) {
   return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, out) < 0 ? -errno : 0;
 }
 
-/* Send the request (words joined by NULs, `len` bytes) and the namespaces to join (-1: none); wait for
- * the answer. out[0]: the pid or -errno, out[1]: the child's sync pipe, out[2]: its error pipe. */
-int rl_monitor_spawn(int ctl, const char *words, int len, int join_user, int join_net, int *out) {
-  int fds[2], n = 0, answer = 0, got[2], r;
-  if (join_user >= 0) { fds[n++] = join_user; fds[n++] = join_net; }
+/* Send the request (words joined by NULs, `len` bytes) and the `njoin` namespaces to join (the
+ * executor's order, -1 where none; njoin 0: none); wait for the answer. out[0]: the pid or -errno,
+ * out[1]: the child's sync pipe, out[2]: its error pipe. */
+int rl_monitor_spawn(int ctl, const char *words, int len, const int *join, int njoin, int *out) {
+  int fds[MON_MAX_FDS], n = 0, answer = 0, got[2], r, i;
+  char head[MON_MAX_FDS + 1];
+  /* The descriptors that are there go as SCM_RIGHTS; which ones they are, in a first word ("1011001"). */
+  for (i = 0; i < njoin && i < MON_MAX_FDS; i++) {
+    head[i] = join[i] >= 0 ? '1' : '0';
+    if (join[i] >= 0) fds[n++] = join[i];
+  }
+  head[i] = 0;
   out[0] = 0; out[1] = out[2] = -1;
-  if ((r = mon_send(ctl, words, len, fds, n)) < 0) { out[0] = r; return r; }
+  {
+    char msg[16384]; int k = 0, j;
+    for (j = 0; j <= i; j++) msg[k++] = head[j];
+    for (j = 0; j < len && k < (int)sizeof msg; j++) msg[k++] = words[j];
+    if ((r = mon_send(ctl, msg, k, fds, n)) < 0) { out[0] = r; return r; }
+  }
   r = mon_recv(ctl, &answer, sizeof answer, got, 2);
   if (r != (int)sizeof answer) { out[0] = r < 0 ? r : -32 /* EPIPE: the monitor is gone */; return out[0]; }
   out[0] = answer; out[1] = got[0]; out[2] = got[1];
@@ -326,7 +338,7 @@ static struct stream streams[2];
 int main(int argc, char **argv) {
   static char request[16384];
   char *words[MON_MAX_WORDS + 1];
-  int ctl, joined[2], n, nw = 0, i, out[3], ends[3], pid, status, code, committed = 0;
+  int ctl, joined[JOIN_COUNT], got[MON_MAX_FDS], n, nw = 0, i, j, out[3], ends[3], pid, status, code, committed = 0, any = 0;
   int held[MON_MAX_FDS], nheld = 0, nstreams = 0, mask;
   if (argc != 3 || !streq(argv[1], "monitor")) return 125;
   ctl = (int)to_long(argv[2]);
@@ -334,10 +346,12 @@ int main(int argc, char **argv) {
   setsid();
   signal(1 /* SIGHUP */, (void (*)(int))1 /* SIG_IGN */);
   signal(13 /* SIGPIPE */, (void (*)(int))1);
-  n = mon_recv(ctl, request, sizeof request - 1, joined, 2);
+  n = mon_recv(ctl, request, sizeof request - 1, got, MON_MAX_FDS);
   if (n <= 0) return 125;
   request[n] = 0;
-  for (i = 0; i < n && nw < MON_MAX_WORDS; i += (int)slen(request + i) + 1) words[nw++] = request + i;
+  /* the first word says which namespaces came (see rl_monitor_spawn), in the executor's order */
+  for (i = 0, j = 0; i < JOIN_COUNT; i++) joined[i] = request[i] == '1' ? got[j++] : -1;
+  for (i = (int)slen(request) + 1; i < n && nw < MON_MAX_WORDS; i += (int)slen(request + i) + 1) words[nw++] = request + i;
   words[nw] = 0;
   if (nw <= MON_CLEANUP) return 125;
   log_path = words[MON_LOG];
@@ -346,9 +360,9 @@ int main(int argc, char **argv) {
   if ((i = rl_stdio_pipes(mask, ends)) < 0) { mon_send(ctl, &i, sizeof i, 0, 0); return 125; }
   /* A copy of this small process costs nothing much to clone; it is what a user namespace in which the
    * user is not root needs (see spawnChild in cli/lib/sys/executor.ts). */
-  pid = rl_spawn((int)to_long(words[MON_FLAGS]), (int)to_long(words[MON_CONSOLE]), out, joined[0], joined[1], (int)to_long(words[MON_TAP]), to_long(words[MON_COPY]) ? 0 : words[MON_PROGRAM]);
-  if (joined[0] >= 0) close(joined[0]);
-  if (joined[1] >= 0) close(joined[1]);
+  for (i = 0; i < JOIN_COUNT; i++) if (joined[i] >= 0) any = 1;
+  pid = rl_spawn((int)to_long(words[MON_FLAGS]), (int)to_long(words[MON_CONSOLE]), out, any ? joined : 0, (int)to_long(words[MON_TAP]), to_long(words[MON_COPY]) ? 0 : words[MON_PROGRAM]);
+  for (i = 0; i < JOIN_COUNT; i++) if (joined[i] >= 0) close(joined[i]);
   if (pid < 0) { mon_send(ctl, &pid, sizeof pid, 0, 0); return 125; }
   {
     int give[2]; give[0] = out[0]; give[1] = out[1];

@@ -7,6 +7,7 @@ import * as run from "./run";
  */
 export const COMMANDS: Record<string, () => Promise<Verb>> = {
   run: async () => run,
+  exec: () => import("./exec"),
   ps: () => import("./ps"),
   rm: () => import("./rm"),
   logs: () => import("./logs"),

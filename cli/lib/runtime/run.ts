@@ -24,7 +24,7 @@ import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
 import { pauseForTests } from "../test-pause";
-import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces } from "./container-process";
+import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces, type Started } from "./container-process";
 import type { Monitor } from "../sys/monitor";
 import { exitFilePath, logPath, rlCommand } from "./exit-file";
 import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale } from "./containers";
@@ -40,8 +40,8 @@ import { planOps } from "./plan";
 import { processArgs, processEnv, type Spec } from "./spec";
 import { checkContainerName, randomId, randomName } from "./names";
 import { checkUserMapped, resolveUser } from "./user";
-import { attachTerminal } from "./tty";
-import { relayPipes } from "./stdio-relay";
+import { attachStdio, detachStdio } from "./attach-stdio";
+import { forwardSignals } from "./signal-forwarding";
 import { byDepth, parseMountSpecs } from "./mounts";
 import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
@@ -110,9 +110,6 @@ function detachedOutput(o: RunOptions, p: Paths, id: string): DetachedOutput | u
   if (!o.detach) return undefined;
   return { log: o.logDriver === "none" ? "" : logPath(p, id), exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
 }
-
-const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
-const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
 
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
 export interface ImageOptions extends RegistryOptions {
@@ -301,11 +298,8 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const namespaces = namespacesFor(net);
   // Signals that arrive while the container starts are delivered once it runs.
-  let target = 0;
-  const pending: number[] = [];
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (target ? killPid(target, SIGNUM[s]!) : pending.push(SIGNUM[s]!))] as const);
-  for (const [s, h] of handlers) process.on(s, h);
-  let started: Awaited<ReturnType<typeof startChild>> | undefined;
+  const signals = forwardSignals();
+  let started: Started | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
   let vols: AttachedVolumes | undefined;
@@ -362,7 +356,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     }
     network.closeListeners();
   } catch (err) {
-    for (const [s, h] of handlers) process.off(s, h);
+    signals.stop();
     if (child) await discardChild(child);
     if (started) {
       killPid(started.pid, 9);
@@ -376,7 +370,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     throw err;
   }
   if (monitor) {
-    for (const [s, h] of handlers) process.off(s, h);
+    signals.stop();
     // The monitor keeps the container, its output and its network helpers from here on.
     pauseForTests("RL_TEST_PAUSE_BEFORE_HANDOVER");
     monitor.commit(network.handOver());
@@ -384,19 +378,14 @@ export async function runContainer(o: RunOptions): Promise<number> {
     console.log(id);
     return 0;
   }
-  const { pid } = started!;
-  target = pid;
-  for (const sig of pending) killPid(pid, sig);
-  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
+  signals.to(started!.pid);
+  const term = attachStdio(started!, o.interactive);
   const code = await started!.exited;
   // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
   const row = findContainer(d, id);
   const removedMeanwhile = !row || row.state === "removing";
-  if (term) {
-    await Promise.race([term.done, Bun.sleep(500)]);
-    term.detach();
-  }
-  for (const [s, h] of handlers) process.off(s, h);
+  await detachStdio(term);
+  signals.stop();
   const networkDown = network.detach();
   if (removedMeanwhile) {
     await networkDown;

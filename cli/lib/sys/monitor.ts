@@ -3,12 +3,12 @@ import { RlError } from "../errors";
 import { strerror } from "./errno";
 import { lazyC, lazyProgram } from "./compile-c";
 import { cstr } from "./libc";
-import { closeFd, executorProgram, type Spawned } from "./executor";
+import { closeFd, executorProgram, type JoinFds, type Spawned } from "./executor";
 
 /** rl's end of the monitor's control socket (helpers/monitor.c). */
 const monitorLib = lazyC("monitor.c", {
   rl_monitor_socketpair: { args: ["ptr"], returns: "i32" },
-  rl_monitor_spawn: { args: ["i32", "ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
+  rl_monitor_spawn: { args: ["i32", "ptr", "i32", "ptr", "i32", "ptr"], returns: "i32" },
   rl_monitor_commit: { args: ["i32", "ptr", "i32"], returns: "i32" },
 });
 
@@ -21,7 +21,8 @@ export interface MonitorRequest {
   makeTap: boolean;
   /** -i without -t: a stdin pipe the monitor holds open. */
   keepStdin: boolean;
-  /** The child is a copy of the monitor, not the executor program (see spawnChild's `copy`). */
+  /** The child is a copy of the monitor, not the executor program (see spawnChild's `copy`; as there, a
+   * program child waits for its id maps unless it joins a user namespace, which has them). */
   copy: boolean;
   /** The log file, or "" for --log-driver none. */
   log: string;
@@ -53,7 +54,7 @@ export function monitorMissing(): string | undefined {
  * returned Spawned is driven as a child of rl's own (id maps, release), but for its exit, which only
  * `Monitor.exited` reports before the commit.
  */
-export function spawnMonitored(r: MonitorRequest, join?: { userns: number; netns: number }): { spawned: Spawned; monitor: Monitor } {
+export function spawnMonitored(r: MonitorRequest, join?: JoinFds): { spawned: Spawned; monitor: Monitor } {
   const program = monitorProgram();
   const executor = executorProgram();
   if (!program || !executor) throw new RlError(monitorMissing()!);
@@ -73,7 +74,8 @@ export function spawnMonitored(r: MonitorRequest, join?: { userns: number; netns
   const words = [r.cloneFlags, r.tty ? 1 : 0, r.makeTap ? 1 : 0, r.keepStdin ? 1 : 0, executor, r.log, r.exitFile, r.copy ? 1 : 0, ...r.cleanup].join("\0");
   const request = cstr(words);
   const out = new Int32Array(3);
-  monitorLib().rl_monitor_spawn(ctl, ptr(request), request.length - 1, join?.userns ?? -1, join?.netns ?? -1, ptr(out));
+  const joinFds = join && Int32Array.from(join);
+  monitorLib().rl_monitor_spawn(ctl, ptr(request), request.length - 1, joinFds ? ptr(joinFds) : null, joinFds?.length ?? 0, ptr(out));
   let committed = false;
   // Before the commit it ends with the container: its control socket goes with it.
   const exited = proc.exited.then((code) => {
@@ -103,5 +105,5 @@ export function spawnMonitored(r: MonitorRequest, join?: { userns: number; netns
       proc.unref();
     },
   };
-  return { spawned: { pid: out[0]!, syncFd: out[1]!, errFd: out[2]!, consoleFd: -1, awaitsMapped: !r.copy, pipes: [-1, -1, -1] }, monitor };
+  return { spawned: { pid: out[0]!, syncFd: out[1]!, errFd: out[2]!, consoleFd: -1, awaitsMapped: !r.copy && !(join && join[0]! >= 0), pipes: [-1, -1, -1] }, monitor };
 }
