@@ -8,11 +8,12 @@
  * - `run -d --network none IMAGE sleep` latency (until the command returns: the container runs);
  * - `stop` of a container that ends on SIGTERM (`--init sleep`: the init passes SIGTERM on, sleep dies);
  * - memory per detached `sleep` container with --containers of them running (default 50), default
- *   network (slirp4netns for both), counted all-in: the PSS (/proc/PID/smaps_rollup) of every process
- *   of the user that was not there before they started, i.e. rl's monitor + slirp4netns + the container,
- *   podman's conmon + slirp4netns + the container (+ its pause process, if this run started it).
+ *   network (slirp4netns for both), counted all-in: the PSS (/proc/PID/smaps_rollup) of each container's
+ *   processes and those that exist for it: rl's monitor + slirp4netns + the container's tree, podman's
+ *   conmon + slirp4netns + the container's tree (its shared pause process is left out).
  * Goals (issue 16): run -d ≤ 0.15x podman's time; PSS per container ≤ 0.5x podman's.
  */
+import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
@@ -48,17 +49,48 @@ function time(argv: string[], env: Record<string, string>): { ms: number; out: s
   return { ms: performance.now() - t0, out: out.trim() };
 }
 
-/** The user's processes now. */
-function ownPids(): Set<number> {
-  const uid = process.getuid!();
-  const out = new Set<number>();
+/** A process and its descendants (the container's own children), from /proc. */
+function withDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, "utf8"))?.[1] === String(uid)) out.add(Number(name));
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
     } catch {}
   }
+  const out: number[] = [];
+  for (const todo = [pid]; todo.length; ) {
+    const p = todo.pop()!;
+    out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
   return out;
+}
+
+/** The processes that exist for one detached container: its own tree, and its monitor and network helpers. */
+function containerProcesses(tool: Tool, id: string): number[] {
+  if (tool === "rl") {
+    const d = new Database(join(rlEnv.RL_ROOT!, "rl.db"), { readonly: true });
+    try {
+      const row = d.query("SELECT c.pid, c.monitor_pid, n.helpers FROM containers c LEFT JOIN container_networks n ON n.container_id = c.id WHERE c.id = ?").get(id) as { pid: number; monitor_pid: number; helpers: string | null };
+      return [row.monitor_pid, ...withDescendants(row.pid), ...(JSON.parse(row.helpers ?? "[]") as { pid: number }[]).map((h) => h.pid)];
+    } finally {
+      d.close();
+    }
+  }
+  const [pid, conmon, sandbox] = must([...podman, "inspect", "-f", "{{.State.Pid}} {{.State.ConmonPid}} {{.NetworkSettings.SandboxKey}}", id], podmanEnv).trim().split(" ");
+  // podman's slirp4netns names the container's network namespace by its path.
+  const slirp = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).filter((n) => {
+    try {
+      const argv = readFileSync(`/proc/${n}/cmdline`, "utf8").split("\0");
+      return argv[0]!.endsWith("slirp4netns") && argv.some((a) => a.includes(sandbox!));
+    } catch {
+      return false;
+    }
+  });
+  return [Number(conmon), ...withDescendants(Number(pid)), ...slirp.map(Number)];
 }
 
 function pssKiB(pid: number): number {
@@ -105,13 +137,12 @@ for (let round = 0; round < ROUNDS; round++) {
 const memory: Record<string, number> = {};
 for (const name of ["rl", "podman"] as Tool[]) {
   const t = tools[name];
-  const before = ownPids();
   const ids: string[] = [];
   for (let i = 0; i < COUNT; i++) ids.push(must([...t.argv, "run", "-d", t.image, "sleep", "1000"], t.env).trim());
   await Bun.sleep(1000);
-  const added = [...ownPids()].filter((p) => !before.has(p));
-  memory[name] = added.reduce((sum, p) => sum + pssKiB(p), 0) / COUNT;
-  process.stderr.write(`${name}: ${COUNT} containers, ${added.length} processes, ${(memory[name]! / 1024).toFixed(2)} MiB PSS per container\n`);
+  const pids = ids.flatMap((id) => containerProcesses(name, id));
+  memory[name] = pids.reduce((sum, p) => sum + pssKiB(p), 0) / COUNT;
+  process.stderr.write(`${name}: ${COUNT} containers, ${pids.length} processes, ${(memory[name]! / 1024).toFixed(2)} MiB PSS per container\n`);
   must([...t.argv, "rm", "-f", ...(name === "podman" ? ["-t", "0"] : []), ...ids], t.env);
 }
 
