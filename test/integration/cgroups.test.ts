@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cgroupInfo } from "../../cli/lib/host/cgroups";
 import { cgroupVmMissing, GUEST_ALPINE, GUEST_REPO, inGuest, keyValues } from "./cgroup-vm";
-import { ALPINE, makeEnv, rl, skipReason } from "./harness";
+import { ALPINE, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
 
 const reason = skipReason();
 
@@ -53,6 +53,81 @@ describe.skipIf(Boolean(reason))("resource limits on this host", () => {
       expect(r.code).toBe(125);
     }
     expect((await rl(["ps", "-a", "-q"], { env: t.env })).stdout).toBe("");
+  });
+});
+
+// stats, update and pause work on a container's own cgroup: here no container has one (hybrid cgroups, or
+// a host with delegation and a container started without a limit), and each says why in one line.
+describe.skipIf(Boolean(reason))("stats, update and pause of a container without a cgroup of its own", () => {
+  const t = makeEnv();
+  let run: ReturnType<typeof Bun.spawn> | undefined;
+  beforeAll(async () => {
+    run = Bun.spawn([RL_BIN, "run", "--name", "plain", "--network", "none", ALPINE, "sleep", "600"], { env: t.env, stdout: "ignore", stderr: "pipe" });
+    await until("plain to run", async () => (await rl(["inspect", "-f", "{{.State.Status}}", "plain"], { env: t.env })).stdout === "running\n");
+  });
+  afterAll(async () => {
+    await rl(["rm", "-f", "plain", "exited"], { env: t.env });
+    await run?.exited;
+    await t.cleanup();
+  });
+  const why = () => {
+    const info = cgroupInfo(process.getuid!());
+    return info.ok ? "it was started without a resource limit" : info.reason!;
+  };
+  const oneLine = (r: { code: number; stdout: string; stderr: string }, start: string) => {
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringContaining(start)]);
+    expect(r.stderr).toStartWith(`rl: ${start}`);
+    expect(r.stdout).toBe("");
+    expect(r.code).toBe(125);
+  };
+
+  test("each refuses it with 125, saying it has no cgroup and why", async () => {
+    for (const [args, start] of [
+      [["stats", "--no-stream", "plain"], "cannot show the stats of container plain: it has no cgroup of its own: "],
+      [["pause", "plain"], "cannot pause container plain: it has no cgroup of its own, so no cgroup v2 freezer: "],
+      [["unpause", "plain"], "cannot unpause container plain: it has no cgroup of its own, so no cgroup v2 freezer: "],
+      [["update", "--pids-limit", "10", "plain"], "cannot update container plain: it has no cgroup of its own: "],
+    ] as const) {
+      const r = await rl([...args], { env: t.env });
+      oneLine(r, start);
+      expect(r.stderr).toContain(why());
+    }
+    // The container runs on, untouched.
+    expect((await rl(["inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.HostConfig.PidsLimit}}", "plain"], { env: t.env })).stdout).toBe("running false 0\n");
+  });
+
+  test("rl stats without names says the same of this host where no container can have a cgroup", async () => {
+    const info = cgroupInfo(process.getuid!());
+    const r = await rl(["stats", "--no-stream"], { env: t.env });
+    if (info.ok) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^ID +NAME +CPU % +MEM USAGE \/ LIMIT +MEM % +NET IO +BLOCK IO +PIDS +CPU TIME +AVG CPU %\n[0-9a-f]{12} +plain +-- /);
+      return;
+    }
+    oneLine(r, "cannot show container stats: containers get no cgroup of their own here: ");
+    expect(r.stderr).toContain(info.reason!);
+  });
+
+  test("no such container, not running, bad values, no flag: one line, 125, nothing changed", async () => {
+    expect((await rl(["run", "--name", "exited", "--network", "none", ALPINE, "true"], { env: t.env })).code).toBe(0);
+    for (const [args, start] of [
+      [["stats", "--no-stream", "nosuch"], "no such container: nosuch"],
+      [["pause", "nosuch", "plain"], "no such container: nosuch"],
+      [["unpause", "nosuch"], "no such container: nosuch"],
+      [["update", "--memory", "64m", "nosuch"], "no such container: nosuch"],
+      [["stats", "--no-stream", "exited"], "cannot show the stats of container exited: it is not running"],
+      [["pause", "exited"], "cannot pause container exited: it is not running"],
+      [["update", "--cpus", "1", "exited"], "cannot update container exited: it is not running"],
+      [["update", "--memory", "12q", "plain"], 'invalid size "12q" for --memory'],
+      [["update", "--cpus", "1", "--cpu-quota", "5000", "plain"], "--cpu-quota and --cpus cannot be set together"],
+      [["update", "--pids-limit", "ten", "plain"], 'invalid --pids-limit "ten"'],
+      [["update", "plain"], "rl update needs a resource flag"],
+      [["stats", "-a", "plain"], "--all and container names cannot be used together"],
+      [["stats", "--interval", "0", "plain"], 'invalid value "0" for --interval: use a number of seconds above 0'],
+    ] as const) {
+      oneLine(await rl([...args], { env: t.env }), start);
+    }
+    expect((await rl(["inspect", "-f", "{{.State.Status}} {{.HostConfig.Memory}}", "plain"], { env: t.env })).stdout).toBe("running 0\n");
   });
 });
 

@@ -30,7 +30,7 @@ describe("parseSize (go-units RAMInBytes, as podman)", () => {
 
 describe("parseLimits: podman's cgroup v2 translation", () => {
   test("no flag, no cgroup file", () => {
-    expect(limits({})).toEqual({ writes: [], oomScoreAdj: undefined });
+    expect(limits({})).toEqual({ writes: [], oomScoreAdj: undefined, resources: {} });
   });
 
   test("memory: memory.max, memory.low, memory.swap.max as swap minus memory; -1 unlimited", () => {
@@ -87,7 +87,7 @@ describe("parseLimits: podman's cgroup v2 translation", () => {
   });
 
   test("--oom-score-adj: -1000..1000, no cgroup", () => {
-    expect(limits({ oomScoreAdj: "500" })).toEqual({ writes: [], oomScoreAdj: 500 });
+    expect(limits({ oomScoreAdj: "500" })).toEqual({ writes: [], oomScoreAdj: 500, resources: {} });
     expect(() => limits({ oomScoreAdj: "1001" })).toThrow("invalid --oom-score-adj 1001");
   });
 });

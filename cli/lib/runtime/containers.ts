@@ -13,7 +13,7 @@ import { endStaleHelpers } from "../network/store";
 import { ownProcess, pidStartTime } from "../sys/pid-start-time";
 import { randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
-import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
+import { recordOomKill, removeContainerCgroup, thawContainer } from "./cgroup/container-cgroup";
 
 export interface ContainerRow {
   id: string;
@@ -90,6 +90,8 @@ export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
   try {
     process.kill(c.pid, "SIGKILL");
   } catch {}
+  // A paused container dies of SIGKILL too; thawed, its cgroup does not stay frozen for anything after.
+  thawContainer(d, c.id);
 }
 
 /**
@@ -104,6 +106,9 @@ function asItIs(r: ContainerRow): ContainerRow {
 function recordedProcessAlive(r: ContainerRow): boolean {
   return r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
 }
+
+/** A container's state as ps shows it: a running one whose cgroup is frozen (pausedContainers) is paused. */
+export const shownState = (r: ContainerRow, paused: Set<string>): string => (r.state === "running" && paused.has(r.id) ? "paused" : r.state);
 
 /** Every container, newest first. */
 export function listContainers(d: Database): ContainerRow[] {

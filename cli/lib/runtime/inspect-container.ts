@@ -3,7 +3,7 @@
  * the namespaces of its first process (`/proc/PID/ns/*`, for nsenter and lsns) and its cgroup.
  */
 import type { Database } from "bun:sqlite";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { networkModeName } from "../network/options";
 import { loadNetwork } from "../network/store";
@@ -13,7 +13,10 @@ import { containerVolumeNames } from "../store/volumes";
 import { pidStartTime } from "../sys/pid-start-time";
 import { containerDir, containerRunDir, type ContainerRow } from "./containers";
 import type { Spec } from "./spec";
-import { containerOomKilled } from "./cgroup/container-cgroup";
+import { containerCgroupDir, containerOomKilled } from "./cgroup/container-cgroup";
+import { cgroupFrozen } from "./cgroup/freezer";
+import { hostConfigLimits } from "./cgroup/resources";
+import { readSpec } from "./container-spec";
 
 /** Go's zero time, which podman prints for a time that has not come. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -26,6 +29,9 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
   const net = loadNetwork(d, r.id);
   // The first process is the container's only while it is the one recorded (pid and start time).
   const alive = r.state === "running" && r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+  // Paused: its cgroup frozen (rl pause), as the kernel says; podman's Running is false then.
+  const cgroup = alive ? containerCgroupDir(d, r.id) : null;
+  const paused = cgroup !== null && cgroupFrozen(cgroup);
   const dir = containerDir(p, r.id);
   const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const m of net?.ports ?? []) (ports[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp || "0.0.0.0", HostPort: String(m.hostPort) });
@@ -37,9 +43,9 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     Args: argv.slice(1),
     State: {
       OciVersion: spec?.ociVersion ?? "1.0.2",
-      Status: r.state,
-      Running: alive,
-      Paused: false,
+      Status: paused ? "paused" : r.state,
+      Running: alive && !paused,
+      Paused: paused,
       Restarting: false,
       OOMKilled: containerOomKilled(d, r.id),
       Dead: false,
@@ -85,6 +91,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       GroupAdd: spec?.annotations["io.rl.group-add"]?.split("\n") ?? [],
       Sysctls: spec?.linux.sysctl ?? {},
       Devices: (spec?.linux.devices ?? []).map((d) => ({ PathOnHost: d.source, PathInContainer: d.path, CgroupPermissions: d.permissions })),
+      ...hostConfigLimits(spec?.linux.resources, spec?.process.oomScoreAdj),
     },
     Mounts: (spec?.mounts ?? [])
       .filter((m) => m.type === "bind" && !m.source.startsWith(containerRunDir(p, r.id)) && !spec?.linux.devices?.some((d) => d.path === m.destination))
@@ -114,16 +121,6 @@ function securityOpt(spec: Spec): string[] {
   if (seccomp && seccomp !== "default") out.push(`seccomp=${seccomp}`);
   if (spec.process.noNewPrivileges) out.push("no-new-privileges");
   return out;
-}
-
-function readSpec(p: Paths, id: string): Spec | undefined {
-  const file = join(containerRunDir(p, id), "config.json");
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as Spec;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `/proc/PID/ns/*` as links read ("net:[4026532008]"). */
