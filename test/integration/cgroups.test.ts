@@ -321,6 +321,22 @@ rl rm -f counter >/dev/null; echo "rm_paused_rc=$?"
 wait $COUNTER; echo "rm_paused_run_rc=$?"
 echo "rm_paused_cgroup=$([ -e $COUNTER_CG ] && echo left || echo gone)"
 
+# With fuse-overlayfs, which serves the container's files from inside its cgroup, paused while the
+# container reads files: the helper waits beside the container's cgroup (frozen with it, a read waiting
+# for its answer would never freeze), and comes back at unpause.
+rl run --name fuse --network none --storage-driver fuse-overlayfs --pids-limit 50 "$IMG" sh -c 'echo "up $(hostname)"; while :; do cat /etc/os-release >/dev/null; ls /usr/bin >/dev/null; done' > $BG/fuse &
+FUSE=$!
+FUSE_CG=$(up $BG/fuse)
+FUSE_PAUSES=""
+for round in 1 2 3 4; do
+  rl pause fuse >/dev/null; FUSE_PAUSES="$FUSE_PAUSES $?:$(cat $FUSE_CG.helpers/cgroup.procs | wc -l)"
+  rl unpause fuse >/dev/null; FUSE_PAUSES="$FUSE_PAUSES/$?:$([ -e $FUSE_CG.helpers ] && echo aside || echo back)"
+done
+echo "fuse_pauses=$FUSE_PAUSES"
+rl pause fuse >/dev/null
+rl rm -f fuse >/dev/null; echo "fuse_rm_paused=$? $(ls -d $FUSE_CG $FUSE_CG.helpers 2>/dev/null | wc -l)"
+wait $FUSE
+
 rl rm -f mem four upd brief >/dev/null
 wait
 echo "ops_left=$(count_rl)"
@@ -501,6 +517,11 @@ describe.skipIf(Boolean(vmMissing))("cgroup v2 limits enforced in the guest", ()
     expect(Number(got("resumed_count"))).toBeGreaterThan(c2!);
     expect(got("resumed_inspect")).toBe("running false true");
     expect(got("unpause_again")).toBe("125 rl: cannot unpause container counter: it is not paused ");
+  });
+
+  test("pause with fuse-overlayfs: its helper waits beside the container's cgroup, so the freeze completes; back at unpause", () => {
+    expect(got("fuse_pauses")).toBe(" 0:1/0:back 0:1/0:back 0:1/0:back 0:1/0:back");
+    expect(got("fuse_rm_paused")).toBe("0 0");
   });
 
   test("rm -f of a paused container kills it at once and removes its cgroup; nothing is left", () => {

@@ -4,6 +4,7 @@ import { openDb } from "../store/db";
 import { findContainer, sweepStale } from "./containers";
 import { runningContainerCgroup } from "./cgroup/container-cgroup";
 import { cgroupFrozen, freezeCgroup, thawCgroup } from "./cgroup/freezer";
+import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";
 
 /**
  * `rl pause` and `rl unpause`: every container is looked at first (found, running, with a cgroup of its
@@ -25,11 +26,25 @@ export async function pauseContainers(names: string[], pause: boolean): Promise<
   });
   for (const f of found) {
     try {
-      if (pause) await freezeCgroup(f.dir);
-      else thawCgroup(f.dir);
+      if (pause) await freezeWithoutHelpers(f.dir);
+      else {
+        thawCgroup(f.dir);
+        takeHelpersBack(f.dir);
+      }
     } catch (err) {
       throw wrap(`${verb} container ${f.name}`, err);
     }
     console.log(f.id);
+  }
+}
+
+/** Freeze the container's cgroup, its mount helpers (fuse-overlayfs) set aside first: they serve its files. */
+async function freezeWithoutHelpers(dir: string): Promise<void> {
+  setHelpersAside(dir);
+  try {
+    await freezeCgroup(dir);
+  } catch (err) {
+    takeHelpersBack(dir);
+    throw err;
   }
 }

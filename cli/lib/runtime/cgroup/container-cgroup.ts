@@ -9,6 +9,7 @@ import { cgroupInfo, type CgroupInfo } from "../../host/cgroups";
 import type { CgroupWrite, Controller, Limits } from "./limits";
 import type { ContainerRow } from "../containers";
 import { cgroupFrozen, thawCgroup } from "./freezer";
+import { helpersCgroup } from "./mount-helpers";
 
 // A container with resource limits gets a cgroup of its own, in the subtree the host delegated to the
 // user: <delegated>/rl-<id>. rl moves the container's first process there before releasing it (the
@@ -237,22 +238,27 @@ export function recordOomKill(d: Database, p: Paths, id: string): boolean {
 export async function removeContainerCgroup(d: Database, id: string): Promise<void> {
   const row = rowOf(d, id);
   if (!row) return;
+  // The container's cgroup, and the one beside it where its mount helpers wait while it is paused.
+  for (const path of [row.path, helpersCgroup(row.path)]) await removeCgroup(path);
+}
+
+async function removeCgroup(path: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      rmdirSync(row.path);
-      if (attempt) debug(`removed ${row.path} after ${attempt} busy attempts`);
+      rmdirSync(path);
+      if (attempt) debug(`removed ${path} after ${attempt} busy attempts`);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return;
       // The last processes leave the cgroup a moment after their exit is seen.
       if (code !== "EBUSY" || attempt === 40) {
-        warnOnce(`cannot remove the cgroup ${row.path}: ${(err as Error).message}`);
+        warnOnce(`cannot remove the cgroup ${path}: ${(err as Error).message}`);
         return;
       }
       if (attempt === 5) {
         try {
-          writeFileSync(join(row.path, "cgroup.kill"), "1");
+          writeFileSync(join(path, "cgroup.kill"), "1");
         } catch {}
       }
       await Bun.sleep(25);
