@@ -13,29 +13,13 @@
  * Each round times every command once, in a rotating order (performance.now() around Bun.spawnSync).
  * Times in the guest are UML's: compare the rows with each other, not with benchmarks on the host.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { BUSYBOX as IMAGE, inCgroupVm, median, which } from "./cgroup-vm-bench";
 import { RL, rlStartMode } from "./rl-command";
-
-const REPO = realpathSync(resolve(import.meta.dir, ".."));
-const FIXTURES = process.env.RL_BENCH_FIXTURES ?? realpathSync(resolve(REPO, "../shared/fixtures"));
-const IMAGE = `oci:${FIXTURES}/oci/busybox-1.38.0-musl-amd64`;
-const CGVM_RUN = resolve(REPO, "../shared/tools/cgroup-vm/run");
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => Number(argv[argv.indexOf(name) + 1] ?? 0) || fallback;
 const rounds = argv.includes("--rounds") ? option("--rounds", 10) : 10;
 const containers = argv.includes("--containers") ? option("--containers", 3) : 3;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-function which(cmd: string): string | null {
-  const r = Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]);
-  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
-}
 
 function run(cmd: string[]): string {
   const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
@@ -80,9 +64,4 @@ async function inGuest(): Promise<void> {
   }
 }
 
-if (process.env.RL_CGVM === "1") await inGuest();
-else {
-  if (!existsSync(CGVM_RUN)) throw new Error(`${CGVM_RUN} is missing`);
-  const p = Bun.spawnSync([CGVM_RUN, "--share", REPO, "--share", FIXTURES, "--env", `RL_BENCH_FIXTURES=${FIXTURES}`, "--", "bun", `${REPO}/bench/stats.ts`, ...argv], { stdout: "inherit", stderr: "inherit" });
-  process.exit(p.exitCode ?? 1);
-}
+await inCgroupVm(import.meta.path, argv, inGuest);
