@@ -42,6 +42,13 @@ async function dispatch(argv: string[]): Promise<number> {
     writeSync(1, lines.length ? `${lines.join("\n")}\n` : "");
     return 0;
   }
+  // A detached container's exit command, run by its monitor (helpers/monitor.c): not a verb for users.
+  if (argv[0] === "__cleanup" && argv.length === 2) {
+    const { cleanupDetached, openDb, paths } = await import("./lib/index");
+    const p = paths();
+    await cleanupDetached(openDb(p.db), p, argv[1]!);
+    return 0;
+  }
   const path: string[] = [];
   let names = Object.keys(COMMANDS);
   let find = async (name: string): Promise<Verb | undefined> => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name]!() : undefined);

@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { basename, join } from "node:path";
 import { PACKAGE_ROOT } from "../cli/lib/package-root";
 
-export const C_SOURCES = ["executor.c", "net.c", "layer-files.c"];
+export const C_SOURCES = ["executor.c", "net.c", "layer-files.c", "monitor.c"];
 /** Sources also built as a program of their own (with -DRL_EXECUTOR_MAIN): see rl_spawn in executor.c. */
-export const C_PROGRAMS = ["executor.c"];
+export const C_PROGRAMS = ["executor.c", "monitor.c"];
 /** SQLite extensions (db.loadExtension): TinyCC cannot make one, so there is no fallback. */
 export const C_EXTENSIONS = ["sqlite-no-checkpoint.c"];
 
@@ -34,7 +34,12 @@ const sources = new Map<string, string>();
 /** Where what `flags` build from the current source of `file` lives (whether or not it was built). */
 function builtPath(file: string, flags: string, suffix: string): string {
   let source = sources.get(file);
-  if (source === undefined) sources.set(file, (source = readFileSync(sourcePath(file), "utf8")));
+  // A source that includes another (monitor.c the executor's code) changes with it.
+  if (source === undefined) {
+    source = readFileSync(sourcePath(file), "utf8");
+    for (const [, included] of source.matchAll(/^#include "([\w-]+\.c)"$/gm)) source += readFileSync(sourcePath(included!), "utf8");
+    sources.set(file, source);
+  }
   return join(BUILD_DIR, `${basename(file, ".c")}-${Bun.hash(`${flags}\n${source}`).toString(16)}${suffix}`);
 }
 

@@ -159,6 +159,7 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #define PR_SET_CHILD_SUBREAPER 36
+#define PR_SET_DUMPABLE 4
 
 #define SIGKILL 9
 #define SIGCHLD 17
@@ -216,7 +217,9 @@ enum {
   OP_UNSHARE,         /* flags: new namespaces (the cgroup one, once rl moved this process into its cgroup) */
   OP_RLIMIT,          /* resource soft hard (decimal, -1: unlimited): setrlimit */
   OP_SYSCTL_IN,       /* path value: write a /proc/sys file of the container's proc */
-  OP_OPEN_FD          /* path fd: open a host path (O_PATH, close-on-exec) as that descriptor */
+  OP_OPEN_FD,         /* path fd: open a host path (O_PATH, close-on-exec) as that descriptor */
+  OP_NULL_STDIO,      /* fds 0-2 on /dev/null: rl's own (the user's terminal, maybe) go before any fork */
+  OP_DETACH           /* exec -d: fork twice and go on alone, reparented to the container's init */
 };
 
 struct winsize { unsigned short row, col, xpixel, ypixel; };
@@ -231,14 +234,26 @@ struct mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
 struct sigact { void (*handler)(int); unsigned long flags; void (*restorer)(void); unsigned long mask[16]; };
 
 static int sync_fd = -1, err_fd = -1, console_fd = -1, root_fd = -1;
-/* --network container:X: the user and network namespaces to join (-1: create new ones with clone). */
-static int join_user_fd = -1, join_net_fd = -1, join_unshare = 0;
+/*
+ * Namespaces to join instead of creating them (rl_spawn's `join`; -1: not joined), in the order they are
+ * joined: the user namespace first, whose rights the others need. --network container:X joins the user
+ * and network ones and creates the rest (join_unshare); exec joins them all.
+ */
+#define JOIN_COUNT 7
+static const int join_types[JOIN_COUNT] = {
+  0x10000000 /* CLONE_NEWUSER */, 0x00020000 /* CLONE_NEWNS */, 0x20000000 /* CLONE_NEWPID */, 0x04000000 /* CLONE_NEWUTS */,
+  0x08000000 /* CLONE_NEWIPC */, 0x40000000 /* CLONE_NEWNET */, 0x02000000 /* CLONE_NEWCGROUP */,
+};
+static int join_fds[JOIN_COUNT] = {-1, -1, -1, -1, -1, -1, -1};
+static int join_unshare = 0;
 /* Namespaces the executor program creates itself, first thing once mapped (see rl_spawn). */
 static int late_unshare = 0;
 /* The supervisor's ends, which the child's copy of the descriptor table must drop (or EOF never comes). */
 static int parent_fds[3] = {-1, -1, -1};
 /* Pipes that become the container's fds 0-2 (rl_stdio_pipes), or -1 to keep rl's own. */
 static int stdio_child[3] = {-1, -1, -1};
+/* A descriptor of rl's that the next child keeps, at its number, through its exec (rl_pass_fd), or -1. */
+static int pass_fd = -1;
 
 /* ---- small string helpers (no libc string functions needed) ---- */
 static size_t slen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
@@ -681,6 +696,15 @@ static int rearm_pdeathsig(void) {
   return 0;
 }
 
+/* fds 0-2 on /dev/null (the container's, once its mount namespace is joined). */
+static int null_stdio(void) {
+  int fd = open("/dev/null", O_RDWR), i;
+  if (fd < 0) return -1;
+  for (i = 0; i < 3; i++) if (fd != i && dup2(fd, i) < 0) { if (fd > 2) close(fd); return -1; }
+  if (fd > 2) close(fd);
+  return 0;
+}
+
 /* ---- --init: a tiny PID 1 that forwards signals to the workload and reaps everything ---- */
 static int init_child = -1;
 static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
@@ -689,12 +713,18 @@ static void run_init(void) {
   int pid, status, w, sig;
   pid = raw_fork();
   if (pid < 0) fail(0, errno);
-  if (pid == 0) { prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); return; }  /* the workload goes on to exec */
+  if (pid == 0) {
+    /* The workload goes on to exec, the leader of a session of its own (the init's may be outside the
+     * container's pid namespace: exec's). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    setsid();
+    return;
+  }
   init_child = pid;
   close(err_fd);                        /* the workload's exec, not ours, ends the supervisor's wait */
   if (console_fd >= 0) close(console_fd); /* and its console, if it asks for one */
   /* The init writes nothing: it keeps no copy of rl's fds 0-2 (with -t, the user's terminal). */
-  if ((sig = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) { dup2(sig, 0); dup2(sig, 1); dup2(sig, 2); close(sig); }
+  null_stdio();
   for (sig = 1; sig < 32; sig++)
     if (sig != SIGKILL && sig != 19 && sig != SIGCHLD) signal(sig, init_forward);
   for (;;) {
@@ -705,6 +735,27 @@ static void run_init(void) {
     }
     if (w < 0 && errno != EINTR) _exit(125);
   }
+}
+
+/*
+ * exec -d: the process goes on alone. This one (outside the container's pid namespace) forks a middle
+ * one and reaps it; the middle one forks the one that goes on and exits at once, which makes the init of
+ * the pid namespace it was forked in (the container's) that one's parent. Only the last writes to the
+ * error pipe: its exec, or its failure, ends rl's wait.
+ */
+static void detach(int index) {
+  int pid = raw_fork(), status;
+  if (pid < 0) fail(index, errno);
+  if (pid > 0) {
+    close(err_fd);
+    if (console_fd >= 0) close(console_fd);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    _exit(0);
+  }
+  pid = raw_fork();
+  if (pid < 0) fail(index, errno);
+  if (pid > 0) _exit(0);
+  setsid();
 }
 
 /* ---- PATH search as execvpe does, but with the container's PATH ---- */
@@ -862,6 +913,8 @@ static void run_ops(const char *ops, int len) {
     case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
     case OP_SECCOMP: r = load_seccomp(a[0]); break;
     case OP_INIT: run_init(); break;
+    case OP_NULL_STDIO: r = null_stdio(); break;
+    case OP_DETACH: detach(index); break;
     case OP_EXEC: {
       /* args: argc, argv..., envc, env... */
       static char *argv[2048], *envp[2048];
@@ -881,11 +934,14 @@ static void run_ops(const char *ops, int len) {
   fail(index, 0);
 }
 
-static void close_all_but(int a, int b, int c, int d, int e) {
-  int keep[5], i, j, lo = 3;
-  keep[0] = a; keep[1] = b; keep[2] = c; keep[3] = d; keep[4] = e;
-  for (i = 1; i < 5; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
-  for (i = 0; i < 5; i++) {
+/* Close every descriptor from 3 up but the executor's own: sync, err, console, the namespaces to join
+ * and a descriptor passed through the exec (rl_pass_fd). */
+static void close_all_but_ours(void) {
+  int keep[4 + JOIN_COUNT], i, j, lo = 3, n = 4 + JOIN_COUNT;
+  keep[0] = sync_fd; keep[1] = err_fd; keep[2] = console_fd; keep[3] = pass_fd;
+  for (i = 0; i < JOIN_COUNT; i++) keep[4 + i] = join_fds[i];
+  for (i = 1; i < n; i++) for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+  for (i = 0; i < n; i++) {
     if (keep[i] < lo) continue;
     if (keep[i] > lo) syscall(SYS_close_range, lo, keep[i] - 1, 0);
     lo = keep[i] + 1;
@@ -893,17 +949,31 @@ static void close_all_but(int a, int b, int c, int d, int e) {
   syscall(SYS_close_range, lo, ~0U, 0);
 }
 
+static int joining(void) {
+  int i;
+  for (i = 0; i < JOIN_COUNT; i++) if (join_fds[i] >= 0) return 1;
+  return 0;
+}
+
 /*
- * Join another container's user namespace, then its network namespace (the order matters: rights over
- * the network namespace come from its user namespace), then create the rest. A new pid namespace only
- * takes children: fork, and this process stays outside as a proxy that forwards signals and exits as
- * the container's PID 1 does (run_init does exactly that).
+ * Join the namespaces of join_fds (the user namespace first: rights over the others come from it), then
+ * create the rest. A pid namespace, joined or new, only takes children: a new one's first process is
+ * forked here, and this process stays outside as a proxy that forwards signals and exits as the
+ * container's PID 1 does (run_init does exactly that); a joined one's (exec) by the op list's init or
+ * detach, once the process is the container's user.
  */
 static void join_namespaces(void) {
-  if (setns(join_user_fd, 0x10000000 /* CLONE_NEWUSER */) < 0) fail(-3, errno);
-  if (setns(join_net_fd, 0x40000000 /* CLONE_NEWNET */) < 0) fail(-3, errno);
-  close(join_user_fd); close(join_net_fd);
-  if (unshare(join_unshare) < 0) fail(-3, errno);
+  int i;
+  /* Joining a running container (exec): until its exec, no process of the container may ptrace this one
+   * or open its /proc files (its descriptors, its exe: the executor on the host). */
+  if (join_fds[2] >= 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(-3, errno);
+  for (i = 0; i < JOIN_COUNT; i++) {
+    if (join_fds[i] < 0) continue;
+    if (setns(join_fds[i], join_types[i]) < 0) fail(-3, errno);
+    close(join_fds[i]);
+    join_fds[i] = -1;
+  }
+  if (join_unshare && unshare(join_unshare) < 0) fail(-3, errno);
   if (join_unshare & 0x20000000 /* CLONE_NEWPID */) run_init();
 }
 
@@ -936,7 +1006,8 @@ static int child_main(void *arg) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   /* Bun's own descriptors must not reach the workload, nor stay open here until the exec (a bound
    * host port, the exit fd of slirp4netns): close all but ours. */
-  close_all_but(sync_fd, err_fd, console_fd, join_user_fd, join_net_fd);
+  close_all_but_ours();
+  if (pass_fd >= 0) fcntl(pass_fd, 2 /* F_SETFD */, 0);
   if (late_unshare && unshare(late_unshare) < 0) fail(-2, errno);
   if (make_tap) {
     /* Done before the release and reported at once: slirp4netns starts only after this message. */
@@ -956,7 +1027,7 @@ static int child_main(void *arg) {
    * ENOSYS (no keys in the kernel) and EPERM (a seccomp filter around rl, as docker's: inherited, it
    * keeps the container from keyctl too) leave nothing to protect. */
   if (syscall(SYS_keyctl, (long)KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 && errno != ENOSYS && errno != EPERM) fail(-5, errno);
-  if (join_user_fd >= 0) join_namespaces();
+  if (joining()) join_namespaces();
   run_ops(ops, len);
   return 125;
 }
@@ -965,10 +1036,12 @@ static int child_main(void *arg) {
  * The executor as a program of its own (built from this file with -DRL_EXECUTOR_MAIN when the host has a
  * C compiler): the container's first process is then cloned like vfork and execs it at once, so Bun's
  * memory is neither copied (its page tables, ~1 ms) nor shared with a child that waits.
- * argv: sync err console join_user join_net join_unshare options (descriptors and flags, decimal;
+ * argv: sync err console join_fds[0..6] join_unshare options (descriptors and flags, decimal;
  * options: 1 make tap0, 2 create the network namespace itself).
  */
-struct exec_start { const char *path; char *argv[9]; char words[7][16]; int fds[5]; int err; };
+#define START_WORDS (3 + JOIN_COUNT + 2)
+#define START_FDS (3 + JOIN_COUNT)
+struct exec_start { const char *path; char *argv[START_WORDS + 2]; char words[START_WORDS][16]; int fds[START_FDS]; int err; };
 
 static void put_long(char *buf, long v) {
   char digits[16]; int n = 0, i = 0;
@@ -983,37 +1056,41 @@ static int exec_child(void *arg) {
   struct exec_start *s = arg;
   static char *const no_env[] = {0};
   int i;
-  for (i = 0; i < 5; i++) if (s->fds[i] >= 0) fcntl(s->fds[i], 2 /* F_SETFD */, 0);
+  for (i = 0; i < START_FDS; i++) if (s->fds[i] >= 0) fcntl(s->fds[i], 2 /* F_SETFD */, 0);
   take_stdio();
   execve(s->path, s->argv, no_env);
   s->err = errno;
   _exit(127);
 }
 
-#ifdef RL_EXECUTOR_MAIN
+#if defined(RL_EXECUTOR_MAIN) && !defined(RL_MONITOR_PROGRAM) /* monitor.c has a main of its own */
 /*
  * Exec'd before its id maps exist, the program holds no capability in its new user namespace. It waits
  * for rl_mapped, then execs itself again, now as the namespace's root with every capability, as a
- * final argument "mapped" tells: that second start is the child_main of the copy of rl.
+ * final argument "mapped" tells: that second start is the child_main of the copy of rl. A process that
+ * joins a user namespace gets every capability in it by setns: it goes on at once.
  */
 int main(int argc, char **argv) {
   static char *const no_env[] = {0};
-  char *again[10];
+  char *again[START_WORDS + 3];
   int i, go = 0;
-  if (argc != 8 && argc != 9) return 125;
+  long options;
+  if (argc != START_WORDS + 1 && argc != START_WORDS + 2) return 125;
   sync_fd = (int)to_long(argv[1]); err_fd = (int)to_long(argv[2]); console_fd = (int)to_long(argv[3]);
-  join_user_fd = (int)to_long(argv[4]); join_net_fd = (int)to_long(argv[5]); join_unshare = (int)to_long(argv[6]);
-  if (argc == 9) {
+  for (i = 0; i < JOIN_COUNT; i++) join_fds[i] = (int)to_long(argv[4 + i]);
+  join_unshare = (int)to_long(argv[4 + JOIN_COUNT]);
+  options = to_long(argv[5 + JOIN_COUNT]);
+  if (argc == START_WORDS + 2 || join_fds[0] >= 0) {
     /* As in the copy of rl: the error pipe and the console socket close at the workload's exec. */
     fcntl(err_fd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
     if (console_fd >= 0) fcntl(console_fd, 2, 1);
-    if (to_long(argv[7]) & 2) late_unshare = 0x40000000 /* CLONE_NEWNET */;
-    return child_main(to_long(argv[7]) & 1 ? (void *)1 : 0);
+    if (options & 2) late_unshare = 0x40000000 /* CLONE_NEWNET */;
+    return child_main(options & 1 ? (void *)1 : 0);
   }
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (transfer_full(sync_fd, (char *)&go, sizeof go, 0) < 0 || go != 1) _exit(125);
-  for (i = 0; i < 8; i++) again[i] = argv[i];
-  again[8] = "mapped"; again[9] = 0;
+  for (i = 0; i < argc; i++) again[i] = argv[i];
+  again[argc] = "mapped"; again[argc + 1] = 0;
   execve(argv[0], again, no_env);
   fail(-2, errno);
 }
@@ -1028,13 +1105,14 @@ static void drop_stdio(void) {
 /*
  * Clone the container's first process, which waits for rl_release. out[0]: write end to release it,
  * out[1]: read end of the error pipe, out[2]: the supervisor's end of the console socket (or -1).
- * join_user/join_net: fds of another container's user and network namespaces to join instead of
- * creating them (or -1). make_tap: create a persistent tap0 first and report it (rl_tap_result).
+ * join: JOIN_COUNT fds of namespaces to join instead of creating them (-1 where none, see join_fds: a
+ * running container's for exec, another container's user and network ones for --network container:X),
+ * or 0. make_tap: create a persistent tap0 first and report it (rl_tap_result).
  * program: the executor program to exec in the child (see exec_child), or 0 to run child_main in a
  * copy of this process. Returns the pid, or -errno.
  */
-int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net, int make_tap, const char *program) {
-  int syncp[2], errp[2], cons[2] = {-1, -1}, pid, e, i;
+int rl_spawn(int flags, int want_console, int *out, const int *join, int make_tap, const char *program) {
+  int syncp[2], errp[2], cons[2] = {-1, -1}, pid, e, i, joined = 0;
   size_t stack_size = program ? 1 << 16 : 1 << 20;
   char *stack;
   struct exec_start start;
@@ -1050,26 +1128,38 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
     drop_stdio();
     return -e;
   }
-  join_user_fd = join_user; join_net_fd = join_net; join_unshare = 0;
-  if (join_user >= 0) {
+  /* The program is exec'd with its descriptors by number (exec_start): it has no word for a passed one. */
+  if (pass_fd >= 0 && program) {
+    e = 22 /* EINVAL */; munmap(stack, stack_size); close(syncp[0]); close(syncp[1]); close(errp[0]); close(errp[1]);
+    if (cons[0] >= 0) { close(cons[0]); close(cons[1]); }
+    drop_stdio(); pass_fd = -1;
+    return -e;
+  }
+  join_unshare = 0;
+  for (i = 0; i < JOIN_COUNT; i++) {
+    join_fds[i] = join ? join[i] : -1;
+    if (join_fds[i] >= 0) joined |= join_types[i];
+  }
+  if (joined) {
     /* The namespaces are joined (and the others created) by the child itself: see join_namespaces. */
-    join_unshare = flags & ~(0x10000000 | 0x40000000);
+    join_unshare = flags & ~joined;
     flags = 0;
   }
   sync_fd = syncp[0]; err_fd = errp[1]; console_fd = cons[1];
   parent_fds[0] = syncp[1]; parent_fds[1] = errp[0]; parent_fds[2] = cons[0];
   if (program) {
-    long values[7];
+    long values[START_WORDS];
     unsigned long all[16], old[16];
-    values[0] = sync_fd; values[1] = err_fd; values[2] = console_fd; values[3] = join_user; values[4] = join_net;
-    values[5] = join_unshare; values[6] = make_tap ? 1 : 0;
+    values[0] = sync_fd; values[1] = err_fd; values[2] = console_fd;
+    for (i = 0; i < JOIN_COUNT; i++) values[3 + i] = join_fds[i];
+    values[3 + JOIN_COUNT] = join_unshare; values[4 + JOIN_COUNT] = make_tap ? 1 : 0;
     /* A new network namespace costs ~0.3 ms to create: the program makes it once mapped (it is root
      * in its user namespace then), while rl goes on, instead of clone doing it while rl waits. */
-    if (join_user < 0 && (flags & 0x40000000)) { flags &= ~0x40000000; values[6] |= 2; }
+    if (!joined && (flags & 0x40000000)) { flags &= ~0x40000000; values[4 + JOIN_COUNT] |= 2; }
     start.path = program; start.argv[0] = (char *)program; start.err = 0;
-    for (i = 0; i < 7; i++) { put_long(start.words[i], values[i]); start.argv[i + 1] = start.words[i]; }
-    start.argv[8] = 0;
-    start.fds[0] = sync_fd; start.fds[1] = err_fd; start.fds[2] = console_fd; start.fds[3] = join_user; start.fds[4] = join_net;
+    for (i = 0; i < START_WORDS; i++) { put_long(start.words[i], values[i]); start.argv[i + 1] = start.words[i]; }
+    start.argv[START_WORDS + 1] = 0;
+    for (i = 0; i < START_FDS; i++) start.fds[i] = (int)values[i];
     /* No handler of Bun's may run in the child before its exec: it shares Bun's memory. The mask is
      * kept through the exec; the executor's main resets handlers and mask (reset_signals). */
     for (i = 0; i < 16; i++) all[i] = ~0UL;
@@ -1088,11 +1178,22 @@ int rl_spawn(int flags, int want_console, int *out, int join_user, int join_net,
   }
   munmap(stack, stack_size);
   drop_stdio();
+  pass_fd = -1;
   close(syncp[0]); close(errp[1]);
   if (cons[1] >= 0) close(cons[1]);
   if (pid < 0) { close(syncp[1]); close(errp[0]); if (cons[0] >= 0) close(cons[0]); return -e; }
   out[0] = syncp[1]; out[1] = errp[0]; out[2] = cons[0];
   return pid;
+}
+
+/*
+ * A descriptor of rl's for the next rl_spawn's child (a copy of rl, not the program) to keep at the same
+ * number through its exec: what the child could not open itself once in its own user namespace, such as a
+ * running container's /proc/PID/root (the kernel lets only an ancestor namespace's owner reach it).
+ */
+int rl_pass_fd(int fd) {
+  pass_fd = fd;
+  return 0;
 }
 
 /*

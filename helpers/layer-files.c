@@ -116,8 +116,9 @@ static unsigned long long u64at(const unsigned char *b, int off) { return u32at(
  * swapped in cannot hang us), a directory O_RDONLY|O_DIRECTORY, anything else O_PATH; never following a
  * symlink, never leaving dirfd. When the entry changes type between the look and the open, look again.
  * Fills out[] from fstat of the descriptor: mode, uid, gid, size, mtime s, mtime ns, nlink, ino,
- * dev (major << 32 | minor), rdev major, rdev minor, 512-byte blocks, and for a symlink the length of
- * its target, read into `link` (cap bytes). Returns the descriptor, or -errno (-ENOENT: gone).
+ * dev (major << 32 | minor), rdev major, rdev minor, 512-byte blocks, for a symlink the length of
+ * its target, read into `link` (cap bytes), atime s, atime ns. Returns the descriptor, or -errno
+ * (-ENOENT: gone).
  */
 int rl_open_entry(int dirfd, const char *name, long *out, char *link, long cap) {
   unsigned char sx[256];
@@ -152,6 +153,8 @@ int rl_open_entry(int dirfd, const char *name, long *out, char *link, long cap) 
   out[10] = u32at(sx, 132);
   out[11] = (long)u64at(sx, 48);
   out[12] = -1;
+  out[13] = (long)u64at(sx, 64);
+  out[14] = u32at(sx, 72);
   if (type == S_IFLNK) {
     ssize_t n = readlinkat(fd, "", link, (size_t)cap);
     if (n < 0 || n >= cap) { e = n < 0 ? errno : ENAMETOOLONG; close(fd); return -e; }
@@ -215,6 +218,41 @@ long rl_send_file(int out, int in, long off, long len) {
   while (done < len) {
     long o = off + done;
     ssize_t n = sendfile(out, in, &o, (size_t)(len - done > (1L << 30) ? (1L << 30) : len - done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return done ? done : -errno;
+    if (n == 0) break;
+    done += n;
+  }
+  return done;
+}
+
+extern ssize_t copy_file_range(int in, long *off_in, int out, long *off_out, size_t len, unsigned int flags);
+
+#define EXDEV 18
+#define EINVAL 22
+#define ENOSYS 38
+#define SEEK_SET 0
+
+/*
+ * Copy `len` bytes of the file `in` from `off` to the same offset of the file `out`, in the kernel:
+ * copy_file_range (which shares the blocks where the filesystem can), or where it cannot (another
+ * filesystem, one without it) sendfile from that offset. Returns the bytes copied (fewer: `in` ended),
+ * or -errno when none were.
+ */
+long rl_copy_data(int out, int in, long off, long len) {
+  long done = 0;
+  int plain = 0;
+  while (done < len) {
+    long oi = off + done, oo = off + done;
+    size_t want = (size_t)(len - done > (1L << 30) ? (1L << 30) : len - done);
+    ssize_t n;
+    if (!plain) {
+      n = copy_file_range(in, &oi, out, &oo, want, 0);
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) { plain = 1; continue; }
+    } else {
+      if (lseek(out, off + done, SEEK_SET) < 0) return done ? done : -errno;
+      n = sendfile(out, in, &oi, want);
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return done ? done : -errno;
     if (n == 0) break;

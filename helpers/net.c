@@ -618,16 +618,27 @@ static void reset_signals(void) {
  * Fork the forwarder. fds[i]/udp[i]/ctr_ports[i]: the host sockets from rl_listen and the container
  * port each goes to, at the container's IPv4 address ctr_ip. userns_fd/netns_fd: /proc/PID/ns/{user,net}
  * of the container. Returns the pid or -errno; the child writes one byte to ready_fd once it is inside
- * the namespaces (EOF: it failed).
+ * the namespaces (EOF: it failed). detached: it does not end with rl (see below).
  */
-int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, const char *ctr_ip, int userns_fd, int netns_fd, int ready_fd) {
+int rl_forwarder(const int *fds, const int *udp, const int *ctr_ports, int n, const char *ctr_ip, int userns_fd, int netns_fd, int ready_fd, int detached) {
   int parent = getpid(), pid, i, j, keep[MAX_PORTS + 3], nkeep = 0, lo = 3;
   if (n > MAX_PORTS) return -7;
   if (inet_pton(AF_INET, ctr_ip, &ctr_addr) != 1) return -22;
   pid = fork();
   if (pid != 0) return pid < 0 ? -errno : pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (getppid() != parent) _exit(0);
+  if (detached) {
+    /* A detached container's: it outlives rl, in a session of its own, until rl's exit command for
+     * that container (or the stale sweep) ends it. */
+    extern int setsid(void);
+    extern int dup2(int a, int b);
+    int null = open("/dev/null", 2 /* O_RDWR */);
+    setsid();
+    /* rl's stdio may be a pipe someone reads to its end (`id=$(rl run -d ...)`): not held open here */
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+  } else {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != parent) _exit(0);
+  }
   prctl(15 /* PR_SET_NAME */, "rl-portfwd", 0, 0, 0);   /* so ps shows what it is */
   reset_signals();
   /* Keep only our descriptors: Bun's (and the exit fd of slirp4netns) must not live on here. */

@@ -1,6 +1,6 @@
 import type { Options } from "yargs";
 import type { Example } from "../verb";
-import { runContainer } from "../lib/runtime/run";
+import { parseLogDriver, runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
 import { parseSecurityOpts } from "../lib/security/security-opts";
@@ -12,6 +12,8 @@ export const command = "run <IMAGE> [COMMAND..]";
 export const describe = "Run a command in a new container";
 
 export const OPTIONS = {
+  detach: { alias: "d", type: "boolean", default: false, describe: "Run in the background and print the container's id (see rl logs, rl stop, rl wait)" },
+  "log-driver": { type: "string", default: "k8s-file", describe: "Where a detached container's output goes: k8s-file (rl logs reads it) or none" },
   rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
   name: { type: "string", describe: "Name the container" },
   interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
@@ -68,6 +70,7 @@ export const EXAMPLES: Example[] = [
   ["$0 run --rm --network container:web IMAGE wget -O- http://127.0.0.1", "Share another container's network"],
   ["$0 run --rm --security-opt seccomp=profile.json IMAGE CMD", "Filter syscalls with a profile of one's own (docker's JSON format)"],
   ["$0 run --name db -v pgdata:/var/lib/postgresql/data postgres", "A named volume: created on first use, filled from the image, kept after rm"],
+  ["$0 run -d --name web -p 8080:80 IMAGE httpd -f -p 80", "Run in the background: rl logs web, rl stop web"],
 ];
 
 type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
@@ -89,6 +92,8 @@ export async function handler(a: Args): Promise<number> {
     volumesFrom: a["volumes-from"] as string[],
     readOnly: Boolean(a["read-only"]),
     rm: Boolean(a.rm),
+    detach: Boolean(a.detach),
+    logDriver: parseLogDriver(String(a["log-driver"])),
     name: a.name as string | undefined,
     interactive: Boolean(a.interactive),
     tty: Boolean(a.tty),

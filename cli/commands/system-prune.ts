@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, listContainers, openDb, paths, pruneImages, removeContainer, removeVolume, spendReserveWhenFull, sweepStale, unusedVolumes } from "../lib/index";
+import { collectGarbage, openDb, paths, pruneContainers, pruneImages, removeVolume, spendReserveWhenFull, sweepStale, unusedVolumes } from "../lib/index";
 import { pruneFilter } from "../lib/store/image-filters";
 
 export const command = "prune";
@@ -26,9 +26,7 @@ export async function handler(a: { all: boolean; volumes: boolean; filter: strin
   const section = (title: string, names: string[]) => {
     if (names.length) console.log([title, ...names].join("\n"));
   };
-  const stopped = listContainers(d).filter((c) => c.state !== "running");
-  for (const c of stopped) await removeContainer(d, p, c.id);
-  section("Deleted Containers", stopped.map((c) => c.id));
+  section("Deleted Containers", await pruneContainers(d, p));
   const images = pruneImages(d, p, a.all, matches).flatMap((e) => ("deleted" in e ? [e.deleted.slice(7)] : []));
   section("Deleted Images", images);
   if (a.volumes) {

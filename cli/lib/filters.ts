@@ -56,3 +56,8 @@ export function untilTime(value: string, now = Date.now()): number {
   if (Number.isNaN(t)) throw new RlError(`invalid filter until=${value}: use a duration (24h, 90m) or a time (2026-12-01T00:00:00Z, Unix seconds)`);
   return t;
 }
+
+/** The times of the `until=` filters among `filters`, read once, now: a bad one is an error even when there is nothing to prune. */
+export function untilTimes(filters: readonly string[]): Map<string, number> {
+  return new Map(filters.filter((f) => f.startsWith("until=")).map((f) => [f.slice(6), untilTime(f.slice(6))]));
+}

@@ -204,6 +204,15 @@ rl run --rm --network none --device-write-bps /dev/ubda:1mb "$IMG" sh -c '
   echo "io_wbytes=$(sed -n "s/.*wbytes=\([0-9]*\).*/\1/p" /sys/fs/cgroup/io.stat | head -n1)"'
 echo "io_rc=$?"
 
+# exec joins the container's cgroup (and its cgroup namespace): it counts towards the container's limits.
+${GUEST_REPO}/helpers/build/rl run --name ex --network none --pids-limit 30 "$IMG" sleep 60 &
+EX=$!
+for i in $(seq 1 100); do rl ps --format '{{.Names}} {{.Status}}' | grep -q '^ex Up' && break; sleep 0.1; done
+rl exec ex sh -c 'echo "exec_cgroup=$(cat /proc/self/cgroup)"; echo "exec_listed=$(grep -cx $$ /sys/fs/cgroup/cgroup.procs)"; echo "exec_pids_max=$(cat /sys/fs/cgroup/pids.max)"'
+echo "exec_rc=$?"
+rl rm -f ex >/dev/null; wait $EX 2>/dev/null
+echo "exec_left=$(count_rl)"
+
 # A killed rl: the next rl's sweep removes the cgroup its container left.
 ${GUEST_REPO}/helpers/build/rl run --name stale --network none --memory 64m "$IMG" sleep 60 &
 RL=$!
@@ -406,6 +415,14 @@ describe.skipIf(Boolean(vmMissing))("cgroup v2 limits enforced in the guest", ()
     // 3 MiB at 1 MiB/s: a lower bound only (a loaded machine makes it slower, never faster).
     expect(Number(got("io_wall_csec"))).toBeGreaterThanOrEqual(150);
     expect(got("io_rc")).toBe("0");
+  });
+
+  test("exec's process joins the container's cgroup and cgroup namespace", () => {
+    expect(got("exec_cgroup")).toBe("0::/");
+    expect(got("exec_listed")).toBe("1");
+    expect(got("exec_pids_max")).toBe("30");
+    expect(got("exec_rc")).toBe("0");
+    expect(got("exec_left")).toBe("0");
   });
 
   test("the cgroup of a container whose rl was killed is removed by the next rl's sweep", () => {

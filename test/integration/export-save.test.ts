@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { join } from "node:path";
 import { lgetxattrs } from "../../cli/lib/sys/libc";
 import { FIXTURES, makeEnv, rl, RL_BIN, skipReason } from "./harness";
-import { busyboxLayer, ociArchive, tar as layerTar } from "./hostile-inputs";
+import { busyboxLayer, ociArchive, swapRacer, tar as layerTar } from "./hostile-inputs";
 
 const reason = skipReason();
 if (reason) console.log(`skipping export and save tests: ${reason}`);
@@ -203,27 +203,7 @@ describe.skipIf(Boolean(reason))("rl export", () => {
     const secret = join(work, "host-secret");
     mkdirSync(secret);
     writeFileSync(join(secret, "f"), "HOST-SECRET-MARKER\n");
-    const src = join(work, "race.c");
-    writeFileSync(
-      src,
-      `#define _GNU_SOURCE
-#include <stdio.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <sys/stat.h>
-int main(void) {
-  mkdir("/d", 0755);
-  int fd = open("/d/f", O_WRONLY | O_CREAT, 0644); write(fd, "inside\\n", 7); close(fd);
-  symlink("${secret}", "/s");
-  puts("ready"); fflush(stdout);
-  for (long i = 0; i < 2000000000L; i++) renameat2(AT_FDCWD, "/d", AT_FDCWD, "/s", RENAME_EXCHANGE);
-  return 0;
-}
-`,
-    );
-    const bin = join(work, "race");
-    const cc = Bun.spawnSync(["gcc", "-O2", "-static", "-o", bin, src], { stderr: "pipe" });
-    expect(cc.stderr.toString()).toBe("");
+    const bin = swapRacer(work, secret);
     const p = Bun.spawn([RL_BIN, "run", "--name", "racer", "-v", `${bin}:/race:ro`, image, "/race"], { env: t.env, stdout: "pipe", stderr: "pipe" });
     try {
       const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();

@@ -287,3 +287,34 @@ export function everyTransport(dir: string, spec: ImageSpec): string[] {
   mkdirSync(dir, { recursive: true });
   return [ociLayout(join(dir, "layout"), spec), ociArchive(join(dir, "oci.tar"), spec), dockerArchive(join(dir, "docker.tar"), spec)];
 }
+
+/**
+ * A static program (built with gcc into `dir`) for a container that races path walks: it makes /d (a
+ * directory with a file f, "inside"), and /s, a symlink to `hostDir`; prints "ready"; then swaps the
+ * two names with renameat2(RENAME_EXCHANGE) in a loop. Returns its path (bind it read-only into the
+ * container), or throws with gcc's complaint.
+ */
+export function swapRacer(dir: string, hostDir: string): string {
+  const src = join(dir, "race.c");
+  writeFileSync(
+    src,
+    `#define _GNU_SOURCE
+#include <stdio.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+int main(void) {
+  mkdir("/d", 0755);
+  int fd = open("/d/f", O_WRONLY | O_CREAT | O_TRUNC, 0644); write(fd, "inside\\n", 7); close(fd);
+  symlink("${hostDir}", "/s");
+  puts("ready"); fflush(stdout);
+  for (long i = 0; i < 2000000000L; i++) renameat2(AT_FDCWD, "/d", AT_FDCWD, "/s", RENAME_EXCHANGE);
+  return 0;
+}
+`,
+  );
+  const bin = join(dir, "race");
+  const cc = Bun.spawnSync(["gcc", "-O2", "-static", "-o", bin, src], { stderr: "pipe" });
+  if (cc.exitCode !== 0 || cc.stderr.length) throw new Error(`gcc race.c: ${cc.stderr}`);
+  return bin;
+}

@@ -49,4 +49,36 @@ describe.skipIf(Boolean(reason))("rm and port", () => {
     expect(await rl(["port", "nosuch"], { env: t.env })).toEqual({ code: 125, stdout: "", stderr: "rl: no such container: nosuch\n" });
     expect((await rl(["rm", "pp"], { env: t.env })).code).toBe(0);
   });
+
+  test("port --format: json as inspect's NetworkSettings.Ports, Go templates on podman's PortMapping fields, tables with headers", async () => {
+    expect((await rl(["run", "--name", "pf", "-p", "127.0.0.1:0:80", "-p", "0:81/udp", BUSYBOX, "true"], { env: t.env })).code).toBe(0);
+    expect((await rl(["run", "--name", "none", "--network", "none", BUSYBOX, "true"], { env: t.env })).code).toBe(0);
+    const port = (...args: string[]) => rl(["port", ...args], { env: t.env });
+    const lines = (await port("pf")).stdout;
+    const tcp = /^80\/tcp -> 127\.0\.0\.1:(\d+)$/m.exec(lines)?.[1];
+    const udp = /^81\/udp -> 0\.0\.0\.0:(\d+)$/m.exec(lines)?.[1];
+    expect(Number(tcp)).toBeGreaterThan(0);
+    expect(Number(udp)).toBeGreaterThan(0);
+    expect(await port("pf", "--format", "table")).toEqual({ code: 0, stdout: lines, stderr: "" });
+    const json = await port("pf", "--format", "json");
+    expect(json.code).toBe(0);
+    const bindings = { "80/tcp": [{ HostIp: "127.0.0.1", HostPort: tcp }], "81/udp": [{ HostIp: "0.0.0.0", HostPort: udp }] };
+    expect(JSON.parse(json.stdout)).toEqual(bindings);
+    // The same shape inspect shows.
+    expect(JSON.parse((await rl(["inspect", "-f", "{{json .NetworkSettings.Ports}}", "pf"], { env: t.env })).stdout)).toEqual(bindings);
+    expect(await port("pf", "--format", "{{.HostIP}}|{{.HostPort}}|{{.ContainerPort}}|{{.Protocol}}|{{.Range}}")).toEqual({ code: 0, stdout: `127.0.0.1|${tcp}|80|tcp|1\n|${udp}|81|udp|1\n`, stderr: "" });
+    expect(await port("pf", "81/udp", "--format", "{{.HostPort}}")).toEqual({ code: 0, stdout: `${udp}\n`, stderr: "" });
+    expect(JSON.parse((await port("pf", "80", "--format", "json")).stdout)).toEqual({ "80/tcp": bindings["80/tcp"] });
+    const table = await port("pf", "--format", "table {{.ContainerPort}}/{{.Protocol}} {{.HostPort}}");
+    expect(table).toEqual({ code: 0, stdout: `CONTAINER PORT/PROTOCOL  HOST PORT\n80/tcp                   ${tcp}\n81/udp                   ${udp}\n`, stderr: "" });
+    // No ports: no lines, an empty map, a table's header alone.
+    expect(await port("none")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await port("none", "--format", "json")).toEqual({ code: 0, stdout: "{}\n", stderr: "" });
+    expect(await port("none", "--format", "table {{.HostPort}}\t{{.Protocol}}")).toEqual({ code: 0, stdout: "HOST PORT   PROTOCOL\n", stderr: "" });
+    expect(await port("none", "--format", "{{.HostPort}}")).toEqual({ code: 0, stdout: "", stderr: "" });
+    // Bad templates: one line that names the field or the position.
+    expect(await port("pf", "--format", "{{.PublicPort}}")).toEqual({ code: 125, stdout: "", stderr: 'rl: cannot format the output with "{{.PublicPort}}": at 1:3: can\'t evaluate field PublicPort (in .PublicPort): the fields are HostIP, ContainerPort, HostPort, Range, Protocol\n' });
+    expect(await port("pf", "--format", "{{.HostPort")).toEqual({ code: 125, stdout: "", stderr: 'rl: invalid value "{{.HostPort" for --format: at 1:1: unclosed action: no }} (see rl port --help)\n' });
+    expect((await rl(["rm", "pf", "none"], { env: t.env })).code).toBe(0);
+  });
 });

@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { userInfo } from "node:os";
-import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason, RL_BIN } from "./harness";
+import { ALPINE, BUSYBOX, FIXTURES, HELLO, makeEnv, rl, skipReason, RL_BIN, until } from "./harness";
 
 const reason = skipReason();
 if (reason) console.log(`skipping rl run integration tests: ${reason}`);
@@ -288,6 +288,8 @@ describe.skipIf(Boolean(reason))("rl run", () => {
       const p = Bun.spawn([RL_BIN, "run", "--rm", "-e", "FOO=bar", ALPINE, "sh", "-c", script], { env: t.env, stdout: "pipe", stderr: "pipe" });
       try {
         await p.stdout.getReader().read();
+        // Written while the container starts: its first words can come before.
+        await until("the spec", () => specs().length > 0);
         expect(specs().length).toBe(1);
         const spec = JSON.parse(readFileSync(join(t.env.RL_RUNROOT!, specs()[0]!, "config.json"), "utf8"));
         expect(spec.ociVersion).toBe("1.0.2");

@@ -2,23 +2,23 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
-import { ALPINE, FIXTURES, makeEnv, rl, RL_BIN, skipReason } from "./harness";
+import { ALPINE, FIXTURES, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
 import { busyboxLayer, ociLayout, sha256, tar, type TarSpec } from "./hostile-inputs";
 
 const reason = skipReason();
 if (reason) console.log(`skipping volume integration tests: ${reason}`);
 
-/** busybox plus one layer of `entries`, with the config's Volumes set to `volumes`. */
-function imageWithVolumes(dir: string, entries: TarSpec[], volumes: string[]): string {
+/** busybox plus a layer of `entries` (or a layer for each list, bottom first), with the config's Volumes set to `volumes`. */
+function imageWithVolumes(dir: string, entries: TarSpec[] | TarSpec[][], volumes: string[]): string {
   const base = busyboxLayer(FIXTURES);
-  const top = tar(entries);
+  const layers = (Array.isArray(entries[0]) ? (entries as TarSpec[][]) : [entries as TarSpec[]]).map((e) => tar(e));
   const configText = JSON.stringify({
     architecture: "amd64",
     os: "linux",
     config: { Cmd: ["/bin/true"], Volumes: Object.fromEntries(volumes.map((v) => [v, {}])) },
-    rootfs: { type: "layers", diff_ids: [base.diffId, sha256(top)] },
+    rootfs: { type: "layers", diff_ids: [base.diffId, ...layers.map((l) => sha256(l))] },
   });
-  return ociLayout(dir, { layers: [base, { tar: top }], configText });
+  return ociLayout(dir, { layers: [base, ...layers.map((l) => ({ tar: l }))], configText });
 }
 
 describe.skipIf(Boolean(reason))("rl volume", () => {
@@ -194,21 +194,140 @@ describe.skipIf(Boolean(reason))("rl volume", () => {
     expect((await run(["ps", "-a", "-q"])).stdout).toBe("");
   }, 120_000);
 
-  test("a hostile image's volume path that is a symlink to a host directory copies nothing of the host", async () => {
+  test("a hostile image's volume path that is, or goes through, a symlink to a host directory: the image's content where the mount lands, nothing of the host", async () => {
     const secret = join(t.root, "secret");
     mkdirSync(secret, { recursive: true });
     writeFileSync(join(secret, "password"), "host secret\n");
-    // The links point at the host's directory; the image has an empty directory of the same path, which
-    // is where they lead inside the container.
+    // The links point at the host's directory; the image has a directory of the same path with a file of
+    // its own: that is where they lead inside the container (the mount resolves in the container's root).
     const parents = secret.split("/").filter(Boolean).map((_, i, all) => ({ name: `${all.slice(0, i + 1).join("/")}/`, type: "dir" as const, mode: 0o755 }));
-    const image = imageWithVolumes(join(t.root, "hostile"), [...parents, { name: "data", type: "symlink", link: secret }, { name: "up", type: "symlink", link: t.root }], ["/data"]);
-    for (const args of [["-v", "h1:/data"], ["-v", "h2:/up/secret"], []]) {
-      const r = await run(["run", "--rm", "--network", "none", ...args, image, "sh", "-c", "ls -A /data /up/secret 2>&1; true"]);
-      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: "" });
-      expect(r.stdout).not.toContain("password");
+    const image = imageWithVolumes(
+      join(t.root, "hostile"),
+      [
+        ...parents,
+        { name: `${secret.slice(1)}/image-file`, body: "the image's\n" },
+        { name: "data", type: "symlink", link: secret },
+        { name: "up", type: "symlink", link: t.root },
+        { name: "rel", type: "symlink", link: `../../../../../../../../..${secret}` },
+        { name: "d/", type: "dir" },
+        { name: "d/dotdot", type: "symlink", link: `..${secret}` },
+      ],
+      ["/data"],
+    );
+    const cases: [string[], string][] = [
+      [["-v", "h1:/data"], "/data"],
+      [["-v", "h2:/up/secret"], "/up/secret"],
+      [["-v", "h3:/rel"], "/rel"],
+      [["-v", "h4:/d/dotdot"], "/d/dotdot"],
+      [["-v", `h5:/d/../../../..${secret}`], secret],
+      [[], "/data"], // the image's own VOLUME, an anonymous volume
+    ];
+    for (const [args, where] of cases) {
+      const r = await run(["run", "--rm", "--network", "none", ...args, image, "sh", "-c", `ls -A ${where}; cat ${where}/image-file`]);
+      expect({ args, r }).toEqual({ args, r: { code: 0, stdout: "image-file\nthe image's\n", stderr: "" } });
     }
-    for (const n of ["h1", "h2"]) expect(readdirSync(join(t.env.RL_ROOT!, "volumes", n, "_data"))).toEqual([]);
-    expect((await run(["volume", "rm", "h1", "h2"])).code).toBe(0);
+    for (const n of ["h1", "h2", "h3", "h4", "h5"]) expect({ n, files: readdirSync(join(t.env.RL_ROOT!, "volumes", n, "_data")) }).toEqual({ n, files: ["image-file"] });
+    // Nothing was written on the host, where the links point.
+    expect(readdirSync(secret)).toEqual(["password"]);
+    expect((await run(["volume", "rm", "h1", "h2", "h3", "h4", "h5"])).code).toBe(0);
+  }, 120_000);
+
+  test("the copy is of what the image shows at the path: upper layers win, whiteouts and opaque directories hide, owners, modes and hard links kept", async () => {
+    const image = imageWithVolumes(
+      join(t.root, "overlaid"),
+      [
+        [
+          { name: "srv/", type: "dir" },
+          { name: "srv/keep", body: "kept\n", mode: 0o640, uid: 7, gid: 8 },
+          { name: "srv/gone", body: "whited out\n" },
+          { name: "srv/olddir/", type: "dir" },
+          { name: "srv/olddir/f", body: "whited out\n" },
+          { name: "srv/opq/", type: "dir" },
+          { name: "srv/opq/old", body: "hidden by the opaque directory\n" },
+          { name: "srv/opq/olddir/", type: "dir" },
+          { name: "srv/hard1", body: "one inode\n", uid: 9, gid: 9 },
+          { name: "srv/hard2", type: "hardlink", link: "srv/hard1" },
+          { name: "srv/over", body: "lower\n" },
+          { name: "wdir/", type: "dir" },
+          { name: "wdir/sub/", type: "dir" },
+          { name: "wdir/sub/f", body: "whited out\n" },
+        ],
+        [
+          { name: "srv/", type: "dir", mode: 0o750, uid: 3, gid: 4 },
+          { name: "srv/.wh.gone", body: "" },
+          { name: "srv/.wh.olddir", body: "" },
+          { name: "srv/opq/", type: "dir", mode: 0o711 },
+          { name: "srv/opq/.wh..wh..opq", body: "" },
+          { name: "srv/opq/new", body: "only this\n", uid: 5, gid: 6 },
+          { name: "srv/suid", body: "#!/bin/sh\n", mode: 0o4755 },
+          { name: "srv/link", type: "symlink", link: "keep" },
+          { name: "srv/over", body: "upper\n", mode: 0o600 },
+          { name: ".wh.wdir", body: "" },
+        ],
+      ],
+      [],
+    );
+    // (A merged directory of overlay shows 1 link, a real one 2 and more: links only of the files.)
+    const listing = "cd /srv && find . | sort | xargs stat -c '%n %u %g %a %F' && stat -c '%n %h' hard1 hard2 && cat over keep opq/new";
+    const plain = await run(["run", "--rm", "--network", "none", image, "sh", "-c", listing]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toStartWith(". 3 4 750 directory\n");
+    expect(plain.stdout).toContain("./opq/new 5 6 644 regular file\n");
+    expect(plain.stdout).toContain("./hard1 9 9 644 regular file\n");
+    expect(plain.stdout).toContain("hard1 2\nhard2 2\n");
+    expect(plain.stdout).not.toContain("gone");
+    const vol = await run(["run", "--rm", "--network", "none", "-v", "ov:/srv", image, "sh", "-c", listing]);
+    expect(vol).toEqual(plain);
+    // A path through a whiteout or below an opaque directory has nothing of the image: the volume starts empty.
+    for (const [n, path] of [["w1", "/wdir/sub"], ["w2", "/srv/olddir"], ["w3", "/srv/opq/olddir"]]) {
+      expect({ path, r: await run(["run", "--rm", "--network", "none", "-v", `${n}:${path}`, image, "ls", "-A", path!]) }).toEqual({ path, r: { code: 0, stdout: "", stderr: "" } });
+    }
+    expect((await run(["volume", "rm", "ov", "w1", "w2", "w3"])).code).toBe(0);
+  }, 120_000);
+
+  test.skipIf(!Bun.which("gcc"))("a running container that races the fill with symlinks to a host directory in the volume gets nothing written there", async () => {
+    // Container A uses five volumes not filled yet (mounted where the image has nothing) and, in a loop,
+    // puts a symlink to a host directory where the fill will write the image's /etc/apk/keys, and takes it
+    // away again: the volume looks empty to the fill's check half of the time, and has the link the other.
+    const target = join(t.root, "race-target");
+    mkdirSync(target);
+    const src = join(t.root, "race.c");
+    writeFileSync(
+      src,
+      `#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  const char *links[] = { "/v1/keys", "/v2/keys", "/v3/keys", "/v4/keys", "/v5/keys" };
+  puts("ready"); fflush(stdout);
+  for (long i = 0; i < 2000000000L; i++) { symlink("${target}", links[i % 5]); unlink(links[(i + 4) % 5]); }
+  return 0;
+}
+`,
+    );
+    const bin = join(t.root, "race");
+    expect(Bun.spawnSync(["gcc", "-O2", "-static", "-o", bin, src], { stderr: "pipe" }).stderr.toString()).toBe("");
+    const vols = ["r1", "r2", "r3", "r4", "r5"];
+    const p = Bun.spawn([RL_BIN, "run", "--name", "racer", "--network", "none", "-v", `${bin}:/race:ro`, ...vols.flatMap((v, i) => ["-v", `${v}:/v${i + 1}`]), ALPINE, "/race"], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("ready\n");
+      for (const v of vols) {
+        const data = join(t.env.RL_ROOT!, "volumes", v, "_data");
+        // Run until the fill found the volume empty and copied /etc/apk into it (A never makes "world").
+        await until(`${v} filled`, async () => {
+          const r = await sh(["-v", `${v}:/etc/apk`], "true");
+          expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+          return existsSync(join(data, "world"));
+        }, 50);
+      }
+      expect(readdirSync(target)).toEqual([]);
+    } finally {
+      p.kill("SIGKILL");
+      await p.exited;
+      await run(["rm", "-f", "racer"]);
+    }
+    expect(readdirSync(target)).toEqual([]);
+    expect((await run(["volume", "rm", ...vols])).code).toBe(0);
   }, 120_000);
 
   test(":U never follows a link a container left in the volume: the user's own files keep their owner", async () => {

@@ -177,28 +177,3 @@ describe("spreading layers over unpack workers", () => {
   });
 });
 
-describe("store schema", () => {
-  test("a new store gets every table and the schema's fingerprint; a store from an older rl gets what it lacks", () => {
-    const dir = mkdtempSync(join(tmpdir(), "rl-schema-"));
-    const path = join(dir, "rl.db");
-    const tables = (d: ReturnType<typeof openDb>) => (d.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    const version = (d: ReturnType<typeof openDb>) => (d.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-    try {
-      closeDb();
-      let d = openDb(path);
-      const all = tables(d);
-      expect(all).toContain("pending_writes");
-      const fingerprint = version(d);
-      expect(fingerprint).not.toBe(0);
-      // As an rl from before pending_writes left it: no such table, no fingerprint.
-      d.exec("DROP TABLE pending_writes; PRAGMA user_version = 0;");
-      closeDb();
-      d = openDb(path);
-      expect(tables(d)).toEqual(all);
-      expect(version(d)).toBe(fingerprint);
-    } finally {
-      closeDb();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});

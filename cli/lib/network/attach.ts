@@ -67,8 +67,11 @@ export class ContainerNetwork {
     }
   }
 
-  /** Connect the held child `pid` (network namespace created, ids mapped) before it is released. */
-  async attach(pid: number): Promise<void> {
+  /**
+   * Connect the held child `pid` (network namespace created, ids mapped) before it is released.
+   * `detached`: the helpers outlive rl (see handOver).
+   */
+  async attach(pid: number, detached = false): Promise<void> {
     if (this.config.mode !== "slirp4netns") return;
     const o = this.config.slirp;
     const viaSlirp = o.portHandler === "slirp4netns" && this.ports.length > 0;
@@ -80,7 +83,7 @@ export class ContainerNetwork {
       await slirpAddHostfwd(this.slirp.apiSocket!, this.ports);
       return;
     }
-    this.forwarder = await startForwarder(pid, slirpAddresses(o.cidr).container, this.ports, this.listeners);
+    this.forwarder = await startForwarder(pid, slirpAddresses(o.cidr).container, this.ports, this.listeners, detached);
   }
 
   /** The listeners are the forwarder's now (kept until the container runs, for a retry). */
@@ -94,6 +97,24 @@ export class ContainerNetwork {
     if (this.slirp?.proc.pid) out.push({ role: "slirp4netns", pid: this.slirp.proc.pid, start: pidStartTime(this.slirp.proc.pid) ?? null });
     if (this.forwarder) out.push({ role: "forwarder", pid: this.forwarder.pid, start: pidStartTime(this.forwarder.pid) ?? null });
     return out;
+  }
+
+  /**
+   * A detached container's helpers stay when rl exits: the descriptors its monitor keeps instead of rl
+   * (slirp4netns ends when the last copy of its exit pipe closes); rl lets go of the processes, which
+   * the container's exit command ends (they are recorded: see helpers()).
+   */
+  handOver(): number[] {
+    const fds = this.slirp ? [this.slirp.exitWrite] : [];
+    this.slirp?.proc.unref();
+    return fds;
+  }
+
+  /** After handOver, once the monitor has its copies: rl's own go, and the helpers are no longer rl's to stop. */
+  letGo(): void {
+    if (this.slirp) closeFd(this.slirp.exitWrite);
+    this.slirp = undefined;
+    this.forwarder = undefined;
   }
 
   /**
@@ -119,13 +140,13 @@ export class ContainerNetwork {
   }
 }
 
-async function startForwarder(pid: number, containerIp: string, ports: PortMapping[], listeners: { fd: number }[]): Promise<{ pid: number; exited: Promise<number> }> {
+async function startForwarder(pid: number, containerIp: string, ports: PortMapping[], listeners: { fd: number }[], detached: boolean): Promise<{ pid: number; exited: Promise<number> }> {
   const userns = openSync(`/proc/${pid}/ns/user`, "r");
   const netns = openSync(`/proc/${pid}/ns/net`, "r");
   const ready = makePipe();
   let fpid: number;
   try {
-    fpid = forkForwarder(ports.map((p, i) => ({ fd: listeners[i]!.fd, proto: p.proto, containerPort: p.containerPort })), containerIp, userns, netns, ready.write);
+    fpid = forkForwarder(ports.map((p, i) => ({ fd: listeners[i]!.fd, proto: p.proto, containerPort: p.containerPort })), containerIp, userns, netns, ready.write, detached);
   } finally {
     closeSync(userns);
     closeSync(netns);

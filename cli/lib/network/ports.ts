@@ -116,6 +116,22 @@ export function formatPort(p: PortMapping): string {
   return `${p.containerPort}/${p.proto} -> ${formatHostAddress(p)}`;
 }
 
+/** docker's NetworkSettings.Ports (and HostConfig.PortBindings): "80/tcp" → [{ HostIp, HostPort }], every address as 0.0.0.0. */
+export function portBindings(ports: PortMapping[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const m of ports) (out[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp || "0.0.0.0", HostPort: String(m.hostPort) });
+  return out;
+}
+
+/**
+ * A published port with the field names of podman's PortMapping, for Go templates: HostIP ("" for every
+ * address, as podman has it), ContainerPort, HostPort, Range, Protocol. rl keeps each port of a range
+ * apart, so Range is 1.
+ */
+export function portMappingRecord(p: PortMapping) {
+  return { HostIP: p.hostIp, ContainerPort: p.containerPort, HostPort: p.hostPort, Range: 1, Protocol: p.proto };
+}
+
 /** The PORTS column of `ps`: `0.0.0.0:8080->80/tcp, ...`. */
 export function formatPortsColumn(ports: PortMapping[]): string {
   return ports.map((p) => `${formatHostAddress(p)}->${p.containerPort}/${p.proto}`).join(", ");

@@ -10,7 +10,18 @@ export interface ApplyOptions {
   chown: boolean;
   /** Highest mapped uid/gid + 1, for a clear message when an owner is out of range. */
   idLimit: { uids: number; gids: number };
+  /**
+   * Extract files as `cp` does, not a layer: every name is plain (`.wh.NAME` is a file like any other),
+   * the entry "." is skipped, and an entry replaces a directory with a non-directory, or the reverse,
+   * only with `overwrite`. `where`: the directory's path as the user knows it, for those refusals.
+   * `setid: false`: setuid and setgid bits are dropped (files for the host, where a set-id file of the
+   * user's or of a subordinate id would run as them for whoever may execute it; as GNU tar does for a user).
+   */
+  plain?: { overwrite: boolean; where: string; setid: boolean };
 }
+
+/** The permission bits an entry gets. */
+const modeOf = (e: TarEntry, opts: ApplyOptions) => e.mode & (opts.plain?.setid === false ? 0o1777 : 0o7777);
 
 export interface ApplyResult {
   entries: number;
@@ -39,20 +50,21 @@ function refuse(e: TarEntry, why: string): LayerError {
   return new LayerError(`refusing ${e.type} ${JSON.stringify(e.path)}${link}: ${why}`);
 }
 
-/** The core's plan for `name` (the entry's own, or its hardlink target's when `of` says so). */
-function plan(e: TarEntry, name: string, of = ""): EntryPath {
+/** The core's plan for `name` (the entry's own, or its hardlink target's when `of` says so); a plain name is never a whiteout. */
+function plan(e: TarEntry, name: string, plain: boolean, of = ""): EntryPath {
   const p = planEntryPath(name);
   if ("reject" in p) throw refuse(e, `${of}${WHY[p.reject]}`);
-  return p;
+  return plain && p.cls !== "root" ? { ...p, cls: "plain" } : p;
 }
 
 /**
- * Write one layer's entries into `dir` in the overlay format: OCI whiteouts become char 0/0 devices,
- * opaque markers the `user.overlay.opaque` xattr. What to do with each entry is decided by the WASM
- * core (core-as/assembly/layer-entry.ts); this file only does the I/O, through LayerDir, so nothing
- * is written outside `dir`.
+ * Write one layer's entries into `dir` (a path, or a descriptor that applyLayer closes) in the overlay
+ * format: OCI whiteouts become char 0/0 devices, opaque markers the `user.overlay.opaque` xattr (with
+ * `opts.plain`, files as they are). What to do with each entry is decided by the WASM core
+ * (core-as/assembly/layer-entry.ts); this file only does the I/O, through LayerDir, so nothing is
+ * written outside `dir`.
  */
-export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string, opts: ApplyOptions): Promise<ApplyResult> {
+export async function applyLayer(entries: AsyncIterable<TarEntry>, dir: string | number, opts: ApplyOptions): Promise<ApplyResult> {
   const result: ApplyResult = { entries: 0, bytes: 0, skippedDevices: [] };
   const layer = new LayerDir(dir);
   const dirTimes: DirTimes = new Map();
@@ -86,17 +98,24 @@ const SMALL_FILE = 1 << 20;
 type DirTimes = Map<string, { path: EntryPath; mtime: number }>;
 
 async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, result: ApplyResult, dirTimes: DirTimes): Promise<void> {
-  const p = plan(e, e.path);
+  const plain = opts.plain !== undefined;
+  const p = plan(e, e.path, plain);
   const parent = p.cls === "root" ? layer.rootFd : layer.dir(p.parent, true);
-  const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name);
+  const existing: Existing = p.cls === "root" ? "dir" : layer.existing(parent, p.cls === "whiteout" ? p.hides : p.name, plain);
   let link: { cls: EntryPath["cls"]; existing: Existing; at?: EntryPath } | undefined;
   if (e.type === "hardlink") {
-    const t = plan(e, e.linkpath, "its target: ");
+    const t = plan(e, e.linkpath, plain, "its target: ");
     // A link to its own name has no target once the entry replaces what is there.
-    link = { cls: t.cls, existing: t.cls === "plain" && t.path !== p.path ? layer.existingAt(t.parent, t.name) : "none", at: t };
+    link = { cls: t.cls, existing: t.cls === "plain" && t.path !== p.path ? layer.existingAt(t.parent, t.name, plain) : "none", at: t };
   }
   const action: EntryAction | { reject: RejectReason } = decideEntry(e.type, p.cls, existing, link);
   if (typeof action === "object") throw refuse(e, WHY[action.reject]);
+  if (opts.plain) {
+    if (action === "root") return;
+    const where = `${opts.plain.where.replace(/\/$/, "")}/${p.path}`;
+    if (action === "replace" && e.type === "dir" && !opts.plain.overwrite) throw new LayerError(`cannot replace ${where}, which is not a directory, with a directory (--overwrite allows it)`);
+    if (action === "replace-dir" && !opts.plain.overwrite) throw new LayerError(`cannot replace the directory ${where} with a non-directory (--overwrite allows it)`);
+  }
   switch (action) {
     case "skip":
       return;
@@ -141,7 +160,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
         const chunks: Uint8Array[] = [];
         for await (const chunk of e.body) chunks.push(chunk);
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        writeSmallFile(parent, p.name, data, e.mode & 0o7777, uid, gid, e.mtime);
+        writeSmallFile(parent, p.name, data, modeOf(e, opts), uid, gid, e.mtime);
         result.bytes += data.length;
         return;
       }
@@ -175,7 +194,7 @@ async function applyEntry(layer: LayerDir, e: TarEntry, opts: ApplyOptions, resu
     case "fifo":
       mknod(p.name, "fifo", parent);
       if (opts.chown) lchownat(parent, p.name, checkedId(e, opts, p.path, "uid"), checkedId(e, opts, p.path, "gid"));
-      fchmodat(parent, p.name, e.mode & 0o7777);
+      fchmodat(parent, p.name, modeOf(e, opts));
       setXattrs(e, (k, v) => lsetxattr(`/proc/self/fd/${parent}/${p.name}`, k, v));
       lutimesat(parent, p.name, e.mtime);
       return;
@@ -212,7 +231,7 @@ async function writeSparse(fd: number, body: AsyncIterable<Uint8Array>, map: Spa
 /** Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears security.capability). */
 function setMetadata(fd: number, e: TarEntry, opts: ApplyOptions, rel: string): void {
   if (opts.chown) fchownSync(fd, checkedId(e, opts, rel, "uid"), checkedId(e, opts, rel, "gid"));
-  fchmodSync(fd, e.mode & 0o7777);
+  fchmodSync(fd, modeOf(e, opts));
   setXattrs(e, (k, v) => fsetxattr(fd, k, v, rel));
 }
 

@@ -1,9 +1,9 @@
 import { readSync } from "node:fs";
 import { writeAll } from "../write-all";
-import { openOutput, type OutputTarget } from "../output-file";
+import { openOutput, type Output, type OutputTarget } from "../output-file";
 import { pauseForTests } from "../test-pause";
 import { TAR_END, tarHeader, tarPadding, type SparseRun, type TarWriteEntry, type TarWriteType } from "../image/tar-writer";
-import { dataRuns, sendFile } from "../sys/layer-files";
+import { dataRuns, mayHaveHoles, sendFile } from "../sys/layer-files";
 import { confinedTree, type ConfinedEntry } from "./confined-tree";
 import { isOverlayXattr } from "./merged-tree";
 
@@ -79,12 +79,12 @@ const S_IFMT = 0o170000;
 const TYPES: Record<number, TarWriteType> = { 0o100000: "file", 0o040000: "dir", 0o120000: "symlink", 0o010000: "fifo" };
 
 /** What of a file's xattrs an export keeps (as podman does): user.* but overlay's own, and file capabilities. */
-const exported = (name: string) => (name.startsWith("user.") && !isOverlayXattr(name)) || name === "security.capability";
+export const exported = (name: string) => (name.startsWith("user.") && !isOverlayXattr(name)) || name === "security.capability";
 
 /** The runs of a file worth writing as a sparse member, or undefined when it has no holes. */
 function sparseRuns(e: ConfinedEntry): SparseRun[] | undefined {
-  const { size, blocks } = e.st;
-  if (size === 0 || blocks * 512 >= size) return undefined; // as many blocks as bytes: no holes (cheap test)
+  const { size } = e.st;
+  if (!mayHaveHoles(e.st)) return undefined;
   // Runs on 512-byte blocks (GNU tar's reader starts each at a block); a filesystem's runs already are.
   const runs: SparseRun[] = [];
   let data = 0;
@@ -112,11 +112,19 @@ function sparseRuns(e: ConfinedEntry): SparseRun[] | undefined {
 export function exportTree(dirsTopFirst: string[], output: OutputTarget | undefined): { ok: true; changed: string[] } {
   const out = openOutput(output);
   pauseForTests("RL_TEST_PAUSE_EXPORT");
+  return writeTar(confinedTree(dirsTopFirst), out);
+}
+
+/**
+ * Write `entries` (opened through descriptors, named by `rel`) as a tar to `out`, then commit it (abort
+ * it on failure); sockets and device nodes are left out. Returns the files that shrank while read.
+ */
+export function writeTar(entries: Iterable<ConfinedEntry>, out: Output): { ok: true; changed: string[] } {
   const sink = new Sink(out.fd);
   const links = new Map<string, string>();
   const changed: string[] = [];
   try {
-    for (const e of confinedTree(dirsTopFirst)) {
+    for (const e of entries) {
       const type = TYPES[e.st.mode & S_IFMT];
       if (!type) continue; // sockets; device nodes cannot be created unprivileged
       const xattrs: Record<string, Uint8Array> = {};

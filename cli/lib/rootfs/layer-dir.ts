@@ -1,6 +1,6 @@
 import { AT_FDCWD, closeFd, lstatType, mkdirat, O, openat2, RESOLVE, S_IFCHR, S_IFDIR } from "../sys/libc";
 import type { Existing } from "../../../core-as/index";
-import { removeTree } from "./remove-tree";
+import { removeBeneath } from "./remove-tree";
 
 export class UnsafePathError extends Error {}
 
@@ -25,8 +25,9 @@ export class LayerDir {
    */
   private readonly open = new Map<string, number>();
 
-  constructor(readonly root: string) {
-    this.rootFd = openat2(AT_FDCWD, root, DIR_FLAGS, 0, 0);
+  /** `root`: the directory's path, or a descriptor of it that the LayerDir takes over (and closes). */
+  constructor(root: string | number) {
+    this.rootFd = typeof root === "number" ? root : openat2(AT_FDCWD, root, DIR_FLAGS, 0, 0);
   }
 
   /**
@@ -84,24 +85,24 @@ export class LayerDir {
     return fd;
   }
 
-  /** What exists at `name` in the directory `dirfd` (a whiteout is a char 0/0 device). */
-  existing(dirfd: number, name: string): Existing {
+  /** What exists at `name` in the directory `dirfd` (a whiteout is a char 0/0 device, unless the tree is `plain`: no layer). */
+  existing(dirfd: number, name: string, plain = false): Existing {
     const t = lstatType(dirfd, name);
     if (!t) return "none";
     if (t.type === S_IFDIR) return "dir";
-    if (t.type === S_IFCHR && t.rdevMajor === 0 && t.rdevMinor === 0) return "whiteout";
+    if (!plain && t.type === S_IFCHR && t.rdevMajor === 0 && t.rdevMinor === 0) return "whiteout";
     return "other";
   }
 
   /** What exists at `rel`, without creating anything; a path through a non-directory has nothing. */
-  existingAt(parent: string, name: string): Existing {
+  existingAt(parent: string, name: string, plain = false): Existing {
     let fd: number;
     try {
       fd = this.dir(parent, false);
     } catch {
       return "none";
     }
-    return this.existing(fd, name);
+    return this.existing(fd, name, plain);
   }
 
   /**
@@ -114,8 +115,7 @@ export class LayerDir {
       this.open.delete(path);
       closeFd(fd);
     }
-    // One component under a descriptor of the layer: the walk below it never follows a symlink.
-    removeTree(`/proc/self/fd/${dirfd}/${name}`);
+    removeBeneath(dirfd, name);
   }
 
   /** Opens `name` in `dirfd` (no symlinks followed); the caller closes it. */

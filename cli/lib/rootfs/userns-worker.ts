@@ -16,6 +16,7 @@ import type { DigestEngine } from "../image/digest-engine";
 import { exportTree } from "./export-tree";
 import { chownTree, fillVolume } from "./volume-files";
 import type { OutputTarget } from "../output-file";
+import { copyFiles, type CopyJob } from "./copy-files";
 
 type IdLines = { uid: IdLine[]; gid: IdLine[] };
 
@@ -47,14 +48,16 @@ export type WorkerJob =
   /** Write the merged tree of `dirs` (top first, overlay format) as a tar to `output` (atomically), or to stdout. */
   | { kind: "export"; dirs: string[]; output?: OutputTarget }
   /** Fill each new volume directory `dest` from the image's directory `path`, then chown -R those asked (:U). */
-  | { kind: "volumes"; layerDirs: string[]; fills: { path: string; dest: string }[]; chowns: { dir: string; uid: number; gid: number }[] };
+  | { kind: "volumes"; layerDirs: string[]; fills: { path: string; dest: string }[]; chowns: { dir: string; uid: number; gid: number }[] }
+  /** `rl cp`: see copy-files.ts. */
+  | CopyJob;
 
 export interface WorkerResult {
   ok: boolean;
   error?: string;
   /** The errno name of the error, when it was one (EPIPE: the reader of stdout went away). */
   code?: string;
-  /** export: files that changed size while they were read. */
+  /** export, cp: files that changed size while they were read. */
   changed?: string[];
   skippedDevices?: string[];
   /** unpack: what each layer turned out to be, in job order. */
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
       if (job.etc?.group) appendEtcLine(job.dest, "group", job.etc.group);
       result = { ok: true };
     } else if (job.kind === "export") result = exportTree(job.dirs, job.output);
+    else if (job.kind === "copy") result = await copyFiles(job);
     else if (job.kind === "rename") {
       for (const m of job.moves) renameSync(m.from, m.to);
       result = { ok: true };

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { currentMapping, type IdMapping } from "../security/idmap";
-import { runInUserNamespace } from "../runtime/userns-job";
+import { runInUserNamespace, type UsernsJobSetup } from "../runtime/userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
 import { removeTree } from "./remove-tree";
 import { PACKAGE_ROOT } from "../package-root";
@@ -14,9 +14,9 @@ const workerPath = join(PACKAGE_ROOT, "cli/lib/rootfs/userns-worker.ts");
  * Run a job of userns-worker.ts as root of a user namespace with the user's mapping. The job and its
  * result live in a fresh directory under `tmpDir` (one of the user's own 0700 dirs, never a shared one
  * such as /tmp, where another user could plant the name), created with a random name and removed
- * afterwards. Throws when the job failed.
+ * afterwards. Throws when the job failed. `setup`: namespaces, mounts and a descriptor the job needs.
  */
-export async function runWorkerJob(tmpDir: string, job: WorkerJob, mapping: IdMapping = currentMapping()): Promise<WorkerResult> {
+export async function runWorkerJob(tmpDir: string, job: WorkerJob, mapping: IdMapping = currentMapping(), setup?: UsernsJobSetup): Promise<WorkerResult> {
   mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
   // Named like tmp/'s other entries, so that the debris cleaner removes it when this rl dies.
   const dir = mkdtempSync(join(tmpDir, `job-${ownerTag()}-`));
@@ -24,7 +24,7 @@ export async function runWorkerJob(tmpDir: string, job: WorkerJob, mapping: IdMa
   try {
     writeFileSync(jobFile, JSON.stringify(job), { flag: "wx", mode: 0o600 });
     // In the rl executable, process.execPath is rl itself: BUN_BE_BUN makes it run the worker as bun would.
-    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping, { BUN_BE_BUN: "1" });
+    const code = await runInUserNamespace([process.execPath, workerPath, jobFile], mapping, { BUN_BE_BUN: "1" }, setup);
     let result: WorkerResult;
     try {
       result = JSON.parse(readFileSync(`${jobFile}.result`, "utf8"));

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { labelMatches, nameMatches, parseFilters, requireReference } from "../filters";
+import { labelMatches, nameMatches, parseFilters, requireReference, untilTimes } from "../filters";
 import { shortName } from "../image/reference";
 import { networkModeName } from "../network/options";
 import { loadNetwork } from "../network/store";
@@ -22,7 +22,7 @@ export function containerFilter(d: Database, all: ContainerRow[], filters: strin
       const img = findImage(d, v);
       return img ? img.id === r.image_id : r.image_name === v || shortName(r.image_name) === v;
     },
-    label: (r, v) => labelMatches(findImage(d, r.image_id)?.config.config?.Labels ?? {}, v),
+    label: (r, v) => labelMatches(labelsOf(d, r), v),
     before: (r, v) => r.created < created("before", v),
     since: (r, v) => r.created > created("since", v),
     network: (r, v) => {
@@ -32,3 +32,15 @@ export function containerFilter(d: Database, all: ContainerRow[], filters: strin
     volume: (r, v) => [...containerVolumeNames(d, r.id)].some(([dest, name]) => name === v || dest === v),
   });
 }
+
+/** `container prune --filter`, podman's keys: until (created before a time, or that long ago) and label. */
+export function containerPruneFilter(d: Database, filters: string[]) {
+  const until = untilTimes(filters);
+  return parseFilters<ContainerRow>(filters, {
+    until: (r, v) => r.created < until.get(v)!,
+    label: (r, v) => labelMatches(labelsOf(d, r), v),
+  });
+}
+
+/** A container's labels: its image's (rl run has no --label). */
+const labelsOf = (d: Database, r: ContainerRow) => findImage(d, r.image_id)?.config.config?.Labels ?? {};

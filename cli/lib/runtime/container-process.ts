@@ -4,13 +4,14 @@ import { RlError } from "../errors";
 import type { ContainerNetwork } from "../network/attach";
 import { startIdMaps, type IdMapping } from "../security/idmap";
 import { strerror } from "../sys/errno";
-import { abortChild, childMapped, closeFd, closePipes, killPid, releaseChild, spawnChild, tapResult, type Spawned } from "../sys/executor";
+import { abortChild, childMapped, closeFd, closePipes, JOIN_ORDER, killPid, releaseChild, spawnChild, tapResult, type JoinFds, type Spawned } from "../sys/executor";
 import { CLONE } from "./clone-flags";
 import { describeOp, encodeOps, type Op } from "./ops";
 import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { waitForExit } from "./wait";
+import { spawnMonitored, type Monitor, type MonitorRequest } from "../sys/monitor";
 
 // The container's first process: cloned as soon as its namespaces are known, mapped (newuidmap and
 // newgidmap run while rl plans the container), connected, then released with its op list.
@@ -30,6 +31,8 @@ function startError(op: Op, errno: number): RlError {
     // EPERM: a file capability beyond the bounding set (the kernel refuses such an exec).
     if (errno === 13 || errno === 8 || errno === 21 || errno === 1) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
   }
+  // A working directory that is not there (exec -w, or a read-only root): podman's "not found" too.
+  if (op.op === "chdir" && errno === 2) return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`, 127);
   // ELOOP from the executor's check that proc, sysfs and /dev go on a directory, not through a symlink.
   if (errno === 40 && (op.op === "mountIn" || op.op === "sysfsIn")) {
     const target = op.op === "mountIn" ? op.target : op.path;
@@ -42,17 +45,25 @@ function startError(op: Op, errno: number): RlError {
   return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}${outerRefusal(op, errno)}`);
 }
 
-/** Open the namespaces to join (another container's user and network namespaces). */
-function joinFds(namespaces: Namespaces): { userns: number; netns: number } | undefined {
-  const user = namespaces.find((n) => n.type === "user")?.path;
-  const net = namespaces.find((n) => n.type === "network")?.path;
-  if (!user || !net) return undefined;
+/** Open the namespaces to join: those with a path (another container's user and network namespaces). */
+function joinFds(namespaces: Namespaces): JoinFds | undefined {
+  if (!namespaces.some((n) => n.path)) return undefined;
+  const fds: number[] = [];
   try {
-    const userns = openSync(user, "r");
-    return { userns, netns: openSync(net, "r") };
+    for (const type of JOIN_ORDER) {
+      const path = namespaces.find((n) => n.type === type)?.path;
+      fds.push(path ? openSync(path, "r") : -1);
+    }
+    return fds;
   } catch (err) {
+    closeJoinFds(fds);
     throw new RlError(`cannot join the network of the other container: ${(err as Error).message}`);
   }
+}
+
+/** rl's copies of namespace descriptors, once the child has its own (or never will). */
+export function closeJoinFds(fds: JoinFds): void {
+  for (const fd of fds) if (fd >= 0) closeSync(fd);
 }
 
 /** A container's first process, cloned before its op list is ready: its id maps are written meanwhile. */
@@ -67,19 +78,30 @@ export interface Child {
   idMaps: () => void;
   /** It creates a persistent tap0 for slirp4netns (its report must be read before the release). */
   tap: boolean;
+  /** A detached container's monitor, its parent. */
+  monitor?: Monitor;
 }
 
-/** `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). */
-export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean }, mapping: IdMapping, slirp: boolean): Promise<Child> {
+/** A detached container's child is its monitor's: how the monitor keeps its output and its end. */
+export type DetachedOutput = Pick<MonitorRequest, "log" | "exitFile" | "cleanup">;
+
+/**
+ * `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). `detached`:
+ * the child is cloned by a monitor (sys/monitor.ts), which outlives rl and owns its stdio.
+ */
+export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean }, mapping: IdMapping, slirp: boolean, detached?: DetachedOutput): Promise<Child> {
   const join = joinFds(namespaces);
   const tap = slirp && !join;
   let spawned: Spawned;
+  let monitor: Monitor | undefined;
   try {
-    spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
+    if (detached) {
+      ({ spawned, monitor } = spawnMonitored({ cloneFlags: cloneFlags(namespaces), tty: terminal.tty, makeTap: tap, keepStdin: terminal.interactive && !terminal.tty, copy: mapping.lines !== undefined, ...detached }, join));
+    } else spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
   } finally {
-    if (join) for (const fd of [join.userns, join.netns]) closeSync(fd);
+    if (join) closeJoinFds(join);
   }
-  const exited = waitForExit(spawned.pid);
+  const exited = monitor ? monitor.exited : waitForExit(spawned.pid);
   try {
     // A joined user namespace has its id maps already.
     const written = join ? () => {} : startIdMaps(spawned.pid, mapping);
@@ -96,12 +118,21 @@ export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolea
       }
       if (outcome.error) throw outcome.error;
     };
-    return { spawned, exited, idMaps, tap };
+    return { spawned, exited, idMaps, tap, monitor };
   } catch (err) {
     abortChild(spawned);
+    monitor?.abandon();
     await exited;
     throw err;
   }
+}
+
+/** A released child that has exec'd: its pty master (-t) or rl's ends of its stdio pipes, and its end. */
+export interface Started {
+  pid: number;
+  ptyMaster: number;
+  pipes: readonly number[];
+  exited: Promise<number>;
 }
 
 /** End a child that was never released. */
@@ -110,7 +141,13 @@ export async function discardChild(c: Child): Promise<void> {
   try {
     c.idMaps();
   } catch {}
-  await c.exited;
+  await ended(c);
+}
+
+/** Wait for a child given up on: a detached one's monitor is told first (it waits for rl's word). */
+export function ended(c: Child): Promise<number> {
+  c.monitor?.abandon();
+  return c.exited;
 }
 
 /**
@@ -118,7 +155,7 @@ export async function discardChild(c: Child): Promise<void> {
  * on failure the child is gone when this throws (the caller detaches the network). `whileStarting`
  * runs while the child sets itself up (recording it, say); when it throws, the child is ended.
  */
-export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<{ pid: number; ptyMaster: number; pipes: readonly number[]; exited: Promise<number> }> {
+export async function startChild(c: Child, ops: Op[], network: ContainerNetwork, whileStarting?: () => void): Promise<Started> {
   try {
     c.idMaps();
     // A tap0 the child could not make (no /dev/net/tun here?) is made by slirp4netns as usual.
@@ -126,34 +163,46 @@ export async function startChild(c: Child, ops: Op[], network: ContainerNetwork,
       const e = tapResult(c.spawned);
       if (e !== 0) debug(`no persistent tap0 (${e < 0 ? "the container process is gone" : strerror(e)}): slirp4netns creates its own`);
     }
-    await network.attach(c.spawned.pid);
+    await network.attach(c.spawned.pid, c.monitor !== undefined);
   } catch (err) {
     await discardChild(c);
     throw err;
   }
+  return releaseWithOps(c.spawned, c.exited, ops, { whileStarting, giveUp: () => c.monitor?.abandon() });
+}
+
+/**
+ * Release a cloned child with its op list and wait for its exec; on failure the child is gone when this
+ * throws. `whileStarting` runs while the child sets itself up; when it throws, the child is ended.
+ * `joined`: the namespaces it joins, for the error when it cannot (run's: another container's network).
+ * `giveUp`: called before waiting for a child that failed (a detached one's monitor waits for rl's word).
+ */
+export async function releaseWithOps(spawned: Spawned, exited: Promise<number>, ops: Op[], o: { whileStarting?: () => void; joined?: string; giveUp?: () => void } = {}): Promise<Started> {
   let meanwhile: { error: unknown } | undefined;
-  const r = releaseChild(c.spawned, encodeOps(ops), () => {
+  const r = releaseChild(spawned, encodeOps(ops), () => {
     try {
-      whileStarting?.();
+      o.whileStarting?.();
     } catch (error) {
       meanwhile = { error };
     }
   });
   if (meanwhile && r.failedOp === -1) {
-    killPid(c.spawned.pid, 9);
+    killPid(spawned.pid, 9);
     if (r.ptyMaster >= 0) closeFd(r.ptyMaster);
-    closePipes(c.spawned);
-    await c.exited;
+    closePipes(spawned);
+    o.giveUp?.();
+    await exited;
     throw meanwhile.error;
   }
   if (r.failedOp !== -1) {
-    closePipes(c.spawned);
-    await c.exited;
+    closePipes(spawned);
+    o.giveUp?.();
+    await exited;
     if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
-    if (r.failedOp === -3) throw new RlError(`cannot join the network of the other container: ${strerror(r.errno)}`);
+    if (r.failedOp === -3) throw new RlError(`cannot join ${o.joined ?? "the network of the other container"}: ${strerror(r.errno)}`);
     if (r.failedOp === -5) throw new RlError(`cannot give the container a session keyring of its own: ${strerror(r.errno)}`);
     const failed = ops[r.failedOp];
     throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
   }
-  return { pid: c.spawned.pid, ptyMaster: r.ptyMaster, pipes: c.spawned.pipes, exited: c.exited };
+  return { pid: spawned.pid, ptyMaster: r.ptyMaster, pipes: spawned.pipes, exited };
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { tmpName } from "../store/tmp-name";
 import { join } from "node:path";
 import { RlError } from "../errors";
-import type { Paths } from "../paths";
+import { paths, type Paths } from "../paths";
 import { isDiskFull, transaction } from "../store/db";
 import { debug } from "../log";
 import { cleanDebris } from "../store/debris";
@@ -11,10 +11,12 @@ import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { ownProcess, pidStartTime } from "../sys/pid-start-time";
-import { randomName } from "./names";
+import { checkContainerName, randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup, thawContainer } from "./cgroup/container-cgroup";
+import { readExitFile } from "./exit-file";
 
+/** A row of the containers table (its DDL: store/schema/containers.ts). */
 export interface ContainerRow {
   id: string;
   name: string;
@@ -30,6 +32,13 @@ export interface ContainerRow {
   auto_remove: number;
   created: number;
   finished: number | null;
+  /** When it last started (ms since the epoch). */
+  started: number | null;
+  /** The monitor process of a detached container, and its /proc/PID/stat start time. */
+  monitor_pid: number | null;
+  monitor_start: string | null;
+  /** JSON: the container's creation config. */
+  config: string | null;
 }
 
 export const containerDir = (p: Paths, id: string) => join(p.containers, id);
@@ -42,7 +51,7 @@ export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
  * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
  * Returns the name recorded.
  */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start">, o: { generated?: boolean } = {}): string {
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start" | "config">, o: { generated?: boolean } = {}): string {
   const own = ownProcess();
   return transaction(d, p.db, () => {
     let name = row.name;
@@ -73,7 +82,7 @@ export function markRunning(d: Database, p: Paths, id: string, pid: number): voi
   const start = pidStartTime(pid);
   const own = ownProcess();
   const [who, since] = start === undefined ? [own.pid, own.start] : [pid, start];
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ? WHERE id = ?").run(who, since, id), { transient: true });
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ? WHERE id = ?").run(who, since, Date.now(), id), { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
@@ -95,11 +104,24 @@ export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
 }
 
 /**
- * A container as it is: one recorded as running whose process is gone shows as killed. The sweep records
- * that, but cannot on a full disk, and reading must not depend on a write.
+ * A container as it is: one recorded as running whose process is gone shows as exited, with the code
+ * its monitor wrote (a detached container) or as killed. The sweep or the monitor's exit command records
+ * that, but not on a full disk, and reading must not depend on a write.
  */
 function asItIs(r: ContainerRow): ContainerRow {
-  return r.state === "running" && !recordedProcessAlive(r) ? { ...r, state: "exited", exit_code: 137, pid: null } : r;
+  if (r.state !== "running" || recordedProcessAlive(r)) return r;
+  const end = readExitFile(paths(), r.id);
+  return { ...r, state: "exited", exit_code: end?.code ?? 137, finished: end?.finished ?? r.finished, pid: null };
+}
+
+/** The monitor of a detached container, recorded once the container runs. */
+export function recordMonitor(d: Database, id: string, pid: number): void {
+  d.query("UPDATE containers SET monitor_pid = ?, monitor_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? "", id);
+}
+
+/** Whether a detached container's monitor still runs (its exit command then records the container's end). */
+function monitorAlive(r: ContainerRow): boolean {
+  return r.monitor_pid !== null && pidStartTime(r.monitor_pid) === r.monitor_start;
 }
 
 /** Whether the container's recorded process (or, while it is created, the rl creating it) still runs. */
@@ -109,6 +131,16 @@ function recordedProcessAlive(r: ContainerRow): boolean {
 
 /** A container's state as ps shows it: a running one whose cgroup is frozen (pausedContainers) is paused. */
 export const shownState = (r: ContainerRow, paused: Set<string>): string => (r.state === "running" && paused.has(r.id) ? "paused" : r.state);
+
+/**
+ * Whether no process carries the container on: its recorded one is gone. A container being created has
+ * the rl creating it recorded (insertContainer, forgetPid); a record with no process (an older rl's,
+ * between two attempts) gets a minute.
+ */
+function abandoned(r: ContainerRow): boolean {
+  const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
+  return !recordedProcessAlive(r) && !fresh && !monitorAlive(r);
+}
 
 /** Every container, newest first. */
 export function listContainers(d: Database): ContainerRow[] {
@@ -123,6 +155,43 @@ export function findContainer(d: Database, text: string): ContainerRow | undefin
   const rows = d.query("SELECT * FROM containers WHERE id LIKE ?").all(`${text}%`) as ContainerRow[];
   if (rows.length > 1) throw new RlError(`${text} matches ${rows.length} containers: use more of the id`);
   return rows[0] && asItIs(rows[0]);
+}
+
+/** Find a container (as findContainer), or fail saying there is none. */
+export function requireContainer(d: Database, text: string): ContainerRow {
+  const c = findContainer(d, text);
+  if (!c) throw new RlError(`no such container: ${text}`);
+  return c;
+}
+
+/**
+ * Give a container, running or not, another name. Only the record changes: as in podman, the name the
+ * container's /etc/hosts already gives it stays. The write lock held from the check to the update makes
+ * the check final.
+ */
+export function renameContainer(d: Database, p: Paths, c: ContainerRow, name: string): void {
+  checkContainerName(name);
+  transaction(d, p.db, () => {
+    const taken = d.query("SELECT id FROM containers WHERE name = ?").get(name) as { id: string } | null;
+    if (taken && taken.id !== c.id) throw new RlError(`cannot rename container ${c.name} to ${name}: the name is already in use by ${taken.id.slice(0, 12)}`);
+    if (d.query("UPDATE containers SET name = ? WHERE id = ? AND state != 'removing'").run(name, c.id).changes !== 1) throw new RlError(`cannot rename container ${c.name}: it is being removed`);
+  });
+}
+
+/**
+ * Remove every stopped container (exited, or created by an rl that is gone) that `matches`, and return
+ * their ids. Each is claimed first, as the sweep claims one, so a container that moved on meanwhile
+ * (removed, started) stays.
+ */
+export async function pruneContainers(d: Database, p: Paths, matches: (c: ContainerRow) => boolean = () => true): Promise<string[]> {
+  const removed: string[] = [];
+  for (const c of listContainers(d)) {
+    const stopped = c.state === "exited" || (c.state === "created" && abandoned(c));
+    if (!stopped || !matches(c) || !claimForRemoval(d, p, c)) continue;
+    await removeContainer(d, p, c.id);
+    removed.push(c.id);
+  }
+  return removed;
 }
 
 /**
@@ -143,6 +212,9 @@ export async function removeContainer(d: Database, p: Paths, id: string, o: { vo
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   const anonymous = o.volumes ? anonymousVolumesOf(d, id) : [];
+  // A detached container's network helpers are no rl's own to stop: they go with its record. (A
+  // foreground container's rl stops its own, letting the forwarder send on what it holds.)
+  if ((d.query("SELECT monitor_pid FROM containers WHERE id = ?").get(id) as { monitor_pid: number | null } | null)?.monitor_pid) endStaleHelpers(d, p, id, pidStartTime);
   await removeContainerCgroup(d, id);
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
   await removePaths(p.tmp, [aside]);
@@ -158,21 +230,9 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await cleanDebris(d, p);
   const rows = d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
   for (const r of rows) {
-    const alive = recordedProcessAlive(r);
-    // A container being created has the rl creating it recorded (insertContainer, forgetPid); a record
-    // with no process (an older rl's, between two attempts) gets a minute.
-    const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
-    if (alive || fresh) continue;
-    // The rows were read before: the rl of this one may have recorded it running or exited since, and
-    // ended. Act only if the record is still the one judged stale (the rl's own updates win).
+    if (!abandoned(r)) continue;
     try {
-      if (!claimStale(d, p, r)) continue;
-      endStaleHelpers(d, p, r.id, pidStartTime);
-      recordOomKill(d, p, r.id);
-      await removeContainerCgroup(d, r.id);
-      if (r.auto_remove || r.state === "created") await removeContainer(d, p, r.id, { volumes: true });
-      // Unless its own rl recorded the real exit meanwhile (it reaps the workload, then records it).
-      else transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = 137, finished = ?, pid = NULL WHERE id = ? AND state = 'removing'").run(Date.now(), r.id), { transient: true });
+      await finishEnded(d, p, r);
     } catch (err) {
       // On a full disk the command goes on (listContainers shows the container as killed); a later sweep records it.
       if (!isDiskFull(err)) throw err;
@@ -182,8 +242,35 @@ export async function sweepStale(d: Database, p: Paths): Promise<void> {
   await removeUnrecorded(d, p);
 }
 
-/** Mark a stale container as the sweep's (state `removing`), if its record is still as read; false if it moved on. */
-function claimStale(d: Database, p: Paths, r: ContainerRow): boolean {
+/**
+ * Record the end of a container whose process is gone (`r` as read): its helpers and cgroup go, then it
+ * is exited with the code its monitor wrote, or as killed; removed if started with --rm.
+ */
+async function finishEnded(d: Database, p: Paths, r: ContainerRow): Promise<void> {
+  // The row was read before: its rl may have recorded it running or exited since, and ended. Act only
+  // if the record is still the one judged ended (the rl's own updates win).
+  if (!claimForRemoval(d, p, r)) return;
+  endStaleHelpers(d, p, r.id, pidStartTime);
+  recordOomKill(d, p, r.id);
+  await removeContainerCgroup(d, r.id);
+  if (r.auto_remove || r.state === "created") return removeContainer(d, p, r.id, { volumes: true });
+  const end = readExitFile(p, r.id) ?? { code: 137, finished: Date.now() };
+  // Unless its own rl recorded the real exit meanwhile (it reaps the workload, then records it).
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ? AND state = 'removing'").run(end.code, end.finished, r.id), { transient: true });
+}
+
+/**
+ * A detached container's exit command (`rl __cleanup ID`, run by its monitor once the container ended
+ * and the exit file is written): record its end as the sweep would, now.
+ */
+export async function cleanupDetached(d: Database, p: Paths, id: string): Promise<void> {
+  const r = d.query("SELECT * FROM containers WHERE id = ?").get(id) as ContainerRow | null;
+  if (!r || r.state !== "running" || recordedProcessAlive(r)) return;
+  await finishEnded(d, p, r);
+}
+
+/** Mark a container as this command's to remove (state `removing`), if its record is still as read; false if it moved on. */
+function claimForRemoval(d: Database, p: Paths, r: ContainerRow): boolean {
   return transaction(d, p.db, () =>
     d.query("UPDATE containers SET state = 'removing' WHERE id = ? AND state = ? AND pid IS ? AND pid_start IS ?").run(r.id, r.state, r.pid, r.pid_start).changes === 1,
   { transient: true });

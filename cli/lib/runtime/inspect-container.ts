@@ -3,9 +3,10 @@
  * the namespaces of its first process (`/proc/PID/ns/*`, for nsenter and lsns) and its cgroup.
  */
 import type { Database } from "bun:sqlite";
-import { readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { networkModeName } from "../network/options";
+import { portBindings } from "../network/ports";
 import { loadNetwork } from "../network/store";
 import type { Paths } from "../paths";
 import { findImage } from "../store/images";
@@ -17,6 +18,7 @@ import { containerCgroupDir, containerOomKilled } from "./cgroup/container-cgrou
 import { cgroupFrozen } from "./cgroup/freezer";
 import { hostConfigLimits } from "./cgroup/resources";
 import { readSpec } from "./container-spec";
+import { logPath } from "./exit-file";
 
 /** Go's zero time, which podman prints for a time that has not come. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -33,8 +35,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
   const cgroup = alive ? containerCgroupDir(d, r.id) : null;
   const paused = cgroup !== null && cgroupFrozen(cgroup);
   const dir = containerDir(p, r.id);
-  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const m of net?.ports ?? []) (ports[`${m.containerPort}/${m.proto}`] ??= []).push({ HostIp: m.hostIp || "0.0.0.0", HostPort: String(m.hostPort) });
+  const ports = portBindings(net?.ports ?? []);
   const slirp = net?.config.mode === "slirp4netns";
   return {
     Id: r.id,
@@ -52,13 +53,16 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       Pid: alive ? r.pid : 0,
       ExitCode: r.exit_code ?? 0,
       Error: "",
-      StartedAt: r.state === "created" ? ZERO_TIME : new Date(r.created).toISOString(),
+      // A container from before the store recorded starts shows its creation time.
+      StartedAt: r.started ? new Date(r.started).toISOString() : r.state === "created" ? ZERO_TIME : new Date(r.created).toISOString(),
       FinishedAt: r.finished ? new Date(r.finished).toISOString() : ZERO_TIME,
     },
     Image: r.image_id.replace(/^sha256:/, ""),
     ImageName: r.image_name,
     Name: r.name,
     Driver: r.driver,
+    // A detached container's log (rl logs); a foreground one has none.
+    LogPath: existsSync(logPath(p, r.id)) ? logPath(p, r.id) : "",
     EffectiveCaps: spec?.process.capabilities.effective ?? [],
     BoundingCaps: spec?.process.capabilities.bounding ?? [],
     Config: {

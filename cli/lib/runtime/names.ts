@@ -1,3 +1,5 @@
+import { RlError } from "../errors";
+
 // Generated container names: ADJECTIVE_SURNAME, as docker and podman make them, from rl's own lists:
 // 113 adjectives and 260 surnames of people who shaped computing, mathematics and science: 29,380
 // names. insertContainer (containers.ts) draws again when a name is taken.
@@ -55,3 +57,8 @@ export function randomId(): string {
 
 /** podman's rule for names: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
 export const VALID_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** A name given to a container (run --name, rename) follows VALID_NAME. */
+export function checkContainerName(name: string): void {
+  if (!VALID_NAME.test(name)) throw new RlError(`invalid container name ${JSON.stringify(name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+}

@@ -34,7 +34,9 @@ type BaseOp =
   | { op: "unshare"; flags: number }
   | { op: "rlimit"; resource: number; name: string; soft: number; hard: number }
   | { op: "sysctlIn"; key: string; value: string }
-  | { op: "openFd"; path: string; fd: number };
+  | { op: "openFd"; path: string; fd: number }
+  | { op: "nullStdio" }
+  | { op: "detach" };
 
 /** The executor's op codes (the enum in helpers/executor.c; test/unit/op-codes.test.ts keeps the two in step). */
 export const CODES: Record<Op["op"], number> = {
@@ -42,7 +44,7 @@ export const CODES: Record<Op["op"], number> = {
   remountReadOnlyIn: 8, sysfsIn: 9, pivot: 10, hostname: 11, loopbackUp: 12, chdir: 13,
   spawnWait: 14, console: 15, stdinNull: 16, setsid: 17, dropCaps: 18, user: 19, umask: 20,
   init: 21, exec: 22, noNewPrivs: 23, maskIn: 24, seccomp: 25, readonlyIn: 26, unshare: 27,
-  rlimit: 28, sysctlIn: 29, openFd: 30,
+  rlimit: 28, sysctlIn: 29, openFd: 30, nullStdio: 31, detach: 32,
 };
 
 function args(o: Op): string[] {
@@ -132,5 +134,7 @@ export function describeOp(o: Op): string {
     case "rlimit": return `set the ${o.name} limit`;
     case "sysctlIn": return `set sysctl ${o.key}`;
     case "openFd": return `open ${o.path}`;
+    case "nullStdio": return "open /dev/null as stdin, stdout and stderr";
+    case "detach": return "start the process in the background";
   }
 }

@@ -68,24 +68,49 @@ export function planOps(spec: Spec, rootOps: Op[], o: { interactive: boolean; in
   if (has("network")) ops.push({ op: "loopbackUp" });
   ops.push({ op: "mkdirIn", path: spec.process.cwd, mode: 0o755, optional: spec.root.readonly });
   ops.push({ op: "pivot" });
-  ops.push({ op: "chdir", path: spec.process.cwd });
-  ops.push({ op: "umask", mask: spec.process.user.umask ?? 0o022 });
-  for (const r of spec.process.rlimits ?? []) ops.push({ op: "rlimit", resource: RLIMIT_NUMBER[r.type]!, name: r.type, soft: r.soft, hard: r.hard });
-  if (spec.process.noNewPrivileges) ops.push({ op: "noNewPrivs" });
+  ops.push(...processOps(spec.process, { interactive: o.interactive, fork: o.init ? "init" : undefined, seccomp: o.seccomp, keepGroups }));
+  if (o.becomeRoot) ops.splice(setupStart, 0, ...hostSourcesFirst(ops.slice(setupStart)));
+  return ops;
+}
+
+/** How a process starts once set up (see processOps). */
+export interface ProcessStart {
+  interactive: boolean;
+  /**
+   * init: fork a tiny init that forwards signals and exits as the workload does (--init; for exec, the
+   * process that stays outside the container's pid namespace). detach: fork and leave the workload to
+   * the container (exec -d).
+   */
+  fork?: "init" | "detach";
+  /** The compiled program of the process's seccomp profile. */
+  seccomp?: Uint8Array;
+  /** --group-add keep-groups: the supplementary groups stay rl's. */
+  keepGroups: boolean;
+}
+
+/**
+ * A process's own setup, in the container's root: working directory, umask, limits, no_new_privs,
+ * seccomp, capabilities, user, stdio, then the exec. The container's first process and exec's both.
+ */
+export function processOps(proc: Spec["process"], o: ProcessStart): Op[] {
+  const ops: Op[] = [{ op: "chdir", path: proc.cwd }, { op: "umask", mask: proc.user.umask ?? 0o022 }];
+  for (const r of proc.rlimits ?? []) ops.push({ op: "rlimit", resource: RLIMIT_NUMBER[r.type]!, name: r.type, soft: r.soft, hard: r.hard });
+  if (proc.noNewPrivileges) ops.push({ op: "noNewPrivs" });
   // Before the capabilities go: without no_new_privs the kernel wants CAP_SYS_ADMIN for it. The ops
   // after it run under the filter: they may only make syscalls the default profile allows.
   if (o.seccomp) ops.push({ op: "seccomp", program: o.seccomp });
-  const { uid, gid, additionalGids } = spec.process.user;
-  const caps = spec.process.capabilities;
+  const { uid, gid, additionalGids } = proc.user;
+  const caps = proc.capabilities;
   ops.push({ op: "dropCaps", keep: capMask(caps.bounding), staysRoot: uid === 0, ambient: capMask(caps.ambient) });
-  ops.push({ op: "user", uid, gid, groups: additionalGids, keepGroups });
-  // Before init, so that no process of the container keeps rl's stdin; init forks after the user switch,
-  // so that it runs with the workload's user, capabilities and filter (as catatonit).
-  if (!spec.process.terminal && !o.interactive) ops.push({ op: "stdinNull" });
-  if (o.init) ops.push({ op: "init" });
-  if (spec.process.terminal) ops.push({ op: "console" });
-  ops.push({ op: "exec", argv: spec.process.args, env: spec.process.env });
-  if (o.becomeRoot) ops.splice(setupStart, 0, ...hostSourcesFirst(ops.slice(setupStart)));
+  ops.push({ op: "user", uid, gid, groups: additionalGids, keepGroups: o.keepGroups });
+  // Before the fork, so that no process of the container keeps rl's stdin, nor (for a terminal of its
+  // own, or none) rl's fds 0-2; the fork comes after the user switch, so that the init runs with the
+  // workload's user, capabilities and filter (as catatonit).
+  if (proc.terminal || o.fork === "detach") ops.push({ op: "nullStdio" });
+  else if (!o.interactive) ops.push({ op: "stdinNull" });
+  if (o.fork) ops.push({ op: o.fork });
+  if (proc.terminal) ops.push({ op: "console" });
+  ops.push({ op: "exec", argv: proc.args, env: proc.env });
   return ops;
 }
 

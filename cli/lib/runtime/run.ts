@@ -23,8 +23,10 @@ import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
 import { pauseForTests } from "../test-pause";
-import { cloneChild, discardChild, startChild, type Child, type Namespaces } from "./container-process";
-import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, removeContainer, sweepStale } from "./containers";
+import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces, type Started } from "./container-process";
+import type { Monitor } from "../sys/monitor";
+import { exitFilePath, logPath, rlCommand } from "./exit-file";
+import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale } from "./containers";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
 import { parseNetwork, type NetworkConfig } from "../network/options";
@@ -35,10 +37,10 @@ import { findContainer } from "./containers";
 import { containerHostname } from "./outer-container";
 import { planOps } from "./plan";
 import { processArgs, processEnv, type Spec } from "./spec";
-import { randomId, randomName, VALID_NAME } from "./names";
+import { checkContainerName, randomId, randomName } from "./names";
 import { checkUserMapped, resolveUser } from "./user";
-import { attachTerminal } from "./tty";
-import { relayPipes } from "./stdio-relay";
+import { attachStdio, detachStdio } from "./attach-stdio";
+import { forwardSignals } from "./signal-forwarding";
 import { byDepth, parseMountSpecs } from "./mounts";
 import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
@@ -64,6 +66,10 @@ export interface RunOptions {
   volumesFrom?: string[];
   readOnly: boolean;
   rm: boolean;
+  /** -d: the container runs on under its monitor; rl prints its id and returns. */
+  detach?: boolean;
+  /** Where a detached container's output goes. */
+  logDriver?: LogDriver;
   name?: string;
   interactive: boolean;
   tty: boolean;
@@ -92,8 +98,18 @@ export interface RunOptions {
   devices: DeviceBind[];
 }
 
-const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
-const SIGNUM: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15 };
+export type LogDriver = "k8s-file" | "none";
+
+export function parseLogDriver(text: string): LogDriver {
+  if (text === "k8s-file" || text === "none") return text;
+  throw new RlError(`unknown log driver ${JSON.stringify(text)}: choose k8s-file or none`);
+}
+
+/** How a detached container's monitor keeps its output and its end (see cloneChild). */
+function detachedOutput(o: RunOptions, p: Paths, id: string): DetachedOutput | undefined {
+  if (!o.detach) return undefined;
+  return { log: o.logDriver === "none" ? "" : logPath(p, id), exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
+}
 
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
 export interface ImageOptions extends RegistryOptions {
@@ -233,7 +249,7 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
 export async function runContainer(o: RunOptions): Promise<number> {
-  if (o.name !== undefined && !VALID_NAME.test(o.name)) throw new RlError(`invalid container name ${JSON.stringify(o.name)}: use letters, digits, _ . and -, starting with a letter or digit`);
+  if (o.name !== undefined) checkContainerName(o.name);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
   // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.
@@ -251,10 +267,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
-  let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns");
-  let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   const id = randomId();
+  const detached = detachedOutput(o, p, id);
+  let child: Child | undefined;
+  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns", detached);
+  let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
   let name = o.name ?? randomName();
   const candidates = idmap.lines ? usernsDrivers(o.storageDriver) : driverCandidates(o.storageDriver);
   try {
@@ -266,7 +283,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
-    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns");
+    child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns", detached);
     const pid = child.spawned.pid;
     transaction(d, p.db, () => {
       name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
@@ -281,15 +298,13 @@ export async function runContainer(o: RunOptions): Promise<number> {
   const lowerDirs = img.layers.map((c) => layerDir(p, c));
   const namespaces = namespacesFor(net);
   // Signals that arrive while the container starts are delivered once it runs.
-  let target = 0;
-  const pending: number[] = [];
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => (target ? killPid(target, SIGNUM[s]!) : pending.push(SIGNUM[s]!))] as const);
-  for (const [s, h] of handlers) process.on(s, h);
-  let started: Awaited<ReturnType<typeof startChild>> | undefined;
+  const signals = forwardSignals();
+  let started: Started | undefined;
   const init = o.init ? hostInitBinary() : undefined;
   let driver: StorageDriver = candidates[0]!;
   let vols: AttachedVolumes | undefined;
   let cgDir: string | undefined;
+  let monitor: Monitor | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
@@ -312,7 +327,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp, becomeRoot: setupAsRoot(idmap) });
       const ops = cgDir ? cgroupNamespaceFirst(planned) : planned;
       // start() takes the child: on failure it is gone, and a next candidate clones another.
-      const c = child ?? (await cloneChild(cloneNs(namespaces), o, idmap, net.config.mode === "slirp4netns"));
+      const c = child ?? (await cloneChild(cloneNs(namespaces), o, idmap, net.config.mode === "slirp4netns", detached));
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
@@ -323,11 +338,13 @@ export async function runContainer(o: RunOptions): Promise<number> {
           d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
           markRunning(d, p, id, c.spawned.pid);
+          if (c.monitor) recordMonitor(d, id, c.monitor.pid);
         }, { transient: true });
       };
       try {
         await applyLimits(c, cgDir, limits);
         started = await startChild(c, ops, network, record);
+        monitor = c.monitor;
         break;
       } catch (err) {
         await network.detach();
@@ -339,10 +356,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
     }
     network.closeListeners();
   } catch (err) {
-    for (const [s, h] of handlers) process.off(s, h);
+    signals.stop();
     if (child) await discardChild(child);
     if (started) {
       killPid(started.pid, 9);
+      monitor?.abandon();
       await started.exited;
     }
     network.closeListeners();
@@ -351,19 +369,23 @@ export async function runContainer(o: RunOptions): Promise<number> {
     if (vols) await dropVolumes(d, p, id, vols.created);
     throw err;
   }
-  const { pid } = started!;
-  target = pid;
-  for (const sig of pending) killPid(pid, sig);
-  const term = started!.ptyMaster >= 0 ? attachTerminal(started!.ptyMaster, o.interactive) : started!.pipes.some((fd) => fd >= 0) ? relayPipes(started!.pipes) : undefined;
+  if (monitor) {
+    signals.stop();
+    // The monitor keeps the container, its output and its network helpers from here on.
+    pauseForTests("RL_TEST_PAUSE_BEFORE_HANDOVER");
+    monitor.commit(network.handOver());
+    network.letGo();
+    console.log(id);
+    return 0;
+  }
+  signals.to(started!.pid);
+  const term = attachStdio(started!, o.interactive);
   const code = await started!.exited;
   // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
   const row = findContainer(d, id);
   const removedMeanwhile = !row || row.state === "removing";
-  if (term) {
-    await Promise.race([term.done, Bun.sleep(500)]);
-    term.detach();
-  }
-  for (const [s, h] of handlers) process.off(s, h);
+  await detachStdio(term);
+  signals.stop();
   const networkDown = network.detach();
   if (removedMeanwhile) {
     await networkDown;

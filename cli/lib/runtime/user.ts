@@ -18,11 +18,11 @@ function isDigits(s: string): boolean {
   return true;
 }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
-interface GroupEntry { name: string; gid: number; members: string[] }
+export interface PasswdEntry { name: string; uid: number; gid: number; home: string }
+export interface GroupEntry { name: string; gid: number; members: string[] }
 
 // Loops, not flatMap: every rl run parses these, and a process's first flatMap costs ~0.1 ms.
-function parsePasswd(text: string | undefined): PasswdEntry[] {
+export function parsePasswd(text: string | undefined): PasswdEntry[] {
   const out: PasswdEntry[] = [];
   for (const line of (text ?? "").split("\n")) {
     const f = line.split(":");
@@ -31,7 +31,7 @@ function parsePasswd(text: string | undefined): PasswdEntry[] {
   return out;
 }
 
-function parseGroup(text: string | undefined): GroupEntry[] {
+export function parseGroup(text: string | undefined): GroupEntry[] {
   const out: GroupEntry[] = [];
   for (const line of (text ?? "").split("\n")) {
     const f = line.split(":");
@@ -41,11 +41,11 @@ function parseGroup(text: string | undefined): GroupEntry[] {
 }
 
 /**
- * Resolve docker's `-u uid[:gid]|name[:group]` against the image's /etc/passwd and /etc/group: a
- * named user gets its primary group and the groups that list it; a numeric uid absent from passwd
- * runs with gid 0 (as docker does).
+ * Resolve docker's `-u uid[:gid]|name[:group]` against the image's /etc/passwd and /etc/group (`whose`
+ * says where they come from): a named user gets its primary group and the groups that list it; a
+ * numeric uid absent from passwd runs with gid 0 (as docker does).
  */
-export function resolveUser(spec: string, passwd: string | undefined, group: string | undefined): ResolvedUser {
+export function resolveUser(spec: string, passwd: string | undefined, group: string | undefined, whose = "the image's"): ResolvedUser {
   const [userPart, groupPart] = spec.split(":", 2) as [string, string?];
   const users = parsePasswd(passwd), groups = parseGroup(group);
   let entry: PasswdEntry | undefined;
@@ -55,7 +55,7 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
     entry = users.find((u) => u.uid === uid);
   } else {
     entry = users.find((u) => u.name === (userPart || "root"));
-    if (!entry) throw new RlError(`unable to find user ${userPart}: no matching entries in the image's /etc/passwd`);
+    if (!entry) throw new RlError(`unable to find user ${userPart}: no matching entries in ${whose} /etc/passwd`);
     uid = entry.uid;
   }
   let gid = entry?.gid ?? 0;
@@ -63,7 +63,7 @@ export function resolveUser(spec: string, passwd: string | undefined, group: str
     if (isDigits(groupPart)) gid = Number(groupPart);
     else {
       const g = groups.find((x) => x.name === groupPart);
-      if (!g) throw new RlError(`unable to find group ${groupPart}: no matching entries in the image's /etc/group`);
+      if (!g) throw new RlError(`unable to find group ${groupPart}: no matching entries in ${whose} /etc/group`);
       gid = g.gid;
     }
   }
@@ -91,6 +91,25 @@ export function checkUserMapped(u: Pick<ResolvedUser, "uid" | "gid" | "additiona
     throw new RlError(`cannot run as ${bad.kind} ${bad.id}: this user has no subordinate ids in /etc/subuid and /etc/subgid, so the container has ${has} (ask for a range, e.g. usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER)`);
   }
   throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container's ${bad.kind}s are ${describeIds(idLines(m, bad.kind))} (${m.lines ? "as --userns maps them" : `your own and the subordinate ones in /etc/sub${bad.kind}`})`);
+}
+
+/** One line of a runtime spec's uidMappings or gidMappings. */
+interface SpecIdMapping { containerID: number; hostID: number; size: number }
+
+/**
+ * Refuse ids a running container does not have (its runtime spec's maps), which the kernel would refuse
+ * with a bare EINVAL. Supplementary groups count only where the container has more than one gid: with
+ * a single one, setgroups is denied and they are dropped.
+ */
+export function checkUserInMaps(u: Pick<ResolvedUser, "uid" | "gid" | "additionalGids">, uidMappings: SpecIdMapping[] | undefined, gidMappings: SpecIdMapping[] | undefined): void {
+  if (!uidMappings || !gidMappings) return;
+  const lines = (m: SpecIdMapping[]) => m.map((l) => ({ inside: l.containerID, outside: l.hostID, count: l.size }));
+  const uids = lines(uidMappings), gids = lines(gidMappings);
+  const several = gids.reduce((n, l) => n + l.count, 0) > 1;
+  const bad = hostId(uids, u.uid) === undefined
+    ? { kind: "uid", id: u.uid, lines: uids }
+    : [u.gid, ...(several ? u.additionalGids : [])].filter((g) => hostId(gids, g) === undefined).map((id) => ({ kind: "gid", id, lines: gids }))[0];
+  if (bad) throw new RlError(`cannot run as ${bad.kind} ${bad.id}: the container's ${bad.kind}s are ${describeIds(bad.lines)}`);
 }
 
 /** "0-65536", or the ranges one by one where they leave gaps. */

@@ -15,6 +15,13 @@ export function capNumber(name: string): number {
   return n;
 }
 
+/** The capabilities of a mask (as /proc/PID/status shows them in hex), without CAP_, sorted; then the bits rl has no name for, as numbers. */
+export function capNames(mask: bigint): string[] {
+  const set = (bit: number) => ((mask >> BigInt(bit)) & 1n) === 1n;
+  const unnamed = Array.from({ length: 64 - NAMES.length }, (_, i) => NAMES.length + i).filter(set);
+  return [...NAMES.filter((_, bit) => set(bit)).sort(), ...unnamed.map(String)];
+}
+
 export function allCaps(): string[] {
   return NAMES.map((n) => `CAP_${n}`);
 }

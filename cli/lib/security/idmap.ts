@@ -50,11 +50,7 @@ export function parseSubIds(text: string, names: string[]): IdRange[] {
  * the outer runtime mapped.
  */
 export function existingIds(uidMap: string): IdRange[] {
-  const out: IdRange[] = [];
-  for (const line of uidMap.split("\n")) {
-    const [inside, , count] = line.trim().split(/\s+/).map(Number);
-    if (Number.isInteger(inside) && Number.isInteger(count) && count! > 0) out.push({ start: inside!, count: count! });
-  }
+  const out: IdRange[] = parseIdMap(uidMap).map((l) => ({ start: l.inside, count: l.count }));
   out.sort((a, b) => a.start - b.start);
   // Adjacent lines (rootless podman's "0 UID 1" then "1 SUB N") are one run of ids.
   const merged: IdRange[] = [];
@@ -64,6 +60,16 @@ export function existingIds(uidMap: string): IdRange[] {
     else merged.push({ ...r });
   }
   return merged;
+}
+
+/** The lines of a /proc/PID/uid_map (or gid_map) as its reader sees them; malformed lines are left out. */
+export function parseIdMap(text: string): IdLine[] {
+  const out: IdLine[] = [];
+  for (const line of text.split("\n")) {
+    const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
+    if (Number.isInteger(inside) && Number.isInteger(outside) && Number.isInteger(count) && count! > 0) out.push({ inside: inside!, outside: outside!, count: count! });
+  }
+  return out;
 }
 
 /** The kernel takes at most 340 lines per id map; one is the user's own. */

@@ -4,123 +4,15 @@ import { dirname, join } from "node:path";
 import { RlError } from "../errors";
 import { debug } from "../log";
 import { prebuiltExtension } from "../sys/compile-c";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS images (
-  id TEXT PRIMARY KEY,            -- config digest
-  manifest_digest TEXT,
-  manifest BLOB,
-  config BLOB NOT NULL,
-  layers TEXT NOT NULL,           -- JSON array of chain ids, bottom first
-  created INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS image_names (
-  name TEXT PRIMARY KEY,
-  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
-);
-CREATE TABLE IF NOT EXISTS layers (
-  chain_id TEXT PRIMARY KEY,
-  diff_id TEXT NOT NULL,
-  created INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS containers (
-  id TEXT PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  image_id TEXT NOT NULL,
-  image_name TEXT NOT NULL,
-  command TEXT NOT NULL,
-  driver TEXT NOT NULL,
-  state TEXT NOT NULL,            -- created | running | exited
-  pid INTEGER,
-  pid_start TEXT,                 -- /proc/PID/stat start time, against pid reuse
-  exit_code INTEGER,
-  auto_remove INTEGER NOT NULL,
-  created INTEGER NOT NULL,
-  finished INTEGER
-);
--- registry (pull/push): the registry digests of an image, as podman's RepoDigests. Images that share a
--- config (same id) can come from different manifests (gzip and zstd copies): manifest_digest is the one
--- pulled from or pushed to that repository (its bytes are in the blob store), so push sends it back.
-CREATE TABLE IF NOT EXISTS image_repo_digests (
-  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-  repo_digest TEXT NOT NULL,      -- registry/repo@sha256:… of the manifest or index
-  manifest_digest TEXT NOT NULL,  -- the image manifest (differs from repo_digest's for an index)
-  created INTEGER NOT NULL,
-  PRIMARY KEY (image_id, repo_digest)
-);
--- end registry
-
--- Image store (store branch): what listing, saving and garbage collection need beyond the tables above.
--- An image's blobs are its manifest (images.manifest, always set since), its config and the manifest's layers.
-CREATE TABLE IF NOT EXISTS layer_sizes (
-  chain_id TEXT PRIMARY KEY,
-  diff_size INTEGER NOT NULL      -- bytes of the layer's uncompressed tar
-);
--- Store writes in progress (store-atomic branch): each layer directory and blob an rl process is about to
--- create, recorded in a committed transaction before it lands and cleared in the transaction that records
--- the images referring to it (store/store-write.ts). Rows of a dead owner are what a killed rl left:
--- the next rl removes those no image refers to (cleanDebris).
-CREATE TABLE IF NOT EXISTS pending_writes (
-  kind TEXT NOT NULL,             -- layer | blob | gc (a collection owed by rmi or prune)
-  hex TEXT NOT NULL,              -- chain id or digest, without "sha256:"
-  pid INTEGER NOT NULL,           -- the rl process writing it
-  pid_start TEXT NOT NULL,        -- its /proc/PID/stat start time, against pid reuse
-  PRIMARY KEY (kind, hex, pid, pid_start)
-);
-
--- networking (net branch): the network of each container, so rl port, container: and the stale sweep
--- find them.
-CREATE TABLE IF NOT EXISTS container_networks (
-  container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
-  mode TEXT NOT NULL,             -- slirp4netns | none | host | container:<id>
-  config TEXT NOT NULL,           -- JSON: the parsed --network (NetworkConfig)
-  ports TEXT NOT NULL,            -- JSON: published ports with the host ports bound
-  helpers TEXT NOT NULL           -- JSON: [{role, pid, start}] of slirp4netns and the port forwarder
-);
--- end of networking
-
--- volumes (volumes branch): named and anonymous volumes, their files in volumes/NAME/_data.
-CREATE TABLE IF NOT EXISTS volumes (
-  name TEXT PRIMARY KEY,
-  driver TEXT NOT NULL,           -- local
-  labels TEXT NOT NULL,           -- JSON object
-  options TEXT NOT NULL,          -- JSON object (--opt)
-  anonymous INTEGER NOT NULL,     -- made for an image's VOLUME: removed with rm -v and --rm
-  filled INTEGER NOT NULL,        -- 1 once a container used it (a new one is filled from the image then)
-  created INTEGER NOT NULL
-);
--- What each container mounts of volumes and host directories (--volumes-from copies them, rm refuses a used volume).
-CREATE TABLE IF NOT EXISTS container_volumes (
-  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
-  destination TEXT NOT NULL,
-  volume TEXT REFERENCES volumes(name), -- a volume's name, or NULL for a bind of a host directory
-  source TEXT,                    -- the bind's host directory
-  options TEXT NOT NULL,          -- JSON array: the mount's options (ro, rbind, …)
-  PRIMARY KEY (container_id, destination)
-);
--- end of volumes
-
--- cgroups (cgroup branch): the cgroup made for a container with resource limits, so its removal and the
--- stale sweep find it, and whether the kernel's OOM killer ended something in it (memory.events oom_kill).
-CREATE TABLE IF NOT EXISTS container_cgroups (
-  container_id TEXT PRIMARY KEY REFERENCES containers(id) ON DELETE CASCADE,
-  path TEXT NOT NULL,             -- absolute, under /sys/fs/cgroup
-  oom_killed INTEGER NOT NULL DEFAULT 0
-);
--- end of cgroups
-`;
-
-/**
- * The schema's fingerprint, kept in the database's user_version once SCHEMA has run: a store that has
- * it needs no CREATE statements (parsing them costs ~0.3 ms of every command). Any edit of SCHEMA
- * changes it, so the statements run again once.
- */
-const SCHEMA_VERSION = Bun.hash.crc32(SCHEMA) & 0x7fffffff;
+import { MIGRATIONS, type Migration } from "./migrations";
 
 let db: Database | undefined;
 
-/** The metadata database (WAL, so several rl processes can read while one writes). */
-export function openDb(path: string): Database {
+/**
+ * The metadata database (WAL, so several rl processes can read while one writes), its schema brought up
+ * to `migrations` (tests pass their own).
+ */
+export function openDb(path: string, migrations: readonly Migration[] = MIGRATIONS): Database {
   if (db) return db;
   const timeoutMs = Number(process.env.RL_LOCK_TIMEOUT_MS ?? 20000);
   // Switching a new database to WAL answers SQLITE_BUSY at once, without waiting for busy_timeout, when
@@ -141,17 +33,75 @@ export function openDb(path: string): Database {
       d.exec("PRAGMA synchronous = FULL");
       skipCloseCheckpoint(d);
       d.exec("PRAGMA foreign_keys = ON");
-      const { user_version } = d.query("PRAGMA user_version").get() as { user_version: number };
-      if (user_version !== SCHEMA_VERSION) d.exec(`${SCHEMA}\nPRAGMA user_version = ${SCHEMA_VERSION};`);
+      upgradeStore(d, path, migrations);
       db = d;
       keepReserve(dirname(path));
       return d;
     } catch (err) {
       d?.close();
+      if (err instanceof RlError) throw err;
       if (!isBusy(err) || Date.now() >= deadline) throw storeError(err, path);
     }
     Bun.sleepSync(wait);
   }
+}
+
+/**
+ * Which migrations a store has: one row each, written in the transaction that applies it. user_version
+ * says the same (the last one's number) and is what start-up reads, but an rl from before numbered
+ * migrations that opens the store overwrites it with its schema's fingerprint; it never touches this table.
+ */
+const MIGRATION_RECORD = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)";
+
+/**
+ * Apply the migrations the store lacks, all in one write-locking transaction (rl processes opening an
+ * old store at once: the first upgrades it, the others find it done). A store at the last one costs a
+ * PRAGMA read and no DDL: that is every command's start. A store of a newer rl is refused, never used;
+ * a failed migration leaves the store as it was.
+ *
+ * A store without the record was made by an rl before numbered migrations: its user_version is 0 or the
+ * fingerprint (crc32) of that rl's schema, which changed with each table added; migration 1 is that
+ * schema as CREATE ... IF NOT EXISTS, so it applies to any of them, and to a new store. (Not one known
+ * fingerprint: there were seven, and an older rl rewrites it after a newer one upgraded the store.)
+ */
+export function upgradeStore(d: Database, path: string, migrations: readonly Migration[]): void {
+  const latest = migrations.length;
+  if (userVersion(d) === latest) return;
+  // Refusing needs no write lock: an older rl must not wait for, or block, the newer one's commands.
+  refuseNewer(path, recordedMigration(d), latest);
+  let from = 0;
+  transaction(d, path, () => {
+    from = recordedMigration(d);
+    refuseNewer(path, from, latest);
+    d.exec(MIGRATION_RECORD);
+    const record = d.query("INSERT INTO schema_migrations (version, applied) VALUES (?, ?)");
+    for (let n = from + 1; n <= latest; n++) {
+      try {
+        d.exec(migrations[n - 1]!.sql);
+      } catch (err) {
+        if (isBusy(err) || isDiskFull(err)) throw err;
+        throw new RlError(`cannot upgrade the store ${dirname(path)} to schema ${latest}: migration ${n} (${migrations[n - 1]!.what}) failed: ${(err as Error).message}`);
+      }
+      record.run(n, Date.now());
+    }
+    d.exec(`PRAGMA user_version = ${latest}`);
+  });
+  if (from < latest) debug(`store: upgraded ${path} from schema ${from} to ${latest}`);
+}
+
+function userVersion(d: Database): number {
+  return (d.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+/** The number of the store's last migration, 0 for a new store or one made before numbered migrations. */
+function recordedMigration(d: Database): number {
+  if (!d.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get()) return 0;
+  return (d.query("SELECT max(version) AS n FROM schema_migrations").get() as { n: number | null }).n ?? 0;
+}
+
+function refuseNewer(path: string, recorded: number, latest: number): void {
+  if (recorded <= latest) return;
+  throw new RlError(`the store at ${dirname(path)} was made by a newer rl (schema ${recorded}, this rl knows ${latest}): use that rl or a newer one, or another store (RL_ROOT)`);
 }
 
 /** The log's size past which the command that finds it so checkpoints and empties it as it ends. */

@@ -5,7 +5,7 @@ import { RlError } from "../errors";
 import { warnOnce } from "../log";
 import { outputTarget, writingOutput } from "../output-file";
 import type { Paths } from "../paths";
-import { containerDir, findContainer } from "../runtime/containers";
+import { containerDir, requireContainer } from "../runtime/containers";
 import { runWorkerJob } from "../rootfs/worker-job";
 import type { IdMapping } from "../security/idmap";
 import { cleanDebris } from "./debris";
@@ -19,8 +19,7 @@ import { findImage, layerDir } from "./images";
  */
 export async function exportContainer(d: Database, p: Paths, text: string, output: string | undefined, mapping: IdMapping): Promise<void> {
   await cleanDebris(d, p);
-  const c = findContainer(d, text);
-  if (!c) throw new RlError(`no such container: ${text}`);
+  const c = requireContainer(d, text);
   const img = findImage(d, c.image_id);
   if (!img) throw new RlError(`the image ${c.image_id.slice(7, 19)} of container ${c.name} is gone`);
   const dir = containerDir(p, c.id);
@@ -29,9 +28,12 @@ export async function exportContainer(d: Database, p: Paths, text: string, outpu
   // The worker writes the file; rl removes its temp if the worker dies or rl is interrupted.
   const target = outputTarget(output);
   const r = await writingOutput(target, () => runWorkerJob(p.tmp, { kind: "export", dirs, output: target }, mapping));
-  const changed = r.changed ?? [];
-  if (changed.length) {
-    const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;
-    warnOnce(`${changed.length} file(s) of ${c.name} shrank while they were read (the container is running); padded with zeros: ${some}`);
-  }
+  warnShrunk(c.name, r.changed ?? []);
+}
+
+/** The warning for files of a running container that shrank while an archive of them was written. */
+export function warnShrunk(container: string, changed: string[]): void {
+  if (!changed.length) return;
+  const some = `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""}`;
+  warnOnce(`${changed.length} file(s) of ${container} shrank while they were read (the container is running); padded with zeros: ${some}`);
 }

@@ -1,7 +1,7 @@
 /** The `--filter`s of `rl images` and of the prune verbs, docker's keys, over stored images. */
 import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
-import { labelMatches, parseFilters, requireReference, untilTime } from "../filters";
+import { labelMatches, parseFilters, requireReference, untilTimes } from "../filters";
 import { shortName, splitName } from "../image/reference";
 import { findImage, type StoredImage } from "./images";
 
@@ -39,8 +39,7 @@ export function imageFilter(d: Database, filters: string[]): (img: StoredImage) 
 
 /** prune's `--filter`: until (a time or a duration ago) and label. */
 export function pruneFilter(filters: string[]): (img: StoredImage) => boolean {
-  // Read once, now: a bad time is an error even when there is nothing to prune.
-  const until = new Map(filters.filter((f) => f.startsWith("until=")).map((f) => [f.slice(6), untilTime(f.slice(6))]));
+  const until = untilTimes(filters);
   return parseFilters<StoredImage>(filters, {
     until: (img, v) => imageCreated(img) < until.get(v)!,
     label: (img, v) => labelMatches(img.config.config?.Labels ?? {}, v),

@@ -6,7 +6,7 @@ import { cstr } from "./libc";
 
 /** The C executor (helpers/executor.c): see lazyC for how it is built and loaded. */
 export const executor = lazyC("executor.c", {
-  rl_spawn: { args: ["i32", "i32", "ptr", "i32", "i32", "i32", "ptr"], returns: "i32" },
+  rl_spawn: { args: ["i32", "i32", "ptr", "ptr", "i32", "ptr"], returns: "i32" },
   rl_tap_result: { args: ["i32"], returns: "i32" },
   rl_mapped: { args: ["i32"], returns: "i32" },
   rl_release: { args: ["i32", "ptr", "i32"], returns: "i32" },
@@ -18,6 +18,7 @@ export const executor = lazyC("executor.c", {
   rl_close: { args: ["i32"], returns: "i32" },
   rl_spawn_helper: { args: ["ptr", "i32", "ptr"], returns: "ptr" },
   rl_stdio_pipes: { args: ["i32", "ptr"], returns: "i32" },
+  rl_pass_fd: { args: ["i32"], returns: "i32" },
   rl_wait_helper: { args: ["ptr", "ptr", "i32"], returns: "i32" },
 });
 
@@ -25,7 +26,7 @@ export const executor = lazyC("executor.c", {
  * The executor built as a program: the container's first process execs it (rl_spawn in executor.c), which
  * spares copying Bun's memory. RL_TEST_EXECUTOR_PROGRAM replaces its path (tests of the fallback).
  */
-const executorProgram = lazyProgram("executor.c", process.env.RL_TEST_EXECUTOR_PROGRAM);
+export const executorProgram = lazyProgram("executor.c", process.env.RL_TEST_EXECUTOR_PROGRAM);
 let programFailed = false;
 
 /** How containers start here (rl info). */
@@ -46,26 +47,34 @@ export interface Spawned {
   pipes: [number, number, number];
 }
 
+/** The namespaces a child can join (JoinFds), in the executor's order (join_fds in executor.c). */
+export const JOIN_ORDER = ["user", "mount", "pid", "uts", "ipc", "network", "cgroup"] as const;
+/** One descriptor per JOIN_ORDER entry: the namespace to join, or -1. */
+export type JoinFds = readonly number[];
+
 /**
  * Clone a child that waits for `releaseChild` and its op list; returns its pid or throws an errno
- * number. With `join`, the child joins those user and network namespaces (fds) instead of creating them.
+ * number. With `join`, the child joins those namespaces (fds) instead of creating them.
  * With `makeTap`, it first creates a persistent tap0 for slirp4netns: read the result with tapResult.
  * `pipes`: bit i gives the child a pipe as fd i instead of rl's own (rl's end in Spawned.pipes).
  * `copy`: a copy of rl, never the program: a program exec'd before its id maps holds capabilities in
  * its namespace only when the user turns out to be its root, which --userns=keep-id and nomap are not.
+ * `passFd`: a descriptor of rl's that the child keeps, at its number, through its exec (a copy of rl then).
  */
-export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { userns: number; netns: number }, makeTap = false, pipes = 0, copy = false): Spawned {
+export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: JoinFds, makeTap = false, pipes = 0, copy = false, passFd = -1): Spawned {
   const out = new Int32Array(3);
+  const joinFds = join && Int32Array.from(join);
   const ends = new Int32Array(3).fill(-1);
   const spawn = (program: string | undefined) => {
     if (pipes) {
       const r = executor().rl_stdio_pipes(pipes, ptr(ends));
       if (r < 0) return r;
     }
-    return executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), join?.userns ?? -1, join?.netns ?? -1, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
+    if (passFd >= 0) executor().rl_pass_fd(passFd);
+    return executor().rl_spawn(cloneFlags, wantConsole ? 1 : 0, ptr(out), joinFds ? ptr(joinFds) : null, makeTap ? 1 : 0, program === undefined ? null : ptr(cstr(program)));
   };
   const closeEnds = () => ends.forEach((fd, i) => fd >= 0 && (executor().rl_close(fd), (ends[i] = -1)));
-  const program = programFailed || copy ? undefined : executorProgram();
+  const program = programFailed || copy || passFd >= 0 ? undefined : executorProgram();
   let pid = spawn(program);
   // A program that cannot be run (a noexec mount, a foreign architecture): the copy of rl does the same.
   if (pid < 0 && program !== undefined) {
@@ -78,7 +87,9 @@ export function spawnChild(cloneFlags: number, wantConsole: boolean, join?: { us
     closeEnds();
     throw Object.assign(new Error(`clone failed: errno ${-pid}`), { errno: -pid });
   }
-  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed && !copy, pipes: [ends[0]!, ends[1]!, ends[2]!] };
+  // A child that joins a user namespace has every capability there at once: the program goes on alone.
+  const joinsUser = joinFds !== undefined && joinFds[0]! >= 0;
+  return { pid, syncFd: out[0]!, errFd: out[1]!, consoleFd: out[2]!, awaitsMapped: program !== undefined && !programFailed && !copy && !joinsUser, pipes: [ends[0]!, ends[1]!, ends[2]!] };
 }
 
 /** Once its id maps are written (or joined): a child running the executor program goes on (once). */
@@ -98,7 +109,7 @@ export function tapResult(s: Spawned): number {
 export interface Released {
   /**
    * Index of the op that failed, or -1 when the child exec'd. -2: the child could not be released;
-   * -3: it could not join the namespaces of another container.
+   * -3: it could not join the namespaces it was given (another container's, or the one exec runs in).
    */
   failedOp: number;
   errno: number;

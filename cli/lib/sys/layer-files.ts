@@ -11,6 +11,7 @@ const layerFiles = lazyC("layer-files.c", {
   rl_xattrs: { args: ["i32", "ptr", "i64"], returns: "i64" },
   rl_seek: { args: ["i32", "i64", "i32"], returns: "i64" },
   rl_send_file: { args: ["i32", "i32", "i64", "i64"], returns: "i64" },
+  rl_copy_data: { args: ["i32", "i32", "i64", "i64"], returns: "i64" },
 });
 
 const STEPS = ["", "open", "write", "chown", "chmod", "utimes"];
@@ -34,6 +35,8 @@ export interface EntryStat {
   size: number;
   mtimeSec: number;
   mtimeNsec: number;
+  atimeSec: number;
+  atimeNsec: number;
   nlink: number;
   /** dev:ino, the same for every hard link of a file. */
   inode: string;
@@ -54,7 +57,7 @@ export interface OpenEntry {
 const ENOENT = 2;
 const ENXIO = 6;
 const ERANGE = 34;
-const statOut = new BigInt64Array(13);
+const statOut = new BigInt64Array(15);
 const linkBuf = new Uint8Array(4097);
 const dec = new TextDecoder();
 
@@ -75,6 +78,8 @@ export function openEntry(dirfd: number, name: string): OpenEntry | undefined {
     size: Number(o[3]),
     mtimeSec: Number(o[4]),
     mtimeNsec: Number(o[5]),
+    atimeSec: Number(o[13]),
+    atimeNsec: Number(o[14]),
     nlink: Number(o[6]),
     inode: `${o[8]}:${o[7]}`,
     rdevMajor: Number(o[9]),
@@ -129,6 +134,9 @@ export function fdXattrs(fd: number, what: string): Map<string, Uint8Array> {
 
 const SEEK_DATA = 3, SEEK_HOLE = 4;
 
+/** Fewer blocks than bytes: the file may have holes (a cheap test before dataRuns). */
+export const mayHaveHoles = (st: EntryStat) => st.size > 0 && st.blocks * 512 < st.size;
+
 /**
  * The runs of data of the file `fd` of `size` bytes, by SEEK_DATA/SEEK_HOLE (on a filesystem without
  * them: one run, the whole file). Holes are what lies between.
@@ -166,4 +174,15 @@ export function sendFile(out: number, src: number, offset: number, length: numbe
     if (code !== "EAGAIN") throw errnoErrorOf("write", "the archive", -n);
     Bun.sleepSync(1); // a non-blocking pipe that is full, as writeAll waits for it
   }
+}
+
+/**
+ * Copy `length` bytes of the file `src` from `offset` to the same offset of the file `out`, in the kernel
+ * (copy_file_range: blocks shared where the filesystem can; else sendfile). Returns the bytes copied
+ * (fewer: the file ended).
+ */
+export function copyData(out: number, src: number, offset: number, length: number, what: string): number {
+  const n = Number(layerFiles().rl_copy_data(out, src, offset, length));
+  if (n < 0) throw errnoErrorOf("copy", what, -n);
+  return n;
 }

@@ -14,11 +14,14 @@ function open() {
     mkdirat: { args: ["i32", "ptr", "u32"], returns: "i32" },
     symlinkat: { args: ["ptr", "i32", "ptr"], returns: "i32" },
     linkat: { args: ["i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
+    renameat2: { args: ["i32", "ptr", "i32", "ptr", "u32"], returns: "i32" },
     unlinkat: { args: ["i32", "ptr", "i32"], returns: "i32" },
     fchownat: { args: ["i32", "ptr", "u32", "u32", "i32"], returns: "i32" },
     fchmodat: { args: ["i32", "ptr", "u32", "i32"], returns: "i32" },
     utimensat: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
+    futimens: { args: ["i32", "ptr"], returns: "i32" },
     statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
+    fstatfs: { args: ["i32", "ptr"], returns: "i32" },
     close: { args: ["i32"], returns: "i32" },
     flock: { args: ["i32", "i32"], returns: "i32" },
     execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
@@ -105,6 +108,13 @@ export function linkat(olddirfd: number, oldpath: string, newdirfd: number, newp
   check(libc().linkat(olddirfd, ptr(cstr(oldpath)), newdirfd, ptr(cstr(newpath)), 0), "link", newpath);
 }
 
+export const RENAME_NOREPLACE = 1;
+
+/** rename(2) of one name under a directory descriptor to one under another; RENAME_NOREPLACE: EEXIST rather than replace. */
+export function renameat2(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): void {
+  check(libc().renameat2(olddirfd, ptr(cstr(oldpath)), newdirfd, ptr(cstr(newpath)), flags), "rename", newpath);
+}
+
 export function unlinkat(dirfd: number, path: string, flags = 0): void {
   check(libc().unlinkat(dirfd, ptr(cstr(path)), flags), "unlink", path);
 }
@@ -124,6 +134,15 @@ export function lutimesat(dirfd: number, path: string, seconds: number): void {
   const [s, ns] = timespecOf(seconds);
   const ts = new BigInt64Array([BigInt(s), BigInt(ns), BigInt(s), BigInt(ns)]);
   check(libc().utimensat(dirfd, ptr(cstr(path)), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimes", path);
+}
+
+/**
+ * Access and modification times ([seconds, nanoseconds] each) of the descriptor `fd` (path null), or of
+ * `path` under it without following a symlink there.
+ */
+export function setTimes(fd: number, path: string | null, atime: [number, number], mtime: [number, number], what: string): void {
+  const ts = new BigInt64Array([BigInt(atime[0]), BigInt(atime[1]), BigInt(mtime[0]), BigInt(mtime[1])]);
+  check(path === null ? libc().futimens(fd, ptr(ts)) : libc().utimensat(fd, ptr(cstr(path)), ptr(ts), AT_SYMLINK_NOFOLLOW), "utimes", what);
 }
 
 export interface StatxType {
@@ -148,6 +167,13 @@ export function lstatType(dirfd: number, path: string): StatxType | undefined {
     throw errnoError("stat", path);
   }
   return { type: statxView.getUint16(28, true) & S_IFMT, rdevMajor: statxView.getUint32(128, true), rdevMinor: statxView.getUint32(132, true) };
+}
+
+/** The filesystem type of the descriptor `fd` (statfs f_type: a magic number, e.g. 0x9fa0 for proc). */
+export function fsMagic(fd: number): number {
+  const buf = new BigInt64Array(15);
+  check(libc().fstatfs(fd, ptr(buf)), "statfs", String(fd));
+  return Number(buf[0]!);
 }
 
 export function closeFd(fd: number): void {
@@ -177,13 +203,6 @@ export function tryFlock(fd: number, exclusive: boolean): boolean {
   const errno = read.i32(libc().__errno_location()!, 0);
   if (errnoName(errno) === "EWOULDBLOCK" || errnoName(errno) === "EAGAIN") return false;
   throw errnoError("flock", String(fd));
-}
-
-/** The value of an extended attribute, or undefined when the file has none by that name. */
-export function lgetxattr(path: string, name: string): Uint8Array | undefined {
-  const buf = new Uint8Array(256);
-  const n = Number(libc().lgetxattr(ptr(cstr(path)), ptr(cstr(name)), ptr(buf), buf.length));
-  return n < 0 ? undefined : buf.slice(0, n);
 }
 
 /** NULL-terminated array of C strings; `keep` holds the strings' memory until the call. */

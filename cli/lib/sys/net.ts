@@ -8,7 +8,7 @@ const net = lazyC("net.c", {
   rl_wait_readable: { args: ["i32", "i32"], returns: "i32" },
   rl_read_byte: { args: ["i32"], returns: "i32" },
   rl_listen: { args: ["ptr", "i32", "i32", "ptr"], returns: "i32" },
-  rl_forwarder: { args: ["ptr", "ptr", "ptr", "i32", "ptr", "i32", "i32", "i32"], returns: "i32" },
+  rl_forwarder: { args: ["ptr", "ptr", "ptr", "i32", "ptr", "i32", "i32", "i32", "i32"], returns: "i32" },
 });
 
 const errnoError = (call: string, errno: number) => Object.assign(new Error(`${call} failed: errno ${errno}`), { errno });
@@ -53,13 +53,13 @@ export interface ForwardedSocket {
  * Fork the port forwarder: it keeps `sockets`, joins the namespaces behind userns/netns fds and relays
  * to containerIp:containerPort inside (the container's interface address, so that a service bound to
  * its loopback stays private). Returns its pid (a child of this process); it writes a byte to readyFd
- * once inside the namespaces.
+ * once inside the namespaces. `detached`: it does not die with rl (a detached container's).
  */
-export function forkForwarder(sockets: ForwardedSocket[], containerIp: string, usernsFd: number, netnsFd: number, readyFd: number): number {
+export function forkForwarder(sockets: ForwardedSocket[], containerIp: string, usernsFd: number, netnsFd: number, readyFd: number, detached = false): number {
   const fds = Int32Array.from(sockets.map((s) => s.fd));
   const udp = Int32Array.from(sockets.map((s) => (s.proto === "udp" ? 1 : 0)));
   const ports = Int32Array.from(sockets.map((s) => s.containerPort));
-  const pid = net().rl_forwarder(ptr(fds), ptr(udp), ptr(ports), sockets.length, ptr(cstr(containerIp)), usernsFd, netnsFd, readyFd);
+  const pid = net().rl_forwarder(ptr(fds), ptr(udp), ptr(ports), sockets.length, ptr(cstr(containerIp)), usernsFd, netnsFd, readyFd, detached ? 1 : 0);
   if (pid < 0) throw errnoError("fork", -pid);
   return pid;
 }

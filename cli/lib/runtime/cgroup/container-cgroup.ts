@@ -218,6 +218,11 @@ interface CgroupRow {
 
 const rowOf = (d: Database, id: string) => d.query("SELECT path, oom_killed FROM container_cgroups WHERE container_id = ?").get(id) as CgroupRow | null;
 
+/** The container's own cgroup, or undefined when it has none (it runs in rl's). */
+export function containerCgroup(d: Database, id: string): string | undefined {
+  return rowOf(d, id)?.path;
+}
+
 /** Whether the kernel's OOM killer ended a process of the container (recorded when it exited). */
 export function containerOomKilled(d: Database, id: string): boolean {
   return rowOf(d, id)?.oom_killed === 1;

@@ -1,0 +1,39 @@
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
+import { pidStartTime } from "../sys/pid-start-time";
+import { sweepStale, type ContainerRow } from "../runtime/containers";
+
+const POLL_MS = 10;
+
+/** Whether the container's recorded first process still runs. */
+export function processRuns(c: ContainerRow): boolean {
+  return c.state === "running" && c.pid !== null && c.pid_start !== null && pidStartTime(c.pid) === c.pid_start;
+}
+
+/** Wait until the container's first process is gone, at most `ms` (Infinity: no limit); whether it is. */
+export async function untilProcessEnds(c: ContainerRow, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (processRuns(c)) {
+    if (Date.now() >= deadline) return false;
+    await Bun.sleep(POLL_MS);
+  }
+  return true;
+}
+
+/**
+ * Wait until the end of a container whose process is gone is recorded (by its rl run, its monitor's exit
+ * command, or a sweep when neither is left) and return the record: undefined once it is removed (--rm).
+ */
+export async function untilRecorded(d: Database, p: Paths, id: string): Promise<ContainerRow | undefined> {
+  for (let swept = false, waited = 0; ; waited += POLL_MS) {
+    const row = d.query("SELECT * FROM containers WHERE id = ?").get(id) as ContainerRow | null;
+    if (!row) return undefined;
+    if (row.state === "exited") return row;
+    // The sweep leaves alone a container whose rl or monitor still runs: those record it themselves.
+    if (!swept && waited >= 1000) {
+      await sweepStale(d, p);
+      swept = true;
+    }
+    await Bun.sleep(POLL_MS);
+  }
+}

@@ -1,0 +1,125 @@
+import type { Database } from "bun:sqlite";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { RlError } from "../errors";
+import type { Paths } from "../paths";
+import { writeAll } from "../write-all";
+import type { ContainerRow } from "../runtime/containers";
+import { logPath } from "../runtime/exit-file";
+import { processRuns, untilRecorded } from "./container-end";
+
+export interface LogOptions {
+  follow: boolean;
+  /** Only the last N lines (of what is there when it starts). */
+  tail?: number;
+  /** Only records at or after / before these times (ms since the epoch). */
+  since?: number;
+  until?: number;
+  timestamps: boolean;
+}
+
+/** One record of a k8s-file log: "TIME STREAM F|P TEXT" (P: the line goes on in the next record). */
+export interface LogRecord {
+  time: string;
+  fd: 1 | 2;
+  partial: boolean;
+  text: Uint8Array;
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+/** Parse whole lines of a log (bytes, the container's output kept as it was); skip what is not a record. */
+export function parseRecords(bytes: Uint8Array): LogRecord[] {
+  const out: LogRecord[] = [];
+  for (let start = 0; start < bytes.length; ) {
+    let end = bytes.indexOf(NEWLINE, start);
+    if (end < 0) end = bytes.length;
+    const a = bytes.indexOf(SPACE, start), b = a < 0 ? -1 : bytes.indexOf(SPACE, a + 1), c = b < 0 ? -1 : bytes.indexOf(SPACE, b + 1);
+    if (c >= 0 && c < end) {
+      const stream = new TextDecoder().decode(bytes.subarray(a + 1, b));
+      const tag = bytes[b + 1];
+      if ((stream === "stdout" || stream === "stderr") && c === b + 2 && (tag === 0x46 || tag === 0x50)) {
+        out.push({ time: new TextDecoder().decode(bytes.subarray(start, a)), fd: stream === "stdout" ? 1 : 2, partial: tag === 0x50, text: bytes.subarray(c + 1, end) });
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/** The records of the last `n` lines (a line: partial records and the full one that ends them). */
+export function lastLines(records: LogRecord[], n: number): LogRecord[] {
+  if (n <= 0) return [];
+  let lines = 0;
+  for (let i = records.length - 1; i >= 0; i--) {
+    if (!records[i]!.partial || i === records.length - 1) {
+      if (lines === n) return records.slice(i + 1);
+      lines++;
+    }
+  }
+  return records;
+}
+
+/** A time for --since and --until as podman takes it: RFC 3339, Unix seconds, or a duration before now (10m, 1h30m). */
+export function parseLogTime(text: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const d = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(text);
+  if (d && text) return now - Math.round((Number(d[1] ?? 0) * 3600 + Number(d[2] ?? 0) * 60 + Number(d[3] ?? 0)) * 1000 + Number(d[4] ?? 0));
+  const t = Date.parse(text);
+  if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(text)) return t;
+  throw new RlError(`invalid time ${JSON.stringify(text)}: use RFC 3339 (2026-12-07T10:00:00Z), Unix seconds, or a duration before now (10m, 1h30m)`);
+}
+
+/** Print a container's log: stdout records to rl's stdout, stderr ones to its stderr. */
+export async function printLogs(d: Database, p: Paths, c: ContainerRow, o: LogOptions): Promise<void> {
+  const file = logPath(p, c.id);
+  if (!existsSync(file)) throw new RlError(`container ${c.name} has no logs: rl keeps the output of detached containers (rl run -d) without --log-driver none`);
+  const fd = openSync(file, "r");
+  try {
+    let lineStart = true;
+    const print = (records: LogRecord[]) => {
+      for (const r of records) {
+        const ms = Date.parse(r.time);
+        if ((o.since !== undefined && ms < o.since) || (o.until !== undefined && ms > o.until)) continue;
+        if (o.timestamps && lineStart) writeAll(r.fd, new TextEncoder().encode(`${r.time} `));
+        writeAll(r.fd, r.text);
+        if (!r.partial) writeAll(r.fd, Uint8Array.of(NEWLINE));
+        lineStart = !r.partial;
+      }
+    };
+    const reader = tailReader(fd);
+    const first = parseRecords(reader.read());
+    print(o.tail === undefined ? first : lastLines(first, o.tail));
+    if (!o.follow) return;
+    // Until the container ends (and its monitor has written the rest), then what is left.
+    for (;;) {
+      const running = processRuns(c);
+      print(parseRecords(reader.read()));
+      if (!running) break;
+      if (o.until !== undefined && Date.now() > o.until) break;
+      await Bun.sleep(100);
+    }
+    // Its monitor reads the rest of the output before the end is recorded.
+    await untilRecorded(d, p, c.id);
+    print(parseRecords(reader.read()));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a growing file: each call returns the whole lines added since the last (a record being written waits). */
+function tailReader(fd: number): { read: () => Uint8Array } {
+  let offset = 0;
+  let pending = new Uint8Array(0);
+  const buf = new Uint8Array(1 << 16);
+  return {
+    read() {
+      const parts: Uint8Array[] = [pending];
+      for (let n; (n = readSync(fd, buf, 0, buf.length, offset)) > 0; offset += n) parts.push(buf.slice(0, n));
+      const all = Buffer.concat(parts);
+      const end = all.lastIndexOf(NEWLINE) + 1;
+      pending = all.subarray(end);
+      return all.subarray(0, end);
+    },
+  };
+}

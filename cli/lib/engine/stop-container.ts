@@ -1,0 +1,39 @@
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
+import { findImage } from "../store/images";
+import { killPid } from "../sys/executor";
+import { parseSignal } from "../sys/signals";
+import type { ContainerRow } from "../runtime/containers";
+import { thawContainer } from "../runtime/cgroup/container-cgroup";
+import { processRuns, untilProcessEnds, untilRecorded } from "./container-end";
+
+/** The signal that asks the container to stop: its image's StopSignal, else SIGTERM. */
+export function stopSignal(d: Database, c: ContainerRow): number {
+  const configured = findImage(d, c.image_id)?.config.config?.StopSignal;
+  try {
+    return configured ? parseSignal(configured) : 15;
+  } catch {
+    return 15; // an image's unknown StopSignal: podman falls back to SIGTERM too
+  }
+}
+
+/**
+ * Stop a container: its stop signal, then SIGKILL after `timeoutSec` (0: at once); returns once its end
+ * is recorded. A container that is not running is left as it is.
+ */
+export async function stopContainer(d: Database, p: Paths, c: ContainerRow, timeoutSec: number): Promise<void> {
+  if (!processRuns(c)) return;
+  if (timeoutSec > 0) {
+    killPid(c.pid!, stopSignal(d, c));
+    // A paused container handles its stop signal once thawed (SIGKILL needs no thaw, but its cgroup must not stay frozen).
+    thawContainer(d, c.id);
+    if (await untilProcessEnds(c, timeoutSec * 1000)) {
+      await untilRecorded(d, p, c.id);
+      return;
+    }
+  }
+  killPid(c.pid!, 9);
+  thawContainer(d, c.id);
+  await untilProcessEnds(c, Infinity);
+  await untilRecorded(d, p, c.id);
+}

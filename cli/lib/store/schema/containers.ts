@@ -1,0 +1,32 @@
+/**
+ * The containers table, which runtime/containers.ts reads and writes. Its DDL is here, not there: the
+ * store assembles the migrations and must not import runtime/ (runtime imports the store). A released
+ * statement is never edited; a change is a new migration (store/migrations.ts).
+ */
+
+/** Migration 1 (as rl made it before numbered migrations). */
+export const CONTAINER_TABLES = `
+CREATE TABLE IF NOT EXISTS containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  image_id TEXT NOT NULL,
+  image_name TEXT NOT NULL,
+  command TEXT NOT NULL,
+  driver TEXT NOT NULL,
+  state TEXT NOT NULL,            -- created | running | exited
+  pid INTEGER,
+  pid_start TEXT,                 -- /proc/PID/stat start time, against pid reuse
+  exit_code INTEGER,
+  auto_remove INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  finished INTEGER
+);
+`;
+
+/** Migration 2: what the lifecycle of a detached container records (start, its monitor, how it was created). */
+export const CONTAINER_LIFECYCLE_COLUMNS = `
+ALTER TABLE containers ADD COLUMN started INTEGER;       -- ms since the epoch when it last started
+ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;   -- the monitor process of a detached container
+ALTER TABLE containers ADD COLUMN monitor_start TEXT;    -- its /proc/PID/stat start time, against pid reuse
+ALTER TABLE containers ADD COLUMN config TEXT;           -- JSON: the container's creation config
+`;

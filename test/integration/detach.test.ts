@@ -1,0 +1,244 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { join } from "node:path";
+import { ALPINE, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
+
+// Detached containers (rl run -d): the monitor (helpers/monitor.c) keeps them, their output and their
+// network helpers after rl has returned; logs, stop, kill, wait; the state stays true whatever is killed.
+
+const reason = skipReason();
+if (reason) console.log(`skipping detached-container tests: ${reason}`);
+
+describe.skipIf(Boolean(reason))("rl run -d", () => {
+  const t = makeEnv();
+  const r = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
+  const db = () => new Database(join(t.env.RL_ROOT!, "rl.db"), { readonly: true });
+  const query = <T>(sql: string, ...args: (string | number)[]): T[] => {
+    const d = db();
+    try {
+      return d.query(sql).all(...args) as T[];
+    } finally {
+      d.close();
+    }
+  };
+  const alive = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+    } catch {
+      return false;
+    }
+  };
+  /** The container's first process, its monitor and its network helpers, as recorded. */
+  const processesOf = (id: string): number[] => {
+    const c = query<{ pid: number | null }>("SELECT pid FROM containers WHERE id = ?", id).map((x) => x.pid);
+    const m = query<{ pid: number | null }>("SELECT monitor_pid AS pid FROM containers WHERE id = ?", id).map((x) => x.pid);
+    const helpers = query<{ helpers: string }>("SELECT helpers FROM container_networks WHERE container_id = ?", id).flatMap((x) => (JSON.parse(x.helpers) as { pid: number }[]).map((h) => h.pid));
+    return [...c, ...m, ...helpers].filter((p): p is number => typeof p === "number");
+  };
+  const detach = async (args: string[]) => {
+    const res = await r(["run", "-d", ...args]);
+    expect(res).toMatchObject({ code: 0, stderr: "" });
+    expect(res.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    return res.stdout.trim();
+  };
+  const status = async (name: string) => (await r(["ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Status}}"])).stdout.trim();
+
+  afterAll(async () => {
+    const ids = (await r(["ps", "-aq", "--no-trunc"])).stdout.split("\n").filter(Boolean);
+    if (ids.length) await r(["rm", "-f", ...ids]);
+    await t.cleanup();
+  });
+
+  test("prints the id and returns while the container runs on; its output is in rl logs, each stream to its own", async () => {
+    const id = await detach(["--name", "talker", ALPINE, "sh", "-c", "echo out1; echo err1 >&2; printf 'no newline'; sleep 1000"]);
+    const pid = Number((await r(["inspect", "-f", "{{.State.Pid}}", "talker"])).stdout);
+    expect(alive(pid)).toBe(true);
+    expect(await status("talker")).toMatch(/^Up /);
+    const logs = await until("the output", async () => {
+      const res = await r(["logs", "talker"]);
+      return res.stdout.includes("no newline") && res;
+    });
+    expect(logs).toMatchObject({ code: 0, stdout: "out1\nno newline", stderr: "err1\n" });
+    expect((await r(["logs", "--tail", "1", id.slice(0, 12)])).stdout).toBe("no newline");
+    const stamped = (await r(["logs", "-t", "talker"])).stdout;
+    expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z out1\n\d{4}-\d\d-\d\dT[\d:.]+Z no newline$/);
+    expect((await r(["logs", "--since", "1h", "talker"])).stdout).toBe("out1\nno newline");
+    expect((await r(["logs", "--until", "2000-01-01T00:00:00Z", "talker"])).stdout).toBe("");
+    expect(await r(["kill", "talker"])).toMatchObject({ code: 0, stdout: "talker\n" });
+    expect(await r(["wait", "talker"])).toMatchObject({ code: 0, stdout: "137\n" });
+    expect(alive(pid)).toBe(false);
+  });
+
+  test("the exit code, recorded by the monitor: wait prints it, ps shows it", async () => {
+    await detach(["--name", "quick", ALPINE, "sh", "-c", "sleep 0.3; exit 3"]);
+    expect(await r(["wait", "quick"])).toMatchObject({ code: 0, stdout: "3\n" });
+    expect(await status("quick")).toMatch(/^Exited \(3\) /);
+    expect(query<{ state: string; exit_code: number }>("SELECT state, exit_code FROM containers WHERE name = 'quick'")).toEqual([{ state: "exited", exit_code: 3 }]);
+  });
+
+  test("a workload that ends before rl has handed it to its monitor still has its own exit code and output", async () => {
+    const hook = join(t.root, "paused-before-handover");
+    const p = Bun.spawn([RL_BIN, "run", "-d", "--name", "instant", "--network", "none", ALPINE, "sh", "-c", "echo at-once; exit 4"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_HANDOVER: hook }, stdout: "pipe", stderr: "pipe" });
+    await until("the pause", () => existsSync(hook) || p.exitCode !== null);
+    expect({ paused: existsSync(hook), stderr: p.exitCode === null ? "" : await new Response(p.stderr).text() }).toEqual({ paused: true, stderr: "" });
+    const [row] = query<{ pid: number }>("SELECT pid FROM containers WHERE name = ?", "instant");
+    await until("the workload to end", () => !alive(row!.pid));
+    rmSync(hook);
+    expect(await p.exited).toBe(0);
+    expect(await r(["wait", "instant"])).toMatchObject({ stdout: "4\n" });
+    expect((await r(["logs", "instant"])).stdout).toBe("at-once\n");
+    expect((await r(["rm", "instant"])).code).toBe(0);
+  });
+
+  test("logs -f follows until the container ends", async () => {
+    await detach(["--name", "follow", ALPINE, "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.2; done"]);
+    expect(await r(["logs", "-f", "follow"])).toMatchObject({ code: 0, stdout: "line 1\nline 2\nline 3\n", stderr: "" });
+  });
+
+  test("stop: the stop signal first (a trap ends with its own code), SIGKILL after the timeout (a PID 1 without a handler)", async () => {
+    await detach(["--name", "polite", ALPINE, "sh", "-c", "trap 'echo bye; exit 7' TERM; while true; do sleep 0.1; done"]);
+    await detach(["--name", "deaf", ALPINE, "sleep", "1000"]);
+    await Bun.sleep(300); // the trap is set
+    expect(await r(["stop", "-t", "1", "polite", "deaf"])).toMatchObject({ code: 0, stderr: "" });
+    expect(await r(["wait", "polite", "deaf"])).toMatchObject({ code: 0, stdout: "7\n137\n" });
+    expect((await r(["logs", "polite"])).stdout).toBe("bye\n");
+    // Stopping a stopped container is no error (as podman); a missing one is.
+    expect(await r(["stop", "polite"])).toMatchObject({ code: 0, stdout: "polite\n" });
+    expect(await r(["stop", "nosuch"])).toMatchObject({ code: 125, stderr: "rl: no such container: nosuch\n" });
+    expect(await r(["stop", "--ignore", "nosuch"])).toMatchObject({ code: 0, stdout: "" });
+  });
+
+  test("kill -s delivers the signal; a stopped container cannot be killed", async () => {
+    await detach(["--name", "signalled", ALPINE, "sh", "-c", "trap 'echo usr1' USR1; trap 'exit 5' TERM; while true; do sleep 0.1; done"]);
+    await Bun.sleep(300); // the traps are set
+    expect(await r(["kill", "-s", "USR1", "signalled"])).toMatchObject({ code: 0, stdout: "signalled\n" });
+    await until("usr1 in the log", async () => (await r(["logs", "signalled"])).stdout === "usr1\n");
+    expect(await r(["kill", "--signal", "SIGTERM", "signalled"])).toMatchObject({ code: 0 });
+    expect(await r(["wait", "signalled"])).toMatchObject({ stdout: "5\n" });
+    expect(await r(["kill", "signalled"])).toMatchObject({ code: 125, stderr: "rl: can only kill running containers: signalled is exited\n" });
+    expect(await r(["kill", "-s", "NOSUCH", "signalled"])).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid signal "NOSUCH"') });
+  });
+
+  test("--rm with -d: the container is removed when it ends", async () => {
+    const id = await detach(["--rm", "--name", "gone", ALPINE, "true"]);
+    await until("the removal", async () => !(await r(["ps", "-aq", "--no-trunc"])).stdout.includes(id));
+    expect(existsSync(join(t.env.RL_ROOT!, "containers", id))).toBe(false);
+  });
+
+  test("a published port answers after rl returned; stop frees it and ends every helper", async () => {
+    const port = await freePort();
+    const id = await detach(["--name", "web", "-p", `127.0.0.1:${port}:8080`, ALPINE, "sh", "-c", "echo hello-from-web > /tmp/i; while true; do nc -l -p 8080 < /tmp/i; done"]);
+    const procs = processesOf(id);
+    expect(procs.length).toBeGreaterThanOrEqual(3); // container, monitor, slirp4netns, rl-portfwd
+    const body = await until("the server", () => fetchTcp(port));
+    expect(body).toBe("hello-from-web\n");
+    expect(await r(["stop", "-t", "0", "web"])).toMatchObject({ code: 0 });
+    await until("every process of the container to end", () => procs.every((p) => !alive(p)));
+    await new Promise<void>((resolve, reject) => {
+      const s = createServer().once("error", reject).listen(port, "127.0.0.1", () => s.close(() => resolve()));
+    });
+    expect(await r(["rm", "web"])).toMatchObject({ code: 0 });
+  });
+
+  test("rm -f of a detached container ends it, its monitor and its helpers", async () => {
+    const id = await detach(["--name", "forced", "-p", `127.0.0.1:${await freePort()}:80`, ALPINE, "sleep", "1000"]);
+    const procs = processesOf(id);
+    expect(await r(["rm", "-f", "forced"])).toMatchObject({ code: 0, stdout: `${id}\n` });
+    await until("every process of the container to end", () => procs.every((p) => !alive(p)));
+    expect((await r(["ps", "-aq"])).stdout).not.toContain(id.slice(0, 12));
+  });
+
+  test("SIGKILL of the monitor ends the container; it shows as killed, nothing is left", async () => {
+    const id = await detach(["--name", "orphan", ALPINE, "sleep", "1000"]);
+    const procs = processesOf(id);
+    const [monitor] = query<{ pid: number }>("SELECT monitor_pid AS pid FROM containers WHERE id = ?", id);
+    process.kill(monitor!.pid, "SIGKILL");
+    await until("every process of the container to end", () => procs.every((p) => !alive(p)));
+    expect(await status("orphan")).toMatch(/^Exited \(137\) /);
+    expect(query<{ state: string }>("SELECT state FROM containers WHERE id = ?", id)).toEqual([{ state: "exited" }]);
+  });
+
+  test("SIGKILL of the container's PID 1: the monitor records 137", async () => {
+    await detach(["--name", "victim", ALPINE, "sleep", "1000"]);
+    process.kill(Number((await r(["inspect", "-f", "{{.State.Pid}}", "victim"])).stdout), "SIGKILL");
+    expect(await r(["wait", "victim"])).toMatchObject({ stdout: "137\n" });
+  });
+
+  test("rl killed while it starts a detached container: the container does not run on, the next rl removes it", async () => {
+    const hook = join(t.root, "paused-before-running");
+    const p = Bun.spawn([RL_BIN, "run", "-d", "--name", "halfway", ALPINE, "sleep", "1236"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_RUNNING: hook }, stdout: "ignore", stderr: "ignore" });
+    await until("the pause", () => existsSync(hook) || p.exitCode !== null);
+    expect(existsSync(hook)).toBe(true);
+    const [row] = query<{ id: string }>("SELECT id FROM containers WHERE name = 'halfway'");
+    const monitors = query<{ pid: number }>("SELECT monitor_pid AS pid FROM containers WHERE monitor_pid IS NOT NULL");
+    p.kill("SIGKILL");
+    await p.exited;
+    rmSync(hook, { force: true });
+    const sleepers = () => Bun.spawnSync(["pgrep", "-u", String(process.getuid!()), "-f", "^sleep 1236$"]).stdout.toString().trim();
+    await until("the workload to end", () => sleepers() === "");
+    await until("the next rl to remove it", async () => !(await r(["ps", "-a", "--format", "{{.Names}}"])).stdout.includes("halfway"));
+    expect(existsSync(join(t.env.RL_ROOT!, "containers", row!.id))).toBe(false);
+    expect(query("SELECT monitor_pid AS pid FROM containers WHERE monitor_pid IS NOT NULL")).toEqual(monitors);
+  });
+
+  test("-dit: a shell on a terminal stays up; --log-driver none keeps no log", async () => {
+    await detach(["-it", "--name", "shell", ALPINE, "sh"]);
+    await Bun.sleep(300);
+    expect(await status("shell")).toMatch(/^Up /);
+    await detach(["--log-driver", "none", "--name", "silent", ALPINE, "echo", "x"]);
+    expect(await r(["wait", "silent"])).toMatchObject({ stdout: "0\n" });
+    expect(await r(["logs", "silent"])).toMatchObject({ code: 125, stderr: expect.stringContaining("container silent has no logs") });
+    expect(await r(["stop", "-t", "0", "shell"])).toMatchObject({ code: 0 });
+    expect(await r(["run", "-d", "--log-driver", "syslog", ALPINE, "true"])).toMatchObject({ code: 125, stderr: 'rl: unknown log driver "syslog": choose k8s-file or none\n' });
+  });
+
+  test("--userns keep-id and nomap: the monitor's child is a copy of it (the executor program would hold no capability there)", async () => {
+    await detach(["--name", "keep", "--userns", "keep-id", ALPINE, "id", "-u"]);
+    expect(await r(["wait", "keep"])).toMatchObject({ stdout: "0\n" });
+    expect((await r(["logs", "keep"])).stdout).toBe(`${process.getuid!()}\n`);
+    expect((await r(["inspect", "-f", "{{.LogPath}}", "keep"])).stdout).toMatch(/\/containers\/[0-9a-f]{64}\/ctr\.log\n$/);
+  });
+
+  test("20 started side by side from separate processes: all run, all stop and go; the store is sound", async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `par${i}`);
+    const started = await Promise.all(names.map((n) => r(["run", "-d", "--name", n, "--network", "none", ALPINE, "sleep", "1000"])));
+    expect(started.map((s) => s.code)).toEqual(names.map(() => 0));
+    const ids = started.map((s) => s.stdout.trim());
+    const procs = ids.flatMap(processesOf);
+    const up = (await r(["ps", "--format", "{{.Names}}"])).stdout.split("\n");
+    for (const n of names) expect(up).toContain(n);
+    const stopped = await Promise.all(names.map((n) => r(["stop", "-t", "0", n])));
+    expect(stopped.map((s) => s.code)).toEqual(names.map(() => 0));
+    expect((await r(["rm", ...names])).code).toBe(0);
+    await until("every process to end", () => procs.every((p) => !alive(p)));
+    expect(query("PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
+    for (const id of ids) expect(existsSync(join(t.env.RL_ROOT!, "containers", id))).toBe(false);
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** What a TCP server on 127.0.0.1:port sends before it closes, or undefined when nothing answers. */
+function fetchTcp(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let data = "";
+    const s = connect(port, "127.0.0.1");
+    s.on("data", (d) => (data += d));
+    s.on("end", () => resolve(data || undefined));
+    s.on("error", () => resolve(undefined));
+    setTimeout(() => {
+      s.destroy();
+      resolve(undefined);
+    }, 2000);
+  });
+}
