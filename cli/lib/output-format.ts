@@ -38,10 +38,21 @@ export function renderTemplate(f: Extract<OutputFormat, { kind: "template" }>, r
   }
 }
 
-/** A record whose every field holds its column header: "CreatedAt" → "CREATED AT", unless `headers` names it. */
+const headerText = (field: string, headers: Record<string, string>) => headers[field] ?? field.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toUpperCase();
+
+/**
+ * A record whose every field holds its column header: "CreatedAt" → "CREATED AT", unless `headers` names
+ * it. With no record to take the fields from (nothing listed), any field the template names has its header
+ * (a Map, which the template reads without checking its keys).
+ */
 function headerRecord(sample: object | undefined, headers: Record<string, string>): object {
+  if (!sample) return new (class extends Map<string, string> {
+    override get(field: string): string {
+      return headerText(field, headers);
+    }
+  })();
   const out: Record<string, string> = {};
-  for (const k of Object.keys(sample ?? headers)) out[k] = headers[k] ?? k.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toUpperCase();
+  for (const k of Object.keys(sample)) out[k] = headerText(k, headers);
   return out;
 }
 
