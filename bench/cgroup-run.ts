@@ -11,29 +11,12 @@
  * Times in the guest are UML's: fork, exec and page faults cost far more than on the host, so compare
  * the commands with each other, not with bench/run-true.ts.
  */
-import { existsSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { BUSYBOX as IMAGE, inCgroupVm, median, which } from "./cgroup-vm-bench";
 import { RL, rlStartMode } from "./rl-command";
-
-const REPO = realpathSync(resolve(import.meta.dir, ".."));
-// In the guest ../shared is not there: the host passes the real path of the fixtures it shares.
-const FIXTURES = process.env.RL_BENCH_FIXTURES ?? realpathSync(resolve(REPO, "../shared/fixtures"));
-const IMAGE = `oci:${FIXTURES}/oci/busybox-1.38.0-musl-amd64`;
-const CGVM_RUN = resolve(REPO, "../shared/tools/cgroup-vm/run");
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
 const rounds = Number(argv[argv.indexOf("--rounds") + 1] ?? 0) || 15;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-function which(cmd: string): string | null {
-  const r = Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]);
-  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
-}
 
 function inGuest(): void {
   const podman = which("podman");
@@ -65,9 +48,4 @@ function inGuest(): void {
   for (const r of rows) console.log(`  ${r.name.padEnd(22)} median ${String(r.medianMs).padStart(7)} ms   x${r.ratio} of rl without a limit`);
 }
 
-if (process.env.RL_CGVM === "1") inGuest();
-else {
-  if (!existsSync(CGVM_RUN)) throw new Error(`${CGVM_RUN} is missing`);
-  const p = Bun.spawnSync([CGVM_RUN, "--share", REPO, "--share", FIXTURES, "--env", `RL_BENCH_FIXTURES=${FIXTURES}`, "--", "bun", `${REPO}/bench/cgroup-run.ts`, ...argv], { stdout: "inherit", stderr: "inherit" });
-  process.exit(p.exitCode ?? 1);
-}
+await inCgroupVm(import.meta.path, argv, inGuest);

@@ -12,10 +12,14 @@ import * as logs from "./logs";
 import * as stop from "./stop";
 import * as kill from "./kill";
 import * as wait from "./wait";
+import * as stats from "./stats";
+import * as update from "./update";
+import * as pause from "./pause";
+import * as unpause from "./unpause";
 
 export const command = "container <command>";
-export const describe = "Manage containers (ls, rm, inspect, logs, stop, kill, wait, port, rename, prune, top, exists)";
-export const SUBCOMMANDS = [ls, { ...ls, command: "list" }, ps, rm, inspect, logs, stop, kill, wait, port, rename, prune, top, exists];
+export const describe = "Manage containers (ls, rm, inspect, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists)";
+export const SUBCOMMANDS = [ls, { ...ls, command: "list" }, ps, rm, inspect, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists];
 
 export const EXAMPLES: Example[] = [
   ["$0 container ls -a", "List every container (as rl ps -a)"],

@@ -5,6 +5,7 @@ import { processRuns } from "../lib/engine/container-end";
 import { RlError } from "../lib/errors";
 import { killPid } from "../lib/sys/executor";
 import { parseSignal } from "../lib/sys/signals";
+import { thawContainer } from "../lib/runtime/cgroup/container-cgroup";
 
 export const command = "kill [CONTAINER..]";
 export const describe = "Send a signal to running containers (default SIGKILL)";
@@ -35,6 +36,8 @@ export async function handler(a: { CONTAINER?: string[]; signal: string; all: bo
     const r = killPid(c.pid!, signal);
     // ESRCH: it ended meanwhile, which is what a kill asks for.
     if (r < 0 && r !== -3) throw new RlError(`cannot signal container ${name}: errno ${-r}`);
+    // A paused container dies of SIGKILL all the same; its cgroup must not stay frozen. (Other signals wait for unpause.)
+    if (signal === 9) thawContainer(d, c.id);
     console.log(name);
   }
   return 0;

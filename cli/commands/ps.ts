@@ -1,7 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale } from "../lib/index";
+import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
+import { shownState } from "../lib/runtime/containers";
+import { pausedContainers } from "../lib/runtime/cgroup/container-cgroup";
 import { containerFilter } from "../lib/runtime/container-filter";
 import { containerSize } from "../lib/store/disk-usage";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
@@ -46,14 +48,19 @@ export async function handler(a: PsArgs): Promise<number> {
   await sweepStale(d, p);
   const all = listContainers(d);
   const matches = containerFilter(d, all, a.filter);
+  const paused = pausedContainers(d);
+  const state = (r: ContainerRow) => shownState(r, paused);
   const last = a.latest ? 1 : a.last;
   let rows = all
     // As in docker, asking for a state or an exit code (or the last N) shows containers of any state.
-    .filter((r) => a.all || last > 0 || a.filter.some((f) => /^(status|exited)=/.test(f)) || r.state === "running")
+    .filter((r) => a.all || last > 0 || a.filter.some((f) => /^(status|exited)=/.test(f)) || state(r) === "running")
     .filter(matches)
     .map((r) => ({ ...r, ports: loadNetwork(d, r.id)?.ports ?? [], argv: JSON.parse(r.command || "[]") as string[] }));
   if (last > 0) rows = rows.slice(0, last); // newest first
-  const status = (r: (typeof rows)[number]) => (r.state === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : r.state === "running" ? upFor(r.created) : "Created");
+  const status = (r: (typeof rows)[number]) => {
+    const s = state(r);
+    return s === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : s === "running" ? upFor(r.created) : s === "paused" ? "Paused" : "Created";
+  };
   const sortKey: Record<string, (r: (typeof rows)[number]) => string | number> = { created: (r) => -r.created, id: (r) => r.id, image: (r) => r.image_name, names: (r) => r.name, status: (r) => status(r), command: (r) => r.argv.join(" ") };
   rows.sort((x, y) => (sortKey[a.sort]!(x) < sortKey[a.sort]!(y) ? -1 : sortKey[a.sort]!(x) > sortKey[a.sort]!(y) ? 1 : 0));
   const id = (r: (typeof rows)[number]) => (a["no-trunc"] ? r.id : r.id.slice(0, 12));
@@ -63,7 +70,7 @@ export async function handler(a: PsArgs): Promise<number> {
   }
   const sizes = new Map(a.size ? rows.map((r) => [r.id, containerSize(p, r.id)] as const) : []);
   printOutput(a.format, {
-    json: () => rows.map((r) => ({ Id: r.id, Names: [r.name], Image: r.image_name, ImageID: r.image_id, Command: r.argv, State: r.state, ExitCode: r.exit_code, Pid: r.pid, Created: Math.floor(r.created / 1000), Ports: r.ports, ...(a.size ? { Size: { rwSize: sizes.get(r.id) } } : {}) })),
+    json: () => rows.map((r) => ({ Id: r.id, Names: [r.name], Image: r.image_name, ImageID: r.image_id, Command: r.argv, State: state(r), ExitCode: r.exit_code, Pid: r.pid, Created: Math.floor(r.created / 1000), Ports: r.ports, ...(a.size ? { Size: { rwSize: sizes.get(r.id) } } : {}) })),
     table: () => {
       const table = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES", ...(a.size ? ["SIZE"] : [])]];
       for (const r of rows) {

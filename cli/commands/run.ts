@@ -4,7 +4,7 @@ import { parseLogDriver, runContainer } from "../lib/runtime/run";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
 import { parseSecurityOpts } from "../lib/security/security-opts";
-import { limitFlags } from "./limit-flags";
+import { LIMIT_OPTIONS, limitFlags, OOM_SCORE_ADJ_OPTION } from "./limit-flags";
 import { parseUserns } from "../lib/security/userns";
 import { parseDevices, parseGroupAdd, parseUlimits, parseUmask } from "../lib/runtime/process-options";
 
@@ -44,22 +44,8 @@ export const OPTIONS = {
   "cap-drop": { type: "string", array: true, default: [], describe: "Drop a capability (or ALL)" },
   "security-opt": { type: "string", array: true, default: [], describe: "Security option: seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false], mask=PATH[:PATH...], unmask=PATH[:PATH...]|ALL" },
   privileged: { type: "boolean", default: false, describe: "Give the container every capability (in its user namespace), no seccomp filter and no masked paths" },
-  memory: { alias: "m", type: "string", describe: "Memory limit (memory.max): bytes, or a number with a unit b, k, m or g (64m)" },
-  "memory-reservation": { type: "string", describe: "Memory soft limit (memory.low), a size as for --memory" },
-  "memory-swap": { type: "string", describe: "Memory plus swap limit (memory.swap.max is the difference); -1 for unlimited swap" },
-  cpus: { type: "string", describe: "Number of CPUs (cpu.max): 0.5 is half of one CPU's time" },
-  "cpu-shares": { alias: "c", type: "string", describe: "CPU shares, relative weight 2..262144 (cpu.weight)" },
-  "cpu-period": { type: "string", describe: "CPU CFS period in microseconds (cpu.max)" },
-  "cpu-quota": { type: "string", describe: "CPU CFS quota in microseconds per period (cpu.max)" },
-  "cpuset-cpus": { type: "string", describe: "CPUs in which to allow execution (0-3, 0,1)" },
-  "cpuset-mems": { type: "string", describe: "Memory nodes in which to allow execution (0-3, 0,1)" },
-  "pids-limit": { type: "string", describe: "Limit the number of processes (pids.max); -1 for unlimited" },
-  "blkio-weight": { type: "string", describe: "Block IO relative weight, 10..1000 (io.bfq.weight or io.weight)" },
-  "device-read-bps": { type: "string", array: true, default: [], describe: "Limit read rate in bytes per second from a device (io.max): /dev/sda:1mb" },
-  "device-write-bps": { type: "string", array: true, default: [], describe: "Limit write rate in bytes per second to a device (io.max): /dev/sda:1mb" },
-  "device-read-iops": { type: "string", array: true, default: [], describe: "Limit read rate in IO per second from a device (io.max): /dev/sda:1000" },
-  "device-write-iops": { type: "string", array: true, default: [], describe: "Limit write rate in IO per second to a device (io.max): /dev/sda:1000" },
-  "oom-score-adj": { type: "string", describe: "Tune the host's OOM preferences for the container (-1000 to 1000; only raising works rootless)" },
+  ...LIMIT_OPTIONS,
+  ...OOM_SCORE_ADJ_OPTION,
   userns: { type: "string", default: "", describe: "User namespace: keep-id[:uid=N,gid=N] (you keep your uid and gid inside and run as them), nomap (only your subordinate ids); without it you are root inside" },
   ulimit: { type: "string", array: true, default: [], describe: "Set a resource limit: NAME=SOFT[:HARD] (nofile, nproc, core, memlock, stack, ...; -1 or unlimited), up to rl's own hard limit" },
   umask: { type: "string", describe: "The container process's umask (octal, default 0022)" },

@@ -50,3 +50,41 @@ export function formatTable(rows: string[][]): string {
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, "").slice(0, 12);
 }
+
+const DECIMAL = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+const BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+
+function goUnits(bytes: number, base: number, units: string[]): string {
+  let v = bytes;
+  let u = 0;
+  while (v >= base && u < units.length - 1) {
+    v /= base;
+    u++;
+  }
+  return `${Number(v.toPrecision(4))}${units[u]}`;
+}
+
+/** Sizes as podman stats prints them (go-units HumanSize): decimal, 4 significant digits, no space ("3.092MB"). */
+export const goHumanSize = (bytes: number) => goUnits(bytes, 1000, DECIMAL);
+
+/** go-units BytesSize: binary units, 4 significant digits ("64MiB"). */
+export const goBytesSize = (bytes: number) => goUnits(bytes, 1024, BINARY);
+
+/** `whole.fraction` of v/div, the fraction's trailing zeros dropped, as Go prints a duration's last unit. */
+function decimal(v: bigint, div: bigint): string {
+  const rest = v % div;
+  if (!rest) return String(v / div);
+  return `${v / div}.${String(rest).padStart(String(div).length - 1, "0").replace(/0+$/, "")}`;
+}
+
+/** A duration as Go's time.Duration prints it: "4.933ms", "1m39.5s", "2h0m0s". */
+export function goDuration(ns: bigint): string {
+  if (ns === 0n) return "0s";
+  if (ns < 0n) return `-${goDuration(-ns)}`;
+  if (ns < 1000n) return `${ns}ns`;
+  if (ns < 1_000_000n) return `${decimal(ns, 1000n)}µs`;
+  if (ns < 1_000_000_000n) return `${decimal(ns, 1_000_000n)}ms`;
+  const h = ns / 3_600_000_000_000n;
+  const m = (ns / 60_000_000_000n) % 60n;
+  return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${decimal(ns % 60_000_000_000n, 1_000_000_000n)}s`;
+}

@@ -27,21 +27,32 @@ export function parseFormat(value: string): OutputFormat {
  * Each record through the template, one per line; with `table`, a header line first and columns aligned as
  * podman's tabwriter does. A record the template cannot run on (a field it lacks) is a clear error.
  */
-export function renderTemplate(f: Extract<OutputFormat, { kind: "template" }>, records: object[], headers: Record<string, string> = {}): string {
+export function renderTemplate(f: Extract<OutputFormat, { kind: "template" }>, records: object[], headers: Record<string, string> = {}, blank?: object): string {
   try {
     const lines = records.map((r) => f.template.run(r).replace(/\n$/, ""));
     if (!f.table) return lines.map((l) => `${l}\n`).join("");
-    const header = f.template.run(headerRecord(records[0], headers));
+    const header = f.template.run(headerRecord(records[0] ?? blank, headers));
     return alignColumns([header.replace(/\n$/, ""), ...lines]);
   } catch (err) {
     throw new RlError(`cannot format the output with ${JSON.stringify(f.template.source)}: ${(err as Error).message}`);
   }
 }
 
-/** A record whose every field holds its column header: "CreatedAt" → "CREATED AT", unless `headers` names it. */
+const headerText = (field: string, headers: Record<string, string>) => headers[field] ?? field.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toUpperCase();
+
+/**
+ * A record whose every field holds its column header: "CreatedAt" → "CREATED AT", unless `headers` names
+ * it. With no record to take the fields from (nothing listed), any field the template names has its header
+ * (a Map, which the template reads without checking its keys).
+ */
 function headerRecord(sample: object | undefined, headers: Record<string, string>): object {
+  if (!sample) return new (class extends Map<string, string> {
+    override get(field: string): string {
+      return headerText(field, headers);
+    }
+  })();
   const out: Record<string, string> = {};
-  for (const k of Object.keys(sample ?? headers)) out[k] = headers[k] ?? k.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toUpperCase();
+  for (const k of Object.keys(sample)) out[k] = headerText(k, headers);
   return out;
 }
 
@@ -61,10 +72,12 @@ export interface Output {
   records: () => object[];
   /** Column headers that are not the field's name in capitals ("ID" → "CONTAINER ID"). */
   headers?: Record<string, string>;
+  /** A record with every field, for the header of a table with no rows. */
+  blank?: object;
 }
 
 export function printOutput(f: OutputFormat, o: Output): void {
-  const text = f.kind === "json" ? `${JSON.stringify(o.json(), null, 2)}\n` : f.kind === "table" ? `${o.table()}\n` : renderTemplate(f, o.records(), o.headers);
+  const text = f.kind === "json" ? `${JSON.stringify(o.json(), null, 2)}\n` : f.kind === "table" ? `${o.table()}\n` : renderTemplate(f, o.records(), o.headers, o.blank);
   writeSync(1, text);
 }
 

@@ -99,12 +99,12 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
   });
 
   test("stop: the stop signal first (a trap ends with its own code), SIGKILL after the timeout (a PID 1 without a handler)", async () => {
-    await detach(["--name", "polite", ALPINE, "sh", "-c", "trap 'echo bye; exit 7' TERM; while true; do sleep 0.1; done"]);
+    await detach(["--name", "polite", ALPINE, "sh", "-c", "trap 'echo bye; exit 7' TERM; echo ready; while true; do sleep 0.1; done"]);
     await detach(["--name", "deaf", ALPINE, "sleep", "1000"]);
-    await Bun.sleep(300); // the trap is set
+    await until("the trap", async () => (await r(["logs", "polite"])).stdout === "ready\n");
     expect(await r(["stop", "-t", "1", "polite", "deaf"])).toMatchObject({ code: 0, stderr: "" });
     expect(await r(["wait", "polite", "deaf"])).toMatchObject({ code: 0, stdout: "7\n137\n" });
-    expect((await r(["logs", "polite"])).stdout).toBe("bye\n");
+    expect((await r(["logs", "polite"])).stdout).toBe("ready\nbye\n");
     // Stopping a stopped container is no error (as podman); a missing one is.
     expect(await r(["stop", "polite"])).toMatchObject({ code: 0, stdout: "polite\n" });
     expect(await r(["stop", "nosuch"])).toMatchObject({ code: 125, stderr: "rl: no such container: nosuch\n" });
@@ -112,10 +112,10 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
   });
 
   test("kill -s delivers the signal; a stopped container cannot be killed", async () => {
-    await detach(["--name", "signalled", ALPINE, "sh", "-c", "trap 'echo usr1' USR1; trap 'exit 5' TERM; while true; do sleep 0.1; done"]);
-    await Bun.sleep(300); // the traps are set
+    await detach(["--name", "signalled", ALPINE, "sh", "-c", "trap 'echo usr1' USR1; trap 'exit 5' TERM; echo ready; while true; do sleep 0.1; done"]);
+    await until("the traps", async () => (await r(["logs", "signalled"])).stdout === "ready\n");
     expect(await r(["kill", "-s", "USR1", "signalled"])).toMatchObject({ code: 0, stdout: "signalled\n" });
-    await until("usr1 in the log", async () => (await r(["logs", "signalled"])).stdout === "usr1\n");
+    await until("usr1 in the log", async () => (await r(["logs", "signalled"])).stdout === "ready\nusr1\n");
     expect(await r(["kill", "--signal", "SIGTERM", "signalled"])).toMatchObject({ code: 0 });
     expect(await r(["wait", "signalled"])).toMatchObject({ stdout: "5\n" });
     expect(await r(["kill", "signalled"])).toMatchObject({ code: 125, stderr: "rl: can only kill running containers: signalled is exited\n" });
@@ -186,7 +186,8 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
 
   test("-dit: a shell on a terminal stays up; --log-driver none keeps no log", async () => {
     await detach(["-it", "--name", "shell", ALPINE, "sh"]);
-    await Bun.sleep(300);
+    // Its prompt, on its terminal: it reads on, not at its end.
+    await until("the prompt", async () => (await r(["logs", "shell"])).stdout.includes("/ # "));
     expect(await status("shell")).toMatch(/^Up /);
     await detach(["--log-driver", "none", "--name", "silent", ALPINE, "echo", "x"]);
     expect(await r(["wait", "silent"])).toMatchObject({ stdout: "0\n" });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { blkioToIoWeight, parseLimits, parseSize, sharesToWeight, type LimitFlags } from "../../cli/lib/runtime/cgroup/limits";
 import { cgroupParent } from "../../cli/lib/runtime/cgroup/container-cgroup";
+import { hostConfigLimits, mergeResources } from "../../cli/lib/runtime/cgroup/resources";
 import type { CgroupInfo } from "../../cli/lib/host/cgroups";
 
 const none: LimitFlags = { deviceReadBps: [], deviceWriteBps: [], deviceReadIops: [], deviceWriteIops: [] };
@@ -30,7 +31,7 @@ describe("parseSize (go-units RAMInBytes, as podman)", () => {
 
 describe("parseLimits: podman's cgroup v2 translation", () => {
   test("no flag, no cgroup file", () => {
-    expect(limits({})).toEqual({ writes: [], oomScoreAdj: undefined });
+    expect(limits({})).toEqual({ writes: [], oomScoreAdj: undefined, resources: {} });
   });
 
   test("memory: memory.max, memory.low, memory.swap.max as swap minus memory; -1 unlimited", () => {
@@ -87,7 +88,7 @@ describe("parseLimits: podman's cgroup v2 translation", () => {
   });
 
   test("--oom-score-adj: -1000..1000, no cgroup", () => {
-    expect(limits({ oomScoreAdj: "500" })).toEqual({ writes: [], oomScoreAdj: 500 });
+    expect(limits({ oomScoreAdj: "500" })).toEqual({ writes: [], oomScoreAdj: 500, resources: {} });
     expect(() => limits({ oomScoreAdj: "1001" })).toThrow("invalid --oom-score-adj 1001");
   });
 });
@@ -112,5 +113,45 @@ describe("cgroupParent: where limits can go, or why not", () => {
   });
   test("rl outside the delegated subtree cannot move its container into it", () => {
     expect(() => cgroupParent(limits({ pidsLimit: "5" }), 1000, () => ({ ...base, insideDelegated: false, ownPath: "/user.slice/user-1000.slice/session-1.scope" }))).toThrow("outside the subtree delegated to you");
+  });
+});
+
+describe("resources: the limits as the runtime spec records them, rl update's merge, inspect's HostConfig", () => {
+  test("parseLimits records the flags' values (podman's swap default: twice the memory)", () => {
+    expect(limits({ memory: "64m", memoryReservation: "32m" }).resources).toEqual({ memory: { limit: 64 * 1024 ** 2, reservation: 32 * 1024 ** 2, swap: 128 * 1024 ** 2 } });
+    expect(limits({ memory: "64m", memorySwap: "-1" }).resources.memory!.swap).toBe(-1);
+    expect(limits({ cpus: "0.5", cpuShares: "1024", cpusetCpus: "0-1" }).resources).toEqual({ cpu: { quota: 50000, period: 100000, shares: 1024, cpus: "0-1" } });
+    expect(limits({ cpuPeriod: "50000" }).resources).toEqual({ cpu: { period: 50000 } });
+    expect(limits({ pidsLimit: "-1" }).resources).toEqual({ pids: { limit: 0 } });
+    expect(limits({ blkioWeight: "500", deviceWriteBps: ["/dev/sda:1mb"], deviceReadIops: ["/dev/vdb:100"] }).resources).toEqual({
+      blockIO: { weight: 500, throttleWriteBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleReadIOPSDevice: [{ major: 252, minor: 16, rate: 100 }] },
+    });
+  });
+
+  test("an update replaces what it sets and keeps the rest; cpu.max whole; device rates per device", () => {
+    const old = limits({ memory: "64m", pidsLimit: "10", cpus: "1", deviceWriteBps: ["/dev/sda:1mb", "/dev/vdb:2mb"] }).resources;
+    expect(mergeResources(old, limits({ pidsLimit: "5" }).resources)).toEqual({ ...old, pids: { limit: 5 } });
+    expect(mergeResources(old, limits({ memory: "32m" }).resources).memory).toEqual({ limit: 32 * 1024 ** 2, swap: 64 * 1024 ** 2 });
+    expect(mergeResources(old, limits({ cpuPeriod: "50000" }).resources).cpu).toEqual({ period: 50000 });
+    expect(mergeResources(old, limits({ cpuShares: "512" }).resources).cpu).toEqual({ quota: 100000, period: 100000, shares: 512 });
+    expect(mergeResources(old, limits({ deviceWriteBps: ["/dev/sda:3mb"] }).resources).blockIO!.throttleWriteBpsDevice).toEqual([
+      { major: 252, minor: 16, rate: 2 * 1048576 }, { major: 8, minor: 0, rate: 3 * 1048576 },
+    ]);
+    expect(mergeResources({}, limits({ pidsLimit: "5" }).resources)).toEqual({ pids: { limit: 5 } });
+  });
+
+  test("a reservation above the recorded memory limit is refused", () => {
+    const old = limits({ memory: "64m" }).resources;
+    expect(() => mergeResources(old, limits({ memoryReservation: "128m" }).resources)).toThrow("invalid --memory-reservation 134217728: it must not be above the memory limit (67108864 bytes)");
+  });
+
+  test("HostConfig: podman's fields, zero (null for device lists) where nothing is set", () => {
+    expect(hostConfigLimits(limits({ memory: "64m", cpus: "0.5", pidsLimit: "50" }).resources, 500)).toMatchObject({
+      Memory: 64 * 1024 ** 2, MemorySwap: 128 * 1024 ** 2, MemoryReservation: 0, NanoCpus: 500_000_000, CpuQuota: 50000, CpuPeriod: 100000,
+      CpuShares: 0, PidsLimit: 50, BlkioWeight: 0, BlkioDeviceReadBps: null, OomScoreAdj: 500,
+    });
+    expect(hostConfigLimits(undefined)).toMatchObject({ Memory: 0, NanoCpus: 0, CpusetCpus: "", PidsLimit: 0, BlkioDeviceWriteIOps: null, OomScoreAdj: 0 });
+    // A device rate names the device found under /dev, else its MAJ:MIN.
+    expect(hostConfigLimits({ blockIO: { throttleReadBpsDevice: [{ major: 4095, minor: 4095, rate: 7 }] } }).BlkioDeviceReadBps).toEqual([{ Path: "4095:4095", Rate: 7 }]);
   });
 });

@@ -108,6 +108,10 @@ describe("--format values", () => {
     const out = f.kind === "template" && renderTemplate(f, [ctr], { ID: "CONTAINER ID" });
     expect(out).toBe("CONTAINER ID  NAMES       EXIT CODE   STATE\nc2238b533cdd  web         0           RUNNING\n");
   });
+  test("table TEMPLATE with nothing to list: the header alone, whatever fields it names", () => {
+    const f = parseFormat("table {{.Names}}\t{{.Status}} {{.CreatedAt}}");
+    expect(f.kind === "template" && renderTemplate(f, [], { Names: "NAMES" })).toBe("NAMES       STATUS      CREATED AT\n");
+  });
   test("column alignment counts characters, not bytes, and leaves the last cell as it is", () => {
     expect(alignColumns(["a\tbé\tc ", "ééééééééééééé\tx\ty"])).toBe("a              bé          c \nééééééééééééé  x           y\n");
   });

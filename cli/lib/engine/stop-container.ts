@@ -4,6 +4,7 @@ import { findImage } from "../store/images";
 import { killPid } from "../sys/executor";
 import { parseSignal } from "../sys/signals";
 import type { ContainerRow } from "../runtime/containers";
+import { thawContainer } from "../runtime/cgroup/container-cgroup";
 import { processRuns, untilProcessEnds, untilRecorded } from "./container-end";
 
 /** The signal that asks the container to stop: its image's StopSignal, else SIGTERM. */
@@ -24,12 +25,15 @@ export async function stopContainer(d: Database, p: Paths, c: ContainerRow, time
   if (!processRuns(c)) return;
   if (timeoutSec > 0) {
     killPid(c.pid!, stopSignal(d, c));
+    // A paused container handles its stop signal once thawed (SIGKILL needs no thaw, but its cgroup must not stay frozen).
+    thawContainer(d, c.id);
     if (await untilProcessEnds(c, timeoutSec * 1000)) {
       await untilRecorded(d, p, c.id);
       return;
     }
   }
   killPid(c.pid!, 9);
+  thawContainer(d, c.id);
   await untilProcessEnds(c, Infinity);
   await untilRecorded(d, p, c.id);
 }

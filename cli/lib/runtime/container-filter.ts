@@ -5,16 +5,18 @@ import { networkModeName } from "../network/options";
 import { loadNetwork } from "../network/store";
 import { findImage } from "../store/images";
 import { containerVolumeNames } from "../store/volumes";
-import type { ContainerRow } from "./containers";
+import { shownState, type ContainerRow } from "./containers";
+import { pausedContainers } from "./cgroup/container-cgroup";
 
 /** `--filter` for containers, docker's keys; `before`/`since` name a container, `ancestor` an image (name or id). */
 export function containerFilter(d: Database, all: ContainerRow[], filters: string[]) {
   const byRef = (value: string) => all.find((c) => c.name === value || c.id.startsWith(value));
   const created = (key: string, value: string) => requireReference(byRef(value), key, value, "container").created;
+  let paused: Set<string> | undefined;
   return parseFilters<ContainerRow>(filters, {
     id: (r, v) => r.id.startsWith(v),
     name: (r, v) => nameMatches(r.name, v),
-    status: (r, v) => r.state === v,
+    status: (r, v) => shownState(r, (paused ??= pausedContainers(d))) === v,
     exited: (r, v) => r.state === "exited" && String(r.exit_code) === v,
     ancestor: (r, v) => {
       const img = findImage(d, v);

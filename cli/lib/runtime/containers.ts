@@ -13,7 +13,7 @@ import { endStaleHelpers } from "../network/store";
 import { ownProcess, pidStartTime } from "../sys/pid-start-time";
 import { checkContainerName, randomName } from "./names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
-import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
+import { recordOomKill, removeContainerCgroup, thawContainer } from "./cgroup/container-cgroup";
 import { readExitFile } from "./exit-file";
 
 /** A row of the containers table (its DDL: store/schema/containers.ts). */
@@ -99,6 +99,8 @@ export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
   try {
     process.kill(c.pid, "SIGKILL");
   } catch {}
+  // A paused container dies of SIGKILL too; thawed, its cgroup does not stay frozen for anything after.
+  thawContainer(d, c.id);
 }
 
 /**
@@ -126,6 +128,9 @@ function monitorAlive(r: ContainerRow): boolean {
 function recordedProcessAlive(r: ContainerRow): boolean {
   return r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
 }
+
+/** A container's state as ps shows it: a running one whose cgroup is frozen (pausedContainers) is paused. */
+export const shownState = (r: ContainerRow, paused: Set<string>): string => (r.state === "running" && paused.has(r.id) ? "paused" : r.state);
 
 /**
  * Whether no process carries the container on: its recorded one is gone. A container being created has

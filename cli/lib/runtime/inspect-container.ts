@@ -14,7 +14,10 @@ import { containerVolumeNames } from "../store/volumes";
 import { pidStartTime } from "../sys/pid-start-time";
 import { containerDir, containerRunDir, type ContainerRow } from "./containers";
 import type { Spec } from "./spec";
-import { containerOomKilled } from "./cgroup/container-cgroup";
+import { containerCgroupDir, containerOomKilled } from "./cgroup/container-cgroup";
+import { cgroupFrozen } from "./cgroup/freezer";
+import { hostConfigLimits } from "./cgroup/resources";
+import { readSpec } from "./container-spec";
 import { logPath } from "./exit-file";
 
 /** Go's zero time, which podman prints for a time that has not come. */
@@ -28,6 +31,9 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
   const net = loadNetwork(d, r.id);
   // The first process is the container's only while it is the one recorded (pid and start time).
   const alive = r.state === "running" && r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+  // Paused: its cgroup frozen (rl pause), as the kernel says; podman's Running is false then.
+  const cgroup = alive ? containerCgroupDir(d, r.id) : null;
+  const paused = cgroup !== null && cgroupFrozen(cgroup);
   const dir = containerDir(p, r.id);
   const ports = portBindings(net?.ports ?? []);
   const slirp = net?.config.mode === "slirp4netns";
@@ -38,9 +44,9 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     Args: argv.slice(1),
     State: {
       OciVersion: spec?.ociVersion ?? "1.0.2",
-      Status: r.state,
-      Running: alive,
-      Paused: false,
+      Status: paused ? "paused" : r.state,
+      Running: alive && !paused,
+      Paused: paused,
       Restarting: false,
       OOMKilled: containerOomKilled(d, r.id),
       Dead: false,
@@ -89,6 +95,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       GroupAdd: spec?.annotations["io.rl.group-add"]?.split("\n") ?? [],
       Sysctls: spec?.linux.sysctl ?? {},
       Devices: (spec?.linux.devices ?? []).map((d) => ({ PathOnHost: d.source, PathInContainer: d.path, CgroupPermissions: d.permissions })),
+      ...hostConfigLimits(spec?.linux.resources, spec?.process.oomScoreAdj),
     },
     Mounts: (spec?.mounts ?? [])
       .filter((m) => m.type === "bind" && !m.source.startsWith(containerRunDir(p, r.id)) && !spec?.linux.devices?.some((d) => d.path === m.destination))
@@ -118,16 +125,6 @@ function securityOpt(spec: Spec): string[] {
   if (seccomp && seccomp !== "default") out.push(`seccomp=${seccomp}`);
   if (spec.process.noNewPrivileges) out.push("no-new-privileges");
   return out;
-}
-
-function readSpec(p: Paths, id: string): Spec | undefined {
-  const file = join(containerRunDir(p, id), "config.json");
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as Spec;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `/proc/PID/ns/*` as links read ("net:[4026532008]"). */

@@ -2,7 +2,6 @@ import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { RlError, withContext } from "../errors";
-import { atomicWriteFile } from "../atomic-write";
 import { debug, warnOnce } from "../log";
 import { paths, type Paths } from "../paths";
 import { openDb, transaction } from "../store/db";
@@ -47,7 +46,8 @@ import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 import { parseLimits, type LimitFlags } from "./cgroup/limits";
 import { cgroupParent, createContainerCgroup, recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
-import { applyLimits, cgroupNamespaceFirst, withCgroupMount } from "./cgroup/container-setup";
+import { applyLimits, cgroupNamespaceFirst, withCgroupMount, withLimits } from "./cgroup/container-setup";
+import { writeSpec } from "./container-spec";
 
 export interface RunOptions {
   image: string;
@@ -319,6 +319,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       const root = rootfsDir(dir, driver);
       const spec = buildSpec({ ...o, hostname }, namespaces, net, img, root, id, name, files, [...lowerDirs].reverse(), init, vols.mounts, idmap);
       if (cgDir) withCgroupMount(spec);
+      withLimits(spec, limits);
       checkUserMapped(spec.process.user, idmap);
       if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, idmap);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
@@ -330,8 +331,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       child = undefined;
       // Recorded as running while the child mounts and execs (on failure the record goes with the container).
       const record = () => {
-        // The runtime spec, as podman keeps it: with the runtime state (tmpfs), not in the store.
-        atomicWriteFile(join(containerRunDir(p, id), "config.json"), JSON.stringify(spec, null, 2));
+        writeSpec(p, id, spec);
         pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
         const command = JSON.stringify(init ? spec.process.args.slice(2) : spec.process.args);
         transaction(d, p.db, () => {

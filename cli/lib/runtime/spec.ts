@@ -4,6 +4,7 @@ import { RlError } from "../errors";
 import type { ImageConfig } from "../image/types";
 import type { ContainerSecurity } from "../security/container-security";
 import type { ResolvedUser } from "./user";
+import type { Resources } from "./cgroup/limits";
 
 /** The subset of the OCI runtime-spec config.json that rl produces and applies. */
 export interface Spec {
@@ -17,6 +18,8 @@ export interface Spec {
     cwd: string;
     capabilities: ContainerSecurity["capabilities"];
     noNewPrivileges: boolean;
+    /** --oom-score-adj. */
+    oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -32,6 +35,8 @@ export interface Spec {
     gidMappings?: { containerID: number; hostID: number; size: number }[];
     /** --device: bound from `source` (rootless: a bind, as podman). */
     devices?: DeviceBind[];
+    /** The resource limits (rl run's flags, changed by rl update), applied through the container's cgroup. */
+    resources?: Resources;
   };
   annotations: Record<string, string>;
 }

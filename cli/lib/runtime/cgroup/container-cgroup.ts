@@ -1,12 +1,15 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { RlError } from "../../errors";
 import { debug, warnOnce } from "../../log";
 import type { Paths } from "../../paths";
 import { transaction } from "../../store/db";
 import { cgroupInfo, type CgroupInfo } from "../../host/cgroups";
-import type { CgroupWrite, Limits } from "./limits";
+import type { CgroupWrite, Controller, Limits } from "./limits";
+import type { ContainerRow } from "../containers";
+import { cgroupFrozen, thawCgroup } from "./freezer";
+import { helpersCgroup } from "./mount-helpers";
 
 // A container with resource limits gets a cgroup of its own, in the subtree the host delegated to the
 // user: <delegated>/rl-<id>. rl moves the container's first process there before releasing it (the
@@ -37,16 +40,21 @@ export function cgroupParent(limits: Limits, uid: number, info: () => CgroupInfo
         "and the kernel moves a process only between cgroups the user may write both sides of; start rl from inside it (e.g. systemd-run --user --scope rl run ...)",
     );
   }
+  checkWrites(c.delegatedPath, c.controllers, limits);
+  return c.delegatedPath;
+}
+
+/** Whether every limit can be written below `parent`, whose cgroup.controllers are `controllers`. */
+function checkWrites(parent: string, controllers: string[], limits: Limits): void {
   for (const w of limits.writes) {
-    if (!c.controllers.includes(w.controller)) {
-      throw new RlError(`cannot set ${w.flag}: the ${w.controller} controller is not delegated to ${c.delegatedPath} (it has: ${c.controllers.join(" ") || "none"}); ${delegate(w.controller)}`);
+    if (!controllers.includes(w.controller)) {
+      throw new RlError(`cannot set ${w.flag}: the ${w.controller} controller is not delegated to ${parent} (it has: ${controllers.join(" ") || "none"}); ${delegate(w.controller)}`);
     }
-    if (!w.ifPresent && !resolveFile(c.delegatedPath, w)) {
+    if (!w.ifPresent && !resolveFile(parent, w)) {
       const files = w.alternatives ? w.alternatives.map((a) => a.file).join(" or ") : w.file;
       throw new RlError(`cannot set ${w.flag}: this kernel has no ${files} (the ${w.controller} controller here does not offer it)`);
     }
   }
-  return c.delegatedPath;
 }
 
 function cgroupError(action: string, err: unknown, dir: string): RlError {
@@ -66,7 +74,27 @@ export const containerCgroupPath = (parent: string, id: string) => join(parent, 
 export function createContainerCgroup(d: Database, p: Paths, id: string, parent: string, limits: Limits): string {
   const dir = containerCgroupPath(parent, id);
   transaction(d, p.db, () => d.query("INSERT INTO container_cgroups (container_id, path) VALUES (?, ?)").run(id, dir), { transient: true });
-  const enabled = readFileSync(join(parent, "cgroup.subtree_control"), "utf8").split(/\s+/);
+  enableControllers(parent, limits);
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    throw cgroupError(`create the cgroup ${dir}`, err, dir);
+  }
+  writeLimits(dir, limits);
+  return dir;
+}
+
+/** What `rl stats` reads besides cpu.stat: enabled for the children where the parent has them. */
+const ACCOUNTED: Controller[] = ["cpu", "memory", "pids", "io"];
+
+const words = (file: string) => readFileSync(file, "utf8").split(/\s+/).filter(Boolean);
+
+/**
+ * Enable the limits' controllers for the children of `parent` (failing says why), and the others stats
+ * read where `parent` has them (best effort: accounting only).
+ */
+function enableControllers(parent: string, limits: Limits): void {
+  const enabled = words(join(parent, "cgroup.subtree_control"));
   const wanted = [...new Set(limits.writes.map((w) => w.controller))].filter((c) => !enabled.includes(c));
   if (wanted.length) {
     try {
@@ -75,11 +103,20 @@ export function createContainerCgroup(d: Database, p: Paths, id: string, parent:
       throw cgroupError(`enable ${wanted.join(", ")} in ${parent}`, err, parent);
     }
   }
-  try {
-    mkdirSync(dir);
-  } catch (err) {
-    throw cgroupError(`create the cgroup ${dir}`, err, dir);
+  const more = ACCOUNTED.filter((c) => !enabled.includes(c) && !wanted.includes(c));
+  if (!more.length) return;
+  const available = words(join(parent, "cgroup.controllers"));
+  for (const c of more.filter((m) => available.includes(m))) {
+    try {
+      writeFileSync(join(parent, "cgroup.subtree_control"), `+${c}`);
+    } catch (err) {
+      debug(`not accounting ${c} in ${parent}: ${(err as Error).message}`);
+    }
   }
+}
+
+/** Write the limits' files in the cgroup `dir`. */
+function writeLimits(dir: string, limits: Limits): void {
   for (const w of limits.writes) {
     const target = resolveFile(dir, w);
     if (!target) continue;
@@ -89,7 +126,17 @@ export function createContainerCgroup(d: Database, p: Paths, id: string, parent:
       throw cgroupError(`set ${w.flag} (${target.file} = ${target.value})`, err, dir);
     }
   }
-  return dir;
+}
+
+/**
+ * `rl update`: new limits for the running container whose cgroup is `dir`, written as `rl run` writes
+ * them (a controller the cgroup lacks is enabled first, in its parent).
+ */
+export function updateCgroupLimits(dir: string, limits: Limits): void {
+  const parent = dirname(dir);
+  checkWrites(parent, words(join(parent, "cgroup.controllers")), limits);
+  enableControllers(parent, limits);
+  writeLimits(dir, limits);
 }
 
 /** Move a process (the container's first, not yet released) into the container's cgroup. */
@@ -120,6 +167,47 @@ export function setOomScoreAdj(pid: number, value: number): void {
     const own = readFileSync("/proc/self/oom_score_adj", "utf8").trim();
     if (e.code === "EACCES" || e.code === "EPERM") throw new RlError(`cannot set --oom-score-adj ${value}: an unprivileged user may only raise it (rl's own is ${own})`);
     throw cgroupError(`set --oom-score-adj ${value}`, err, "");
+  }
+}
+
+/** The cgroup of the container's own, while it exists (rl made one: the container was given a limit). */
+export function containerCgroupDir(d: Database, id: string): string | null {
+  const row = rowOf(d, id);
+  return row && existsSync(row.path) ? row.path : null;
+}
+
+/** Why a container has no cgroup of its own: the host's reason, or that it was started without a limit. */
+export function noCgroupReason(uid: number): string {
+  const c = cgroupInfo(uid);
+  if (!c.ok) return c.reason!;
+  return "it was started without a resource limit, and rl gives a container its own cgroup only with one of rl run's limit flags (--pids-limit -1 is one without a limit)";
+}
+
+/**
+ * The cgroup of a running container, for `action` ("pause container web"), or one line that says why
+ * there is none; `what` names what is missing besides ("so no cgroup v2 freezer").
+ */
+export function runningContainerCgroup(d: Database, c: ContainerRow, action: string, what = ""): string {
+  if (c.state !== "running") throw new RlError(`cannot ${action}: it is not running`);
+  const dir = containerCgroupDir(d, c.id);
+  if (!dir) throw new RlError(`cannot ${action}: it has no cgroup of its own${what ? `, ${what}` : ""}: ${noCgroupReason(process.getuid!())}`);
+  return dir;
+}
+
+/** The running containers whose cgroup is frozen (rl pause): the kernel's word, cgroup.events. */
+export function pausedContainers(d: Database): Set<string> {
+  const rows = d.query("SELECT g.container_id AS id, g.path FROM container_cgroups g JOIN containers c ON c.id = g.container_id WHERE c.state = 'running'").all() as { id: string; path: string }[];
+  return new Set(rows.filter((r) => cgroupFrozen(r.path)).map((r) => r.id));
+}
+
+/** Thaw a container's cgroup if it is frozen, after a signal that must reach it (a kill of a paused container). */
+export function thawContainer(d: Database, id: string): void {
+  const dir = containerCgroupDir(d, id);
+  if (!dir || !cgroupFrozen(dir)) return;
+  try {
+    thawCgroup(dir);
+  } catch (err) {
+    warnOnce(`cannot thaw the cgroup ${dir}: ${(err as Error).message}`);
   }
 }
 
@@ -155,22 +243,27 @@ export function recordOomKill(d: Database, p: Paths, id: string): boolean {
 export async function removeContainerCgroup(d: Database, id: string): Promise<void> {
   const row = rowOf(d, id);
   if (!row) return;
+  // The container's cgroup, and the one beside it where its mount helpers wait while it is paused.
+  for (const path of [row.path, helpersCgroup(row.path)]) await removeCgroup(path);
+}
+
+async function removeCgroup(path: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      rmdirSync(row.path);
-      if (attempt) debug(`removed ${row.path} after ${attempt} busy attempts`);
+      rmdirSync(path);
+      if (attempt) debug(`removed ${path} after ${attempt} busy attempts`);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") return;
       // The last processes leave the cgroup a moment after their exit is seen.
       if (code !== "EBUSY" || attempt === 40) {
-        warnOnce(`cannot remove the cgroup ${row.path}: ${(err as Error).message}`);
+        warnOnce(`cannot remove the cgroup ${path}: ${(err as Error).message}`);
         return;
       }
       if (attempt === 5) {
         try {
-          writeFileSync(join(row.path, "cgroup.kill"), "1");
+          writeFileSync(join(path, "cgroup.kill"), "1");
         } catch {}
       }
       await Bun.sleep(25);

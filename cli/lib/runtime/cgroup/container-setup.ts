@@ -34,5 +34,11 @@ export async function applyLimits(c: Child, dir: string | undefined, limits: Lim
   }
 }
 
+/** The limits as the runtime spec records them: what rl inspect shows (HostConfig) and rl update changes. */
+export function withLimits(spec: Spec, limits: Limits): void {
+  if (Object.keys(limits.resources).length) spec.linux.resources = limits.resources;
+  if (limits.oomScoreAdj !== undefined) spec.process.oomScoreAdj = limits.oomScoreAdj;
+}
+
 /** The op list of a container that has a cgroup of its own: a new cgroup namespace first. */
 export const cgroupNamespaceFirst = (ops: Op[]): Op[] => [{ op: "unshare", flags: CLONE.NEWCGROUP }, ...ops];

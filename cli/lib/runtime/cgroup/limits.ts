@@ -35,9 +35,33 @@ export interface CgroupWrite {
   alternatives?: { file: string; value: string }[];
 }
 
+/** A device rate of io.max, as the OCI runtime spec records it. */
+export interface ThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+/**
+ * The limits as the OCI runtime spec's linux.resources records them (podman's HostConfig is read from
+ * these): the values of the flags, before any cgroup v2 conversion (cpu.shares, not cpu.weight).
+ */
+export interface Resources {
+  /** swap: memory and swap together, -1 for unlimited (podman's default: twice the memory). */
+  memory?: { limit?: number; reservation?: number; swap?: number };
+  /** quota absent with a period: no quota ("max"). */
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  /** 0: no limit. */
+  pids?: { limit: number };
+  blockIO?: { weight?: number } & { [K in ThrottleList]?: ThrottleDevice[] };
+}
+
+export type ThrottleList = "throttleReadBpsDevice" | "throttleWriteBpsDevice" | "throttleReadIOPSDevice" | "throttleWriteIOPSDevice";
+
 export interface Limits {
   writes: CgroupWrite[];
   oomScoreAdj?: number;
+  resources: Resources;
 }
 
 /** Podman's (docker's) lowest --memory: below it a container cannot even start. */
@@ -99,22 +123,27 @@ export const deviceNumber: DeviceNumber = (path, flag) => {
     throw new RlError(`invalid ${flag} ${path}: ${(err as Error).message}`);
   }
   if (!st.isBlockDevice()) throw new RlError(`invalid ${flag} ${path}: not a block device`);
-  const rdev = BigInt(st.rdev);
+  return majorMinor(st.rdev);
+};
+
+/** A device number (stat's rdev) as MAJ:MIN, glibc's split of the 64-bit dev_t. */
+export function majorMinor(rdevNumber: number | bigint): string {
+  const rdev = BigInt(rdevNumber);
   const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
   const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
   return `${major}:${minor}`;
-};
+}
 
-/** io.max lines, one per device: "MAJ:MIN rbps=N wbps=N riops=N wiops=N". */
-function ioMax(f: LimitFlags, device: DeviceNumber): CgroupWrite[] {
+/** io.max lines, one per device: "MAJ:MIN rbps=N wbps=N riops=N wiops=N"; the rates into `blockIO`. */
+function ioMax(f: LimitFlags, device: DeviceNumber, blockIO: NonNullable<Resources["blockIO"]>): CgroupWrite[] {
   const perDevice = new Map<string, { flags: string[]; keys: string[] }>();
-  const sets: [string[], string, string, boolean][] = [
-    [f.deviceReadBps, "--device-read-bps", "rbps", true],
-    [f.deviceWriteBps, "--device-write-bps", "wbps", true],
-    [f.deviceReadIops, "--device-read-iops", "riops", false],
-    [f.deviceWriteIops, "--device-write-iops", "wiops", false],
+  const sets: [string[], string, string, boolean, ThrottleList][] = [
+    [f.deviceReadBps, "--device-read-bps", "rbps", true, "throttleReadBpsDevice"],
+    [f.deviceWriteBps, "--device-write-bps", "wbps", true, "throttleWriteBpsDevice"],
+    [f.deviceReadIops, "--device-read-iops", "riops", false, "throttleReadIOPSDevice"],
+    [f.deviceWriteIops, "--device-write-iops", "wiops", false, "throttleWriteIOPSDevice"],
   ];
-  for (const [values, flag, key, bytes] of sets) {
+  for (const [values, flag, key, bytes, list] of sets) {
     for (const v of values) {
       const i = v.lastIndexOf(":");
       if (i <= 0) throw new RlError(`invalid ${flag} ${JSON.stringify(v)}: use DEVICE:RATE, e.g. /dev/sda:1mb`);
@@ -129,6 +158,8 @@ function ioMax(f: LimitFlags, device: DeviceNumber): CgroupWrite[] {
       entry.flags.push(flag);
       entry.keys.push(`${key}=${rate}`);
       perDevice.set(dev, entry);
+      const [major, minor] = dev.split(":").map(Number) as [number, number];
+      (blockIO[list] ??= []).push({ major, minor, rate });
     }
   }
   return [...perDevice].map(([dev, e]) => ({ controller: "io", file: "io.max", value: `${dev} ${e.keys.join(" ")}`, flag: [...new Set(e.flags)].join("/") }));
@@ -141,28 +172,36 @@ function ioMax(f: LimitFlags, device: DeviceNumber): CgroupWrite[] {
 export function parseLimits(f: LimitFlags, device: DeviceNumber = deviceNumber): Limits {
   const writes: CgroupWrite[] = [];
   const add = (controller: Controller, file: string, value: string | number, flag: string) => writes.push({ controller, file, value: String(value), flag });
+  const mem: NonNullable<Resources["memory"]> = {}, cpu: NonNullable<Resources["cpu"]> = {}, blockIO: NonNullable<Resources["blockIO"]> = {};
+  let pids: Resources["pids"];
 
   const memory = f.memory !== undefined ? parseSize(f.memory, "--memory") : undefined;
   if (memory !== undefined) {
     if (memory < MIN_MEMORY) throw new RlError(`invalid --memory ${f.memory}: the minimum is 6m`);
     add("memory", "memory.max", memory, "--memory");
+    mem.limit = memory;
   }
   if (f.memoryReservation !== undefined) {
     const low = parseSize(f.memoryReservation, "--memory-reservation");
     if (memory !== undefined && low > memory) throw new RlError(`invalid --memory-reservation ${f.memoryReservation}: it must not be above --memory ${f.memory}`);
     add("memory", "memory.low", low, "--memory-reservation");
+    mem.reservation = low;
   }
   if (f.memorySwap !== undefined) {
     if (memory === undefined) throw new RlError("--memory-swap needs --memory: it is the limit of memory and swap together");
-    if (f.memorySwap.trim() === "-1") add("memory", "memory.swap.max", "max", "--memory-swap");
-    else {
+    if (f.memorySwap.trim() === "-1") {
+      add("memory", "memory.swap.max", "max", "--memory-swap");
+      mem.swap = -1;
+    } else {
       const total = parseSize(f.memorySwap, "--memory-swap");
       if (total < memory) throw new RlError(`invalid --memory-swap ${f.memorySwap}: it is memory and swap together, so it must not be below --memory ${f.memory}`);
       add("memory", "memory.swap.max", total - memory, "--memory-swap");
+      mem.swap = total;
     }
   } else if (memory !== undefined) {
     // Podman's default: as much swap as memory, where the kernel accounts swap.
     writes.push({ controller: "memory", file: "memory.swap.max", value: String(memory), flag: "--memory", ifPresent: true });
+    mem.swap = 2 * memory;
   }
 
   const [cpuPeriod, cpuQuota, cpuShares] = [int(f.cpuPeriod, "--cpu-period"), int(f.cpuQuota, "--cpu-quota"), int(f.cpuShares, "--cpu-shares")];
@@ -175,23 +214,37 @@ export function parseLimits(f: LimitFlags, device: DeviceNumber = deviceNumber):
     const quota = Math.round(cpus * CPU_PERIOD);
     if (quota < 1000) throw new RlError(`invalid --cpus ${f.cpus}: the smallest is 0.01`);
     add("cpu", "cpu.max", `${quota} ${CPU_PERIOD}`, "--cpus");
+    Object.assign(cpu, { quota, period: CPU_PERIOD });
   } else if (cpuPeriod !== undefined || cpuQuota !== undefined) {
     const period = cpuPeriod === undefined ? CPU_PERIOD : inRange(cpuPeriod, 1000, 1_000_000, "--cpu-period");
     const quota = cpuQuota === undefined || cpuQuota === -1 ? "max" : inRange(cpuQuota, 1000, Number.MAX_SAFE_INTEGER, "--cpu-quota");
     add("cpu", "cpu.max", `${quota} ${period}`, cpuQuota !== undefined ? "--cpu-quota" : "--cpu-period");
+    Object.assign(cpu, quota === "max" ? { period } : { quota, period });
   }
-  if (cpuShares !== undefined && cpuShares !== 0) add("cpu", "cpu.weight", sharesToWeight(inRange(cpuShares, 2, 262144, "--cpu-shares")), "--cpu-shares");
-  if (f.cpusetCpus !== undefined) add("cpuset", "cpuset.cpus", checkCpuList(f.cpusetCpus, "--cpuset-cpus"), "--cpuset-cpus");
-  if (f.cpusetMems !== undefined) add("cpuset", "cpuset.mems", checkCpuList(f.cpusetMems, "--cpuset-mems"), "--cpuset-mems");
-  if (pidsLimit !== undefined) add("pids", "pids.max", pidsLimit <= 0 ? "max" : pidsLimit, "--pids-limit");
+  if (cpuShares !== undefined && cpuShares !== 0) {
+    add("cpu", "cpu.weight", sharesToWeight(inRange(cpuShares, 2, 262144, "--cpu-shares")), "--cpu-shares");
+    cpu.shares = cpuShares;
+  }
+  if (f.cpusetCpus !== undefined) add("cpuset", "cpuset.cpus", (cpu.cpus = checkCpuList(f.cpusetCpus, "--cpuset-cpus")), "--cpuset-cpus");
+  if (f.cpusetMems !== undefined) add("cpuset", "cpuset.mems", (cpu.mems = checkCpuList(f.cpusetMems, "--cpuset-mems")), "--cpuset-mems");
+  if (pidsLimit !== undefined) {
+    add("pids", "pids.max", pidsLimit <= 0 ? "max" : pidsLimit, "--pids-limit");
+    pids = { limit: Math.max(pidsLimit, 0) };
+  }
   if (blkioWeight !== undefined && blkioWeight !== 0) {
     const w = inRange(blkioWeight, 10, 1000, "--blkio-weight");
     writes.push({
       controller: "io", file: "io.bfq.weight", value: String(w), flag: "--blkio-weight",
       alternatives: [{ file: "io.bfq.weight", value: String(w) }, { file: "io.weight", value: `default ${blkioToIoWeight(w)}` }],
     });
+    blockIO.weight = w;
   }
-  writes.push(...ioMax(f, device));
+  writes.push(...ioMax(f, device, blockIO));
 
-  return { writes, oomScoreAdj: oomScoreAdj === undefined ? undefined : inRange(oomScoreAdj, -1000, 1000, "--oom-score-adj") };
+  const resources: Resources = {};
+  if (Object.keys(mem).length) resources.memory = mem;
+  if (Object.keys(cpu).length) resources.cpu = cpu;
+  if (pids) resources.pids = pids;
+  if (Object.keys(blockIO).length) resources.blockIO = blockIO;
+  return { writes, oomScoreAdj: oomScoreAdj === undefined ? undefined : inRange(oomScoreAdj, -1000, 1000, "--oom-score-adj"), resources };
 }

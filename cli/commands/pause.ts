@@ -1,0 +1,16 @@
+import type { Example } from "../verb";
+import { pauseContainers } from "../lib/runtime/pause-container";
+
+export const command = "pause <CONTAINER..>";
+export const describe = "Pause every process of running containers (the cgroup v2 freezer)";
+
+export const POSITIONALS = { CONTAINER: "container names or ids (each must have a cgroup of its own: started with a limit flag of rl run)" };
+export const EXAMPLES: Example[] = [
+  ["$0 pause web", "Stop web's processes where they are; rl ps -a shows it Paused, rl unpause web resumes it"],
+  ["$0 rm -f web", "A paused container can still be removed (killed) at once"],
+];
+
+export async function handler(a: { CONTAINER: string[] }): Promise<number> {
+  await pauseContainers(a.CONTAINER, true);
+  return 0;
+}

@@ -1,0 +1,13 @@
+import type { Example } from "../verb";
+import { pauseContainers } from "../lib/runtime/pause-container";
+
+export const command = "unpause <CONTAINER..>";
+export const describe = "Resume the processes of paused containers";
+
+export const POSITIONALS = { CONTAINER: "container names or ids" };
+export const EXAMPLES: Example[] = [["$0 unpause web", "Resume every process of web where it stopped"]];
+
+export async function handler(a: { CONTAINER: string[] }): Promise<number> {
+  await pauseContainers(a.CONTAINER, false);
+  return 0;
+}

@@ -1,0 +1,50 @@
+import { RlError, wrap } from "../errors";
+import { paths } from "../paths";
+import { openDb } from "../store/db";
+import { findContainer, sweepStale } from "./containers";
+import { runningContainerCgroup } from "./cgroup/container-cgroup";
+import { cgroupFrozen, freezeCgroup, thawCgroup } from "./cgroup/freezer";
+import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";
+
+/**
+ * `rl pause` and `rl unpause`: every container is looked at first (found, running, with a cgroup of its
+ * own, not already in the state asked), one line on the first that is not; then each is frozen (waiting
+ * until all of its processes have stopped) or thawed, and its id printed.
+ */
+export async function pauseContainers(names: string[], pause: boolean): Promise<void> {
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  const verb = pause ? "pause" : "unpause";
+  const found = names.map((name) => {
+    const c = findContainer(d, name);
+    if (!c) throw new RlError(`no such container: ${name}`);
+    const dir = runningContainerCgroup(d, c, `${verb} container ${name}`, "so no cgroup v2 freezer");
+    if (pause && cgroupFrozen(dir)) throw new RlError(`cannot pause container ${name}: it is already paused`);
+    if (!pause && !cgroupFrozen(dir)) throw new RlError(`cannot unpause container ${name}: it is not paused`);
+    return { id: c.id, name, dir };
+  });
+  for (const f of found) {
+    try {
+      if (pause) await freezeWithoutHelpers(f.dir);
+      else {
+        thawCgroup(f.dir);
+        takeHelpersBack(f.dir);
+      }
+    } catch (err) {
+      throw wrap(`${verb} container ${f.name}`, err);
+    }
+    console.log(f.id);
+  }
+}
+
+/** Freeze the container's cgroup, its mount helpers (fuse-overlayfs) set aside first: they serve its files. */
+async function freezeWithoutHelpers(dir: string): Promise<void> {
+  setHelpersAside(dir);
+  try {
+    await freezeCgroup(dir);
+  } catch (err) {
+    takeHelpersBack(dir);
+    throw err;
+  }
+}
