@@ -29,7 +29,9 @@
 #define MON_LOG 5          /* the log file ("" for --log-driver none) */
 #define MON_EXIT 6         /* the exit file: "CODE FINISHED_MS\n", written atomically */
 #define MON_COPY 7         /* 1: the child is a copy of the monitor (child_main, no exec): --userns keep-id, nomap */
-#define MON_CLEANUP 8      /* the exit command's argv from here on */
+#define MON_LOG_MAX 8      /* --log-opt max-size: bytes, 0 for no limit */
+#define MON_LOG_FILES 9    /* --log-opt max-file: the log and the rotated files kept beside it (LOG.1 ...) */
+#define MON_CLEANUP 10     /* the exit command's argv from here on */
 #define MON_MAX_WORDS 40
 
 #ifdef RL_EXECUTOR_MAIN
@@ -167,9 +169,35 @@ struct stream { int fd; const char *name; };
 
 static int log_fd = -1;
 static const char *log_path = "";
+static long log_max = 0, log_size = 0;
+static int log_files = 1;
+
+extern long lseek(int fd, long off, int whence);
 
 static void open_log(void) {
-  if (log_path[0]) log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (!log_path[0]) return;
+  log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  log_size = log_fd < 0 ? 0 : lseek(log_fd, 0, 2 /* SEEK_END */);
+}
+
+/* LOG.N (N > 0), or LOG itself (N 0). */
+static void rotated_name(char *out, int n) {
+  int i = 0;
+  for (; log_path[i] && i < 4000; i++) out[i] = log_path[i];
+  out[i] = 0;
+  if (n > 0) { out[i++] = '.'; put_long(out + i, n); }
+}
+
+/* docker's rotation: LOG.(N-2) -> LOG.(N-1), ..., LOG -> LOG.1, and a new LOG; with one file, LOG starts over. */
+static void rotate_log(void) {
+  char from[4100], to[4100]; int i;
+  close(log_fd);
+  for (i = log_files - 1; i >= 1; i--) {
+    rotated_name(from, i - 1); rotated_name(to, i);
+    rename(from, to);
+  }
+  log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  log_size = 0;
 }
 
 /* RFC 3339 with nanoseconds, in UTC: 2026-12-07T18:30:00.123456789Z (30 bytes and a NUL). */
@@ -211,6 +239,11 @@ static void log_record(struct stream *s, const char *text, int n, int partial) {
   head[h++] = ' ';
   for (i = 0; s->name[i]; i++) head[h++] = s->name[i];
   head[h++] = ' '; head[h++] = partial ? 'P' : 'F'; head[h++] = ' ';
+  if (log_max > 0 && log_size > 0 && log_size + h + n + 1 > log_max) {
+    rotate_log();
+    if (log_fd < 0) return;
+  }
+  log_size += h + n + 1;
   write_all(log_fd, head, h);
   write_all(log_fd, text, n);
   write_all(log_fd, "\n", 1);
@@ -355,6 +388,9 @@ int main(int argc, char **argv) {
   words[nw] = 0;
   if (nw <= MON_CLEANUP) return 125;
   log_path = words[MON_LOG];
+  log_max = to_long(words[MON_LOG_MAX]);
+  log_files = (int)to_long(words[MON_LOG_FILES]);
+  if (log_files < 1) log_files = 1;
   /* stdout and stderr are pipes read here; stdin is this process's /dev/null, or a pipe held open (-i) */
   mask = to_long(words[MON_CONSOLE]) ? 0 : 6 | (to_long(words[MON_STDIN]) ? 1 : 0);
   if ((i = rl_stdio_pipes(mask, ends)) < 0) { mon_send(ctl, &i, sizeof i, 0, 0); return 125; }

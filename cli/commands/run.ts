@@ -1,6 +1,7 @@
 import type { Options } from "yargs";
 import type { Example } from "../verb";
-import { parseLogDriver, runContainer } from "../lib/runtime/run";
+import { runContainer } from "../lib/runtime/run";
+import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
 import { parseSecurityOpts } from "../lib/security/security-opts";
@@ -14,6 +15,7 @@ export const describe = "Run a command in a new container";
 export const OPTIONS = {
   detach: { alias: "d", type: "boolean", default: false, describe: "Run in the background and print the container's id (see rl logs, rl stop, rl wait)" },
   "log-driver": { type: "string", default: "k8s-file", describe: "Where a detached container's output goes: k8s-file (rl logs reads it) or none" },
+  "log-opt": { type: "string", array: true, default: [], describe: "Rotate a detached container's log: max-size=SIZE (10m, 512k), max-file=N (the log and N-1 older ones; default 1: it starts over)" },
   rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
   name: { type: "string", describe: "Name the container" },
   interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
@@ -94,6 +96,7 @@ export async function handler(a: Args): Promise<number> {
     rm: Boolean(a.rm),
     detach: Boolean(a.detach),
     logDriver: parseLogDriver(String(a["log-driver"])),
+    logOpts: parseLogOpts(a["log-opt"] as string[]),
     name: a.name as string | undefined,
     interactive: Boolean(a.interactive),
     tty: Boolean(a.tty),

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { ALPINE, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
@@ -91,6 +91,32 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect(await r(["wait", "instant"])).toMatchObject({ stdout: "4\n" });
     expect((await r(["logs", "instant"])).stdout).toBe("at-once\n");
     expect((await r(["rm", "instant"])).code).toBe(0);
+  });
+
+  test("--log-opt max-size, max-file: the log rotates as docker's does; rl logs reads the kept files in order", async () => {
+    // 200 lines of 41 bytes (each record ~80 bytes with its time and stream): far more than 3 files of 2 kB hold.
+    const id = await detach(["--name", "rotating", "--log-opt", "max-size=2k,max-file=3", ALPINE, "sh", "-c", "i=100; while [ $i -lt 300 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); done"]);
+    expect(await r(["wait", "rotating"])).toMatchObject({ stdout: "0\n" });
+    const dir = join(t.env.RL_ROOT!, "containers", id);
+    const logs = readdirSync(dir).filter((n) => n.startsWith("ctr.log")).sort();
+    expect(logs).toEqual(["ctr.log", "ctr.log.1", "ctr.log.2"]);
+    for (const f of logs) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(2000);
+    const lines = (await r(["logs", "rotating"])).stdout.trim().split("\n");
+    // The newest lines, each once, in order, up to the last.
+    expect(lines.length).toBeGreaterThan(30);
+    expect(lines.length).toBeLessThan(200);
+    expect(lines.at(-1)).toBe("line-299-abcdefghijklmnopqrstuvwxyz012345");
+    const numbers = lines.map((l) => Number(/^line-(\d+)-/.exec(l)![1]));
+    expect(numbers).toEqual(numbers.map((_, i) => numbers[0]! + i));
+    expect((await r(["logs", "--tail", "2", "rotating"])).stdout).toBe("line-298-abcdefghijklmnopqrstuvwxyz012345\nline-299-abcdefghijklmnopqrstuvwxyz012345\n");
+    // Followed while it rotates: in order, none twice, to the last line.
+    await detach(["--name", "rotating-f", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", ALPINE, "sh", "-c", "i=100; while [ $i -lt 200 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); sleep 0.01; done"]);
+    const followed = (await r(["logs", "-f", "rotating-f"])).stdout.trim().split("\n").map((l) => Number(/^line-(\d+)-/.exec(l)![1]));
+    expect(followed.at(-1)).toBe(199);
+    expect(followed.every((n, i) => i === 0 || n > followed[i - 1]!)).toBe(true);
+    for (const bad of ["max-size=big", "max-file=0", "compress=true", "max-size"]) {
+      expect(await r(["run", "-d", "--log-opt", bad, ALPINE, "true"])).toMatchObject({ code: 125, stdout: "", stderr: expect.stringMatching(/^rl: (invalid|unsupported) --log-opt/) });
+    }
   });
 
   test("logs -f follows until the container ends", async () => {

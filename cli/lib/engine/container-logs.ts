@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { writeAll } from "../write-all";
@@ -74,7 +75,7 @@ export function parseLogTime(text: string, now = Date.now()): number {
 export async function printLogs(d: Database, p: Paths, c: ContainerRow, o: LogOptions): Promise<void> {
   const file = logPath(p, c.id);
   if (!existsSync(file)) throw new RlError(`container ${c.name} has no logs: rl keeps the output of detached containers (rl run -d) without --log-driver none`);
-  const fd = openSync(file, "r");
+  let fd = openSync(file, "r");
   try {
     let lineStart = true;
     const print = (records: LogRecord[]) => {
@@ -87,14 +88,23 @@ export async function printLogs(d: Database, p: Paths, c: ContainerRow, o: LogOp
         lineStart = !r.partial;
       }
     };
-    const reader = tailReader(fd);
-    const first = parseRecords(reader.read());
+    let reader = tailReader(fd);
+    // What --log-opt rotation moved aside (LOG.N ... LOG.1, oldest first), then the log itself.
+    const first = [...rotatedLogs(file).flatMap((f) => parseRecords(readOrEmpty(f))), ...parseRecords(reader.read())];
     print(o.tail === undefined ? first : lastLines(first, o.tail));
     if (!o.follow) return;
     // Until the container ends (and its monitor has written the rest), then what is left.
     for (;;) {
       const running = processRuns(c);
       print(parseRecords(reader.read()));
+      if (rotatedAway(file, fd)) {
+        // The rest of the file it was, then the new one from its start.
+        print(parseRecords(reader.read()));
+        closeSync(fd);
+        fd = openSync(file, "r");
+        reader = tailReader(fd);
+        continue;
+      }
       if (!running) break;
       if (o.until !== undefined && Date.now() > o.until) break;
       await Bun.sleep(100);
@@ -104,6 +114,34 @@ export async function printLogs(d: Database, p: Paths, c: ContainerRow, o: LogOp
     print(parseRecords(reader.read()));
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The rotated files beside a log (LOG.1, LOG.2, ...), oldest first. */
+function rotatedLogs(file: string): string[] {
+  const prefix = `${basename(file)}.`;
+  return readdirSync(dirname(file))
+    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+    .map((n) => Number(n.slice(prefix.length)))
+    .sort((a, b) => b - a)
+    .map((n) => `${file}.${n}`);
+}
+
+/** A rotated file's bytes (one that rotation removed meanwhile has none). */
+function readOrEmpty(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/** Whether `file` is no longer the file open as `fd` (the monitor rotated it). */
+function rotatedAway(file: string, fd: number): boolean {
+  try {
+    return statSync(file).ino !== fstatSync(fd).ino;
+  } catch {
+    return false;
   }
 }
 

@@ -26,6 +26,7 @@ import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces, type Started } from "./container-process";
 import type { Monitor } from "../sys/monitor";
 import { exitFilePath, logPath, rlCommand } from "./exit-file";
+import type { LogDriver, LogOptions } from "./log-options";
 import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale } from "./containers";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
@@ -68,8 +69,9 @@ export interface RunOptions {
   rm: boolean;
   /** -d: the container runs on under its monitor; rl prints its id and returns. */
   detach?: boolean;
-  /** Where a detached container's output goes. */
+  /** Where a detached container's output goes, and its rotation. */
   logDriver?: LogDriver;
+  logOpts?: LogOptions;
   name?: string;
   interactive: boolean;
   tty: boolean;
@@ -98,17 +100,11 @@ export interface RunOptions {
   devices: DeviceBind[];
 }
 
-export type LogDriver = "k8s-file" | "none";
-
-export function parseLogDriver(text: string): LogDriver {
-  if (text === "k8s-file" || text === "none") return text;
-  throw new RlError(`unknown log driver ${JSON.stringify(text)}: choose k8s-file or none`);
-}
-
 /** How a detached container's monitor keeps its output and its end (see cloneChild). */
 function detachedOutput(o: RunOptions, p: Paths, id: string): DetachedOutput | undefined {
   if (!o.detach) return undefined;
-  return { log: o.logDriver === "none" ? "" : logPath(p, id), exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
+  const rotation = o.logOpts ?? { maxSize: 0, maxFiles: 1 };
+  return { log: o.logDriver === "none" ? "" : logPath(p, id), logMaxSize: rotation.maxSize, logMaxFiles: rotation.maxFiles, exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
 }
 
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
