@@ -9,6 +9,9 @@ import * as prune from "./container-prune";
 import * as top from "./top";
 import * as exists from "./container-exists";
 import * as logs from "./logs";
+import * as create from "./create";
+import * as start from "./start";
+import * as restart from "./restart";
 import * as stop from "./stop";
 import * as kill from "./kill";
 import * as wait from "./wait";
@@ -18,8 +21,8 @@ import * as pause from "./pause";
 import * as unpause from "./unpause";
 
 export const command = "container <command>";
-export const describe = "Manage containers (ls, rm, inspect, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists)";
-export const SUBCOMMANDS = [ls, { ...ls, command: "list" }, ps, rm, inspect, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists];
+export const describe = "Manage containers (ls, rm, inspect, create, start, restart, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists)";
+export const SUBCOMMANDS = [ls, { ...ls, command: "list" }, ps, rm, inspect, create, start, restart, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists];
 
 export const EXAMPLES: Example[] = [
   ["$0 container ls -a", "List every container (as rl ps -a)"],

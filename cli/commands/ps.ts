@@ -59,7 +59,7 @@ export async function handler(a: PsArgs): Promise<number> {
   if (last > 0) rows = rows.slice(0, last); // newest first
   const status = (r: (typeof rows)[number]) => {
     const s = state(r);
-    return s === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : s === "running" ? upFor(r.created) : s === "paused" ? "Paused" : "Created";
+    return s === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : s === "running" ? upFor(r.started ?? r.created) : s === "paused" ? "Paused" : "Created";
   };
   const sortKey: Record<string, (r: (typeof rows)[number]) => string | number> = { created: (r) => -r.created, id: (r) => r.id, image: (r) => r.image_name, names: (r) => r.name, status: (r) => status(r), command: (r) => r.argv.join(" ") };
   rows.sort((x, y) => (sortKey[a.sort]!(x) < sortKey[a.sort]!(y) ? -1 : sortKey[a.sort]!(x) > sortKey[a.sort]!(y) ? 1 : 0));

@@ -1,6 +1,6 @@
 import type { Options } from "yargs";
 import type { Example } from "../verb";
-import { runContainer } from "../lib/runtime/run";
+import { runContainer, type RunOptions } from "../lib/runtime/run";
 import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
@@ -75,11 +75,16 @@ export const EXAMPLES: Example[] = [
   ["$0 run -d --name web -p 8080:80 IMAGE httpd -f -p 80", "Run in the background: rl logs web, rl stop web"],
 ];
 
-type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
+export type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
 
 export async function handler(a: Args): Promise<number> {
+  return runContainer(runOptions(a));
+}
+
+/** run's (and create's) flags as the options of a container. */
+export function runOptions(a: Args): RunOptions {
   const command = (a.COMMAND ?? []).map(String);
-  return runContainer({
+  return {
     image: String(a.IMAGE),
     command,
     entrypoint: a.entrypoint as string | undefined,
@@ -118,6 +123,6 @@ export async function handler(a: Args): Promise<number> {
     groupAdd: parseGroupAdd(a["group-add"] as string[]),
     sysctls: a.sysctl as string[],
     devices: parseDevices(a.device as string[]),
-  });
+  };
 }
 

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { join } from "node:path";
-import { ALPINE, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
+import { ALPINE, fetchTcp, freePort, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
 
 // Detached containers (rl run -d): the monitor (helpers/monitor.c) keeps them, their output and their
 // network helpers after rl has returned; logs, stop, kill, wait; the state stays true whatever is killed.
@@ -245,27 +245,3 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     for (const id of ids) expect(existsSync(join(t.env.RL_ROOT!, "containers", id))).toBe(false);
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** What a TCP server on 127.0.0.1:port sends before it closes, or undefined when nothing answers. */
-function fetchTcp(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let data = "";
-    const s = connect(port, "127.0.0.1");
-    s.on("data", (d) => (data += d));
-    s.on("end", () => resolve(data || undefined));
-    s.on("error", () => resolve(undefined));
-    setTimeout(() => {
-      s.destroy();
-      resolve(undefined);
-    }, 2000);
-  });
-}

@@ -84,3 +84,30 @@ export async function until<T>(what: string, fn: () => T | undefined | false | P
   }
   throw new Error(`gave up waiting for ${what}`);
 }
+
+/** A TCP port free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** What a TCP server on 127.0.0.1:port sends before it closes, or undefined when nothing answers (2 s). */
+export async function fetchTcp(port: number): Promise<string | undefined> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve) => {
+    let data = "";
+    const s = connect(port, "127.0.0.1");
+    s.on("data", (d) => (data += d));
+    s.on("end", () => resolve(data || undefined));
+    s.on("error", () => resolve(undefined));
+    setTimeout(() => {
+      s.destroy();
+      resolve(undefined);
+    }, 2000);
+  });
+}

@@ -51,8 +51,9 @@ export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
  * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
  * Returns the name recorded.
  */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start" | "config">, o: { generated?: boolean } = {}): string {
-  const own = ownProcess();
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start">, o: { generated?: boolean; createOnly?: boolean } = {}): string {
+  // rl create: no process carries it; its record waits for rl start (see abandoned).
+  const own = o.createOnly ? { pid: null, start: null } : ownProcess();
   return transaction(d, p.db, () => {
     let name = row.name;
     for (let draws = 1; ; draws++) {
@@ -62,10 +63,21 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
       name = randomName();
     }
     d.query(
-      "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(row.id, name, row.image_id, row.image_name, row.command, row.driver, "created", own.pid, own.start, row.auto_remove, row.created);
+      "INSERT INTO containers (id, name, image_id, image_name, command, driver, state, pid, pid_start, auto_remove, created, config) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(row.id, name, row.image_id, row.image_name, row.command, row.driver, "created", own.pid, own.start, row.auto_remove, row.created, row.config);
     return name;
   }, { transient: true });
+}
+
+/**
+ * rl start of a stopped container (exited, or created by rl create): it is this rl's to start, as a new
+ * one is (insertContainer); false when it is not stopped any more (started or removed meanwhile).
+ */
+export function claimForStart(d: Database, p: Paths, id: string): boolean {
+  const own = ownProcess();
+  return transaction(d, p.db, () =>
+    d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ?, exit_code = NULL, finished = NULL, monitor_pid = NULL, monitor_start = NULL WHERE id = ? AND (state = 'exited' OR (state = 'created' AND pid IS NULL))").run(own.pid, own.start, id).changes === 1,
+  { transient: true });
 }
 
 /** The container's first process is being replaced (another storage driver): created again, by this rl (as insertContainer). */
@@ -139,8 +151,11 @@ export const shownState = (r: ContainerRow, paused: Set<string>): string => (r.s
  */
 function abandoned(r: ContainerRow): boolean {
   const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
-  return !recordedProcessAlive(r) && !fresh && !monitorAlive(r);
+  return !recordedProcessAlive(r) && !fresh && !monitorAlive(r) && !waitsForStart(r);
 }
+
+/** Made by rl create (its configuration kept, no process): it waits for rl start. */
+const waitsForStart = (r: ContainerRow) => r.state === "created" && r.pid === null && r.config !== null;
 
 /** Every container, newest first. */
 export function listContainers(d: Database): ContainerRow[] {
@@ -186,7 +201,7 @@ export function renameContainer(d: Database, p: Paths, c: ContainerRow, name: st
 export async function pruneContainers(d: Database, p: Paths, matches: (c: ContainerRow) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const c of listContainers(d)) {
-    const stopped = c.state === "exited" || (c.state === "created" && abandoned(c));
+    const stopped = c.state === "exited" || (c.state === "created" && (abandoned(c) || waitsForStart(c)));
     if (!stopped || !matches(c) || !claimForRemoval(d, p, c)) continue;
     await removeContainer(d, p, c.id);
     removed.push(c.id);

@@ -17,7 +17,7 @@ import { containerRunDir, findContainer, type ContainerRow } from "./containers"
 import type { Op } from "./ops";
 import { processOps } from "./plan";
 import { forwardSignals } from "./signal-forwarding";
-import { mergeEnv, parseEnvFile, parseEnvFlags, readEnvFile, type Spec } from "./spec";
+import { mergeEnv, userEnv, type Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { checkUserInMaps, resolveUser } from "./user";
 import { waitForExit } from "./wait";
@@ -47,7 +47,7 @@ const notRunning = (name: string, state: string) => new RlError(`can only create
 export async function execInContainer(o: ExecOptions): Promise<number> {
   if (o.detach && o.tty) throw new RlError("cannot use -t with -d: a detached command's terminal would have no one to hold it (rl has no monitor process); leave out -t");
   if (o.workdir !== undefined && !isAbsolute(o.workdir)) throw new RlError(`the working directory ${JSON.stringify(o.workdir)} must be an absolute path`);
-  const added = [...o.envFiles.flatMap((f) => parseEnvFile(readEnvFile(f), process.env)), ...parseEnvFlags(o.env, process.env)];
+  const added = userEnv(o);
   const p = paths();
   const d = openDb(p.db);
   const c = findContainer(d, o.container);

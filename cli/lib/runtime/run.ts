@@ -27,7 +27,8 @@ import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, 
 import type { Monitor } from "../sys/monitor";
 import { exitFilePath, logPath, rlCommand } from "./exit-file";
 import type { LogDriver, LogOptions } from "./log-options";
-import { containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale } from "./containers";
+import { claimForStart, containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale, type ContainerRow } from "./containers";
+import { storedConfig } from "./stored-config";
 import { defaultHostname, writeContainerFiles } from "./container-files";
 import { ContainerNetwork } from "../network/attach";
 import { parseNetwork, type NetworkConfig } from "../network/options";
@@ -43,7 +44,7 @@ import { checkUserMapped, resolveUser } from "./user";
 import { attachStdio, detachStdio } from "./attach-stdio";
 import { forwardSignals } from "./signal-forwarding";
 import { byDepth, parseMountSpecs } from "./mounts";
-import { attachVolumes, chownVolumes, dropVolumes, type AttachedVolumes } from "./volume-mounts";
+import { attachVolumes, chownVolumes, dropVolumes, recordedMounts, type AttachedVolumes } from "./volume-mounts";
 import { hostInitBinary, INIT_PATH } from "./init-binary";
 import { parseLimits, type LimitFlags } from "./cgroup/limits";
 import { cgroupParent, createContainerCgroup, recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
@@ -243,9 +244,26 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
   if (used) throw new RlError(`cannot use ${used[0]} with --network ${o.network}: that container's /etc/hosts and /etc/resolv.conf are shared`);
 }
 
+/**
+ * `rl create` records a container (`createOnly`) and `rl start` starts a stopped one again (`existing`,
+ * with its stored options: see stored-config.ts).
+ */
+export interface StartMode {
+  existing?: ContainerRow;
+  createOnly?: boolean;
+}
+
+/** The image a stored container was made from. */
+function storedImage(d: Database, c: ContainerRow): StoredImage {
+  const img = findImage(d, c.image_id);
+  if (!img) throw new RlError(`cannot start container ${c.name}: its image ${c.image_id.slice(7, 19)} is no longer stored`);
+  return img;
+}
+
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
-export async function runContainer(o: RunOptions): Promise<number> {
-  if (o.name !== undefined) checkContainerName(o.name);
+export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise<number> {
+  const { existing, createOnly } = mode;
+  if (o.name !== undefined && !existing) checkContainerName(o.name);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
   // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.
@@ -263,26 +281,37 @@ export async function runContainer(o: RunOptions): Promise<number> {
   // Cloned first, so that newuidmap and newgidmap run while the image is found and the container is
   // recorded and planned. Joining another container's network needs its record: cloned later then.
   const early = parseNetwork(o.network);
-  const id = randomId();
+  const id = existing?.id ?? randomId();
   const detached = detachedOutput(o, p, id);
   let child: Child | undefined;
-  if (early.mode !== "container") child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns", detached);
+  if (early.mode !== "container" && !createOnly) child = await cloneChild(cloneNs(namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns", detached);
   let d!: Database, img!: StoredImage, net!: ResolvedNetwork, ports!: PortMapping[], network!: ContainerNetwork;
-  let name = o.name ?? randomName();
-  const candidates = idmap.lines ? usernsDrivers(o.storageDriver) : driverCandidates(o.storageDriver);
+  let name = existing?.name ?? o.name ?? randomName();
+  // A stored container goes on with its own upper (or flat) directory.
+  const candidates = existing ? [existing.driver as StorageDriver] : idmap.lines ? usernsDrivers(o.storageDriver) : driverCandidates(o.storageDriver);
   try {
     d = openDb(p.db);
     await sweepStale(d, p);
-    img = await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
+    img = existing ? storedImage(d, existing) : await withContext(`use image ${o.image}`, () => imageFor(d, p, o.image, o.imageOptions, mapping));
     net = resolveNetwork(d, o.network);
     checkDnsOptions(o, net);
     ports = portsFor(o, net, img.config.config?.ExposedPorts);
+    const record = { id, name, image_id: img.id, image_name: o.image, command: JSON.stringify(processArgs(img.config.config, o)), driver: candidates[0]!, auto_remove: o.rm ? 1 : 0, created: Date.now(), config: storedConfig(o) };
+    if (createOnly) {
+      // Its host ports are bound, and its files made, when it starts.
+      transaction(d, p.db, () => {
+        name = insertContainer(d, p, record, { generated: o.name === undefined, createOnly });
+        saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
+      }, { transient: true });
+      console.log(id);
+      return 0;
+    }
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
     child ??= await cloneChild(cloneNs(namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns", detached);
-    const pid = child.spawned.pid;
     transaction(d, p.db, () => {
-      name = insertContainer(d, p, { id, name, image_id: img.id, image_name: o.image, command: "", driver: candidates[0]!, auto_remove: o.rm ? 1 : 0, created: Date.now() }, { generated: o.name === undefined });
+      if (!existing) name = insertContainer(d, p, record, { generated: o.name === undefined });
+      else if (!claimForStart(d, p, id)) throw new RlError(`cannot start container ${name}: it is not stopped (running, or being removed)`);
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     }, { transient: true });
   } catch (err) {
@@ -303,13 +332,17 @@ export async function runContainer(o: RunOptions): Promise<number> {
   let monitor: Monitor | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { mode: 0o755 });
+    for (const sub of ["upper", "work", "merged"]) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
     cgDir = cgParent ? createContainerCgroup(d, p, id, cgParent, limits) : undefined;
     const hostname = await containerHostname(o.hostname, defaultHostname(id, net.config));
     const files = writeContainerFiles(containerRunDir(p, id), { hostname, name, network: net.effective, dns: o.dns, sharedFrom: net.owner && containerRunDir(p, net.owner) });
     // The helpers have had time to map the ids: the child goes on with what needs them while the ops are planned.
     child?.idMaps();
-    vols = await attachVolumes(d, p, id, userMounts, o.volumesFrom ?? [], Object.keys(img.config.config?.Volumes ?? {}), [...lowerDirs].reverse(), mapping);
+    // Started again: the volumes and binds it had (the same anonymous volumes, bind sources as resolved
+    // then), recorded the first time, and its tmpfs mounts.
+    vols = existing
+      ? await attachVolumes(d, p, id, [...userMounts.filter((m) => m.type !== "volume" && m.type !== "bind"), ...recordedMounts(d, id)], [], [], [...lowerDirs].reverse(), mapping)
+      : await attachVolumes(d, p, id, userMounts, o.volumesFrom ?? [], Object.keys(img.config.config?.Volumes ?? {}), [...lowerDirs].reverse(), mapping);
     for (const [i, candidate] of candidates.entries()) {
       driver = candidate;
       const root = rootfsDir(dir, driver);
@@ -319,7 +352,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
       checkUserMapped(spec.process.user, idmap);
       if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, idmap);
       const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
-      if (driver === "vfs") await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root, ...usernsCopy(o.userns, mapping, idmap, spec.process.user, [...lowerDirs].reverse()) }, mapping);
+      if (driver === "vfs" && !existing) await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root, ...usernsCopy(o.userns, mapping, idmap, spec.process.user, [...lowerDirs].reverse()) }, mapping);
       const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp, becomeRoot: setupAsRoot(idmap) });
       const ops = cgDir ? cgroupNamespaceFirst(planned) : planned;
       // start() takes the child: on failure it is gone, and a next candidate clones another.
@@ -361,7 +394,11 @@ export async function runContainer(o: RunOptions): Promise<number> {
     }
     network.closeListeners();
     await network.detach();
-    await removeContainer(d, p, id).catch(() => {});
+    // A stored container that failed to start stays, stopped (as podman leaves it).
+    if (existing) {
+      markExited(d, p, id, err instanceof RlError ? err.exitCode : 125);
+      await removeContainerCgroup(d, id).catch(() => {});
+    } else await removeContainer(d, p, id).catch(() => {});
     if (vols) await dropVolumes(d, p, id, vols.created);
     throw err;
   }
@@ -371,7 +408,7 @@ export async function runContainer(o: RunOptions): Promise<number> {
     pauseForTests("RL_TEST_PAUSE_BEFORE_HANDOVER");
     monitor.commit(network.handOver());
     network.letGo();
-    console.log(id);
+    if (!existing) console.log(id);
     return 0;
   }
   signals.to(started!.pid);

@@ -103,9 +103,12 @@ export function mergeEnv(...lists: string[][]): string[] {
   return [...map.values()];
 }
 
+/** What --env-file and -e give, in that order (KEY alone: rl's own value), as KEY=VALUE entries. */
+export function userEnv(o: { env: string[]; envFiles: string[] }): string[] {
+  return [...o.envFiles.flatMap((f) => parseEnvFile(readEnvFile(f), process.env)), ...parseEnvFlags(o.env, process.env)];
+}
+
 export function processEnv(image: ImageConfig["config"], o: ProcessOptions, hostname: string, user: ResolvedUser): string[] {
-  const fromFiles: string[] = [];
-  for (const f of o.envFiles) fromFiles.push(...parseEnvFile(readEnvFile(f), process.env));
   const base = [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(o.tty ? ["TERM=xterm"] : []), `HOME=${user.home || "/"}`];
-  return mergeEnv(base, image?.Env ?? [], fromFiles, parseEnvFlags(o.env, process.env));
+  return mergeEnv(base, image?.Env ?? [], userEnv(o));
 }

@@ -31,10 +31,18 @@ function mountsFrom(d: Database, spec: string): Mount[] {
   if (!name || rest.length || (mode !== undefined && mode !== "ro" && mode !== "rw")) throw new RlError(`invalid --volumes-from ${JSON.stringify(spec)}: use CONTAINER[:ro|rw]`);
   const c = findContainer(d, name);
   if (!c) throw new RlError(`cannot use the volumes of container ${name}: no such container`);
-  const rows = d.query("SELECT destination, volume, source, options FROM container_volumes WHERE container_id = ?").all(c.id) as { destination: string; volume: string | null; source: string | null; options: string }[];
+  return recordedMounts(d, c.id, { mode, chown: false });
+}
+
+/**
+ * The volumes and binds container `id` mounts, as recorded when it was made (`mode`: all read-only or
+ * read-write; `chown: false` leaves out `:U`, which only its own first start applies).
+ */
+export function recordedMounts(d: Database, id: string, o: { mode?: string; chown?: boolean } = {}): Mount[] {
+  const rows = d.query("SELECT destination, volume, source, options FROM container_volumes WHERE container_id = ?").all(id) as { destination: string; volume: string | null; source: string | null; options: string }[];
   return rows.map((r) => {
-    let options = (JSON.parse(r.options) as string[]).filter((o) => o !== "U");
-    if (mode) options = [...options.filter((o) => o !== "ro" && o !== "rw"), mode];
+    let options = (JSON.parse(r.options) as string[]).filter((opt) => o.chown !== false || opt !== "U");
+    if (o.mode) options = [...options.filter((opt) => opt !== "ro" && opt !== "rw"), o.mode];
     return r.volume !== null ? { destination: r.destination, type: "volume", source: r.volume, options } : { destination: r.destination, type: "bind", source: r.source!, options };
   });
 }

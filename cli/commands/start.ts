@@ -1,0 +1,39 @@
+import type { OptionTable } from "../parse-options";
+import type { Example } from "../verb";
+import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { processRuns } from "../lib/engine/container-end";
+import { startContainer } from "../lib/engine/start-container";
+import { RlError } from "../lib/errors";
+
+export const command = "start <CONTAINER..>";
+export const describe = "Start stopped containers again (made by rl run or rl create), with the options they were made with";
+
+export const POSITIONALS = { CONTAINER: "container names or ids" };
+export const OPTIONS = {
+  attach: { alias: "a", type: "boolean", default: false, describe: "Stay attached: relay its output (and input with -i), wait, exit with its code" },
+  interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open (with -a)" },
+} as const satisfies OptionTable;
+export const EXAMPLES: Example[] = [
+  ["$0 start db", "Start the stopped container db in the background; its files, volumes and ports are as they were"],
+  ["$0 start -ai box", "Start box and attach to it (an interactive shell made with rl create -it)"],
+];
+
+export async function handler(a: { CONTAINER: string[]; attach: boolean; interactive: boolean }): Promise<number> {
+  if (a.attach && a.CONTAINER.length > 1) throw new RlError("start -a attaches to one container: name only one");
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  for (const name of a.CONTAINER) {
+    const c = requireContainer(d, name);
+    // Already running: nothing to do, as podman.
+    if (processRuns(c)) {
+      if (a.attach) throw new RlError(`container ${name} is running already: rl logs -f ${name} follows its output`);
+      console.log(name);
+      continue;
+    }
+    const code = await startContainer(c, { attach: a.attach, interactive: a.interactive });
+    if (a.attach) return code;
+    console.log(name);
+  }
+  return 0;
+}

@@ -1,0 +1,24 @@
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
+import { findContainer, type ContainerRow } from "../runtime/containers";
+import { runContainer } from "../runtime/run";
+import { loadConfig } from "../runtime/stored-config";
+import { processRuns } from "./container-end";
+import { stopContainer } from "./stop-container";
+
+/**
+ * Start a stopped container (exited, or made by rl create) with the options it was made with: in the
+ * background under a monitor, or attached (`attach`: rl waits, relays its stdio and returns its exit code).
+ */
+export async function startContainer(c: ContainerRow, o: { attach: boolean; interactive: boolean }): Promise<number> {
+  const config = loadConfig(c);
+  return runContainer({ ...config, detach: !o.attach, interactive: config.interactive || o.interactive }, { existing: c });
+}
+
+/** Stop a container if it runs (its stop signal, SIGKILL after `timeoutSec`), then start it in the background. */
+export async function restartContainer(d: Database, p: Paths, c: ContainerRow, timeoutSec: number): Promise<void> {
+  if (processRuns(c)) await stopContainer(d, p, c, timeoutSec);
+  const stopped = findContainer(d, c.id);
+  if (!stopped) throw new Error(`container ${c.name} was removed when it stopped (--rm)`);
+  await startContainer(stopped, { attach: false, interactive: false });
+}

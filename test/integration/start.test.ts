@@ -1,0 +1,113 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { ALPINE, fetchTcp, freePort, makeEnv, rl, skipReason, until } from "./harness";
+
+// rl create, rl start, rl restart: a stopped container runs again with the options it was made with,
+// its own files, the same volumes (anonymous ones too) and its published ports.
+
+const reason = skipReason();
+if (reason) console.log(`skipping start tests: ${reason}`);
+
+describe.skipIf(Boolean(reason))("rl create, start, restart", () => {
+  const t = makeEnv();
+  const r = (args: string[], stdin?: string) => rl(args, { env: t.env, stdin });
+  const db = (readonly = true) => new Database(join(t.env.RL_ROOT!, "rl.db"), { readonly });
+  const row = (name: string) => {
+    const d = db();
+    try {
+      return d.query("SELECT id, state, pid, exit_code FROM containers WHERE name = ?").get(name) as { id: string; state: string; pid: number | null; exit_code: number | null } | null;
+    } finally {
+      d.close();
+    }
+  };
+  const status = async (name: string) => (await r(["ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Status}}"])).stdout.trim();
+  const volumes = async () => (await r(["volume", "ls", "-q"])).stdout.split("\n").filter(Boolean).sort();
+
+  afterAll(async () => {
+    const ids = (await r(["ps", "-aq", "--no-trunc"])).stdout.split("\n").filter(Boolean);
+    if (ids.length) await r(["rm", "-f", "-v", ...ids]);
+    await t.cleanup();
+  });
+
+  test("stop then start: the same container, its files, its volumes (the anonymous one too) and its port; the log goes on", async () => {
+    const port = await freePort();
+    const script = "echo boot >> /root/boots; echo boot >> /data/boots; echo boot >> /anon/boots; echo boots $(wc -l < /root/boots) $(wc -l < /data/boots) $(wc -l < /anon/boots); while true; do nc -l -p 80 < /root/boots; done";
+    const run = await r(["run", "-d", "--name", "again", "-v", "keep:/data", "-v", "/anon", "-p", `127.0.0.1:${port}:80`, ALPINE, "sh", "-c", script]);
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const id = run.stdout.trim();
+    await until("the first boot", async () => (await r(["logs", "again"])).stdout === "boots 1 1 1\n");
+    const vols = await volumes();
+    expect(vols.length).toBe(2);
+    const firstPid = row("again")!.pid;
+    expect(await r(["stop", "-t", "0", "again"])).toMatchObject({ code: 0 });
+    expect(await status("again")).toMatch(/^Exited \(137\)/);
+    expect(await r(["start", "again"])).toMatchObject({ code: 0, stdout: "again\n", stderr: "" });
+    await until("the second boot", async () => (await r(["logs", "again"])).stdout === "boots 1 1 1\nboots 2 2 2\n");
+    expect(row("again")).toMatchObject({ id, state: "running" });
+    expect(row("again")!.pid).not.toBe(firstPid);
+    expect(await volumes()).toEqual(vols);
+    expect(await until("the port", () => fetchTcp(port))).toBe("boot\nboot\n");
+    expect(await status("again")).toMatch(/^Up /);
+    // Started while it runs: nothing to do (as podman); attached to while it runs: no.
+    expect(await r(["start", "again"])).toMatchObject({ code: 0, stdout: "again\n" });
+    expect(await r(["start", "-a", "again"])).toMatchObject({ code: 125, stderr: expect.stringContaining("is running already") });
+  });
+
+  test("restart: stopped and started again in the background, a new first process", async () => {
+    const before = row("again")!.pid;
+    expect(await r(["restart", "-t", "0", "again"])).toMatchObject({ code: 0, stdout: "again\n", stderr: "" });
+    await until("the third boot", async () => (await r(["logs", "--tail", "1", "again"])).stdout === "boots 3 3 3\n");
+    expect(row("again")!.state).toBe("running");
+    expect(row("again")!.pid).not.toBe(before);
+  });
+
+  test("create records a container without running it; it outlives the sweep; start -a runs it attached with its exit code", async () => {
+    const made = await r(["create", "--name", "later", "-e", "GREETING=hi", ALPINE, "sh", "-c", "echo $GREETING from $(hostname); exit 3"]);
+    expect(made).toMatchObject({ code: 0, stderr: "" });
+    expect(made.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(await status("later")).toBe("Created");
+    expect(row("later")).toMatchObject({ state: "created", pid: null });
+    // Older than the minute a record without a process gets from the sweep: kept all the same.
+    const d = db(false);
+    d.query("UPDATE containers SET created = created - 600000 WHERE name = 'later'").run();
+    d.close();
+    expect((await r(["ps", "-a", "--format", "{{.Names}}"])).stdout).toContain("later");
+    const attached = await r(["start", "-a", "later"]);
+    expect(attached).toMatchObject({ code: 3, stderr: "" });
+    expect(attached.stdout).toMatch(/^hi from [0-9a-f]{12}\n$/);
+    expect(await status("later")).toMatch(/^Exited \(3\)/);
+    // And once more in the background: its exit code waited for.
+    expect(await r(["start", "later"])).toMatchObject({ code: 0, stdout: "later\n" });
+    expect(await r(["wait", "later"])).toMatchObject({ stdout: "3\n" });
+  });
+
+  test("a start that fails leaves the container stopped, and a later start works", async () => {
+    const port = await freePort();
+    expect(await r(["create", "--name", "blocked", "-p", `127.0.0.1:${port}:80`, ALPINE, "sleep", "1000"])).toMatchObject({ code: 0 });
+    const holder: Server = await new Promise((resolve) => {
+      const s = createServer().listen(port, "127.0.0.1", () => resolve(s));
+    });
+    try {
+      expect(await r(["start", "blocked"])).toMatchObject({ code: 125, stderr: `rl: cannot publish port 127.0.0.1:${port}/tcp: the address is already in use\n` });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+    expect(row("blocked")!.state).not.toBe("running");
+    expect(await r(["start", "blocked"])).toMatchObject({ code: 0, stdout: "blocked\n" });
+    expect(await status("blocked")).toMatch(/^Up /);
+  });
+
+  test("errors: one line, exit 125, nothing made", async () => {
+    const before = (await r(["ps", "-aq"])).stdout;
+    expect(await r(["start", "nosuch"])).toMatchObject({ code: 125, stderr: "rl: no such container: nosuch\n" });
+    expect(await r(["start", "-a", "again", "later"])).toMatchObject({ code: 125, stderr: "rl: start -a attaches to one container: name only one\n" });
+    expect(await r(["create", "-v", "/tmp:/proc/sys", ALPINE, "true"])).toMatchObject({ code: 125, stdout: "" });
+    expect(await r(["create", "--name", "again", ALPINE, "true"])).toMatchObject({ code: 125, stderr: expect.stringContaining('the container name "again" is already in use') });
+    expect(await r(["restart"])).toMatchObject({ code: 125 });
+    expect((await r(["ps", "-aq"])).stdout).toBe(before);
+    expect(existsSync(join(t.env.RL_ROOT!, "rl.db"))).toBe(true);
+  });
+});
