@@ -44,9 +44,9 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   // A detached container's exit command, run by its monitor (helpers/monitor.c): not a verb for users.
   if (argv[0] === "__cleanup" && argv.length === 2) {
-    const { cleanupDetached, openDb, paths } = await import("./lib/index");
+    const [{ openDb, paths }, { afterExit }] = await Promise.all([import("./lib/index"), import("./lib/engine/after-exit")]);
     const p = paths();
-    await cleanupDetached(openDb(p.db), p, argv[1]!);
+    await afterExit(openDb(p.db), p, argv[1]!);
     return 0;
   }
   const path: string[] = [];

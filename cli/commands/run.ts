@@ -2,6 +2,9 @@ import type { Options } from "yargs";
 import type { Example } from "../verb";
 import { runContainer, type RunOptions } from "../lib/runtime/run";
 import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
+import { parseRestartPolicy, type RestartPolicy } from "../lib/runtime/restart-policy";
+import { RlError } from "../lib/errors";
+import { warnOnce } from "../lib/log";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
 import { parseSecurityOpts } from "../lib/security/security-opts";
@@ -17,6 +20,7 @@ export const OPTIONS = {
   "log-driver": { type: "string", default: "k8s-file", describe: "Where a detached container's output goes: k8s-file (rl logs reads it) or none" },
   "log-opt": { type: "string", array: true, default: [], describe: "Rotate a detached container's log: max-size=SIZE (10m, 512k), max-file=N (the log and N-1 older ones; default 1: it starts over)" },
   rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
+  restart: { type: "string", default: "no", describe: "When a detached container ends, start it again: no, on-failure[:N] (a code other than 0, at most N times), always, unless-stopped (rl stop leaves either stopped); docker's back-off, 100 ms doubled up to a minute" },
   name: { type: "string", describe: "Name the container" },
   interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
   tty: { alias: "t", type: "boolean", default: false, describe: "Allocate a terminal (from the container's own /dev/pts)" },
@@ -78,7 +82,16 @@ export const EXAMPLES: Example[] = [
 export type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[] };
 
 export async function handler(a: Args): Promise<number> {
-  return runContainer(runOptions(a));
+  const o = runOptions(a);
+  if (o.restart?.name !== "no" && !o.detach) warnOnce(`--restart ${a.restart} applies to detached containers (rl run -d, rl start): this one runs in the foreground, once`);
+  return runContainer(o);
+}
+
+/** --restart, which --rm excludes (as in podman). */
+function restartOption(a: Args): RestartPolicy {
+  const policy = parseRestartPolicy(String(a.restart));
+  if (a.rm && policy.name !== "no") throw new RlError(`--rm and --restart ${a.restart} cannot be combined: a container removed when it ends cannot be started again`);
+  return policy;
 }
 
 /** run's (and create's) flags as the options of a container. */
@@ -99,6 +112,7 @@ export function runOptions(a: Args): RunOptions {
     volumesFrom: a["volumes-from"] as string[],
     readOnly: Boolean(a["read-only"]),
     rm: Boolean(a.rm),
+    restart: restartOption(a),
     detach: Boolean(a.detach),
     logDriver: parseLogDriver(String(a["log-driver"])),
     logOpts: parseLogOpts(a["log-opt"] as string[]),

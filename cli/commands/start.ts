@@ -31,7 +31,7 @@ export async function handler(a: { CONTAINER: string[]; attach: boolean; interac
       console.log(name);
       continue;
     }
-    const code = await startContainer(c, { attach: a.attach, interactive: a.interactive });
+    const code = await startContainer(p, c, { attach: a.attach, interactive: a.interactive });
     if (a.attach) return code;
     console.log(name);
   }

@@ -100,7 +100,41 @@ describe.skipIf(Boolean(reason))("rl create, start, restart", () => {
     expect(await status("blocked")).toMatch(/^Up /);
   });
 
+  test("--restart on-failure:2: a failing container runs three times in all, then stays exited; inspect shows the policy and count", async () => {
+    expect(await r(["run", "-d", "--name", "flaky", "--restart", "on-failure:2", ALPINE, "sh", "-c", "echo try; exit 4"])).toMatchObject({ code: 0 });
+    await until("three tries", async () => (await r(["logs", "flaky"])).stdout === "try\ntry\ntry\n" && (await status("flaky")).startsWith("Exited (4)"), 150);
+    await Bun.sleep(1000); // no fourth
+    expect((await r(["logs", "flaky"])).stdout).toBe("try\ntry\ntry\n");
+    expect(await status("flaky")).toMatch(/^Exited \(4\)/);
+    expect((await r(["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.RestartCount}}", "flaky"])).stdout).toBe("on-failure:2 2\n");
+    // A success ends on-failure's restarts at once.
+    expect(await r(["run", "-d", "--name", "fine", "--restart", "on-failure", ALPINE, "echo", "ok"])).toMatchObject({ code: 0 });
+    expect(await r(["wait", "fine"])).toMatchObject({ stdout: "0\n" });
+    await Bun.sleep(500);
+    expect((await r(["logs", "fine"])).stdout).toBe("ok\n");
+  });
+
+  test("--restart always: started again after it ends (or is killed); rl stop leaves it stopped", async () => {
+    expect(await r(["run", "-d", "--name", "phoenix", "--restart", "always", ALPINE, "sh", "-c", "echo up; sleep 1000"])).toMatchObject({ code: 0 });
+    await until("the first run", async () => (await r(["logs", "phoenix"])).stdout === "up\n");
+    expect(await r(["kill", "phoenix"])).toMatchObject({ code: 0 });
+    await until("the second run", async () => (await r(["logs", "phoenix"])).stdout === "up\nup\n" && (await status("phoenix")).startsWith("Up "));
+    expect(await r(["stop", "-t", "0", "phoenix"])).toMatchObject({ code: 0 });
+    await Bun.sleep(1000);
+    expect(await status("phoenix")).toMatch(/^Exited \(137\)/);
+    expect((await r(["logs", "phoenix"])).stdout).toBe("up\nup\n");
+    // A start by the user counts afresh, and the policy holds again.
+    expect(await r(["start", "phoenix"])).toMatchObject({ code: 0 });
+    await until("the third run", async () => (await r(["logs", "phoenix"])).stdout === "up\nup\nup\n");
+    expect((await r(["inspect", "-f", "{{.RestartCount}}", "phoenix"])).stdout).toBe("0\n");
+    expect(await r(["kill", "phoenix"])).toMatchObject({ code: 0 });
+    await until("the fourth run", async () => (await r(["logs", "phoenix"])).stdout === "up\nup\nup\nup\n");
+    expect(await r(["rm", "-f", "phoenix"])).toMatchObject({ code: 0 });
+  });
+
   test("errors: one line, exit 125, nothing made", async () => {
+    expect(await r(["run", "-d", "--rm", "--restart", "always", ALPINE, "true"])).toMatchObject({ code: 125, stderr: "rl: --rm and --restart always cannot be combined: a container removed when it ends cannot be started again\n" });
+    expect(await r(["run", "-d", "--restart", "sometimes", ALPINE, "true"])).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid --restart "sometimes"') });
     const before = (await r(["ps", "-aq"])).stdout;
     expect(await r(["start", "nosuch"])).toMatchObject({ code: 125, stderr: "rl: no such container: nosuch\n" });
     expect(await r(["start", "-a", "again", "later"])).toMatchObject({ code: 125, stderr: "rl: start -a attaches to one container: name only one\n" });

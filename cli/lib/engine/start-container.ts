@@ -5,13 +5,15 @@ import { runContainer } from "../runtime/run";
 import { loadConfig } from "../runtime/stored-config";
 import { processRuns } from "./container-end";
 import { stopContainer } from "./stop-container";
+import { clearRestartState } from "../runtime/restart-state";
 
 /**
  * Start a stopped container (exited, or made by rl create) with the options it was made with: in the
  * background under a monitor, or attached (`attach`: rl waits, relays its stdio and returns its exit code).
  */
-export async function startContainer(c: ContainerRow, o: { attach: boolean; interactive: boolean }): Promise<number> {
+export async function startContainer(p: Paths, c: ContainerRow, o: { attach: boolean; interactive: boolean; byPolicy?: boolean }): Promise<number> {
   const config = loadConfig(c);
+  if (!o.byPolicy) clearRestartState(p, c.id);
   return runContainer({ ...config, detach: !o.attach, interactive: config.interactive || o.interactive }, { existing: c });
 }
 
@@ -20,5 +22,5 @@ export async function restartContainer(d: Database, p: Paths, c: ContainerRow, t
   if (processRuns(c)) await stopContainer(d, p, c, timeoutSec);
   const stopped = findContainer(d, c.id);
   if (!stopped) throw new Error(`container ${c.name} was removed when it stopped (--rm)`);
-  await startContainer(stopped, { attach: false, interactive: false });
+  await startContainer(p, stopped, { attach: false, interactive: false });
 }

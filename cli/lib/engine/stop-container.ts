@@ -5,6 +5,7 @@ import { killPid } from "../sys/executor";
 import { parseSignal } from "../sys/signals";
 import type { ContainerRow } from "../runtime/containers";
 import { thawContainer } from "../runtime/cgroup/container-cgroup";
+import { markStoppedByUser } from "../runtime/restart-state";
 import { processRuns, untilProcessEnds, untilRecorded } from "./container-end";
 
 /** The signal that asks the container to stop: its image's StopSignal, else SIGTERM. */
@@ -23,6 +24,8 @@ export function stopSignal(d: Database, c: ContainerRow): number {
  */
 export async function stopContainer(d: Database, p: Paths, c: ContainerRow, timeoutSec: number): Promise<void> {
   if (!processRuns(c)) return;
+  // Its restart policy leaves it stopped.
+  markStoppedByUser(p, c.id);
   if (timeoutSec > 0) {
     killPid(c.pid!, stopSignal(d, c));
     // A paused container handles its stop signal once thawed (SIGKILL needs no thaw, but its cgroup must not stay frozen).

@@ -19,11 +19,14 @@ import { cgroupFrozen } from "./cgroup/freezer";
 import { hostConfigLimits } from "./cgroup/resources";
 import { readSpec } from "./container-spec";
 import { logPath } from "./exit-file";
+import { restartCount } from "./restart-state";
+import type { RestartPolicy } from "./restart-policy";
 
 /** Go's zero time, which podman prints for a time that has not come. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
+  const restart = r.config ? (JSON.parse(r.config) as { restart?: RestartPolicy }).restart : undefined;
   const volumes = containerVolumeNames(d, r.id);
   const spec = readSpec(p, r.id);
   const argv = JSON.parse(r.command || "[]") as string[];
@@ -60,6 +63,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     Image: r.image_id.replace(/^sha256:/, ""),
     ImageName: r.image_name,
     Name: r.name,
+    RestartCount: restartCount(p, r.id),
     Driver: r.driver,
     // A detached container's log (rl logs); a foreground one has none.
     LogPath: existsSync(logPath(p, r.id)) ? logPath(p, r.id) : "",
@@ -81,6 +85,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
     HostConfig: {
       NetworkMode: net ? networkModeName(net.config) : "none",
       AutoRemove: r.auto_remove === 1,
+      RestartPolicy: { Name: restart?.name ?? "no", MaximumRetryCount: restart?.maxRetries ?? 0 },
       PortBindings: ports,
       ReadonlyRootfs: spec?.root.readonly ?? false,
       MaskedPaths: spec?.linux.maskedPaths ?? [],

@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { RlError, withContext } from "../errors";
 import { debug, warnOnce } from "../log";
@@ -27,6 +27,7 @@ import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, 
 import type { Monitor } from "../sys/monitor";
 import { exitFilePath, logPath, rlCommand } from "./exit-file";
 import type { LogDriver, LogOptions } from "./log-options";
+import type { RestartPolicy } from "./restart-policy";
 import { claimForStart, containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale, type ContainerRow } from "./containers";
 import { storedConfig } from "./stored-config";
 import { defaultHostname, writeContainerFiles } from "./container-files";
@@ -70,6 +71,8 @@ export interface RunOptions {
   rm: boolean;
   /** -d: the container runs on under its monitor; rl prints its id and returns. */
   detach?: boolean;
+  /** --restart: what the monitor's exit command does when a detached container ends. */
+  restart?: RestartPolicy;
   /** Where a detached container's output goes, and its rotation. */
   logDriver?: LogDriver;
   logOpts?: LogOptions;
@@ -312,6 +315,8 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
     transaction(d, p.db, () => {
       if (!existing) name = insertContainer(d, p, record, { generated: o.name === undefined });
       else if (!claimForStart(d, p, id)) throw new RlError(`cannot start container ${name}: it is not stopped (running, or being removed)`);
+      // How its last run ended is no longer how it is.
+      if (existing) rmSync(exitFilePath(p, id), { force: true });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     }, { transient: true });
   } catch (err) {

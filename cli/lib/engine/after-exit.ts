@@ -1,0 +1,25 @@
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
+import { cleanupDetached, findContainer } from "../runtime/containers";
+import { restartDelayMs, wantsRestart } from "../runtime/restart-policy";
+import { restartCount, setRestartCount, stoppedByUser } from "../runtime/restart-state";
+import { loadConfig } from "../runtime/stored-config";
+import { startContainer } from "./start-container";
+
+/**
+ * A detached container's exit command (`rl __cleanup ID`, which its monitor execs once it ended): record
+ * its end, then apply its restart policy (after docker's back-off; the user may remove or start it
+ * meanwhile, and then this leaves it be).
+ */
+export async function afterExit(d: Database, p: Paths, id: string): Promise<void> {
+  await cleanupDetached(d, p, id);
+  const c = findContainer(d, id);
+  if (!c?.config || c.state !== "exited") return;
+  const restarts = restartCount(p, id);
+  if (!wantsRestart(loadConfig(c).restart, c.exit_code ?? 0, restarts, stoppedByUser(p, id))) return;
+  await Bun.sleep(restartDelayMs(restarts));
+  const now = findContainer(d, id);
+  if (now?.state !== "exited" || stoppedByUser(p, id)) return;
+  setRestartCount(p, id, restarts + 1);
+  await startContainer(p, now, { attach: false, interactive: false, byPolicy: true });
+}
