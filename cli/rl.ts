@@ -49,6 +49,13 @@ async function dispatch(argv: string[]): Promise<number> {
     await afterExit(openDb(p.db), p, argv[1]!);
     return 0;
   }
+  // A detached container's healthcheck, run by its monitor every interval.
+  if (argv[0] === "__health" && argv.length === 2) {
+    const [{ openDb, paths, requireContainer }, { runHealthcheck }] = await Promise.all([import("./lib/index"), import("./lib/engine/healthcheck")]);
+    const p = paths();
+    const d = openDb(p.db);
+    return (await runHealthcheck(d, p, requireContainer(d, argv[1]!))) ? 0 : 1;
+  }
   const path: string[] = [];
   let names = Object.keys(COMMANDS);
   let find = async (name: string): Promise<Verb | undefined> => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name]!() : undefined);

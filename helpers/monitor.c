@@ -31,7 +31,8 @@
 #define MON_COPY 7         /* 1: the child is a copy of the monitor (child_main, no exec): --userns keep-id, nomap */
 #define MON_LOG_MAX 8      /* --log-opt max-size: bytes, 0 for no limit */
 #define MON_LOG_FILES 9    /* --log-opt max-file: the log and the rotated files kept beside it (LOG.1 ...) */
-#define MON_CLEANUP 10     /* the exit command's argv from here on */
+#define MON_HEALTH 10      /* --health-interval in ms (0: no healthcheck): the exit command's argv with __health for __cleanup runs it */
+#define MON_CLEANUP 11     /* the exit command's argv from here on */
 #define MON_MAX_WORDS 40
 
 #ifdef RL_EXECUTOR_MAIN
@@ -308,19 +309,53 @@ static int take_commit(int ctl, int *committed, int *held, int *nheld) {
   return 1;
 }
 
+/* The healthcheck: rl's exit command with `__health` in place of `__cleanup`, run every `health_ms` while
+ * the container runs (one at a time; each is reaped as it ends). */
+static long health_ms = 0, health_due = 0;
+static int health_pid = -1;
+static char **health_argv;
+
+static void run_health(void) {
+  int pid;
+  if (health_pid > 0 || !health_argv) return;
+  pid = raw_fork();
+  if (pid == 0) { execve(health_argv[0], health_argv, environ); _exit(127); }
+  if (pid > 0) health_pid = pid;
+}
+
+static void reap_health(void) {
+  int st;
+  if (health_pid > 0 && waitpid(health_pid, &st, 1 /* WNOHANG */) == health_pid) health_pid = -1;
+}
+
 /* Wait until `pid` ends (pidfd readable, or polled) while the streams are pumped and, until it is
  * committed (1) or abandoned (2), the control socket is read; its wait status. */
 static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *committed, int *held, int *nheld) {
   struct pollfd_ pfd[6]; int pidfd, status, i, n, w;
   pidfd = (int)syscall(SYS_pidfd_open, (long)pid, 0L);
+  if (pidfd >= 0) fcntl(pidfd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
   for (;;) {
     n = 0;
     /* Nothing is read before the commit: the log is opened then (the container's directory exists). */
     if (*committed == 1) for (i = 0; i < nstreams; i++) if (streams[i].fd >= 0) { pfd[n].fd = streams[i].fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     if (*committed == 0) { pfd[n].fd = ctl; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     if (pidfd >= 0) { pfd[n].fd = pidfd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
-    w = poll(pfd, (unsigned long)n, pidfd >= 0 ? -1 : 200);
+    {
+      long wait_ms = pidfd >= 0 ? -1 : 200;
+      if (*committed == 1 && health_ms > 0) {
+        long left = health_due - now_ms();
+        if (left < 0) left = 0;
+        if (wait_ms < 0 || left < wait_ms) wait_ms = left;
+        if (health_pid > 0 && (wait_ms < 0 || wait_ms > 100)) wait_ms = 100; /* to reap it */
+      }
+      w = poll(pfd, (unsigned long)n, (int)wait_ms);
+    }
     if (w < 0 && errno != EINTR) break;
+    reap_health();
+    if (*committed == 1 && health_ms > 0 && now_ms() >= health_due) {
+      run_health();
+      health_due = now_ms() + health_ms;
+    }
     do w = waitpid(pid, &status, 1 /* WNOHANG */); while (w < 0 && errno == EINTR);
     if (w == pid) {
       if (pidfd >= 0) close(pidfd);
@@ -391,6 +426,15 @@ int main(int argc, char **argv) {
   log_max = to_long(words[MON_LOG_MAX]);
   log_files = (int)to_long(words[MON_LOG_FILES]);
   if (log_files < 1) log_files = 1;
+  health_ms = to_long(words[MON_HEALTH]);
+  if (health_ms > 0) {
+    /* the exit command's words, __cleanup replaced */
+    static char *argv_health[MON_MAX_WORDS + 1];
+    for (i = MON_CLEANUP, j = 0; i < nw; i++, j++) argv_health[j] = streq(words[i], "__cleanup") ? "__health" : words[i];
+    argv_health[j] = 0;
+    health_argv = argv_health;
+    health_due = now_ms() + health_ms;
+  }
   /* stdout and stderr are pipes read here; stdin is this process's /dev/null, or a pipe held open (-i) */
   mask = to_long(words[MON_CONSOLE]) ? 0 : 6 | (to_long(words[MON_STDIN]) ? 1 : 0);
   if ((i = rl_stdio_pipes(mask, ends)) < 0) { mon_send(ctl, &i, sizeof i, 0, 0); return 125; }

@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   start: () => import("./start"),
   restart: () => import("./restart"),
   logs: () => import("./logs"),
+  healthcheck: () => import("./healthcheck"),
   stop: () => import("./stop"),
   kill: () => import("./kill"),
   wait: () => import("./wait"),

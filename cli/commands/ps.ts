@@ -5,6 +5,7 @@ import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listC
 import { shownState } from "../lib/runtime/containers";
 import { pausedContainers } from "../lib/runtime/cgroup/container-cgroup";
 import { containerFilter } from "../lib/runtime/container-filter";
+import { readHealth } from "../lib/runtime/health-state";
 import { containerSize } from "../lib/store/disk-usage";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
 
@@ -57,9 +58,14 @@ export async function handler(a: PsArgs): Promise<number> {
     .filter(matches)
     .map((r) => ({ ...r, ports: loadNetwork(d, r.id)?.ports ?? [], argv: JSON.parse(r.command || "[]") as string[] }));
   if (last > 0) rows = rows.slice(0, last); // newest first
+  // As podman: "Up 3 minutes (healthy)" for a container with a healthcheck.
+  const healthNote = (id: string) => {
+    const h = readHealth(p, id);
+    return h ? ` (${h.Status})` : "";
+  };
   const status = (r: (typeof rows)[number]) => {
     const s = state(r);
-    return s === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : s === "running" ? upFor(r.started ?? r.created) : s === "paused" ? "Paused" : "Created";
+    return s === "exited" ? `Exited (${r.exit_code}) ${ago(r.finished ?? r.created)}` : s === "running" ? `${upFor(r.started ?? r.created)}${healthNote(r.id)}` : s === "paused" ? "Paused" : "Created";
   };
   const sortKey: Record<string, (r: (typeof rows)[number]) => string | number> = { created: (r) => -r.created, id: (r) => r.id, image: (r) => r.image_name, names: (r) => r.name, status: (r) => status(r), command: (r) => r.argv.join(" ") };
   rows.sort((x, y) => (sortKey[a.sort]!(x) < sortKey[a.sort]!(y) ? -1 : sortKey[a.sort]!(x) > sortKey[a.sort]!(y) ? 1 : 0));

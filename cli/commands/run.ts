@@ -3,6 +3,7 @@ import type { Example } from "../verb";
 import { runContainer, type RunOptions } from "../lib/runtime/run";
 import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
 import { parseRestartPolicy, type RestartPolicy } from "../lib/runtime/restart-policy";
+import { parseHealth } from "../lib/runtime/health-options";
 import { RlError } from "../lib/errors";
 import { warnOnce } from "../lib/log";
 import { parseDriver } from "../lib/rootfs/driver";
@@ -20,6 +21,12 @@ export const OPTIONS = {
   "log-driver": { type: "string", default: "k8s-file", describe: "Where a detached container's output goes: k8s-file (rl logs reads it) or none" },
   "log-opt": { type: "string", array: true, default: [], describe: "Rotate a detached container's log: max-size=SIZE (10m, 512k), max-file=N (the log and N-1 older ones; default 1: it starts over)" },
   rm: { type: "boolean", default: false, describe: "Remove the container when it exits" },
+  "health-cmd": { type: "string", describe: "A detached container's healthcheck: a command run by sh -c in it every --health-interval (rl inspect: State.Health; rl ps: (healthy))" },
+  "health-interval": { type: "string", default: "30s", describe: "How often the healthcheck runs (a duration: 30s, 1m; disable: never)" },
+  "health-timeout": { type: "string", default: "30s", describe: "A healthcheck still running after this fails (and is killed)" },
+  "health-retries": { type: "number", default: 3, describe: "Failures in a row that make the container unhealthy" },
+  "health-start-period": { type: "string", default: "0s", describe: "Failures in this first while do not count" },
+  "no-healthcheck": { type: "boolean", default: false, describe: "No healthcheck" },
   restart: { type: "string", default: "no", describe: "When a detached container ends, start it again: no, on-failure[:N] (a code other than 0, at most N times), always, unless-stopped (rl stop leaves either stopped); docker's back-off, 100 ms doubled up to a minute" },
   name: { type: "string", describe: "Name the container" },
   interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
@@ -113,6 +120,7 @@ export function runOptions(a: Args): RunOptions {
     readOnly: Boolean(a["read-only"]),
     rm: Boolean(a.rm),
     restart: restartOption(a),
+    health: parseHealth({ cmd: a["health-cmd"] as string | undefined, interval: String(a["health-interval"]), timeout: String(a["health-timeout"]), retries: Number(a["health-retries"]), startPeriod: String(a["health-start-period"]), none: Boolean(a["no-healthcheck"]) }),
     detach: Boolean(a.detach),
     logDriver: parseLogDriver(String(a["log-driver"])),
     logOpts: parseLogOpts(a["log-opt"] as string[]),

@@ -88,3 +88,10 @@ export function goDuration(ns: bigint): string {
   const m = (ns / 60_000_000_000n) % 60n;
   return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${decimal(ns % 60_000_000_000n, 1_000_000_000n)}s`;
 }
+
+/** A Go duration as docker's flags take it (1h30m, 10m, 45s, 500ms, 1.5s), in milliseconds; undefined if it is none. */
+export function parseDurationMs(text: string): number | undefined {
+  const d = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!d || !text) return undefined;
+  return Math.round((Number(d[1] ?? 0) * 3600 + Number(d[2] ?? 0) * 60 + Number(d[3] ?? 0)) * 1000 + Number(d[4] ?? 0));
+}

@@ -229,6 +229,28 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect((await r(["inspect", "-f", "{{.LogPath}}", "keep"])).stdout).toMatch(/\/containers\/[0-9a-f]{64}\/ctr\.log\n$/);
   });
 
+  test("--health-cmd: the monitor runs it every interval; State.Health and ps follow it; rl healthcheck run runs it now", async () => {
+    await detach(["--name", "checked", "--health-cmd", "test -e /tmp/ok && echo fine", "--health-interval", "200ms", "--health-retries", "2", ALPINE, "sleep", "1000"]);
+    const health = async () => JSON.parse((await r(["inspect", "-f", "{{json .State.Health}}", "checked"])).stdout) as { Status: string; FailingStreak: number; Log: { ExitCode: number; Output: string }[] };
+    expect((await health()).Status).toMatch(/^(starting|unhealthy)$/);
+    await until("unhealthy after 2 failures", async () => (await health()).Status === "unhealthy" && (await status("checked")).endsWith("(unhealthy)"), 150);
+    expect((await health()).FailingStreak).toBeGreaterThanOrEqual(2);
+    expect(await r(["exec", "checked", "touch", "/tmp/ok"])).toMatchObject({ code: 0 });
+    await until("healthy", async () => (await health()).Status === "healthy", 150);
+    expect(await status("checked")).toMatch(/^Up .* \(healthy\)$/);
+    const h = await health();
+    expect(h.FailingStreak).toBe(0);
+    expect(h.Log.length).toBeLessThanOrEqual(5);
+    expect(h.Log.at(-1)).toMatchObject({ ExitCode: 0, Output: "fine\n" });
+    expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 0, stdout: "" });
+    expect(await r(["exec", "checked", "rm", "/tmp/ok"])).toMatchObject({ code: 0 });
+    expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 1, stdout: "unhealthy\n" });
+    expect(await r(["healthcheck", "run", "talker"])).toMatchObject({ code: 125, stderr: "rl: container talker has no healthcheck (rl run --health-cmd …)\n" });
+    expect(await r(["run", "-d", "--health-cmd", "true", "--health-interval", "soon", ALPINE, "true"])).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid --health-interval "soon"') });
+    expect(await r(["stop", "-t", "0", "checked"])).toMatchObject({ code: 0 });
+    expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 125, stderr: "rl: container checked is not running\n" });
+  });
+
   test("20 started side by side from separate processes: all run, all stop and go; the store is sound", async () => {
     const names = Array.from({ length: 20 }, (_, i) => `par${i}`);
     const started = await Promise.all(names.map((n) => r(["run", "-d", "--name", n, "--network", "none", ALPINE, "sleep", "1000"])));

@@ -4,6 +4,7 @@ import { basename, dirname } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { writeAll } from "../write-all";
+import { parseDurationMs } from "../format";
 import type { ContainerRow } from "../runtime/containers";
 import { logPath } from "../runtime/exit-file";
 import { processRuns, untilRecorded } from "./container-end";
@@ -64,8 +65,8 @@ export function lastLines(records: LogRecord[], n: number): LogRecord[] {
 /** A time for --since and --until as podman takes it: RFC 3339, Unix seconds, or a duration before now (10m, 1h30m). */
 export function parseLogTime(text: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const d = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(text);
-  if (d && text) return now - Math.round((Number(d[1] ?? 0) * 3600 + Number(d[2] ?? 0) * 60 + Number(d[3] ?? 0)) * 1000 + Number(d[4] ?? 0));
+  const ago = parseDurationMs(text);
+  if (ago !== undefined) return now - ago;
   const t = Date.parse(text);
   if (!Number.isNaN(t) && /^\d{4}-\d{2}-\d{2}/.test(text)) return t;
   throw new RlError(`invalid time ${JSON.stringify(text)}: use RFC 3339 (2026-12-07T10:00:00Z), Unix seconds, or a duration before now (10m, 1h30m)`);

@@ -83,7 +83,7 @@ export interface Child {
 }
 
 /** A detached container's child is its monitor's: how the monitor keeps its output and its end. */
-export type DetachedOutput = Pick<MonitorRequest, "log" | "logMaxSize" | "logMaxFiles" | "exitFile" | "cleanup">;
+export type DetachedOutput = Pick<MonitorRequest, "log" | "logMaxSize" | "logMaxFiles" | "healthIntervalMs" | "exitFile" | "cleanup">;
 
 /**
  * `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). `detached`:

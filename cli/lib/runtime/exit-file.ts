@@ -19,6 +19,9 @@ export function readExitFile(p: Paths, id: string): { code: number; finished: nu
   return m ? { code: Number(m[1]), finished: Number(m[2]) } : undefined;
 }
 
+/** A detached container's healthcheck results since it started (State.Health), in its runtime dir. */
+export const healthFilePath = (p: Paths, id: string) => join(p.runtime, id, "health.json");
+
 /** A container's log (k8s-file, written by its monitor), in its directory of the store. */
 export const logPath = (p: Paths, id: string) => join(p.containers, id, "ctr.log");
 

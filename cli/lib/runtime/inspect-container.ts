@@ -20,13 +20,16 @@ import { hostConfigLimits } from "./cgroup/resources";
 import { readSpec } from "./container-spec";
 import { logPath } from "./exit-file";
 import { restartCount } from "./restart-state";
+import { readHealth } from "./health-state";
 import type { RestartPolicy } from "./restart-policy";
 
 /** Go's zero time, which podman prints for a time that has not come. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
-  const restart = r.config ? (JSON.parse(r.config) as { restart?: RestartPolicy }).restart : undefined;
+  const stored = r.config ? (JSON.parse(r.config) as { restart?: RestartPolicy; health?: unknown }) : undefined;
+  const restart = stored?.restart;
+  const hasHealthcheck = stored?.health !== undefined;
   const volumes = containerVolumeNames(d, r.id);
   const spec = readSpec(p, r.id);
   const argv = JSON.parse(r.command || "[]") as string[];
@@ -52,6 +55,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
       Paused: paused,
       Restarting: false,
       OOMKilled: containerOomKilled(d, r.id),
+      ...(hasHealthcheck ? { Health: readHealth(p, r.id) ?? { Status: "starting", FailingStreak: 0, Log: [] } } : {}),
       Dead: false,
       Pid: alive ? r.pid : 0,
       ExitCode: r.exit_code ?? 0,

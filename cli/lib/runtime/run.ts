@@ -25,7 +25,8 @@ import { killPid } from "../sys/executor";
 import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces, type Started } from "./container-process";
 import type { Monitor } from "../sys/monitor";
-import { exitFilePath, logPath, rlCommand } from "./exit-file";
+import { exitFilePath, healthFilePath, logPath, rlCommand } from "./exit-file";
+import type { HealthConfig } from "./health-options";
 import type { LogDriver, LogOptions } from "./log-options";
 import type { RestartPolicy } from "./restart-policy";
 import { claimForStart, containerDir, containerRunDir, forgetPid, insertContainer, markExited, markRunning, recordMonitor, removeContainer, sweepStale, type ContainerRow } from "./containers";
@@ -71,6 +72,8 @@ export interface RunOptions {
   rm: boolean;
   /** -d: the container runs on under its monitor; rl prints its id and returns. */
   detach?: boolean;
+  /** --health-cmd and the rest: run by a detached container's monitor every interval. */
+  health?: HealthConfig;
   /** --restart: what the monitor's exit command does when a detached container ends. */
   restart?: RestartPolicy;
   /** Where a detached container's output goes, and its rotation. */
@@ -108,7 +111,7 @@ export interface RunOptions {
 function detachedOutput(o: RunOptions, p: Paths, id: string): DetachedOutput | undefined {
   if (!o.detach) return undefined;
   const rotation = o.logOpts ?? { maxSize: 0, maxFiles: 1 };
-  return { log: o.logDriver === "none" ? "" : logPath(p, id), logMaxSize: rotation.maxSize, logMaxFiles: rotation.maxFiles, exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
+  return { log: o.logDriver === "none" ? "" : logPath(p, id), logMaxSize: rotation.maxSize, logMaxFiles: rotation.maxFiles, healthIntervalMs: o.health?.intervalMs ?? 0, exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
 }
 
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
@@ -316,7 +319,7 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
       if (!existing) name = insertContainer(d, p, record, { generated: o.name === undefined });
       else if (!claimForStart(d, p, id)) throw new RlError(`cannot start container ${name}: it is not stopped (running, or being removed)`);
       // How its last run ended is no longer how it is.
-      if (existing) rmSync(exitFilePath(p, id), { force: true });
+      if (existing) for (const f of [exitFilePath(p, id), healthFilePath(p, id)]) rmSync(f, { force: true });
       saveNetwork(d, p, id, { config: net.config, ports, helpers: [] });
     }, { transient: true });
   } catch (err) {

@@ -29,6 +29,8 @@ export interface MonitorRequest {
   /** --log-opt max-size (bytes, 0: no limit) and max-file (the log and its rotated files kept). */
   logMaxSize: number;
   logMaxFiles: number;
+  /** Run the healthcheck (the exit command with __health) this often; 0: never. */
+  healthIntervalMs: number;
   /** Where it writes "CODE FINISHED_MS" when the container ends. */
   exitFile: string;
   /** The command it execs then (rl's __cleanup). */
@@ -74,7 +76,7 @@ export function spawnMonitored(r: MonitorRequest, join?: JoinFds): { spawned: Sp
   } finally {
     closeFd(theirs);
   }
-  const words = [r.cloneFlags, r.tty ? 1 : 0, r.makeTap ? 1 : 0, r.keepStdin ? 1 : 0, executor, r.log, r.exitFile, r.copy ? 1 : 0, r.logMaxSize, r.logMaxFiles, ...r.cleanup].join("\0");
+  const words = [r.cloneFlags, r.tty ? 1 : 0, r.makeTap ? 1 : 0, r.keepStdin ? 1 : 0, executor, r.log, r.exitFile, r.copy ? 1 : 0, r.logMaxSize, r.logMaxFiles, r.healthIntervalMs, ...r.cleanup].join("\0");
   const request = cstr(words);
   const out = new Int32Array(3);
   const joinFds = join && Int32Array.from(join);

@@ -1,0 +1,18 @@
+import type { Example } from "../verb";
+import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { runHealthcheck } from "../lib/engine/healthcheck";
+
+export const command = "run <CONTAINER>";
+export const describe = "Run a container's healthcheck now: exit 0 healthy, 1 not (the result goes into rl inspect's State.Health)";
+
+export const POSITIONALS = { CONTAINER: "container name or id" };
+export const EXAMPLES: Example[] = [["$0 healthcheck run web && echo healthy", "Check web now"]];
+
+export async function handler(a: { CONTAINER: string }): Promise<number> {
+  const p = paths();
+  const d = openDb(p.db);
+  await sweepStale(d, p);
+  if (await runHealthcheck(d, p, requireContainer(d, a.CONTAINER))) return 0;
+  console.log("unhealthy");
+  return 1;
+}

@@ -1,0 +1,43 @@
+import type { Database } from "bun:sqlite";
+import { RlError } from "../errors";
+import type { Paths } from "../paths";
+import type { ContainerRow } from "../runtime/containers";
+import { rlCommand } from "../runtime/exit-file";
+import { readHealth, writeHealth, type HealthState } from "../runtime/health-state";
+import { loadConfig } from "../runtime/stored-config";
+import { processRuns } from "./container-end";
+
+const KEPT_RESULTS = 5;
+const OUTPUT_LIMIT = 4096;
+
+/**
+ * Run a container's healthcheck once (`rl healthcheck run`, and every --health-interval its monitor): its
+ * command in the container (`rl exec … sh -c CMD`), killed after --health-timeout; the result goes into
+ * State.Health. Failures in the start period do not count; --health-retries failures in a row make it
+ * unhealthy, one success healthy. Returns whether it passed.
+ */
+export async function runHealthcheck(_d: Database, p: Paths, c: ContainerRow): Promise<boolean> {
+  const health = c.config ? loadConfig(c).health : undefined;
+  if (!health) throw new RlError(`container ${c.name} has no healthcheck (rl run --health-cmd …)`);
+  if (!processRuns(c)) throw new RlError(`container ${c.name} is not running`);
+  const start = new Date();
+  const proc = Bun.spawn([...rlCommand(), "exec", c.id, "sh", "-c", health.command], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, health.timeoutMs);
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  const passed = !timedOut && code === 0;
+  const before = readHealth(p, c.id) ?? { Status: "starting", FailingStreak: 0, Log: [] };
+  const inStartPeriod = Date.now() - (c.started ?? c.created) < health.startPeriodMs;
+  const streak = passed ? 0 : inStartPeriod ? before.FailingStreak : before.FailingStreak + 1;
+  const state: HealthState = {
+    Status: passed ? "healthy" : streak >= health.retries ? "unhealthy" : before.Status,
+    FailingStreak: streak,
+    Log: [...before.Log, { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: timedOut ? -1 : code, Output: (timedOut ? `Health check exceeded timeout (${health.timeoutMs} ms)` : out + err).slice(0, OUTPUT_LIMIT) }].slice(-KEPT_RESULTS),
+  };
+  writeHealth(p, c.id, state);
+  return passed;
+}
