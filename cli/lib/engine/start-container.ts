@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { findContainer, type ContainerRow } from "../runtime/containers";
 import { runContainer } from "../runtime/run";
@@ -21,6 +22,6 @@ export async function startContainer(p: Paths, c: ContainerRow, o: { attach: boo
 export async function restartContainer(d: Database, p: Paths, c: ContainerRow, timeoutSec: number): Promise<void> {
   if (processRuns(c)) await stopContainer(d, p, c, timeoutSec);
   const stopped = findContainer(d, c.id);
-  if (!stopped) throw new Error(`container ${c.name} was removed when it stopped (--rm)`);
+  if (!stopped) throw new RlError(`cannot start container ${c.name} again: it was removed when it stopped (--rm)`);
   await startContainer(p, stopped, { attach: false, interactive: false });
 }
