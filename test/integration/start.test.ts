@@ -84,6 +84,12 @@ describe.skipIf(Boolean(reason))("rl create, start, restart", () => {
     expect(await r(["wait", "later"])).toMatchObject({ stdout: "3\n" });
   });
 
+  test("with the vfs driver: created, started (its tree made then), changed, started again (its changes kept)", async () => {
+    expect(await r(["create", "--name", "flat", "--storage-driver", "vfs", "--network", "none", ALPINE, "sh", "-c", "cat /etc/alpine-release; echo run >> /runs; wc -l < /runs"])).toMatchObject({ code: 0 });
+    expect(await r(["start", "-a", "flat"])).toMatchObject({ code: 0, stdout: "3.20.3\n1\n" });
+    expect(await r(["start", "-a", "flat"])).toMatchObject({ code: 0, stdout: "3.20.3\n2\n" });
+  });
+
   test("a start that fails leaves the container stopped, and a later start works", async () => {
     const port = await freePort();
     expect(await r(["create", "--name", "blocked", "-p", `127.0.0.1:${port}:80`, ALPINE, "sleep", "1000"])).toMatchObject({ code: 0 });
