@@ -1,14 +1,8 @@
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
-import { pidStartTime } from "../sys/pid-start-time";
-import { sweepStale, type ContainerRow } from "../runtime/containers";
+import { processRuns, sweepStale, type ContainerRow } from "../runtime/containers";
 
 const POLL_MS = 10;
-
-/** Whether the container's recorded first process still runs. */
-export function processRuns(c: ContainerRow): boolean {
-  return c.state === "running" && c.pid !== null && c.pid_start !== null && pidStartTime(c.pid) === c.pid_start;
-}
 
 /** Wait until the container's first process is gone, at most `ms` (Infinity: no limit); whether it is. */
 export async function untilProcessEnds(c: ContainerRow, ms: number): Promise<boolean> {

@@ -7,7 +7,8 @@ import { writeAll } from "../write-all";
 import { parseDurationMs } from "../format";
 import type { ContainerRow } from "../runtime/containers";
 import { logPath } from "../runtime/exit-file";
-import { processRuns, untilRecorded } from "./container-end";
+import { untilRecorded } from "./container-end";
+import { processRuns } from "../runtime/containers";
 
 export interface LogOptions {
   follow: boolean;

@@ -5,7 +5,7 @@ import type { ContainerRow } from "../runtime/containers";
 import { rlCommand } from "../runtime/exit-file";
 import { readHealth, writeHealth, type HealthState } from "../runtime/health-state";
 import { loadConfig } from "../runtime/stored-config";
-import { processRuns } from "./container-end";
+import { processRuns } from "../runtime/containers";
 
 const KEPT_RESULTS = 5;
 const OUTPUT_LIMIT = 4096;

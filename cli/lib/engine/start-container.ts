@@ -4,7 +4,7 @@ import type { Paths } from "../paths";
 import { findContainer, type ContainerRow } from "../runtime/containers";
 import { runContainer } from "../runtime/run";
 import { loadConfig } from "../runtime/stored-config";
-import { processRuns } from "./container-end";
+import { processRuns } from "../runtime/containers";
 import { stopContainer } from "./stop-container";
 import { clearRestartState } from "../runtime/restart-state";
 

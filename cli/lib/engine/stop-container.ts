@@ -6,7 +6,8 @@ import { parseSignal } from "../sys/signals";
 import type { ContainerRow } from "../runtime/containers";
 import { thawContainer } from "../runtime/cgroup/container-cgroup";
 import { markStoppedByUser } from "../runtime/restart-state";
-import { processRuns, untilProcessEnds, untilRecorded } from "./container-end";
+import { untilProcessEnds, untilRecorded } from "./container-end";
+import { processRuns } from "../runtime/containers";
 
 /** The signal that asks the container to stop: its image's StopSignal, else SIGTERM. */
 export function stopSignal(d: Database, c: ContainerRow): number {

@@ -141,6 +141,11 @@ function recordedProcessAlive(r: ContainerRow): boolean {
   return r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
 }
 
+/** Whether the container runs: recorded as running, and that process is still the one recorded. */
+export function processRuns(r: ContainerRow): boolean {
+  return r.state === "running" && recordedProcessAlive(r);
+}
+
 /** A container's state as ps shows it: a running one whose cgroup is frozen (pausedContainers) is paused. */
 export const shownState = (r: ContainerRow, paused: Set<string>): string => (r.state === "running" && paused.has(r.id) ? "paused" : r.state);
 

@@ -11,8 +11,7 @@ import { loadNetwork } from "../network/store";
 import type { Paths } from "../paths";
 import { findImage } from "../store/images";
 import { containerVolumeNames } from "../store/volumes";
-import { pidStartTime } from "../sys/pid-start-time";
-import { containerDir, containerRunDir, type ContainerRow } from "./containers";
+import { containerDir, containerRunDir, processRuns, type ContainerRow } from "./containers";
 import type { Spec } from "./spec";
 import { containerCgroupDir, containerOomKilled } from "./cgroup/container-cgroup";
 import { cgroupFrozen } from "./cgroup/freezer";
@@ -36,7 +35,7 @@ export function inspectContainer(d: Database, p: Paths, r: ContainerRow) {
   const image = findImage(d, r.image_id);
   const net = loadNetwork(d, r.id);
   // The first process is the container's only while it is the one recorded (pid and start time).
-  const alive = r.state === "running" && r.pid !== null && r.pid_start !== null && pidStartTime(r.pid) === r.pid_start;
+  const alive = processRuns(r);
   // Paused: its cgroup frozen (rl pause), as the kernel says; podman's Running is false then.
   const cgroup = alive ? containerCgroupDir(d, r.id) : null;
   const paused = cgroup !== null && cgroupFrozen(cgroup);
