@@ -247,7 +247,12 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 1, stdout: "unhealthy\n" });
     expect(await r(["healthcheck", "run", "talker"])).toMatchObject({ code: 125, stderr: "rl: container talker has no healthcheck (rl run --health-cmd …)\n" });
     expect(await r(["run", "-d", "--health-cmd", "true", "--health-interval", "soon", ALPINE, "true"])).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid --health-interval "soon"') });
-    expect(await r(["stop", "-t", "0", "checked"])).toMatchObject({ code: 0 });
+    // A check that prints 32 MiB: read to its end (its exit code stands), 4096 characters kept.
+    await detach(["--name", "chatty", "--health-cmd", "head -c 33554432 /dev/zero | tr '\\0' x", "--health-interval", "1h", ALPINE, "sleep", "1000"]);
+    expect(await r(["healthcheck", "run", "chatty"])).toMatchObject({ code: 0, stdout: "" });
+    const chatty = JSON.parse((await r(["inspect", "-f", "{{json .State.Health}}", "chatty"])).stdout) as { Log: { ExitCode: number; Output: string }[] };
+    expect(chatty.Log.map((l) => [l.ExitCode, l.Output])).toEqual([[0, "x".repeat(4096)]]);
+    expect(await r(["stop", "-t", "0", "chatty", "checked"])).toMatchObject({ code: 0 });
     expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 125, stderr: "rl: container checked is not running\n" });
   });
 

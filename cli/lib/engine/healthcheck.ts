@@ -21,13 +21,15 @@ export async function runHealthcheck(_d: Database, p: Paths, c: ContainerRow): P
   if (!health) throw new RlError(`container ${c.name} has no healthcheck (rl run --health-cmd …)`);
   if (!processRuns(c)) throw new RlError(`container ${c.name} is not running`);
   const start = new Date();
-  const proc = Bun.spawn([...rlCommand(), "exec", c.id, "sh", "-c", health.command], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  // process.env, not the environment rl started with: run from the sources, rl dropped BUN_BE_BUN from it.
+  const proc = Bun.spawn([...rlCommand(), "exec", c.id, "sh", "-c", health.command], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: process.env });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     proc.kill("SIGKILL");
   }, health.timeoutMs);
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  // The container decides how much its check prints: only what is kept is held, the rest is read and dropped.
+  const [out, err, code] = await Promise.all([readCapped(proc.stdout, OUTPUT_LIMIT * 4), readCapped(proc.stderr, OUTPUT_LIMIT * 4), proc.exited]);
   clearTimeout(timer);
   const passed = !timedOut && code === 0;
   const before = readHealth(p, c.id) ?? { Status: "starting", FailingStreak: 0, Log: [] };
@@ -40,4 +42,15 @@ export async function runHealthcheck(_d: Database, p: Paths, c: ContainerRow): P
   };
   writeHealth(p, c.id, state);
   return passed;
+}
+
+/** A stream's first `limit` bytes as text (enough for OUTPUT_LIMIT characters of UTF-8), read to its end. */
+async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<string> {
+  const kept: Uint8Array[] = [];
+  let got = 0;
+  for await (const chunk of stream) {
+    if (got < limit) kept.push(chunk.subarray(0, limit - got));
+    got += chunk.length;
+  }
+  return new TextDecoder().decode(Buffer.concat(kept));
 }
