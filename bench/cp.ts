@@ -14,7 +14,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { removePaths } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
-import { endPodmanPause, median, option, timed, type Sample } from "./timed";
+import { endPodmanPause, median, must, option, timed, type Sample } from "./timed";
 
 const REPO = resolve(import.meta.dir, "..");
 const ALPINE = `oci:${resolve(REPO, "../shared/fixtures/oci/alpine-3.20.3")}:3.20.3`;
@@ -36,10 +36,6 @@ const podmanEnv = { ...process.env, XDG_RUNTIME_DIR: xdg } as Record<string, str
 const PODMAN = ["podman", "--runtime", "runc", "--root", join(WORK, "podman/root"), "--runroot", join(WORK, "podman/run")];
 const SETUP = "head -c 67108864 /dev/urandom > /big && echo small > /small";
 
-function must(argv: string[], env: Record<string, string>): void {
-  const r = Bun.spawnSync(argv, { env, stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr}`);
-}
 
 process.stderr.write("preparing the containers...\n");
 must([RL, "run", "--name", "stopped", ALPINE, "sh", "-c", SETUP], rlEnv);

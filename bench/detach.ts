@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { join, resolve } from "node:path";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
-import { endPodmanPause, median, option } from "./timed";
+import { endPodmanPause, median, must, option } from "./timed";
 
 const REPO = resolve(import.meta.dir, "..");
 const IMAGE = `oci:${resolve(REPO, "../shared/fixtures/oci/busybox-1.38.0-musl-amd64")}`;
@@ -37,11 +37,6 @@ const podmanXdg = join(WORK, "podman-xdg");
 const podmanEnv = { ...process.env, XDG_RUNTIME_DIR: podmanXdg } as Record<string, string>;
 const podman = ["podman", "--root", join(stores, "podman", "root"), "--runroot", join(stores, "podman", "run"), "--runtime", "runc", "--storage-driver", "overlay"];
 
-function must(argv: string[], env: Record<string, string>): string {
-  const r = Bun.spawnSync(argv, { env, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  return r.stdout.toString();
-}
 
 function time(argv: string[], env: Record<string, string>): { ms: number; out: string } {
   const t0 = performance.now();

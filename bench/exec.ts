@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
-import { endPodmanPause, median, option } from "./timed";
+import { endPodmanPause, median, must, option } from "./timed";
 
 const REPO = resolve(import.meta.dir, "..");
 const ROUNDS = Number(option("--rounds", "20"));
@@ -38,11 +38,6 @@ mkdirSync(podmanXdg, { mode: 0o700 });
 const podmanEnv = { ...process.env, XDG_RUNTIME_DIR: podmanXdg } as Record<string, string>;
 const podman = ["podman", "--root", join(work, "podman", "root"), "--runroot", join(work, "podman", "run"), "--runtime", "runc", "--storage-driver", "overlay"];
 
-function must(argv: string[], env: Record<string, string>): string {
-  const r = Bun.spawnSync(argv, { env, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  return r.stdout.toString();
-}
 
 /** Wall time of one run of `argv`, which must succeed. */
 function time(argv: string[], env: Record<string, string>): number {

@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import { makeLargeImage } from "./large-image";
 import { runWorkerJob } from "../cli/lib/rootfs/worker-job";
 import { RL, rlStartMode } from "./rl-command";
-import { endPodmanPause, median, option, timed as run, type Sample } from "./timed";
+import { endPodmanPause, median, must, option, timed as run, type Sample } from "./timed";
 
 const REPO = resolve(import.meta.dir, "..");
 const FIXTURES = resolve(REPO, "../shared/fixtures");
@@ -87,11 +87,6 @@ async function clean(): Promise<void> {
   if (existsSync(stores)) await runWorkerJob(WORK, { kind: "remove", paths: [stores] });
 }
 
-function must(argv: string[], env: Record<string, string>): string {
-  const r = Bun.spawnSync(argv, { env, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
-  return r.stdout.toString();
-}
 
 await clean();
 process.stderr.write("loading the image into rl and podman...\n");

@@ -38,3 +38,10 @@ export function endPodmanPause(xdgRuntimeDir: string): void {
     process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
   } catch {}
 }
+
+/** Run `argv` to its end and return its stdout; throws with the end of its stderr when it fails. */
+export function must(argv: string[], env: Record<string, string>): string {
+  const r = Bun.spawnSync(argv, { env, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().slice(-2000)}`);
+  return r.stdout.toString();
+}
