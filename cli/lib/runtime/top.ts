@@ -3,6 +3,7 @@
  * container's processes, as podman prints them: ids and names as the container sees them, durations as
  * Go prints them ("1.5s", "2m3s").
  */
+import { goDuration as goNanoseconds } from "../format";
 import { readFileSync } from "node:fs";
 import { RlError } from "../errors";
 import { capNames } from "../security/capabilities";
@@ -23,14 +24,9 @@ const TICKS = 100; // USER_HZ: /proc's clock ticks are always 100 a second
 
 const elapsed = (p: ProcInfo, c: TopContext) => Math.max(0, c.uptime - p.startTicks / TICKS);
 
-/** A duration (seconds, ms precision) as Go's time.Duration prints it: "0s", "250ms", "1.5s", "2m3.01s", "1h0m5s". */
+/** A duration in seconds, rounded to the millisecond as podman's top shows it, as Go prints it: "250ms", "2m3.01s". */
 export function goDuration(seconds: number): string {
-  const ms = Math.round(seconds * 1000);
-  if (ms === 0) return "0s";
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / 3_600_000), m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = ((ms % 60_000) / 1000).toFixed(3).replace(/\.?0+$/, "");
-  return `${h ? `${h}h` : ""}${h || m ? `${m}m` : ""}${s}s`;
+  return goNanoseconds(BigInt(Math.round(seconds * 1000)) * 1_000_000n);
 }
 
 /** A controlling terminal's name from /proc/PID/stat's tty_nr: pts/N, ttyN, ttySN; "?" for none. */
