@@ -407,7 +407,7 @@ int main(int argc, char **argv) {
   static char request[16384];
   char *words[MON_MAX_WORDS + 1];
   int ctl, joined[JOIN_COUNT], got[MON_MAX_FDS], n, nw = 0, i, j, out[3], ends[3], pid, status, code, committed = 0, any = 0;
-  int held[MON_MAX_FDS], nheld = 0, nstreams = 0, mask;
+  int held[MON_MAX_FDS], nheld = 0, nstreams = 0, mask, head;
   if (argc != 3 || !streq(argv[1], "monitor")) return 125;
   ctl = (int)to_long(argv[2]);
   /* Out of rl's session and process group: the user's Ctrl-C and a closed terminal are not ours. */
@@ -417,9 +417,10 @@ int main(int argc, char **argv) {
   n = mon_recv(ctl, request, sizeof request - 1, got, MON_MAX_FDS);
   if (n <= 0) return 125;
   request[n] = 0;
-  /* the first word says which namespaces came (see rl_monitor_spawn), in the executor's order */
-  for (i = 0, j = 0; i < JOIN_COUNT; i++) joined[i] = request[i] == '1' ? got[j++] : -1;
-  for (i = (int)slen(request) + 1; i < n && nw < MON_MAX_WORDS; i += (int)slen(request + i) + 1) words[nw++] = request + i;
+  /* the first word says which namespaces came (see rl_monitor_spawn), in the executor's order; empty: none */
+  head = (int)slen(request);
+  for (i = 0, j = 0; i < JOIN_COUNT; i++) joined[i] = i < head && request[i] == '1' ? got[j++] : -1;
+  for (i = head + 1; i < n && nw < MON_MAX_WORDS; i += (int)slen(request + i) + 1) words[nw++] = request + i;
   words[nw] = 0;
   if (nw <= MON_CLEANUP) return 125;
   log_path = words[MON_LOG];
