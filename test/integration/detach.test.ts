@@ -93,6 +93,35 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect((await r(["rm", "instant"])).code).toBe(0);
   });
 
+  test("a container whose monitor has not yet written its exit shows as running, not killed; wait gets the code", async () => {
+    await detach(["--name", "slowmon", "--network", "none", ALPINE, "sh", "-c", "sleep 0.5; exit 4"]);
+    const [row] = query<{ pid: number; monitor_pid: number }>("SELECT pid, monitor_pid FROM containers WHERE name = ?", "slowmon");
+    process.kill(row!.monitor_pid, "SIGSTOP");
+    try {
+      // The workload ends; its stopped monitor can neither reap it nor write its exit.
+      await until("the workload to end", () => !alive(row!.pid));
+      expect(await status("slowmon")).toMatch(/^Up /);
+    } finally {
+      process.kill(row!.monitor_pid, "SIGCONT");
+    }
+    expect(await r(["wait", "slowmon"])).toMatchObject({ code: 0, stdout: "4\n" });
+    expect((await r(["rm", "slowmon"])).code).toBe(0);
+  });
+
+  test("a foreground container whose workload ended is its rl's to record: a sweep meanwhile leaves it", async () => {
+    const hook = join(t.root, "paused-after-exit");
+    const p = Bun.spawn([RL_BIN, "run", "--name", "ended", "--network", "none", ALPINE, "sh", "-c", "echo bye; exit 3"], { env: { ...t.env, RL_TEST_PAUSE_AFTER_EXIT: hook }, stdout: "pipe", stderr: "pipe" });
+    await until("the pause", () => existsSync(hook) || p.exitCode !== null);
+    expect(existsSync(hook)).toBe(true);
+    // Its process is gone and not yet recorded: another command's sweep, and ps, leave it running.
+    expect(await status("ended")).toMatch(/^Up /);
+    rmSync(hook);
+    expect(await p.exited).toBe(3);
+    expect(await new Response(p.stderr).text()).toBe("");
+    expect(await status("ended")).toMatch(/^Exited \(3\) /);
+    expect((await r(["rm", "ended"])).code).toBe(0);
+  });
+
   test("--log-opt max-size, max-file: the log rotates as docker's does; rl logs reads the kept files in order", async () => {
     // 200 lines of 41 bytes (each record ~80 bytes with its time and stream): far more than 3 files of 2 kB hold.
     const id = await detach(["--name", "rotating", "--log-opt", "max-size=2k,max-file=3", ALPINE, "sh", "-c", "i=100; while [ $i -lt 300 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); done"]);

@@ -37,6 +37,9 @@ export interface ContainerRow {
   /** The monitor process of a detached container, and its /proc/PID/stat start time. */
   monitor_pid: number | null;
   monitor_start: string | null;
+  /** The rl that runs a foreground container, and its start time: it records the end, not the sweep. */
+  runner_pid: number | null;
+  runner_start: string | null;
   /** JSON: the container's creation config. */
   config: string | null;
 }
@@ -51,7 +54,7 @@ export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
  * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
  * Returns the name recorded.
  */
-export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start">, o: { generated?: boolean; createOnly?: boolean } = {}): string {
+export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start" | "runner_pid" | "runner_start">, o: { generated?: boolean; createOnly?: boolean } = {}): string {
   // rl create: no process carries it; its record waits for rl start (see abandoned).
   const own = o.createOnly ? { pid: null, start: null } : ownProcess();
   return transaction(d, p.db, () => {
@@ -76,7 +79,7 @@ export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "
 export function claimForStart(d: Database, p: Paths, id: string): boolean {
   const own = ownProcess();
   return transaction(d, p.db, () =>
-    d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ?, exit_code = NULL, finished = NULL, monitor_pid = NULL, monitor_start = NULL WHERE id = ? AND (state = 'exited' OR (state = 'created' AND pid IS NULL))").run(own.pid, own.start, id).changes === 1,
+    d.query("UPDATE containers SET state = 'created', pid = ?, pid_start = ?, exit_code = NULL, finished = NULL, monitor_pid = NULL, monitor_start = NULL, runner_pid = NULL, runner_start = NULL WHERE id = ? AND (state = 'exited' OR (state = 'created' AND pid IS NULL))").run(own.pid, own.start, id).changes === 1,
   { transient: true });
 }
 
@@ -89,12 +92,15 @@ export function forgetPid(d: Database, p: Paths, id: string): void {
 /**
  * The container runs as `pid`. A workload that has already ended (a zombie until its rl reaps it) has no
  * start time to record: its rl, which records the exit next, stays the process the sweep looks at.
+ * `foreground`: this rl runs it to its end and records that; until this rl is gone, the sweep leaves
+ * the container to it (between the workload's end and the record, a sweep would take it as killed).
  */
-export function markRunning(d: Database, p: Paths, id: string, pid: number): void {
+export function markRunning(d: Database, p: Paths, id: string, pid: number, o: { foreground: boolean }): void {
   const start = pidStartTime(pid);
   const own = ownProcess();
   const [who, since] = start === undefined ? [own.pid, own.start] : [pid, start];
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ? WHERE id = ?").run(who, since, Date.now(), id), { transient: true });
+  const runner = o.foreground ? own : { pid: null, start: null };
+  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ?, runner_pid = ?, runner_start = ? WHERE id = ?").run(who, since, Date.now(), runner.pid, runner.start, id), { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
@@ -123,6 +129,9 @@ export function killForRemoval(d: Database, p: Paths, c: ContainerRow): void {
 function asItIs(r: ContainerRow): ContainerRow {
   if (r.state !== "running" || recordedProcessAlive(r)) return r;
   const end = readExitFile(paths(), r.id);
+  // Its monitor (before it wrote the exit file) or its foreground rl records the end in a moment: until
+  // then it is as recorded, never "killed" for want of the code.
+  if (!end && (monitorAlive(r) || runnerAlive(r))) return r;
   return { ...r, state: "exited", exit_code: end?.code ?? 137, finished: end?.finished ?? r.finished, pid: null };
 }
 
@@ -134,6 +143,11 @@ export function recordMonitor(d: Database, id: string, pid: number): void {
 /** Whether a detached container's monitor still runs (its exit command then records the container's end). */
 function monitorAlive(r: ContainerRow): boolean {
   return r.monitor_pid !== null && pidStartTime(r.monitor_pid) === r.monitor_start;
+}
+
+/** Whether the rl that runs a foreground container still runs (it records the container's end). */
+function runnerAlive(r: ContainerRow): boolean {
+  return r.runner_pid !== null && pidStartTime(r.runner_pid) === r.runner_start;
 }
 
 /** Whether the container's recorded process (or, while it is created, the rl creating it) still runs. */
@@ -156,7 +170,7 @@ export const shownState = (r: ContainerRow, paused: Set<string>): string => (r.s
  */
 function abandoned(r: ContainerRow): boolean {
   const fresh = r.state === "created" && r.pid === null && Date.now() - r.created < 60_000;
-  return !recordedProcessAlive(r) && !fresh && !monitorAlive(r) && !waitsForStart(r);
+  return !recordedProcessAlive(r) && !fresh && !monitorAlive(r) && !runnerAlive(r) && !waitsForStart(r);
 }
 
 /** Made by rl create (its configuration kept, no process): it waits for rl start. */

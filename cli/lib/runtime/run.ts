@@ -375,7 +375,7 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
         transaction(d, p.db, () => {
           d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
-          markRunning(d, p, id, c.spawned.pid);
+          markRunning(d, p, id, c.spawned.pid, { foreground: !c.monitor });
           if (c.monitor) recordMonitor(d, id, c.monitor.pid);
         }, { transient: true });
       };
@@ -423,6 +423,7 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
   signals.to(started!.pid);
   const term = attachStdio(started!, o.interactive);
   const code = await started!.exited;
+  pauseForTests("RL_TEST_PAUSE_AFTER_EXIT");
   // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.
   const row = findContainer(d, id);
   const removedMeanwhile = !row || row.state === "removing";

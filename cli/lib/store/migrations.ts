@@ -1,5 +1,5 @@
 import { CGROUP_TABLES } from "./schema/cgroups";
-import { CONTAINER_LIFECYCLE_COLUMNS, CONTAINER_TABLES } from "./schema/containers";
+import { CONTAINER_LIFECYCLE_COLUMNS, CONTAINER_RUNNER_COLUMNS, CONTAINER_TABLES } from "./schema/containers";
 import { IMAGE_TABLES, LAYER_SIZE_TABLES, PENDING_WRITE_TABLES, REPO_DIGEST_TABLES } from "./schema/images";
 import { NETWORK_TABLES } from "./schema/networks";
 import { VOLUME_TABLES } from "./schema/volumes";
@@ -25,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: IMAGE_TABLES + CONTAINER_TABLES + REPO_DIGEST_TABLES + LAYER_SIZE_TABLES + PENDING_WRITE_TABLES + NETWORK_TABLES + VOLUME_TABLES + CGROUP_TABLES,
   },
   { what: "containers: start time, monitor process, creation config", sql: CONTAINER_LIFECYCLE_COLUMNS },
+  { what: "containers: the rl process that runs a foreground container", sql: CONTAINER_RUNNER_COLUMNS },
 ];

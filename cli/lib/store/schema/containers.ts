@@ -30,3 +30,9 @@ ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;   -- the monitor process 
 ALTER TABLE containers ADD COLUMN monitor_start TEXT;    -- its /proc/PID/stat start time, against pid reuse
 ALTER TABLE containers ADD COLUMN config TEXT;           -- JSON: the container's creation config
 `;
+
+/** Migration 3: the rl that runs a foreground container, which records its end (the sweep leaves it to that rl). */
+export const CONTAINER_RUNNER_COLUMNS = `
+ALTER TABLE containers ADD COLUMN runner_pid INTEGER;    -- the rl process of a foreground container
+ALTER TABLE containers ADD COLUMN runner_start TEXT;     -- its /proc/PID/stat start time, against pid reuse
+`;
