@@ -16,15 +16,25 @@
  *   monitor -> rl: the pid (or -errno) with the child's sync and error pipes (rl drives the start as for
  *                  a child of its own: id maps, tap0, release, exec);
  *   rl -> monitor: the commit, once the container runs and is recorded, with the descriptors the
- *                  monitor keeps for the container's lifetime (slirp4netns's exit pipe). EOF before the
- *                  commit (rl failed or was killed): the monitor kills the container and exits with
- *                  the container's exit code, which rl's failure path waits for.
+ *                  monitor keeps for the container's lifetime (slirp4netns's exit pipe), and with
+ *                  MON_GO_CLIENT the last of them an attach connection already made (rl run -it,
+ *                  rl start -a: nothing the container writes is missed). EOF before the commit (rl
+ *                  failed or was killed): the monitor kills the container and exits with the
+ *                  container's exit code, which rl's failure path waits for.
+ *
+ * The attach socket (rl attach): from the commit on, the monitor listens on DIR/attach (MON_ATTACH) and
+ * speaks to each connection in frames of a kind byte, a 4-byte little-endian length and the payload:
+ *   monitor -> client: ATTACH_STDOUT, ATTACH_STDERR (the container's output, as the log gets it),
+ *                      ATTACH_EXIT (decimal exit code; the last frame, once the output is drained);
+ *   client -> monitor: ATTACH_STDIN (written to the container's stdin: its pipe, or its pty with -t),
+ *                      ATTACH_CLOSE (EOF on the stdin pipe), ATTACH_RESIZE (rows, cols: 2 bytes each).
+ * The socket lives in the container's runtime directory (0700, the user's own).
  */
 
 #define MON_FLAGS 0        /* clone flags (decimal) */
 #define MON_CONSOLE 1      /* 1: -t, the child sends its pty master, which the monitor keeps */
 #define MON_TAP 2          /* 1: the child makes tap0 first */
-#define MON_STDIN 3        /* 1: -i without -t: a stdin pipe held open (never written) */
+#define MON_STDIN 3        /* 1: -i: input from attached clients goes to the container (a pipe, or its pty with -t) */
 #define MON_PROGRAM 4      /* the executor program the child execs */
 #define MON_LOG 5          /* the log file ("" for --log-driver none) */
 #define MON_EXIT 6         /* the exit file: "CODE FINISHED_MS\n", written atomically */
@@ -32,7 +42,8 @@
 #define MON_LOG_MAX 8      /* --log-opt max-size: bytes, 0 for no limit */
 #define MON_LOG_FILES 9    /* --log-opt max-file: the log and the rotated files kept beside it (LOG.1 ...) */
 #define MON_HEALTH 10      /* --health-interval in ms (0: no healthcheck): the exit command's argv with __health for __cleanup runs it */
-#define MON_CLEANUP 11     /* the exit command's argv from here on */
+#define MON_ATTACH 11      /* the directory of the attach socket ("" for none) */
+#define MON_CLEANUP 12     /* the exit command's argv from here on */
 #define MON_MAX_WORDS 40
 
 #ifdef RL_EXECUTOR_MAIN
@@ -63,6 +74,16 @@ extern int *__errno_location(void);
 #define SOCK_SEQPACKET 5
 #define MSG_CMSG_CLOEXEC 0x40000000
 #define MON_MAX_FDS 8 /* the namespaces to join (the executor's JOIN_COUNT, 7), or what the commit hands over */
+#define MON_GO 1          /* the commit */
+#define MON_GO_CLIENT 2   /* with the commit: its last descriptor is an attach connection */
+
+#define ATTACH_STDIN 0
+#define ATTACH_STDOUT 1
+#define ATTACH_STDERR 2
+#define ATTACH_EXIT 3
+#define ATTACH_CLOSE 4
+#define ATTACH_RESIZE 5
+#define ATTACH_MAX_IN 4096 /* the largest frame a client may send */
 
 /* Send `len` bytes and up to MON_MAX_FDS descriptors in one message. 0, or -errno. */
 static int mon_send(int sock, const void *data, int len, const int *fds, int nfds) {
@@ -140,11 +161,47 @@ int rl_monitor_spawn(int ctl, const char *words, int len, const int *join, int n
   return 0;
 }
 
-/* The container runs and is recorded: hand the monitor what it keeps, and let go of it. 0 or -errno. */
-int rl_monitor_commit(int ctl, const int *fds, int nfds) {
-  int go = 1, r = mon_send(ctl, &go, sizeof go, fds, nfds);
+/* The container runs and is recorded: hand the monitor what it keeps (and `client`, an attach connection,
+ * or -1), and let go of it. 0 or -errno. */
+int rl_monitor_commit(int ctl, const int *fds, int nfds, int client) {
+  int all[MON_MAX_FDS], n = 0, i, go = MON_GO, r;
+  for (i = 0; i < nfds && n < MON_MAX_FDS - 1; i++) all[n++] = fds[i];
+  if (client >= 0) { all[n++] = client; go |= MON_GO_CLIENT; }
+  r = mon_send(ctl, &go, sizeof go, all, n);
   close(ctl);
   return r;
+}
+
+extern int open(const char *path, int flags, ...);
+extern int socket(int domain, int type, int proto);
+extern int connect(int fd, const void *addr, uint32_t len);
+
+/* Connect to the attach socket in `dir` (through the directory's descriptor: `dir` may be longer than a
+ * socket address holds). The connection's descriptor, or -errno. */
+int rl_monitor_connect(const char *dir) {
+  struct { unsigned short family; char path[108]; } addr;
+  const char *head = "/proc/self/fd/", *tail = "/attach";
+  char digits[12]; int d, fd, k = 0, n = 0, i, e;
+  d = open(dir, 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | SOCK_CLOEXEC /* = O_CLOEXEC */);
+  if (d < 0) return -errno;
+  fd = socket(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0);
+  if (fd < 0) { e = errno; close(d); return -e; }
+  addr.family = AF_UNIX;
+  for (i = 0; head[i]; i++) addr.path[k++] = head[i];
+  for (i = d; i > 0 || n == 0; i /= 10) digits[n++] = (char)('0' + i % 10);
+  while (n > 0) addr.path[k++] = digits[--n];
+  for (i = 0; tail[i]; i++) addr.path[k++] = tail[i];
+  addr.path[k] = 0;
+  while ((i = connect(fd, &addr, (uint32_t)(2 + k + 1))) < 0 && errno == EINTR) {}
+  e = i < 0 ? errno : 0;
+  close(d);
+  if (e) { close(fd); return -e; }
+  return fd;
+}
+
+/* An attach connection made before the commit: out[0] rl's end, out[1] the monitor's. 0 or -errno. */
+int rl_monitor_client_pair(int *out) {
+  return socketpair(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0, out) < 0 ? -errno : 0;
 }
 
 #else
@@ -165,8 +222,13 @@ struct pollfd_ { int fd; short events, revents; };
 #define O_NONBLOCK 04000
 #define SYS_pidfd_open 434
 
-/* One stream written to the log. */
-struct stream { int fd; const char *name; };
+/* One stream written to the log (and to attached clients as frames of `kind`). */
+struct stream { int fd; const char *name; int kind; };
+
+extern int bind(int fd, const void *addr, uint32_t len);
+extern int listen(int fd, int backlog);
+extern int accept4(int fd, void *addr, void *len, int flags);
+extern int setsockopt(int fd, int level, int name, const void *val, uint32_t len);
 
 static int log_fd = -1;
 static const char *log_path = "";
@@ -223,13 +285,113 @@ static void timestamp(char *out) {
   p += 9; *p++ = 'Z'; *p = 0;
 }
 
-static void write_all(int fd, const char *buf, long n) {
+/* 0, or -1 when not all could be written (a full disk loses log lines, never the container). */
+static int write_all(int fd, const char *buf, long n) {
   while (n > 0) {
     ssize_t k = write(fd, buf, (size_t)n);
     if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return; /* a full disk loses log lines, never the container */
+    if (k <= 0) return -1;
     buf += k; n -= k;
   }
+  return 0;
+}
+
+/* ---- attached clients (see "The attach socket" above) ---- */
+
+#define MAX_CLIENTS 8
+struct client { int fd; int fill; char buf[5 + ATTACH_MAX_IN]; };
+static struct client clients[MAX_CLIENTS];
+static int listen_fd = -1, attach_dir = -1;
+/* Where ATTACH_STDIN goes: the stdin pipe, or the pty master (-t); -1 without -i. */
+static int input_fd = -1, input_is_pty = 0;
+
+static void drop_client(struct client *c) {
+  close(c->fd);
+  c->fd = -1; c->fill = 0;
+}
+
+static void add_client(int fd) {
+  int i;
+  /* A client that reads nothing for 10 s is dropped rather than stall the container's output. */
+  struct { long sec, usec; } tv = {10, 0};
+  setsockopt(fd, SOL_SOCKET, 21 /* SO_SNDTIMEO */, &tv, sizeof tv);
+  for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd < 0) { clients[i].fd = fd; clients[i].fill = 0; return; }
+  close(fd);
+}
+
+static void send_frame(struct client *c, int kind, const char *data, int n) {
+  char head[5];
+  head[0] = (char)kind;
+  head[1] = (char)(n & 0xff); head[2] = (char)((n >> 8) & 0xff); head[3] = (char)((n >> 16) & 0xff); head[4] = (char)((n >> 24) & 0xff);
+  if (write_all(c->fd, head, 5) < 0 || write_all(c->fd, data, n) < 0) drop_client(c);
+}
+
+static void broadcast(int kind, const char *data, int n) {
+  int i;
+  for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) send_frame(&clients[i], kind, data, n);
+}
+
+/* Listen on DIR/attach (a path through the directory's descriptor: DIR may be longer than a socket
+ * address holds). A stale socket of an earlier monitor is replaced. */
+static void listen_attach(const char *dir) {
+  char path[64]; int fd, i, k;
+  struct { unsigned short family; char path[108]; } addr;
+  if (!dir[0]) return;
+  attach_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (attach_dir < 0) return;
+  unlinkat(attach_dir, "attach", 0);
+  fd = socket(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  k = 0;
+  for (i = 0; "/proc/self/fd/"[i]; i++) path[k++] = "/proc/self/fd/"[i];
+  put_long(path + k, attach_dir); k += (int)slen(path + k);
+  for (i = 0; "/attach"[i]; i++) path[k++] = "/attach"[i];
+  path[k] = 0;
+  addr.family = AF_UNIX;
+  for (i = 0; i <= k; i++) addr.path[i] = path[i];
+  if (bind(fd, &addr, (uint32_t)(2 + k + 1)) < 0 || listen(fd, MAX_CLIENTS) < 0) { close(fd); return; }
+  listen_fd = fd;
+}
+
+static void unlisten_attach(void) {
+  if (listen_fd >= 0) { close(listen_fd); listen_fd = -1; }
+  if (attach_dir >= 0) { unlinkat(attach_dir, "attach", 0); close(attach_dir); attach_dir = -1; }
+}
+
+static int frame_length(const char *b) {
+  return (unsigned char)b[1] | (unsigned char)b[2] << 8 | (unsigned char)b[3] << 16 | (unsigned char)b[4] << 24;
+}
+
+/* Carry out one client frame. */
+static void client_frame(int kind, const char *data, int n) {
+  if (kind == ATTACH_STDIN && input_fd >= 0) {
+    if (write_all(input_fd, data, n) < 0 && !input_is_pty) { close(input_fd); input_fd = -1; }
+  } else if (kind == ATTACH_CLOSE && input_fd >= 0 && !input_is_pty) {
+    close(input_fd); input_fd = -1;
+  } else if (kind == ATTACH_RESIZE && input_is_pty && n == 4) {
+    struct winsize ws;
+    ws.row = (unsigned short)((unsigned char)data[0] | (unsigned char)data[1] << 8);
+    ws.col = (unsigned short)((unsigned char)data[2] | (unsigned char)data[3] << 8);
+    ws.xpixel = ws.ypixel = 0;
+    ioctl(input_fd, TIOCSWINSZ, &ws);
+  }
+}
+
+/* Read what a client sent; carry out each whole frame. EOF, an error or a frame too large drops it. */
+static void read_client(struct client *c) {
+  ssize_t n; int len, off = 0;
+  do n = read(c->fd, c->buf + c->fill, sizeof c->buf - (size_t)c->fill); while (n < 0 && errno == EINTR);
+  if (n <= 0) { drop_client(c); return; }
+  c->fill += (int)n;
+  while (c->fill - off >= 5) {
+    len = frame_length(c->buf + off);
+    if (len < 0 || len > ATTACH_MAX_IN) { drop_client(c); return; }
+    if (c->fill - off < 5 + len) break;
+    client_frame(c->buf[off], c->buf + off + 5, len);
+    off += 5 + len;
+  }
+  for (len = 0; off + len < c->fill; len++) c->buf[len] = c->buf[off + len];
+  c->fill -= off;
 }
 
 /* One log record: "TIME STREAM F|P TEXT\n" (P: the text continues in the next record). */
@@ -258,6 +420,7 @@ static int pump(struct stream *s) {
   do n = read(s->fd, buf, sizeof buf); while (n < 0 && errno == EINTR);
   if (n < 0 && errno == 11 /* EAGAIN */) return 1;
   if (n <= 0) return 0;
+  broadcast(s->kind, buf, (int)n);
   for (i = 0; i < n; i++) {
     if (buf[i] == '\n' || (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n')) {
       /* the pty's "\r\n" is one line end, as podman's conmon writes it */
@@ -299,13 +462,22 @@ static void write_exit_file(const char *path, int code, long finished) {
 
 /* rl's word on the container (blocking): the commit with the descriptors to hold (1: it is kept), or
  * EOF (2: rl failed or died, and gave it up). */
+static const char *attach_path_dir = "";
+
 static int take_commit(int ctl, int *committed, int *held, int *nheld) {
   int go = 0, r = mon_recv(ctl, &go, sizeof go, held, MON_MAX_FDS);
   close(ctl);
-  if (r != (int)sizeof go || go != 1) { *committed = 2; return 0; }
+  if (r != (int)sizeof go || !(go & MON_GO)) {
+    int i;
+    for (i = 0; i < MON_MAX_FDS; i++) if (held[i] >= 0) { close(held[i]); held[i] = -1; }
+    *committed = 2;
+    return 0;
+  }
   *committed = 1;
   for (*nheld = 0; *nheld < MON_MAX_FDS && held[*nheld] >= 0; (*nheld)++) {}
+  if ((go & MON_GO_CLIENT) && *nheld > 0) { add_client(held[*nheld - 1]); held[--(*nheld)] = -1; }
   open_log();
+  listen_attach(attach_path_dir);
   return 1;
 }
 
@@ -331,7 +503,7 @@ static void reap_health(void) {
 /* Wait until `pid` ends (pidfd readable, or polled) while the streams are pumped and, until it is
  * committed (1) or abandoned (2), the control socket is read; its wait status. */
 static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *committed, int *held, int *nheld) {
-  struct pollfd_ pfd[6]; int pidfd, status, i, n, w;
+  struct pollfd_ pfd[8 + MAX_CLIENTS]; int pidfd, status, i, n, w;
   pidfd = (int)syscall(SYS_pidfd_open, (long)pid, 0L);
   if (pidfd >= 0) fcntl(pidfd, 2 /* F_SETFD */, 1 /* FD_CLOEXEC */);
   for (;;) {
@@ -340,6 +512,8 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     if (*committed == 1) for (i = 0; i < nstreams; i++) if (streams[i].fd >= 0) { pfd[n].fd = streams[i].fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     if (*committed == 0) { pfd[n].fd = ctl; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     if (pidfd >= 0) { pfd[n].fd = pidfd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
+    if (listen_fd >= 0) { pfd[n].fd = listen_fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
+    for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) { pfd[n].fd = clients[i].fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     {
       long wait_ms = pidfd >= 0 ? -1 : 200;
       if (*committed == 1 && health_ms > 0) {
@@ -369,6 +543,15 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
       for (k = 0; k < n; k++) if (pfd[k].fd == streams[i].fd && pfd[k].revents) {
         if (!pump(&streams[i])) { close(streams[i].fd); streams[i].fd = -1; }
       }
+    }
+    for (i = 0; i < n; i++) {
+      int k;
+      if (!pfd[i].revents) continue;
+      if (pfd[i].fd == listen_fd) {
+        int fd = accept4(listen_fd, 0, 0, SOCK_CLOEXEC);
+        if (fd >= 0) add_client(fd);
+      }
+      for (k = 0; k < MAX_CLIENTS; k++) if (clients[k].fd >= 0 && clients[k].fd == pfd[i].fd) read_client(&clients[k]);
     }
     if (*committed == 0) {
       for (i = 0; i < n; i++) if (pfd[i].fd == ctl && pfd[i].revents) {
@@ -424,6 +607,8 @@ int main(int argc, char **argv) {
   words[nw] = 0;
   if (nw <= MON_CLEANUP) return 125;
   log_path = words[MON_LOG];
+  attach_path_dir = words[MON_ATTACH];
+  for (i = 0; i < MAX_CLIENTS; i++) clients[i].fd = -1;
   log_max = to_long(words[MON_LOG_MAX]);
   log_files = (int)to_long(words[MON_LOG_FILES]);
   if (log_files < 1) log_files = 1;
@@ -450,13 +635,15 @@ int main(int argc, char **argv) {
     if (mon_send(ctl, &pid, sizeof pid, give, 2) < 0) kill(pid, SIGKILL);
     close(out[0]); close(out[1]);
   }
-  if (ends[1] >= 0) { streams[nstreams].fd = ends[1]; streams[nstreams].name = "stdout"; nstreams++; }
-  if (ends[2] >= 0) { streams[nstreams].fd = ends[2]; streams[nstreams].name = "stderr"; nstreams++; }
+  if (ends[1] >= 0) { streams[nstreams].fd = ends[1]; streams[nstreams].name = "stdout"; streams[nstreams].kind = ATTACH_STDOUT; nstreams++; }
+  if (ends[2] >= 0) { streams[nstreams].fd = ends[2]; streams[nstreams].name = "stderr"; streams[nstreams].kind = ATTACH_STDERR; nstreams++; }
+  input_fd = ends[0];
   if (out[2] >= 0) {
     /* -t: the child sends its pty master before it execs (EOF: it failed first) */
     int master = recv_fd(out[2]);
     close(out[2]);
-    if (master >= 0) { streams[nstreams].fd = master; streams[nstreams].name = "stdout"; nstreams++; }
+    if (master >= 0) { streams[nstreams].fd = master; streams[nstreams].name = "stdout"; streams[nstreams].kind = ATTACH_STDOUT; nstreams++; }
+    if (master >= 0 && to_long(words[MON_STDIN])) { input_fd = master; input_is_pty = 1; }
   }
   for (i = 0; i < MON_MAX_FDS; i++) held[i] = -1;
   status = reap(pid, streams, nstreams, ctl, &committed, held, &nheld);
@@ -464,8 +651,14 @@ int main(int argc, char **argv) {
   if (committed != 1) return code; /* rl's failure path ends the container and removes it */
   write_exit_file(words[MON_EXIT], code, now_ms());
   drain(streams, nstreams, 2000);
+  {
+    char text[16]; put_long(text, code);
+    broadcast(ATTACH_EXIT, text, (int)slen(text));
+    for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) drop_client(&clients[i]);
+    unlisten_attach();
+  }
   for (i = 0; i < nheld; i++) close(held[i]); /* slirp4netns ends with the exit pipe */
-  if (ends[0] >= 0) close(ends[0]);
+  if (input_fd >= 0 && !input_is_pty) close(input_fd);
   if (log_fd >= 0) close(log_fd);
   execve(words[MON_CLEANUP], words + MON_CLEANUP, environ);
   return code;

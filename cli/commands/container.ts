@@ -14,6 +14,7 @@ import * as start from "./start";
 import * as restart from "./restart";
 import * as stop from "./stop";
 import * as kill from "./kill";
+import * as attach from "./attach";
 import * as wait from "./wait";
 import * as stats from "./stats";
 import * as update from "./update";
@@ -21,8 +22,8 @@ import * as pause from "./pause";
 import * as unpause from "./unpause";
 
 export const command = "container <command>";
-export const describe = "Manage containers (ls, rm, inspect, create, start, restart, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists)";
-export const SUBCOMMANDS = [ls, { ...ls, command: "list" }, ps, rm, inspect, create, start, restart, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists];
+export const describe = "Manage containers (ls, rm, inspect, create, start, attach, restart, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists)";
+export const SUBCOMMANDS = [ls, { ...ls, command: "list" }, ps, rm, inspect, create, start, attach, restart, logs, stop, kill, wait, stats, update, pause, unpause, port, rename, prune, top, exists];
 
 export const EXAMPLES: Example[] = [
   ["$0 container ls -a", "List every container (as rl ps -a)"],

@@ -6,7 +6,7 @@ export const command = "create <IMAGE> [COMMAND..]";
 export const describe = "Create a container without starting it (rl start runs it)";
 
 // rl run's options, but for how a start attaches (rl start decides that).
-const { detach: _d, ...OPTIONS_WITHOUT_DETACH } = RUN_OPTIONS;
+const { detach: _d, attach: _a, "detach-keys": _k, ...OPTIONS_WITHOUT_DETACH } = RUN_OPTIONS;
 export const OPTIONS = OPTIONS_WITHOUT_DETACH;
 export { POSITIONALS, OPTIONS_END_AT_FIRST_ARGUMENT };
 export const EXAMPLES: Example[] = [

@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, () => Promise<Verb>> = {
   rm: () => import("./rm"),
   create: () => import("./create"),
   start: () => import("./start"),
+  attach: () => import("./attach"),
   restart: () => import("./restart"),
   logs: () => import("./logs"),
   healthcheck: () => import("./healthcheck"),

@@ -5,6 +5,9 @@ import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
 import { parseRestartPolicy, type RestartPolicy } from "../lib/runtime/restart-policy";
 import { parseHealth } from "../lib/runtime/health-options";
 import { RlError } from "../lib/errors";
+import { monitorMissing } from "../lib/sys/monitor";
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../lib/runtime/detach-keys";
+import { parseAttachStreams } from "../lib/runtime/attach-streams";
 import { warnOnce } from "../lib/log";
 import { parseDriver } from "../lib/rootfs/driver";
 import { imageOptions, PULL_FLAGS } from "./registry-flags";
@@ -29,6 +32,8 @@ export const OPTIONS = {
   "no-healthcheck": { type: "boolean", default: false, describe: "No healthcheck" },
   restart: { type: "string", default: "no", describe: "When a detached container ends, start it again: no, on-failure[:N] (a code other than 0, at most N times), always, unless-stopped (rl stop leaves either stopped); docker's back-off, 100 ms doubled up to a minute" },
   name: { type: "string", describe: "Name the container" },
+  attach: { alias: "a", type: "string", array: true, default: [], describe: "Attach only these of its streams: stdin, stdout, stderr (repeatable; stdin not named is closed, output not named discarded)" },
+  "detach-keys": { type: "string", default: DEFAULT_DETACH_KEYS, describe: "With -it: the keys that detach from it, leaving it running (rl attach comes back; \"\": none)" },
   interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
   tty: { alias: "t", type: "boolean", default: false, describe: "Allocate a terminal (from the container's own /dev/pts)" },
   env: { alias: "e", type: "string", array: true, default: [], describe: "Set an environment variable (KEY=VALUE, or KEY to pass rl's own)" },
@@ -90,7 +95,13 @@ export type Args = Record<string, unknown> & { IMAGE: string; COMMAND?: string[]
 
 export async function handler(a: Args): Promise<number> {
   const o = runOptions(a);
+  const detachKeys = parseDetachKeys(String(a["detach-keys"]));
   if (o.restart?.name !== "no" && !o.detach) warnOnce(`--restart ${a.restart} applies to detached containers (rl run -d, rl start): this one runs in the foreground, once`);
+  // An interactive terminal runs under a monitor, attached: the user can detach (--detach-keys) and come back (rl attach).
+  if (o.tty && o.interactive && !o.detach && !monitorMissing()) {
+    const stdin = o.streams?.stdin ?? true;
+    return runContainer({ ...o, detach: true, restart: parseRestartPolicy("no") }, { attach: { tty: true, stdin, detachKeys: stdin ? detachKeys : [] } });
+  }
   return runContainer(o);
 }
 
@@ -104,6 +115,8 @@ function restartOption(a: Args): RestartPolicy {
 /** run's (and create's) flags as the options of a container. */
 export function runOptions(a: Args): RunOptions {
   const command = (a.COMMAND ?? []).map(String);
+  const streams = parseAttachStreams((a.attach as string[] | undefined) ?? []);
+  if (streams && a.detach) throw new RlError("cannot combine -a (attach to streams) with -d (detach)");
   return {
     image: String(a.IMAGE),
     command,
@@ -125,8 +138,9 @@ export function runOptions(a: Args): RunOptions {
     logDriver: parseLogDriver(String(a["log-driver"])),
     logOpts: parseLogOpts(a["log-opt"] as string[]),
     name: a.name as string | undefined,
-    interactive: Boolean(a.interactive),
+    interactive: Boolean(a.interactive) && (streams?.stdin ?? true),
     tty: Boolean(a.tty),
+    streams,
     init: Boolean(a.init),
     network: String(a.network),
     publish: a.publish as string[],

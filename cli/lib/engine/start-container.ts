@@ -7,15 +7,21 @@ import { loadConfig } from "../runtime/stored-config";
 import { processRuns } from "../runtime/containers";
 import { stopContainer } from "./stop-container";
 import { clearRestartState } from "../runtime/restart-state";
+import { monitorMissing } from "../sys/monitor";
 
 /**
- * Start a stopped container (exited, or made by rl create) with the options it was made with: in the
- * background under a monitor, or attached (`attach`: rl waits, relays its stdio and returns its exit code).
+ * Start a stopped container (exited, or made by rl create) with the options it was made with, under a
+ * monitor; `attach`: rl stays attached to it (its output, and stdin with `interactive`) and returns its
+ * exit code, or 0 when the user detaches.
  */
-export async function startContainer(p: Paths, c: ContainerRow, o: { attach: boolean; interactive: boolean; byPolicy?: boolean }): Promise<number> {
+export async function startContainer(p: Paths, c: ContainerRow, o: { attach: boolean; interactive: boolean; detachKeys?: readonly number[]; byPolicy?: boolean }): Promise<number> {
   const config = loadConfig(c);
   if (!o.byPolicy) clearRestartState(p, c.id);
-  return runContainer({ ...config, detach: !o.attach, interactive: config.interactive || o.interactive }, { existing: c });
+  // Attached, it runs under its monitor all the same: the user can detach and it goes on.
+  // (Without the monitor program, attached as a child of rl's.)
+  if (o.attach && monitorMissing()) return runContainer({ ...config, detach: false, interactive: config.interactive || o.interactive }, { existing: c });
+  const attach = o.attach ? { tty: config.tty, stdin: o.interactive, detachKeys: o.detachKeys ?? [] } : undefined;
+  return runContainer({ ...config, detach: true, interactive: config.interactive || o.interactive }, { existing: c, attach });
 }
 
 /** Stop a container if it runs (its stop signal, SIGKILL after `timeoutSec`), then start it in the background. */

@@ -1,12 +1,13 @@
 import { relayPipes } from "./stdio-relay";
+import type { AttachStreams } from "./attach-streams";
 import { attachTerminal } from "./tty";
 
 export type Attached = ReturnType<typeof relayPipes>;
 
 /** Connect rl to a started process: its pty (-t), or the pipes rl relays, or nothing (it has rl's own fds). */
-export function attachStdio(s: { ptyMaster: number; pipes: readonly number[] }, interactive: boolean): Attached | undefined {
+export function attachStdio(s: { ptyMaster: number; pipes: readonly number[] }, interactive: boolean, streams?: AttachStreams): Attached | undefined {
   if (s.ptyMaster >= 0) return attachTerminal(s.ptyMaster, interactive);
-  return s.pipes.some((fd) => fd >= 0) ? relayPipes(s.pipes) : undefined;
+  return s.pipes.some((fd) => fd >= 0) ? relayPipes(s.pipes, streams) : undefined;
 }
 
 /**

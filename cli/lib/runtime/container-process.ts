@@ -10,6 +10,7 @@ import { describeOp, encodeOps, type Op } from "./ops";
 import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
+import type { AttachStreams } from "./attach-streams";
 import { waitForExit } from "./wait";
 import { spawnMonitored, type Monitor, type MonitorRequest } from "../sys/monitor";
 
@@ -83,20 +84,20 @@ export interface Child {
 }
 
 /** A detached container's child is its monitor's: how the monitor keeps its output and its end. */
-export type DetachedOutput = Pick<MonitorRequest, "log" | "logMaxSize" | "logMaxFiles" | "healthIntervalMs" | "exitFile" | "cleanup">;
+export type DetachedOutput = Pick<MonitorRequest, "log" | "logMaxSize" | "logMaxFiles" | "healthIntervalMs" | "exitFile" | "attachDir" | "cleanup">;
 
 /**
  * `terminal`: -t and -i, which decide its stdio (a pty, rl's fds, or pipes: see stdioPipes). `detached`:
  * the child is cloned by a monitor (sys/monitor.ts), which outlives rl and owns its stdio.
  */
-export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean }, mapping: IdMapping, slirp: boolean, detached?: DetachedOutput): Promise<Child> {
+export async function cloneChild(namespaces: Namespaces, terminal: { tty: boolean; interactive: boolean; streams?: AttachStreams }, mapping: IdMapping, slirp: boolean, detached?: DetachedOutput): Promise<Child> {
   const join = joinFds(namespaces);
   const tap = slirp && !join;
   let spawned: Spawned;
   let monitor: Monitor | undefined;
   try {
     if (detached) {
-      ({ spawned, monitor } = spawnMonitored({ cloneFlags: cloneFlags(namespaces), tty: terminal.tty, makeTap: tap, keepStdin: terminal.interactive && !terminal.tty, copy: mapping.lines !== undefined, ...detached }, join));
+      ({ spawned, monitor } = spawnMonitored({ cloneFlags: cloneFlags(namespaces), tty: terminal.tty, makeTap: tap, keepStdin: terminal.interactive, copy: mapping.lines !== undefined, ...detached }, join));
     } else spawned = spawnChild(cloneFlags(namespaces), terminal.tty, join, tap, stdioPipes(terminal), mapping.lines !== undefined);
   } finally {
     if (join) closeJoinFds(join);

@@ -25,6 +25,8 @@ import { killPid } from "../sys/executor";
 import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces, type Started } from "./container-process";
 import type { Monitor } from "../sys/monitor";
+import { attachContainer, type AttachEnd, type AttachOptions } from "./attach-client";
+import type { AttachStreams } from "./attach-streams";
 import { exitFilePath, healthFilePath, logPath, rlCommand } from "./exit-file";
 import type { HealthConfig } from "./health-options";
 import type { LogDriver, LogOptions } from "./log-options";
@@ -82,6 +84,8 @@ export interface RunOptions {
   name?: string;
   interactive: boolean;
   tty: boolean;
+  /** run -a: the streams attached (the others: stdin closed, output discarded); undefined: all. */
+  streams?: AttachStreams;
   init: boolean;
   /** `--network`: slirp4netns[:options] (the default), none, host or container:NAME. */
   network: string;
@@ -111,7 +115,7 @@ export interface RunOptions {
 function detachedOutput(o: RunOptions, p: Paths, id: string): DetachedOutput | undefined {
   if (!o.detach) return undefined;
   const rotation = o.logOpts ?? { maxSize: 0, maxFiles: 1 };
-  return { log: o.logDriver === "none" ? "" : logPath(p, id), logMaxSize: rotation.maxSize, logMaxFiles: rotation.maxFiles, healthIntervalMs: o.health?.intervalMs ?? 0, exitFile: exitFilePath(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
+  return { log: o.logDriver === "none" ? "" : logPath(p, id), logMaxSize: rotation.maxSize, logMaxFiles: rotation.maxFiles, healthIntervalMs: o.health?.intervalMs ?? 0, exitFile: exitFilePath(p, id), attachDir: containerRunDir(p, id), cleanup: [...rlCommand(), "__cleanup", id] };
 }
 
 /** How `run` gets its image from a registry (--pull, --tls-verify, --creds, --authfile, -q). */
@@ -257,6 +261,19 @@ function checkDnsOptions(o: RunOptions, net: ResolvedNetwork): void {
 export interface StartMode {
   existing?: ContainerRow;
   createOnly?: boolean;
+  /**
+   * With `detach`: stay attached through the monitor from its first byte of output (rl start -a),
+   * and return its exit code once it ended and its exit command ran; 0 when the user detached.
+   */
+  attach?: Omit<AttachOptions, "signalsTo">;
+}
+
+/** What an attached start returns: the exit code once the exit command ran, 0 when the user detached. */
+async function attachedEnd(end: AttachEnd, monitor: Monitor, name: string): Promise<number> {
+  if ("detached" in end) return 0;
+  await monitor.gone();
+  if ("lost" in end) throw new RlError(`lost the connection to container ${name}'s monitor before it ended`);
+  return end.exited;
 }
 
 /** The image a stored container was made from. */
@@ -268,7 +285,7 @@ function storedImage(d: Database, c: ContainerRow): StoredImage {
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
 export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise<number> {
-  const { existing, createOnly } = mode;
+  const { existing, createOnly, attach } = mode;
   if (o.name !== undefined && !existing) checkContainerName(o.name);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);
@@ -415,13 +432,16 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
     signals.stop();
     // The monitor keeps the container, its output and its network helpers from here on.
     pauseForTests("RL_TEST_PAUSE_BEFORE_HANDOVER");
-    monitor.commit(network.handOver());
+    const client = monitor.commit(network.handOver(), { attach: attach !== undefined });
     network.letGo();
-    if (!existing) console.log(id);
-    return 0;
+    if (!attach) {
+      if (!existing) console.log(id);
+      return 0;
+    }
+    return attachedEnd(await attachContainer(client, { ...attach, signalsTo: started!.pid }), monitor, name);
   }
   signals.to(started!.pid);
-  const term = attachStdio(started!, o.interactive);
+  const term = attachStdio(started!, o.interactive, o.streams);
   const code = await started!.exited;
   pauseForTests("RL_TEST_PAUSE_AFTER_EXIT");
   // rl rmi -f of its image (or rl rm -f) removed this container while it ran, and killed it.

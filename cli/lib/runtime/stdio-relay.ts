@@ -1,6 +1,7 @@
 import { writeSync } from "node:fs";
 import { isatty } from "node:tty";
 import { closeFd } from "../sys/executor";
+import type { AttachStreams } from "./attach-streams";
 
 /**
  * Which of the container's fds 0-2 get a pipe relayed by rl instead of rl's own (bit i for fd i).
@@ -9,9 +10,11 @@ import { closeFd } from "../sys/executor";
  * is a terminal becomes a pipe, as podman's conmon gives; files and pipes are passed as they are.
  * stdin counts only with -i (otherwise the container gets /dev/null).
  */
-export function stdioPipes(o: { tty: boolean; interactive: boolean }): number {
+export function stdioPipes(o: { tty: boolean; interactive: boolean; streams?: AttachStreams }): number {
   if (o.tty) return 0;
-  return (o.interactive && isatty(0) ? 1 : 0) | (isatty(1) ? 2 : 0) | (isatty(2) ? 4 : 0);
+  // run -a: an output not attached is a pipe too, read and discarded.
+  const out = (fd: 1 | 2, attached = true) => (isatty(fd) || !attached ? 1 << fd : 0);
+  return (o.interactive && isatty(0) ? 1 : 0) | out(1, o.streams?.stdout) | out(2, o.streams?.stderr);
 }
 
 /** Write all of `data` to a fd of rl's (a terminal, possibly non-blocking). */
@@ -30,10 +33,10 @@ function writeAll(fd: number, data: Uint8Array): void {
 // Bun's own readers and writers (non-blocking, on its event loop), not fs.read/fs.write: those take a
 // thread of a small pool each, and two outputs blocked in reads starve the input's writes.
 
-/** Copy a pipe to rl's fd `to` until EOF, then close it. */
+/** Copy a pipe to rl's fd `to` (-1: nowhere) until EOF, then close it. */
 async function pump(fd: number, to: number): Promise<void> {
   try {
-    for await (const chunk of Bun.file(fd).stream()) writeAll(to, chunk);
+    for await (const chunk of Bun.file(fd).stream()) if (to >= 0) writeAll(to, chunk);
   } catch {}
   closeFd(fd);
 }
@@ -84,10 +87,10 @@ function feed(fd: number): () => void {
  * rl's stdin into the container, the container's stdout and stderr out to rl's. `done` resolves once
  * both outputs reached EOF, everything copied; `detach` stops reading rl's stdin.
  */
-export function relayPipes(pipes: readonly number[]): { done: Promise<void>; detach: () => void } {
+export function relayPipes(pipes: readonly number[], streams?: AttachStreams): { done: Promise<void>; detach: () => void } {
   const outputs: Promise<void>[] = [];
-  if (pipes[1]! >= 0) outputs.push(pump(pipes[1]!, 1));
-  if (pipes[2]! >= 0) outputs.push(pump(pipes[2]!, 2));
+  if (pipes[1]! >= 0) outputs.push(pump(pipes[1]!, streams?.stdout === false ? -1 : 1));
+  if (pipes[2]! >= 0) outputs.push(pump(pipes[2]!, streams?.stderr === false ? -1 : 2));
   const stopInput = pipes[0]! >= 0 ? feed(pipes[0]!) : () => {};
   return { done: Promise.all(outputs).then(() => {}), detach: stopInput };
 }

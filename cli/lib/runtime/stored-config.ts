@@ -9,7 +9,7 @@ import { userEnv } from "./spec";
  * how the image was fetched (credentials stay out of the store: start uses the stored image).
  */
 export function storedConfig(o: RunOptions): string {
-  const kept: RunOptions = { ...o, env: userEnv(o), envFiles: [], imageOptions: {}, detach: false };
+  const kept: RunOptions = { ...o, env: userEnv(o), envFiles: [], imageOptions: {}, detach: false, streams: undefined };
   return JSON.stringify(kept);
 }
 
