@@ -1,6 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { parseOptions, type Parsed } from "../../cli/parse-options";
-import { OPTIONS } from "../../cli/commands/run";
+import { OPTIONS, runOptions } from "../../cli/commands/run";
+import { checkRunOptions } from "../../cli/lib/runtime/check-run-options";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { encodeOps } from "../../cli/lib/runtime/ops";
 import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
 import { checkUserMapped, resolveUser } from "../../cli/lib/runtime/user";
@@ -82,6 +86,33 @@ describe("resolveUser", () => {
   test("unknown names are errors", () => {
     expect(() => resolveUser("bob", passwd, group)).toThrow("unable to find user bob");
     expect(() => resolveUser("alice:nogroup", passwd, group)).toThrow("unable to find group nogroup");
+    // Split at the first colon only: "1:2:3" is group "2:3", not uid 1 and gid 2 with ":3" dropped.
+    expect(() => resolveUser("1:2:3", passwd, group)).toThrow("unable to find group 2:3");
+  });
+});
+
+describe("checkRunOptions: what needs no image, checked before anything is made", () => {
+  const options = (args: string[]) => {
+    const { values, rest } = parseOptions([...args, "img"], OPTIONS) as Parsed;
+    return runOptions({ ...values, IMAGE: rest[0]!, COMMAND: rest.slice(1) });
+  };
+  test.each([
+    [["-p", "abc"], 'invalid port "abc"'],
+    [["-p", "8080:80", "-p", "8080:81"], "host port 8080/tcp is published twice"],
+    [["-w", "rel/dir"], 'the working directory "rel/dir" must be an absolute path'],
+    [["--dns", "resolver"], 'invalid --dns "resolver": not an IP address'],
+    [["--add-host", "db"], 'invalid --add-host "db": use NAME:IP'],
+    [["--env-file", "/nonexistent/env"], "cannot read env file /nonexistent/env"],
+  ])("%p", (args, message) => expect(() => checkRunOptions(options(args))).toThrow(message));
+  test("env files are read once, into env (the stored config and the process get the same)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rl-envfile-"));
+    try {
+      writeFileSync(join(dir, "env"), "# comment\nA=from-file\nB=2\n");
+      const o = checkRunOptions(options(["--env-file", join(dir, "env"), "-e", "A=flag", "-w", "/srv"]));
+      expect({ env: o.env, envFiles: o.envFiles, workdir: o.workdir }).toEqual({ env: ["A=from-file", "B=2", "A=flag"], envFiles: [], workdir: "/srv" });
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
 

@@ -20,6 +20,16 @@ export function parseAddHost(text: string): { name: string; ip: string } {
   return { name, ip };
 }
 
+function checkDnsServer(s: string): void {
+  if (!isIpAddress(s)) throw new RlError(`invalid --dns ${JSON.stringify(s)}: not an IP address`);
+}
+
+/** --dns and --add-host, checked before a container is made (their files are written later). */
+export function checkDnsOptions(o: DnsOptions): void {
+  o.dns.forEach(checkDnsServer);
+  o.addHost.forEach(parseAddHost);
+}
+
 const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1";
 
 /**
@@ -36,7 +46,7 @@ export function resolvConf(hostText: string, net: NetworkConfig, o: DnsOptions):
   if (net.mode === "slirp4netns") servers = [slirpAddresses(net.slirp.cidr).dns, ...servers.filter((s) => !isLoopback(s) && (net.slirp.enableIpv6 || !s.includes(":")))];
   else if (net.mode === "none") servers = servers.filter((s) => !isLoopback(s));
   if (o.dns.length) {
-    for (const s of o.dns) if (!isIpAddress(s)) throw new RlError(`invalid --dns ${JSON.stringify(s)}: not an IP address`);
+    o.dns.forEach(checkDnsServer);
     servers = o.dns;
   }
   const words = (key: string) => field(key).join(" ").split(/\s+/).filter(Boolean);

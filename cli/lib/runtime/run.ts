@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { RlError, withContext } from "../errors";
 import { debug, warnOnce } from "../log";
 import { paths, type Paths } from "../paths";
@@ -54,6 +54,7 @@ import { parseLimits, type LimitFlags } from "./cgroup/limits";
 import { cgroupParent, createContainerCgroup, recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 import { applyLimits, cgroupNamespaceFirst, withCgroupMount, withLimits } from "./cgroup/container-setup";
 import { writeSpec } from "./container-spec";
+import { checkRunOptions, checkWorkdir } from "./check-run-options";
 
 export interface RunOptions {
   image: string;
@@ -161,7 +162,7 @@ function buildSpec(o: RunOptions, namespaces: Namespaces, net: ResolvedNetwork, 
   user.additionalGids.push(...resolveGroupAdd(o.groupAdd.groups, groupFile).filter((g) => !user.additionalGids.includes(g)));
   const security = containerSecurity({ opts: o.security, privileged: o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, uid: user.uid });
   const cwd = o.workdir ?? (img.config.config?.WorkingDir || "/");
-  if (!isAbsolute(cwd)) throw new RlError(`the working directory ${JSON.stringify(cwd)} must be an absolute path`);
+  checkWorkdir(cwd);
   const mounts: Spec["mounts"] = [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"] },
@@ -284,8 +285,9 @@ function storedImage(d: Database, c: ContainerRow): StoredImage {
 }
 
 /** `rl run`: create the container, run it to its end, and return the exit code to report. */
-export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise<number> {
+export async function runContainer(options: RunOptions, mode: StartMode = {}): Promise<number> {
   const { existing, createOnly, attach } = mode;
+  const o = checkRunOptions(options);
   if (o.name !== undefined && !existing) checkContainerName(o.name);
   // Checked before any side effect: a refused mount target leaves nothing behind.
   const userMounts = parseMountSpecs(o.volumes, o.tmpfs, o.mounts);

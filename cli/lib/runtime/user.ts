@@ -46,7 +46,9 @@ export function parseGroup(text: string | undefined): GroupEntry[] {
  * numeric uid absent from passwd runs with gid 0 (as docker does).
  */
 export function resolveUser(spec: string, passwd: string | undefined, group: string | undefined, whose = "the image's"): ResolvedUser {
-  const [userPart, groupPart] = spec.split(":", 2) as [string, string?];
+  const colon = spec.indexOf(":");
+  // "1:2:3" is group "2:3", which no group is: split at the first colon only (as podman).
+  const [userPart, groupPart] = colon < 0 ? [spec, undefined] : [spec.slice(0, colon), spec.slice(colon + 1)];
   const users = parsePasswd(passwd), groups = parseGroup(group);
   let entry: PasswdEntry | undefined;
   let uid: number;
