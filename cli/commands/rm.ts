@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, killForRemoval, openDb, paths, removeContainer, RlError, sweepStale, spendReserveWhenFull } from "../lib/index";
+import { findContainer, killForRemoval, openDb, paths, removeContainer, sweepStale, spendReserveWhenFull } from "../lib/index";
 
 export const command = "rm <CONTAINER..>";
 export const describe = "Remove one or more stopped containers";
@@ -20,17 +20,23 @@ export async function handler(a: { CONTAINER: string[]; force: boolean; volumes:
   spendReserveWhenFull();
   const d = openDb(p.db);
   await sweepStale(d, p);
+  // podman's codes: 1 when one was not there, 2 when one is running (that wins).
   let code = 0;
   for (const name of a.CONTAINER) {
     const c = findContainer(d, name);
     if (!c) {
       if (a.force) continue;
       console.error(`rl: no such container: ${name}`);
-      code = 1;
+      code = Math.max(code, 1);
       continue;
     }
     if (c.state === "running") {
-      if (!a.force) throw new RlError(`cannot remove container ${name}: it is running (stop it first, or use rm -f)`);
+      // As podman: the others are removed all the same, and the exit code is 2.
+      if (!a.force) {
+        console.error(`rl: cannot remove container ${name}: it is running (stop it first, or use rm -f)`);
+        code = 2;
+        continue;
+      }
       killForRemoval(d, p, c);
     }
     await removeContainer(d, p, c.id, { volumes: a.volumes });

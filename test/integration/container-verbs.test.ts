@@ -94,7 +94,7 @@ describe.skipIf(Boolean(reason))("rl rename, container exists, container ls/insp
     // container inspect is about containers only: an image is no container.
     const image = JSON.parse(await s.ok(["images", "--format", "json"]))[0].Id as string;
     expect(await rl(["container", "inspect", image], { env: t.env })).toEqual({ code: 125, stdout: "", stderr: `rl: no such container: ${image}\n` });
-    expect(await rl(["container", "rm", "r2"], { env: t.env })).toEqual({ code: 125, stdout: "", stderr: "rl: cannot remove container r2: it is running (stop it first, or use rm -f)\n" });
+    expect(await rl(["container", "rm", "r2"], { env: t.env })).toEqual({ code: 2, stdout: "", stderr: "rl: cannot remove container r2: it is running (stop it first, or use rm -f)\n" });
     expect(await s.status("r2")).toStartWith("Up");
     expect(await s.ok(["container", "rm", "e1.old"])).toMatch(/^[0-9a-f]{64}\n$/);
     expect(await rl(["container", "exists", "e1.old"], { env: t.env })).toMatchObject({ code: 1 });

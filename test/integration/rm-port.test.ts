@@ -16,7 +16,7 @@ describe.skipIf(Boolean(reason))("rm and port", () => {
       expect(new TextDecoder().decode((await p.stdout.getReader().read()).value)).toBe("up\n");
       expect(sleepers("4321")).not.toBe("");
       const refused = await rl(["rm", "busy"], { env: t.env });
-      expect(refused).toEqual({ code: 125, stdout: "", stderr: "rl: cannot remove container busy: it is running (stop it first, or use rm -f)\n" });
+      expect(refused).toEqual({ code: 2, stdout: "", stderr: "rl: cannot remove container busy: it is running (stop it first, or use rm -f)\n" });
       expect(await names()).toEqual(["busy:running"]);
       expect(sleepers("4321")).not.toBe("");
       const forced = await rl(["rm", "-f", "busy"], { env: t.env });

@@ -45,7 +45,7 @@ const notRunning = (name: string, state: string) => new RlError(`can only create
 
 /** `rl exec`: run a command in a running container; its exit code (with -d: 0 once it has started). */
 export async function execInContainer(o: ExecOptions): Promise<number> {
-  if (o.detach && o.tty) throw new RlError("cannot use -t with -d: a detached command's terminal would have no one to hold it (rl has no monitor process); leave out -t");
+  if (o.detach && o.tty) throw new RlError("cannot use -t with -d: a detached command's terminal would have no one to hold it (exec sessions have no monitor; the container's own does not serve them); leave out -t");
   if (o.workdir !== undefined && !isAbsolute(o.workdir)) throw new RlError(`the working directory ${JSON.stringify(o.workdir)} must be an absolute path`);
   const added = userEnv(o);
   const p = paths();
