@@ -1,5 +1,5 @@
 import type { Example } from "../verb";
-import { runContainer } from "../lib/runtime/run";
+import { recordContainer } from "../lib/engine/create-container";
 import { OPTIONS as RUN_OPTIONS, POSITIONALS, OPTIONS_END_AT_FIRST_ARGUMENT, runOptions, type Args } from "./run";
 
 export const command = "create <IMAGE> [COMMAND..]";
@@ -15,5 +15,6 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: Args): Promise<number> {
-  return runContainer(runOptions(a), { createOnly: true });
+  console.log(await recordContainer(runOptions(a)));
+  return 0;
 }

@@ -1,5 +1,5 @@
 import type { Options } from "yargs";
-import type { ImageOptions } from "../lib/runtime/run";
+import type { ImageOptions } from "../lib/runtime/run-options";
 import { checkAuthFile } from "../lib/registry/auth-file";
 import { parsePullPolicy } from "../lib/registry/pull-policy";
 import type { RegistryOptions, TlsVerify } from "../lib/registry/options";

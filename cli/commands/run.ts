@@ -1,6 +1,8 @@
 import type { Options } from "yargs";
 import type { Example } from "../verb";
-import { runContainer, type RunOptions } from "../lib/runtime/run";
+import type { RunOptions } from "../lib/runtime/run-options";
+import { runAttached, runDetached } from "../lib/engine/run-detached";
+import { runForeground } from "./foreground";
 import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
 import { parseRestartPolicy, type RestartPolicy } from "../lib/runtime/restart-policy";
 import { parseHealth } from "../lib/runtime/health-options";
@@ -100,9 +102,11 @@ export async function handler(a: Args): Promise<number> {
   // An interactive terminal runs under a monitor, attached: the user can detach (--detach-keys) and come back (rl attach).
   if (o.tty && o.interactive && !o.detach && !monitorMissing()) {
     const stdin = o.streams?.stdin ?? true;
-    return runContainer({ ...o, detach: true, restart: parseRestartPolicy("no") }, { attach: { tty: true, stdin, detachKeys: stdin ? detachKeys : [] } });
+    return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin, detachKeys: stdin ? detachKeys : [] });
   }
-  return runContainer(o);
+  if (!o.detach) return runForeground(o);
+  console.log(await runDetached(o));
+  return 0;
 }
 
 /** --restart, which --rm excludes (as in podman). */

@@ -1,6 +1,6 @@
 export { RlError, EXIT_RL_ERROR, messageOf } from "./errors";
 export { paths } from "./paths";
-export { runContainer, type RunOptions } from "./runtime/run";
+export type { RunOptions } from "./runtime/run-options";
 export { parseDriver } from "./rootfs/driver";
 export { openDb, spendReserveWhenFull } from "./store/db";
 export { cleanupDetached, listContainers, findContainer, requireContainer, killForRemoval, removeContainer, renameContainer, pruneContainers, sweepStale, type ContainerRow } from "./runtime/containers";

@@ -2,12 +2,11 @@ import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { findContainer, type ContainerRow } from "../runtime/containers";
-import { runContainer } from "../runtime/run";
+import { runAttached, runDetached } from "./run-detached";
 import { loadConfig } from "../runtime/stored-config";
 import { processRuns } from "../runtime/containers";
 import { stopContainer } from "./stop-container";
 import { clearRestartState } from "../runtime/restart-state";
-import { monitorMissing } from "../sys/monitor";
 
 /**
  * Start a stopped container (exited, or made by rl create) with the options it was made with, under a
@@ -18,10 +17,10 @@ export async function startContainer(p: Paths, c: ContainerRow, o: { attach: boo
   const config = loadConfig(c);
   if (!o.byPolicy) clearRestartState(p, c.id);
   // Attached, it runs under its monitor all the same: the user can detach and it goes on.
-  // (Without the monitor program, attached as a child of rl's.)
-  if (o.attach && monitorMissing()) return runContainer({ ...config, detach: false, interactive: config.interactive || o.interactive }, { existing: c });
-  const attach = o.attach ? { tty: config.tty, stdin: o.interactive, detachKeys: o.detachKeys ?? [] } : undefined;
-  return runContainer({ ...config, detach: true, interactive: config.interactive || o.interactive }, { existing: c, attach });
+  const options = { ...config, detach: true, interactive: config.interactive || o.interactive };
+  if (o.attach) return runAttached(options, { tty: config.tty, stdin: o.interactive, detachKeys: o.detachKeys ?? [] }, c);
+  await runDetached(options, c);
+  return 0;
 }
 
 /** Stop a container if it runs (its stop signal, SIGKILL after `timeoutSec`), then start it in the background. */

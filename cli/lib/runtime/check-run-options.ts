@@ -2,7 +2,7 @@ import { isAbsolute } from "node:path";
 import { RlError } from "../errors";
 import { checkDnsOptions } from "../network/etc-files";
 import { publishedPorts } from "../network/ports";
-import type { RunOptions } from "./run";
+import type { RunOptions } from "./run-options";
 import { userEnv } from "./spec";
 
 /** A container's working directory must be absolute: -w, or the image's WorkingDir. */

@@ -1,6 +1,6 @@
 import { RlError } from "../errors";
 import type { ContainerRow } from "./containers";
-import type { RunOptions } from "./run";
+import type { RunOptions } from "./run-options";
 import { userEnv } from "./spec";
 
 /**
