@@ -3,7 +3,7 @@
  *
  * Bun is multithreaded, so namespaces cannot be entered from JS; everything between clone() and
  * execve() happens here. The supervisor (Bun) encodes the container's setup as a flat list of ops
- * (see cli/lib/runtime/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
+ * (see cli/lib/sys/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
  * its id maps and released it with the op list (rl_release), applies the ops in order and execs. The
  * clone comes early, so the id maps are written while the supervisor still builds the op list. A failing
  * op sends {op index, errno} back on an O_CLOEXEC pipe; EOF on that pipe means the exec happened.
@@ -185,7 +185,7 @@ static int raw_fork(void) { return (int)syscall(SYS_clone, (long)SIGCHLD, 0L, 0L
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 
-/* Op codes: keep in sync with cli/lib/runtime/ops.ts. */
+/* Op codes: keep in sync with cli/lib/sys/ops.ts. */
 enum {
   OP_MOUNT = 1,       /* src target fstype flags data: target on the current root (host paths) */
   OP_MOUNT_IN,        /* src target fstype flags data: target resolved inside the container root */

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CODES } from "../../cli/lib/runtime/ops";
+import { CODES } from "../../cli/lib/sys/ops";
 
 /** The op enum of helpers/executor.c: OP_MOUNT = 1, then one more per name. */
 function executorOps(): Map<string, number> {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseOptions, type Parsed } from "../../cli/parse-options";
 import { OPTIONS } from "../../cli/commands/run";
-import { encodeOps } from "../../cli/lib/runtime/ops";
+import { encodeOps } from "../../cli/lib/sys/ops";
 import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
 import { checkUserMapped, resolveUser } from "../../cli/lib/runtime/user";
 import { byDepth, parseMountFlag, parseMountSpecs } from "../../cli/lib/runtime/mounts";

@@ -6,7 +6,7 @@ import type { Paths } from "../paths";
 import { writeAll } from "../write-all";
 import { parseDurationMs } from "../format";
 import type { ContainerRow } from "../runtime/containers";
-import { logPath } from "../runtime/exit-file";
+import { logPath } from "../store/exit-file";
 import { untilRecorded } from "./container-end";
 import { processRuns } from "../runtime/containers";
 

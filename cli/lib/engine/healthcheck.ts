@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import type { ContainerRow } from "../runtime/containers";
-import { rlCommand } from "../runtime/exit-file";
+import { rlCommand } from "../runtime/rl-command";
 import { readHealth, writeHealth, type HealthState } from "../runtime/health-state";
 import { loadConfig } from "../runtime/stored-config";
 import { processRuns } from "../runtime/containers";

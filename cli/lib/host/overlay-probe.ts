@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../errors";
 import { paths } from "../paths";
-import { CLONE, MS } from "../runtime/clone-flags";
-import { encodeOps, type Op } from "../runtime/ops";
-import { waitForExit } from "../runtime/wait";
+import { CLONE, MS } from "../sys/clone-flags";
+import { encodeOps, type Op } from "../sys/ops";
+import { waitForExit } from "../sys/wait";
 import { abortChild, releaseChild, spawnChild } from "../sys/executor";
 import { strerror } from "../sys/errno";
 

@@ -2,7 +2,7 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { fuseOverlayfsPath, fuseOverlayfsProblem } from "../host/fuse-overlayfs";
-import type { Op } from "../runtime/ops";
+import type { Op } from "../sys/ops";
 
 export type StorageDriver = "overlay" | "fuse-overlayfs" | "vfs";
 

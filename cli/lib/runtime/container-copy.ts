@@ -12,7 +12,7 @@ import { findImage, layerDir } from "../store/images";
 import { withLocks } from "../store/locks";
 import { AT_FDCWD, closeFd, O, openat2 } from "../sys/libc";
 import { processAlive } from "../sys/pid-start-time";
-import { CLONE, MS } from "./clone-flags";
+import { CLONE, MS } from "../sys/clone-flags";
 import { containerDir, findContainer, sweepStale, type ContainerRow } from "./containers";
 
 /** One argument of `cp` as docker reads it: `-` (a tar stream), CONTAINER:PATH, or a host path (absolute, or starting with "." when it holds a ":"). */

@@ -5,12 +5,12 @@ import type { ContainerNetwork } from "../network/attach";
 import { startIdMaps, type IdMapping } from "../security/idmap";
 import { strerror } from "../sys/errno";
 import { abortChild, childMapped, closeFd, closePipes, JOIN_ORDER, killPid, releaseChild, spawnChild, tapResult, type JoinFds, type Spawned } from "../sys/executor";
-import { CLONE } from "./clone-flags";
-import { describeOp, encodeOps, type Op } from "./ops";
+import { CLONE } from "../sys/clone-flags";
+import { describeOp, encodeOps, type Op } from "../sys/ops";
 import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
-import { waitForExit } from "./wait";
+import { waitForExit } from "../sys/wait";
 import { spawnMonitored, type Monitor, type MonitorRequest } from "../sys/monitor";
 
 // The container's first process: cloned as soon as its namespaces are known, mapped (newuidmap and

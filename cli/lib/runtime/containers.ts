@@ -11,10 +11,10 @@ import { removePaths } from "../rootfs/worker-job";
 import { unlockForRemoval } from "../rootfs/driver";
 import { endStaleHelpers } from "../network/store";
 import { ownProcess, pidStartTime } from "../sys/pid-start-time";
-import { checkContainerName, randomName } from "./names";
+import { checkContainerName, randomName } from "../store/names";
 import { anonymousVolumesOf, removeVolume, volumeUsers } from "../store/volumes";
 import { recordOomKill, removeContainerCgroup, thawContainer } from "./cgroup/container-cgroup";
-import { readExitFile } from "./exit-file";
+import { readExitFile } from "../store/exit-file";
 
 /** A row of the containers table (its DDL: store/schema/containers.ts). */
 export interface ContainerRow {

@@ -17,7 +17,7 @@ import { containerCgroupDir, containerOomKilled } from "./cgroup/container-cgrou
 import { cgroupFrozen } from "./cgroup/freezer";
 import { hostConfigLimits } from "./cgroup/resources";
 import { readSpec } from "./container-spec";
-import { logPath } from "./exit-file";
+import { logPath } from "../store/exit-file";
 import { restartCount } from "./restart-state";
 import { readHealth } from "./health-state";
 import type { RestartPolicy } from "./restart-policy";

@@ -2,9 +2,9 @@ import { RlError } from "../errors";
 import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
 import { abortChild, releaseChild, spawnChild } from "../sys/executor";
 import { strerror } from "../sys/errno";
-import { CLONE } from "./clone-flags";
-import { describeOp, encodeOps, type Op } from "./ops";
-import { waitForExit } from "./wait";
+import { CLONE } from "../sys/clone-flags";
+import { describeOp, encodeOps, type Op } from "../sys/ops";
+import { waitForExit } from "../sys/wait";
 
 /** More than a plain user namespace: other namespaces, steps before the exec, a descriptor to keep. */
 export interface UsernsJobSetup {
