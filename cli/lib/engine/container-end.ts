@@ -1,6 +1,8 @@
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
-import { processRuns, sweepStale, type ContainerRow } from "../runtime/containers";
+import { processRuns } from "../store/container-state";
+import { sweepStale } from "../runtime/sweep-stale";
+import { type ContainerRow } from "../store/containers-table";
 
 const POLL_MS = 10;
 

@@ -13,7 +13,7 @@ import { strerror } from "../sys/errno";
 import { attachStdio, detachStdio } from "./attach-stdio";
 import { enterCgroup, containerCgroup } from "./cgroup/container-cgroup";
 import { closeJoinFds, releaseWithOps } from "./container-process";
-import { containerRunDir, findContainer, type ContainerRow } from "./containers";
+import { containerRunDir, findContainer, type ContainerRow } from "../store/containers-table";
 import type { Op } from "../sys/ops";
 import { processOps } from "./plan";
 import { forwardSignals } from "./signal-forwarding";
