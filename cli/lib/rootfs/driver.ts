@@ -55,6 +55,11 @@ export function rootfsOps(driver: StorageDriver, l: RootfsLayout): Op[] {
   return [{ op: "spawnWait", argv: [fuseOverlayfsPath()!, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
 }
 
+/** Whether `op` is rootfsOps's mount of the root filesystem with overlay or fuse-overlayfs (failing, the next driver is tried). */
+export function mountsOverlayRoot(op: Op): boolean {
+  return (op.op === "mount" && op.fstype === "overlay") || op.op === "spawnWait";
+}
+
 /**
  * Make a container's directory removable in one pass: kernel overlay leaves workdir/work with mode 000,
  * which would make the first rm -r fail halfway and walk the tree again.

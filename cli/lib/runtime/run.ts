@@ -18,10 +18,11 @@ import { adjustCaps } from "../security/capabilities";
 import { containerSecurity } from "../security/container-security";
 import { seccompProgram } from "../security/seccomp-program";
 import type { SecurityOpts } from "../security/security-opts";
-import { driverCandidates, rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
+import { driverCandidates, mountsOverlayRoot, rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
 import { readImageFile } from "../rootfs/image-file";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
+import { StartError } from "../sys/start-error";
 import { pauseForTests } from "../test-pause";
 import { cloneChild, discardChild, startChild, type Child, type DetachedOutput, type Namespaces, type Started } from "./container-process";
 import type { Monitor } from "../sys/monitor";
@@ -388,7 +389,7 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
         break;
       } catch (err) {
         await network.detach();
-        const overlayFailed = err instanceof RlError && /mount overlay on|fuse-overlayfs/.test(err.message);
+        const overlayFailed = err instanceof StartError && typeof err.op === "object" && mountsOverlayRoot(err.op);
         if (!overlayFailed || i === candidates.length - 1) throw err;
         forgetPid(d, p, id);
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);
