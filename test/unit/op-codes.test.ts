@@ -26,7 +26,7 @@ test("every start status of the TS side is the executor's START_ define of the s
   const src = readFileSync(join(import.meta.dir, "../../helpers/executor.c"), "utf8");
   const c = Object.fromEntries([...src.matchAll(/^#define START_([A-Z_]+) \((-?\d+)\)/gm)].map((m) => [m[1]!, Number(m[2])]));
   // releaseFailed is START_RELEASE_FAILED.
-  const fromTs = Object.fromEntries(Object.entries(START).map(([ts, v]) => [ts.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(), v]));
+  const fromTs = Object.fromEntries(Object.entries(START).map(([ts, v]) => [ts.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase(), v as number]));
   expect(Object.keys(c).length).toBeGreaterThan(0);
   expect(fromTs).toEqual(c);
   // They cannot be mistaken for an op's index.

@@ -31,7 +31,7 @@ import { rlCommand } from "./rl-command";
 import type { HealthConfig } from "./health-options";
 import type { LogDriver, LogOptions } from "./log-options";
 import type { RestartPolicy } from "./restart-policy";
-import { claimForStart, containerDir, containerRunDir, findContainer, forgetPid, insertContainer, markExited, markRunning, recordMonitor, type ContainerRow } from "../store/containers-table";
+import { claimForStart, containerDir, containerRunDir, findContainer, forgetPid, insertContainer, markExited, markRunning, recordCommand, recordMonitor, type ContainerRow } from "../store/containers-table";
 import { removeContainer } from "./remove-container";
 import { sweepStale } from "./sweep-stale";
 import { storedConfig } from "./stored-config";
@@ -376,7 +376,7 @@ export async function runContainer(o: RunOptions, mode: StartMode = {}): Promise
         pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
         const command = JSON.stringify(init ? spec.process.args.slice(2) : spec.process.args);
         transaction(d, p.db, () => {
-          d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
+          recordCommand(d, id, command, driver);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
           markRunning(d, p, id, c.spawned.pid);
           if (c.monitor) recordMonitor(d, id, c.monitor.pid);

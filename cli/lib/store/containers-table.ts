@@ -121,6 +121,11 @@ export function deleteContainerRecord(d: Database, p: Paths, id: string): void {
   transaction(d, p.db, () => d.query("DELETE FROM containers WHERE id = ?").run(id), { transient: true });
 }
 
+/** What the container runs and on which storage driver, recorded with its start (in the transaction that marks it running). */
+export function recordCommand(d: Database, id: string, command: string, driver: string): void {
+  d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
+}
+
 /** The monitor of a detached container, recorded once the container runs. */
 export function recordMonitor(d: Database, id: string, pid: number): void {
   d.query("UPDATE containers SET monitor_pid = ?, monitor_start = ? WHERE id = ?").run(pid, pidStartTime(pid) ?? "", id);
@@ -145,6 +150,11 @@ export function containerRecord(d: Database, id: string): ContainerRow | null {
 /** The records of every container not recorded as exited, as stored. */
 export function unfinishedContainers(d: Database): ContainerRow[] {
   return d.query("SELECT * FROM containers WHERE state != 'exited'").all() as ContainerRow[];
+}
+
+/** The recorded processes of the containers recorded as running. */
+export function runningProcesses(d: Database): { pid: number; pid_start: string }[] {
+  return d.query("SELECT pid, pid_start FROM containers WHERE state = 'running' AND pid IS NOT NULL AND pid_start IS NOT NULL").all() as { pid: number; pid_start: string }[];
 }
 
 /** The ids of every recorded container. */
