@@ -3,7 +3,7 @@
  *
  * Bun is multithreaded, so namespaces cannot be entered from JS; everything between clone() and
  * execve() happens here. The supervisor (Bun) encodes the container's setup as a flat list of ops
- * (see cli/lib/runtime/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
+ * (see cli/lib/sys/ops.ts); rl_spawn() clones a child that waits until the supervisor has written
  * its id maps and released it with the op list (rl_release), applies the ops in order and execs. The
  * clone comes early, so the id maps are written while the supervisor still builds the op list. A failing
  * op sends {op index, errno} back on an O_CLOEXEC pipe; EOF on that pipe means the exec happened.
@@ -185,7 +185,17 @@ static int raw_fork(void) { return (int)syscall(SYS_clone, (long)SIGCHLD, 0L, 0L
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 
-/* Op codes: keep in sync with cli/lib/runtime/ops.ts. */
+/*
+ * What a child reports on the error pipe in place of a failed op's index (msg[0], then an errno), and
+ * rl_started's res[0] (keep in sync with START in cli/lib/sys/executor.ts: test/unit/op-codes.test.ts).
+ */
+#define START_EXECED (-1)         /* no failure: the workload was exec'd (the pipe closed unwritten) */
+#define START_RELEASE_FAILED (-2) /* the child could not be set up or released (before its ops) */
+#define START_JOIN_FAILED (-3)    /* it could not join the namespaces it was given */
+#define START_TAP_REPORT (-4)     /* not a failure: the tap0 report of make_tap, then 0 or an errno */
+#define START_KEYRING_FAILED (-5) /* it could not join a session keyring of its own */
+
+/* Op codes: keep in sync with cli/lib/sys/ops.ts. */
 enum {
   OP_MOUNT = 1,       /* src target fstype flags data: target on the current root (host paths) */
   OP_MOUNT_IN,        /* src target fstype flags data: target resolved inside the container root */
@@ -966,14 +976,14 @@ static void join_namespaces(void) {
   int i;
   /* Joining a running container (exec): until its exec, no process of the container may ptrace this one
    * or open its /proc files (its descriptors, its exe: the executor on the host). */
-  if (join_fds[2] >= 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(-3, errno);
+  if (join_fds[2] >= 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(START_JOIN_FAILED, errno);
   for (i = 0; i < JOIN_COUNT; i++) {
     if (join_fds[i] < 0) continue;
-    if (setns(join_fds[i], join_types[i]) < 0) fail(-3, errno);
+    if (setns(join_fds[i], join_types[i]) < 0) fail(START_JOIN_FAILED, errno);
     close(join_fds[i]);
     join_fds[i] = -1;
   }
-  if (join_unshare && unshare(join_unshare) < 0) fail(-3, errno);
+  if (join_unshare && unshare(join_unshare) < 0) fail(START_JOIN_FAILED, errno);
   if (join_unshare & 0x20000000 /* CLONE_NEWPID */) run_init();
 }
 
@@ -1008,25 +1018,25 @@ static int child_main(void *arg) {
    * host port, the exit fd of slirp4netns): close all but ours. */
   close_all_but_ours();
   if (pass_fd >= 0) fcntl(pass_fd, 2 /* F_SETFD */, 0);
-  if (late_unshare && unshare(late_unshare) < 0) fail(-2, errno);
+  if (late_unshare && unshare(late_unshare) < 0) fail(START_RELEASE_FAILED, errno);
   if (make_tap) {
     /* Done before the release and reported at once: slirp4netns starts only after this message. */
     int msg[2];
-    msg[0] = -4; msg[1] = make_persistent_tap();
+    msg[0] = START_TAP_REPORT; msg[1] = make_persistent_tap();
     if (transfer_full(err_fd, (char *)msg, sizeof msg, 1) < 0) _exit(125);
   }
   /* The release: the length of the op list, then the list. EOF: the supervisor went away, or failed
    * to map ids. */
   if (transfer_full(sync_fd, (char *)&len, sizeof len, 0) < 0 || len <= 0) _exit(125);
   ops = mmap(0, (size_t)len, 3 /* RW */, 0x22 /* PRIVATE|ANON */, -1, 0);
-  if (ops == (char *)-1) fail(-2, errno);
+  if (ops == (char *)-1) fail(START_RELEASE_FAILED, errno);
   if (transfer_full(sync_fd, ops, len, 0) < 0) _exit(125);
   close(sync_fd);
   if (make_tap) sync_tap_link();
   /* A fresh session keyring, as runc does: the user's session keyring (its keys) stays out of reach.
    * ENOSYS (no keys in the kernel) and EPERM (a seccomp filter around rl, as docker's: inherited, it
    * keeps the container from keyctl too) leave nothing to protect. */
-  if (syscall(SYS_keyctl, (long)KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 && errno != ENOSYS && errno != EPERM) fail(-5, errno);
+  if (syscall(SYS_keyctl, (long)KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 && errno != ENOSYS && errno != EPERM) fail(START_KEYRING_FAILED, errno);
   if (joining()) join_namespaces();
   run_ops(ops, len);
   return 125;
@@ -1092,7 +1102,7 @@ int main(int argc, char **argv) {
   for (i = 0; i < argc; i++) again[i] = argv[i];
   again[argc] = "mapped"; again[argc + 1] = 0;
   execve(argv[0], again, no_env);
-  fail(-2, errno);
+  fail(START_RELEASE_FAILED, errno);
 }
 #endif
 
@@ -1242,13 +1252,13 @@ int rl_release(int sync_w, const char *ops, int len) {
 }
 
 /*
- * Wait until a released child has exec'd or failed. `sent`: what rl_release returned. res[0]: -1 on
- * success or the failing op's index (-2: the release failed), res[1]: errno, res[2]: the pty master
+ * Wait until a released child has exec'd or failed. `sent`: what rl_release returned. res[0]:
+ * START_EXECED, the failing op's index or another START_ status, res[1]: errno, res[2]: the pty master
  * (or -1).
  */
 int rl_started(int err_r, int console, int sent, int *res) {
   int msg[2]; ssize_t n;
-  res[0] = sent ? -2 : -1; res[1] = sent; res[2] = -1;
+  res[0] = sent ? START_RELEASE_FAILED : START_EXECED; res[1] = sent; res[2] = -1;
   if (console >= 0) { res[2] = recv_fd(console); close(console); }
   do n = read(err_r, msg, sizeof msg); while (n < 0 && errno == EINTR);
   close(err_r);
@@ -1265,7 +1275,7 @@ int rl_mapped(int sync_w) {
 /* The child's report on tap0 (rl_spawn with make_tap): 0, an errno, or -1 when the child is gone. */
 int rl_tap_result(int err_r) {
   int msg[2];
-  if (transfer_full(err_r, (char *)msg, sizeof msg, 0) < 0 || msg[0] != -4) return -1;
+  if (transfer_full(err_r, (char *)msg, sizeof msg, 0) < 0 || msg[0] != START_TAP_REPORT) return -1;
   return msg[1];
 }
 

@@ -1,7 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { listContainers, openDb, paths, requireContainer, sweepStale } from "../lib/index";
-import { processRuns } from "../lib/runtime/containers";
+import { processRuns } from "../lib/store/container-state";
 import { RlError } from "../lib/errors";
 import { killPid } from "../lib/sys/executor";
 import { parseSignal } from "../lib/sys/signals";

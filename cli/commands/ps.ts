@@ -2,7 +2,7 @@ import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
 import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
-import { shownState } from "../lib/runtime/containers";
+import { shownState } from "../lib/store/container-state";
 import { pausedContainers } from "../lib/runtime/cgroup/container-cgroup";
 import { containerFilter } from "../lib/runtime/container-filter";
 import { readHealth } from "../lib/runtime/health-state";

@@ -1,7 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
-import { processRuns } from "../lib/runtime/containers";
+import { processRuns } from "../lib/store/container-state";
 import { startContainer } from "../lib/engine/start-container";
 import { RlError } from "../lib/errors";
 import { attachRunning } from "../lib/engine/attach-running";

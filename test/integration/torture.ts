@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { runInUserNamespace } from "../../cli/lib/runtime/userns-job";
+import { runInUserNamespace } from "../../cli/lib/rootfs/userns-job";
 import { BUSYBOX, FIXTURES, makeEnv, rl, RL_BIN, type TestEnv } from "./harness";
 import { fill, startRegistry, type Registry } from "./registry-harness";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { imageName } from "../../cli/lib/image/reference";
-import { NAME_SPACE, randomName } from "../../cli/lib/runtime/names";
+import { NAME_SPACE, randomName } from "../../cli/lib/store/names";
 
 describe("imageName: the reference grammar for names entering the store", () => {
   test.each([

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HOSTNAME_HINT, MASKED_PROC_HINT, outerRefusal, procOvermounts, seccompFiltered } from "../../cli/lib/runtime/outer-container";
-import type { Op } from "../../cli/lib/runtime/ops";
+import type { Op } from "../../cli/lib/sys/ops";
 
 // /proc/self/mountinfo lines as rootless podman leaves them in its containers (masked and read-only paths).
 const PODMAN_PROC = [

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { driverCandidates, rootfsOps } from "../../cli/lib/rootfs/driver";
+import { driverCandidates, mountsOverlayRoot, rootfsOps } from "../../cli/lib/rootfs/driver";
 
 const layout = { layerDirs: ["/s/layers/a", "/s/layers/b"], layersRoot: "/s/layers", containerDir: "/s/containers/c" };
 
@@ -46,5 +46,14 @@ describe("storage drivers: which are tried, and how each mounts", () => {
 
   test("vfs: the copy is bound onto itself", () => {
     expect(rootfsOps("vfs", layout)).toEqual([{ op: "mount", src: "/s/containers/c/rootfs", target: "/s/containers/c/rootfs", fstype: "", flags: 4096 | 16384, data: "" }]);
+  });
+
+  test("a start that fails at the overlay or fuse-overlayfs mount of the root tries the next driver; at vfs's bind or any other op it does not", () => {
+    const [chdir, overlay] = rootfsOps("overlay", layout);
+    expect(mountsOverlayRoot(overlay!)).toBe(true);
+    expect(mountsOverlayRoot(chdir!)).toBe(false);
+    expect(mountsOverlayRoot({ op: "spawnWait", argv: ["/usr/bin/fuse-overlayfs", "-o", "lowerdir=/l,upperdir=/u,workdir=/w", "/m"] })).toBe(true);
+    expect(mountsOverlayRoot(rootfsOps("vfs", layout)[0]!)).toBe(false);
+    expect(mountsOverlayRoot({ op: "mountIn", src: "proc", target: "/proc", fstype: "proc", flags: 0, data: "" })).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { checkRunOptions } from "../../cli/lib/runtime/check-run-options";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeOps } from "../../cli/lib/runtime/ops";
+import { encodeOps } from "../../cli/lib/sys/ops";
 import { mergeEnv, parseEnvFile, parseEnvFlags, processArgs } from "../../cli/lib/runtime/spec";
 import { checkUserMapped, resolveUser } from "../../cli/lib/runtime/user";
 import { byDepth, parseMountFlag, parseMountSpecs } from "../../cli/lib/runtime/mounts";

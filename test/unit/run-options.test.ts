@@ -3,7 +3,7 @@ import { keepIdMapping, noMapping, reownId, idLines, type IdMapping } from "../.
 import { parseUserns } from "../../cli/lib/security/userns";
 import { hardLimits, parseGroupAdd, parseSysctls, parseUlimits, parseUmask, resolveGroupAdd } from "../../cli/lib/runtime/process-options";
 import { checkUserMapped } from "../../cli/lib/runtime/user";
-import { encodeOps } from "../../cli/lib/runtime/ops";
+import { encodeOps } from "../../cli/lib/sys/ops";
 
 const base: IdMapping = { uid: 1001, gid: 1002, subuid: [{ start: 100000, count: 65536 }], subgid: [{ start: 200000, count: 65536 }] };
 

@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
-import { cleanupDetached, findContainer } from "../runtime/containers";
+import { cleanupDetached } from "../runtime/sweep-stale";
+import { findContainer } from "../store/containers-table";
 import { restartDelayMs, wantsRestart } from "../runtime/restart-policy";
 import { restartCount, setRestartCount, stoppedByUser } from "../runtime/restart-state";
 import { loadConfig } from "../runtime/stored-config";

@@ -3,7 +3,8 @@ import type { Paths } from "../paths";
 import { strerror } from "../sys/errno";
 import { connectMonitor } from "../sys/monitor";
 import { attachContainer } from "../runtime/attach-client";
-import { containerRunDir, processRuns, type ContainerRow } from "../runtime/containers";
+import { containerRunDir, type ContainerRow } from "../store/containers-table";
+import { processRuns } from "../store/container-state";
 import { loadConfig } from "../runtime/stored-config";
 import { untilProcessEnds } from "./container-end";
 

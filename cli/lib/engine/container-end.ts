@@ -1,6 +1,8 @@
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
-import { processRuns, sweepStale, type ContainerRow } from "../runtime/containers";
+import { processRuns } from "../store/container-state";
+import { sweepStale } from "../runtime/sweep-stale";
+import { containerRecord, type ContainerRow } from "../store/containers-table";
 
 const POLL_MS = 10;
 
@@ -20,7 +22,7 @@ export async function untilProcessEnds(c: ContainerRow, ms: number): Promise<boo
  */
 export async function untilRecorded(d: Database, p: Paths, id: string): Promise<ContainerRow | undefined> {
   for (let swept = false, waited = 0; ; waited += POLL_MS) {
-    const row = d.query("SELECT * FROM containers WHERE id = ?").get(id) as ContainerRow | null;
+    const row = containerRecord(d, id);
     if (!row) return undefined;
     if (row.state === "exited") return row;
     // The sweep leaves alone a container whose rl or monitor still runs: those record it themselves.

@@ -5,10 +5,10 @@ import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { writeAll } from "../write-all";
 import { parseDurationMs } from "../format";
-import type { ContainerRow } from "../runtime/containers";
-import { logPath } from "../runtime/exit-file";
+import type { ContainerRow } from "../store/containers-table";
+import { logPath } from "../store/exit-file";
 import { untilRecorded } from "./container-end";
-import { processRuns } from "../runtime/containers";
+import { processRuns } from "../store/container-state";
 
 export interface LogOptions {
   follow: boolean;

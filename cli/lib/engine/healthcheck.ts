@@ -1,11 +1,11 @@
 import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
-import type { ContainerRow } from "../runtime/containers";
-import { rlCommand } from "../runtime/exit-file";
+import type { ContainerRow } from "../store/containers-table";
+import { rlCommand } from "../runtime/rl-command";
 import { readHealth, writeHealth, type HealthState } from "../runtime/health-state";
 import { loadConfig } from "../runtime/stored-config";
-import { processRuns } from "../runtime/containers";
+import { processRuns } from "../store/container-state";
 
 const KEPT_RESULTS = 5;
 const OUTPUT_LIMIT = 4096;

@@ -7,7 +7,7 @@ import { parseImageRef } from "../image/reference";
 import { wantedPlatform } from "../image/platform";
 import { imageByPolicy } from "../registry/pull-policy";
 import type { IdMapping } from "../security/idmap";
-import type { ContainerRow } from "../runtime/containers";
+import type { ContainerRow } from "../store/containers-table";
 import type { ImageOptions } from "../runtime/run-options";
 
 /** Get the image named by the user: from the store, read from a transport, or pulled from a registry. */

@@ -4,7 +4,7 @@ import { warnOnce } from "../log";
 import { parseNetwork, type NetworkConfig } from "../network/options";
 import { formatHostAddress, publishedPorts, type PortMapping } from "../network/ports";
 import { loadNetwork } from "../network/store";
-import { findContainer } from "../runtime/containers";
+import { findContainer } from "../store/containers-table";
 import type { Namespaces } from "../runtime/container-process";
 import type { RunOptions } from "../runtime/run-options";
 

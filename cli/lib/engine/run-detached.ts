@@ -1,5 +1,5 @@
 import { RlError } from "../errors";
-import type { ContainerRow } from "../runtime/containers";
+import type { ContainerRow } from "../store/containers-table";
 import { attachContainer, type AttachOptions } from "../runtime/attach-client";
 import type { RunOptions } from "../runtime/run-options";
 import { createContainer } from "./create-container";

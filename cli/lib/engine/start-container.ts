@@ -1,10 +1,10 @@
 import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
-import { findContainer, type ContainerRow } from "../runtime/containers";
+import { findContainer, type ContainerRow } from "../store/containers-table";
 import { runAttached, runDetached } from "./run-detached";
 import { loadConfig } from "../runtime/stored-config";
-import { processRuns } from "../runtime/containers";
+import { processRuns } from "../store/container-state";
 import { stopContainer } from "./stop-container";
 import { clearRestartState } from "../runtime/restart-state";
 

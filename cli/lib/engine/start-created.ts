@@ -5,14 +5,16 @@ import { debug } from "../log";
 import { transaction } from "../store/db";
 import { layerDir } from "../store/images";
 import { seccompProgram } from "../security/seccomp-program";
-import { rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
+import { mountsOverlayRoot, rootfsDir, rootfsOps, type StorageDriver } from "../rootfs/driver";
+import { StartError } from "../sys/start-error";
 import { runWorkerJob } from "../rootfs/worker-job";
 import { killPid } from "../sys/executor";
 import type { Monitor } from "../sys/monitor";
 import { pauseForTests } from "../test-pause";
 import { clearHelpers, saveNetwork } from "../network/store";
 import { cloneChild, discardChild, startChild, type Child, type Started } from "../runtime/container-process";
-import { containerDir, containerRunDir, findContainer, forgetPid, markExited, markRunning, recordMonitor, removeContainer } from "../runtime/containers";
+import { containerDir, containerRunDir, findContainer, forgetPid, markExited, markRunning, recordCommand, recordMonitor } from "../store/containers-table";
+import { removeContainer } from "../runtime/remove-container";
 import { defaultHostname, writeContainerFiles } from "../runtime/container-files";
 import { containerHostname } from "../runtime/outer-container";
 import { planOps } from "../runtime/plan";
@@ -101,7 +103,7 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
         pauseForTests("RL_TEST_PAUSE_BEFORE_RUNNING");
         const command = JSON.stringify(init ? spec.process.args.slice(2) : spec.process.args);
         transaction(d, p.db, () => {
-          d.query("UPDATE containers SET command = ?, driver = ? WHERE id = ?").run(command, driver, id);
+          recordCommand(d, id, command, driver);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
           markRunning(d, p, id, ch.spawned.pid, { foreground: !ch.monitor });
           if (ch.monitor) recordMonitor(d, id, ch.monitor.pid);
@@ -114,7 +116,7 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
         break;
       } catch (err) {
         await network.detach();
-        const overlayFailed = err instanceof RlError && /mount overlay on|fuse-overlayfs/.test(err.message);
+        const overlayFailed = err instanceof StartError && typeof err.op === "object" && mountsOverlayRoot(err.op);
         if (!overlayFailed || i === candidates.length - 1) throw err;
         forgetPid(d, p, id);
         debug(`kernel overlay failed (${err.message}); trying ${candidates[i + 1]}`);

@@ -3,11 +3,11 @@ import type { Paths } from "../paths";
 import { findImage } from "../store/images";
 import { killPid } from "../sys/executor";
 import { parseSignal } from "../sys/signals";
-import type { ContainerRow } from "../runtime/containers";
+import type { ContainerRow } from "../store/containers-table";
 import { thawContainer } from "../runtime/cgroup/container-cgroup";
 import { markStoppedByUser } from "../runtime/restart-state";
 import { untilProcessEnds, untilRecorded } from "./container-end";
-import { processRuns } from "../runtime/containers";
+import { processRuns } from "../store/container-state";
 
 /** The signal that asks the container to stop: its image's StopSignal, else SIGTERM. */
 export function stopSignal(d: Database, c: ContainerRow): number {

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { messageOf } from "../errors";
 import { paths } from "../paths";
-import { CLONE, MS } from "../runtime/clone-flags";
-import { encodeOps, type Op } from "../runtime/ops";
-import { waitForExit } from "../runtime/wait";
-import { abortChild, releaseChild, spawnChild } from "../sys/executor";
+import { CLONE, MS } from "../sys/clone-flags";
+import { encodeOps, type Op } from "../sys/ops";
+import { waitForExit } from "../sys/wait";
+import { abortChild, releaseChild, spawnChild, START } from "../sys/executor";
 import { strerror } from "../sys/errno";
 
 /** What a real attempt says about user namespaces: null when the attempt never got that far. */
@@ -108,7 +108,7 @@ async function runProbe(dir: string): Promise<Omit<OverlayProbe, "dir">> {
   const exited = waitForExit(child.pid);
   const r = releaseChild(child, encodeOps(probeOps(dir)));
   await exited;
-  if (r.failedOp === -1 || r.failedOp === STEP.exec) return { userns: { works: true, detail: "" }, mounted: true, errno: null };
+  if (r.failedOp === START.execed || r.failedOp === STEP.exec) return { userns: { works: true, detail: "" }, mounted: true, errno: null };
   if (r.failedOp === STEP.overlay) return { userns: { works: true, detail: "" }, mounted: false, errno: r.errno };
   if (r.failedOp === STEP.privateRoot) {
     return { userns: { works: false, detail: `mount in a new user namespace failed: ${strerror(r.errno)}` }, mounted: null, errno: null };

@@ -4,7 +4,7 @@ import { RlError } from "../errors";
 import { forkForwarder, listenOn, makePipe, readByte, waitReadable } from "../sys/net";
 import { closeFd, killPid } from "../sys/executor";
 import { pidStartTime } from "../sys/pid-start-time";
-import { waitForExit } from "../runtime/wait";
+import { waitForExit } from "../sys/wait";
 import { slirpAddresses, type NetworkConfig } from "./options";
 import { formatHostAddress, type PortMapping } from "./ports";
 import { slirpAddHostfwd, startSlirp, stopSlirp, type Slirp } from "./slirp4netns";

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
-import { requireContainer } from "../runtime/containers";
+import { requireContainer } from "../store/containers-table";
 import { loadNetwork } from "./store";
 import type { PortMapping } from "./ports";
 

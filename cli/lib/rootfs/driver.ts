@@ -2,7 +2,7 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { fuseOverlayfsPath, fuseOverlayfsProblem } from "../host/fuse-overlayfs";
-import type { Op } from "../runtime/ops";
+import type { Op } from "../sys/ops";
 
 export type StorageDriver = "overlay" | "fuse-overlayfs" | "vfs";
 
@@ -53,6 +53,11 @@ export function rootfsOps(driver: StorageDriver, l: RootfsLayout): Op[] {
   // Mounted by a process of the container's namespaces that stays outside its pivoted root (see spawn_wait
   // in helpers/executor.c): it dies with the container's pid namespace.
   return [{ op: "spawnWait", argv: [fuseOverlayfsPath()!, "-o", `lowerdir=${lowerFirstTop.join(":")},upperdir=${upper},workdir=${work}`, target] }];
+}
+
+/** Whether `op` is rootfsOps's mount of the root filesystem with overlay or fuse-overlayfs (failing, the next driver is tried). */
+export function mountsOverlayRoot(op: Op): boolean {
+  return (op.op === "mount" && op.fstype === "overlay") || op.op === "spawnWait";
 }
 
 /**

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { RlError } from "../errors";
 import { currentMapping, type IdMapping } from "../security/idmap";
-import { runInUserNamespace, type UsernsJobSetup } from "../runtime/userns-job";
+import { runInUserNamespace, type UsernsJobSetup } from "./userns-job";
 import type { WorkerJob, WorkerResult } from "./userns-worker";
 import { removeTree } from "./remove-tree";
 import { PACKAGE_ROOT } from "../package-root";

@@ -5,7 +5,8 @@ import { networkModeName } from "../network/options";
 import { loadNetwork } from "../network/store";
 import { findImage } from "../store/images";
 import { containerVolumeNames } from "../store/volumes";
-import { shownState, type ContainerRow } from "./containers";
+import { shownState } from "../store/container-state";
+import { type ContainerRow } from "../store/containers-table";
 import { pausedContainers } from "./cgroup/container-cgroup";
 
 /** `--filter` for containers, docker's keys; `before`/`since` name a container, `ancestor` an image (name or id). */

@@ -4,14 +4,15 @@ import { RlError } from "../errors";
 import type { ContainerNetwork } from "../network/attach";
 import { startIdMaps, type IdMapping } from "../security/idmap";
 import { strerror } from "../sys/errno";
-import { abortChild, childMapped, closeFd, closePipes, JOIN_ORDER, killPid, releaseChild, spawnChild, tapResult, type JoinFds, type Spawned } from "../sys/executor";
-import { CLONE } from "./clone-flags";
-import { describeOp, encodeOps, type Op } from "./ops";
+import { abortChild, childMapped, closeFd, closePipes, JOIN_ORDER, killPid, releaseChild, spawnChild, START, tapResult, type JoinFds, type Spawned } from "../sys/executor";
+import { CLONE } from "../sys/clone-flags";
+import { describeOp, encodeOps, type Op } from "../sys/ops";
+import { StartError } from "../sys/start-error";
 import { outerRefusal } from "./outer-container";
 import type { Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import type { AttachStreams } from "./attach-streams";
-import { waitForExit } from "./wait";
+import { waitForExit } from "../sys/wait";
 import { spawnMonitored, type Monitor, type MonitorRequest } from "../sys/monitor";
 
 // The container's first process: cloned as soon as its namespaces are known, mapped (newuidmap and
@@ -24,26 +25,38 @@ function cloneFlags(namespaces: Namespaces): number {
   return namespaces.reduce((f, n) => f | map[n.type], 0);
 }
 
-/** Exec failures as docker reports them: 127 not found, 126 not executable. */
-function startError(op: Op, errno: number): RlError {
+/** The message and exit code of a failed op; exec failures as docker reports them: 127 not found, 126 not executable. */
+function opFailure(op: Op, errno: number): [string, number?] {
   if (op.op === "exec") {
     const cmd = op.argv[0]!;
-    if (errno === 2) return new RlError(`${cmd}: executable file not found in $PATH: No such file or directory`, 127);
+    if (errno === 2) return [`${cmd}: executable file not found in $PATH: No such file or directory`, 127];
     // EPERM: a file capability beyond the bounding set (the kernel refuses such an exec).
-    if (errno === 13 || errno === 8 || errno === 21 || errno === 1) return new RlError(`${cmd}: ${strerror(errno)}`, 126);
+    if (errno === 13 || errno === 8 || errno === 21 || errno === 1) return [`${cmd}: ${strerror(errno)}`, 126];
   }
   // A working directory that is not there (exec -w, or a read-only root): podman's "not found" too.
-  if (op.op === "chdir" && errno === 2) return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}`, 127);
+  if (op.op === "chdir" && errno === 2) return [`cannot ${describeOp(op)}: ${strerror(errno)}`, 127];
   // ELOOP from the executor's check that proc, sysfs and /dev go on a directory, not through a symlink.
   if (errno === 40 && (op.op === "mountIn" || op.op === "sysfsIn")) {
     const target = op.op === "mountIn" ? op.target : op.path;
-    return new RlError(`cannot ${describeOp(op)}: ${target} is a symlink in the image; it must be a directory`);
+    return [`cannot ${describeOp(op)}: ${target} is a symlink in the image; it must be a directory`];
   }
   // EXDEV: the executor found the target on proc (an image's symlink into /proc): refused as -v onto /proc is.
   if (errno === 18 && (op.op === "mountIn" || op.op === "bindIn")) {
-    return new RlError(`cannot ${describeOp(op)}: ${op.target} leads into /proc through a symlink of the image's, which the container's own proc filesystem covers`);
+    return [`cannot ${describeOp(op)}: ${op.target} leads into /proc through a symlink of the image's, which the container's own proc filesystem covers`];
   }
-  return new RlError(`cannot ${describeOp(op)}: ${strerror(errno)}${outerRefusal(op, errno)}`);
+  return [`cannot ${describeOp(op)}: ${strerror(errno)}${outerRefusal(op, errno)}`];
+}
+
+/** Why a released child did not exec (`failedOp`: an op's index or a START status), as a StartError. */
+function startError(ops: Op[], failedOp: number, errno: number, joined: string | undefined): StartError {
+  const failed = ops[failedOp];
+  if (failed) {
+    const [message, exitCode] = opFailure(failed, errno);
+    return new StartError(message, failed, errno, exitCode);
+  }
+  if (failedOp === START.joinFailed) return new StartError(`cannot join ${joined ?? "the network of the other container"}: ${strerror(errno)}`, "join", errno);
+  if (failedOp === START.keyringFailed) return new StartError(`cannot give the container a session keyring of its own: ${strerror(errno)}`, "keyring", errno);
+  return new StartError(`cannot start the container: ${strerror(errno)}`, "release", errno);
 }
 
 /** Open the namespaces to join: those with a path (another container's user and network namespaces). */
@@ -187,7 +200,7 @@ export async function releaseWithOps(spawned: Spawned, exited: Promise<number>, 
       meanwhile = { error };
     }
   });
-  if (meanwhile && r.failedOp === -1) {
+  if (meanwhile && r.failedOp === START.execed) {
     killPid(spawned.pid, 9);
     if (r.ptyMaster >= 0) closeFd(r.ptyMaster);
     closePipes(spawned);
@@ -195,15 +208,11 @@ export async function releaseWithOps(spawned: Spawned, exited: Promise<number>, 
     await exited;
     throw meanwhile.error;
   }
-  if (r.failedOp !== -1) {
+  if (r.failedOp !== START.execed) {
     closePipes(spawned);
     o.giveUp?.();
     await exited;
-    if (r.failedOp === -2) throw new RlError(`cannot start the container: ${strerror(r.errno)}`);
-    if (r.failedOp === -3) throw new RlError(`cannot join ${o.joined ?? "the network of the other container"}: ${strerror(r.errno)}`);
-    if (r.failedOp === -5) throw new RlError(`cannot give the container a session keyring of its own: ${strerror(r.errno)}`);
-    const failed = ops[r.failedOp];
-    throw failed ? startError(failed, r.errno) : new RlError(`cannot start the container: ${strerror(r.errno)}`);
+    throw startError(ops, r.failedOp, r.errno, o.joined);
   }
   return { pid: spawned.pid, ptyMaster: r.ptyMaster, pipes: spawned.pipes, exited };
 }

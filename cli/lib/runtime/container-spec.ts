@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWriteFile } from "../atomic-write";
 import type { Paths } from "../paths";
-import { containerRunDir } from "./containers";
+import { containerRunDir } from "../store/containers-table";
 import type { Spec } from "./spec";
 
 // The runtime spec of a container, as podman keeps it: with the runtime state (tmpfs), not in the store.

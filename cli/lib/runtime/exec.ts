@@ -13,14 +13,14 @@ import { strerror } from "../sys/errno";
 import { attachStdio, detachStdio } from "./attach-stdio";
 import { enterCgroup, containerCgroup } from "./cgroup/container-cgroup";
 import { closeJoinFds, releaseWithOps } from "./container-process";
-import { containerRunDir, findContainer, type ContainerRow } from "./containers";
-import type { Op } from "./ops";
+import { containerRunDir, findContainer, type ContainerRow } from "../store/containers-table";
+import type { Op } from "../sys/ops";
 import { processOps } from "./plan";
 import { forwardSignals } from "./signal-forwarding";
 import { mergeEnv, userEnv, type Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { checkUserInMaps, resolveUser } from "./user";
-import { waitForExit } from "./wait";
+import { waitForExit } from "../sys/wait";
 
 // `rl exec`: a process in the namespaces of a running container's first process, set up as that
 // process was (the runtime spec rl saved when it started), with exec's options on top (podman's rules).

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { atomicWriteFile } from "../atomic-write";
 import type { Paths } from "../paths";
-import { healthFilePath } from "./exit-file";
+import { healthFilePath } from "../store/exit-file";
 
 /** State.Health as docker and podman show it: the last results since the container started. */
 export interface HealthState {

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, posix, resolve } from "node:path";
 import { RlError } from "../errors";
 import type { Spec } from "./spec";
-import { VALID_NAME } from "./names";
+import { VALID_NAME } from "../store/names";
 
 /**
  * Targets a user's mount may not cover, as runc refuses them: /proc and anything in it (the masks and

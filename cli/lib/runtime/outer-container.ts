@@ -3,9 +3,9 @@ import { hostname as outerHostname } from "node:os";
 import { warnOnce } from "../log";
 import { writeSingleMapping } from "../security/idmap";
 import { abortChild, releaseChild, spawnChild } from "../sys/executor";
-import { CLONE } from "./clone-flags";
-import { encodeOps, type Op } from "./ops";
-import { waitForExit } from "./wait";
+import { CLONE } from "../sys/clone-flags";
+import { encodeOps, type Op } from "../sys/ops";
+import { waitForExit } from "../sys/wait";
 
 // What the container rl itself runs in (a CI job, a devcontainer, a toolbox) refuses, and the flag of
 // that outer container which lifts it: rl cannot lift these from inside.

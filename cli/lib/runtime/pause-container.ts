@@ -1,7 +1,8 @@
 import { RlError, wrap } from "../errors";
 import { paths } from "../paths";
 import { openDb } from "../store/db";
-import { findContainer, sweepStale } from "./containers";
+import { findContainer } from "../store/containers-table";
+import { sweepStale } from "./sweep-stale";
 import { runningContainerCgroup } from "./cgroup/container-cgroup";
 import { cgroupFrozen, freezeCgroup, thawCgroup } from "./cgroup/freezer";
 import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";

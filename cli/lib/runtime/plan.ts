@@ -1,6 +1,6 @@
 import { capMask } from "../security/capabilities";
-import { MS } from "./clone-flags";
-import type { Op } from "./ops";
+import { MS } from "../sys/clone-flags";
+import type { Op } from "../sys/ops";
 import { inheritedHostname } from "./outer-container";
 import type { Spec } from "./spec";
 import { RLIMIT_NUMBER } from "./process-options";

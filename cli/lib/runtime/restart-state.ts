@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { atomicWriteFile } from "../atomic-write";
 import { join } from "node:path";
 import type { Paths } from "../paths";
-import { containerRunDir } from "./containers";
+import { containerRunDir } from "../store/containers-table";
 
 // What a restart policy needs to know about a detached container's last runs, kept with its runtime
 // state (a reboot forgets it, as it forgets the container's processes).

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { RlError } from "../errors";
 import { cgroupInfo } from "../host/cgroups";
 import { loadNetwork } from "../network/store";
-import { findContainer, listContainers, type ContainerRow } from "./containers";
+import { findContainer, listContainers, type ContainerRow } from "../store/containers-table";
 import { containerCgroupDir, pausedContainers, runningContainerCgroup } from "./cgroup/container-cgroup";
 import type { StatsTarget } from "./container-stats";
 

@@ -1,5 +1,5 @@
 import { RlError } from "../errors";
-import type { ContainerRow } from "./containers";
+import type { ContainerRow } from "../store/containers-table";
 import type { RunOptions } from "./run-options";
 import { userEnv } from "./spec";
 

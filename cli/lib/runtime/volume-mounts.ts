@@ -8,7 +8,7 @@ import { createVolume, findVolume, markFilled, noCopy, removeVolume, volumeData,
 import { runWorkerJob } from "../rootfs/worker-job";
 import { withLocks } from "../store/locks";
 import type { IdMapping } from "../security/idmap";
-import { findContainer } from "./containers";
+import { findContainer } from "../store/containers-table";
 import { imageVolumeMount } from "./mounts";
 import type { Spec } from "./spec";
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Paths } from "../paths";
 import { debug } from "../log";
 import { removePaths } from "../rootfs/worker-job";
+import { deleteContainerRecord } from "./containers-table";
 import { isDiskFull, transaction } from "./db";
 import { ownProcess, processAlive } from "../sys/pid-start-time";
 import { finishReset } from "./reset";
@@ -39,7 +40,7 @@ export async function cleanDebris(d: Database, p: Paths): Promise<void> {
     if (!stale.length) return;
     // A container whose rm was killed after its files left containers/: its record goes too.
     const removed = stale.flatMap((n) => /^rm-.*-([0-9a-f]{64})$/.exec(n)?.[1] ?? []);
-    if (removed.length) transaction(d, p.db, () => removed.forEach((id) => d.query("DELETE FROM containers WHERE id = ?").run(id)));
+    if (removed.length) transaction(d, p.db, () => removed.forEach((id) => deleteContainerRecord(d, p, id)));
     await removePaths(p.tmp, stale.map((n) => join(p.tmp, n)));
   } catch (err) {
     // On a full disk the command goes on (it may be the one that frees space); a later one cleans up.

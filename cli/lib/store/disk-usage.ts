@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
-import { containerDir, listContainers } from "../runtime/containers";
+import { containerDir, listContainers } from "./containers-table";
 import { blobPath } from "./blob-path";
 import { layerDir, listImages } from "./images";
 import { unreferenced } from "./unreferenced";

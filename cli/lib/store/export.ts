@@ -5,7 +5,7 @@ import { RlError } from "../errors";
 import { warnOnce } from "../log";
 import { outputTarget, writingOutput } from "../output-file";
 import type { Paths } from "../paths";
-import { containerDir, requireContainer } from "../runtime/containers";
+import { containerDir, requireContainer } from "./containers-table";
 import { runWorkerJob } from "../rootfs/worker-job";
 import type { IdMapping } from "../security/idmap";
 import { cleanDebris } from "./debris";

@@ -7,6 +7,7 @@ import { pauseForTests } from "../test-pause";
 import type { Paths } from "../paths";
 import { removePaths } from "../rootfs/worker-job";
 import { removeTree } from "../rootfs/remove-tree";
+import { runningProcesses } from "./containers-table";
 import { closeDb } from "./db";
 import { STORE_EXCLUSIVE, withLocks } from "./locks";
 import { tmpName } from "./tmp-name";
@@ -93,7 +94,7 @@ function killContainers(p: Paths): void {
   let d: Database | undefined;
   try {
     d = new Database(p.db, { readonly: true });
-    running = d.query("SELECT pid, pid_start FROM containers WHERE state = 'running' AND pid IS NOT NULL AND pid_start IS NOT NULL").all() as typeof running;
+    running = runningProcesses(d);
   } catch (err) {
     warnOnce(`cannot read the store's containers to stop them (${(err as Error).message}): removing the store anyway`);
   } finally {

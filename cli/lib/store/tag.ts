@@ -11,3 +11,8 @@ export function tagImage(d: Database, p: Paths, image: string, newName: string):
   transaction(d, p.db, () => d.query("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)").run(name, img.id));
   return name;
 }
+
+/** Take a name off its image (rmi NAME of an image with other names). */
+export function untagImage(d: Database, p: Paths, name: string): void {
+  transaction(d, p.db, () => d.query("DELETE FROM image_names WHERE name = ?").run(name));
+}

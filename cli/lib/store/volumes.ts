@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { RlError } from "../errors";
 import type { Paths } from "../paths";
-import { randomId, VALID_NAME } from "../runtime/names";
+import { randomId, VALID_NAME } from "./names";
 import { removePaths, runWorkerJob } from "../rootfs/worker-job";
 import { transaction } from "./db";
 import { tmpName } from "./tmp-name";

@@ -106,11 +106,25 @@ export function tapResult(s: Spawned): number {
   return executor().rl_tap_result(s.errFd);
 }
 
+/**
+ * What a released child reports in place of a failed op's index (helpers/executor.c's START_ defines;
+ * test/unit/op-codes.test.ts checks that both say the same).
+ */
+export const START = {
+  /** No failure: the workload was exec'd. */
+  execed: -1,
+  /** The child could not be set up or released, before its ops. */
+  releaseFailed: -2,
+  /** It could not join the namespaces it was given (another container's, or the one exec runs in). */
+  joinFailed: -3,
+  /** Not a failure: the report on tap0 of a child spawned with makeTap (see tapResult). */
+  tapReport: -4,
+  /** It could not join a session keyring of its own. */
+  keyringFailed: -5,
+} as const;
+
 export interface Released {
-  /**
-   * Index of the op that failed, or -1 when the child exec'd. -2: the child could not be released;
-   * -3: it could not join the namespaces it was given (another container's, or the one exec runs in).
-   */
+  /** Index of the op that failed, or a START value (START.execed when the child exec'd). */
   failedOp: number;
   errno: number;
   ptyMaster: number;

@@ -7,7 +7,7 @@ import type { Paths } from "../../paths";
 import { transaction } from "../../store/db";
 import { cgroupInfo, type CgroupInfo } from "../../host/cgroups";
 import type { CgroupWrite, Controller, Limits } from "./limits";
-import type { ContainerRow } from "../containers";
+import type { ContainerRow } from "../../store/containers-table";
 import { cgroupFrozen, thawCgroup } from "./freezer";
 import { helpersCgroup } from "./mount-helpers";
 

@@ -1,6 +1,6 @@
 import { discardChild, type Child } from "../container-process";
-import { CLONE } from "../clone-flags";
-import type { Op } from "../ops";
+import { CLONE } from "../../sys/clone-flags";
+import type { Op } from "../../sys/ops";
 import type { Spec } from "../spec";
 import { enterCgroup, setOomScoreAdj } from "./container-cgroup";
 import type { Limits } from "./limits";

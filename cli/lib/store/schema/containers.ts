@@ -1,7 +1,6 @@
 /**
- * The containers table, which runtime/containers.ts reads and writes. Its DDL is here, not there: the
- * store assembles the migrations and must not import runtime/ (runtime imports the store). A released
- * statement is never edited; a change is a new migration (store/migrations.ts).
+ * The containers table's DDL; store/containers-table.ts reads and writes it. A released statement is
+ * never edited; a change is a new migration (store/migrations.ts).
  */
 
 /** Migration 1 (as rl made it before numbered migrations). */

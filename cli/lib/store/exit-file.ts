@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Paths } from "../paths";
-import { PACKAGE_ROOT } from "../package-root";
-import { EXECUTABLE } from "../../../helpers/executable";
 
 /** Where a detached container's monitor writes how it ended (helpers/monitor.c), in its runtime dir. */
 export const exitFilePath = (p: Paths, id: string) => join(p.runtime, id, "exit");
@@ -24,8 +22,3 @@ export const healthFilePath = (p: Paths, id: string) => join(p.runtime, id, "hea
 
 /** A container's log (k8s-file, written by its monitor), in its directory of the store. */
 export const logPath = (p: Paths, id: string) => join(p.containers, id, "ctr.log");
-
-/** How the monitor runs rl again for a container's exit command: the executable, which hands over to the sources when stale. */
-export function rlCommand(): string[] {
-  return existsSync(EXECUTABLE) ? [EXECUTABLE] : [process.execPath, join(PACKAGE_ROOT, "cli/main.ts")];
-}

@@ -2,7 +2,7 @@ import { RlError } from "../errors";
 
 // Generated container names: ADJECTIVE_SURNAME, as docker and podman make them, from rl's own lists:
 // 113 adjectives and 260 surnames of people who shaped computing, mathematics and science: 29,380
-// names. insertContainer (containers.ts) draws again when a name is taken.
+// names. insertContainer (containers-table.ts) draws again when a name is taken.
 
 const ADJECTIVES = `
 able agile airy amber ample ardent artful astute balmy blithe bold bouncy brave breezy bright brisk

@@ -1,4 +1,4 @@
-import { exitCodeOf, waitChild } from "../sys/executor";
+import { exitCodeOf, waitChild } from "./executor";
 
 /**
  * Resolve with the exit code (docker style) of our child `pid` when it ends. Uses SIGCHLD plus

@@ -1,10 +1,10 @@
-import { RlError } from "../errors";
 import { currentMapping, writeIdMaps, type IdMapping } from "../security/idmap";
 import { abortChild, releaseChild, spawnChild } from "../sys/executor";
 import { strerror } from "../sys/errno";
-import { CLONE } from "./clone-flags";
-import { describeOp, encodeOps, type Op } from "./ops";
-import { waitForExit } from "./wait";
+import { CLONE } from "../sys/clone-flags";
+import { describeOp, encodeOps, type Op } from "../sys/ops";
+import { StartError } from "../sys/start-error";
+import { waitForExit } from "../sys/wait";
 
 /** More than a plain user namespace: other namespaces, steps before the exec, a descriptor to keep. */
 export interface UsernsJobSetup {
@@ -35,8 +35,9 @@ export async function runInUserNamespace(argv: string[], mapping: IdMapping = cu
   const r = releaseChild(child, encodeOps(ops));
   const code = await exited;
   if (r.failedOp >= 0 && r.errno) {
-    const step = r.failedOp < ops.length - 1 ? describeOp(ops[r.failedOp]!) : `run ${argv[0]}`;
-    throw new RlError(`cannot ${step} in a user namespace: ${strerror(r.errno)}`);
+    const op = ops[Math.min(r.failedOp, ops.length - 1)]!;
+    const step = op.op === "exec" ? `run ${argv[0]}` : describeOp(op);
+    throw new StartError(`cannot ${step} in a user namespace: ${strerror(r.errno)}`, op, r.errno);
   }
   return code;
 }
