@@ -35,7 +35,8 @@ export async function handler(a: { CONTAINER: string[]; ignore: boolean }): Prom
       continue;
     }
     await untilProcessEnds(c, Infinity);
-    const row = c.state === "exited" ? c : await untilRecorded(d, p, c.id);
+    // Its end as recorded, not as read from its monitor's exit file: the next command finds it exited.
+    const row = await untilRecorded(d, p, c.id);
     if (!row) throw new RlError(`container ${a.CONTAINER[i]} was removed before its exit code could be read`);
     console.log(row.exit_code ?? 0);
   }

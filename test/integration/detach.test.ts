@@ -108,6 +108,22 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect((await r(["rm", "slowmon"])).code).toBe(0);
   });
 
+  test("rl wait returns once the end is recorded (not when the monitor wrote it): the next command finds it exited", async () => {
+    const hook = join(t.root, "paused-before-cleanup");
+    const run = await rl(["run", "-d", "--name", "recorded", "--network", "none", ALPINE, "sh", "-c", "exit 3"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_CLEANUP: hook } });
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    // The monitor wrote the exit file and its exit command waits before recording.
+    await until("the exit command's pause", () => existsSync(hook));
+    const waiting = Bun.spawn([RL_BIN, "wait", "recorded"], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(500);
+    expect(waiting.exitCode).toBeNull();
+    rmSync(hook);
+    expect(await waiting.exited).toBe(0);
+    expect(await new Response(waiting.stdout).text()).toBe("3\n");
+    expect(await r(["kill", "recorded"])).toMatchObject({ code: 125, stderr: "rl: can only kill running containers: recorded is exited\n" });
+    expect((await r(["rm", "recorded"])).code).toBe(0);
+  });
+
   test("a foreground container whose workload ended is its rl's to record: a sweep meanwhile leaves it", async () => {
     const hook = join(t.root, "paused-after-exit");
     const p = Bun.spawn([RL_BIN, "run", "--name", "ended", "--network", "none", ALPINE, "sh", "-c", "echo bye; exit 3"], { env: { ...t.env, RL_TEST_PAUSE_AFTER_EXIT: hook }, stdout: "pipe", stderr: "pipe" });

@@ -11,6 +11,7 @@ import { isDiskFull } from "../store/db";
 import { cleanDebris } from "../store/debris";
 import { readExitFile } from "../store/exit-file";
 import { pidStartTime } from "../sys/pid-start-time";
+import { pauseForTests } from "../test-pause";
 import { recordOomKill, removeContainerCgroup } from "./cgroup/container-cgroup";
 import { removeContainer } from "./remove-container";
 
@@ -53,6 +54,7 @@ async function finishEnded(d: Database, p: Paths, r: ContainerRow): Promise<void
  * and the exit file is written): record its end as the sweep would, now.
  */
 export async function cleanupDetached(d: Database, p: Paths, id: string): Promise<void> {
+  pauseForTests("RL_TEST_PAUSE_BEFORE_CLEANUP");
   const r = containerRecord(d, id);
   if (!r || r.state !== "running" || recordedProcessAlive(r)) return;
   await finishEnded(d, p, r);
