@@ -222,7 +222,7 @@ enum {
   OP_EXEC,            /* argc argv... envc env...: PATH search like execvpe, from the env given */
   OP_NO_NEW_PRIVS,
   OP_MASK_IN,         /* path: /dev/null over a file, an empty read-only tmpfs over a directory */
-  OP_SECCOMP,         /* hex: a BPF program (struct sock_filter[]) to install as the seccomp filter */
+  OP_SECCOMP,         /* program: a BPF program (struct sock_filter[], binary) to install as the seccomp filter */
   OP_READONLY_IN,     /* path: bind a path of the container onto itself, read-only all the way down */
   OP_UNSHARE,         /* flags: new namespaces (the cgroup one, once rl moved this process into its cgroup) */
   OP_RLIMIT,          /* resource soft hard (decimal, -1: unlimited): setrlimit */
@@ -672,16 +672,10 @@ static int raise_ambient(void) {
 
 /* Install a seccomp filter given as hex text (the op list carries NUL-terminated strings). Without
  * no_new_privs the kernel asks for CAP_SYS_ADMIN in this user namespace: before the capabilities go. */
-static int load_seccomp(const char *hex) {
-  static unsigned char prog[4096 * 8];
-  struct { unsigned short len; void *filter; } fprog;
-  size_t n = slen(hex) / 2, i;
-  if (n == 0 || n % 8 || n > sizeof prog) { errno = 22; return -1; }
-  for (i = 0; i < n * 2; i++) {
-    char c = hex[i]; int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) { errno = 22; return -1; }
-    prog[i / 2] = (unsigned char)(i % 2 ? (prog[i / 2] | v) : v << 4);
-  }
+/* A BPF program (struct sock_filter[], 8 bytes each) of `n` bytes, as the op list carries it. */
+static int load_seccomp(const unsigned char *prog, unsigned int n) {
+  struct { unsigned short len; const void *filter; } fprog;
+  if (n == 0 || n % 8 || n / 8 > 0xffff) { errno = 22; return -1; }
   fprog.len = (unsigned short)(n / 8); fprog.filter = prog;
   return prctl(22 /* PR_SET_SECCOMP */, 2 /* SECCOMP_MODE_FILTER */, &fprog, 0, 0);
 }
@@ -823,23 +817,34 @@ static int spawn_wait(const char **a, int argc) {
   return unshare(0x00020000 /* CLONE_NEWNS */);
 }
 
-/* Ops are encoded as: u8 opcode, u16 argc (little-endian), then argc NUL-terminated strings. */
-static const char *next_args(const char *p, const char **args, int argc) {
+/* Ops are encoded as: u8 opcode, u16 argc (little-endian), then argc arguments, each a u32 length
+ * (little-endian), its bytes and a NUL (text is then a C string; binary, a seccomp program, has its
+ * length). NULL when an argument runs past `end` or lacks its NUL. */
+static const char *next_args(const char *p, const char *end, const char **args, unsigned int *lens, int argc) {
   int i;
-  for (i = 0; i < argc; i++) { args[i] = p; p += slen(p) + 1; }
+  for (i = 0; i < argc; i++) {
+    unsigned int n;
+    if (end - p < 5) return 0;
+    n = (unsigned char)p[0] | (unsigned char)p[1] << 8 | (unsigned char)p[2] << 16 | (unsigned int)(unsigned char)p[3] << 24;
+    if ((unsigned long)(end - p - 5) < n || p[4 + n] != 0) return 0;
+    args[i] = p + 4; lens[i] = n;
+    p += 4 + n + 1;
+  }
   return p;
 }
 
 static void run_ops(const char *ops, int len) {
   const char *p = ops, *end = ops + len;
   static const char *a[4096];
+  static unsigned int lens[4096];
   int index = 0;
   while (p < end) {
     /* The high bit marks an optional op: its failure is ignored (masking paths that may not exist). */
     int op = (unsigned char)p[0] & 0x7f, optional = (unsigned char)p[0] & 0x80;
     int argc = (unsigned char)p[1] | ((unsigned char)p[2] << 8), r = 0;
     if (argc > 4096) fail(index, 7 /* E2BIG */);
-    p = next_args(p + 3, a, argc);
+    p = next_args(p + 3, end, a, lens, argc);
+    if (!p) fail(index, 22 /* EINVAL: a malformed op list */);
     switch (op) {
     case OP_MOUNT:
       r = mount(*a[0] ? a[0] : 0, a[1], *a[2] ? a[2] : 0, to_long(a[3]), *a[4] ? a[4] : 0);
@@ -921,7 +926,7 @@ static void run_ops(const char *ops, int len) {
       break;
     }
     case OP_NO_NEW_PRIVS: r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); break;
-    case OP_SECCOMP: r = load_seccomp(a[0]); break;
+    case OP_SECCOMP: r = load_seccomp((const unsigned char *)a[0], lens[0]); break;
     case OP_INIT: run_init(); break;
     case OP_NULL_STDIO: r = null_stdio(); break;
     case OP_DETACH: detach(index); break;

@@ -224,8 +224,11 @@ describe("ids, capabilities, platforms, references", () => {
   });
 });
 
-test("ops encode as opcode, u16 argc, NUL-terminated strings", () => {
-  expect([...encodeOps([{ op: "hostname", name: "h" }, { op: "pivot", optional: true }])]).toEqual([11, 1, 0, 104, 0, 10 | 0x80, 0, 0]);
+test("ops encode as opcode, u16 argc, then each argument as u32 length, bytes, NUL: binary-safe", () => {
+  expect([...encodeOps([{ op: "hostname", name: "h" }, { op: "pivot", optional: true }])]).toEqual([11, 1, 0, 1, 0, 0, 0, 104, 0, 10 | 0x80, 0, 0]);
+  // A seccomp program (BPF holds NUL bytes) travels as it is.
+  expect([...encodeOps([{ op: "seccomp", program: Uint8Array.from([6, 0, 0, 0, 0, 0, 255, 127]) }])]).toEqual([25, 1, 0, 8, 0, 0, 0, 6, 0, 0, 0, 0, 0, 255, 127, 0]);
+  expect(() => encodeOps([{ op: "hostname", name: "a\0b" }])).toThrow("a NUL byte is not allowed");
 });
 
 describe("--init binary", () => {

@@ -124,5 +124,6 @@ describe("--sysctl", () => {
 
 test("the new ops encode as the executor reads them", () => {
   const ops = encodeOps([{ op: "rlimit", resource: 7, name: "RLIMIT_NOFILE", soft: -1, hard: 200 }, { op: "user", uid: 1, gid: 2, groups: [3], keepGroups: true }]);
-  expect(new TextDecoder().decode(ops)).toBe(["\x1c\x03\x00", "7\x00", "-1\x00", "200\x00", "\x13\x03\x00", "1\x00", "2\x00", "-1\x00"].join(""));
+  const arg = (s: string) => `${String.fromCharCode(s.length)}\x00\x00\x00${s}\x00`;
+  expect(new TextDecoder().decode(ops)).toBe(["\x1c\x03\x00", arg("7"), arg("-1"), arg("200"), "\x13\x03\x00", arg("1"), arg("2"), arg("-1")].join(""));
 });

@@ -47,7 +47,7 @@ export const CODES: Record<Op["op"], number> = {
   rlimit: 28, sysctlIn: 29, openFd: 30, nullStdio: 31, detach: 32,
 };
 
-function args(o: Op): string[] {
+function args(o: Op): (string | Uint8Array)[] {
   switch (o.op) {
     case "mount":
     case "mountIn":
@@ -70,7 +70,7 @@ function args(o: Op): string[] {
     case "umask": return [String(o.mask)];
     case "unshare": return [String(o.flags)];
     case "exec": return [String(o.argv.length), ...o.argv, String(o.env.length), ...o.env];
-    case "seccomp": return [o.program.toHex()];
+    case "seccomp": return [o.program];
     case "rlimit": return [String(o.resource), String(o.soft), String(o.hard)];
     case "sysctlIn": return [`/proc/sys/${o.key.replaceAll(".", "/")}`, o.value];
     case "openFd": return [o.path, String(o.fd)];
@@ -80,18 +80,29 @@ function args(o: Op): string[] {
 
 const encoder = new TextEncoder();
 
-/** Encode as the executor reads it: u8 opcode, u16 argc (LE), then NUL-terminated strings. */
+/**
+ * Encode as the executor reads it: u8 opcode, u16 argc (LE), then each argument as a u32 length (LE),
+ * its bytes and a NUL. Binary-safe (a seccomp program travels as it is); the NUL lets the executor use a
+ * text argument as a C string, so text must hold none.
+ */
 export function encodeOps(ops: Op[]): Uint8Array {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (const o of ops) {
-    const a = args(o);
-    for (const s of a) if (s.includes("\0")) throw new Error(`a NUL byte is not allowed in ${JSON.stringify(s)}`);
-    const body = encoder.encode(a.map((s) => s + "\0").join(""));
-    const head = new Uint8Array([CODES[o.op] | (o.optional ? 0x80 : 0), a.length & 0xff, a.length >> 8]);
-    parts.push(head, body);
-    total += head.length + body.length;
+    const a = args(o).map((s) => {
+      if (typeof s !== "string") return s;
+      if (s.includes("\0")) throw new Error(`a NUL byte is not allowed in ${JSON.stringify(s)}`);
+      return encoder.encode(s);
+    });
+    parts.push(new Uint8Array([CODES[o.op] | (o.optional ? 0x80 : 0), a.length & 0xff, a.length >> 8]));
+    for (const bytes of a) {
+      const arg = new Uint8Array(4 + bytes.length + 1);
+      new DataView(arg.buffer).setUint32(0, bytes.length, true);
+      arg.set(bytes, 4);
+      parts.push(arg);
+    }
   }
+  for (const p of parts) total += p.length;
   const out = new Uint8Array(total);
   let off = 0;
   for (const p of parts) {
