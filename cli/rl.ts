@@ -44,9 +44,8 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   // A detached container's exit command, run by its monitor (helpers/monitor.c): not a verb for users.
   if (argv[0] === "__cleanup" && argv.length === 2) {
-    const [{ openDb, paths }, { afterExit }] = await Promise.all([import("./lib/index"), import("./lib/engine/after-exit")]);
-    const p = paths();
-    await afterExit(openDb(p.db), p, argv[1]!);
+    const [{ Session }, { afterExit }] = await Promise.all([import("./lib/engine/session"), import("./lib/engine/after-exit")]);
+    await afterExit(new Session(), argv[1]!);
     return 0;
   }
   // A detached container's healthcheck, run by its monitor every interval.

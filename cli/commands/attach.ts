@@ -1,8 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { paths, requireContainer } from "../lib/index";
 import { attachRunning } from "../lib/engine/attach-running";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../lib/runtime/detach-keys";
+import { Session } from "../lib/engine/session";
 
 export const command = "attach <CONTAINER>";
 export const describe = "Attach to a running container: its output, and your input if it was made with -i, until it exits or you detach (Ctrl-P Ctrl-Q)";
@@ -21,7 +22,6 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { CONTAINER: string; "detach-keys": string; "no-stdin": boolean; "sig-proxy": boolean }): Promise<number> {
   const detachKeys = parseDetachKeys(a["detach-keys"]);
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   return attachRunning(p, requireContainer(d, a.CONTAINER), { stdin: !a["no-stdin"], detachKeys, sigProxy: a["sig-proxy"] });
 }

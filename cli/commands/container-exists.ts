@@ -1,5 +1,6 @@
 import type { Example } from "../verb";
-import { findContainer, openDb, paths, sweepStale } from "../lib/index";
+import { findContainer, paths } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "exists <CONTAINER>";
 export const describe = "Exit 0 when the container exists, 1 when not";
@@ -10,7 +11,6 @@ export const EXAMPLES: Example[] = [["$0 container exists web || $0 run --name w
 
 export async function handler(a: { CONTAINER: string }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   return findContainer(d, a.CONTAINER) ? 0 : 1;
 }

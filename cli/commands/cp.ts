@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { copyContainerFiles, currentMapping, openStore, paths, RlError, withContext, writingArchive } from "../lib/index";
+import { copyContainerFiles, currentMapping, paths, RlError, withContext, writingArchive } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "cp <SRC> <DEST>";
 export const describe = "Copy files between a container and the host";
@@ -26,7 +27,8 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { SRC: string; DEST: string; archive: boolean; "follow-link": boolean; overwrite: boolean }): Promise<number> {
   if (a.DEST === "-" && process.stdout.isTTY) throw new RlError("refusing to write an archive to a terminal: redirect stdout, or copy to a path");
   const p = paths();
-  const d = await openStore(p);
+  // The sweep first: a container whose process is gone is copied from as a stopped one.
+  const d = await new Session(p).swept();
   const o = { archive: a.archive, followLink: a["follow-link"], overwrite: a.overwrite };
   return writingArchive(() => withContext(`copy ${a.SRC} to ${a.DEST}`, () => copyContainerFiles(d, p, a.SRC, a.DEST, o, currentMapping())));
 }

@@ -1,5 +1,6 @@
 import type { Example } from "../verb";
 import { recordContainer } from "../lib/engine/create-container";
+import { Session } from "../lib/engine/session";
 import { OPTIONS as RUN_OPTIONS, POSITIONALS, OPTIONS_END_AT_FIRST_ARGUMENT, runOptions, type Args } from "./run";
 
 export const command = "create <IMAGE> [COMMAND..]";
@@ -15,6 +16,6 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: Args): Promise<number> {
-  console.log(await recordContainer(runOptions(a)));
+  console.log(await recordContainer(runOptions(a), new Session()));
   return 0;
 }

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { execInContainer } from "../lib/runtime/exec";
+import { Session } from "../lib/engine/session";
 
 export const command = "exec <CONTAINER> <COMMAND..>";
 export const describe = "Run a command in a running container";
@@ -30,7 +31,9 @@ export const EXAMPLES: Example[] = [
 type Args = { CONTAINER: string; COMMAND: string[]; detach: boolean; interactive: boolean; tty: boolean; env: string[]; "env-file": string[]; user?: string; workdir?: string; privileged: boolean };
 
 export async function handler(a: Args): Promise<number> {
-  return execInContainer({
+  // No sweep: exec looks at one container, which it checks is running.
+  const s = new Session();
+  return execInContainer(s.d, s.p, {
     container: a.CONTAINER,
     command: a.COMMAND.map(String),
     detach: a.detach,

@@ -1,4 +1,5 @@
 import { createContainer } from "../lib/engine/create-container";
+import type { Session } from "../lib/engine/session";
 import { startCreated } from "../lib/engine/start-created";
 import { RlError } from "../lib/errors";
 import { attachStdio, detachStdio } from "../lib/runtime/attach-stdio";
@@ -9,8 +10,8 @@ import { forwardSignals } from "../lib/runtime/signal-forwarding";
  * `rl run` in the foreground: the engine creates and starts the container; this rl relays its stdio (or
  * its terminal), forwards the signals it receives to it, waits for its end and exits with its code.
  */
-export async function runForeground(o: RunOptions): Promise<number> {
-  const created = await createContainer(o);
+export async function runForeground(o: RunOptions, s: Session): Promise<number> {
+  const created = await createContainer(o, s);
   // Signals that arrive while it starts are delivered once it runs.
   const signals = forwardSignals();
   let started;

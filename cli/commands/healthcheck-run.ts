@@ -1,6 +1,7 @@
 import type { Example } from "../verb";
-import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { paths, requireContainer } from "../lib/index";
 import { runHealthcheck } from "../lib/engine/healthcheck";
+import { Session } from "../lib/engine/session";
 
 export const command = "run <CONTAINER>";
 export const describe = "Run a container's healthcheck now: exit 0 healthy, 1 not (the result goes into rl inspect's State.Health)";
@@ -10,8 +11,7 @@ export const EXAMPLES: Example[] = [["$0 healthcheck run web && echo healthy", "
 
 export async function handler(a: { CONTAINER: string }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   if (await runHealthcheck(d, p, requireContainer(d, a.CONTAINER))) return 0;
   console.log("unhealthy");
   return 1;

@@ -1,8 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, findImage, inspectImage, openDb, paths, RlError, sweepStale } from "../lib/index";
+import { findContainer, findImage, inspectImage, paths, RlError } from "../lib/index";
 import { inspectContainer } from "../lib/runtime/inspect-container";
 import { parseFormat, printOutput, type OutputFormat } from "../lib/output-format";
+import { Session } from "../lib/engine/session";
 
 export const command = "inspect <NAME..>";
 export const describe = "Show containers' or images' details as JSON, or one value with -f";
@@ -19,8 +20,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { NAME: string[]; type: string; format: OutputFormat }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const records = a.NAME.map((name) => {
     const c = a.type !== "image" ? findContainer(d, name) : undefined;
     if (c) return inspectContainer(d, p, c);

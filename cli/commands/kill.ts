@@ -1,11 +1,12 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { listContainers, openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { listContainers, paths, requireContainer } from "../lib/index";
 import { processRuns } from "../lib/store/container-state";
 import { RlError } from "../lib/errors";
 import { killPid } from "../lib/sys/executor";
 import { parseSignal } from "../lib/sys/signals";
 import { thawContainer } from "../lib/runtime/cgroup/container-cgroup";
+import { Session } from "../lib/engine/session";
 
 export const command = "kill [CONTAINER..]";
 export const describe = "Send a signal to running containers (default SIGKILL)";
@@ -25,8 +26,7 @@ export async function handler(a: { CONTAINER?: string[]; signal: string; all: bo
   if (!a.all && !names.length) throw new RlError("kill needs at least one container, or --all");
   const signal = parseSignal(a.signal);
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const targets = a.all ? listContainers(d).filter(processRuns).map((c) => ({ name: c.id, c })) : names.map((name) => ({ name, c: requireContainer(d, name) }));
   // Every one is checked before any is signalled.
   for (const { name, c } of targets) {

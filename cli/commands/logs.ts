@@ -1,8 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { paths, requireContainer } from "../lib/index";
 import { parseLogTime, printLogs } from "../lib/engine/container-logs";
 import { RlError } from "../lib/errors";
+import { Session } from "../lib/engine/session";
 
 export const command = "logs <CONTAINER>";
 export const describe = "Print the output of a detached container";
@@ -26,8 +27,7 @@ export async function handler(a: { CONTAINER: string; follow: boolean; tail: num
   const since = a.since === undefined ? undefined : parseLogTime(a.since);
   const until = a.until === undefined ? undefined : parseLogTime(a.until);
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   await printLogs(d, p, requireContainer(d, a.CONTAINER), { follow: a.follow, tail: a.tail < 0 ? undefined : a.tail, since, until, timestamps: a.timestamps });
   return 0;
 }

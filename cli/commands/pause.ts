@@ -1,5 +1,6 @@
 import type { Example } from "../verb";
 import { pauseContainers } from "../lib/runtime/pause-container";
+import { Session } from "../lib/engine/session";
 
 export const command = "pause <CONTAINER..>";
 export const describe = "Pause every process of running containers (the cgroup v2 freezer)";
@@ -11,6 +12,7 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: { CONTAINER: string[] }): Promise<number> {
-  await pauseContainers(a.CONTAINER, true);
+  const s = new Session();
+  await pauseContainers(await s.swept(), s.p, a.CONTAINER, true);
   return 0;
 }

@@ -1,13 +1,14 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, openDb, paths, sweepStale, type ContainerRow } from "../lib/index";
+import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, paths, type ContainerRow } from "../lib/index";
 import { shownState } from "../lib/store/container-state";
 import { pausedContainers } from "../lib/runtime/cgroup/container-cgroup";
 import { containerFilter } from "../lib/runtime/container-filter";
 import { readHealth } from "../lib/runtime/health-state";
 import { containerSize } from "../lib/store/disk-usage";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
+import { Session } from "../lib/engine/session";
 
 export const command = "ps";
 export const describe = "List containers";
@@ -45,8 +46,7 @@ interface PsArgs {
 
 export async function handler(a: PsArgs): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const all = listContainers(d);
   const matches = containerFilter(d, all, a.filter);
   const paused = pausedContainers(d);

@@ -1,5 +1,6 @@
 import type { Example } from "../verb";
-import { openDb, paths, renameContainer, requireContainer, sweepStale } from "../lib/index";
+import { paths, renameContainer, requireContainer } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "rename <CONTAINER> <NAME>";
 export const describe = "Rename a container, running or not";
@@ -13,8 +14,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { CONTAINER: string; NAME: string }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   renameContainer(d, p, requireContainer(d, a.CONTAINER), a.NAME);
   return 0;
 }

@@ -1,9 +1,10 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { listContainers, openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { listContainers, paths, requireContainer } from "../lib/index";
 import { processRuns } from "../lib/store/container-state";
 import { restartContainer } from "../lib/engine/start-container";
 import { RlError } from "../lib/errors";
+import { Session } from "../lib/engine/session";
 
 export const command = "restart [CONTAINER..]";
 export const describe = "Stop containers (if they run) and start them again in the background";
@@ -24,11 +25,11 @@ export async function handler(a: { CONTAINER?: string[]; time: number; all: bool
   if (!a.all && !names.length) throw new RlError("restart needs at least one container, or --all");
   if (!Number.isInteger(a.time) || a.time < 0) throw new RlError(`invalid --time ${a.time}: use whole seconds, 0 or more`);
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const session = new Session(p);
+  const d = await session.swept();
   const targets = a.all ? listContainers(d).filter((c) => !a.running || processRuns(c)).map((c) => ({ name: c.id, c })) : names.map((name) => ({ name, c: requireContainer(d, name) }));
   for (const { name, c } of targets) {
-    await restartContainer(d, p, c, a.time);
+    await restartContainer(session, c, a.time);
     console.log(name);
   }
   return 0;

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, killForRemoval, openDb, paths, removeContainer, sweepStale, spendReserveWhenFull } from "../lib/index";
+import { findContainer, killForRemoval, paths, removeContainer, spendReserveWhenFull } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "rm <CONTAINER..>";
 export const describe = "Remove one or more stopped containers";
@@ -18,8 +19,7 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { CONTAINER: string[]; force: boolean; volumes: boolean }): Promise<number> {
   const p = paths();
   spendReserveWhenFull();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   // podman's codes: 1 when one was not there, 2 when one is running (that wins).
   let code = 0;
   for (const name of a.CONTAINER) {

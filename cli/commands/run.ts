@@ -3,6 +3,7 @@ import type { Example } from "../verb";
 import type { RunOptions } from "../lib/runtime/run-options";
 import { runAttached, runDetached } from "../lib/engine/run-detached";
 import { runForeground } from "./foreground";
+import { Session } from "../lib/engine/session";
 import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
 import { parseRestartPolicy, type RestartPolicy } from "../lib/runtime/restart-policy";
 import { parseHealth } from "../lib/runtime/health-options";
@@ -102,10 +103,10 @@ export async function handler(a: Args): Promise<number> {
   // An interactive terminal runs under a monitor, attached: the user can detach (--detach-keys) and come back (rl attach).
   if (o.tty && o.interactive && !o.detach && !monitorMissing()) {
     const stdin = o.streams?.stdin ?? true;
-    return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin, detachKeys: stdin ? detachKeys : [] });
+    return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin, detachKeys: stdin ? detachKeys : [] }, new Session());
   }
-  if (!o.detach) return runForeground(o);
-  console.log(await runDetached(o));
+  if (!o.detach) return runForeground(o, new Session());
+  console.log(await runDetached(o, new Session()));
   return 0;
 }
 

@@ -1,11 +1,12 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { paths, requireContainer } from "../lib/index";
 import { processRuns } from "../lib/store/container-state";
 import { startContainer } from "../lib/engine/start-container";
 import { RlError } from "../lib/errors";
 import { attachRunning } from "../lib/engine/attach-running";
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from "../lib/runtime/detach-keys";
+import { Session } from "../lib/engine/session";
 
 export const command = "start <CONTAINER..>";
 export const describe = "Start stopped containers again (made by rl run or rl create), with the options they were made with";
@@ -25,8 +26,8 @@ export async function handler(a: { CONTAINER: string[]; attach: boolean; interac
   if (a.attach && a.CONTAINER.length > 1) throw new RlError("start -a attaches to one container: name only one");
   const detachKeys = parseDetachKeys(a["detach-keys"]);
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const session = new Session(p);
+  const d = await session.swept();
   for (const name of a.CONTAINER) {
     const c = requireContainer(d, name);
     // Already running: nothing to do, as podman; with -a, attach to it.
@@ -35,7 +36,7 @@ export async function handler(a: { CONTAINER: string[]; attach: boolean; interac
       console.log(name);
       continue;
     }
-    const code = await startContainer(p, c, { attach: a.attach, interactive: a.interactive, detachKeys });
+    const code = await startContainer(session, c, { attach: a.attach, interactive: a.interactive, detachKeys });
     if (a.attach) return code;
     console.log(name);
   }

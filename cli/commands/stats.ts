@@ -1,10 +1,11 @@
 import { writeSync } from "node:fs";
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, RlError, sweepStale } from "../lib/index";
+import { paths, RlError } from "../lib/index";
 import { parseFormat, printOutput, renderTemplate, type OutputFormat } from "../lib/output-format";
 import { snapshot, statsJson, statsRecord, type StatsSnapshot, type StatsTarget } from "../lib/runtime/container-stats";
 import { statsTargets } from "../lib/runtime/stats-targets";
+import { Session } from "../lib/engine/session";
 
 export const command = "stats [CONTAINER..]";
 export const describe = "Show containers' use of CPU, memory, network, disk and processes, live (from their cgroups)";
@@ -64,8 +65,7 @@ export async function handler(a: StatsArgs): Promise<number> {
   const names = a.CONTAINER ?? [];
   if (names.length && a.all) throw new RlError("--all and container names cannot be used together");
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const select = statsTargets(d, names, a.all);
   const sample = (targets: StatsTarget[]) => new Map(targets.flatMap((t) => {
     const s = snapshot(t);

@@ -1,8 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { listContainers, openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { listContainers, paths, requireContainer } from "../lib/index";
 import { stopContainer } from "../lib/engine/stop-container";
 import { RlError } from "../lib/errors";
+import { Session } from "../lib/engine/session";
 
 export const command = "stop [CONTAINER..]";
 export const describe = "Stop running containers: their stop signal, then SIGKILL after a timeout";
@@ -25,8 +26,7 @@ export async function handler(a: { CONTAINER?: string[]; time: number; all: bool
   if (a.all && names.length) throw new RlError("stop takes containers or --all, not both");
   if (!Number.isInteger(a.time) || a.time < 0) throw new RlError(`invalid --time ${a.time}: use whole seconds, 0 or more`);
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const targets = a.all ? listContainers(d).filter((c) => c.state === "running").map((c) => ({ name: c.id, c })) : [];
   for (const name of names) {
     try {

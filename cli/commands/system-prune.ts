@@ -1,7 +1,8 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, openDb, paths, pruneContainers, pruneImages, removeVolume, spendReserveWhenFull, sweepStale, unusedVolumes } from "../lib/index";
+import { collectGarbage, paths, pruneContainers, pruneImages, removeVolume, spendReserveWhenFull, unusedVolumes } from "../lib/index";
 import { pruneFilter } from "../lib/store/image-filters";
+import { Session } from "../lib/engine/session";
 
 export const command = "prune";
 export const describe = "Remove stopped containers, unnamed images (-a: every unused image) and, with --volumes, unused volumes";
@@ -21,8 +22,7 @@ export async function handler(a: { all: boolean; volumes: boolean; filter: strin
   const matches = pruneFilter(a.filter);
   const p = paths();
   spendReserveWhenFull();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const section = (title: string, names: string[]) => {
     if (names.length) console.log([title, ...names].join("\n"));
   };

@@ -1,5 +1,6 @@
 import type { Example } from "../verb";
 import { pauseContainers } from "../lib/runtime/pause-container";
+import { Session } from "../lib/engine/session";
 
 export const command = "unpause <CONTAINER..>";
 export const describe = "Resume the processes of paused containers";
@@ -8,6 +9,7 @@ export const POSITIONALS = { CONTAINER: "container names or ids" };
 export const EXAMPLES: Example[] = [["$0 unpause web", "Resume every process of web where it stopped"]];
 
 export async function handler(a: { CONTAINER: string[] }): Promise<number> {
-  await pauseContainers(a.CONTAINER, false);
+  const s = new Session();
+  await pauseContainers(await s.swept(), s.p, a.CONTAINER, false);
   return 0;
 }

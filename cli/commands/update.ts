@@ -3,6 +3,7 @@ import { RlError } from "../lib/errors";
 import { parseLimits } from "../lib/runtime/cgroup/limits";
 import { updateContainers } from "../lib/runtime/update-container";
 import { LIMIT_OPTIONS, limitFlags } from "./limit-flags";
+import { Session } from "../lib/engine/session";
 
 export const command = "update <CONTAINER..>";
 export const describe = "Change the resource limits of running containers";
@@ -18,6 +19,7 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: Record<string, unknown> & { CONTAINER: string[] }): Promise<number> {
   const limits = parseLimits(limitFlags(a));
   if (!limits.writes.length) throw new RlError("rl update needs a resource flag, e.g. --memory 256m or --cpus 1 (see rl update --help)");
-  await updateContainers(a.CONTAINER, limits);
+  const s = new Session();
+  await updateContainers(await s.swept(), s.p, a.CONTAINER, limits);
   return 0;
 }

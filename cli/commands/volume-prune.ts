@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, removeVolume, sweepStale, unusedVolumes } from "../lib/index";
+import { paths, removeVolume, unusedVolumes } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "prune";
 export const describe = "Remove every volume no container uses";
@@ -12,8 +13,7 @@ export const EXAMPLES: Example[] = [["$0 volume prune -f", "Remove the volumes n
 
 export async function handler(): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   for (const v of unusedVolumes(d)) {
     await removeVolume(d, p, v.name);
     console.log(v.name);

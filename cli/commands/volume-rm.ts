@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, findVolume, openDb, paths, removeContainer, removeVolume, sweepStale, volumeUsers } from "../lib/index";
+import { findContainer, findVolume, paths, removeContainer, removeVolume, volumeUsers } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "rm <VOLUME..>";
 export const describe = "Remove volumes (refused while a container uses one, unless -f)";
@@ -16,8 +17,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { VOLUME: string[]; force: boolean }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   let code = 0;
   for (const name of a.VOLUME) {
     if (!findVolume(d, name)) {

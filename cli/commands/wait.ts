@@ -1,8 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, requireContainer, sweepStale } from "../lib/index";
+import { paths, requireContainer } from "../lib/index";
 import { untilProcessEnds, untilRecorded } from "../lib/engine/container-end";
 import { RlError } from "../lib/errors";
+import { Session } from "../lib/engine/session";
 
 export const command = "wait <CONTAINER..>";
 export const describe = "Wait until containers stop, and print their exit codes";
@@ -18,8 +19,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { CONTAINER: string[]; ignore: boolean }): Promise<number> {
   const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await new Session(p).swept();
   const found = a.CONTAINER.map((name) => {
     try {
       return requireContainer(d, name);

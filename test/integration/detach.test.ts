@@ -108,20 +108,37 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect((await r(["rm", "slowmon"])).code).toBe(0);
   });
 
-  test("rl wait returns once the end is recorded (not when the monitor wrote it): the next command finds it exited", async () => {
-    const hook = join(t.root, "paused-before-cleanup");
-    const run = await rl(["run", "-d", "--name", "recorded", "--network", "none", ALPINE, "sh", "-c", "exit 3"], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_CLEANUP: hook } });
+  /**
+   * A detached container that ends at once, its end not yet recorded: its monitor wrote the exit file and
+   * its exit command waits (before recording) while `meanwhile` runs and must not end; then it records.
+   */
+  const endedUnrecorded = async (name: string, command: string[], meanwhile: string[]) => {
+    const hook = join(t.root, `paused-before-cleanup-${name}`);
+    const run = await rl(["run", "-d", "--name", name, "--network", "none", ALPINE, ...command], { env: { ...t.env, RL_TEST_PAUSE_BEFORE_CLEANUP: hook } });
     expect(run).toMatchObject({ code: 0, stderr: "" });
-    // The monitor wrote the exit file and its exit command waits before recording.
     await until("the exit command's pause", () => existsSync(hook));
-    const waiting = Bun.spawn([RL_BIN, "wait", "recorded"], { env: t.env, stdout: "pipe", stderr: "pipe" });
-    await Bun.sleep(500);
-    expect(waiting.exitCode).toBeNull();
+    const p = Bun.spawn([RL_BIN, ...meanwhile], { env: t.env, stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(400);
+    expect(p.exitCode).toBeNull();
     rmSync(hook);
+    return p;
+  };
+
+  test("rl wait returns once the end is recorded (not when the monitor wrote it): the next command finds it exited", async () => {
+    const waiting = await endedUnrecorded("recorded", ["sh", "-c", "exit 3"], ["wait", "recorded"]);
     expect(await waiting.exited).toBe(0);
     expect(await new Response(waiting.stdout).text()).toBe("3\n");
     expect(await r(["kill", "recorded"])).toMatchObject({ code: 125, stderr: "rl: can only kill running containers: recorded is exited\n" });
     expect((await r(["rm", "recorded"])).code).toBe(0);
+  });
+
+  test("rl start of a container whose end is still being recorded waits for the record, then starts it", async () => {
+    const starting = await endedUnrecorded("again2", ["echo", "ran"], ["start", "again2"]);
+    expect({ code: await starting.exited, stderr: await new Response(starting.stderr).text() }).toEqual({ code: 0, stderr: "" });
+    expect(await r(["wait", "again2"])).toMatchObject({ stdout: "0\n" });
+    // It ran twice: its log goes on across starts.
+    expect((await r(["logs", "again2"])).stdout).toBe("ran\nran\n");
+    expect((await r(["rm", "again2"])).code).toBe(0);
   });
 
   test("a foreground container whose workload ended is its rl's to record: a sweep meanwhile leaves it", async () => {

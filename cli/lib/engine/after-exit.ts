@@ -1,5 +1,4 @@
-import type { Database } from "bun:sqlite";
-import type { Paths } from "../paths";
+import type { Session } from "./session";
 import { cleanupDetached } from "../runtime/sweep-stale";
 import { findContainer } from "../store/containers-table";
 import { restartDelayMs, wantsRestart } from "../runtime/restart-policy";
@@ -12,7 +11,8 @@ import { startContainer } from "./start-container";
  * its end, then apply its restart policy (after docker's back-off; the user may remove or start it
  * meanwhile, and then this leaves it be).
  */
-export async function afterExit(d: Database, p: Paths, id: string): Promise<void> {
+export async function afterExit(s: Session, id: string): Promise<void> {
+  const { d, p } = s;
   await cleanupDetached(d, p, id);
   const c = findContainer(d, id);
   if (!c?.config || c.state !== "exited") return;
@@ -22,5 +22,5 @@ export async function afterExit(d: Database, p: Paths, id: string): Promise<void
   const now = findContainer(d, id);
   if (now?.state !== "exited" || stoppedByUser(p, id)) return;
   setRestartCount(p, id, restarts + 1);
-  await startContainer(p, now, { attach: false, interactive: false, byPolicy: true });
+  await startContainer(s, now, { attach: false, interactive: false, byPolicy: true });
 }

@@ -1,8 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { RlError, withContext } from "../errors";
-import { paths, type Paths } from "../paths";
-import { openDb, transaction } from "../store/db";
+import type { Paths } from "../paths";
+import { transaction } from "../store/db";
 import type { StoredImage } from "../store/images";
 import { currentMapping, type IdMapping } from "../security/idmap";
 import { usernsMapping } from "../security/userns";
@@ -17,7 +17,6 @@ import { cloneChild, discardChild, type Child, type DetachedOutput, type Namespa
 import { exitFilePath, healthFilePath, logPath } from "../store/exit-file";
 import { rlCommand } from "../runtime/rl-command";
 import { claimForStart, containerRunDir, insertContainer, type ContainerRow } from "../store/containers-table";
-import { sweepStale } from "../runtime/sweep-stale";
 import { storedConfig } from "../runtime/stored-config";
 import { processArgs } from "../runtime/spec";
 import { checkContainerName, randomId, randomName } from "../store/names";
@@ -28,6 +27,7 @@ import { cgroupParent } from "../runtime/cgroup/container-cgroup";
 import { checkRunOptions } from "../runtime/check-run-options";
 import type { RunOptions } from "../runtime/run-options";
 import { imageFor, storedImage } from "./image-for";
+import type { Session } from "./session";
 import { checkJoinedDns, namespacesFor, portsFor, resolveNetwork, type ResolvedNetwork } from "./resolve-network";
 
 /** A container's options checked and turned into what its creation and start need, before any side effect. */
@@ -50,7 +50,7 @@ interface Prepared {
   detached: DetachedOutput | undefined;
 }
 
-function prepare(options: RunOptions, existing: ContainerRow | undefined): Prepared {
+function prepare(options: RunOptions, p: Paths, existing: ContainerRow | undefined): Prepared {
   const o = checkRunOptions(options);
   if (o.name !== undefined && !existing) checkContainerName(o.name);
   // Checked before any side effect: a refused mount target leaves nothing behind.
@@ -58,7 +58,6 @@ function prepare(options: RunOptions, existing: ContainerRow | undefined): Prepa
   // Checked before anything is created: a limit this host cannot enforce is an error, never ignored.
   const limits = parseLimits(o.limits);
   const cgParent = cgroupParent(limits, process.getuid!());
-  const p = paths();
   void p.runtime; // checked (the user's alone) before anything starts
   const mapping = currentMapping();
   const idmap = usernsMapping(o.userns, mapping);
@@ -94,11 +93,10 @@ async function lookUp(prep: Prepared, d: Database, existing: ContainerRow | unde
 }
 
 /** `rl create`: record a container without running it (its ports are bound, its files made, when it starts); its id. */
-export async function recordContainer(options: RunOptions): Promise<string> {
-  const prep = prepare(options, undefined);
+export async function recordContainer(options: RunOptions, s: Session): Promise<string> {
+  const prep = prepare(options, s.p, undefined);
   const { o, p, id } = prep;
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+  const d = await s.swept();
   const { net, ports, record } = await lookUp(prep, d, undefined, o.name ?? randomName());
   transaction(d, p.db, () => {
     insertContainer(d, p, record, { generated: o.name === undefined, createOnly: true });
@@ -127,16 +125,15 @@ export interface Created extends Prepared {
  * run while the image is found and the container recorded (joining another container's network needs
  * that one's record: cloned later then). On failure nothing is left.
  */
-export async function createContainer(options: RunOptions, existing?: ContainerRow): Promise<Created> {
-  const prep = prepare(options, existing);
+export async function createContainer(options: RunOptions, s: Session, existing?: ContainerRow): Promise<Created> {
+  const prep = prepare(options, s.p, existing);
   const { o, p, id, early, idmap, detached } = prep;
   let child: Child | undefined;
   if (early.mode !== "container") child = await cloneChild(cloneNamespaces(prep, namespacesFor({ config: early, effective: early })), o, idmap, early.mode === "slirp4netns", detached);
   let network: ContainerNetwork | undefined;
   let name = existing?.name ?? o.name ?? randomName();
   try {
-    const d = openDb(p.db);
-    await sweepStale(d, p);
+    const d = await s.swept();
     const { img, net, ports, record } = await lookUp(prep, d, existing, name);
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();

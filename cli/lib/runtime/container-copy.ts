@@ -14,7 +14,6 @@ import { AT_FDCWD, closeFd, O, openat2 } from "../sys/libc";
 import { processAlive } from "../sys/pid-start-time";
 import { CLONE, MS } from "../sys/clone-flags";
 import { containerDir, findContainer, type ContainerRow } from "../store/containers-table";
-import { sweepStale } from "./sweep-stale";
 
 /** One argument of `cp` as docker reads it: `-` (a tar stream), CONTAINER:PATH, or a host path (absolute, or starting with "." when it holds a ":"). */
 export type CopyArg = { stream: true } | { container: string; path: string } | { host: string };
@@ -54,7 +53,6 @@ export async function copyContainerFiles(d: Database, p: Paths, srcArg: string, 
   const side = "container" in src ? src : "container" in dest ? dest : undefined;
   if (!side) throw new RlError("one of SRC and DEST must be a container's path (CONTAINER:PATH)");
   if (!side.container) throw new RlError(`invalid container path ${JSON.stringify(side === src ? srcArg : destArg)}: the container's name is missing before ":"`);
-  await sweepStale(d, p);
   const c = findContainer(d, side.container);
   if (!c) throw new RlError(`no such container: ${side.container}`);
   const job: JobWithoutRoot = { kind: "copy", container: c.name, from: endOf(src), to: endOf(dest), ...o, idLimit: mappedSize(mapping) };

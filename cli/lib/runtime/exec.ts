@@ -1,8 +1,9 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import { RlError } from "../errors";
-import { paths, type Paths } from "../paths";
-import { openDb } from "../store/db";
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
+import { checkWorkdir } from "./check-run-options";
 import { readConfinedFile } from "../rootfs/confined-file";
 import { allCaps } from "../security/capabilities";
 import { seccompProgram } from "../security/seccomp-program";
@@ -44,12 +45,10 @@ const NS_FILES: Record<(typeof JOIN_ORDER)[number], string> = { user: "user", mo
 const notRunning = (name: string, state: string) => new RlError(`can only create exec sessions on running containers: ${name} is not running (${state})`);
 
 /** `rl exec`: run a command in a running container; its exit code (with -d: 0 once it has started). */
-export async function execInContainer(o: ExecOptions): Promise<number> {
+export async function execInContainer(d: Database, p: Paths, o: ExecOptions): Promise<number> {
   if (o.detach && o.tty) throw new RlError("cannot use -t with -d: a detached command's terminal would have no one to hold it (exec sessions have no monitor; the container's own does not serve them); leave out -t");
-  if (o.workdir !== undefined && !isAbsolute(o.workdir)) throw new RlError(`the working directory ${JSON.stringify(o.workdir)} must be an absolute path`);
+  if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const added = userEnv(o);
-  const p = paths();
-  const d = openDb(p.db);
   const c = findContainer(d, o.container);
   if (!c) throw new RlError(`no such container: ${o.container}`);
   if (c.state !== "running" || c.pid === null || c.pid_start === null) throw notRunning(o.container, c.state === "removing" ? "being removed" : c.state);

@@ -1,8 +1,7 @@
 import { RlError, wrap } from "../errors";
-import { paths } from "../paths";
-import { openDb } from "../store/db";
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
 import { findContainer } from "../store/containers-table";
-import { sweepStale } from "./sweep-stale";
 import { runningContainerCgroup } from "./cgroup/container-cgroup";
 import { cgroupFrozen, freezeCgroup, thawCgroup } from "./cgroup/freezer";
 import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";
@@ -12,10 +11,7 @@ import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";
  * own, not already in the state asked), one line on the first that is not; then each is frozen (waiting
  * until all of its processes have stopped) or thawed, and its id printed.
  */
-export async function pauseContainers(names: string[], pause: boolean): Promise<void> {
-  const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+export async function pauseContainers(d: Database, p: Paths, names: string[], pause: boolean): Promise<void> {
   const verb = pause ? "pause" : "unpause";
   const found = names.map((name) => {
     const c = findContainer(d, name);

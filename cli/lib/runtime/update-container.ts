@@ -1,9 +1,8 @@
 import { RlError, wrap } from "../errors";
-import { paths } from "../paths";
-import { openDb } from "../store/db";
+import type { Database } from "bun:sqlite";
+import type { Paths } from "../paths";
 import { withLocks } from "../store/locks";
 import { findContainer } from "../store/containers-table";
-import { sweepStale } from "./sweep-stale";
 import { readSpec, writeSpec } from "./container-spec";
 import { runningContainerCgroup, updateCgroupLimits } from "./cgroup/container-cgroup";
 import type { Limits } from "./cgroup/limits";
@@ -15,10 +14,7 @@ import { mergeResources } from "./cgroup/resources";
  * running, with a cgroup of its own, the limits consistent with its others), one line on the first that
  * is not. A lock per container keeps two updates from recording one over the other.
  */
-export async function updateContainers(names: string[], limits: Limits): Promise<void> {
-  const p = paths();
-  const d = openDb(p.db);
-  await sweepStale(d, p);
+export async function updateContainers(d: Database, p: Paths, names: string[], limits: Limits): Promise<void> {
   const found = names.map((name) => {
     const c = findContainer(d, name);
     if (!c) throw new RlError(`no such container: ${name}`);

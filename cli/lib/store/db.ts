@@ -6,14 +6,15 @@ import { debug } from "../log";
 import { prebuiltExtension } from "../sys/compile-c";
 import { MIGRATIONS, type Migration } from "./migrations";
 
-let db: Database | undefined;
+/** The connections this process opened, closed before it exits (closeDb). No handle is shared: each
+ * command opens the store once (engine/session.ts) and passes it down. */
+const opened = new Set<Database>();
 
 /**
  * The metadata database (WAL, so several rl processes can read while one writes), its schema brought up
  * to `migrations` (tests pass their own).
  */
 export function openDb(path: string, migrations: readonly Migration[] = MIGRATIONS): Database {
-  if (db) return db;
   const timeoutMs = Number(process.env.RL_LOCK_TIMEOUT_MS ?? 20000);
   // Switching a new database to WAL answers SQLITE_BUSY at once, without waiting for busy_timeout, when
   // another process does the same: every step is idempotent, so the whole set-up is retried.
@@ -34,7 +35,8 @@ export function openDb(path: string, migrations: readonly Migration[] = MIGRATIO
       skipCloseCheckpoint(d);
       d.exec("PRAGMA foreign_keys = ON");
       upgradeStore(d, path, migrations);
-      db = d;
+      opened.add(d);
+      debug(`store: opened ${path}`);
       keepReserve(dirname(path));
       return d;
     } catch (err) {
@@ -154,22 +156,24 @@ function isBusy(err: unknown): boolean {
  * checkpoint, whatever the connection was told), and before system reset removes its files.
  */
 export function closeDb(): void {
-  if (db && lightClose && logSize() > LOG_LIMIT) {
-    try {
-      // Only when no other process uses the log now (no wait): else a later command does it.
-      db.exec("PRAGMA busy_timeout = 0");
-      db.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
-    } catch (err) {
-      debug(`store: log not checkpointed (${(err as Error).message})`);
+  for (const db of opened) {
+    if (lightClose && logSize(db) > LOG_LIMIT) {
+      try {
+        // Only when no other process uses the log now (no wait): else a later command does it.
+        db.exec("PRAGMA busy_timeout = 0");
+        db.query("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      } catch (err) {
+        debug(`store: log not checkpointed (${(err as Error).message})`);
+      }
     }
+    db.close();
   }
-  db?.close();
-  db = undefined;
+  opened.clear();
 }
 
-function logSize(): number {
+function logSize(db: Database): number {
   try {
-    return statSync(`${db!.filename}-wal`).size;
+    return statSync(`${db.filename}-wal`).size;
   } catch {
     return 0;
   }
