@@ -99,9 +99,9 @@ async function storeNames(kind: "image" | "container" | "volume"): Promise<strin
   const { Database } = await import("bun:sqlite");
   const d = new Database(p.db, { readonly: true });
   try {
-    if (kind === "container") return (d.query("SELECT name FROM containers ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    if (kind === "volume") return (d.query("SELECT name FROM volumes ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    const named = (d.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    if (kind === "container") return (await import("./lib/store/containers-table")).containerNames(d);
+    if (kind === "volume") return (await import("./lib/store/volumes")).volumeNames(d);
+    const named = (await import("./lib/store/images")).allImageNames(d);
     // docker.io/library/alpine:3.20 is also `alpine:3.20`, as typed.
     const short = named.filter((n) => n.startsWith("docker.io/library/")).map((n) => n.slice("docker.io/library/".length));
     return [...short, ...named];

@@ -5,6 +5,7 @@ import { ago, formatTable, humanSize, imageSize, listImages, openStore, paths, s
 import { splitName } from "../lib/image/reference";
 import { imageCreated, imageFilter, referenceMatches } from "../lib/store/image-filters";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
+import { containerCountOfImage } from "../lib/store/containers-table";
 
 export const command = "images [REFERENCE]";
 export const describe = "List stored images";
@@ -50,7 +51,6 @@ export async function handler(a: ImagesArgs): Promise<number> {
     for (const i of images) console.log(id(i));
     return 0;
   }
-  const inUse = d.query("SELECT COUNT(*) AS n FROM containers WHERE image_id = ?");
   const digests = (i: (typeof images)[number]) => (i.manifestDigest ? [...new Set(i.names.map((n) => splitName(n)[0]))].map((r) => `${r}@${i.manifestDigest}`) : []);
   // One row per name, as the table shows them; an unnamed image is one `<none>` row. A reference filter keeps the names it matches.
   const shown = (i: (typeof images)[number]) => (a.REFERENCE === undefined && !a.filter.some((f) => f.startsWith("reference=")) ? i.names : i.names.filter((n) => referenceFilter(a, n)));
@@ -67,7 +67,7 @@ export async function handler(a: ImagesArgs): Promise<number> {
         CreatedAt: new Date(created(i)).toISOString(),
         Names: i.names,
         Dangling: i.names.length === 0,
-        Containers: (inUse.get(i.id) as { n: number }).n,
+        Containers: containerCountOfImage(d, i.id),
       })),
     table: () => {
       const header = ["REPOSITORY", "TAG", ...(a.digests ? ["DIGEST"] : []), "IMAGE ID", "CREATED", "SIZE"];
@@ -87,7 +87,7 @@ export async function handler(a: ImagesArgs): Promise<number> {
         Created: goTime(created(i)),
         Size: humanSize(size),
         VirtualSize: size,
-        Containers: (inUse.get(i.id) as { n: number }).n,
+        Containers: containerCountOfImage(d, i.id),
         Dangling: i.names.length === 0,
         Labels: new Map(Object.entries(i.config.config?.Labels ?? {})),
         Names: i.names,

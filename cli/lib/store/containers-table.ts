@@ -171,6 +171,16 @@ export function containerIds(d: Database): Set<string> {
   return new Set((d.query("SELECT id FROM containers").all() as { id: string }[]).map((r) => r.id));
 }
 
+/** Every container's name, sorted (shell completion). */
+export function containerNames(d: Database): string[] {
+  return (d.query("SELECT name FROM containers ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+}
+
+/** How many containers were made from an image. */
+export function containerCountOfImage(d: Database, imageId: string): number {
+  return (d.query("SELECT COUNT(*) AS n FROM containers WHERE image_id = ?").get(imageId) as { n: number }).n;
+}
+
 /** The containers made from an image, as stored. */
 export function containersOfImage(d: Database, imageId: string): ContainerRow[] {
   return d.query("SELECT * FROM containers WHERE image_id = ?").all(imageId) as ContainerRow[];

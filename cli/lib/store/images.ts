@@ -43,6 +43,11 @@ function rowToImage(d: Database, row: ImageRow): StoredImage {
 }
 
 /** Find an image by name (docker-normalized), full id, or an id prefix of 3+ hex digits. */
+/** Every image name, sorted (shell completion). */
+export function allImageNames(d: Database): string[] {
+  return (d.query("SELECT name FROM image_names ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+}
+
 export function findImage(d: Database, text: string): StoredImage | undefined {
   const byName = d.query(`SELECT ${COLUMNS} FROM images i JOIN image_names n ON n.image_id = i.id WHERE n.name = ?`).get(normalizeName(text)) as ImageRow | null;
   if (byName) return rowToImage(d, byName);

@@ -77,6 +77,11 @@ export function requireVolume(d: Database, name: string): VolumeRow {
   return v;
 }
 
+/** Every volume's name, sorted (shell completion). */
+export function volumeNames(d: Database): string[] {
+  return (d.query("SELECT name FROM volumes ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+}
+
 export function listVolumes(d: Database): VolumeRow[] {
   return (d.query("SELECT * FROM volumes ORDER BY name").all() as DbRow[]).map(fromDb);
 }
