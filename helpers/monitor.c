@@ -591,6 +591,16 @@ int main(int argc, char **argv) {
   char *words[MON_MAX_WORDS + 1];
   int ctl, joined[JOIN_COUNT], got[MON_MAX_FDS], n, nw = 0, i, j, out[3], ends[3], pid, status, code, committed = 0, any = 0;
   int held[MON_MAX_FDS], nheld = 0, nstreams = 0, mask, head;
+  /* `monitor drain`: hold a detached exec's pty master (fd 3), reading what its command writes to the
+   * terminal and dropping it, until the command and whatever it left hold the terminal no more (EIO).
+   * Without a holder the command's terminal would hang up as rl exits. */
+  if (argc == 2 && streq(argv[1], "drain")) {
+    static char sink[4096]; ssize_t k;
+    setsid();
+    signal(1 /* SIGHUP */, (void (*)(int))1 /* SIG_IGN */);
+    do k = read(3, sink, sizeof sink); while (k > 0 || (k < 0 && errno == EINTR));
+    return 0;
+  }
   if (argc != 3 || !streq(argv[1], "monitor")) return 125;
   ctl = (int)to_long(argv[2]);
   /* Out of rl's session and process group: the user's Ctrl-C and a closed terminal are not ours. */

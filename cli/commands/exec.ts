@@ -7,7 +7,7 @@ export const command = "exec <CONTAINER> <COMMAND..>";
 export const describe = "Run a command in a running container";
 
 export const OPTIONS = {
-  detach: { alias: "d", type: "boolean", default: false, describe: "Start the command in the background and return at once (its output goes to /dev/null)" },
+  detach: { alias: "d", type: "boolean", default: false, describe: "Start the command in the background and return at once (its output goes to /dev/null; with -t to a terminal that is kept for it)" },
   interactive: { alias: "i", type: "boolean", default: false, describe: "Keep stdin open" },
   tty: { alias: "t", type: "boolean", default: false, describe: "Allocate a terminal (from the container's own /dev/pts)" },
   env: { alias: "e", type: "string", array: true, default: [], describe: "Set an environment variable (KEY=VALUE, or KEY to pass rl's own) on top of the container's" },

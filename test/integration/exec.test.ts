@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { ALPINE, makeEnv, rl, RL_BIN, skipReason, until } from "./harness";
@@ -109,6 +109,22 @@ describe.skipIf(Boolean(reason))("rl exec", () => {
     expect(await exec(["-d", "x", "nosuchcommand"])).toEqual({ code: 125, stdout: "", stderr: "rl: nosuchcommand: executable file not found in $PATH: No such file or directory\n" });
   });
 
+  test("-dt: the command gets a terminal of its own (its controlling terminal), which outlives rl; its holder goes when the command does", async () => {
+    const holders = () => readdirSync("/proc").filter((n) => /^\d+$/.test(n)).filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, "utf8").split("\0")[1] === "drain";
+      } catch {
+        return false;
+      }
+    });
+    const before = holders();
+    expect(await exec(["-dt", "x", "sh", "-c", "tty > /tmp/dt-tty; [ -t 0 ] && [ -t 1 ] && echo yes > /tmp/dt-ctty; set -- $(cat /proc/$$/stat); [ \"$7\" != 0 ] && echo own > /tmp/dt-own; sleep 1; echo kept > /tmp/dt-done"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(holders().filter((h) => !before.includes(h)).length).toBe(1);
+    await until("the command's end, after rl's", async () => (await exec(["x", "cat", "/tmp/dt-done"])).stdout === "kept\n");
+    expect((await exec(["x", "cat", "/tmp/dt-tty", "/tmp/dt-ctty", "/tmp/dt-own"])).stdout).toMatch(/^\/dev\/pts\/\d+\nyes\nown\n$/);
+    await until("the holder to go", () => holders().filter((h) => !before.includes(h)).length === 0);
+  });
+
   test("a command not found is 127, one not executable 126, a working directory not there 127, as podman", async () => {
     expect(await exec(["x", "nosuchcommand"])).toEqual({ code: 127, stdout: "", stderr: "rl: nosuchcommand: executable file not found in $PATH: No such file or directory\n" });
     const notExecutable = await exec(["x", "/etc/hostname"]);
@@ -162,11 +178,10 @@ describe.skipIf(Boolean(reason))("rl exec", () => {
     expect(r).toEqual({ code: 0, stdout: "sleep 2000 \nsame pid namespace\n", stderr: "" });
   });
 
-  test("errors: a container that is not running, none by that name, -t with -d, a relative -w: one line, exit 125", async () => {
+  test("errors: a container that is not running, none by that name, a relative -w: one line, exit 125", async () => {
     expect((await rl(["run", "--name", "done", ALPINE, "true"], { env: t.env })).code).toBe(0);
     expect(await exec(["done", "true"])).toEqual({ code: 125, stdout: "", stderr: "rl: can only create exec sessions on running containers: done is not running (exited)\n" });
     expect(await exec(["nosuch", "true"])).toEqual({ code: 125, stdout: "", stderr: "rl: no such container: nosuch\n" });
-    expect(await exec(["-dt", "x", "true"])).toMatchObject({ code: 125, stdout: "" });
     expect(await exec(["-w", "tmp", "x", "true"])).toEqual({ code: 125, stdout: "", stderr: 'rl: the working directory "tmp" must be an absolute path\n' });
     expect(await exec(["x"])).toMatchObject({ code: 125, stderr: "rl: exec needs more arguments (see rl exec --help)\n" });
   });

@@ -22,6 +22,7 @@ import { mergeEnv, userEnv, type Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { checkUserInMaps, resolveUser } from "./user";
 import { waitForExit } from "../sys/wait";
+import { holdTerminal } from "../sys/monitor";
 
 // `rl exec`: a process in the namespaces of a running container's first process, set up as that
 // process was (the runtime spec rl saved when it started), with exec's options on top (podman's rules).
@@ -46,7 +47,6 @@ const notRunning = (name: string, state: string) => new RlError(`can only create
 
 /** `rl exec`: run a command in a running container; its exit code (with -d: 0 once it has started). */
 export async function execInContainer(d: Database, p: Paths, o: ExecOptions): Promise<number> {
-  if (o.detach && o.tty) throw new RlError("cannot use -t with -d: a detached command's terminal would have no one to hold it (exec sessions have no monitor; the container's own does not serve them); leave out -t");
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const added = userEnv(o);
   const c = findContainer(d, o.container);
@@ -89,6 +89,8 @@ export async function execInContainer(d: Database, p: Paths, o: ExecOptions): Pr
     throw err;
   }
   if (!signals) {
+    // -dt: a small holder keeps its terminal (and drops what it shows) once rl is gone.
+    if (started.ptyMaster >= 0) holdTerminal(started.ptyMaster);
     await exited;
     return 0;
   }

@@ -66,6 +66,22 @@ export function connectMonitor(dir: string): number {
   return monitorLib().rl_monitor_connect(ptr(cstr(dir)));
 }
 
+/**
+ * Hold a detached exec's pty master (`monitor drain`, in a session of its own) until its command lets go
+ * of the terminal; rl's copy is closed. Without a holder the terminal would hang up as rl exits.
+ */
+export function holdTerminal(master: number): void {
+  const program = monitorProgram();
+  if (!program) throw new RlError(monitorMissing()!);
+  try {
+    Bun.spawn([program, "drain"], { stdio: ["ignore", "ignore", "ignore", master] }).unref();
+  } catch (err) {
+    throw new RlError(`cannot start the holder of the command's terminal ${program}: ${(err as Error).message}`);
+  } finally {
+    closeFd(master);
+  }
+}
+
 /** Why detached containers cannot run here, or undefined when they can. */
 export function monitorMissing(): string | undefined {
   if (!monitorProgram() || !executorProgram()) return "rl run -d needs the monitor and executor programs, which bun install builds when the host has a C compiler (cc)";
