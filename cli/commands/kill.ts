@@ -3,9 +3,8 @@ import type { Example } from "../verb";
 import { listContainers, paths, requireContainer } from "../lib/index";
 import { processRuns } from "../lib/store/container-state";
 import { RlError } from "../lib/errors";
-import { killPid } from "../lib/sys/executor";
 import { parseSignal } from "../lib/sys/signals";
-import { thawContainer } from "../lib/runtime/cgroup/container-cgroup";
+import { checkSignallable, killContainer } from "../lib/engine/kill-container";
 import { Session } from "../lib/engine/session";
 
 export const command = "kill [CONTAINER..]";
@@ -29,15 +28,9 @@ export async function handler(a: { CONTAINER?: string[]; signal: string; all: bo
   const d = await new Session(p).swept();
   const targets = a.all ? listContainers(d).filter(processRuns).map((c) => ({ name: c.id, c })) : names.map((name) => ({ name, c: requireContainer(d, name) }));
   // Every one is checked before any is signalled.
+  for (const { name, c } of targets) checkSignallable(c, name);
   for (const { name, c } of targets) {
-    if (!processRuns(c)) throw new RlError(`can only kill running containers: ${name} is ${c.state === "running" ? "exited" : c.state}`);
-  }
-  for (const { name, c } of targets) {
-    const r = killPid(c.pid!, signal);
-    // ESRCH: it ended meanwhile, which is what a kill asks for.
-    if (r < 0 && r !== -3) throw new RlError(`cannot signal container ${name}: errno ${-r}`);
-    // A paused container dies of SIGKILL all the same; its cgroup must not stay frozen. (Other signals wait for unpause.)
-    if (signal === 9) thawContainer(d, c.id);
+    killContainer(d, c, name, signal);
     console.log(name);
   }
   return 0;
