@@ -299,7 +299,9 @@ static int write_all(int fd, const char *buf, long n) {
 /* ---- attached clients (see "The attach socket" above) ---- */
 
 #define MAX_CLIENTS 8
-struct client { int fd; int fill; char buf[5 + ATTACH_MAX_IN]; };
+/* A client's partial frame; allocated while it is connected (a monitor's memory is counted per container). */
+#define CLIENT_BUF (5 + ATTACH_MAX_IN)
+struct client { int fd; int fill; char *buf; };
 static struct client clients[MAX_CLIENTS];
 static int listen_fd = -1, attach_dir = -1;
 /* Where ATTACH_STDIN goes: the stdin pipe, or the pty master (-t); -1 without -i. */
@@ -307,7 +309,8 @@ static int input_fd = -1, input_is_pty = 0;
 
 static void drop_client(struct client *c) {
   close(c->fd);
-  c->fd = -1; c->fill = 0;
+  free(c->buf);
+  c->fd = -1; c->fill = 0; c->buf = 0;
 }
 
 static void add_client(int fd) {
@@ -315,7 +318,11 @@ static void add_client(int fd) {
   /* A client that reads nothing for 10 s is dropped rather than stall the container's output. */
   struct { long sec, usec; } tv = {10, 0};
   setsockopt(fd, SOL_SOCKET, 21 /* SO_SNDTIMEO */, &tv, sizeof tv);
-  for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd < 0) { clients[i].fd = fd; clients[i].fill = 0; return; }
+  for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd < 0) {
+    if (!(clients[i].buf = malloc(CLIENT_BUF))) break;
+    clients[i].fd = fd; clients[i].fill = 0;
+    return;
+  }
   close(fd);
 }
 
@@ -380,7 +387,7 @@ static void client_frame(int kind, const char *data, int n) {
 /* Read what a client sent; carry out each whole frame. EOF, an error or a frame too large drops it. */
 static void read_client(struct client *c) {
   ssize_t n; int len, off = 0;
-  do n = read(c->fd, c->buf + c->fill, sizeof c->buf - (size_t)c->fill); while (n < 0 && errno == EINTR);
+  do n = read(c->fd, c->buf + c->fill, CLIENT_BUF - (size_t)c->fill); while (n < 0 && errno == EINTR);
   if (n <= 0) { drop_client(c); return; }
   c->fill += (int)n;
   while (c->fill - off >= 5) {
