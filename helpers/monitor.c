@@ -304,8 +304,9 @@ static int write_all(int fd, const char *buf, long n) {
 struct client { int fd; int fill; char *buf; };
 static struct client clients[MAX_CLIENTS];
 static int listen_fd = -1, attach_dir = -1;
-/* Where ATTACH_STDIN goes: the stdin pipe, or the pty master (-t); -1 without -i. */
-static int input_fd = -1, input_is_pty = 0;
+/* Where ATTACH_STDIN goes: the stdin pipe, or the pty master (-t); -1 without -i. The pty master (-t,
+ * with or without -i) takes ATTACH_RESIZE. */
+static int input_fd = -1, input_is_pty = 0, pty_fd = -1;
 
 static void drop_client(struct client *c) {
   close(c->fd);
@@ -375,12 +376,12 @@ static void client_frame(int kind, const char *data, int n) {
     if (write_all(input_fd, data, n) < 0 && !input_is_pty) { close(input_fd); input_fd = -1; }
   } else if (kind == ATTACH_CLOSE && input_fd >= 0 && !input_is_pty) {
     close(input_fd); input_fd = -1;
-  } else if (kind == ATTACH_RESIZE && input_is_pty && n == 4) {
+  } else if (kind == ATTACH_RESIZE && pty_fd >= 0 && n == 4) {
     struct winsize ws;
     ws.row = (unsigned short)((unsigned char)data[0] | (unsigned char)data[1] << 8);
     ws.col = (unsigned short)((unsigned char)data[2] | (unsigned char)data[3] << 8);
     ws.xpixel = ws.ypixel = 0;
-    ioctl(input_fd, TIOCSWINSZ, &ws);
+    ioctl(pty_fd, TIOCSWINSZ, &ws);
   }
 }
 
@@ -660,6 +661,7 @@ int main(int argc, char **argv) {
     int master = recv_fd(out[2]);
     close(out[2]);
     if (master >= 0) { streams[nstreams].fd = master; streams[nstreams].name = "stdout"; streams[nstreams].kind = ATTACH_STDOUT; nstreams++; }
+    pty_fd = master;
     if (master >= 0 && to_long(words[MON_STDIN])) { input_fd = master; input_is_pty = 1; }
   }
   for (i = 0; i < MON_MAX_FDS; i++) held[i] = -1;
@@ -668,6 +670,7 @@ int main(int argc, char **argv) {
   if (committed != 1) return code; /* rl's failure path ends the container and removes it */
   write_exit_file(words[MON_EXIT], code, now_ms());
   drain(streams, nstreams, 2000);
+  pty_fd = -1; /* closed with its stream */
   {
     char text[16]; put_long(text, code);
     broadcast(ATTACH_EXIT, text, (int)slen(text));

@@ -16,8 +16,10 @@ describe.skipIf(Boolean(reason))("rl attach and detaching", () => {
   const started: { kill(): void }[] = [];
 
   /** rl in a terminal of its own (script(1)), typed into as a user would, its screen read as it comes. */
-  function terminal(args: string[]) {
-    const p = Bun.spawn(["script", "-qec", [RL_BIN, ...args].map(quote).join(" "), "/dev/null"], { env: t.env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  function terminal(args: string[], o: { size?: [number, number] } = {}) {
+    const line = [RL_BIN, ...args].map(quote).join(" ");
+    const sized = o.size ? `stty rows ${o.size[0]} cols ${o.size[1]}; ${line}` : line;
+    const p = Bun.spawn(["script", "-qec", sized, "/dev/null"], { env: t.env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
     started.push(p);
     let screen = "";
     const reading = (async () => {
@@ -79,6 +81,14 @@ describe.skipIf(Boolean(reason))("rl attach and detaching", () => {
     expect(back.screen()).not.toMatch(/ 01| 64/);
     // --rm: removed once it ended.
     await until("keys removed", async () => (await r(["ps", "-aq", "--filter", "name=^keys$"])).stdout === "");
+  });
+
+  test("-t without -i: attach shows its terminal, sized as the user's; input is not sent", async () => {
+    expect(await r(["run", "-dt", "--name", "sized", ALPINE, "sh", "-c", "while true; do stty size; sleep 0.2; done"])).toMatchObject({ code: 0 });
+    const term = terminal(["attach", "sized"], { size: [33, 101] });
+    await term.shows("33 101");
+    expect(await r(["kill", "sized"])).toMatchObject({ code: 0 });
+    expect(await term.exit()).toBe(137);
   });
 
   test("attach without -t: stdout and stderr apart, stdin to the container, EOF closes it, its exit code", async () => {
