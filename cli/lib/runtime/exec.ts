@@ -22,7 +22,7 @@ import { mergeEnv, userEnv, type Spec } from "./spec";
 import { stdioPipes } from "./stdio-relay";
 import { checkUserInMaps, resolveUser } from "./user";
 import { waitForExit } from "../sys/wait";
-import { holdTerminal } from "../sys/monitor";
+import { holdTerminal, monitorMissing } from "../sys/monitor";
 
 // `rl exec`: a process in the namespaces of a running container's first process, set up as that
 // process was (the runtime spec rl saved when it started), with exec's options on top (podman's rules).
@@ -48,6 +48,9 @@ const notRunning = (name: string, state: string) => new RlError(`can only create
 /** `rl exec`: run a command in a running container; its exit code (with -d: 0 once it has started). */
 export async function execInContainer(d: Database, p: Paths, o: ExecOptions): Promise<number> {
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
+  // -dt: its terminal's holder is the monitor program (checked before the command starts).
+  const noHolder = o.detach && o.tty ? monitorMissing() : undefined;
+  if (noHolder) throw new RlError(`cannot use -t with -d: ${noHolder}`);
   const added = userEnv(o);
   const c = findContainer(d, o.container);
   if (!c) throw new RlError(`no such container: ${o.container}`);

@@ -84,7 +84,7 @@ export function holdTerminal(master: number): void {
 
 /** Why detached containers cannot run here, or undefined when they can. */
 export function monitorMissing(): string | undefined {
-  if (!monitorProgram() || !executorProgram()) return "rl run -d needs the monitor and executor programs, which bun install builds when the host has a C compiler (cc)";
+  if (!monitorProgram() || !executorProgram()) return "containers under a monitor (run -d, start, attach) and exec -dt need the monitor and executor programs, which bun install builds when the host has a C compiler (cc)";
   return undefined;
 }
 
