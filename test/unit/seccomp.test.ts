@@ -1,3 +1,4 @@
+import { paths } from "../../cli/lib/paths";
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -280,22 +281,26 @@ describe("rl info: seccomp", () => {
 
 describe("compiled programs are cached", () => {
   test("the second start reads the program back; a damaged file is compiled again", async () => {
-    const dir = mkdtempSync(`${tmpdir()}/rl-seccomp-cache-`);
+    const root = mkdtempSync(`${tmpdir()}/rl-seccomp-cache-`);
+    const store = paths({ RL_ROOT: root });
+    const dir = `${root}/seccomp`;
     try {
       const resolved = resolveProfile(defaultProfile(), { caps: DEFAULT_CAPS, arch: "x86_64", kernel: "6.18" });
       const fresh = await seccompProgram(resolved);
-      expect(await seccompProgram(resolved, dir)).toEqual(fresh);
+      expect(await seccompProgram(resolved, store)).toEqual(fresh);
       const files = readdirSync(dir);
       expect(files).toHaveLength(1);
-      expect(await seccompProgram(resolved, dir)).toEqual(fresh);
+      // Written through the store's tmp/ (what a killed writer leaves there, the sweep removes): nothing left.
+      expect(readdirSync(store.tmp)).toEqual([]);
+      expect(await seccompProgram(resolved, store)).toEqual(fresh);
       // Another profile, another file.
       const admin = resolveProfile(defaultProfile(), { caps: [...DEFAULT_CAPS, "CAP_SYS_ADMIN"], arch: "x86_64", kernel: "6.18" });
-      expect(await seccompProgram(admin, dir)).not.toEqual(fresh);
+      expect(await seccompProgram(admin, store)).not.toEqual(fresh);
       expect(readdirSync(dir)).toHaveLength(2);
       writeFileSync(`${dir}/${files[0]}`, fresh.subarray(0, 64));
-      expect(await seccompProgram(resolved, dir)).toEqual(fresh);
+      expect(await seccompProgram(resolved, store)).toEqual(fresh);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -89,7 +89,7 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
       withLimits(spec, limits);
       checkUserMapped(spec.process.user, idmap);
       if (i === 0) await chownVolumes(p, vols.chown, spec.process.user, idmap);
-      const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
+      const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, p));
       // vfs: the image flattened into the container's own tree, once (a started-again container keeps its tree).
       if (driver === "vfs" && !existsSync(root)) await runWorkerJob(p.tmp, { kind: "flatten", layerDirs: lowerDirs, dest: root, ...usernsCopy(o.userns, mapping, idmap, spec.process.user, [...lowerDirs].reverse()) }, mapping);
       const planned = planOps(spec, rootfsOps(driver, { layerDirs: lowerDirs, layersRoot: p.layers, containerDir: dir }), { ...o, init: o.init && !init, seccomp, becomeRoot: setupAsRoot(idmap) });

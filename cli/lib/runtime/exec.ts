@@ -111,7 +111,7 @@ export async function execInContainer(d: Database, p: Paths, o: ExecOptions): Pr
  */
 async function execOps(p: Paths, spec: Spec, o: ExecOptions, added: string[], root: number): Promise<Op[]> {
   const proc = execProcess(spec, o, added, root);
-  const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, join(p.data, "seccomp")));
+  const seccomp = spec.linux.seccomp && (await seccompProgram(spec.linux.seccomp, p));
   const keepGroups = o.user === undefined && spec.annotations["run.oci.keep_original_groups"] === "1";
   return processOps(proc, { interactive: o.interactive, fork: o.detach ? "detach" : "init", seccomp, keepGroups });
 }

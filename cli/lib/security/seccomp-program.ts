@@ -1,6 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { PACKAGE_ROOT } from "../package-root";
+import type { Paths } from "../paths";
+import { tmpName } from "../store/tmp-name";
 import { hostSeccompArch, type LinuxSeccomp } from "./seccomp-profile";
 
 /** What a compiled program depends on besides the profile: the compiler (the WASM core and its glue) and the tables. */
@@ -31,10 +33,11 @@ function readCached(path: string): Uint8Array | undefined {
   return BigInt(Bun.hash(prog)) === sum ? prog : undefined;
 }
 
-function writeCached(dir: string, path: string, prog: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+/** Written in the store's tmp/ first (named for this process: what a kill -9 leaves there, the next sweep removes), then renamed in. */
+function writeCached(dir: string, path: string, prog: Uint8Array, tmp: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(tmp), { recursive: true, mode: 0o700 });
     const out = new Uint8Array(prog.length + 8);
     out.set(prog);
     new DataView(out.buffer).setBigUint64(prog.length, BigInt(Bun.hash(prog)), true);
@@ -61,18 +64,19 @@ function prune(dir: string): void {
 /**
  * The BPF program of a container's resolved profile, for the host's architecture. Compiling loads the
  * WASM core and the syscall tables (milliseconds at a command's start: they are imported only then);
- * with `cacheDir`, a program compiled before is read back instead, keyed by the profile, the
- * architecture and the compiler's files.
+ * with `store`, a program compiled before is read back from its seccomp/ cache instead, keyed by the
+ * profile, the architecture and the compiler's files.
  */
-export async function seccompProgram(s: LinuxSeccomp, cacheDir?: string): Promise<Uint8Array> {
+export async function seccompProgram(s: LinuxSeccomp, store?: Paths): Promise<Uint8Array> {
   const arch = hostSeccompArch()!;
   const compile = async () => (await import("./seccomp-compile")).compileProfile(s, arch);
-  if (!cacheDir) return compile();
+  if (!store) return compile();
+  const cacheDir = join(store.data, "seccomp");
   const key = Bun.hash(`${arch}|${compilerIdentity()}|${JSON.stringify(s)}`).toString(16);
   const path = join(cacheDir, `${key}.bpf`);
   const cached = readCached(path);
   if (cached) return cached;
   const prog = await compile();
-  writeCached(cacheDir, path, prog);
+  writeCached(cacheDir, path, prog, tmpName(store, "seccomp"));
   return prog;
 }
