@@ -101,10 +101,8 @@ export async function handler(a: Args): Promise<number> {
   const detachKeys = parseDetachKeys(String(a["detach-keys"]));
   if (o.restart?.name !== "no" && !o.detach) warnOnce(`--restart ${a.restart} applies to detached containers (rl run -d, rl start): this one runs in the foreground, once`);
   // An interactive terminal runs under a monitor, attached: the user can detach (--detach-keys) and come back (rl attach).
-  if (o.tty && o.interactive && !o.detach && !monitorMissing()) {
-    const stdin = o.streams?.stdin ?? true;
-    return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin, detachKeys: stdin ? detachKeys : [] }, new Session());
-  }
+  // (-a without stdin leaves o.interactive false: no input, no keys to watch.)
+  if (o.tty && o.interactive && !o.detach && !monitorMissing()) return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin: true, detachKeys }, new Session());
   if (!o.detach) return runForeground(o, new Session());
   console.log(await runDetached(o, new Session()));
   return 0;
