@@ -371,11 +371,41 @@ static int frame_length(const char *b) {
 }
 
 /* Carry out one client frame. */
+/* Input for the container not yet taken: its stdin (non-blocking) is full while it does not read. The
+ * clients are not read meanwhile (their own buffers fill and hold them back), so the monitor never waits
+ * on a container that reads nothing: its output is still logged, its end still seen. */
+static char pending[65536];
+static int pending_len = 0, close_when_flushed = 0;
+
+static void close_input(void) {
+  if (input_fd >= 0 && !input_is_pty) close(input_fd);
+  input_fd = -1; pending_len = 0; close_when_flushed = 0;
+}
+
+/* Write what is pending as far as the container takes it. */
+static void flush_input(void) {
+  int off = 0, i;
+  while (off < pending_len && input_fd >= 0) {
+    ssize_t k = write(input_fd, pending + off, (size_t)(pending_len - off));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && errno == 11 /* EAGAIN */) break;
+    if (k <= 0) { close_input(); return; } /* EPIPE: it closed its stdin */
+    off += (int)k;
+  }
+  for (i = off; i < pending_len; i++) pending[i - off] = pending[i];
+  pending_len -= off;
+  if (!pending_len && close_when_flushed) close_input();
+}
+
 static void client_frame(int kind, const char *data, int n) {
   if (kind == ATTACH_STDIN && input_fd >= 0) {
-    if (write_all(input_fd, data, n) < 0 && !input_is_pty) { close(input_fd); input_fd = -1; }
+    int i;
+    /* Room is there: clients are read only while nothing is pending, and a read holds one buffer. */
+    for (i = 0; i < n && pending_len < (int)sizeof pending; i++) pending[pending_len++] = data[i];
+    flush_input();
   } else if (kind == ATTACH_CLOSE && input_fd >= 0 && !input_is_pty) {
-    close(input_fd); input_fd = -1;
+    if (pending_len) close_when_flushed = 1;
+    else close_input();
   } else if (kind == ATTACH_RESIZE && pty_fd >= 0 && n == 4) {
     struct winsize ws;
     ws.row = (unsigned short)((unsigned char)data[0] | (unsigned char)data[1] << 8);
@@ -521,7 +551,8 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     if (*committed == 0) { pfd[n].fd = ctl; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     if (pidfd >= 0) { pfd[n].fd = pidfd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     if (listen_fd >= 0) { pfd[n].fd = listen_fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
-    for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) { pfd[n].fd = clients[i].fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
+    if (pending_len && input_fd >= 0) { pfd[n].fd = input_fd; pfd[n].events = 4 /* POLLOUT */; pfd[n].revents = 0; n++; }
+    else for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) { pfd[n].fd = clients[i].fd; pfd[n].events = POLLIN; pfd[n].revents = 0; n++; }
     {
       long wait_ms = pidfd >= 0 ? -1 : 200;
       if (*committed == 1 && health_ms > 0) {
@@ -555,6 +586,7 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     for (i = 0; i < n; i++) {
       int k;
       if (!pfd[i].revents) continue;
+      if (pfd[i].events == 4 /* POLLOUT */) { flush_input(); continue; }
       if (pfd[i].fd == listen_fd) {
         int fd = accept4(listen_fd, 0, 0, SOCK_CLOEXEC);
         if (fd >= 0) add_client(fd);
@@ -656,13 +688,14 @@ int main(int argc, char **argv) {
   if (ends[1] >= 0) { streams[nstreams].fd = ends[1]; streams[nstreams].name = "stdout"; streams[nstreams].kind = ATTACH_STDOUT; nstreams++; }
   if (ends[2] >= 0) { streams[nstreams].fd = ends[2]; streams[nstreams].name = "stderr"; streams[nstreams].kind = ATTACH_STDERR; nstreams++; }
   input_fd = ends[0];
+  if (input_fd >= 0) fcntl(input_fd, 4 /* F_SETFL */, O_NONBLOCK);
   if (out[2] >= 0) {
     /* -t: the child sends its pty master before it execs (EOF: it failed first) */
     int master = recv_fd(out[2]);
     close(out[2]);
     if (master >= 0) { streams[nstreams].fd = master; streams[nstreams].name = "stdout"; streams[nstreams].kind = ATTACH_STDOUT; nstreams++; }
     pty_fd = master;
-    if (master >= 0 && to_long(words[MON_STDIN])) { input_fd = master; input_is_pty = 1; }
+    if (master >= 0 && to_long(words[MON_STDIN])) { input_fd = master; input_is_pty = 1; fcntl(master, 4 /* F_SETFL */, O_NONBLOCK); }
   }
   for (i = 0; i < MON_MAX_FDS; i++) held[i] = -1;
   status = reap(pid, streams, nstreams, ctl, &committed, held, &nheld);
@@ -678,7 +711,7 @@ int main(int argc, char **argv) {
     unlisten_attach();
   }
   for (i = 0; i < nheld; i++) close(held[i]); /* slirp4netns ends with the exit pipe */
-  if (input_fd >= 0 && !input_is_pty) close(input_fd);
+  close_input();
   if (log_fd >= 0) close(log_fd);
   execve(words[MON_CLEANUP], words + MON_CLEANUP, environ);
   return code;

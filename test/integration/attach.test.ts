@@ -100,6 +100,22 @@ describe.skipIf(Boolean(reason))("rl attach and detaching", () => {
     expect((await r(["logs", "reader"])).stdout).toBe("got a\ngot b\neof\n");
   });
 
+  test("input a container does not read yet does not stall its monitor: its output is logged meanwhile; the input goes in once it reads", async () => {
+    expect(await r(["run", "-di", "--name", "slowreader", ALPINE, "sh", "-c", "i=0; while [ $i -lt 20 ]; do echo tick; i=$((i+1)); sleep 0.2; done; wc -c"])).toMatchObject({ code: 0 });
+    // 1 MiB: far beyond what its stdin pipe holds.
+    const input = new TextEncoder().encode(`${"x".repeat(1 << 20)}\n`);
+    const p = Bun.spawn([RL_BIN, "attach", "slowreader"], { env: t.env, stdin: input, stdout: "pipe", stderr: "pipe" });
+    started.push(p);
+    const ticks = async () => ((await r(["logs", "slowreader"])).stdout.match(/^tick$/gm) ?? []).length;
+    // Logged while it still ticks (a monitor blocked on its stdin would log nothing until it reads, then all 20 at once).
+    await until("ticks logged while the input waits", async () => {
+      const n = await ticks();
+      return n >= 5 && n < 20;
+    });
+    expect(await p.exited).toBe(0);
+    expect((await new Response(p.stdout).text()).trim().split("\n").at(-1)).toBe(String(input.length));
+  });
+
   test("two clients see the same output; a signal to rl attach goes to the container (not with --sig-proxy=false)", async () => {
     expect(await r(["run", "-d", "--name", "ticker", ALPINE, "sh", "-c", "trap 'echo term; exit 9' TERM; while true; do echo tick; sleep 0.2; done"])).toMatchObject({ code: 0 });
     const attach = (flag: string) => {
