@@ -127,6 +127,21 @@ static int mon_recv(int sock, void *data, int len, int *fds, int nfds) {
   return (int)r;
 }
 
+/* The attach socket's address: DIR/attach through DIR's descriptor `dirfd` ("/proc/self/fd/N/attach":
+ * DIR may be longer than a socket address holds). Returns the address's length. */
+struct attach_addr { unsigned short family; char path[108]; };
+static uint32_t attach_address(struct attach_addr *a, int dirfd) {
+  static const char head[] = "/proc/self/fd/", tail[] = "/attach";
+  char digits[12]; int k = 0, n = 0, i;
+  a->family = AF_UNIX;
+  for (i = 0; head[i]; i++) a->path[k++] = head[i];
+  for (i = dirfd; i > 0 || n == 0; i /= 10) digits[n++] = (char)('0' + i % 10);
+  while (n > 0) a->path[k++] = digits[--n];
+  for (i = 0; tail[i]; i++) a->path[k++] = tail[i];
+  a->path[k] = 0;
+  return (uint32_t)(2 + k + 1);
+}
+
 #ifndef RL_MONITOR_PROGRAM
 /* ---------------- rl's side ---------------- */
 
@@ -176,23 +191,16 @@ extern int open(const char *path, int flags, ...);
 extern int socket(int domain, int type, int proto);
 extern int connect(int fd, const void *addr, uint32_t len);
 
-/* Connect to the attach socket in `dir` (through the directory's descriptor: `dir` may be longer than a
- * socket address holds). The connection's descriptor, or -errno. */
+/* Connect to the attach socket in `dir` (see attach_address). The connection's descriptor, or -errno. */
 int rl_monitor_connect(const char *dir) {
-  struct { unsigned short family; char path[108]; } addr;
-  const char *head = "/proc/self/fd/", *tail = "/attach";
-  char digits[12]; int d, fd, k = 0, n = 0, i, e;
+  struct attach_addr addr; uint32_t len;
+  int d, fd, i, e;
   d = open(dir, 010000000 /* O_PATH */ | 0200000 /* O_DIRECTORY */ | SOCK_CLOEXEC /* = O_CLOEXEC */);
   if (d < 0) return -errno;
   fd = socket(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0);
   if (fd < 0) { e = errno; close(d); return -e; }
-  addr.family = AF_UNIX;
-  for (i = 0; head[i]; i++) addr.path[k++] = head[i];
-  for (i = d; i > 0 || n == 0; i /= 10) digits[n++] = (char)('0' + i % 10);
-  while (n > 0) addr.path[k++] = digits[--n];
-  for (i = 0; tail[i]; i++) addr.path[k++] = tail[i];
-  addr.path[k] = 0;
-  while ((i = connect(fd, &addr, (uint32_t)(2 + k + 1))) < 0 && errno == EINTR) {}
+  len = attach_address(&addr, d);
+  while ((i = connect(fd, &addr, len)) < 0 && errno == EINTR) {}
   e = i < 0 ? errno : 0;
   close(d);
   if (e) { close(fd); return -e; }
@@ -339,25 +347,16 @@ static void broadcast(int kind, const char *data, int n) {
   for (i = 0; i < MAX_CLIENTS; i++) if (clients[i].fd >= 0) send_frame(&clients[i], kind, data, n);
 }
 
-/* Listen on DIR/attach (a path through the directory's descriptor: DIR may be longer than a socket
- * address holds). A stale socket of an earlier monitor is replaced. */
+/* Listen on DIR/attach (see attach_address). A stale socket of an earlier monitor is replaced. */
 static void listen_attach(const char *dir) {
-  char path[64]; int fd, i, k;
-  struct { unsigned short family; char path[108]; } addr;
+  struct attach_addr addr; int fd;
   if (!dir[0]) return;
   attach_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (attach_dir < 0) return;
   unlinkat(attach_dir, "attach", 0);
   fd = socket(AF_UNIX, 1 /* SOCK_STREAM */ | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
-  k = 0;
-  for (i = 0; "/proc/self/fd/"[i]; i++) path[k++] = "/proc/self/fd/"[i];
-  put_long(path + k, attach_dir); k += (int)slen(path + k);
-  for (i = 0; "/attach"[i]; i++) path[k++] = "/attach"[i];
-  path[k] = 0;
-  addr.family = AF_UNIX;
-  for (i = 0; i <= k; i++) addr.path[i] = path[i];
-  if (bind(fd, &addr, (uint32_t)(2 + k + 1)) < 0 || listen(fd, MAX_CLIENTS) < 0) { close(fd); return; }
+  if (bind(fd, &addr, attach_address(&addr, attach_dir)) < 0 || listen(fd, MAX_CLIENTS) < 0) { close(fd); return; }
   listen_fd = fd;
 }
 

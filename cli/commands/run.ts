@@ -1,7 +1,6 @@
 import type { Options } from "yargs";
 import type { Example } from "../verb";
 import type { RunOptions } from "../lib/runtime/run-options";
-import { runAttached, runDetached } from "../lib/engine/run-detached";
 import { runForeground } from "./foreground";
 import { Session } from "../lib/engine/session";
 import { parseLogDriver, parseLogOpts } from "../lib/runtime/log-options";
@@ -102,8 +101,13 @@ export async function handler(a: Args): Promise<number> {
   if (o.restart?.name !== "no" && !o.detach) warnOnce(`--restart ${a.restart} applies to detached containers (rl run -d, rl start): this one runs in the foreground, once`);
   // An interactive terminal runs under a monitor, attached: the user can detach (--detach-keys) and come back (rl attach).
   // (-a without stdin leaves o.interactive false: no input, no keys to watch.)
-  if (o.tty && o.interactive && !o.detach && !monitorMissing()) return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin: true, detachKeys }, new Session());
+  // (The monitor's paths are imported only when taken: the foreground run is the hot path.)
+  if (o.tty && o.interactive && !o.detach && !monitorMissing()) {
+    const { runAttached } = await import("../lib/engine/run-detached");
+    return runAttached({ ...o, restart: parseRestartPolicy("no") }, { tty: true, stdin: true, detachKeys }, new Session());
+  }
   if (!o.detach) return runForeground(o, new Session());
+  const { runDetached } = await import("../lib/engine/run-detached");
   console.log(await runDetached(o, new Session()));
   return 0;
 }

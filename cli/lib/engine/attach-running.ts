@@ -6,7 +6,6 @@ import { attachContainer } from "../runtime/attach-client";
 import { containerRunDir, type ContainerRow } from "../store/containers-table";
 import { processRuns } from "../store/container-state";
 import { loadConfig } from "../runtime/stored-config";
-import { untilProcessEnds } from "./container-end";
 
 /** rl attach: what the user asked for. */
 export interface AttachRequest {
@@ -28,7 +27,7 @@ export async function attachRunning(p: Paths, c: ContainerRow, r: AttachRequest)
   const fd = connectMonitor(containerRunDir(p, c.id));
   if (fd < 0) {
     // ENOENT, ECONNREFUSED: it ended meanwhile (or its monitor is gone: the next sweep records it).
-    if (!(await untilProcessEnds(c, 0))) throw new RlError(`cannot attach to container ${c.name}: cannot reach its monitor: ${strerror(-fd)}`);
+    if (processRuns(c)) throw new RlError(`cannot attach to container ${c.name}: cannot reach its monitor: ${strerror(-fd)}`);
     throw new RlError(`cannot attach to container ${c.name}: it is not running`);
   }
   const config = loadConfig(c);

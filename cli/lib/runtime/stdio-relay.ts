@@ -1,5 +1,5 @@
-import { writeSync } from "node:fs";
 import { isatty } from "node:tty";
+import { writeAll } from "../write-all";
 import { closeFd } from "../sys/executor";
 import type { AttachStreams } from "./attach-streams";
 
@@ -17,26 +17,21 @@ export function stdioPipes(o: { tty: boolean; interactive: boolean; streams?: At
   return (o.interactive && isatty(0) ? 1 : 0) | out(1, o.streams?.stdout) | out(2, o.streams?.stderr);
 }
 
-/** Write all of `data` to a fd of rl's (a terminal, possibly non-blocking). */
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) {
-    try {
-      off += writeSync(fd, data, off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") return;
-      Bun.sleepSync(1);
-    }
-  }
-}
-
 // Bun's own readers and writers (non-blocking, on its event loop), not fs.read/fs.write: those take a
 // thread of a small pool each, and two outputs blocked in reads starve the input's writes.
 
-/** Copy a pipe to rl's fd `to` (-1: nowhere) until EOF, then close it. */
+/**
+ * Copy a pipe to rl's fd `to` (-1: nowhere) until EOF, then close it. When rl's fd fails (its reader
+ * left), the pipe is still read to its end, so the container never blocks on a full pipe.
+ */
 async function pump(fd: number, to: number): Promise<void> {
   try {
-    for await (const chunk of Bun.file(fd).stream()) if (to >= 0) writeAll(to, chunk);
+    for await (const chunk of Bun.file(fd).stream()) {
+      if (to < 0) continue;
+      try {
+        writeAll(to, chunk);
+      } catch {}
+    }
   } catch {}
   closeFd(fd);
 }
