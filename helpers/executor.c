@@ -94,6 +94,7 @@ extern int pthread_join(unsigned long thread, void **ret);
 #define EACCES 13
 #define ENOEXEC 8
 #define ENOTDIR 20
+#define E2BIG 7
 
 #define MS_RDONLY 1
 #define MS_NOSUID 2

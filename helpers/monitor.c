@@ -65,6 +65,7 @@ extern int close(int fd);
 extern int *__errno_location(void);
 #define errno (*__errno_location())
 #define EINTR 4
+#define E2BIG 7
 #define AF_UNIX 1
 #define SOCK_CLOEXEC 02000000
 #define SOL_SOCKET 1
@@ -180,7 +181,8 @@ int rl_monitor_spawn(int ctl, const char *words, int len, const int *join, int n
  * or -1), and let go of it. 0 or -errno. */
 int rl_monitor_commit(int ctl, const int *fds, int nfds, int client) {
   int all[MON_MAX_FDS], n = 0, i, go = MON_GO, r;
-  for (i = 0; i < nfds && n < MON_MAX_FDS - 1; i++) all[n++] = fds[i];
+  if (nfds < 0 || nfds > MON_MAX_FDS - 1) { close(ctl); return -E2BIG; /* refuse rather than hand over some */ }
+  for (i = 0; i < nfds; i++) all[n++] = fds[i];
   if (client >= 0) { all[n++] = client; go |= MON_GO_CLIENT; }
   r = mon_send(ctl, &go, sizeof go, all, n);
   close(ctl);

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openDb, paths, pruneContainers, spendReserveWhenFull, sweepStale } from "../lib/index";
+import { paths, pruneContainers, spendReserveWhenFull } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { containerPruneFilter } from "../lib/runtime/container-filter";
 
 export const command = "prune";
@@ -18,13 +19,13 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { force: boolean; filter: string[] }): Promise<number> {
   const p = paths();
   spendReserveWhenFull();
-  const d = openDb(p.db);
-  const matches = containerPruneFilter(d, a.filter);
+  const s = new Session(p);
+  const matches = containerPruneFilter(s.d, a.filter);
   if (!a.force) {
     const { confirm } = await import("../lib/prompt");
     if (!(await confirm("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ", "prune containers"))) return 0;
   }
-  await sweepStale(d, p);
+  const d = await s.swept();
   for (const id of await pruneContainers(d, p, matches)) console.log(id);
   return 0;
 }

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { currentMapping, exportContainer, openStore, paths, RlError, withContext, writingArchive } from "../lib/index";
+import { currentMapping, exportContainer, paths, RlError, withContext, writingArchive } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "export <CONTAINER>";
 export const describe = "Write a container's filesystem as a tar archive";
@@ -17,6 +18,6 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { CONTAINER: string; output?: string }): Promise<number> {
   if (!a.output && process.stdout.isTTY) throw new RlError("refusing to write an archive to a terminal: use -o FILE or redirect stdout");
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   return writingArchive(() => withContext(`export ${a.CONTAINER}`, () => exportContainer(d, p, a.CONTAINER, a.output, currentMapping())));
 }

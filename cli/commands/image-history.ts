@@ -1,7 +1,8 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, formatTable, humanSize, imageHistory, openStore, paths, requireImage } from "../lib/index";
+import { ago, formatTable, humanSize, imageHistory, requireImage } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
 
 export const command = "history <IMAGE>";
@@ -18,7 +19,7 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: { IMAGE: string; "no-trunc": boolean; format: OutputFormat }): Promise<number> {
-  const d = await openStore(paths());
+  const d = await new Session().cleaned();
   const rows = imageHistory(d, requireImage(d, a.IMAGE));
   const cut = (s: string) => (a["no-trunc"] || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
   printOutput(a.format, {

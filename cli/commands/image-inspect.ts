@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { inspectImage, openStore, paths, requireImage } from "../lib/index";
+import { inspectImage, requireImage } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { parseFormat, printOutput, type OutputFormat } from "../lib/output-format";
 
 export const command = "inspect <IMAGE..>";
@@ -16,7 +17,7 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: { IMAGE: string[]; format: OutputFormat }): Promise<number> {
-  const d = await openStore(paths());
+  const d = await new Session().cleaned();
   const records = a.IMAGE.map((t) => inspectImage(d, requireImage(d, t)));
   printOutput(a.format.kind === "table" ? parseFormat("json") : a.format, { json: () => records, table: () => "", records: () => records });
   return 0;

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, openStore, paths, pruneImages, spendReserveWhenFull } from "../lib/index";
+import { collectGarbage, paths, pruneImages, spendReserveWhenFull } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { pruneFilter } from "../lib/store/image-filters";
 
 export const command = "prune";
@@ -21,7 +22,7 @@ export async function handler(a: { all: boolean; filter: string[] }): Promise<nu
   const matches = pruneFilter(a.filter);
   const p = paths();
   spendReserveWhenFull();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   for (const e of pruneImages(d, p, a.all, matches)) if ("deleted" in e) console.log(e.deleted.slice(7));
   await collectGarbage(d, p);
   return 0;

@@ -1,7 +1,8 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, formatTable, humanSize, imageSize, listImages, openStore, paths, shortId } from "../lib/index";
+import { ago, formatTable, humanSize, imageSize, listImages, shortId } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { splitName } from "../lib/image/reference";
 import { imageCreated, imageFilter, referenceMatches } from "../lib/store/image-filters";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
@@ -41,7 +42,7 @@ interface ImagesArgs {
 }
 
 export async function handler(a: ImagesArgs): Promise<number> {
-  const d = await openStore(paths());
+  const d = await new Session().cleaned();
   const all = listImages(d);
   const created = imageCreated;
   const matches = imageFilter(d, a.REFERENCE === undefined ? a.filter : [...a.filter, `reference=${a.REFERENCE}`]);

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { currentMapping, importTarball, openStore, paths, withContext } from "../lib/index";
+import { currentMapping, importTarball, paths, withContext } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "import <TARBALL> [REFERENCE]";
 export const describe = "Make a one-layer image from a root filesystem tarball (- for stdin)";
@@ -16,7 +17,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { TARBALL: string; REFERENCE?: string; change: string[] }): Promise<number> {
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   const file = a.TARBALL === "-" ? undefined : a.TARBALL;
   const img = await withContext(`import ${a.TARBALL}`, () => importTarball(d, p, file, a.REFERENCE, a.change, currentMapping()));
   console.log(img.id.slice(7));

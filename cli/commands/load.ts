@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { currentMapping, loadArchive, openStore, paths, RlError, withContext } from "../lib/index";
+import { currentMapping, loadArchive, paths, RlError, withContext } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "load";
 export const describe = "Load images from a docker-archive or oci-archive (plain, gzip or zstd)";
@@ -18,7 +19,7 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { input?: string }): Promise<number> {
   if (!a.input && process.stdin.isTTY) throw new RlError("no archive to load: use -i FILE, or pipe one to stdin");
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   const names = await withContext(`load ${a.input ?? "stdin"}`, () => loadArchive(d, p, a.input, currentMapping()));
   for (const n of names) console.log(`Loaded image: ${n}`);
   return 0;

@@ -1,6 +1,6 @@
 import type { Example } from "../verb";
 import { currentMapping } from "../lib/security/idmap";
-import { openDb } from "../lib/store/db";
+import { Session } from "../lib/engine/session";
 import { paths } from "../lib/paths";
 import { withContext } from "../lib/errors";
 import { imageByPolicy, parsePullPolicy, PULL_POLICIES } from "../lib/registry/pull-policy";
@@ -24,7 +24,7 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: Record<string, unknown> & { IMAGE: string }): Promise<number> {
   const o = { ...imageOptions(a), pull: parsePullPolicy(String(a.policy ?? "always"), "--policy") };
   const p = paths();
-  const d = openDb(p.db);
+  const d = await new Session(p).cleaned();
   const img = await withContext(`pull ${a.IMAGE}`, () => imageByPolicy(d, p, String(a.IMAGE), currentMapping(), o));
   console.log(img.id.slice("sha256:".length));
   return 0;

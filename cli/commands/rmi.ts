@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { collectGarbage, openStore, paths, removeImage, RlError, spendReserveWhenFull } from "../lib/index";
+import { collectGarbage, paths, removeImage, RlError, spendReserveWhenFull } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "rmi <IMAGE..>";
 export const describe = "Remove images (a name untags; the image goes when no name is left)";
@@ -17,7 +18,7 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { IMAGE: string[]; force: boolean }): Promise<number> {
   const p = paths();
   spendReserveWhenFull();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   let code = 0;
   try {
     for (const t of a.IMAGE) {

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openStore, paths, RlError, saveImages, withContext, writingArchive, type ArchiveFormat } from "../lib/index";
+import { paths, RlError, saveImages, withContext, writingArchive, type ArchiveFormat } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "save <IMAGE..>";
 export const describe = "Write images to an archive (docker-archive or oci-archive)";
@@ -18,6 +19,6 @@ export const EXAMPLES: Example[] = [
 export async function handler(a: { IMAGE: string[]; output?: string; format: ArchiveFormat }): Promise<number> {
   if (!a.output && process.stdout.isTTY) throw new RlError("refusing to write an archive to a terminal: use -o FILE or redirect stdout");
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   return writingArchive(() => withContext(`save ${a.IMAGE.join(" ")}`, () => saveImages(d, p, a.IMAGE, a.format, a.output)));
 }

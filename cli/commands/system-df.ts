@@ -1,7 +1,8 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { diskUsage, formatTable, humanSize, openStore, paths } from "../lib/index";
+import { diskUsage, formatTable, humanSize, paths } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { printOutput, type OutputFormat } from "../lib/output-format";
 
 export const command = "df";
@@ -12,7 +13,7 @@ export const EXAMPLES: Example[] = [["$0 system df", "TYPE, TOTAL, ACTIVE, SIZE,
 
 export async function handler(a: { format: OutputFormat }): Promise<number> {
   const p = paths();
-  const rows = diskUsage(await openStore(p), p);
+  const rows = diskUsage(await new Session(p).cleaned(), p);
   const pct = (r: (typeof rows)[number]) => (r.size ? Math.round((100 * r.reclaimable) / r.size) : 0);
   const records = rows.map((r) => ({ Type: r.type, Total: r.total, Active: r.active, Size: r.size, Reclaimable: r.reclaimable }));
   printOutput(a.format, {

@@ -1,5 +1,6 @@
 import type { Example } from "../verb";
-import { openStore, paths, tagImage } from "../lib/index";
+import { paths, tagImage } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "tag <IMAGE> <NAME..>";
 export const describe = "Give a stored image more names";
@@ -12,7 +13,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { IMAGE: string; NAME: string[] }): Promise<number> {
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   for (const n of a.NAME) tagImage(d, p, a.IMAGE, n);
   return 0;
 }

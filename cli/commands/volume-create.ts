@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { createVolume, keyValues, openStore, paths } from "../lib/index";
+import { createVolume, keyValues, paths } from "../lib/index";
+import { Session } from "../lib/engine/session";
 
 export const command = "create [NAME]";
 export const describe = "Create a volume (without a name: a random 64-hex one); prints its name";
@@ -17,7 +18,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { NAME?: string; label: string[]; opt: string[] }): Promise<number> {
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   const labels = keyValues(a.label, "label");
   const options = keyValues(a.opt, "option");
   console.log(await createVolume(d, p, { name: a.NAME, labels, options }));

@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { openStore, paths, requireVolume, volumeRecord } from "../lib/index";
+import { paths, requireVolume, volumeRecord } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { parseFormat, printOutput, type OutputFormat } from "../lib/output-format";
 
 export const command = "inspect <VOLUME..>";
@@ -17,7 +18,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { VOLUME: string[]; format: OutputFormat }): Promise<number> {
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   const records = a.VOLUME.map((n) => volumeRecord(p, requireVolume(d, n)));
   const asMaps = () => records.map((r) => ({ ...r, Labels: new Map(Object.entries(r.Labels)), Options: new Map(Object.entries(r.Options)) }));
   printOutput(a.format.kind === "table" ? parseFormat("json") : a.format, { json: () => records, table: () => "", records: asMaps });

@@ -1,7 +1,8 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { formatTable, listVolumes, openStore, paths, RlError, volumeRecord, volumeUsers, type VolumeRow } from "../lib/index";
+import { formatTable, listVolumes, paths, RlError, volumeRecord, volumeUsers, type VolumeRow } from "../lib/index";
+import { Session } from "../lib/engine/session";
 import { labelMatches, nameMatches, parseFilters } from "../lib/filters";
 import { goTime, printOutput, type OutputFormat } from "../lib/output-format";
 
@@ -22,7 +23,7 @@ export const EXAMPLES: Example[] = [
 
 export async function handler(a: { quiet: boolean; format: OutputFormat; filter: string[]; noheading: boolean }): Promise<number> {
   const p = paths();
-  const d = await openStore(p);
+  const d = await new Session(p).cleaned();
   const matches = parseFilters<VolumeRow>(a.filter, {
     name: (v, pattern) => nameMatches(v.name, pattern),
     label: (v, value) => labelMatches(v.labels, value),

@@ -85,6 +85,7 @@ describe.skipIf(Boolean(reason))("stats, update and pause of a container without
     for (const [args, start] of [
       [["stats", "--no-stream", "plain"], "cannot show the stats of container plain: it has no cgroup of its own: "],
       [["pause", "plain"], "cannot pause container plain: it has no cgroup of its own, so no cgroup v2 freezer: "],
+      [["pause", "--all"], "cannot pause container plain: it has no cgroup of its own, so no cgroup v2 freezer: "],
       [["unpause", "plain"], "cannot unpause container plain: it has no cgroup of its own, so no cgroup v2 freezer: "],
       [["update", "--pids-limit", "10", "plain"], "cannot update container plain: it has no cgroup of its own: "],
     ] as const) {
@@ -92,6 +93,8 @@ describe.skipIf(Boolean(reason))("stats, update and pause of a container without
       oneLine(r, start);
       expect(r.stderr).toContain(why());
     }
+    // Nothing is paused: unpause --all has nothing to do.
+    expect(await rl(["unpause", "-a"], { env: t.env })).toMatchObject({ code: 0, stdout: "", stderr: "" });
     // The container runs on, untouched.
     expect((await rl(["inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.HostConfig.PidsLimit}}", "plain"], { env: t.env })).stdout).toBe("running false 0\n");
   });
@@ -114,6 +117,8 @@ describe.skipIf(Boolean(reason))("stats, update and pause of a container without
       [["stats", "--no-stream", "nosuch"], "no such container: nosuch"],
       [["pause", "nosuch", "plain"], "no such container: nosuch"],
       [["unpause", "nosuch"], "no such container: nosuch"],
+      [["pause"], "pause needs at least one container, or --all"],
+      [["unpause", "-a", "plain"], "unpause takes containers or --all, not both"],
       [["update", "--memory", "64m", "nosuch"], "no such container: nosuch"],
       [["stats", "--no-stream", "exited"], "cannot show the stats of container exited: it is not running"],
       [["pause", "exited"], "cannot pause container exited: it is not running"],
@@ -324,6 +329,9 @@ rl unpause counter >/dev/null; echo "unpause_rc=$?"
 sleep 2; echo "resumed_count=$(wc -l < $BG/counter)"
 echo "resumed_inspect=$(rl inspect -f '{{.State.Status}} {{.State.Paused}} {{.State.Running}}' counter)"
 rl unpause counter >/dev/null 2>$BG/err; echo "unpause_again=$? $(one_line $BG/err)"
+# --all: every running container (each has a cgroup here), then every paused one.
+echo "pause_all=$(rl pause -a | wc -l) $(rl ps --filter status=paused --format '{{.Names}}' | sort | tr '\n' ' ')"
+echo "unpause_all=$(rl unpause --all | wc -l) $(rl ps --filter status=paused -q | wc -l) $(rl unpause -a | wc -l)"
 # A paused container is still removed: killed at once.
 rl pause counter >/dev/null
 rl rm -f counter >/dev/null; echo "rm_paused_rc=$?"
@@ -534,6 +542,8 @@ describe.skipIf(Boolean(vmMissing))("cgroup v2 limits enforced in the guest", ()
     expect(Number(got("resumed_count"))).toBeGreaterThan(c2!);
     expect(got("resumed_inspect")).toBe("running false true");
     expect(got("unpause_again")).toBe("125 rl: cannot unpause container counter: it is not paused ");
+    expect(got("pause_all")).toBe("3 counter four mem ");
+    expect(got("unpause_all")).toBe("3 0 0");
   });
 
   test("pause with fuse-overlayfs: its helper waits beside the container's cgroup, so the freeze completes; back at unpause", () => {

@@ -37,6 +37,29 @@ describe.skipIf(Boolean(reason))("rm and port", () => {
     expect(await rl(["rm", "-f", "nosuch"], { env: t.env })).toEqual({ code: 0, stdout: "", stderr: "" });
   });
 
+  test("rm -i ignores what is not there; rm -a removes the stopped and, without -f, refuses the running (exit 2); -af removes all", async () => {
+    expect(await rl(["rm", "-i", "nosuch"], { env: t.env })).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await rl(["rm"], { env: t.env })).toEqual({ code: 125, stdout: "", stderr: "rl: rm needs at least one container, or --all\n" });
+    expect(await rl(["rm", "-a", "x"], { env: t.env })).toEqual({ code: 125, stdout: "", stderr: "rl: rm takes containers or --all, not both\n" });
+    expect((await rl(["run", "--name", "done1", "--network", "none", BUSYBOX, "true"], { env: t.env })).code).toBe(0);
+    expect((await rl(["create", "--name", "made", "--network", "none", BUSYBOX, "true"], { env: t.env })).code).toBe(0);
+    const up = await rl(["run", "-d", "--name", "up", "--network", "none", BUSYBOX, "sleep", "4322"], { env: t.env });
+    expect(up.code).toBe(0);
+    try {
+      const all = await rl(["rm", "-a"], { env: t.env });
+      expect(all).toMatchObject({ code: 2, stderr: "rl: cannot remove container up: it is running (stop it first, or use rm -f)\n" });
+      expect(all.stdout).toMatch(/^([0-9a-f]{64}\n){2}$/);
+      expect(await names()).toEqual(["up:running"]);
+      expect(await rl(["rm", "-af"], { env: t.env })).toEqual({ code: 0, stdout: up.stdout, stderr: "" });
+      expect(await names()).toEqual([]);
+      for (let i = 0; i < 100 && sleepers("4322") !== ""; i++) await Bun.sleep(20);
+      expect(sleepers("4322")).toBe("");
+      expect(await rl(["rm", "--all"], { env: t.env })).toEqual({ code: 0, stdout: "", stderr: "" });
+    } finally {
+      await rl(["rm", "-f", "up"], { env: t.env });
+    }
+  });
+
   test("port: the published ports of an exited container; errors for a port not published, a bad port, no such container", async () => {
     expect((await rl(["run", "--name", "pp", "-p", "127.0.0.1:0:80", BUSYBOX, "true"], { env: t.env })).code).toBe(0);
     const all = await rl(["port", "pp"], { env: t.env });

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
 import { processRuns } from "../store/container-state";
-import { sweepStale } from "../runtime/sweep-stale";
+import { sweepContainers } from "../runtime/sweep-stale";
 import { containerRecord, findContainer, type ContainerRow } from "../store/containers-table";
 
 const POLL_MS = 10;
@@ -32,7 +32,7 @@ export async function untilRecorded(d: Database, p: Paths, id: string): Promise<
     if (waited >= RECORD_MS) return findContainer(d, id);
     // The sweep leaves alone a container whose rl or monitor still runs: those record it themselves.
     if (!swept && waited >= 1000) {
-      await sweepStale(d, p);
+      await sweepContainers(d, p);
       swept = true;
     }
     await Bun.sleep(POLL_MS);

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
 import { removeContainer } from "../runtime/remove-container";
-import { abandoned, waitsForStart } from "../store/container-state";
+import { beingCreated } from "../store/container-state";
 import { claimForRemoval, listContainers, type ContainerRow } from "../store/containers-table";
 
 /**
@@ -12,7 +12,7 @@ import { claimForRemoval, listContainers, type ContainerRow } from "../store/con
 export async function pruneContainers(d: Database, p: Paths, matches: (c: ContainerRow) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const c of listContainers(d)) {
-    const stopped = c.state === "exited" || (c.state === "created" && (abandoned(c) || waitsForStart(c)));
+    const stopped = c.state === "exited" || (c.state === "created" && !beingCreated(c));
     if (!stopped || !matches(c) || !claimForRemoval(d, p, c)) continue;
     await removeContainer(d, p, c.id);
     removed.push(c.id);

@@ -13,7 +13,6 @@ import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
 import { blobPath, hasBlob } from "../store/blob-path";
 import { putBlobBytes } from "../store/blobs";
-import { cleanDebris } from "../store/debris";
 import { tmpName } from "../store/tmp-name";
 import type { StoredImage } from "../store/images";
 import { prepareImage, recordImages, unpackMissing } from "../store/store-image";
@@ -87,9 +86,9 @@ function noRegistryHadIt(failures: Map<string, { e: Endpoint; err: unknown }>): 
  * (mirrors, then the registry) is tried for the whole pull: a mirror that serves the manifest but fails a
  * blob hands over to the next. When all of a registry's fail, its own error (its last endpoint's) is
  * reported; for a short name that several unqualified-search registries were tried for, each one's.
+ * The store's debris is cleared already (Session.cleaned).
  */
 export async function pullImage(d: Database, p: Paths, text: string, mapping: IdMapping, o: PullOptions): Promise<StoredImage> {
-  await cleanDebris(d, p);
   const ref = parseRegistryRef(text);
   const endpoints = endpointsFor(ref, loadRegistriesConf(), { tlsVerify: o.tlsVerify });
   let lastError: unknown;

@@ -1,18 +1,23 @@
 import { RlError, wrap } from "../errors";
 import type { Database } from "bun:sqlite";
 import type { Paths } from "../paths";
-import { findContainer } from "../store/containers-table";
-import { runningContainerCgroup } from "./cgroup/container-cgroup";
+import { findContainer, listContainers } from "../store/containers-table";
+import { pausedContainers, runningContainerCgroup } from "./cgroup/container-cgroup";
 import { cgroupFrozen, freezeCgroup, thawCgroup } from "./cgroup/freezer";
 import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";
 
 /**
  * `rl pause` and `rl unpause`: every container is looked at first (found, running, with a cgroup of its
  * own, not already in the state asked), one line on the first that is not; then each is frozen (waiting
- * until all of its processes have stopped) or thawed, and its id printed.
+ * until all of its processes have stopped) or thawed, and its id printed. `all`: every running container
+ * not paused (pause), every paused one (unpause).
  */
-export async function pauseContainers(d: Database, p: Paths, names: string[], pause: boolean): Promise<void> {
+export async function pauseContainers(d: Database, p: Paths, names: string[], all: boolean, pause: boolean): Promise<void> {
   const verb = pause ? "pause" : "unpause";
+  if (!all && !names.length) throw new RlError(`${verb} needs at least one container, or --all`);
+  if (all && names.length) throw new RlError(`${verb} takes containers or --all, not both`);
+  const paused = all ? pausedContainers(d) : new Set<string>();
+  if (all) names = pause ? listContainers(d).filter((c) => c.state === "running" && !paused.has(c.id)).map((c) => c.name) : [...paused];
   const found = names.map((name) => {
     const c = findContainer(d, name);
     if (!c) throw new RlError(`no such container: ${name}`);

@@ -8,7 +8,6 @@ import { removePaths } from "../rootfs/worker-job";
 import { abandoned, recordedProcessAlive } from "../store/container-state";
 import { claimForRemoval, containerIds, containerRecord, markEndedWhileClaimed, unfinishedContainers, type ContainerRow } from "../store/containers-table";
 import { isDiskFull } from "../store/db";
-import { cleanDebris } from "../store/debris";
 import { readExitFile } from "../store/exit-file";
 import { pidStartTime } from "../sys/pid-start-time";
 import { pauseForTests } from "../test-pause";
@@ -17,10 +16,9 @@ import { removeContainer } from "./remove-container";
 
 /**
  * Containers recorded as running whose process is gone (rl was killed): mark them exited, and remove
- * those started with --rm. Also clears the store's tmp dir of what killed rl processes left there.
+ * those started with --rm.
  */
-export async function sweepStale(d: Database, p: Paths): Promise<void> {
-  await cleanDebris(d, p);
+export async function sweepContainers(d: Database, p: Paths): Promise<void> {
   for (const r of unfinishedContainers(d)) {
     if (!abandoned(r)) continue;
     try {

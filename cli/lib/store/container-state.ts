@@ -36,3 +36,6 @@ export function abandoned(r: ContainerRow): boolean {
 
 /** Made by rl create (its configuration kept, no process): it waits for rl start. */
 export const waitsForStart = (r: ContainerRow) => r.state === "created" && r.pid === null && r.config !== null;
+
+/** An rl is creating it now (its record is made before its files): not a stopped container yet. */
+export const beingCreated = (r: ContainerRow) => r.state === "created" && !abandoned(r) && !waitsForStart(r);

@@ -27,6 +27,7 @@ function ownerGone(name: string): boolean {
  * fails, the rest is removed from inside a user namespace.
  */
 export async function cleanDebris(d: Database, p: Paths): Promise<void> {
+  debug("store: clearing debris");
   try {
     await finishReset(p);
     await dropDeadWrites(d, p);

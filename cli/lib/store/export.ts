@@ -8,7 +8,6 @@ import type { Paths } from "../paths";
 import { containerDir, requireContainer } from "./containers-table";
 import { runWorkerJob } from "../rootfs/worker-job";
 import type { IdMapping } from "../security/idmap";
-import { cleanDebris } from "./debris";
 import { findImage, layerDir } from "./images";
 
 /**
@@ -18,7 +17,6 @@ import { findImage, layerDir } from "./images";
  * container's ids; that process writes to rl's stdout (or the output file) itself.
  */
 export async function exportContainer(d: Database, p: Paths, text: string, output: string | undefined, mapping: IdMapping): Promise<void> {
-  await cleanDebris(d, p);
   const c = requireContainer(d, text);
   const img = findImage(d, c.image_id);
   if (!img) throw new RlError(`the image ${c.image_id.slice(7, 19)} of container ${c.name} is gone`);

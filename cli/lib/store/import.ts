@@ -10,7 +10,6 @@ import { imageName } from "../image/reference";
 import { MEDIA, type ImageConfig, type ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
-import { cleanDebris } from "./debris";
 import { tmpName } from "./tmp-name";
 import type { StoredImage } from "./images";
 import { storeImage } from "./store-image";
@@ -80,7 +79,6 @@ const OCI_LAYER: Record<Compression, string> = {
  */
 export async function importTarball(d: Database, p: Paths, file: string | undefined, ref: string | undefined, changes: string[], mapping: IdMapping): Promise<StoredImage> {
   const names = ref ? [imageName(ref)] : [];
-  await cleanDebris(d, p);
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   const config0 = applyChanges({}, changes);
   let path = file;

@@ -13,7 +13,6 @@ import { sniff, unreadableCompression, unreadableCompressionError } from "../ima
 import type { Index, ResolvedImage } from "../image/types";
 import type { Paths } from "../paths";
 import type { IdMapping } from "../security/idmap";
-import { cleanDebris } from "./debris";
 import { prepareImage, recordImages, type PreparedImage } from "./store-image";
 import { withStoreWrite } from "./store-write";
 import { tmpName } from "./tmp-name";
@@ -78,7 +77,6 @@ export async function imagesInArchive(files: FileSet, source: string): Promise<R
  * "Loaded image: ".
  */
 export async function loadArchive(d: Database, p: Paths, file: string | undefined, mapping: IdMapping): Promise<string[]> {
-  await cleanDebris(d, p);
   mkdirSync(p.tmp, { recursive: true, mode: 0o700 });
   let path = file;
   let spooled: string | undefined;
