@@ -15,6 +15,7 @@ extern int fchown(int fd, unsigned int uid, unsigned int gid);
 extern int fchmod(int fd, unsigned int mode);
 extern int futimens(int fd, const void *times);
 extern int *__errno_location(void);
+extern int sched_yield(void);
 
 #define errno (*__errno_location())
 #define EINTR 4
@@ -108,13 +109,16 @@ extern ssize_t fgetxattr(int fd, const char *name, void *value, size_t size);
 #define EOPNOTSUPP 95
 #define EOVERFLOW 75
 
+#define OPEN_TRIES 64
+
 static unsigned int u32at(const unsigned char *b, int off) { return b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | ((unsigned int)b[off + 3] << 24); }
 static unsigned long long u64at(const unsigned char *b, int off) { return u32at(b, off) | ((unsigned long long)u32at(b, off + 4) << 32); }
 
 /*
  * Open `name` in the directory `dirfd` for reading what it is: a file O_RDONLY (non-blocking, so a fifo
  * swapped in cannot hang us), a directory O_RDONLY|O_DIRECTORY, anything else O_PATH; never following a
- * symlink, never leaving dirfd. When the entry changes type between the look and the open, look again.
+ * symlink, never leaving dirfd. When the entry changes type between the look and the open, look again
+ * (a running container may swap names in a loop: OPEN_TRIES times, then -EAGAIN).
  * Fills out[] from fstat of the descriptor: mode, uid, gid, size, mtime s, mtime ns, nlink, ino,
  * dev (major << 32 | minor), rdev major, rdev minor, 512-byte blocks, for a symlink the length of
  * its target, read into `link` (cap bytes), atime s, atime ns. Returns the descriptor, or -errno
@@ -124,7 +128,8 @@ int rl_open_entry(int dirfd, const char *name, long *out, char *link, long cap) 
   unsigned char sx[256];
   struct open_how how;
   int fd = -1, tries, type = 0, e;
-  for (tries = 0; tries < 4 && fd < 0; tries++) {
+  for (tries = 0; tries < OPEN_TRIES && fd < 0; tries++) {
+    if (tries) sched_yield(); /* let the rename in progress finish */
     if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC, sx) < 0) return -errno;
     type = (sx[28] | (sx[29] << 8)) & S_IFMT;
     how.flags = (type == S_IFREG ? O_RDONLY | O_NONBLOCK | O_NOCTTY : type == S_IFDIR ? O_RDONLY | O_DIRECTORY : O_PATH) | O_NOFOLLOW | O_CLOEXEC;
@@ -133,7 +138,8 @@ int rl_open_entry(int dirfd, const char *name, long *out, char *link, long cap) 
     do fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how); while (fd < 0 && errno == EINTR);
     if (fd < 0) {
       e = errno;
-      if (e == ELOOP || e == ENOTDIR || e == ENXIO || e == ENODEV || e == ENOENT) continue; /* it changed: look again */
+      /* It changed (EAGAIN: the kernel saw a rename race in the lookup): look again. */
+      if (e == ELOOP || e == ENOTDIR || e == ENXIO || e == ENODEV || e == ENOENT || e == EAGAIN) continue;
       return -e;
     }
     if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC, sx) < 0) { e = errno; close(fd); return -e; }

@@ -212,7 +212,7 @@ describe.skipIf(Boolean(reason))("rl export", () => {
       for (let i = 0; i < 25; i++) {
         const out = join(work, `race-${i}.tar`);
         const e = sh(`'${RL_BIN}' export -o '${out}' racer`, t.env);
-        expect(e.code).toBe(0);
+        expect({ code: e.code, stderr: e.stderr }).toEqual({ code: 0, stderr: "" });
         const bytes = readFileSync(out);
         expect(bytes.includes("HOST-SECRET-MARKER")).toBe(false);
         if (bytes.includes("inside\n")) inside++;
