@@ -9,9 +9,11 @@
  * Each round times every command once, rotating their order. Wall time is measured with
  * performance.now() around Bun.spawnSync, stdout discarded. rl uses a private store in a temp dir
  * (removed at the end); podman uses the user's own store, where the script adds three exited
- * containers of the busybox image and removes them at the end. See bench/README.md.
+ * containers of the busybox image and removes them at the end. The "bun floor" row is a Bun executable
+ * compiled as rl is (bytecode) that does nothing: what any verb of a Bun CLI pays before its own work.
+ * See bench/README.md.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { RL, rlStartMode } from "./rl-command";
@@ -88,6 +90,18 @@ if (podman) {
   cmds.push(...VERBS.map((v) => ({ name: `podman ${v.join(" ")}`, argv: ["podman", ...v], samples: [] })));
 }
 
+/** A Bun executable compiled as `bun install` compiles rl (--compile --bytecode) that only exits. */
+function bunFloor(): Cmd | undefined {
+  const src = join(dir, "floor.ts");
+  writeFileSync(src, "process.exitCode = 0;\n");
+  const exe = join(dir, "bun-floor");
+  const r = Bun.spawnSync([bun, "build", "--compile", "--bytecode", src, "--outfile", exe], { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode === 0) return { name: "bun floor", argv: [exe], samples: [] };
+  log(`bun floor not measured: bun build failed: ${r.stderr.toString().trim().split("\n").pop()}`);
+}
+const floor = bunFloor();
+if (floor) cmds.push(floor);
+
 log(`timing ${rounds} rounds of ${cmds.length} commands (order rotates each round)`);
 for (const c of cmds) exec(c.argv, c.env); // warm-up, untimed
 for (let round = 0; round < rounds; round++) {
@@ -114,14 +128,16 @@ const rows = VERBS.map((v) => {
   return { verb: v.join(" "), rlMs, rlP10: percentile(rl.samples, 0.1), rlP90: percentile(rl.samples, 0.9), podmanMs: peer, ratio: peer ? rlMs / peer : undefined };
 });
 const mode = rlStartMode();
+const floorMs = median("bun floor");
 
 if (json) {
-  console.log(JSON.stringify({ rounds, load: loadBefore, bun: Bun.version, rlStart: mode, podman: podmanNote, rows, samples: Object.fromEntries(cmds.map((c) => [c.name, c.samples])) }, null, 2));
+  console.log(JSON.stringify({ rounds, load: loadBefore, bun: Bun.version, rlStart: mode, podman: podmanNote, bunFloorMs: floorMs, rows, samples: Object.fromEntries(cmds.map((c) => [c.name, c.samples])) }, null, 2));
 } else {
   const f = (x?: number) => (x === undefined ? "-" : x.toFixed(1));
-  const table = [["verb", "rl ms", "p10", "p90", "podman ms", "rl/podman"], ...rows.map((r) => [r.verb, f(r.rlMs), f(r.rlP10), f(r.rlP90), f(r.podmanMs), r.ratio === undefined ? "-" : `${r.ratio.toFixed(2)}x`])];
+  const table = [["verb", "rl ms", "p10", "p90", "podman ms", "rl/podman", "0.3x podman"], ...rows.map((r) => [r.verb, f(r.rlMs), f(r.rlP10), f(r.rlP90), f(r.podmanMs), r.ratio === undefined ? "-" : `${r.ratio.toFixed(2)}x`, f(r.podmanMs && r.podmanMs * 0.3)])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   log("");
   log(`${rounds} rounds; bun ${Bun.version}; rl runs its ${mode}; ${podmanNote}; load ${loadBefore}`);
   for (const row of table) log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "));
+  if (floorMs !== undefined) log(`bun floor (a compiled Bun executable that only exits): ${f(floorMs)} ms`);
 }

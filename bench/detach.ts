@@ -64,13 +64,13 @@ function withDescendants(pid: number): number[] {
   return out;
 }
 
-/** The processes that exist for one detached container: its own tree, and its monitor and network helpers. */
-function containerProcesses(tool: Tool, id: string): number[] {
+/** The processes that exist for one detached container: its own tree, and its monitor and network helpers, by role. */
+function containerProcesses(tool: Tool, id: string): { monitor: number[]; network: number[]; container: number[] } {
   if (tool === "rl") {
     const d = new Database(join(rlEnv.RL_ROOT!, "rl.db"), { readonly: true });
     try {
       const row = d.query("SELECT c.pid, c.monitor_pid, n.helpers FROM containers c LEFT JOIN container_networks n ON n.container_id = c.id WHERE c.id = ?").get(id) as { pid: number; monitor_pid: number; helpers: string | null };
-      return [row.monitor_pid, ...withDescendants(row.pid), ...(JSON.parse(row.helpers ?? "[]") as { pid: number }[]).map((h) => h.pid)];
+      return { monitor: [row.monitor_pid], container: withDescendants(row.pid), network: (JSON.parse(row.helpers ?? "[]") as { pid: number }[]).map((h) => h.pid) };
     } finally {
       d.close();
     }
@@ -85,7 +85,7 @@ function containerProcesses(tool: Tool, id: string): number[] {
       return false;
     }
   });
-  return [Number(conmon), ...withDescendants(Number(pid)), ...slirp.map(Number)];
+  return { monitor: [Number(conmon)], container: withDescendants(Number(pid)), network: slirp.map(Number) };
 }
 
 function pssKiB(pid: number): number {
@@ -130,13 +130,18 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const memory: Record<string, number> = {};
+/** PSS per container in kB of each role's processes (rl's monitor or conmon, slirp4netns, the container's own). */
+const roles: Record<string, Record<string, number>> = {};
 for (const name of ["rl", "podman"] as Tool[]) {
   const t = tools[name];
   const ids: string[] = [];
   for (let i = 0; i < COUNT; i++) ids.push(must([...t.argv, "run", "-d", t.image, "sleep", "1000"], t.env).trim());
   await Bun.sleep(1000);
-  const pids = ids.flatMap((id) => containerProcesses(name, id));
-  memory[name] = pids.reduce((sum, p) => sum + pssKiB(p), 0) / COUNT;
+  const each = ids.map((id) => containerProcesses(name, id));
+  const sum = (pids: number[]) => pids.reduce((s, p) => s + pssKiB(p), 0);
+  roles[name] = Object.fromEntries((["monitor", "network", "container"] as const).map((r) => [r, each.reduce((s, e) => s + sum(e[r]), 0) / COUNT]));
+  memory[name] = Object.values(roles[name]!).reduce((a, b) => a + b, 0);
+  const pids = each.flatMap((e) => [...e.monitor, ...e.network, ...e.container]);
   process.stderr.write(`${name}: ${COUNT} containers, ${pids.length} processes, ${(memory[name]! / 1024).toFixed(2)} MiB PSS per container\n`);
   must([...t.argv, "rm", "-f", ...(name === "podman" ? ["-t", "0"] : []), ...ids], t.env);
 }
@@ -154,3 +159,7 @@ for (const [what, goal] of [["run -d", 0.15], ["stop", undefined]] as const) {
   console.log(`| \`${what}\` | ${a.toFixed(1)} ms | ${b.toFixed(1)} ms | ${(a / b).toFixed(3)}x | ${goal ? `≤ ${goal}x` : ""} |`);
 }
 console.log(`| PSS per running container (${COUNT}) | ${(memory.rl! / 1024).toFixed(2)} MiB | ${(memory.podman! / 1024).toFixed(2)} MiB | ${(memory.rl! / memory.podman!).toFixed(3)}x | ≤ 0.5x |`);
+const kB = (n: number) => `${Math.round(n)} kB`;
+console.log(`| of which the monitor (rl's) / conmon (podman's) | ${kB(roles.rl!.monitor!)} | ${kB(roles.podman!.monitor!)} | | |`);
+console.log(`| of which slirp4netns | ${kB(roles.rl!.network!)} | ${kB(roles.podman!.network!)} | | |`);
+console.log(`| of which the container (sleep) | ${kB(roles.rl!.container!)} | ${kB(roles.podman!.container!)} | | |`);

@@ -2,6 +2,7 @@ import { ptr } from "bun:ffi";
 import { lazyC } from "./compile-c";
 import { cstr, errnoErrorOf, timespecOf } from "./libc";
 import { errnoName } from "./errno";
+import { RlError } from "../errors";
 
 /** helpers/layer-files.c: loaded by the layer unpacker (and the exporter) on first use. */
 const layerFiles = lazyC("layer-files.c", {
@@ -56,6 +57,7 @@ export interface OpenEntry {
 
 const ENOENT = 2;
 const ENXIO = 6;
+const EAGAIN = 11;
 const ERANGE = 34;
 const statOut = new BigInt64Array(15);
 const linkBuf = new Uint8Array(4097);
@@ -64,11 +66,13 @@ const dec = new TextDecoder();
 /**
  * Open `name` in the directory `dirfd` (one component) to read it, never through a symlink and never
  * outside `dirfd`, with its metadata from fstat of that descriptor: what is read is what was described,
- * however the tree changes meanwhile. Undefined when the entry is gone.
+ * however the tree changes meanwhile. Undefined when the entry is gone; an error when it changed type
+ * every time it was looked at (a running container swapping names in a loop).
  */
 export function openEntry(dirfd: number, name: string): OpenEntry | undefined {
   const fd = layerFiles().rl_open_entry(dirfd, ptr(cstr(name)), ptr(statOut), ptr(linkBuf), linkBuf.length);
   if (fd === -ENOENT) return undefined;
+  if (fd === -EAGAIN) throw new RlError(`${name} kept changing while it was opened`);
   if (fd < 0) throw errnoErrorOf("open", name, -fd);
   const o = statOut;
   const st: EntryStat = {
