@@ -586,13 +586,15 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     }
     for (i = 0; i < n; i++) {
       int k;
-      if (!pfd[i].revents) continue;
+      if (!pfd[i].revents || pfd[i].fd == listen_fd) continue;
       if (pfd[i].events == 4 /* POLLOUT */) { flush_input(); continue; }
-      if (pfd[i].fd == listen_fd) {
-        int fd = accept4(listen_fd, 0, 0, SOCK_CLOEXEC);
-        if (fd >= 0) add_client(fd);
-      }
       for (k = 0; k < MAX_CLIENTS; k++) if (clients[k].fd >= 0 && clients[k].fd == pfd[i].fd) read_client(&clients[k]);
+    }
+    /* Accepted after the reads: a client dropped in this round (by pump) leaves its descriptor number to
+     * the newcomer, which its entry above would have had read (a blocking read of nothing yet sent). */
+    for (i = 0; i < n; i++) if (pfd[i].revents && pfd[i].fd == listen_fd) {
+      int fd = accept4(listen_fd, 0, 0, SOCK_CLOEXEC);
+      if (fd >= 0) add_client(fd);
     }
     if (*committed == 0) {
       for (i = 0; i < n; i++) if (pfd[i].fd == ctl && pfd[i].revents) {
