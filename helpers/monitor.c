@@ -624,7 +624,12 @@ static void drain(struct stream *streams, int nstreams, long ms) {
       }
     }
   }
-  for (i = 0; i < nstreams; i++) if (streams[i].fd >= 0) { pump(&streams[i]); close(streams[i].fd); streams[i].fd = -1; }
+  /* What is there, without waiting: a descriptor of its stream held outside the container (its pid
+   * namespace ended all inside) would hold a blocking read, and the monitor's end, for good. */
+  for (i = 0; i < nstreams; i++) if (streams[i].fd >= 0) {
+    fcntl(streams[i].fd, 4 /* F_SETFL */, O_NONBLOCK);
+    pump(&streams[i]); close(streams[i].fd); streams[i].fd = -1;
+  }
 }
 
 static struct stream streams[2];

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { ALPINE, RL_BIN, makeEnv, rl, skipReason, until } from "./harness";
@@ -181,6 +181,29 @@ describe.skipIf(Boolean(reason))("rl attach and detaching", () => {
       second?.s.destroy();
     }
     expect(await r(["rm", "-f", "handover"])).toMatchObject({ code: 0 });
+  });
+
+  test("a container whose stdout is still held open elsewhere when it ends still ends: attach gets its code, --rm removes it", async () => {
+    expect(await r(["run", "-d", "--rm", "--name", "held", ALPINE, "sh", "-c", "until [ -e /go ]; do echo waiting; sleep 0.1; done; echo bye; exit 3"])).toMatchObject({ code: 0 });
+    // The user's own process holds the container's stdout (its pipe's write end) past the container's end.
+    const fd = openSync(`/proc/${await inspect("held", "{{.State.Pid}}")}/fd/1`, "w");
+    try {
+      const p = Bun.spawn([RL_BIN, "attach", "held"], { env: t.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      started.push(p);
+      let out = "";
+      const reading = (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      await until("attached", () => out.includes("waiting"));
+      expect(await r(["exec", "held", "touch", "/go"])).toMatchObject({ code: 0 });
+      // The monitor reads what is left for 2 s at most, then lets go of the stream.
+      await until("attach to end", () => p.exitCode !== null, 80);
+      await reading;
+      expect({ code: p.exitCode, end: out.slice(-4) }).toEqual({ code: 3, end: "bye\n" });
+      await until("held removed", async () => (await r(["ps", "-aq", "--filter", "name=^held$"])).stdout === "");
+    } finally {
+      closeSync(fd);
+    }
   });
 
   test("errors: a stopped container, a foreground one, no such container, bad detach keys; nothing changes", async () => {
