@@ -586,13 +586,15 @@ static int reap(int pid, struct stream *streams, int nstreams, int ctl, int *com
     }
     for (i = 0; i < n; i++) {
       int k;
-      if (!pfd[i].revents) continue;
+      if (!pfd[i].revents || pfd[i].fd == listen_fd) continue;
       if (pfd[i].events == 4 /* POLLOUT */) { flush_input(); continue; }
-      if (pfd[i].fd == listen_fd) {
-        int fd = accept4(listen_fd, 0, 0, SOCK_CLOEXEC);
-        if (fd >= 0) add_client(fd);
-      }
       for (k = 0; k < MAX_CLIENTS; k++) if (clients[k].fd >= 0 && clients[k].fd == pfd[i].fd) read_client(&clients[k]);
+    }
+    /* Accepted after the reads: a client dropped in this round (by pump) leaves its descriptor number to
+     * the newcomer, which its entry above would have had read (a blocking read of nothing yet sent). */
+    for (i = 0; i < n; i++) if (pfd[i].revents && pfd[i].fd == listen_fd) {
+      int fd = accept4(listen_fd, 0, 0, SOCK_CLOEXEC);
+      if (fd >= 0) add_client(fd);
     }
     if (*committed == 0) {
       for (i = 0; i < n; i++) if (pfd[i].fd == ctl && pfd[i].revents) {
@@ -622,7 +624,12 @@ static void drain(struct stream *streams, int nstreams, long ms) {
       }
     }
   }
-  for (i = 0; i < nstreams; i++) if (streams[i].fd >= 0) { pump(&streams[i]); close(streams[i].fd); streams[i].fd = -1; }
+  /* What is there, without waiting: a descriptor of its stream held outside the container (its pid
+   * namespace ended all inside) would hold a blocking read, and the monitor's end, for good. */
+  for (i = 0; i < nstreams; i++) if (streams[i].fd >= 0) {
+    fcntl(streams[i].fd, 4 /* F_SETFL */, O_NONBLOCK);
+    pump(&streams[i]); close(streams[i].fd); streams[i].fd = -1;
+  }
 }
 
 static struct stream streams[2];

@@ -1,4 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { join } from "node:path";
 import { ALPINE, RL_BIN, makeEnv, rl, skipReason, until } from "./harness";
 
 // rl attach, --detach-keys (run -it, start -a, attach), run -a: a container under its monitor is
@@ -137,6 +140,70 @@ describe.skipIf(Boolean(reason))("rl attach and detaching", () => {
     expect(await one.p.exited).toBe(9);
     await one.reading;
     expect(one.out.text).toEndWith("tick\nterm\n");
+  });
+
+  /** A connection to a container's attach socket, and how many bytes its monitor has sent on it. */
+  const client = async (id: string) => {
+    const s: Socket = connect(join(t.env.RL_RUNROOT!, id, "attach"));
+    const seen = { bytes: 0 };
+    s.on("data", (d) => (seen.bytes += d.length));
+    s.on("error", () => {});
+    await new Promise((resolve) => s.once("connect", resolve));
+    return { s, seen };
+  };
+  const inspect = async (name: string, format: string) => (await r(["inspect", "-f", format, name])).stdout.trim();
+  /** A process's parent: a detached container's first process is its monitor's child. */
+  const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+
+  test("a client that leaves while another connects does not stall the monitor: the newcomer gets the output", async () => {
+    expect(await r(["run", "-d", "--name", "handover", ALPINE, "sh", "-c", "while true; do echo tick; sleep 0.1; done"])).toMatchObject({ code: 0 });
+    const id = await inspect("handover", "{{.Id}}");
+    const monitor = parentOf(Number(await inspect("handover", "{{.State.Pid}}")));
+    const first = await client(id);
+    await until("output to the first client", () => first.seen.bytes > 0);
+    // While the monitor is stopped: the first client goes, a second comes, the container writes. The
+    // monitor then sees all three at once (it used to read the newcomer, which took the leaver's
+    // descriptor number, in the leaver's place: a blocking read of a client that had sent nothing).
+    process.kill(monitor, "SIGSTOP");
+    let second: Awaited<ReturnType<typeof client>> | undefined;
+    try {
+      const closed = new Promise((resolve) => first.s.once("close", resolve));
+      first.s.destroy();
+      await closed;
+      second = await client(id);
+      await Bun.sleep(400);
+    } finally {
+      process.kill(monitor, "SIGCONT");
+    }
+    try {
+      await until("output to the second client", () => second!.seen.bytes > 0, 50);
+    } finally {
+      second?.s.destroy();
+    }
+    expect(await r(["rm", "-f", "handover"])).toMatchObject({ code: 0 });
+  });
+
+  test("a container whose stdout is still held open elsewhere when it ends still ends: attach gets its code, --rm removes it", async () => {
+    expect(await r(["run", "-d", "--rm", "--name", "held", ALPINE, "sh", "-c", "until [ -e /go ]; do echo waiting; sleep 0.1; done; echo bye; exit 3"])).toMatchObject({ code: 0 });
+    // The user's own process holds the container's stdout (its pipe's write end) past the container's end.
+    const fd = openSync(`/proc/${await inspect("held", "{{.State.Pid}}")}/fd/1`, "w");
+    try {
+      const p = Bun.spawn([RL_BIN, "attach", "held"], { env: t.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      started.push(p);
+      let out = "";
+      const reading = (async () => {
+        for await (const chunk of p.stdout) out += new TextDecoder().decode(chunk);
+      })();
+      await until("attached", () => out.includes("waiting"));
+      expect(await r(["exec", "held", "touch", "/go"])).toMatchObject({ code: 0 });
+      // The monitor reads what is left for 2 s at most, then lets go of the stream.
+      await until("attach to end", () => p.exitCode !== null, 80);
+      await reading;
+      expect({ code: p.exitCode, end: out.slice(-4) }).toEqual({ code: 3, end: "bye\n" });
+      await until("held removed", async () => (await r(["ps", "-aq", "--filter", "name=^held$"])).stdout === "");
+    } finally {
+      closeSync(fd);
+    }
   });
 
   test("errors: a stopped container, a foreground one, no such container, bad detach keys; nothing changes", async () => {
