@@ -367,8 +367,10 @@ static void unlisten_attach(void) {
   if (attach_dir >= 0) { unlinkat(attach_dir, "attach", 0); close(attach_dir); attach_dir = -1; }
 }
 
+/* The frame's length, or -1 past ATTACH_MAX_IN (computed unsigned: a high byte shifted into an int is undefined). */
 static int frame_length(const char *b) {
-  return (unsigned char)b[1] | (unsigned char)b[2] << 8 | (unsigned char)b[3] << 16 | (unsigned char)b[4] << 24;
+  uint32_t v = (uint32_t)(unsigned char)b[1] | (uint32_t)(unsigned char)b[2] << 8 | (uint32_t)(unsigned char)b[3] << 16 | (uint32_t)(unsigned char)b[4] << 24;
+  return v > ATTACH_MAX_IN ? -1 : (int)v;
 }
 
 /* Carry out one client frame. */
@@ -424,7 +426,7 @@ static void read_client(struct client *c) {
   c->fill += (int)n;
   while (c->fill - off >= 5) {
     len = frame_length(c->buf + off);
-    if (len < 0 || len > ATTACH_MAX_IN) { drop_client(c); return; }
+    if (len < 0) { drop_client(c); return; }
     if (c->fill - off < 5 + len) break;
     client_frame(c->buf[off], c->buf + off + 5, len);
     off += 5 + len;

@@ -183,6 +183,30 @@ describe.skipIf(Boolean(reason))("rl attach and detaching", () => {
     expect(await r(["rm", "-f", "handover"])).toMatchObject({ code: 0 });
   });
 
+  test("a client sending a frame longer than the monitor takes (2 GiB, 4 GiB - 1) is dropped; a ninth client is closed: rl attach says so in one line, and that the container runs on", async () => {
+    expect(await r(["run", "-d", "--name", "crowded", ALPINE, "sh", "-c", "while true; do echo tick; sleep 0.1; done"])).toMatchObject({ code: 0 });
+    const id = await inspect("crowded", "{{.Id}}");
+    for (const len of [[0, 0, 0, 0x80], [0xff, 0xff, 0xff, 0xff]]) {
+      const bad = await client(id);
+      const closed = new Promise((resolve) => bad.s.once("close", resolve));
+      bad.s.write(Uint8Array.from([0, ...len]));
+      await closed;
+    }
+    const eight = await Promise.all(Array.from({ length: 8 }, () => client(id)));
+    try {
+      await until("output to all eight clients", () => eight.every((c) => c.seen.bytes > 0));
+      expect(await r(["attach", "--no-stdin", "crowded"])).toEqual({
+        code: 125,
+        stdout: "",
+        stderr: "rl: container crowded's monitor closed the connection (it drops a client that reads nothing for 10 s, and serves 8 at most); the container runs on: rl attach crowded comes back\n",
+      });
+      expect(await status("crowded")).toMatch(/^Up /);
+    } finally {
+      for (const c of eight) c.s.destroy();
+    }
+    expect(await r(["rm", "-f", "crowded"])).toMatchObject({ code: 0 });
+  });
+
   test("a container whose stdout is still held open elsewhere when it ends still ends: attach gets its code, --rm removes it", async () => {
     expect(await r(["run", "-d", "--rm", "--name", "held", ALPINE, "sh", "-c", "until [ -e /go ]; do echo waiting; sleep 0.1; done; echo bye; exit 3"])).toMatchObject({ code: 0 });
     // The user's own process holds the container's stdout (its pipe's write end) past the container's end.

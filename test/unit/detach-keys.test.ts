@@ -26,6 +26,10 @@ test("the scanner holds a partial sequence back, passes it on when it breaks, de
   // None: everything passes.
   expect(feed([], [16, 17])).toEqual([[[16, 17], false]]);
   expect(feed([1, 100, 120], [1, 100, 1, 100, 120])).toEqual([[[1, 100], true]]);
+  // A sequence that overlaps itself: its tail that starts it again is held, not sent.
+  expect(feed([16, 16, 17], [16, 16, 16, 17])).toEqual([[[16], true]]);
+  expect(feed([16, 16, 17], [16, 16], [16], [65])).toEqual([[[], false], [[16], false], [[16, 16, 65], false]]);
+  expect(feed([1, 2, 1, 3], [1, 2, 1, 2, 1, 3])).toEqual([[[1, 2], true]]);
 });
 
 test("run -a streams", () => {

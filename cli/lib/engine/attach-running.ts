@@ -2,7 +2,7 @@ import { RlError } from "../errors";
 import type { Paths } from "../paths";
 import { strerror } from "../sys/errno";
 import { connectMonitor } from "../sys/monitor";
-import { attachContainer } from "../runtime/attach-client";
+import { attachContainer, lostAttach } from "../runtime/attach-client";
 import { containerRunDir, type ContainerRow } from "../store/containers-table";
 import { processRuns } from "../store/container-state";
 import { loadConfig } from "../runtime/stored-config";
@@ -33,6 +33,6 @@ export async function attachRunning(p: Paths, c: ContainerRow, r: AttachRequest)
   const config = loadConfig(c);
   const end = await attachContainer(fd, { tty: config.tty, stdin: r.stdin && config.interactive, detachKeys: r.detachKeys, signalsTo: r.sigProxy && !config.tty ? c.pid! : undefined });
   if ("detached" in end) return 0;
-  if ("lost" in end) throw new RlError(`lost the connection to container ${c.name}'s monitor before it ended`);
+  if ("lost" in end) throw lostAttach(c.name, processRuns(c));
   return end.exited;
 }

@@ -1,6 +1,6 @@
 import { RlError } from "../errors";
 import type { ContainerRow } from "../store/containers-table";
-import { attachContainer, type AttachOptions } from "../runtime/attach-client";
+import { attachContainer, lostAttach, type AttachOptions } from "../runtime/attach-client";
 import type { RunOptions } from "../runtime/run-options";
 import { createContainer } from "./create-container";
 import type { Session } from "./session";
@@ -30,6 +30,6 @@ export async function runAttached(options: RunOptions, attach: Omit<AttachOption
   const end = await attachContainer(started.handOver({ attach: true }), { ...attach, signalsTo: started.pid });
   if ("detached" in end) return 0;
   await started.monitor.gone();
-  if ("lost" in end) throw new RlError(`lost the connection to container ${name}'s monitor before it ended`);
+  if ("lost" in end) throw lostAttach(name, false); // its monitor is gone: so is the container
   return end.exited;
 }

@@ -1,3 +1,4 @@
+import { RlError } from "../errors";
 import { writeAll } from "../write-all";
 import { closeFd } from "../sys/executor";
 import { detachScanner } from "./detach-keys";
@@ -24,6 +25,15 @@ export interface AttachOptions {
 
 /** How an attachment ended: the container's exit code, the user's detach keys, or a monitor gone. */
 export type AttachEnd = { exited: number } | { detached: true } | { lost: true };
+
+/**
+ * The error for a connection to the monitor that ended without the container's exit: the monitor drops a
+ * client that reads nothing for 10 s and serves 8 at most (helpers/monitor.c), and the container runs on.
+ */
+export function lostAttach(name: string, runsOn: boolean): RlError {
+  if (runsOn) return new RlError(`container ${name}'s monitor closed the connection (it drops a client that reads nothing for 10 s, and serves 8 at most); the container runs on: rl attach ${name} comes back`);
+  return new RlError(`lost the connection to container ${name}'s monitor before it ended (rl wait ${name} prints its exit code)`);
+}
 
 function frame(kind: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + payload.length);

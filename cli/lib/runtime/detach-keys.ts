@@ -26,7 +26,8 @@ export function parseDetachKeys(text: string): number[] {
 /**
  * Watches the user's input for the detach sequence. `feed` returns what to pass on to the container
  * and whether the sequence was typed: a partial match is held back until it completes (nothing of it is
- * sent) or breaks (then it is sent, as typed).
+ * sent) or breaks (then it is sent, as typed, but for its longest tail that starts the sequence again:
+ * with ctrl-p,ctrl-p,ctrl-q, typing ctrl-p three times then ctrl-q detaches).
  */
 export function detachScanner(keys: readonly number[]): (input: Uint8Array) => { pass: Uint8Array; detach: boolean } {
   let matched = 0;
@@ -38,9 +39,11 @@ export function detachScanner(keys: readonly number[]): (input: Uint8Array) => {
         if (++matched === keys.length) return { pass: Uint8Array.from(out), detach: true };
         continue;
       }
-      out.push(...keys.slice(0, matched));
-      matched = byte === keys[0] ? 1 : 0;
-      if (!matched) out.push(byte);
+      const held = [...keys.slice(0, matched), byte];
+      let tail = matched; // the byte broke the match: no tail of all that is held starts the sequence
+      while (tail > 0 && !held.slice(held.length - tail).every((b, i) => b === keys[i])) tail--;
+      out.push(...held.slice(0, held.length - tail));
+      matched = tail;
     }
     return { pass: Uint8Array.from(out), detach: false };
   };
