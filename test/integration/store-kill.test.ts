@@ -10,7 +10,15 @@ import { ociArchive, sha256, tar } from "./hostile-inputs";
 // way, and a store whose database is corrupt.
 
 const reason = skipReason();
-const ls = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+/** The names in `dir`; none when it is not there (or goes while it is read: rl is deleting it). */
+const ls = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+};
 const FILES = 6000;
 
 /** An unnamed one-layer image of FILES empty files in /data: its archive, and where its files are once stored. */
