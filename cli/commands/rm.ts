@@ -1,6 +1,6 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, killForRemoval, listContainers, paths, removeContainer, spendReserveWhenFull } from "../lib/index";
+import { findContainer, listContainers, paths, removeContainer, spendReserveWhenFull, stopForRemoval } from "../lib/index";
 import { RlError } from "../lib/errors";
 import { beingCreated } from "../lib/store/container-state";
 import { Session } from "../lib/engine/session";
@@ -40,14 +40,14 @@ export async function handler(a: { CONTAINER?: string[]; force: boolean; volumes
       code = Math.max(code, 1);
       continue;
     }
-    if (c.state === "running") {
+    if (c.state === "running" || beingCreated(c)) {
       // As podman: the others are removed all the same, and the exit code is 2.
       if (!a.force) {
-        console.error(`rl: cannot remove container ${name}: it is running (stop it first, or use rm -f)`);
+        console.error(`rl: cannot remove container ${name}: it is ${c.state === "running" ? "running" : "being started by another rl"} (stop it first, or use rm -f)`);
         code = 2;
         continue;
       }
-      killForRemoval(d, p, c);
+      if (!stopForRemoval(d, p, c)) continue;
     }
     await removeContainer(d, p, c.id, { volumes: a.volumes });
     console.log(c.id);

@@ -5,7 +5,7 @@ export { parseDriver } from "./rootfs/driver";
 export { openDb, spendReserveWhenFull } from "./store/db";
 export { cleanupDetached } from "./runtime/sweep-stale";
 export { listContainers, findContainer, requireContainer, renameContainer, type ContainerRow } from "./store/containers-table";
-export { killForRemoval } from "./engine/kill-for-removal";
+export { stopForRemoval } from "./engine/kill-for-removal";
 export { removeContainer } from "./runtime/remove-container";
 export { pruneContainers } from "./engine/prune-containers";
 export { ago, formatTable, humanSize, shortId, upFor } from "./format";

@@ -26,6 +26,7 @@ import { parseLimits, type Limits } from "../runtime/cgroup/limits";
 import { cgroupParent } from "../runtime/cgroup/container-cgroup";
 import { checkRunOptions } from "../runtime/check-run-options";
 import type { RunOptions } from "../runtime/run-options";
+import { pauseForTests } from "../test-pause";
 import { imageFor, storedImage } from "./image-for";
 import type { Session } from "./session";
 import { checkJoinedDns, namespacesFor, portsFor, resolveNetwork, type ResolvedNetwork } from "./resolve-network";
@@ -138,6 +139,7 @@ export async function createContainer(options: RunOptions, s: Session, existing?
     network = new ContainerNetwork(net.config, ports, containerRunDir(p, id));
     network.bindPorts();
     child ??= await cloneChild(cloneNamespaces(prep, namespacesFor(net)), o, idmap, net.config.mode === "slirp4netns", detached);
+    pauseForTests("RL_TEST_PAUSE_BEFORE_INSERT");
     transaction(d, p.db, () => {
       if (!existing) name = insertContainer(d, p, record, { generated: o.name === undefined });
       else if (!claimForStart(d, p, id)) throw new RlError(`cannot start container ${name}: it is not stopped (running, or being removed)`);

@@ -5,9 +5,12 @@ import type { Paths } from "../paths";
 import { removeContainer } from "../runtime/remove-container";
 import { containersOfImage } from "../store/containers-table";
 import { findImage } from "../store/images";
+import { transaction } from "../store/db";
 import { deleteImageRows, type RemoveEvent } from "../store/remove";
 import { untagImage } from "../store/tag";
-import { killForRemoval } from "./kill-for-removal";
+import { beingCreated } from "../store/container-state";
+import { stopForRemoval } from "./kill-for-removal";
+import { pauseForTests } from "../test-pause";
 
 /**
  * `rmi`: a name untags (and deletes the image once no name is left); an id deletes the image and all
@@ -32,8 +35,14 @@ export async function removeImage(d: Database, p: Paths, text: string, force: bo
     throw new RlError(`cannot remove image ${text}: container ${users.map((c) => c.name).join(", ")} uses it; remove the container first (rl rm), or use rmi -f`);
   }
   for (const c of users) {
-    if (c.state === "running") killForRemoval(d, p, c);
+    if ((c.state === "running" || beingCreated(c)) && !stopForRemoval(d, p, c)) continue;
     await removeContainer(d, p, c.id);
   }
-  return deleteImageRows(d, p, [img]);
+  pauseForTests("RL_TEST_PAUSE_BEFORE_IMAGE_DELETE");
+  // Checked again with the delete: a container another rl made of it meanwhile keeps it (see insertContainer).
+  return transaction(d, p.db, () => {
+    const late = containersOfImage(d, img.id).filter((c) => !users.some((u) => u.id === c.id));
+    if (late.length) throw new RlError(`cannot remove image ${text}: container ${late.map((c) => c.name).join(", ")} started to use it meanwhile; ${force ? "try again" : "remove the container first (rl rm), or use rmi -f"}`);
+    return deleteImageRows(d, p, [img]);
+  });
 }

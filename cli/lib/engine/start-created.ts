@@ -13,7 +13,7 @@ import type { Monitor } from "../sys/monitor";
 import { pauseForTests } from "../test-pause";
 import { clearHelpers, saveNetwork } from "../network/store";
 import { cloneChild, discardChild, startChild, type Child, type Started } from "../runtime/container-process";
-import { containerDir, containerRunDir, findContainer, forgetPid, markExited, markRunning, recordCommand, recordMonitor } from "../store/containers-table";
+import { containerDir, containerRunDir, findContainer, forgetPid, markExited, markRunning, recordCommand, recordMonitor, removedWhileStarting } from "../store/containers-table";
 import { removeContainer } from "../runtime/remove-container";
 import { defaultHostname, writeContainerFiles } from "../runtime/container-files";
 import { containerHostname } from "../runtime/outer-container";
@@ -105,7 +105,7 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
         transaction(d, p.db, () => {
           recordCommand(d, id, command, driver);
           saveNetwork(d, p, id, { config: net.config, ports, helpers: network.helpers() });
-          markRunning(d, p, id, ch.spawned.pid, { foreground: !ch.monitor });
+          if (!markRunning(d, p, id, ch.spawned.pid, { foreground: !ch.monitor })) throw removedMeanwhile(name);
           if (ch.monitor) recordMonitor(d, id, ch.monitor.pid);
         }, { transient: true });
       };
@@ -124,6 +124,8 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
     }
     network.closeListeners();
   } catch (err) {
+    // rm -f by another rl took its files away under this start: that is what the user hears, not an ENOENT.
+    const removed = removedWhileStarting(d, id);
     if (child) await discardChild(child);
     if (started) {
       killPid(started.pid, 9);
@@ -133,12 +135,12 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
     network.closeListeners();
     await network.detach();
     // A stored container that failed to start stays, stopped (as podman leaves it).
-    if (existing) {
+    if (existing && !removed) {
       markExited(d, p, id, err instanceof RlError ? err.exitCode : 125);
       await removeContainerCgroup(d, id).catch(() => {});
     } else await removeContainer(d, p, id).catch(() => {});
     if (vols) await dropVolumes(d, p, id, vols.created);
-    throw err;
+    throw removed ? removedMeanwhile(name) : err;
   }
   const s = started!;
   if (monitor) {
@@ -179,3 +181,5 @@ export async function startCreated(c: Created): Promise<ForegroundStart | Detach
     },
   };
 }
+
+const removedMeanwhile = (name: string) => new RlError(`cannot start container ${name}: it was removed meanwhile (rl rm -f or rmi -f by another command)`);

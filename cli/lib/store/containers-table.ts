@@ -47,12 +47,14 @@ export const containerRunDir = (p: Paths, id: string) => join(p.runtime, id);
  * markRunning, so a sweep tells whether the rl creating it was killed (the workload itself may have ended
  * already: a zombie its rl has not reaped while it waits to record it). A generated name (`generated`)
  * that is taken is drawn again; the write lock held from the check to the insert makes the check final.
- * Returns the name recorded.
+ * Its image must still be stored then. Returns the name recorded.
  */
 export function insertContainer(d: Database, p: Paths, row: Omit<ContainerRow, "exit_code" | "finished" | "state" | "pid" | "pid_start" | "started" | "monitor_pid" | "monitor_start" | "runner_pid" | "runner_start">, o: { generated?: boolean; createOnly?: boolean } = {}): string {
   // rl create: no process carries it; its record waits for rl start (see abandoned).
   const own = o.createOnly ? { pid: null, start: null } : ownProcess();
   return transaction(d, p.db, () => {
+    // Checked with the insert: rmi and prune delete an image only while no container uses it.
+    if (!d.query("SELECT 1 FROM images WHERE id = ?").get(row.image_id)) throw new RlError(`cannot create container ${row.name}: its image ${row.image_id.slice(7, 19)} was removed meanwhile (rl rmi or prune by another command)`);
     let name = row.name;
     for (let draws = 1; ; draws++) {
       const taken = d.query("SELECT id FROM containers WHERE name = ?").get(name) as { id: string } | null;
@@ -89,13 +91,14 @@ export function forgetPid(d: Database, p: Paths, id: string): void {
  * start time to record: its rl, which records the exit next, stays the process the sweep looks at.
  * `foreground`: this rl runs it to its end and records that; until this rl is gone, the sweep leaves
  * the container to it (between the workload's end and the record, a sweep would take it as killed).
+ * False when it is not being created any more: rm -f removed it meanwhile (see removedWhileStarting).
  */
-export function markRunning(d: Database, p: Paths, id: string, pid: number, o: { foreground: boolean }): void {
+export function markRunning(d: Database, p: Paths, id: string, pid: number, o: { foreground: boolean }): boolean {
   const start = pidStartTime(pid);
   const own = ownProcess();
   const [who, since] = start === undefined ? [own.pid, own.start] : [pid, start];
   const runner = o.foreground ? own : { pid: null, start: null };
-  transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ?, runner_pid = ?, runner_start = ? WHERE id = ?").run(who, since, Date.now(), runner.pid, runner.start, id), { transient: true });
+  return transaction(d, p.db, () => d.query("UPDATE containers SET state = 'running', pid = ?, pid_start = ?, started = ?, runner_pid = ?, runner_start = ? WHERE id = ? AND state = 'created'").run(who, since, Date.now(), runner.pid, runner.start, id).changes === 1, { transient: true });
 }
 
 export function markExited(d: Database, p: Paths, id: string, code: number): void {
@@ -120,6 +123,12 @@ export function claimForRemoval(d: Database, p: Paths, r: ContainerRow): boolean
  */
 export function markEndedWhileClaimed(d: Database, p: Paths, id: string, end: { code: number; finished: number }): void {
   transaction(d, p.db, () => d.query("UPDATE containers SET state = 'exited', exit_code = ?, finished = ?, pid = NULL WHERE id = ? AND state = 'removing'").run(end.code, end.finished, id), { transient: true });
+}
+
+/** Whether a container this rl is starting was removed meanwhile (rm -f: its record is gone, or claimed for removal). */
+export function removedWhileStarting(d: Database, id: string): boolean {
+  const r = containerRecord(d, id);
+  return !r || r.state === "removing";
 }
 
 /** Delete a container's record. */
