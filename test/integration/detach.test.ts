@@ -181,6 +181,18 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     }
   });
 
+  test("logs -f gets every line once across rotations: a log that starts over (max-file=1), several rotations between two reads", async () => {
+    const numbered = (out: string) => out.trim().split("\n").map((l) => Number(/^line-(\d+)-/.exec(l)?.[1]));
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    // max-size alone keeps one file: it starts over about every 25 lines.
+    await detach(["--name", "restarting-log", "--log-opt", "max-size=2k", ALPINE, "sh", "-c", "i=100; while [ $i -lt 180 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); sleep 0.03; done"]);
+    expect(numbered((await r(["logs", "-f", "restarting-log"])).stdout)).toEqual(range(100, 180));
+    // Bursts of 50 lines (two rotations each, at once); the 5 files kept hold more than a burst.
+    await detach(["--name", "bursts", "--log-opt", "max-size=2k,max-file=5", ALPINE, "sh", "-c", "sleep 1; i=100; while [ $i -lt 300 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); [ $((i % 50)) = 0 ] && sleep 1; done"]);
+    expect(numbered((await r(["logs", "-f", "bursts"])).stdout)).toEqual(range(100, 300));
+    expect((await r(["rm", "restarting-log", "bursts"])).code).toBe(0);
+  });
+
   test("logs -f follows until the container ends", async () => {
     await detach(["--name", "follow", ALPINE, "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.2; done"]);
     expect(await r(["logs", "-f", "follow"])).toMatchObject({ code: 0, stdout: "line 1\nline 2\nline 3\n", stderr: "" });
