@@ -330,6 +330,23 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 125, stderr: "rl: container checked is not running\n" });
   });
 
+  test("a healthcheck that leaves a process holding its output: its result is recorded (by its exit, or its timeout), and the next check runs", async () => {
+    type Health = { Status: string; FailingStreak: number; Log: { ExitCode: number; Output: string }[] };
+    const health = async (name: string) => JSON.parse((await r(["inspect", "-f", "{{json .State.Health}}", name])).stdout) as Health;
+    await detach(["--name", "hung-check", "--health-cmd", "sleep 1000 & sleep 1000", "--health-timeout", "1s", "--health-interval", "1s", "--health-retries", "2", ALPINE, "sleep", "1000"]);
+    await detach(["--name", "left-check", "--health-cmd", "sleep 1000 & echo ok", "--health-timeout", "1s", "--health-interval", "1h", ALPINE, "sleep", "1000"]);
+    const hung = await until("two timeouts", async () => {
+      const h = await health("hung-check");
+      return h.Log.length >= 2 && h;
+    }, 150);
+    expect(hung.Status).toBe("unhealthy");
+    expect(hung.FailingStreak).toBeGreaterThanOrEqual(2);
+    expect(hung.Log[0]).toMatchObject({ ExitCode: -1, Output: "Health check exceeded timeout (1000 ms)" });
+    expect(await r(["healthcheck", "run", "left-check"])).toMatchObject({ code: 0, stdout: "" });
+    expect((await health("left-check")).Log.at(-1)).toMatchObject({ ExitCode: 0, Output: "ok\n" });
+    expect((await r(["rm", "-f", "hung-check", "left-check"])).code).toBe(0);
+  });
+
   test("20 started side by side from separate processes: all run, all stop and go; the store is sound", async () => {
     const names = Array.from({ length: 20 }, (_, i) => `par${i}`);
     const started = await Promise.all(names.map((n) => r(["run", "-d", "--name", n, "--network", "none", ALPINE, "sleep", "1000"])));
