@@ -193,6 +193,14 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect((await r(["rm", "restarting-log", "bursts"])).code).toBe(0);
   });
 
+  test("logs into a reader that stops early (| head) ends quietly, 141 as for SIGPIPE", async () => {
+    await detach(["--name", "long-log", ALPINE, "sh", "-c", "seq 100000"]);
+    expect(await r(["wait", "long-log"])).toMatchObject({ stdout: "0\n" });
+    const head = Bun.spawnSync(["bash", "-c", `"$RL" logs long-log | head -1; echo "\${PIPESTATUS[0]}"`], { env: { ...t.env, RL: RL_BIN }, stdout: "pipe", stderr: "pipe" });
+    expect({ stdout: head.stdout.toString(), stderr: head.stderr.toString() }).toEqual({ stdout: "1\n141\n", stderr: "" });
+    expect((await r(["rm", "long-log"])).code).toBe(0);
+  });
+
   test("logs -f follows until the container ends", async () => {
     await detach(["--name", "follow", ALPINE, "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.2; done"]);
     expect(await r(["logs", "-f", "follow"])).toMatchObject({ code: 0, stdout: "line 1\nline 2\nline 3\n", stderr: "" });
