@@ -219,6 +219,8 @@ int rl_monitor_client_pair(int *out) {
 
 extern int clock_gettime(int clock, void *ts);
 extern int rename(const char *from, const char *to);
+extern int link(const char *from, const char *to);
+extern int unlink(const char *path);
 extern int fsync(int fd);
 extern char **environ;
 
@@ -261,15 +263,27 @@ static void rotated_name(char *out, int n) {
   if (n > 0) { out[i++] = '.'; put_long(out + i, n); }
 }
 
-/* docker's rotation: LOG.(N-2) -> LOG.(N-1), ..., LOG -> LOG.1, and a new LOG; with one file, LOG starts over. */
+/* docker's rotation: LOG.(N-2) -> LOG.(N-1), ..., LOG -> LOG.1, and a new LOG; with one file, LOG starts over.
+ * The new LOG is made aside and renamed over the old one: a reader (rl logs -f) always finds a LOG, and
+ * knows a new one by its inode (a LOG truncated in place would be read on from the old offset). */
 static void rotate_log(void) {
-  char from[4100], to[4100]; int i;
-  close(log_fd);
-  for (i = log_files - 1; i >= 1; i--) {
+  char from[4100], to[4100], fresh[4110]; int i, fd;
+  for (i = log_files - 1; i >= 2; i--) {
     rotated_name(from, i - 1); rotated_name(to, i);
     rename(from, to);
   }
-  log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  rotated_name(fresh, 0);
+  for (i = 0; fresh[i]; i++) {}
+  fresh[i++] = '.'; fresh[i++] = 'n'; fresh[i++] = 'e'; fresh[i++] = 'w'; fresh[i] = 0;
+  fd = open(fresh, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (log_files >= 2) {
+    rotated_name(to, 1);
+    unlink(to);
+    if (link(log_path, to) < 0) rename(log_path, to);
+  }
+  if (fd >= 0) rename(fresh, log_path);
+  close(log_fd);
+  log_fd = fd;
   log_size = 0;
 }
 

@@ -3,6 +3,7 @@ import type { Example } from "../verb";
 import { paths, requireContainer } from "../lib/index";
 import { parseLogTime, printLogs } from "../lib/engine/container-logs";
 import { RlError } from "../lib/errors";
+import { CLOSED_OUTPUT_EXIT, isClosedOutput } from "../lib/output-file";
 import { Session } from "../lib/engine/session";
 
 export const command = "logs <CONTAINER>";
@@ -28,6 +29,12 @@ export async function handler(a: { CONTAINER: string; follow: boolean; tail: num
   const until = a.until === undefined ? undefined : parseLogTime(a.until);
   const p = paths();
   const d = await new Session(p).swept();
-  await printLogs(d, p, requireContainer(d, a.CONTAINER), { follow: a.follow, tail: a.tail < 0 ? undefined : a.tail, since, until, timestamps: a.timestamps });
+  try {
+    await printLogs(d, p, requireContainer(d, a.CONTAINER), { follow: a.follow, tail: a.tail < 0 ? undefined : a.tail, since, until, timestamps: a.timestamps });
+  } catch (err) {
+    // `rl logs web | head`: the reader has what it wanted.
+    if (isClosedOutput(err)) return CLOSED_OUTPUT_EXIT;
+    throw err;
+  }
   return 0;
 }

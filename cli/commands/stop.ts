@@ -2,6 +2,7 @@ import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { listContainers, paths, requireContainer } from "../lib/index";
 import { stopContainer } from "../lib/engine/stop-container";
+import { restartPending } from "../lib/engine/after-exit";
 import { RlError } from "../lib/errors";
 import { Session } from "../lib/engine/session";
 
@@ -27,7 +28,8 @@ export async function handler(a: { CONTAINER?: string[]; time: number; all: bool
   if (!Number.isInteger(a.time) || a.time < 0) throw new RlError(`invalid --time ${a.time}: use whole seconds, 0 or more`);
   const p = paths();
   const d = await new Session(p).swept();
-  const targets = a.all ? listContainers(d).filter((c) => c.state === "running").map((c) => ({ name: c.id, c })) : [];
+  // --all: also those that ended and wait out the back-off before their restart policy starts them again.
+  const targets = a.all ? listContainers(d).filter((c) => c.state === "running" || restartPending(p, c)).map((c) => ({ name: c.id, c })) : [];
   for (const name of names) {
     try {
       targets.push({ name, c: requireContainer(d, name) });

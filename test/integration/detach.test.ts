@@ -181,6 +181,26 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     }
   });
 
+  test("logs -f gets every line once across rotations: a log that starts over (max-file=1), several rotations between two reads", async () => {
+    const numbered = (out: string) => out.trim().split("\n").map((l) => Number(/^line-(\d+)-/.exec(l)?.[1]));
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    // max-size alone keeps one file: it starts over about every 25 lines.
+    await detach(["--name", "restarting-log", "--log-opt", "max-size=2k", ALPINE, "sh", "-c", "i=100; while [ $i -lt 180 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); sleep 0.03; done"]);
+    expect(numbered((await r(["logs", "-f", "restarting-log"])).stdout)).toEqual(range(100, 180));
+    // Bursts of 50 lines (two rotations each, at once); the 5 files kept hold more than a burst.
+    await detach(["--name", "bursts", "--log-opt", "max-size=2k,max-file=5", ALPINE, "sh", "-c", "sleep 1; i=100; while [ $i -lt 300 ]; do echo line-$i-abcdefghijklmnopqrstuvwxyz012345; i=$((i+1)); [ $((i % 50)) = 0 ] && sleep 1; done"]);
+    expect(numbered((await r(["logs", "-f", "bursts"])).stdout)).toEqual(range(100, 300));
+    expect((await r(["rm", "restarting-log", "bursts"])).code).toBe(0);
+  });
+
+  test("logs into a reader that stops early (| head) ends quietly, 141 as for SIGPIPE", async () => {
+    await detach(["--name", "long-log", ALPINE, "sh", "-c", "seq 100000"]);
+    expect(await r(["wait", "long-log"])).toMatchObject({ stdout: "0\n" });
+    const head = Bun.spawnSync(["bash", "-c", `"$RL" logs long-log | head -1; echo "\${PIPESTATUS[0]}"`], { env: { ...t.env, RL: RL_BIN }, stdout: "pipe", stderr: "pipe" });
+    expect({ stdout: head.stdout.toString(), stderr: head.stderr.toString() }).toEqual({ stdout: "1\n141\n", stderr: "" });
+    expect((await r(["rm", "long-log"])).code).toBe(0);
+  });
+
   test("logs -f follows until the container ends", async () => {
     await detach(["--name", "follow", ALPINE, "sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.2; done"]);
     expect(await r(["logs", "-f", "follow"])).toMatchObject({ code: 0, stdout: "line 1\nline 2\nline 3\n", stderr: "" });
@@ -316,6 +336,23 @@ describe.skipIf(Boolean(reason))("rl run -d", () => {
     expect(chatty.Log.map((l) => [l.ExitCode, l.Output])).toEqual([[0, "x".repeat(4096)]]);
     expect(await r(["stop", "-t", "0", "chatty", "checked"])).toMatchObject({ code: 0 });
     expect(await r(["healthcheck", "run", "checked"])).toMatchObject({ code: 125, stderr: "rl: container checked is not running\n" });
+  });
+
+  test("a healthcheck that leaves a process holding its output: its result is recorded (by its exit, or its timeout), and the next check runs", async () => {
+    type Health = { Status: string; FailingStreak: number; Log: { ExitCode: number; Output: string }[] };
+    const health = async (name: string) => JSON.parse((await r(["inspect", "-f", "{{json .State.Health}}", name])).stdout) as Health;
+    await detach(["--name", "hung-check", "--health-cmd", "sleep 1000 & sleep 1000", "--health-timeout", "1s", "--health-interval", "1s", "--health-retries", "2", ALPINE, "sleep", "1000"]);
+    await detach(["--name", "left-check", "--health-cmd", "sleep 1000 & echo ok", "--health-timeout", "1s", "--health-interval", "1h", ALPINE, "sleep", "1000"]);
+    const hung = await until("two timeouts", async () => {
+      const h = await health("hung-check");
+      return h.Log.length >= 2 && h;
+    }, 150);
+    expect(hung.Status).toBe("unhealthy");
+    expect(hung.FailingStreak).toBeGreaterThanOrEqual(2);
+    expect(hung.Log[0]).toMatchObject({ ExitCode: -1, Output: "Health check exceeded timeout (1000 ms)" });
+    expect(await r(["healthcheck", "run", "left-check"])).toMatchObject({ code: 0, stdout: "" });
+    expect((await health("left-check")).Log.at(-1)).toMatchObject({ ExitCode: 0, Output: "ok\n" });
+    expect((await r(["rm", "-f", "hung-check", "left-check"])).code).toBe(0);
   });
 
   test("20 started side by side from separate processes: all run, all stop and go; the store is sound", async () => {

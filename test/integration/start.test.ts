@@ -137,6 +137,21 @@ describe.skipIf(Boolean(reason))("rl create, start, restart", () => {
     expect(await r(["rm", "-f", "phoenix"])).toMatchObject({ code: 0 });
   });
 
+  test("rl stop (and stop -a) of a container waiting out its restart back-off: it stays stopped", async () => {
+    for (const [name, stop] of [["looping", ["stop", "-t", "0", "looping"]], ["looping-all", ["stop", "-t", "0", "-a"]]] as const) {
+      expect(await r(["run", "-d", "--name", name, "--restart", "always", ALPINE, "sh", "-c", "echo up; exit 3"])).toMatchObject({ code: 0 });
+      // After the fourth run the back-off is 800 ms: most of the time it is exited, its restart to come.
+      await until("the fourth run to end", async () => (await r(["logs", name])).stdout === "up\nup\nup\nup\n" && (await status(name)).startsWith("Exited (3)"), 150);
+      expect(await r([...stop])).toMatchObject({ code: 0, stderr: "" });
+      const count = (await r(["inspect", "-f", "{{.RestartCount}}", name])).stdout;
+      await Bun.sleep(2500); // past the back-off: no fifth run
+      expect((await r(["logs", name])).stdout).toBe("up\nup\nup\nup\n");
+      expect(await status(name)).toMatch(/^Exited \(3\)/);
+      expect((await r(["inspect", "-f", "{{.RestartCount}}", name])).stdout).toBe(count);
+      expect(await r(["rm", name])).toMatchObject({ code: 0 });
+    }
+  });
+
   test("errors: one line, exit 125, nothing made", async () => {
     expect(await r(["run", "-d", "--rm", "--restart", "always", ALPINE, "true"])).toMatchObject({ code: 125, stderr: "rl: --rm and --restart always cannot be combined: a container removed when it ends cannot be started again\n" });
     expect(await r(["run", "-d", "--restart", "sometimes", ALPINE, "true"])).toMatchObject({ code: 125, stderr: expect.stringContaining('invalid --restart "sometimes"') });

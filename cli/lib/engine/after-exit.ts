@@ -1,6 +1,8 @@
+import { existsSync } from "node:fs";
+import type { Paths } from "../paths";
 import type { Session } from "./session";
 import { cleanupDetached } from "../runtime/sweep-stale";
-import { findContainer } from "../store/containers-table";
+import { containerRunDir, findContainer, type ContainerRow } from "../store/containers-table";
 import { restartDelayMs, wantsRestart } from "../runtime/restart-policy";
 import { restartCount, setRestartCount, stoppedByUser } from "../runtime/restart-state";
 import { loadConfig } from "../runtime/stored-config";
@@ -15,12 +17,16 @@ export async function afterExit(s: Session, id: string): Promise<void> {
   const { d, p } = s;
   await cleanupDetached(d, p, id);
   const c = findContainer(d, id);
-  if (!c?.config || c.state !== "exited") return;
+  if (!c || !restartPending(p, c)) return;
   const restarts = restartCount(p, id);
-  if (!wantsRestart(loadConfig(c).restart, c.exit_code ?? 0, restarts, stoppedByUser(p, id))) return;
   await Bun.sleep(restartDelayMs(restarts));
   const now = findContainer(d, id);
   if (now?.state !== "exited" || stoppedByUser(p, id)) return;
   setRestartCount(p, id, restarts + 1);
   await startContainer(s, now, { attach: false, interactive: false, byPolicy: true });
+}
+
+/** Whether an exited container's restart policy starts it again (its exit command waits out the back-off; a reboot forgets it). */
+export function restartPending(p: Paths, c: ContainerRow): boolean {
+  return c.state === "exited" && !!c.config && existsSync(containerRunDir(p, c.id)) && wantsRestart(loadConfig(c).restart, c.exit_code ?? 0, restartCount(p, c.id), stoppedByUser(p, c.id));
 }

@@ -91,29 +91,35 @@ export async function printLogs(d: Database, p: Paths, c: ContainerRow, o: LogOp
       }
     };
     let reader = tailReader(fd);
+    // The records from where it read up to the end of the log, through the files rotation made meanwhile.
+    const caughtUp = (): LogRecord[] => {
+      const out = parseRecords(reader.read());
+      while (rotatedAway(file, fd)) {
+        out.push(...parseRecords(reader.read()));
+        const next = openSync(file, "r");
+        for (const f of rotatedBetween(file, fstatSync(fd).ino, fstatSync(next).ino)) out.push(...parseRecords(readOrEmpty(f)));
+        closeSync(fd);
+        fd = next;
+        reader = tailReader(fd);
+        out.push(...parseRecords(reader.read()));
+      }
+      return out;
+    };
     // What --log-opt rotation moved aside (LOG.N ... LOG.1, oldest first), then the log itself.
-    const first = [...rotatedLogs(file).flatMap((f) => parseRecords(readOrEmpty(f))), ...parseRecords(reader.read())];
+    const first = [...rotatedBetween(file, undefined, fstatSync(fd).ino).flatMap((f) => parseRecords(readOrEmpty(f))), ...caughtUp()];
     print(o.tail === undefined ? first : lastLines(first, o.tail));
     if (!o.follow) return;
     // Until the container ends (and its monitor has written the rest), then what is left.
     for (;;) {
       const running = processRuns(c);
-      print(parseRecords(reader.read()));
-      if (rotatedAway(file, fd)) {
-        // The rest of the file it was, then the new one from its start.
-        print(parseRecords(reader.read()));
-        closeSync(fd);
-        fd = openSync(file, "r");
-        reader = tailReader(fd);
-        continue;
-      }
+      print(caughtUp());
       if (!running) break;
       if (o.until !== undefined && Date.now() > o.until) break;
       await Bun.sleep(100);
     }
     // Its monitor reads the rest of the output before the end is recorded.
     await untilRecorded(d, p, c.id);
-    print(parseRecords(reader.read()));
+    print(caughtUp());
   } finally {
     closeSync(fd);
   }
@@ -127,6 +133,26 @@ function rotatedLogs(file: string): string[] {
     .map((n) => Number(n.slice(prefix.length)))
     .sort((a, b) => b - a)
     .map((n) => `${file}.${n}`);
+}
+
+/**
+ * The rotated files beside a log, oldest first, newer than the one whose inode is `after` (undefined, or
+ * rotated out already: from the oldest) and older than the one whose inode is `before` (still the log: to
+ * the newest).
+ */
+function rotatedBetween(file: string, after: number | undefined, before: number): string[] {
+  const all = rotatedLogs(file).map((f) => ({ f, ino: inodeOf(f) }));
+  const to = all.findIndex((x) => x.ino === before);
+  const from = after === undefined ? 0 : all.findIndex((x) => x.ino === after) + 1;
+  return all.slice(from, to < 0 ? all.length : to).map((x) => x.f);
+}
+
+function inodeOf(file: string): number | undefined {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A rotated file's bytes (one that rotation removed meanwhile has none). */

@@ -23,13 +23,18 @@ export async function runHealthcheck(_d: Database, p: Paths, c: ContainerRow): P
   const start = new Date();
   // process.env, not the environment rl started with: run from the sources, rl dropped BUN_BE_BUN from it.
   const proc = Bun.spawn([...rlCommand(), "exec", c.id, "sh", "-c", health.command], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: process.env });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    proc.kill("SIGKILL");
-  }, health.timeoutMs);
-  // The container decides how much its check prints: only what is kept is held, the rest is read and dropped.
-  const [out, err, code] = await Promise.all([readCapped(proc.stdout, OUTPUT_LIMIT * 4), readCapped(proc.stderr, OUTPUT_LIMIT * 4), proc.exited]);
+  let timedOut = false, exited = false, timer: Timer | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = !exited;
+      if (timedOut) proc.kill("SIGKILL");
+      resolve();
+    }, health.timeoutMs);
+  });
+  void proc.exited.then(() => (exited = true));
+  // The container decides how much its check prints: only what is kept is held, the rest is read and
+  // dropped; and till when: a process the check left (`cmd &`) holds its output open, read up to the timeout.
+  const [out, err, code] = await Promise.all([readCapped(proc.stdout, OUTPUT_LIMIT * 4, deadline), readCapped(proc.stderr, OUTPUT_LIMIT * 4, deadline), proc.exited]);
   clearTimeout(timer);
   const passed = !timedOut && code === 0;
   const before = readHealth(p, c.id) ?? { Status: "starting", FailingStreak: 0, Log: [] };
@@ -44,13 +49,16 @@ export async function runHealthcheck(_d: Database, p: Paths, c: ContainerRow): P
   return passed;
 }
 
-/** A stream's first `limit` bytes as text (enough for OUTPUT_LIMIT characters of UTF-8), read to its end. */
-async function readCapped(stream: ReadableStream<Uint8Array>, limit: number): Promise<string> {
+/** A stream's first `limit` bytes as text (enough for OUTPUT_LIMIT characters of UTF-8), read to its end or until `stop`. */
+async function readCapped(stream: ReadableStream<Uint8Array>, limit: number, stop: Promise<void>): Promise<string> {
   const kept: Uint8Array[] = [];
-  let got = 0;
-  for await (const chunk of stream) {
-    if (got < limit) kept.push(chunk.subarray(0, limit - got));
-    got += chunk.length;
+  const reader = stream.getReader();
+  void stop.then(() => reader.cancel());
+  for (let got = 0; ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (got < limit) kept.push(value.subarray(0, limit - got));
+    got += value.length;
   }
   return new TextDecoder().decode(Buffer.concat(kept));
 }

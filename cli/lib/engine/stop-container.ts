@@ -21,12 +21,12 @@ export function stopSignal(d: Database, c: ContainerRow): number {
 
 /**
  * Stop a container: its stop signal, then SIGKILL after `timeoutSec` (0: at once); returns once its end
- * is recorded. A container that is not running is left as it is.
+ * is recorded. A container that is not running is left as it is (and its restart policy starts it no more).
  */
 export async function stopContainer(d: Database, p: Paths, c: ContainerRow, timeoutSec: number): Promise<void> {
-  if (!processRuns(c)) return;
-  // Its restart policy leaves it stopped.
+  // Its restart policy leaves it stopped: also one that ended and waits out the back-off before its restart.
   markStoppedByUser(p, c.id);
+  if (!processRuns(c)) return;
   if (timeoutSec > 0) {
     killPid(c.pid!, stopSignal(d, c));
     // A paused container handles its stop signal once thawed (SIGKILL needs no thaw, but its cgroup must not stay frozen).
