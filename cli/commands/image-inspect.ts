@@ -1,6 +1,7 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { inspectImage, requireImage } from "../lib/index";
+import { requireImage } from "../lib/store/images";
+import { inspectImage } from "../lib/store/inspect";
 import { Session } from "../lib/engine/session";
 import { parseFormat, printOutput, type OutputFormat } from "../lib/output-format";
 

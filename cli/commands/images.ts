@@ -1,7 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, formatTable, humanSize, imageSize, listImages, shortId } from "../lib/index";
+// Not through lib/index: a listing loads only what it uses (each module costs start-up time).
+import { ago, formatTable, humanSize, shortId } from "../lib/format";
+import { imageSize, listImages } from "../lib/store/images";
 import { Session } from "../lib/engine/session";
 import { splitName } from "../lib/image/reference";
 import { imageCreated, imageFilter, referenceMatches } from "../lib/store/image-filters";

@@ -1,12 +1,11 @@
 import type { Verb } from "../verb";
-import * as run from "./run";
 
 /**
  * The command table, in the order help lists it: each verb is a small module in cli/commands/ (see
  * cli/verb.ts), imported only when it is the one to run. `run`, the hot path, is imported up front.
  */
 export const COMMANDS: Record<string, () => Promise<Verb>> = {
-  run: async () => run,
+  run: () => import("./run"),
   exec: () => import("./exec"),
   ps: () => import("./ps"),
   rm: () => import("./rm"),

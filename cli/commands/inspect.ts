@@ -1,6 +1,11 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
-import { findContainer, findImage, inspectImage, paths, RlError } from "../lib/index";
+// Not through lib/index: inspect loads only what it uses (each module costs start-up time).
+import { RlError } from "../lib/errors";
+import { paths } from "../lib/paths";
+import { findContainer } from "../lib/store/containers-table";
+import { findImage } from "../lib/store/images";
+import { inspectImage } from "../lib/store/inspect";
 import { inspectContainer } from "../lib/runtime/inspect-container";
 import { parseFormat, printOutput, type OutputFormat } from "../lib/output-format";
 import { Session } from "../lib/engine/session";

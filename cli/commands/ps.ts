@@ -1,7 +1,13 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { FORMAT_FLAG } from "./output-flags";
-import { ago, upFor, findImage, formatPortsColumn, formatTable, humanSize, listContainers, loadNetwork, paths, type ContainerRow } from "../lib/index";
+// Not through lib/index: a listing loads only what it uses (each module costs start-up time).
+import { ago, formatTable, humanSize, upFor } from "../lib/format";
+import { findImage } from "../lib/store/images";
+import { formatPortsColumn } from "../lib/network/ports";
+import { listContainers, type ContainerRow } from "../lib/store/containers-table";
+import { loadNetwork } from "../lib/network/store";
+import { paths } from "../lib/paths";
 import { shownState } from "../lib/store/container-state";
 import { pausedContainers } from "../lib/runtime/cgroup/container-cgroup";
 import { containerFilter } from "../lib/runtime/container-filter";

@@ -3,7 +3,7 @@ export { paths } from "./paths";
 export type { RunOptions } from "./runtime/run-options";
 export { parseDriver } from "./rootfs/driver";
 export { openDb, spendReserveWhenFull } from "./store/db";
-export { cleanupDetached } from "./runtime/sweep-stale";
+export { cleanupDetached } from "./runtime/finish-ended";
 export { listContainers, findContainer, requireContainer, renameContainer, type ContainerRow } from "./store/containers-table";
 export { stopForRemoval } from "./engine/kill-for-removal";
 export { removeContainer } from "./runtime/remove-container";

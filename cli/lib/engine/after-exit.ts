@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import type { Paths } from "../paths";
 import type { Session } from "./session";
-import { cleanupDetached } from "../runtime/sweep-stale";
+import { cleanupDetached } from "../runtime/finish-ended";
 import { containerRunDir, findContainer, type ContainerRow } from "../store/containers-table";
 import { restartDelayMs, wantsRestart } from "../runtime/restart-policy";
 import { restartCount, setRestartCount, stoppedByUser } from "../runtime/restart-state";
