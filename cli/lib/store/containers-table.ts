@@ -9,7 +9,7 @@ import { readExitFile } from "./exit-file";
 import { checkContainerName, randomName } from "./names";
 
 // The containers table's rows and all of its SQL. Ending and removing a container, which also touches
-// files, network helpers and cgroups, is runtime/remove-container.ts and runtime/sweep-stale.ts.
+// files, network helpers and cgroups, is runtime/remove-container.ts, runtime/sweep-stale.ts and runtime/finish-ended.ts.
 
 /** A row of the containers table (its DDL: schema/containers.ts). */
 export interface ContainerRow {
