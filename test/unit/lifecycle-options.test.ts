@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseLogOpts } from "../../cli/lib/runtime/log-options";
-import { parseRestartPolicy, restartDelayMs, wantsRestart } from "../../cli/lib/runtime/restart-policy";
+import { parseRestartPolicy, restartBackoff, wantsRestart } from "../../cli/lib/runtime/restart-policy";
 import { parseSignal } from "../../cli/lib/sys/signals";
 import { lastLines, parseLogTime, parseRecords } from "../../cli/lib/engine/container-logs";
 
@@ -22,8 +22,12 @@ describe("--restart", () => {
     expect(wantsRestart(parseRestartPolicy("no"), 1, 0, false)).toBe(false);
     expect(wantsRestart(undefined, 1, 0, false)).toBe(false);
   });
-  test("back-off: 100 ms doubled, at most a minute", () => {
-    expect([0, 1, 2, 3, 20].map(restartDelayMs)).toEqual([100, 200, 400, 800, 60_000]);
+  test("back-off: 100 ms doubled, at most a minute, back to 100 ms after a run of 10 s", () => {
+    expect([0, 1, 2, 3, 20].map((step) => restartBackoff(step, 500).delayMs)).toEqual([100, 200, 400, 800, 60_000]);
+    expect(restartBackoff(3, 500).next).toBe(4);
+    // After a run of 10 s or more, back to 100 ms (docker's reset); just under it, on up.
+    expect(restartBackoff(20, 10_000)).toEqual({ delayMs: 100, next: 1 });
+    expect(restartBackoff(5, 9_999)).toEqual({ delayMs: 3_200, next: 6 });
   });
 });
 

@@ -3,8 +3,8 @@ import type { Paths } from "../paths";
 import type { Session } from "./session";
 import { cleanupDetached } from "../runtime/finish-ended";
 import { containerRunDir, findContainer, type ContainerRow } from "../store/containers-table";
-import { restartDelayMs, wantsRestart } from "../runtime/restart-policy";
-import { restartCount, setRestartCount, stoppedByUser } from "../runtime/restart-state";
+import { restartBackoff, wantsRestart } from "../runtime/restart-policy";
+import { backoffStep, restartCount, setBackoffStep, setRestartCount, stoppedByUser } from "../runtime/restart-state";
 import { loadConfig } from "../runtime/stored-config";
 import { startContainer } from "./start-container";
 
@@ -19,10 +19,12 @@ export async function afterExit(s: Session, id: string): Promise<void> {
   const c = findContainer(d, id);
   if (!c || !restartPending(p, c)) return;
   const restarts = restartCount(p, id);
-  await Bun.sleep(restartDelayMs(restarts));
+  const backoff = restartBackoff(backoffStep(p, id), c.started !== null && c.finished !== null ? c.finished - c.started : 0);
+  await Bun.sleep(backoff.delayMs);
   const now = findContainer(d, id);
   if (now?.state !== "exited" || stoppedByUser(p, id)) return;
   setRestartCount(p, id, restarts + 1);
+  setBackoffStep(p, id, backoff.next);
   await startContainer(s, now, { attach: false, interactive: false, byPolicy: true });
 }
 

@@ -23,5 +23,15 @@ export function wantsRestart(policy: RestartPolicy | undefined, code: number, re
   return true;
 }
 
-/** docker's back-off before a restart: 100 ms, doubled each time, at most a minute. */
-export const restartDelayMs = (restarts: number) => Math.min(100 * 2 ** restarts, 60_000);
+/** A run this long puts the back-off before the next restart back to its start (docker's rule). */
+export const BACKOFF_RESET_MS = 10_000;
+
+/**
+ * docker's back-off before a restart: 100 ms, doubled each time, at most a minute, and 100 ms again after
+ * a run of BACKOFF_RESET_MS or more (a service that fails once a day does not wait a minute for ever).
+ * `step`: the restarts since it was last reset; `ranMs`: how long the run that just ended lasted.
+ */
+export function restartBackoff(step: number, ranMs: number): { delayMs: number; next: number } {
+  const s = ranMs >= BACKOFF_RESET_MS ? 0 : step;
+  return { delayMs: Math.min(100 * 2 ** s, 60_000), next: s + 1 };
+}

@@ -9,6 +9,7 @@ import { containerRunDir } from "../store/containers-table";
 
 const stoppedFile = (p: Paths, id: string) => join(containerRunDir(p, id), "stopped-by-user");
 const countFile = (p: Paths, id: string) => join(containerRunDir(p, id), "restarts");
+const backoffFile = (p: Paths, id: string) => join(containerRunDir(p, id), "backoff");
 
 /** rl stop: its restart policy must not start it again. */
 export function markStoppedByUser(p: Paths, id: string): void {
@@ -26,21 +27,31 @@ export function stoppedByUser(p: Paths, id: string): boolean {
   }
 }
 
-/** How often its policy restarted it since the user last started it. */
-export function restartCount(p: Paths, id: string): number {
+const readCount = (file: string): number => {
   try {
-    return Number(readFileSync(countFile(p, id), "utf8")) || 0;
+    return Number(readFileSync(file, "utf8")) || 0;
   } catch {
     return 0;
   }
-}
+};
+
+/** How often its policy restarted it since the user last started it. */
+export const restartCount = (p: Paths, id: string) => readCount(countFile(p, id));
 
 export function setRestartCount(p: Paths, id: string, n: number): void {
   atomicWriteFile(countFile(p, id), String(n));
+}
+
+/** Its restarts since the back-off was last reset (restartBackoff's step). */
+export const backoffStep = (p: Paths, id: string) => readCount(backoffFile(p, id));
+
+export function setBackoffStep(p: Paths, id: string, n: number): void {
+  atomicWriteFile(backoffFile(p, id), String(n));
 }
 
 /** A start by the user: no stop to remember, no restarts counted. */
 export function clearRestartState(p: Paths, id: string): void {
   rmSync(stoppedFile(p, id), { force: true });
   rmSync(countFile(p, id), { force: true });
+  rmSync(backoffFile(p, id), { force: true });
 }
