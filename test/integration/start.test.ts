@@ -69,6 +69,9 @@ describe.skipIf(Boolean(reason))("rl create, start, restart", () => {
     expect(made.stdout).toMatch(/^[0-9a-f]{64}\n$/);
     expect(await status("later")).toBe("Created");
     expect(row("later")).toMatchObject({ state: "created", pid: null });
+    // It has written nothing yet: its logs are empty, as docker's and podman's (-f too: it is not running).
+    expect(await r(["logs", "later"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await r(["logs", "-f", "later"])).toEqual({ code: 0, stdout: "", stderr: "" });
     // Older than the minute a record without a process gets from the sweep: kept all the same.
     const d = db(false);
     d.query("UPDATE containers SET created = created - 600000 WHERE name = 'later'").run();

@@ -76,6 +76,8 @@ export function parseLogTime(text: string, now = Date.now()): number {
 /** Print a container's log: stdout records to rl's stdout, stderr ones to its stderr. */
 export async function printLogs(d: Database, p: Paths, c: ContainerRow, o: LogOptions): Promise<void> {
   const file = logPath(p, c.id);
+  // Never started (rl create): nothing written yet, as docker and podman show it.
+  if (c.state === "created" && c.started === null) return;
   if (!existsSync(file)) throw new RlError(`container ${c.name} has no logs: rl keeps the output of detached containers (rl run -d) without --log-driver none`);
   let fd = openSync(file, "r");
   try {
