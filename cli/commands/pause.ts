@@ -2,6 +2,7 @@ import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { pauseContainers } from "../lib/runtime/pause-container";
 import { Session } from "../lib/engine/session";
+import { namesOrAll } from "./names-or-all";
 
 export const command = "pause [CONTAINER..]";
 export const describe = "Pause every process of running containers (the cgroup v2 freezer)";
@@ -14,7 +15,8 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: { CONTAINER?: string[]; all: boolean }): Promise<number> {
+  const names = namesOrAll("pause", a);
   const s = new Session();
-  await pauseContainers(await s.swept(), s.p, a.CONTAINER ?? [], a.all, true);
+  await pauseContainers(await s.swept(), s.p, names, a.all, true);
   return 0;
 }

@@ -1,9 +1,9 @@
 import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { findContainer, listContainers, paths, removeContainer, spendReserveWhenFull, stopForRemoval } from "../lib/index";
-import { RlError } from "../lib/errors";
 import { beingCreated } from "../lib/store/container-state";
 import { Session } from "../lib/engine/session";
+import { namesOrAll } from "./names-or-all";
 
 export const command = "rm [CONTAINER..]";
 export const describe = "Remove one or more stopped containers";
@@ -22,9 +22,7 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: { CONTAINER?: string[]; force: boolean; volumes: boolean; all: boolean; ignore: boolean }): Promise<number> {
-  const names = a.CONTAINER ?? [];
-  if (!a.all && !names.length) throw new RlError("rm needs at least one container, or --all");
-  if (a.all && names.length) throw new RlError("rm takes containers or --all, not both");
+  const names = namesOrAll("rm", a);
   const p = paths();
   spendReserveWhenFull();
   const d = await new Session(p).swept();

@@ -5,6 +5,7 @@ import { stopContainer } from "../lib/engine/stop-container";
 import { restartPending } from "../lib/engine/after-exit";
 import { RlError } from "../lib/errors";
 import { Session } from "../lib/engine/session";
+import { namesOrAll } from "./names-or-all";
 
 export const command = "stop [CONTAINER..]";
 export const describe = "Stop running containers: their stop signal, then SIGKILL after a timeout";
@@ -22,9 +23,7 @@ export const EXAMPLES: Example[] = [
 ];
 
 export async function handler(a: { CONTAINER?: string[]; time: number; all: boolean; ignore: boolean }): Promise<number> {
-  const names = a.CONTAINER ?? [];
-  if (!a.all && !names.length) throw new RlError("stop needs at least one container, or --all");
-  if (a.all && names.length) throw new RlError("stop takes containers or --all, not both");
+  const names = namesOrAll("stop", a);
   if (!Number.isInteger(a.time) || a.time < 0) throw new RlError(`invalid --time ${a.time}: use whole seconds, 0 or more`);
   const p = paths();
   const d = await new Session(p).swept();

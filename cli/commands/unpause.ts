@@ -2,6 +2,7 @@ import type { OptionTable } from "../parse-options";
 import type { Example } from "../verb";
 import { pauseContainers } from "../lib/runtime/pause-container";
 import { Session } from "../lib/engine/session";
+import { namesOrAll } from "./names-or-all";
 
 export const command = "unpause [CONTAINER..]";
 export const describe = "Resume the processes of paused containers";
@@ -11,7 +12,8 @@ export const OPTIONS = { all: { alias: "a", type: "boolean", default: false, des
 export const EXAMPLES: Example[] = [["$0 unpause web", "Resume every process of web where it stopped"]];
 
 export async function handler(a: { CONTAINER?: string[]; all: boolean }): Promise<number> {
+  const names = namesOrAll("unpause", a);
   const s = new Session();
-  await pauseContainers(await s.swept(), s.p, a.CONTAINER ?? [], a.all, false);
+  await pauseContainers(await s.swept(), s.p, names, a.all, false);
   return 0;
 }

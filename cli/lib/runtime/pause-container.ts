@@ -14,8 +14,6 @@ import { setHelpersAside, takeHelpersBack } from "./cgroup/mount-helpers";
  */
 export async function pauseContainers(d: Database, p: Paths, names: string[], all: boolean, pause: boolean): Promise<void> {
   const verb = pause ? "pause" : "unpause";
-  if (!all && !names.length) throw new RlError(`${verb} needs at least one container, or --all`);
-  if (all && names.length) throw new RlError(`${verb} takes containers or --all, not both`);
   const paused = all ? pausedContainers(d) : new Set<string>();
   if (all) names = pause ? listContainers(d).filter((c) => c.state === "running" && !paused.has(c.id)).map((c) => c.name) : [...paused];
   const found = names.map((name) => {
